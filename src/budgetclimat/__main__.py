@@ -1,0 +1,3 @@
+from budgetclimat.cli import main
+
+main()

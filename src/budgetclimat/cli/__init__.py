@@ -1,0 +1,95 @@
+"""The ``budgetclimat`` command: a thin shell over the library.
+
+Each subcommand lives in its own module and is imported only when called, so that ``--help`` is instant.
+Every error a user can cause ends as a short message in their language and an exit code
+(0 ok, 1 invalid data, 2 usage or configuration error) — never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from budgetclimat import __version__
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+# command name -> "module:function"
+SUBCOMMANDS = {
+    "validate": "budgetclimat.cli.validate:validate",
+    "classify": "budgetclimat.cli.classify:classify",
+    "explain": "budgetclimat.cli.classify:explain",
+    "rules": "budgetclimat.cli.rules:rules",
+    "compare": "budgetclimat.cli.compare:compare",
+    "errors": "budgetclimat.cli.catalogue:errors",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(n for n in SUBCOMMANDS if _available(n))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = SUBCOMMANDS.get(name)
+        if target is None or not _available(name):
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+def _available(name: str) -> bool:
+    module = SUBCOMMANDS[name].split(":")[0]
+    return importlib.util.find_spec(module) is not None
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="budgetclimat")
+@click.option(
+    "--lang",
+    type=click.Choice(["fr", "en"]),
+    default="fr",
+    show_default=True,
+    help="Language of messages and workbook labels.",
+)
+def cli(lang: str) -> None:
+    """Climate budgeting of French local-government budgets (I4CE method, weighted and carbon views)."""
+    from budgetclimat import i18n
+
+    i18n.set_language(lang)
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return the exit code; every failure becomes a message on stderr."""
+    from budgetclimat.errors import EXIT_USAGE, BudgetclimatError
+
+    try:
+        result = cli.main(args=argv, prog_name="budgetclimat", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Interrompu.", err=True)
+        return EXIT_USAGE
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except BudgetclimatError as exc:
+        click.echo(_prefix() + exc.message(), err=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except Exception as exc:  # noqa: BLE001 - last resort: a user never sees a traceback
+        from budgetclimat import i18n
+
+        click.echo(_prefix() + i18n.t("internal-error", kind=type(exc).__name__, detail=str(exc)), err=True)
+        return EXIT_USAGE
+    return result if isinstance(result, int) else 0
+
+
+def _prefix() -> str:
+    from budgetclimat import i18n
+
+    return "Erreur : " if i18n.language() == "fr" else "Error: "

@@ -1,0 +1,104 @@
+"""Errors and findings for finance officers.
+
+Two kinds of trouble reach a user:
+
+* an **exception** that stops the run (:class:`InvalidDataError`, exit code 1: the budget file cannot be
+  read; :class:`ConfigError`, exit code 2: a rulebook, profile, option or path is wrong);
+* **findings** on data that could be read: each has a level (``error`` / ``warning``), a stable code
+  from the catalogue, and the file, row (or XML line), column, value and what was expected.
+
+Findings are a DataFrame with :data:`FINDING_COLUMNS` so that validation stays vectorised; messages are
+rendered only when shown, in the user's language.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from budgetclimat import i18n
+
+EXIT_OK = 0
+EXIT_INVALID_DATA = 1
+EXIT_USAGE = 2
+
+FINDING_COLUMNS = ["level", "code", "file", "row", "column", "value", "expected"]
+ERROR = "error"
+WARNING = "warning"
+
+
+class BudgetclimatError(Exception):
+    """Base of every error a user can cause. Carries a catalogue code and its parameters."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, code: str, /, **params: object) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str | None = None) -> str:
+        return i18n.t(self.code, lang, **self.params)
+
+
+class InvalidDataError(BudgetclimatError):
+    """The input budget cannot be read or is invalid (exit code 1)."""
+
+    exit_code = EXIT_INVALID_DATA
+
+
+class ConfigError(BudgetclimatError):
+    """A rulebook, profile, answers file, option or path is wrong (exit code 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+def empty_findings() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="string") for c in FINDING_COLUMNS}).astype({"row": "Int64"})
+
+
+def findings_frame(rows: list[dict]) -> pd.DataFrame:
+    """Build a findings frame from a few dicts (for non-vectorised, one-off findings)."""
+    if not rows:
+        return empty_findings()
+    frame = pd.DataFrame(rows).reindex(columns=FINDING_COLUMNS)
+    return _normalise(frame)
+
+
+def concat_findings(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if f is not None and len(f)]
+    if not frames:
+        return empty_findings()
+    return _normalise(pd.concat(frames, ignore_index=True).reindex(columns=FINDING_COLUMNS))
+
+
+def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for c in FINDING_COLUMNS:
+        if c == "row":
+            out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
+        else:
+            out[c] = out[c].astype("string")
+    return out
+
+
+def render_finding(row: dict, lang: str | None = None) -> str:
+    """One finding as a sentence: « fichier f, ligne 12, colonne Montant : … »."""
+    params = {k: ("" if pd.isna(v) else v) for k, v in row.items()}
+    return i18n.t(str(row["code"]), lang, **params)
+
+
+i18n.define(
+    "file-not-found",
+    fr="Fichier introuvable : {path}",
+    en="File not found: {path}",
+)
+i18n.define(
+    "output-is-input",
+    fr="Le fichier de sortie {path} est aussi un fichier d'entrée : il ne sera pas écrasé.",
+    en="Output file {path} is also an input file: it will not be overwritten.",
+)
+i18n.define(
+    "internal-error",
+    fr="Erreur interne inattendue ({kind}) : {detail}. Merci de signaler ce problème avec le fichier en cause.",
+    en="Unexpected internal error ({kind}): {detail}. Please report it with the file concerned.",
+)
