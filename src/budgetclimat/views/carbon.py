@@ -1,0 +1,376 @@
+"""The carbon view of a budget: spend-based emission estimates per line, with a physical override.
+
+For each expense line a ``kind: carbon`` rulebook gives a factor **category** (construction works, road
+transport, IT services…) or an **exclusion** with a reason (staff costs, debt, financial flows, ordre
+operations, subsidies…). The category points to one factor of the loaded tables. Before multiplying,
+the amount is brought to the factor's price basis::
+
+    amount_HT      = amount_TTC / (1 + VAT rate of the account)     (if the factor is HT and budget amounts TTC)
+    amount_deflated = amount_HT × index[factor price year] / index[budget year]
+    amount_factor  = amount_deflated × units of factor currency per euro (price year)
+    tCO2e          = amount_factor (k€) × factor (kgCO2e/k€) / 1000
+
+Where a quantity is known for a line (litres of fuel, kWh, tonnes of waste) and the factor is physical,
+it replaces the money estimate (``carbon_method = physical``). Emissions are carried per line in whole
+grams (int64) so that the total is exactly the sum of the lines; ``tco2e`` is that divided by 10⁶.
+Spend-based factors are orders of magnitude: every line carries a low/high range from the factor's
+uncertainty, and totals of the range are the sums of the line bounds (errors treated as correlated).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from budgetclimat import i18n
+from budgetclimat.errors import ConfigError
+from budgetclimat.paths import rules_dir
+from budgetclimat.views.factors import (
+    MONETARY_QUANTITY_UNITS,
+    Deflator,
+    ExchangeRates,
+    FactorTable,
+    VatRates,
+    load_deflator,
+    load_exchange_rates,
+    load_factor_tables,
+    load_vat,
+)
+
+SPEND, PHYSICAL, EXCLUDED = "spend", "physical", "excluded"
+METHODS = (SPEND, PHYSICAL, EXCLUDED)
+UNMAPPED = "unmapped"
+
+# Exclusion reasons with a stable code; a rule may add its own free text.
+EXCLUSIONS = {
+    "staff": ("frais de personnel : pas d'achat de biens ou services", "staff costs: no purchase of goods or services"),
+    "debt": ("dette (capital et intérêts) : flux financier", "debt (principal and interest): financial flow"),
+    "financial": ("flux financiers, prêts, dépôts, participations", "financial flows, loans, deposits, holdings"),
+    "ordre": ("opération d'ordre : aucun flux de trésorerie", "ordre operation: no cash flow"),
+    "revenue": ("recette : le budget carbone compte les dépenses", "revenue: the carbon budget counts expenses"),
+    "subsidy": ("subvention ou participation : usage final inconnu (à cartographier si le bénéficiaire déclare ses achats)",
+                "subsidy or contribution: end use unknown (map it if the recipient reports its purchases)"),
+    "transfer": ("reversement, attribution de compensation, contribution obligatoire : transfert entre administrations",
+                 "reversal, compensation, statutory contribution: transfer between administrations"),
+    "tax": ("impôts et taxes : prélèvement, pas un achat", "taxes: levy, not a purchase"),
+    "land": ("acquisition foncière : transfert d'un actif existant", "land purchase: transfer of an existing asset"),
+    "provision": ("dotations aux provisions et amortissements : écriture comptable", "provisions and depreciation: accounting entry"),
+    "rental": ("loyers et charges locatives : couverts par le bilan du propriétaire", "rents: counted by the owner"),
+    "out_of_scope": ("hors périmètre du budget carbone", "outside the carbon budget's scope"),
+    UNMAPPED: ("compte non cartographié : aucune catégorie de facteur", "unmapped account: no factor category"),
+}
+for _code, (_fr, _en) in EXCLUSIONS.items():
+    i18n.define(f"carbon.exclusion.{_code}", fr=_fr, en=_en)
+for _code, _fr, _en in [
+    (SPEND, "monétaire (ratio €)", "spend-based (€ ratio)"),
+    (PHYSICAL, "physique (quantité)", "physical (quantity)"),
+    (EXCLUDED, "exclu", "excluded"),
+]:
+    i18n.define(f"carbon.method.{_code}", fr=_fr, en=_en)
+
+i18n.define(
+    "carbon-unknown-category",
+    fr="{file} : catégorie de facteur « {category} » inconnue ; attendu : une des catégories déclarées ({expected})",
+    en="{file}: unknown factor category '{category}'; expected one of the declared categories ({expected})",
+)
+i18n.define(
+    "carbon-unknown-factor",
+    fr="{file} : facteur « {factor} » absent des tables chargées ({context})",
+    en="{file}: factor '{factor}' is not in the loaded tables ({context})",
+)
+i18n.define(
+    "carbon-factor-kind",
+    fr="{file} : le facteur « {factor} » est {kind} ; attendu : {expected} ({context})",
+    en="{file}: factor '{factor}' is {kind}; expected: {expected} ({context})",
+)
+i18n.define(
+    "carbon-bad-quantity",
+    fr="{file}, ligne {row}, colonne « {column} » : « {value} » ; attendu : {expected}",
+    en="{file}, row {row}, column '{column}': '{value}'; expected: {expected}",
+)
+
+LINE_COLUMNS = [
+    "line_id", "carbon_category", "factor_id", "carbon_method", "carbon_exclusion", "carbon_rule",
+    "vat_rate", "deflator_ratio", "amount_factor_basis", "quantity", "gco2e", "tco2e", "tco2e_low", "tco2e_high",
+]
+
+
+@dataclass
+class CarbonSettings:
+    """What the carbon view needs besides the lines: factors and the conversions to their price basis."""
+
+    factors: FactorTable
+    categories: dict[str, str]  # category -> monetary factor id
+    vat: VatRates
+    deflator: Deflator
+    exchange: ExchangeRates | None = None
+    physical_facts: dict[str, str] = field(default_factory=dict)  # answer fact -> physical factor id
+    source: str = "<carbon settings>"
+
+    def check(self) -> None:
+        ids = self.factors.ids()
+        kinds = dict(zip(self.factors.frame["factor_id"], self.factors.frame["kind"], strict=True))
+        for category, factor in self.categories.items():
+            if factor not in ids:
+                raise ConfigError("carbon-unknown-factor", file=self.source, factor=factor, context=f"categories.{category}")
+            if kinds[factor] != "monetary":
+                raise ConfigError("carbon-factor-kind", file=self.source, factor=factor, kind=kinds[factor],
+                                  expected="monetary", context=f"categories.{category}")
+        for fact, factor in self.physical_facts.items():
+            if factor not in ids:
+                raise ConfigError("carbon-unknown-factor", file=self.source, factor=factor, context=f"physical_facts.{fact}")
+            if kinds[factor] != "physical":
+                raise ConfigError("carbon-factor-kind", file=self.source, factor=factor, kind=kinds[factor],
+                                  expected="physical", context=f"physical_facts.{fact}")
+
+
+def default_settings(categories: dict[str, str] | None = None, base: Path | None = None) -> CarbonSettings:
+    """The shipped tables: ADEME 2023 ratios (second-hand), derived energy estimates, physical factors."""
+    base = base or rules_dir() / "carbon"
+    factors = load_factor_tables(sorted((base / "factors").glob("*.csv")))
+    settings = CarbonSettings(
+        factors=factors,
+        categories=categories if categories is not None else _one_monetary_factor_per_category(factors),
+        vat=load_vat(base / "vat.yaml"),
+        deflator=load_deflator(base / "deflator.csv"),
+        exchange=load_exchange_rates(base / "exchange-rates.csv"),
+        source=str(base),
+    )
+    settings.check()
+    return settings
+
+
+def _one_monetary_factor_per_category(factors: FactorTable) -> dict[str, str]:
+    monetary = factors.frame[factors.frame["kind"] == "monetary"]
+    first = monetary.drop_duplicates("category", keep="first")
+    return dict(zip(first["category"], first["factor_id"], strict=True))
+
+
+@dataclass
+class CarbonResult:
+    """Per-line estimates and totals; ``total_gco2e`` is exactly ``lines.gco2e.sum()``."""
+
+    lines: pd.DataFrame  # LINE_COLUMNS, one row per line of the input, same order
+    total_gco2e: int
+    total_low_gco2e: int
+    total_high_gco2e: int
+    by_method: pd.DataFrame  # carbon_method, lines, amount_cents, tco2e
+    by_category: pd.DataFrame  # carbon_category, factor_id, amount_cents, tco2e, tco2e_low, tco2e_high
+    by_exclusion: pd.DataFrame  # carbon_exclusion, lines, amount_cents
+    factors_used: pd.DataFrame  # provenance of every factor applied
+
+    @property
+    def tco2e(self) -> float:
+        return self.total_gco2e / 1e6
+
+    @property
+    def tco2e_low(self) -> float:
+        return self.total_low_gco2e / 1e6
+
+    @property
+    def tco2e_high(self) -> float:
+        return self.total_high_gco2e / 1e6
+
+    def summary(self) -> dict:
+        """A JSON-ready summary (totals, by method, by category, excluded amounts, factor provenance)."""
+        return {
+            "tco2e": round(self.tco2e, 3),
+            "tco2e_low": round(self.tco2e_low, 3),
+            "tco2e_high": round(self.tco2e_high, 3),
+            "by_method": _records(self.by_method),
+            "by_category": _records(self.by_category),
+            "excluded": _records(self.by_exclusion),
+            "factors": _records(self.factors_used),
+        }
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    out = []
+    for row in frame.to_dict("records"):
+        out.append({k: (None if _isna(v) else (round(v, 3) if isinstance(v, float) else (int(v) if isinstance(v, np.integer) else v)))
+                    for k, v in row.items()})
+    return out
+
+
+def _isna(v: object) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def carbon_view(
+    lines: pd.DataFrame,
+    mapping: pd.DataFrame,
+    settings: CarbonSettings,
+    quantities: pd.DataFrame | None = None,
+) -> CarbonResult:
+    """Estimate the emissions of each line.
+
+    ``lines``: canonical lines (``line_id``, ``exercice``, ``nature``, ``amount_cents``).
+    ``mapping``: one row per line (``line_id``; ``carbon_category`` or ``carbon_exclusion``; optional
+    ``carbon_rule``), e.g. from :func:`mapping_from_outcomes`. A line missing from it is unmapped.
+    ``quantities``: optional rows ``line_id, factor_id, quantity`` (in the physical factor's unit); the
+    physical estimate replaces the spend-based one on that line unless a rule excluded the line for a
+    structural reason (an unmapped line with a quantity is estimated physically).
+    """
+    base = lines[["line_id", "exercice", "nature", "amount_cents"]].reset_index(drop=True)
+    m = mapping.reindex(columns=["line_id", "carbon_category", "carbon_exclusion", "carbon_rule"]).drop_duplicates("line_id")
+    frame = base.merge(m, on="line_id", how="left", validate="one_to_one")
+    for column in ("carbon_category", "carbon_exclusion", "carbon_rule"):
+        frame[column] = frame[column].astype("string")
+    unmapped = frame["carbon_category"].isna() & frame["carbon_exclusion"].isna()
+    frame["carbon_exclusion"] = frame["carbon_exclusion"].mask(unmapped, UNMAPPED)
+    unknown = frame["carbon_category"].notna() & ~frame["carbon_category"].isin(list(settings.categories))
+    if unknown.any():
+        raise ConfigError("carbon-unknown-category", file=settings.source, category=frame.loc[unknown, "carbon_category"].iloc[0],
+                          expected=", ".join(sorted(settings.categories)))
+
+    spend = frame["carbon_category"].notna() & frame["carbon_exclusion"].isna()
+    frame["factor_id"] = frame["carbon_category"].map(settings.categories).where(spend).astype("string")
+    factors = settings.factors.frame.set_index("factor_id")
+    amount_eur = frame["amount_cents"].astype("float64") / 100
+
+    # Conversion to the factor's basis: VAT, price year, currency, quantity unit.
+    fid = frame["factor_id"]
+    vat_basis = fid.map(factors["vat_basis"]).astype("string").fillna("")
+    vat_rate = settings.vat.rates(frame["nature"])
+    if settings.vat.amounts_include_vat:
+        divisor = pd.Series(np.where(vat_basis == "HT", 1 + vat_rate, 1.0), dtype="float64")
+    else:
+        divisor = pd.Series(np.where(vat_basis == "TTC", 1 / (1 + vat_rate), 1.0), dtype="float64")
+    frame["vat_rate"] = pd.Series(np.where(spend & (divisor != 1.0), vat_rate, 0.0), dtype="float64")
+    price_year = fid.map(factors["price_year"]).astype("Int64")
+    ratio = pd.Series(np.nan, index=frame.index, dtype="float64")
+    if spend.any():
+        ratio[spend] = settings.deflator.ratio(frame.loc[spend, "exercice"].astype("Int64"), price_year[spend])
+        currency = fid.map(factors["currency"]).astype("string").fillna("EUR")
+        if (spend & (currency != "EUR")).any():
+            if settings.exchange is None:
+                raise ConfigError("exchange-rate-missing", file=settings.source, currency=currency[spend & (currency != "EUR")].iloc[0],
+                                  year=int(price_year[spend & (currency != "EUR")].iloc[0]))
+            ratio[spend] = ratio[spend] * settings.exchange.per_eur(currency[spend], price_year[spend])
+    frame["deflator_ratio"] = ratio
+    per_unit = fid.map(factors["quantity_unit"]).map(MONETARY_QUANTITY_UNITS).astype("float64")
+    basis = amount_eur / divisor * ratio / per_unit
+    frame["amount_factor_basis"] = basis.where(spend)
+    value = fid.map(factors["value"]).astype("float64")
+    kg = (basis * value).where(spend, 0.0)
+    uncertainty = fid.map(factors["uncertainty_pct"]).astype("float64").fillna(0.0) / 100
+    frame["carbon_method"] = pd.Series(np.where(spend, SPEND, EXCLUDED), dtype="string")
+    frame["quantity"] = pd.Series(np.nan, index=frame.index, dtype="float64")
+
+    if quantities is not None and len(quantities):
+        kg, uncertainty = _physical_override(frame, kg, uncertainty, quantities, settings)
+
+    grams = np.rint(kg.to_numpy(dtype="float64") * 1000).astype("int64")
+    low = np.rint(grams * np.clip(1 - uncertainty.to_numpy(), 0, None)).astype("int64")
+    high = np.rint(grams * (1 + uncertainty.to_numpy())).astype("int64")
+    frame["gco2e"] = grams
+    frame["gco2e_low"] = np.minimum(low, high)
+    frame["gco2e_high"] = np.maximum(low, high)
+    frame["tco2e"] = frame["gco2e"] / 1e6
+    frame["tco2e_low"] = frame["gco2e_low"] / 1e6
+    frame["tco2e_high"] = frame["gco2e_high"] / 1e6
+    frame["carbon_exclusion"] = frame["carbon_exclusion"].where(frame["carbon_method"] == EXCLUDED).astype("string")
+    frame["carbon_category"] = frame["carbon_category"].where(frame["carbon_method"] != EXCLUDED).astype("string")
+    return _result(frame, settings)
+
+
+def _physical_override(frame, kg, uncertainty, quantities, settings):
+    q = quantities.reindex(columns=["line_id", "factor_id", "quantity"]).copy()
+    q["quantity"] = pd.to_numeric(q["quantity"], errors="coerce")
+    bad = q["quantity"].isna() | (q["quantity"] < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ConfigError("carbon-bad-quantity", file="<quantities>", row=i + 2, column="quantity", value=quantities["quantity"].iloc[i],
+                          expected="a number ≥ 0 in the unit of the physical factor")
+    factors = settings.factors.frame.set_index("factor_id")
+    unknown = ~q["factor_id"].isin(factors.index)
+    if unknown.any():
+        raise ConfigError("carbon-unknown-factor", file="<quantities>", factor=q.loc[unknown, "factor_id"].iloc[0], context="quantities")
+    not_physical = q["factor_id"].map(factors["kind"]) != "physical"
+    if not_physical.any():
+        f = q.loc[not_physical, "factor_id"].iloc[0]
+        raise ConfigError("carbon-factor-kind", file="<quantities>", factor=f, kind=factors.loc[f, "kind"], expected="physical", context="quantities")
+    q["kg"] = q["quantity"] * q["factor_id"].map(factors["value"]).astype("float64")
+    q["abs_unc"] = q["kg"] * q["factor_id"].map(factors["uncertainty_pct"]).astype("float64") / 100
+    per_line = q.groupby("line_id", sort=False).agg(
+        kg=("kg", "sum"), abs_unc=("abs_unc", "sum"), quantity=("quantity", "sum"),
+        factor_id=("factor_id", lambda s: "+".join(dict.fromkeys(s))),
+    )
+    eligible = frame["carbon_exclusion"].isna() | (frame["carbon_exclusion"] == UNMAPPED)
+    hit = frame["line_id"].isin(per_line.index) & eligible
+    if not hit.any():
+        return kg, uncertainty
+    ids = frame.loc[hit, "line_id"]
+    line_kg = ids.map(per_line["kg"]).astype("float64")
+    kg = kg.copy()
+    uncertainty = uncertainty.copy()
+    kg[hit] = line_kg
+    # A line with several quantities carries the kg-weighted uncertainty of its factors.
+    uncertainty[hit] = (ids.map(per_line["abs_unc"]).astype("float64") / line_kg.where(line_kg != 0, np.nan)).fillna(0.0)
+    frame.loc[hit, "factor_id"] = ids.map(per_line["factor_id"]).astype("string")
+    frame.loc[hit, "quantity"] = ids.map(per_line["quantity"]).astype("float64")
+    frame.loc[hit, "carbon_method"] = PHYSICAL
+    frame.loc[hit, "carbon_exclusion"] = pd.NA
+    frame.loc[hit, "vat_rate"] = 0.0
+    frame.loc[hit, "deflator_ratio"] = np.nan
+    frame.loc[hit, "amount_factor_basis"] = np.nan
+    return kg, uncertainty
+
+
+def _result(frame: pd.DataFrame, settings: CarbonSettings) -> CarbonResult:
+    lines = frame[LINE_COLUMNS + ["gco2e_low", "gco2e_high", "amount_cents"]].copy()
+    by_method = (
+        lines.groupby("carbon_method", sort=False)
+        .agg(lines=("line_id", "size"), amount_cents=("amount_cents", "sum"), gco2e=("gco2e", "sum"))
+        .reindex(list(METHODS), fill_value=0).reset_index()
+    )
+    by_method["tco2e"] = by_method["gco2e"] / 1e6
+    emitting = lines[lines["carbon_method"] != EXCLUDED]
+    by_category = (
+        emitting.assign(carbon_category=emitting["carbon_category"].fillna(emitting["factor_id"]))
+        .groupby(["carbon_category", "factor_id", "carbon_method"], sort=True)
+        .agg(lines=("line_id", "size"), amount_cents=("amount_cents", "sum"), gco2e=("gco2e", "sum"),
+             gco2e_low=("gco2e_low", "sum"), gco2e_high=("gco2e_high", "sum"))
+        .reset_index().sort_values("gco2e", ascending=False, kind="stable").reset_index(drop=True)
+    )
+    for column in ("", "_low", "_high"):
+        by_category[f"tco2e{column}"] = by_category[f"gco2e{column}"] / 1e6
+    excluded = lines[lines["carbon_method"] == EXCLUDED]
+    by_exclusion = (
+        excluded.groupby("carbon_exclusion", sort=True)
+        .agg(lines=("line_id", "size"), amount_cents=("amount_cents", "sum"))
+        .reset_index().sort_values("amount_cents", ascending=False, kind="stable").reset_index(drop=True)
+    )
+    used_ids = set("+".join(emitting["factor_id"].dropna()).split("+")) - {""}
+    provenance = [c for c in ("factor_id", "kind", "category", "label", "value", "unit", "currency", "price_year", "vat_basis",
+                              "region", "uncertainty_pct", "source", "edition", "status", "file") if c in settings.factors.frame.columns]
+    factors_used = settings.factors.frame.loc[settings.factors.frame["factor_id"].isin(used_ids), provenance].reset_index(drop=True)
+    return CarbonResult(
+        lines=lines.drop(columns=["amount_cents"]),
+        total_gco2e=int(lines["gco2e"].sum()),
+        total_low_gco2e=int(lines["gco2e_low"].sum()),
+        total_high_gco2e=int(lines["gco2e_high"].sum()),
+        by_method=by_method.drop(columns=["gco2e"]),
+        by_category=by_category.drop(columns=["gco2e", "gco2e_low", "gco2e_high"]),
+        by_exclusion=by_exclusion,
+        factors_used=factors_used,
+    )
+
+
+def quantities_from_facts(facts: pd.DataFrame, settings: CarbonSettings) -> pd.DataFrame:
+    """Answers (``line_id, fact, value``) whose fact is declared in ``physical_facts`` become quantities."""
+    if facts is None or not len(facts) or not settings.physical_facts:
+        return pd.DataFrame({"line_id": pd.Series(dtype="string"), "factor_id": pd.Series(dtype="string"),
+                             "quantity": pd.Series(dtype="float64")})
+    chosen = facts[facts["fact"].isin(list(settings.physical_facts))]
+    return pd.DataFrame({
+        "line_id": chosen["line_id"].astype("string"),
+        "factor_id": chosen["fact"].map(settings.physical_facts).astype("string"),
+        "quantity": pd.to_numeric(chosen["value"].astype("string").str.replace(",", ".", regex=False), errors="coerce"),
+    }).reset_index(drop=True)
