@@ -1,0 +1,224 @@
+"""Reconciliation: do the canonical lines add up to what the source file says?
+
+Two independent sums are compared to the cent: the reader's ``raw_totals`` (Decimal sums straight from
+the source text) and the canonical frame's ``amount_cents``, by section × sens × réel/ordre, together
+with line counts. Any difference means lines were lost, duplicated or misread: an error.
+
+Opérations d'ordre move no cash and must balance: ordre expenses between sections of one section equal
+the ordre revenue of the other (040/042), and ordre operations within a section balance (041, 043).
+An imbalance is only a warning, because a file may hold part of a budget document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from budgetclimat import i18n, model
+from budgetclimat.errors import ERROR, WARNING, concat_findings, empty_findings, findings_frame
+from budgetclimat.money import format_euros
+from budgetclimat.validate import ordre_kind
+
+RECONCILIATION_MISMATCH = i18n.define(
+    "reconciliation-mismatch",
+    fr="fichier {file} : le total {column} des lignes lues ({value}) diffère de celui du fichier source "
+    "({expected}) : des lignes ont été perdues, dédoublées ou mal lues",
+    en="file {file}: the {column} total of the lines read ({value}) differs from the source file's "
+    "({expected}): lines were lost, duplicated or misread",
+    title_fr="Totaux non rapprochés avec le fichier source",
+    title_en="Totals do not reconcile with the source file",
+)
+RECONCILIATION_UNAVAILABLE = i18n.define(
+    "reconciliation-unavailable",
+    fr="fichier {file} : le lecteur n'a pas fourni de totaux bruts{value} ; le rapprochement n'est pas fait "
+    "(attendu : {expected})",
+    en="file {file}: the reader gave no raw totals{value}; totals are not reconciled (expected: {expected})",
+    title_fr="Rapprochement impossible",
+    title_en="Reconciliation not possible",
+)
+ORDRE_UNBALANCED = i18n.define(
+    "ordre-unbalanced",
+    fr="fichier {file} : opérations d'ordre déséquilibrées, {column} : {value} contre {expected}. "
+    "C'est normal seulement si le fichier ne contient qu'une partie du document budgétaire.",
+    en="file {file}: ordre operations do not balance, {column}: {value} against {expected}. "
+    "This is expected only if the file holds part of the budget document.",
+    title_fr="Opérations d'ordre déséquilibrées",
+    title_en="Ordre operations do not balance",
+)
+_EXPECTED_RAW = i18n.define("expected.raw-totals", fr="des totaux bruts par section, sens et opération", en="raw totals by section, direction and operation")
+_LINES = i18n.define("reconcile.lines", fr="{n} lignes, {amount}", en="{n} lines, {amount}")
+_ON_BASIS = i18n.define("reconcile.on-basis", fr=" sur la base « {basis} »", en=" on basis \"{basis}\"")
+_PAIR_SECTION_F = i18n.define(
+    "reconcile.ordre-section-f", fr="dépenses d'ordre de fonctionnement (042) / recettes d'ordre d'investissement (040)",
+    en="ordre expenses in operating (042) / ordre revenue in investment (040)",
+)
+_PAIR_SECTION_I = i18n.define(
+    "reconcile.ordre-section-i", fr="dépenses d'ordre d'investissement (040) / recettes d'ordre de fonctionnement (042)",
+    en="ordre expenses in investment (040) / ordre revenue in operating (042)",
+)
+_PAIR_INTERIEUR_I = i18n.define(
+    "reconcile.ordre-interieur-i", fr="dépenses / recettes d'ordre à l'intérieur de l'investissement (041)",
+    en="ordre expenses / revenue within investment (041)",
+)
+_PAIR_INTERIEUR_F = i18n.define(
+    "reconcile.ordre-interieur-f", fr="dépenses / recettes d'ordre à l'intérieur du fonctionnement (043)",
+    en="ordre expenses / revenue within operating (043)",
+)
+
+GROUP = ["section", "sens", "operation"]
+TOTALS_COLUMNS = [*GROUP, "lines_in", "lines_out", "raw_cents", "lines_cents", "difference_cents"]
+ORDRE_COLUMNS = ["pair", "expense_section", "revenue_section", "kind", "expense_cents", "revenue_cents", "difference_cents"]
+# (pair label key, expense section, revenue section, ordre kind): the ordre flows that must balance.
+ORDRE_PAIRS = [
+    (_PAIR_SECTION_F, "F", "I", "section"),
+    (_PAIR_SECTION_I, "I", "F", "section"),
+    (_PAIR_INTERIEUR_I, "I", "I", "interieur"),
+    (_PAIR_INTERIEUR_F, "F", "F", "interieur"),
+]
+
+
+@dataclass
+class Reconciliation:
+    """Totals of the canonical lines against the source's, and the ordre balance of one document.
+
+    * ``totals``: :data:`TOTALS_COLUMNS` for every section × sens × operation (the eight standard ones,
+      plus any other value found); ``raw_cents``/``lines_in`` are ``<NA>`` when the reader gave no raw totals.
+    * ``ordre``: :data:`ORDRE_COLUMNS`, one row per ordre flow that must balance.
+    * ``findings``: ``reconciliation-mismatch`` errors and ``ordre-unbalanced`` warnings.
+    """
+
+    file: str
+    basis: str
+    totals: pd.DataFrame
+    ordre: pd.DataFrame
+    findings: pd.DataFrame
+
+    @property
+    def available(self) -> bool:
+        return bool(self.totals["raw_cents"].notna().any())
+
+    @property
+    def ok(self) -> bool:
+        """True when the source's totals are known and every total and line count matches."""
+        t = self.totals
+        return self.available and bool((t["difference_cents"].fillna(0) == 0).all() and (t["lines_in"] == t["lines_out"]).fillna(False).all())
+
+    @property
+    def ordre_balanced(self) -> bool:
+        return bool((self.ordre["difference_cents"] == 0).all())
+
+
+def _grid(extra: pd.DataFrame) -> pd.DataFrame:
+    standard = pd.MultiIndex.from_product([["F", "I"], ["D", "R"], ["reel", "ordre"]], names=GROUP).to_frame(index=False)
+    grid = pd.concat([standard, extra[GROUP].astype("string").dropna()], ignore_index=True).drop_duplicates()
+    return grid.astype("string").reset_index(drop=True)
+
+
+def reconcile(doc: model.BudgetDocument) -> Reconciliation:
+    """Compare ``doc.lines`` with ``doc.raw_totals`` and check that ordre operations balance."""
+    lines = doc.lines
+    file = str(lines["source_file"].dropna().iloc[0]) if lines["source_file"].notna().any() else doc.source.path.name
+    bases = lines["amount_basis"].dropna().astype(str).unique()
+    basis = ",".join(sorted(bases)) if len(bases) else ""
+
+    out_totals = (
+        lines.astype({c: "string" for c in GROUP})
+        .groupby(GROUP, dropna=False)["amount_cents"]
+        .agg(lines_out="size", lines_cents="sum")
+        .reset_index()
+    )
+    raw = doc.raw_totals if doc.raw_totals is not None else pd.DataFrame()
+    if len(raw) and "basis" in raw.columns and len(bases) == 1:
+        # A reader may give raw totals for several amount columns: keep the basis the lines use.
+        raw = raw[raw["basis"].astype("string") == bases[0]]
+    if len(raw):
+        raw = (
+            raw.astype({c: "string" for c in GROUP})
+            .groupby(GROUP, dropna=False)
+            .agg(lines_in=("lines", "sum"), raw_cents=("total_cents", "sum"))
+            .reset_index()
+        )
+    else:
+        raw = pd.DataFrame({**{c: pd.Series(dtype="string") for c in GROUP}, "lines_in": pd.Series(dtype="Int64"), "raw_cents": pd.Series(dtype="Int64")})
+
+    totals = _grid(pd.concat([out_totals[GROUP], raw[GROUP]]))
+    totals = totals.merge(out_totals, on=GROUP, how="left").merge(raw, on=GROUP, how="left")
+    totals["lines_out"] = totals["lines_out"].fillna(0).astype("int64")
+    totals["lines_cents"] = totals["lines_cents"].fillna(0).astype("int64")
+    available = bool(len(doc.raw_totals)) if doc.raw_totals is not None else False
+    if available:
+        totals["lines_in"] = totals["lines_in"].fillna(0).astype("Int64")
+        totals["raw_cents"] = totals["raw_cents"].fillna(0).astype("Int64")
+    else:
+        totals["lines_in"] = totals["lines_in"].astype("Int64")
+        totals["raw_cents"] = totals["raw_cents"].astype("Int64")
+    totals["difference_cents"] = (totals["lines_cents"] - totals["raw_cents"]).astype("Int64")
+    totals = totals[TOTALS_COLUMNS]
+
+    ordre = _ordre_balance(lines)
+    findings = [_mismatch_findings(totals, file)] if available else [_unavailable(file, basis)]
+    findings.append(_ordre_findings(ordre, file))
+    return Reconciliation(file=file, basis=basis, totals=totals, ordre=ordre, findings=concat_findings(findings))
+
+
+def _ordre_balance(lines: pd.DataFrame) -> pd.DataFrame:
+    ordre = lines[(lines["operation"] == "ordre").fillna(False)]
+    kind = ordre_kind(lines)[ordre.index]
+    sums = ordre.assign(_kind=kind).groupby(["section", "sens", "_kind"], dropna=True)["amount_cents"].sum()
+
+    def total(section: str, sens: str, kind_: str) -> int:
+        return int(sums.get((section, sens, kind_), 0))
+
+    rows = [
+        (i18n.t(key), dep, rec, kind_, total(dep, "D", kind_), total(rec, "R", kind_))
+        for key, dep, rec, kind_ in ORDRE_PAIRS
+    ]
+    frame = pd.DataFrame(rows, columns=ORDRE_COLUMNS[:-1])
+    frame["difference_cents"] = (frame["expense_cents"] - frame["revenue_cents"]).astype("int64")
+    return frame
+
+
+def _money_text(cents: pd.Series, counts: pd.Series | None = None) -> pd.Series:
+    lang = i18n.language()
+    amounts = cents.map(lambda c: format_euros(int(c), lang))  # display only, a handful of groups
+    if counts is None:
+        return amounts.astype("string")
+    return pd.Series(
+        [i18n.t(_LINES, n=f"{int(n):,}".replace(",", "\u202f" if lang == "fr" else ","), amount=a) for n, a in zip(counts, amounts)],
+        index=cents.index, dtype="string",
+    )
+
+
+def _mismatch_findings(totals: pd.DataFrame, file: str) -> pd.DataFrame:
+    bad = totals[(totals["difference_cents"] != 0).fillna(True) | (totals["lines_in"] != totals["lines_out"]).fillna(True)]
+    if bad.empty:
+        return empty_findings()
+    rows = pd.DataFrame(
+        {
+            "level": ERROR,
+            "code": RECONCILIATION_MISMATCH,
+            "file": file,
+            "column": (bad["section"].fillna("?") + "/" + bad["sens"].fillna("?") + "/" + bad["operation"].fillna("?")).to_numpy(),
+            "value": _money_text(bad["lines_cents"], bad["lines_out"]).to_numpy(),
+            "expected": _money_text(bad["raw_cents"].fillna(0), bad["lines_in"].fillna(0)).to_numpy(),
+        }
+    )
+    return findings_frame(rows.to_dict("records"))  # one row per section × sens × operation at most
+
+
+def _unavailable(file: str, basis: str) -> pd.DataFrame:
+    on_basis = i18n.t(_ON_BASIS, basis=basis) if basis else ""
+    return findings_frame([{"level": WARNING, "code": RECONCILIATION_UNAVAILABLE, "file": file, "row": None,
+                            "column": None, "value": on_basis, "expected": i18n.t(_EXPECTED_RAW)}])
+
+
+def _ordre_findings(ordre: pd.DataFrame, file: str) -> pd.DataFrame:
+    bad = ordre[ordre["difference_cents"] != 0]
+    rows = [
+        {"level": WARNING, "code": ORDRE_UNBALANCED, "file": file, "row": None, "column": pair,
+         "value": format_euros(dep, i18n.language()), "expected": format_euros(rec, i18n.language())}
+        for pair, dep, rec in zip(bad["pair"], bad["expense_cents"], bad["revenue_cents"])
+    ]
+    return findings_frame(rows)
+

@@ -1,0 +1,485 @@
+"""Validation of a canonical line frame: declarative pandera checks turned into findings.
+
+Two schemas run lazily (every failure is collected, nothing stops at the first one):
+
+* :func:`line_schema` checks each column on its own (required values, code formats, allowed values,
+  negative amounts);
+* :func:`consistency_schema` checks lines against the plan de comptes and against each other (account
+  known, open, a leaf, not deleted; account consistent with section and chapter; duplicate lines). It
+  runs on a narrow frame — the few columns the checks read plus the plan facts joined to each line —
+  because pandera reports a failing frame-level check once per column of the frame it validated.
+
+Pandera's failure cases are then mapped, vectorised, to the findings frame of :mod:`budgetclimat.errors`:
+each check is named by its stable catalogue code, ``row`` is the line's ``source_row`` and ``file`` its
+``source_file``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from budgetclimat import i18n, model
+from budgetclimat.errors import ERROR, WARNING, concat_findings, empty_findings, findings_frame
+
+_WHERE_FR = "fichier {file}, ligne {row}, colonne {column} : "
+_WHERE_EN = "file {file}, row {row}, column {column}: "
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A check's catalogue entry: its level, the column it reports, and what was expected.
+
+    ``expected`` is either a text key (the same for every failing line) or the name of a column of the
+    checked frame holding a per-line expectation. ``value`` optionally names the column whose value is
+    shown (frame-level checks only; column checks show the failing value itself).
+    """
+
+    code: str
+    level: str
+    column: str | None = None
+    expected: str | None = None
+    expected_is_column: bool = False
+    value: str | None = None
+
+
+RULES: dict[str, Rule] = {}
+
+
+def _rule(code: str, level: str, fr: str, en: str, title_fr: str, title_en: str, **kwargs: object) -> str:
+    i18n.define(code, fr=_WHERE_FR + fr, en=_WHERE_EN + en, title_fr=title_fr, title_en=title_en)
+    RULES[code] = Rule(code, level, **kwargs)  # type: ignore[arg-type]
+    return code
+
+
+def _label(key: str, fr: str, en: str) -> str:
+    return i18n.define(key, fr=fr, en=en)
+
+
+# -- catalogue -------------------------------------------------------------------------------------
+
+REQUIRED_MISSING = _rule(
+    "required-missing", ERROR,
+    "valeur obligatoire absente (attendu : {expected})",
+    "required value missing (expected: {expected})",
+    "Valeur obligatoire absente", "Required value missing",
+    expected=_label("expected.non-empty", "une valeur non vide", "a non-empty value"),
+)
+CODE_FORMAT = _rule(
+    "code-format", ERROR,
+    "\"{value}\" n'est pas un code valide (attendu : {expected})",
+    "\"{value}\" is not a valid code (expected: {expected})",
+    "Code mal formé", "Malformed code",
+)
+SECTION_INVALID = _rule(
+    "section-invalid", ERROR,
+    "\"{value}\" n'est pas une section (attendu : {expected})",
+    "\"{value}\" is not a section (expected: {expected})",
+    "Section inconnue", "Unknown section",
+    expected=_label("expected.section", "F (fonctionnement) ou I (investissement)", "F (operating) or I (investment)"),
+)
+SENS_INVALID = _rule(
+    "sens-invalid", ERROR,
+    "\"{value}\" n'est pas un sens (attendu : {expected})",
+    "\"{value}\" is not a direction (expected: {expected})",
+    "Sens inconnu", "Unknown direction",
+    expected=_label("expected.sens", "D (dépense) ou R (recette)", "D (expense) or R (revenue)"),
+)
+OPERATION_INVALID = _rule(
+    "operation-invalid", ERROR,
+    "\"{value}\" n'est pas un type d'opération (attendu : {expected})",
+    "\"{value}\" is not an operation type (expected: {expected})",
+    "Type d'opération inconnu", "Unknown operation type",
+    expected=_label("expected.operation", "reel ou ordre", "reel or ordre"),
+)
+DOC_TYPE_INVALID = _rule(
+    "doc-type-invalid", ERROR,
+    "\"{value}\" n'est pas un type de document budgétaire (attendu : {expected})",
+    "\"{value}\" is not a budget document type (expected: {expected})",
+    "Type de document inconnu", "Unknown document type",
+    expected=_label("expected.doc-type", ", ".join(model.DOC_TYPES), ", ".join(model.DOC_TYPES)),
+)
+VALUE_INVALID = _rule(
+    "value-invalid", ERROR,
+    "\"{value}\" n'est pas une valeur admise (attendu : {expected})",
+    "\"{value}\" is not an allowed value (expected: {expected})",
+    "Valeur non admise", "Value not allowed",
+)
+SIRET_INVALID = _rule(
+    "siret-invalid", WARNING,
+    "\"{value}\" n'est ni un SIRET ni un SIREN (attendu : {expected})",
+    "\"{value}\" is neither a SIRET nor a SIREN (expected: {expected})",
+    "SIRET mal formé", "Malformed SIRET",
+    expected=_label("expected.siret", "14 chiffres (SIRET) ou 9 chiffres (SIREN)", "14 digits (SIRET) or 9 digits (SIREN)"),
+)
+AMOUNT_NEGATIVE = _rule(
+    "amount-negative", WARNING,
+    "montant négatif {value} € (attendu : {expected}) ; vérifier s'il s'agit d'une annulation",
+    "negative amount €{value} (expected: {expected}); check whether it is a cancellation",
+    "Montant négatif", "Negative amount",
+    expected=_label("expected.non-negative", "un montant positif ou nul", "a positive or zero amount"),
+)
+AMOUNT_MISSING = _rule(
+    "amount-missing", WARNING,
+    "pas de montant sur la base choisie, compté pour 0 (attendu : {expected})",
+    "no amount on the chosen basis, counted as 0 (expected: {expected})",
+    "Montant absent sur la base choisie", "Amount missing on the chosen basis",
+    column="amount_basis", value="amount_basis", expected="_basis_column", expected_is_column=True,
+)
+BASIS_EMPTY = _rule(
+    "basis-empty", ERROR,
+    "aucune ligne n'a de montant sur la base « {value} » : la base choisie ne convient pas à ce document "
+    "(attendu : {expected})",
+    "no line has an amount on basis \"{value}\": the chosen basis does not fit this document (expected: {expected})",
+    "Base de montant vide", "Empty amount basis",
+    column="amount_basis",
+    expected=_label("expected.basis", "une autre base (--basis)", "another basis (--basis)"),
+)
+ACCOUNT_UNKNOWN = _rule(
+    "account-unknown", ERROR,
+    "\"{value}\" n'est pas un compte du plan {expected} (attendu : un compte du plan de comptes)",
+    "\"{value}\" is not an account of plan {expected} (expected: an account of the plan de comptes)",
+    "Compte inconnu du plan de comptes", "Account not in the plan de comptes",
+    column="nature", value="nature", expected="_plan", expected_is_column=True,
+)
+ACCOUNT_DELETED = _rule(
+    "account-deleted", WARNING,
+    "le compte \"{value}\" est supprimé dans le plan {expected} (attendu : un compte en vigueur)",
+    "account \"{value}\" is deleted in plan {expected} (expected: an account in force)",
+    "Compte supprimé", "Deleted account",
+    column="nature", value="nature", expected="_plan", expected_is_column=True,
+)
+ACCOUNT_NOT_LEAF = _rule(
+    "account-not-leaf", WARNING,
+    "le compte \"{value}\" a des subdivisions dans le plan {expected} (attendu : un compte de détail)",
+    "account \"{value}\" has sub-accounts in plan {expected} (expected: a detail account)",
+    "Compte non détaillé", "Account is not a leaf",
+    column="nature", value="nature", expected="_plan", expected_is_column=True,
+)
+ACCOUNT_NOT_OPEN = _rule(
+    "account-not-open", WARNING,
+    "le compte \"{value}\" n'est ouvert à aucun chapitre pour ce sens et ce type d'opération dans le plan "
+    "{expected}",
+    "account \"{value}\" has no chapter for this direction and operation type in plan {expected}",
+    "Compte non ouvert pour ce sens et ce type d'opération", "Account not open for this direction and operation",
+    column="nature", value="nature", expected="_plan", expected_is_column=True,
+)
+ACCOUNT_SECTION_MISMATCH = _rule(
+    "account-section-mismatch", ERROR,
+    "section \"{value}\" incohérente avec le compte (attendu : {expected})",
+    "section \"{value}\" does not match the account (expected: {expected})",
+    "Compte incohérent avec la section", "Account inconsistent with section",
+    column="section", value="section", expected="_section_expected_text", expected_is_column=True,
+)
+ACCOUNT_CHAPTER_MISMATCH = _rule(
+    "account-chapter-mismatch", ERROR,
+    "chapitre \"{value}\" incohérent avec le compte (attendu : {expected})",
+    "chapter \"{value}\" does not match the account (expected: {expected})",
+    "Compte incohérent avec le chapitre", "Account inconsistent with chapter",
+    column="chapitre", value="chapitre", expected="_chapter_expected_text", expected_is_column=True,
+)
+DUPLICATE_LINE = _rule(
+    "duplicate-line", WARNING,
+    "ligne en double : même compte \"{value}\", fonction, section, sens, opération et chapitre qu'une ligne "
+    "précédente (attendu : {expected})",
+    "duplicate line: same account \"{value}\", function, section, direction, operation and chapter as an "
+    "earlier line (expected: {expected})",
+    "Ligne en double", "Duplicate line",
+    column="nature", value="nature",
+    expected=_label("expected.unique-line", "une seule ligne par imputation", "one line per imputation"),
+)
+_ACCOUNT = _label("validate.account", "compte", "account")
+
+# Pandera's built-in checks, named by pandera, mapped to our codes.
+_BUILTIN_CODES = {"not_nullable": REQUIRED_MISSING, "column_in_dataframe": REQUIRED_MISSING}
+
+# Code formats, from the official plans de comptes (ODM XML): accounts are 2 to 9 digits (a few prévision
+# lines use 001, 002, 020–024 as natures), chapters 2 to 5 digits (011, 6586, 45411), fonctions 1 to 5
+# digits once the 90/93 prefix of vote par fonction is removed. No plan has letters in a code: readers strip
+# export prefixes (cedi's A/C/R) before the frame is built.
+FORMATS: dict[str, tuple[str, str, str]] = {
+    "nature": (r"[0-9]{1,9}", "1 à 9 chiffres (compte du plan de comptes)", "1 to 9 digits (account of the plan)"),
+    "chapitre": (r"[0-9]{2,5}", "2 à 5 chiffres (chapitre)", "2 to 5 digits (chapter)"),
+    "chapitre_fonction": (r"[0-9]{2,5}", "2 à 5 chiffres (chapitre fonctionnel)", "2 to 5 digits (functional chapter)"),
+    "fonction": (r"[0-9]{1,5}", "1 à 5 chiffres (fonction, sans le préfixe 90/93)", "1 to 5 digits (function, without the 90/93 prefix)"),
+}
+ENUMS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "section": (SECTION_INVALID, ("F", "I")),
+    "sens": (SENS_INVALID, ("D", "R")),
+    "operation": (OPERATION_INVALID, ("reel", "ordre")),
+    "doc_type": (DOC_TYPE_INVALID, model.DOC_TYPES),
+    "ordre_kind": (VALUE_INVALID, ("section", "interieur")),
+    "budget_kind": (VALUE_INVALID, ("principal", "annexe")),
+    "amount_basis": (VALUE_INVALID, tuple(model.AMOUNT_COLUMNS)),
+}
+# A line is the same imputation as another when all of these agree within one document.
+DUPLICATE_KEYS = [
+    "source_file", "exercice", "doc_type", "budget_code",
+    "nature", "fonction", "section", "sens", "operation", "operation_code", "chapitre",
+]
+
+
+# -- schemas ---------------------------------------------------------------------------------------
+
+
+def _check(code: str, fn: Callable, **kwargs: object) -> pa.Check:
+    # ``error`` is what pandera reports in failure_cases["check"]: the stable code.
+    return pa.Check(fn, name=code, error=code, **kwargs)
+
+
+def line_schema() -> pa.DataFrameSchema:
+    """Column-by-column checks of the canonical frame (nulls in optional columns pass)."""
+    columns: dict[str, pa.Column] = {}
+    for col in model.COLUMNS:
+        checks: list[pa.Check] = []
+        if col.name in FORMATS:
+            pattern = FORMATS[col.name][0]
+            checks.append(_check(f"{CODE_FORMAT}:{col.name}", lambda s, p=pattern: s.astype("string").str.fullmatch(p)))
+        if col.name in ENUMS:
+            code, allowed = ENUMS[col.name]
+            checks.append(_check(f"{code}:{col.name}", lambda s, a=allowed: s.isin(a)))
+        if col.name == "siret":
+            checks.append(_check(SIRET_INVALID, lambda s: s.astype("string").str.fullmatch(r"[0-9]{9}|[0-9]{14}")))
+        if col.name == "exercice":
+            checks.append(_check(f"{VALUE_INVALID}:exercice", lambda s: s.between(1990, 2100)))
+        if col.name == "amount_cents":
+            checks.append(_check(AMOUNT_NEGATIVE, lambda s: s >= 0))
+        columns[col.name] = pa.Column(nullable=not col.required, checks=checks, required=True)
+    return pa.DataFrameSchema(columns, strict=False, coerce=False)
+
+
+def consistency_schema() -> pa.DataFrameSchema:
+    """Frame-level checks on the narrow frame built by :func:`_consistency_frame`.
+
+    Plan facts (``_known``…) are NA where no plan applies, so that those lines pass the plan checks.
+    """
+    no_plan = lambda d: d["_plan"].isna()  # noqa: E731
+    checks = [
+        _check(ACCOUNT_UNKNOWN, lambda d: no_plan(d) | d["nature"].isna() | d["_known"].fillna(True)),
+        _check(ACCOUNT_DELETED, lambda d: ~d["_deleted"].fillna(False)),
+        _check(ACCOUNT_NOT_LEAF, lambda d: ~d["_non_leaf"].fillna(False)),
+        _check(ACCOUNT_NOT_OPEN, lambda d: ~(d["_known"].fillna(False) & d["_chapter_expected"].isna())),
+        _check(
+            ACCOUNT_SECTION_MISMATCH,
+            lambda d: d["_section_expected"].isna() | d["section"].isna() | (d["section"] == d["_section_expected"]).fillna(True),
+        ),
+        _check(
+            ACCOUNT_CHAPTER_MISMATCH,
+            lambda d: (
+                d["_chapter_expected"].isna()
+                | d["chapitre"].isna()
+                | (d["chapitre"] == d["_chapter_expected"]).fillna(True)
+                # Opérations d'équipement are voted as chapters of their own, numbered like the operation.
+                | (d["chapitre"] == d["operation_code"]).fillna(False)
+            ),
+        ),
+        _check(DUPLICATE_LINE, lambda d: ~d[DUPLICATE_KEYS].duplicated(keep="first")),
+        _check(AMOUNT_MISSING, lambda d: d["_basis_amount"].notna()),
+        # A document-level fact: one failure, not one per line.
+        _check(BASIS_EMPTY, lambda d: bool(len(d) == 0 or d["_basis_amount"].notna().any())),
+    ]
+    return pa.DataFrameSchema(checks=checks, strict=False, coerce=False)
+
+
+# -- plan facts ------------------------------------------------------------------------------------
+
+def _expected_section(nature: pd.Series) -> pd.Series:
+    """The section an account belongs to by its class: 6/7 fonctionnement, 1/2 and 45 investissement.
+
+    The 0xx natures are the prévision-only lines (reports, virements, imprévus, cessions). Other classes
+    (3 stocks, 4 third parties, 5 treasury) appear in either section and are not checked.
+    """
+    first = nature.str.slice(0, 1)
+    conditions = [
+        first.isin(["6", "7"]).fillna(False),
+        (first.isin(["1", "2"]) | nature.str.startswith("45")).fillna(False),
+        nature.isin(["002", "022", "023"]).fillna(False),
+        nature.isin(["001", "020", "021", "024"]).fillna(False),
+    ]
+    return pd.Series(np.select(conditions, ["F", "I", "F", "I"], default=""), index=nature.index, dtype="string").replace("", pd.NA)
+
+
+def _resolve_plans(lines: pd.DataFrame, plan: object | None) -> tuple[list[tuple[pd.Series, object]], pd.DataFrame]:
+    """Which plan checks which lines: ``[(mask, plan)]``, plus the warnings of the plan lookup.
+
+    A plan is a :class:`budgetclimat.nomenclature.Plan` (``accounts``, ``name``, ``chapter_of``).
+    """
+    if plan is not None:
+        return [(pd.Series(True, index=lines.index), plan)], empty_findings()
+    from budgetclimat.nomenclature import plan_for
+
+    keys = ["nomenclature", "nomenclature_variant", "exercice"]
+    text = lines[keys].astype("string").fillna("")
+    resolved, notes = [], []
+    for values in text.drop_duplicates().itertuples(index=False):  # one per nomenclature × year, not per line
+        nomenclature, variant, exercice = values
+        if not nomenclature:
+            continue  # reported as required-missing
+        found, warning = plan_for(nomenclature, variant or None, int(exercice) if exercice else None)
+        if warning is not None:
+            notes.append(warning)
+        if found is not None:
+            mask = (text == list(values)).all(axis=1)
+            resolved.append((mask, found))
+    return resolved, findings_frame(notes)
+
+
+def _consistency_frame(lines: pd.DataFrame, plans: list[tuple[pd.Series, object]]) -> pd.DataFrame:
+    """The columns the consistency checks read, with each line's plan facts joined to it."""
+    work = lines[list(dict.fromkeys(DUPLICATE_KEYS + ["ordre_kind", "amount_basis", "source_row"]))].copy()
+    work["_plan"] = pd.Series(pd.NA, index=work.index, dtype="string")
+    work["_known"] = pd.Series(pd.NA, index=work.index, dtype="boolean")
+    work["_deleted"] = pd.Series(pd.NA, index=work.index, dtype="boolean")
+    work["_non_leaf"] = pd.Series(pd.NA, index=work.index, dtype="boolean")
+    work["_chapter_expected"] = pd.Series(pd.NA, index=work.index, dtype="string")
+    kind = ordre_kind(lines)
+    nature = lines["nature"].astype("string")
+    for mask, plan in plans:
+        accounts = plan.accounts.set_index("code")  # type: ignore[attr-defined]
+        sub = nature[mask]
+        work.loc[mask, "_plan"] = plan.name  # type: ignore[attr-defined]
+        work.loc[mask, "_known"] = sub.isin(accounts.index).fillna(False)
+        work.loc[mask, "_deleted"] = sub.map(accounts["deleted"]).astype("boolean").fillna(False)
+        work.loc[mask, "_non_leaf"] = ~sub.map(accounts["is_leaf"]).astype("boolean").fillna(True)
+        work.loc[mask, "_chapter_expected"] = plan.chapter_of(  # type: ignore[attr-defined]
+            sub, lines.loc[mask, "sens"], lines.loc[mask, "operation"], kind[mask]
+        )
+    work["_section_expected"] = _expected_section(nature)
+    basis_column = lines["amount_basis"].map(model.AMOUNT_COLUMNS).astype("string")
+    work["_basis_column"] = basis_column
+    basis_amount = pd.Series(pd.NA, index=lines.index, dtype="Int64")
+    for column in model.AMOUNT_COLUMNS.values():
+        basis_amount = basis_amount.mask((basis_column == column).fillna(False), lines[column])
+    work["_basis_amount"] = basis_amount
+    account = i18n.t(_ACCOUNT)
+    work["_section_expected_text"] = work["_section_expected"] + f" ({account} " + nature + ")"
+    work["_chapter_expected_text"] = work["_chapter_expected"] + f" ({account} " + nature + ", " + work["_plan"] + ")"
+    return work
+
+
+def ordre_kind(lines: pd.DataFrame) -> pd.Series:
+    """The line's ordre kind, falling back on its chapter (040/042 between sections, 041/043 within)."""
+    chapter = lines["chapitre"].astype("string")
+    from_chapter = pd.Series(
+        np.select([chapter.isin(["040", "042"]).fillna(False), chapter.isin(["041", "043"]).fillna(False)], ["section", "interieur"], ""),
+        index=lines.index, dtype="string",
+    ).replace("", pd.NA)
+    return lines["ordre_kind"].astype("string").fillna(from_chapter).where(lines["operation"] == "ordre")
+
+
+# -- failure cases -> findings ---------------------------------------------------------------------
+
+
+def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
+    try:
+        schema.validate(frame, lazy=True)
+    except SchemaErrors as exc:
+        return exc.failure_cases
+    return pd.DataFrame(columns=["schema_context", "column", "check", "check_number", "failure_case", "index"])
+
+
+def _cents_text(cents: pd.Series) -> pd.Series:
+    """Cents as a decimal amount in the current language's notation (``-1234,50``), vectorised."""
+    values = pd.to_numeric(cents, errors="coerce").astype("Int64")
+    absolute = values.abs()
+    sep = "." if i18n.language() == "en" else ","
+    text = (absolute // 100).astype("string") + sep + (absolute % 100).astype("string").str.zfill(2)
+    return text.mask(values < 0, "-" + text)
+
+
+def failures_to_findings(failures: pd.DataFrame, frame: pd.DataFrame, default_file: str) -> pd.DataFrame:
+    """Map pandera failure cases on ``frame`` to findings (one per failing line and check)."""
+    if failures.empty:
+        return empty_findings()
+    fc = failures.copy()
+    fc["check"] = fc["check"].astype("string")
+    fc["column"] = fc["column"].astype("string")
+    builtin = fc["check"].map(_BUILTIN_CODES)
+    # Column checks are named "<code>:<column>" when one code serves several columns.
+    fc["code"] = builtin.fillna(fc["check"].str.split(":").str[0]).astype("string")
+    # A failing frame-level check is reported once per column of the frame: keep one per line.
+    fc = fc.drop_duplicates(["check", "index"]).reset_index(drop=True)
+    index = pd.to_numeric(fc["index"], errors="coerce").astype("Int64")
+    has_row = index.notna().to_numpy()
+    positions = np.where(has_row, frame.index.get_indexer(index.fillna(-1).astype("int64")), -1)
+    located = positions >= 0
+
+    def at(column: str) -> pd.Series:
+        values = pd.Series(pd.NA, index=fc.index, dtype="string")
+        if column in frame.columns and located.any():
+            values[located] = frame[column].to_numpy()[positions[located]].astype(str)
+            values[located] = values[located].mask(frame[column].isna().to_numpy()[positions[located]])
+        return values
+
+    out = pd.DataFrame(index=fc.index)
+    out["code"] = fc["code"]
+    out["level"] = fc["code"].map({c: r.level for c, r in RULES.items()}).fillna(ERROR)
+    out["file"] = at("source_file").fillna(default_file)
+    out["row"] = pd.to_numeric(at("source_row"), errors="coerce").astype("Int64")
+    out["column"] = fc["column"]
+    out["value"] = fc["failure_case"].astype("string")
+    out["expected"] = pd.Series(pd.NA, index=fc.index, dtype="string")
+    for code, rows in out.groupby("code", sort=False).groups.items():  # one pass per code, not per line
+        rule = RULES.get(code)
+        if rule is None:
+            continue
+        if rule.column is not None:
+            out.loc[rows, "column"] = rule.column
+        if rule.value is not None:
+            out.loc[rows, "value"] = at(rule.value).loc[rows]
+        if rule.code == AMOUNT_NEGATIVE:
+            out.loc[rows, "value"] = _cents_text(out.loc[rows, "value"])
+        if rule.code == BASIS_EMPTY:
+            out.loc[rows, "value"] = ", ".join(sorted(frame["amount_basis"].dropna().astype(str).unique()))
+        if rule.expected is not None:
+            out.loc[rows, "expected"] = at(rule.expected).loc[rows] if rule.expected_is_column else i18n.t(rule.expected)
+    per_column = out["code"].isin([CODE_FORMAT, VALUE_INVALID])
+    if per_column.any():
+        labels = {c: i18n.t(f"expected.format.{c}") for c in FORMATS}
+        labels["exercice"] = i18n.t("expected.exercice")
+        for col, (_, allowed) in ENUMS.items():
+            labels.setdefault(col, ", ".join(allowed))
+        out.loc[per_column, "expected"] = out.loc[per_column, "column"].map(labels)
+    return out
+
+
+for _col, (_, _fr, _en) in FORMATS.items():
+    _label(f"expected.format.{_col}", _fr, _en)
+_label("expected.exercice", "une année entre 1990 et 2100", "a year between 1990 and 2100")
+
+
+# -- entry point -----------------------------------------------------------------------------------
+
+
+def validate(doc: model.BudgetDocument, plan: object | None = None) -> pd.DataFrame:
+    """All findings on ``doc``: the reader's own, then the line checks and the plan checks.
+
+    ``plan`` forces one plan de comptes for every line; by default each line is checked against the plan
+    of its nomenclature and exercice (a warning says when none is shipped, or another year's is used).
+    Returns a findings frame (:data:`budgetclimat.errors.FINDING_COLUMNS`), sorted by file and row.
+    """
+    lines = doc.lines.reset_index(drop=True)
+    default_file = doc.source.path.name
+    found = [doc.findings]
+    found.append(failures_to_findings(_failures(line_schema(), lines), lines, default_file))
+    if len(lines):
+        plans, notes = _resolve_plans(lines, plan)
+        found.append(notes)
+        work = _consistency_frame(lines, plans)
+        found.append(failures_to_findings(_failures(consistency_schema(), work), work, default_file))
+    findings = concat_findings(found)
+    return findings.sort_values(["file", "row"], kind="stable", na_position="first").reset_index(drop=True)
+
+
+def counts_by_code(findings: pd.DataFrame) -> pd.DataFrame:
+    """``level, code, count`` — errors first, then by decreasing count."""
+    if findings.empty:
+        return pd.DataFrame({"level": pd.Series(dtype="string"), "code": pd.Series(dtype="string"), "count": pd.Series(dtype="int64")})
+    counts = findings.groupby(["level", "code"], sort=False).size().rename("count").reset_index()
+    counts["_order"] = (counts["level"] != ERROR).astype(int)
+    return counts.sort_values(["_order", "count", "code"], ascending=[True, False, True]).drop(columns="_order").reset_index(drop=True)
