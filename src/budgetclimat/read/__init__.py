@@ -1,0 +1,82 @@
+"""Reading budget files into the canonical line model (:mod:`budgetclimat.model`).
+
+The format is recognised from the content (:mod:`.detect`): TOTEM XML is read by :mod:`.totem`;
+spreadsheets and delimited text go to :mod:`.tabular`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from budgetclimat import i18n, model
+from budgetclimat.errors import ConfigError
+from budgetclimat.read.detect import TOTEM, detect_format
+
+i18n.define(
+    "amount-basis-unknown",
+    fr="Base de montant « {value} » inconnue (attendu : {expected}).",
+    en="Unknown amount basis '{value}' (expected: {expected}).",
+)
+i18n.define(
+    "profile-not-for-totem",
+    fr="Le fichier {path} est un flux TOTEM : le profil « {value} » ne s'applique qu'aux tableurs et CSV. Retirez l'option de profil ou utilisez « totem ».",
+    en="File {path} is a TOTEM file: profile '{value}' only applies to spreadsheets and CSV. Drop the profile option or use 'totem'.",
+)
+i18n.define(
+    "reader-unavailable",
+    fr="Le fichier {path} est un tableur ou un CSV, mais le lecteur de ce format n'est pas installé dans cette version.",
+    en="File {path} is a spreadsheet or CSV, but the reader for that format is not available in this version.",
+)
+
+
+def read_budget(
+    path: str | Path, profile: str | None = None, basis: str | None = None, file_index: int = 0
+) -> model.BudgetDocument:
+    """Read one budget file, whatever its format, into a :class:`~budgetclimat.model.BudgetDocument`.
+
+    ``profile="totem"`` forces the TOTEM reader; any other profile is passed to the tabular reader.
+    ``basis`` overrides which amount becomes ``amount_cents`` (``executed``, ``voted``…).
+    ``file_index`` separates the line ids of several files of the same year, document and budget.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError("file-not-found", path=str(p))
+    if basis is not None and basis not in model.AMOUNT_COLUMNS:
+        raise ConfigError("amount-basis-unknown", value=basis, expected=", ".join(model.AMOUNT_COLUMNS))
+    kind = TOTEM if profile == TOTEM else detect_format(p)
+    if kind == TOTEM:
+        if profile not in (None, TOTEM):
+            raise ConfigError("profile-not-for-totem", path=str(p), value=profile)
+        from budgetclimat.read.totem import read_totem
+
+        return read_totem(p, basis=basis, file_index=file_index)
+    try:
+        from budgetclimat.read.tabular import read_tabular
+    except ModuleNotFoundError as exc:
+        if exc.name != "budgetclimat.read.tabular":
+            raise
+        raise ConfigError("reader-unavailable", path=str(p)) from None
+    return read_tabular(p, profile=profile, basis=basis, file_index=file_index)
+
+
+def read_budgets(
+    paths: Iterable[str | Path], profile: str | None = None, basis: str | None = None
+) -> list[model.BudgetDocument]:
+    """Read several files; files sharing year, document and budget code get distinct line ids
+    (``file_index`` = their position among those files, in the order given)."""
+    documents = [read_budget(p, profile=profile, basis=basis) for p in paths]
+    seen: dict[tuple, int] = {}
+    for document in documents:
+        lines = document.lines
+        if lines.empty:
+            continue
+        key = tuple(lines[c].iloc[0] for c in ("exercice", "doc_type", "budget_code"))
+        index = seen.get(key, 0)
+        seen[key] = index + 1
+        if index:
+            document.lines = lines.assign(line_id=model.assign_line_ids(lines, index))
+    return documents
+
+
+__all__ = ["read_budget", "read_budgets"]

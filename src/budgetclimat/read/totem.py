@@ -1,0 +1,390 @@
+"""TOTEM XML reader (« Actes budgétaires » ``<DocumentBudgetaire>``) into the canonical line model.
+
+Streaming: ``lxml.etree.iterparse`` with entities, DTDs and network all off; each element is cleared
+once read, so memory stays flat whatever the annexes weigh. Field values (attribute ``V``) are
+collected into one list per field, the frame is built once, and every decoding step after that is
+vectorised. A file carrying a ``<!DOCTYPE``/``<!ENTITY`` is refused before parsing: budgets never
+need one, and refusing is the only way to be sure nothing external is ever read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from lxml import etree
+
+from budgetclimat import i18n, model
+from budgetclimat.errors import ERROR, WARNING, InvalidDataError, concat_findings, findings_frame
+from budgetclimat.money import parse_cents
+from budgetclimat.nomenclature import enrich, plan_for
+from budgetclimat.nomenclature.plan import Plan
+
+i18n.define(
+    "xml-entity-forbidden",
+    fr="Le fichier {file} contient une déclaration {value} (ligne XML {row}) : refusée par sécurité, un budget TOTEM n'en a jamais besoin. Réexportez le fichier depuis le logiciel financier.",
+    en="File {file} contains a {value} declaration (XML line {row}): refused for security, a TOTEM budget never needs one. Export the file again from the finance software.",
+)
+i18n.define(
+    "xml-malformed",
+    fr="Le fichier {file} n'est pas un XML valide (ligne XML {row}) : {value}. Le fichier est peut-être tronqué ou modifié à la main.",
+    en="File {file} is not well-formed XML (XML line {row}): {value}. The file may be truncated or edited by hand.",
+)
+i18n.define(
+    "xml-encoding-mismatch",
+    fr="Le fichier {file} annonce l'encodage {expected} mais ses octets n'y correspondent pas (ligne XML {row}) : {value}. Réenregistrez-le dans l'encodage annoncé.",
+    en="File {file} declares encoding {expected} but its bytes do not match it (XML line {row}): {value}. Save it again in the declared encoding.",
+)
+i18n.define(
+    "totem-header-missing",
+    fr="Fichier {file} : l'en-tête TOTEM n'a pas de champ {column} (attendu : {expected}).",
+    en="File {file}: the TOTEM header has no {column} field (expected: {expected}).",
+)
+i18n.define(
+    "totem-header-invalid",
+    fr="Fichier {file}, ligne XML {row}, champ {column} : « {value} » n'est pas valide (attendu : {expected}).",
+    en="File {file}, XML line {row}, field {column}: '{value}' is not valid (expected: {expected}).",
+)
+i18n.define(
+    "amount-not-a-number",
+    fr="Fichier {file}, ligne {row}, champ {column} : « {value} » n'est pas un montant (attendu : un nombre, ex. {expected}).",
+    en="File {file}, row {row}, field {column}: '{value}' is not an amount (expected: a number, e.g. {expected}).",
+)
+i18n.define(
+    "totem-bad-code",
+    fr="Fichier {file}, ligne XML {row}, champ {column} : valeur « {value} » inconnue (attendu : {expected}).",
+    en="File {file}, XML line {row}, field {column}: unknown value '{value}' (expected: {expected}).",
+)
+i18n.define(
+    "totem-nature-missing",
+    fr="Fichier {file}, ligne XML {row} : la ligne budgétaire n'a pas de compte (champ Nature vide).",
+    en="File {file}, XML line {row}: the budget line has no account (empty Nature field).",
+)
+i18n.define(
+    "totem-no-lines",
+    fr="Le fichier {file} ne contient aucune ligne budgétaire (<LigneBudget>).",
+    en="File {file} contains no budget line (<LigneBudget>).",
+)
+
+# LigneBudget fields kept (MtSup/CaracSup are per-document extras and are not part of the model).
+LINE_FIELDS = [
+    "Nature", "LibCpte", "Fonction", "ContNat", "ContFon", "ContOp", "Operation", "ArtSpe",
+    "CodRD", "OpBudg", "TypOpBudg",
+    "MtPrev", "CredOuv", "MtReal", "MtRAR3112", "MtRARPrec", "MtBudgPrec", "MtPropNouv",
+]  # fmt: skip
+AMOUNT_FIELDS = {
+    "MtPrev": "voted",
+    "CredOuv": "open_credits",
+    "MtReal": "executed",
+    "MtRAR3112": "carried_forward",
+    "MtRARPrec": "previous_carried",
+    "MtBudgPrec": "previous_budget",
+    "MtPropNouv": "proposed",
+}
+HEADER_PARENTS = {"EnTeteDocBudgetaire", "EnTeteBudget", "BlocBudget"}
+
+# NatDec codes. 01 BP, 02 DM, 03 BS, 09 CA: TOTEM format notes in DavidBruant/colors-of-the-finances
+# docs/format-fichier.md (also in the opendatafrance SCDL budget documentation); 10 CFU: the
+# EtapeBudgetaire enum of a public TOTEM->SCDL converter ("les valeurs de l'enum correspondent au code
+# NatDec des fichiers totem": PRIMITIF=1, DECISION_MODIF=2, BUDGET_SUPP=3, COMPTE_ADMIN=9, CFU=10).
+NATDEC = {"01": "BP", "02": "DM", "03": "BS", "09": "CA", "10": "CFU"}
+# CodRD is D/R in files seen in the wild; some documentation gives 1 = dépense, 0 = recette.
+CODRD = {"D": "D", "R": "R", "1": "D", "0": "R"}
+# OpBudg: 0 réel (the default when absent), 1 ordre.
+OPBUDG = {"0": "reel", "1": "ordre"}
+# TypOpBudg on ordre lines: 2 = between sections, 1 = within a section. Observed in the Montpellier
+# CA 2018: TypOpBudg 2 on every line of the functional chapters 926/946 (« transferts entre les
+# sections ») and on the 021/023 virements, 1 on chapter 925 (« opérations patrimoniales »).
+TYPOPBUDG = {"2": "section", "1": "interieur"}
+ORDRE_CHAPTERS = {"040": "section", "042": "section", "041": "interieur", "043": "interieur"}
+# Section of the special two/three-digit lines (001 résultat I, 002 résultat F, 020 dépenses imprévues
+# I, 021 virement reçu I, 022 dépenses imprévues F, 023 virement F, 024 cessions I).
+SPECIAL_SECTION = {"001": "I", "002": "F", "020": "I", "021": "I", "022": "F", "023": "F", "024": "I"}
+
+_DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)")
+_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+def read_totem(path: str | Path, basis: str | None = None, file_index: int = 0) -> model.BudgetDocument:
+    """Read one TOTEM XML file into a :class:`~budgetclimat.model.BudgetDocument`.
+
+    Lines get the plan de comptes of their nomenclature and year (labels, missing chapters);
+    ``raw_totals`` are Decimal sums of the raw amount strings by section (from the account class),
+    sens and réel/ordre, computed without the frame.
+    """
+    p = Path(path)
+    encoding = _refuse_declarations(p)
+    raw, header, header_lines = _stream(p, encoding)
+    document = _document_fields(p, header, header_lines)
+    frame = pd.DataFrame({f: pd.Series(raw[f], dtype="string") for f in LINE_FIELDS})
+    frame["source_row"] = pd.Series(raw["_line"], dtype="Int64")
+    plan, plan_warning = plan_for(document["nomenclature_variant"], None, document["exercice"])
+    lines, findings = _lines(p, frame, document, plan, basis, file_index)
+    if plan_warning is not None:
+        plan_warning["file"] = p.name if plan_warning["file"] is None else plan_warning["file"]
+        findings.append(findings_frame([plan_warning]))
+    if frame.empty:
+        findings.append(findings_frame([{"level": WARNING, "code": "totem-no-lines", "file": p.name}]))
+    source = model.SourceInfo(path=p, format="totem", sha256=_sha256(p), encoding=encoding, header=header)
+    return model.BudgetDocument(
+        lines=lines, source=source, raw_totals=_raw_totals(raw), findings=concat_findings(findings)
+    )
+
+
+def _refuse_declarations(path: Path) -> str:
+    """Refuse DOCTYPE/ENTITY declarations (they can only appear before the root element)."""
+    with path.open("rb") as handle:
+        head = handle.read(65536)
+    prolog = head.split(b"<DocumentBudgetaire", 1)[0] if b"<DocumentBudgetaire" in head else head
+    found = _DECLARATION.search(prolog) or _DECLARATION.search(head)
+    if found is not None:
+        row = head[: found.start()].count(b"\n") + 1
+        raise InvalidDataError(
+            "xml-entity-forbidden", file=path.name, row=row, value="<!" + found.group(1).decode()
+        )
+    declared = _ENCODING.search(head.lstrip(b"\xef\xbb\xbf"))
+    return declared.group(1).decode("ascii").upper() if declared else "UTF-8"
+
+
+def _stream(path: Path, encoding: str) -> tuple[dict[str, list], dict[str, str], dict[str, int]]:
+    raw: dict[str, list] = {f: [] for f in [*LINE_FIELDS, "_line"]}
+    header: dict[str, str] = {}
+    header_lines: dict[str, int] = {}
+    context = etree.iterparse(
+        str(path), events=("end",), resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    try:
+        for _, elem in context:
+            tag = elem.tag
+            if not isinstance(tag, str):  # comments and processing instructions
+                continue
+            name = tag.rpartition("}")[2]
+            parent = elem.getparent()
+            parent_name = parent.tag.rpartition("}")[2] if parent is not None else ""
+            if parent_name == "LigneBudget":
+                continue  # read with its LigneBudget
+            if name == "LigneBudget":
+                values = dict.fromkeys(LINE_FIELDS)
+                for child in elem:
+                    if isinstance(child.tag, str):
+                        field = child.tag.rpartition("}")[2]
+                        if field in values and values[field] is None:
+                            values[field] = child.get("V")
+                for field in LINE_FIELDS:
+                    raw[field].append(values[field])
+                raw["_line"].append(elem.sourceline)
+            elif parent_name in HEADER_PARENTS and name not in header:
+                header[name] = elem.get("V", "")
+                header_lines[name] = elem.sourceline
+            elem.clear()
+            if parent is not None:
+                while elem.getprevious() is not None:
+                    del parent[0]
+        docinfo = context.root.getroottree().docinfo if context.root is not None else None
+    except etree.XMLSyntaxError as exc:
+        raise _syntax_error(path, exc, encoding) from None
+    if docinfo is not None and (docinfo.doctype or docinfo.internalDTD is not None):
+        raise InvalidDataError("xml-entity-forbidden", file=path.name, row=1, value="<!DOCTYPE")
+    return raw, header, header_lines
+
+
+def _syntax_error(path: Path, exc: etree.XMLSyntaxError, encoding: str) -> InvalidDataError:
+    message = (exc.msg or str(exc)).strip()
+    line = exc.lineno if exc.lineno else None
+    if exc.code in (etree.ErrorTypes.ERR_INVALID_CHAR, etree.ErrorTypes.ERR_INVALID_ENCODING) or "encoding" in message.lower():
+        return InvalidDataError("xml-encoding-mismatch", file=path.name, row=line, value=message, expected=encoding)
+    return InvalidDataError("xml-malformed", file=path.name, row=line, value=message)
+
+
+def _document_fields(path: Path, header: dict[str, str], lines: dict[str, int]) -> dict:
+    for field, expected in (("Exer", "une année, ex. 2024"), ("NatDec", "01, 02, 03, 09 ou 10"), ("Nomenclature", "ex. M57-M57")):
+        if not header.get(field, "").strip():
+            raise InvalidDataError("totem-header-missing", file=path.name, column=field, expected=expected)
+    exer = header["Exer"].strip()
+    if not re.fullmatch(r"\d{4}", exer):
+        raise InvalidDataError(
+            "totem-header-invalid", file=path.name, row=lines.get("Exer"), column="Exer", value=exer, expected="une année, ex. 2024"
+        )
+    natdec = header["NatDec"].strip().zfill(2)
+    if natdec not in NATDEC:
+        raise InvalidDataError(
+            "totem-header-invalid", file=path.name, row=lines.get("NatDec"), column="NatDec",
+            value=header["NatDec"], expected="01 (BP), 02 (DM), 03 (BS), 09 (CA) ou 10 (CFU)",
+        )
+    nomenclature = header["Nomenclature"].strip()
+    budget_code = header.get("CodBud", "").strip() or None
+    kind = header.get("CodTypBud", "").strip().upper()
+    principal = kind == "P" if kind else budget_code in (None, "00")
+    return {
+        "collectivite": header.get("LibelleColl") or None,
+        "siret": header.get("IdColl") or None,
+        "exercice": int(exer),
+        "doc_type": NATDEC[natdec],
+        "budget_code": budget_code,
+        "budget_label": header.get("LibelleEtab") or None,
+        "budget_kind": "principal" if principal else "annexe",
+        "nomenclature": nomenclature.partition("-")[0],
+        "nomenclature_variant": nomenclature,
+    }
+
+
+def _lines(
+    path: Path, frame: pd.DataFrame, document: dict, plan: Plan | None, basis: str | None, file_index: int
+) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    findings: list[pd.DataFrame] = []
+    out = pd.DataFrame(index=frame.index)
+    out["source_file"] = pd.Series(path.name, index=frame.index, dtype="string")
+    out["source_row"] = frame["source_row"]
+    out["source_format"] = pd.Series("totem", index=frame.index, dtype="string")
+    for column, value in document.items():
+        out[column] = pd.Series(value, index=frame.index, dtype=model.DTYPES[column])
+
+    for field, basis_name in AMOUNT_FIELDS.items():
+        cents, bad = parse_cents(frame[field])
+        out[model.AMOUNT_COLUMNS[basis_name]] = cents
+        findings.append(_bad_cells(path, frame, field, bad, "amount-not-a-number", "1234.56"))
+
+    codrd = frame["CodRD"].str.strip().str.upper()
+    out["sens"] = codrd.map(CODRD).astype("string")
+    findings.append(_bad_cells(path, frame, "CodRD", out["sens"].isna(), "totem-bad-code", "D ou R"))
+    opbudg = frame["OpBudg"].str.strip().fillna("0")
+    out["operation"] = opbudg.map(OPBUDG).astype("string")
+    findings.append(_bad_cells(path, frame, "OpBudg", out["operation"].isna(), "totem-bad-code", "0 (réel) ou 1 (ordre)"))
+
+    nature = frame["Nature"].str.strip()
+    out["nature"] = nature.mask(nature == "").astype("string")
+    missing = out["nature"].isna().to_numpy()
+    if missing.any():
+        findings.append(_rows(path, frame, missing, "totem-nature-missing", "Nature", ""))
+
+    contnat = _blank_to_na(frame["ContNat"])
+    is_ordre = (out["operation"] == "ordre").fillna(False)
+    kind = contnat.map(ORDRE_CHAPTERS).fillna(frame["TypOpBudg"].str.strip().map(TYPOPBUDG)).astype("string")
+    if plan is not None:
+        kind = kind.fillna(plan.ordre_kind_of(out["nature"], out["sens"]))
+    out["ordre_kind"] = kind.where(is_ordre).astype("string")
+    out["chapitre"] = contnat
+    out["operation_code"] = _blank_to_na(frame["Operation"]).fillna(_blank_to_na(frame["ContOp"]))
+    out["label"] = _blank_to_na(frame["LibCpte"])
+
+    functional = _fonction(frame, out["sens"], plan)
+    out["fonction"] = functional["fonction"]
+    out["chapitre_fonction"] = functional["chapitre_fonction"]
+
+    out = enrich(model.conform(out), plan)
+    chapter_section = plan.chapter_section(out["chapitre"]) if plan is not None else pd.Series(pd.NA, index=out.index, dtype="string")
+    out["section"] = functional["section"].fillna(chapter_section).fillna(_class_section(out["nature"])).astype("string")
+
+    out = model.choose_amount(out, basis)
+    out["line_id"] = model.assign_line_ids(out, file_index)
+    return model.conform(out), findings
+
+
+def _fonction(frame: pd.DataFrame, sens: pd.Series, plan: Plan | None) -> pd.DataFrame:
+    """fonction / chapitre_fonction / section from ``Fonction`` and ``ContFon``.
+
+    Lines with a ``ContFon`` are voted par fonction: their ``Fonction`` is a compte fonctionnel
+    (``93020``: section F, fonction ``020``) or a non-ventilated functional chapter (``926``), decoded
+    with the plan; without the plan, the M57 prefixes 90 (investissement) and 93 (fonctionnement).
+    Other lines carry a plain fonction.
+    """
+    fonction = _blank_to_na(frame["Fonction"])
+    contfon = _blank_to_na(frame["ContFon"])
+    by_fonction = contfon.notna()
+    na = pd.Series(pd.NA, index=frame.index, dtype="string")
+    if plan is not None:
+        decoded = plan.decode_fonction(fonction, sens)
+    else:
+        decoded = pd.DataFrame({"fonction": na, "chapitre_fonction": na, "section": na})
+    prefix = fonction.str.slice(0, 2)
+    account_like = (fonction.str.len() >= 4).fillna(False) & prefix.isin(["90", "93"]).fillna(False)
+    fallback_section = prefix.map({"90": "I", "93": "F"}).where(account_like).astype("string")
+    section = decoded["section"].fillna(fallback_section)
+    chapter = decoded["chapitre_fonction"].fillna(fonction.str.slice(0, 3).where(account_like)).fillna(contfon)
+    decoded_fonction = decoded["fonction"].fillna(fonction.str.slice(2).where(account_like & decoded["chapitre_fonction"].isna()))
+    return pd.DataFrame(
+        {
+            "fonction": decoded_fonction.where(by_fonction, fonction).astype("string"),
+            "chapitre_fonction": chapter.where(by_fonction).astype("string"),
+            "section": section.where(by_fonction).astype("string"),
+        },
+        index=frame.index,
+    )
+
+
+def _class_section(nature: pd.Series) -> pd.Series:
+    """Section from the account class: 6/7 fonctionnement, 1–4 investissement, 00x/02x special lines."""
+    first = nature.str.slice(0, 1)
+    section = first.map({"6": "F", "7": "F", "1": "I", "2": "I", "3": "I", "4": "I"})
+    return section.fillna(nature.map(SPECIAL_SECTION)).astype("string")
+
+
+def _blank_to_na(values: pd.Series) -> pd.Series:
+    stripped = values.astype("string").str.strip()
+    return stripped.mask(stripped == "").astype("string")
+
+
+def _bad_cells(path: Path, frame: pd.DataFrame, field: str, bad: pd.Series, code: str, expected: str) -> pd.DataFrame:
+    return _rows(path, frame, bad.fillna(True).to_numpy(dtype=bool), code, field, expected)
+
+
+def _rows(path: Path, frame: pd.DataFrame, mask: np.ndarray, code: str, column: str, expected: str) -> pd.DataFrame:
+    """One error finding per masked line, on the XML line of its ``<LigneBudget>``."""
+    table = pd.DataFrame(
+        {
+            "level": ERROR,
+            "code": code,
+            "file": path.name,
+            "row": frame["source_row"].to_numpy()[mask],
+            "column": column,
+            "value": frame[column].to_numpy(dtype=object, na_value=None)[mask],
+            "expected": expected,
+        }
+    )
+    return concat_findings([table])
+
+
+def _raw_totals(raw: dict[str, list]) -> pd.DataFrame:
+    """Decimal sums of the raw amount strings by section × sens × operation × basis.
+
+    Deliberately independent of the frame: section from the account class only, sens and operation
+    from the raw codes, amounts summed as written (unparseable strings are left out; they are findings).
+    """
+    sums: dict[tuple, Decimal] = defaultdict(Decimal)
+    counts: dict[tuple, int] = defaultdict(int)
+    for i, nature in enumerate(raw["Nature"]):
+        nature = (nature or "").strip()
+        section = SPECIAL_SECTION.get(nature) or {"6": "F", "7": "F", "1": "I", "2": "I", "3": "I", "4": "I"}.get(nature[:1])
+        sens = CODRD.get((raw["CodRD"][i] or "").strip().upper())
+        operation = OPBUDG.get((raw["OpBudg"][i] or "0").strip())
+        for field, basis in AMOUNT_FIELDS.items():
+            text = raw[field][i]
+            if text is None or not text.strip():
+                continue
+            try:
+                value = Decimal(text.strip())
+            except InvalidOperation:
+                continue
+            if not value.is_finite():
+                continue
+            key = (section, sens, operation, basis)
+            sums[key] += value
+            counts[key] += 1
+    rows = [
+        (*key, counts[key], int((total * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+        for key, total in sums.items()
+    ]
+    frame = pd.DataFrame(rows, columns=["section", "sens", "operation", "basis", "lines", "total_cents"])
+    return frame.astype(
+        {"section": "string", "sens": "string", "operation": "string", "basis": "string", "lines": "int64", "total_cents": "int64"}
+    ).sort_values(["basis", "section", "sens", "operation"], ignore_index=True)
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
