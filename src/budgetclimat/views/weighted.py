@@ -1,0 +1,234 @@
+"""The weighted green budget: a weight 0–1 per objective on each line, totals per objective in cents.
+
+Weights come from ``kind: weights`` rules (``then: {weights: {attenuation: 1.0, eau: significant}}``) or
+from the coloured register through a class → weight mapping (``from_classes``). Objectives are the six
+axes of the legal annex plus any the user declares.
+
+Exactness: a weight is held in basis points (1/10 000, so 0.4 is 4 000); the weighted amount of a line
+is ``cents × bp / 10 000``, an exact rational. Each objective's total is that exact sum rounded half up
+to the cent, and the line amounts are its largest-remainder split, so lines always sum to the total —
+no float is ever summed.
+
+Per-objective totals are never added into one figure silently: the EU counts one euro under several
+objectives on purpose. The combined green share takes, by default, the largest weight of a line across
+objectives (``combine: max``); ``combine: sum`` adds them and is labelled as double counting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+import pandas as pd
+
+from budgetclimat import i18n
+from budgetclimat.errors import ConfigError
+
+AXES = ("attenuation", "adaptation", "eau", "economie_circulaire", "pollution", "biodiversite")
+BP = 10_000  # basis points in a weight of 1
+COMBINE_RULES = ("max", "sum")
+
+i18n.define(
+    "weights-bad-weight",
+    fr="{file}, ligne {line}, clé « {key} » : « {value} » n'est pas un poids ; attendu : {expected}",
+    en="{file}, line {line}, key '{key}': '{value}' is not a weight; expected: {expected}",
+)
+i18n.define(
+    "weights-unknown-objective",
+    fr="{file}, ligne {line} : objectif « {value} » inconnu ; attendu : un des axes ({expected}) ou un objectif déclaré dans « objectives »",
+    en="{file}, line {line}: unknown objective '{value}'; expected one of the axes ({expected}) or an objective declared in 'objectives'",
+)
+i18n.define(
+    "weights-bad-combine",
+    fr="règle de combinaison « {value} » inconnue ; attendu : {expected}",
+    en="unknown combination rule '{value}'; expected: {expected}",
+)
+i18n.define("weighted.combined.max", fr="part verte combinée (poids maximal de la ligne entre objectifs)",
+            en="combined green share (largest weight of the line across objectives)")
+i18n.define("weighted.combined.sum", fr="somme des objectifs — DOUBLE COMPTE : un même euro compte pour plusieurs objectifs",
+            en="sum over objectives — DOUBLE COUNTING: one euro counts under several objectives")
+
+
+def weight_to_bp(value: object, *, file: str = "<weights>", line: int = 0, key: str = "weight",
+                 scale: dict[str, float] | None = None) -> int:
+    """A weight given as a number in [0, 1], a percentage string (``"40 %"``) or a scale label → basis points."""
+    scale = scale or {}
+    raw = value
+    if isinstance(value, str) and value in scale:
+        value = scale[value]
+    if isinstance(value, bool):
+        value = None
+    if isinstance(value, str):
+        text = value.strip().replace(",", ".")
+        try:
+            value = Decimal(text[:-1].strip()) / 100 if text.endswith("%") else Decimal(text)
+        except ArithmeticError:
+            value = None
+    if isinstance(value, (int, float)):
+        value = Decimal(str(value))
+    if not isinstance(value, Decimal) or not value.is_finite() or not 0 <= value <= 1:
+        expected = "a number between 0 and 1 (0.4), a percentage ('40 %')"
+        if scale:
+            expected += " or one of " + ", ".join(f"{k} ({v})" for k, v in scale.items())
+        raise ConfigError("weights-bad-weight", file=file, line=line, key=key, value=raw, expected=expected)
+    return int((value * BP).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class WeightsOutcome:
+    """The ``then`` of a weights rule: basis points per objective (unnamed objectives weigh 0)."""
+
+    weights: tuple[tuple[str, int], ...]
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.weights)
+
+
+def parse_weights_then(then: object, *, objectives: list[str], scale: dict[str, float] | None = None,
+                       file: str = "<weights>", line: int = 0) -> WeightsOutcome:
+    """Validate the ``then`` of a weights rule: ``{weights: {objective: weight, …}}``."""
+    if not isinstance(then, dict) or set(then) != {"weights"} or not isinstance(then["weights"], dict):
+        raise ConfigError("weights-bad-weight", file=file, line=line, key="then", value=then,
+                          expected="{weights: {attenuation: 1.0, adaptation: 0.4}}")
+    pairs = []
+    for objective, value in then["weights"].items():
+        if objective not in objectives:
+            raise ConfigError("weights-unknown-objective", file=file, line=line, value=objective, expected=", ".join(objectives))
+        pairs.append((str(objective), weight_to_bp(value, file=file, line=line, key=f"then.weights.{objective}", scale=scale)))
+    return WeightsOutcome(tuple(pairs))
+
+
+@dataclass
+class WeightedResult:
+    """Weighted amounts per line and per objective, and the combined green share."""
+
+    lines: pd.DataFrame  # line_id, amount_cents, weight_<obj> (float), weighted_<obj>_cents (int64), weight_combined, weighted_combined_cents
+    totals: pd.DataFrame  # objective, weighted_cents, base_cents, share, lines_weighted
+    base_cents: int
+    combine: str
+    combined_cents: int
+    objectives: list[str] = field(default_factory=list)
+
+    @property
+    def double_counting(self) -> bool:
+        return self.combine == "sum"
+
+    @property
+    def combined_share(self) -> float:
+        return self.combined_cents / self.base_cents if self.base_cents else 0.0
+
+    def summary(self, lang: str | None = None) -> dict:
+        return {
+            "base_cents": self.base_cents,
+            "objectives": [
+                {"objective": r.objective, "weighted_cents": int(r.weighted_cents), "share": round(float(r.share), 6),
+                 "lines_weighted": int(r.lines_weighted)}
+                for r in self.totals.itertuples()
+            ],
+            "combined": {
+                "rule": self.combine,
+                "label": i18n.t(f"weighted.combined.{self.combine}", lang),
+                "weighted_cents": self.combined_cents,
+                "share": round(self.combined_share, 6),
+                "double_counting": self.double_counting,
+            },
+        }
+
+
+def weighted_view(lines: pd.DataFrame, weights: pd.DataFrame, *, objectives: list[str] | None = None,
+                  combine: str = "max") -> WeightedResult:
+    """Weighted amounts of ``lines`` (``line_id``, ``amount_cents``: the base of the shares).
+
+    ``weights`` is long: ``line_id, objective, weight_bp`` and optionally ``amount_cents`` when a line is
+    split into pieces with different weights (e.g. from a class split in the register); without it the
+    weight applies to the whole line. A line or objective with no row weighs 0. Several rows for one
+    line and objective add up (pieces).
+    """
+    if combine not in COMBINE_RULES:
+        raise ConfigError("weights-bad-combine", value=combine, expected=", ".join(COMBINE_RULES))
+    objectives = list(objectives or AXES)
+    base = lines[["line_id", "amount_cents"]].reset_index(drop=True).copy()
+    base["amount_cents"] = base["amount_cents"].astype("int64")
+    n = len(base)
+    w = weights.copy()
+    if "amount_cents" not in w.columns:
+        w["amount_cents"] = w["line_id"].map(base.set_index("line_id")["amount_cents"])
+    w = w[w["line_id"].isin(base["line_id"]) & w["objective"].isin(objectives)]
+    w["num"] = w["amount_cents"].astype("int64") * w["weight_bp"].astype("int64")
+    num = (
+        w.pivot_table(index="line_id", columns="objective", values="num", aggfunc="sum", fill_value=0)
+        .reindex(index=base["line_id"], columns=objectives, fill_value=0)
+        .to_numpy(dtype="int64")
+    ) if len(w) else np.zeros((n, len(objectives)), dtype="int64")
+
+    out = base.copy()
+    cents = base["amount_cents"].to_numpy()
+    safe = np.where(cents == 0, 1, cents)
+    totals = []
+    for j, objective in enumerate(objectives):
+        column = num[:, j]
+        out[f"weight_{objective}"] = np.where(cents == 0, 0.0, column / (safe * BP))
+        out[f"weighted_{objective}_cents"] = _round_lines(column)
+        totals.append(objective)
+
+    sign = np.where(cents < 0, -1, 1)
+    combined_num = (num * sign[:, None]).max(axis=1) * sign if combine == "max" else num.sum(axis=1)
+    if not len(objectives):
+        combined_num = np.zeros(n, dtype="int64")
+    out["weight_combined"] = np.where(cents == 0, 0.0, combined_num / (safe * BP))
+    out["weighted_combined_cents"] = _round_lines(combined_num)
+
+    base_cents = int(cents.sum())
+    table = pd.DataFrame({
+        "objective": pd.Series(objectives, dtype="string"),
+        "weighted_cents": [int(out[f"weighted_{o}_cents"].sum()) for o in objectives],
+        "lines_weighted": [int((num[:, j] != 0).sum()) for j in range(len(objectives))],
+    })
+    table["weighted_cents"] = table["weighted_cents"].astype("int64")
+    table["base_cents"] = base_cents
+    table["share"] = table["weighted_cents"] / base_cents if base_cents else 0.0
+    return WeightedResult(out, table[["objective", "weighted_cents", "base_cents", "share", "lines_weighted"]], base_cents,
+                          combine, int(out["weighted_combined_cents"].sum()), objectives)
+
+
+def _round_lines(numerators: np.ndarray) -> np.ndarray:
+    """Cents per line from exact numerators (cents × bp): floor, then the total's cents by largest remainder."""
+    numerators = np.asarray(numerators, dtype="int64")
+    floor = np.floor_divide(numerators, BP)
+    rem = numerators - floor * BP  # in [0, BP)
+    total_num = int(numerators.sum())
+    total = int((Decimal(total_num) / BP).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    left = total - int(floor.sum())
+    out = floor.copy()
+    if left > 0:
+        order = np.lexsort((np.arange(len(rem)), -rem))  # largest remainder first, ties by line order
+        out[order[:left]] += 1
+    return out
+
+
+def weights_from_classes(register: pd.DataFrame, mapping: dict[str, int], axis_to_objective: dict[str, str] | None = None) -> pd.DataFrame:
+    """Weights from the coloured register: one row per line × axis × piece with ``class`` and ``amount_cents``.
+
+    ``mapping`` gives basis points per class (TF → 10 000…); ``axis_to_objective`` renames axes (identity
+    by default). Out-of-scope rows (``class`` missing) weigh nothing. Returns the long frame
+    :func:`weighted_view` takes, pieces kept.
+    """
+    reg = register[register["class"].notna()]
+    axis = reg["axis"].astype("string")
+    if axis_to_objective:
+        axis = axis.map(lambda a: axis_to_objective.get(a, a)).astype("string")
+    return pd.DataFrame({
+        "line_id": reg["line_id"].astype("string").to_numpy(),
+        "objective": axis.to_numpy(),
+        "weight_bp": reg["class"].map(mapping).fillna(0).astype("int64").to_numpy(),
+        "amount_cents": reg["amount_cents"].astype("int64").to_numpy(),
+    })
+
+
+def weights_from_outcomes(matched: pd.DataFrame, outcomes: dict[str, WeightsOutcome]) -> pd.DataFrame:
+    """Long weights from the rule each line matched (``line_id, rule_id``) and the rules' outcomes."""
+    rows = [(rule_id, objective, bp) for rule_id, outcome in outcomes.items() for objective, bp in outcome.weights]
+    table = pd.DataFrame(rows, columns=["rule_id", "objective", "weight_bp"])
+    out = matched[["line_id", "rule_id"]].merge(table, on="rule_id", how="inner")
+    return out[["line_id", "objective", "weight_bp"]].reset_index(drop=True)
