@@ -24,6 +24,8 @@ from budgetclimat.paths import rules_dir
 AUXILIARY_COLUMNS = ("chapitre_label",)
 DERIVATIONS = ("nature_class", "chapter_ordre", "amount_kind")
 OTHERS = ("error", "keep", "empty")
+# An amount column that is whatever the document states: executed for a CA/CFU, voted for a BP/BS/DM.
+BY_DOCUMENT = "by_document"
 ENV_PROFILE_DIRS = "BUDGETCLIMAT_PROFILES"
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -93,7 +95,7 @@ class Profile:
     decimal: str | None = None
     amounts_in_cents: bool = False
     columns: dict[str, ColumnSpec] = field(default_factory=dict)
-    amounts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # basis -> source headers
+    amounts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # basis (or by_document) -> source headers
     split_basis: str | None = None
     split: tuple[SplitLine, ...] = ()
     keep_nature_classes: tuple[str, ...] = ()
@@ -213,8 +215,8 @@ def _build(doc: _Doc) -> Profile:
     amounts: dict[str, tuple[str, ...]] = {}
     raw_amounts = _mapping(doc, ("amounts",), data.get("amounts"))
     for basis, sources in raw_amounts.items():
-        if basis not in model.AMOUNT_COLUMNS:
-            raise doc.fail(("amounts", basis), f"unknown amount '{basis}'", ", ".join(model.AMOUNT_COLUMNS))
+        if basis not in model.AMOUNT_COLUMNS and basis != BY_DOCUMENT:
+            raise doc.fail(("amounts", basis), f"unknown amount '{basis}'", ", ".join([*model.AMOUNT_COLUMNS, BY_DOCUMENT]))
         amounts[basis] = tuple(_text_list(doc, ("amounts", basis), sources, required=True))
 
     split_basis, split = _split(doc, data.get("split"))

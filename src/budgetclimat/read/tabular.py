@@ -23,7 +23,7 @@ import pandas as pd
 
 from budgetclimat import errors, i18n, model, money
 from budgetclimat.errors import ConfigError, InvalidDataError
-from budgetclimat.read.profiles import ColumnSpec, Profile, available_profiles, normalise_name, resolve_profile
+from budgetclimat.read.profiles import BY_DOCUMENT, ColumnSpec, Profile, available_profiles, normalise_name, resolve_profile
 
 HEADER_SCAN_ROWS = 30
 DELIMITERS = (";", ",", "\t", "|")
@@ -453,7 +453,7 @@ def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd
     else:
         for b, sources in prof.amounts.items():
             col = find(sources)
-            if col is None:
+            if col is None or b == BY_DOCUMENT:
                 continue
             amount_sources[b] = col
             out[model.AMOUNT_COLUMNS[b]] = _amount(table, col, prof, name, findings)
@@ -464,6 +464,17 @@ def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd
     for key, spec in derived:
         out[key] = _derive(out, key, spec, prof, amount_sources)
         findings.append(errors.findings_frame([{"level": errors.WARNING, "code": "column-derived", "file": name, "column": key, "expected": _derivation_text(spec)}]))
+
+    by_document = find(prof.amounts.get(BY_DOCUMENT, ()))
+    if by_document is not None and by_document not in amount_sources.values():
+        # One amount column whose meaning follows the document type of each line.
+        cents = _amount(table, by_document, prof, name, findings)
+        target = _document_basis(out)
+        for b in sorted(set(target.dropna())):
+            column = model.AMOUNT_COLUMNS[b]
+            current = out[column] if column in out.columns else pd.Series(pd.NA, index=out.index, dtype="Int64")
+            out[column] = current.mask((target == b).fillna(False) & current.isna(), cents).astype("Int64")
+        amount_sources[BY_DOCUMENT] = by_document
 
     if "operation" in out.columns:
         chapter = out.get("chapitre", pd.Series(pd.NA, index=out.index, dtype="string")).astype("string")
@@ -695,15 +706,20 @@ def _raw_totals(out: pd.DataFrame, table: _Table, prof: Profile, amount_sources:
         )
         chosen = pd.Series(prof.split_basis, index=keys.index, dtype="string")
     else:
-        doc = out["doc_type"].astype("string").reset_index(drop=True) if "doc_type" in out.columns else pd.Series(pd.NA, index=keys.index, dtype="string")
-        chosen = pd.Series(basis, index=keys.index, dtype="string") if basis else doc.map(model.DEFAULT_BASIS).fillna("voted").astype("string")
+        document = _document_basis(out).reset_index(drop=True)
+        chosen = pd.Series(basis, index=keys.index, dtype="string") if basis else document.fillna("voted").astype("string")
         amount = pd.Series(Decimal(0), index=keys.index, dtype=object)
-        for b, col in amount_sources.items():
+        keep_rows = _kept_positions(out, table)
+        for b in model.AMOUNT_COLUMNS:
             pick = (chosen == b).fillna(False).to_numpy()
-            if pick.any():
-                values = _raw_decimals(table, col, prof).reset_index(drop=True)
-                keep_rows = _kept_positions(out, table)
-                amount[pick] = values.iloc[keep_rows].reset_index(drop=True)[pick]
+            col = amount_sources.get(b)
+            if col is None and BY_DOCUMENT in amount_sources:
+                col = amount_sources[BY_DOCUMENT]
+                pick = pick & (document == b).fillna(False).to_numpy()
+            if col is None or not pick.any():
+                continue
+            values = _raw_decimals(table, col, prof).iloc[keep_rows].reset_index(drop=True)
+            amount[pick] = values[pick]
     frame = keys.assign(basis=chosen.fillna("voted"), amount=amount.to_numpy())
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("lines", "total_cents") else "string") for c in RAW_TOTAL_COLUMNS})
@@ -714,6 +730,11 @@ def _raw_totals(out: pd.DataFrame, table: _Table, prof: Profile, amount_sources:
     for c in ("section", "sens", "operation", "basis"):
         result[c] = result[c].astype("string")
     return result
+
+
+def _document_basis(out: pd.DataFrame) -> pd.Series:
+    doc = out["doc_type"] if "doc_type" in out.columns else pd.Series(pd.NA, index=out.index)
+    return doc.astype("string").map(model.DEFAULT_BASIS).astype("string")
 
 
 def _col(table: _Table, name: str) -> str:
