@@ -50,10 +50,11 @@ i18n.define(
     fr="Fichier {file}, ligne XML {row}, champ {column} : « {value} » n'est pas valide (attendu : {expected}).",
     en="File {file}, XML line {row}, field {column}: '{value}' is not valid (expected: {expected}).",
 )
+# Same text as the tabular reader's: one catalogue code for every reader.
 i18n.define(
     "amount-not-a-number",
-    fr="Fichier {file}, ligne {row}, champ {column} : « {value} » n'est pas un montant (attendu : un nombre, ex. {expected}).",
-    en="File {file}, row {row}, field {column}: '{value}' is not an amount (expected: a number, e.g. {expected}).",
+    fr='Fichier {file}, ligne {row}, colonne {column} : "{value}" n\'est pas un montant (attendu : un nombre, ex. {expected}).',
+    en='File {file}, row {row}, column {column}: "{value}" is not an amount (expected: a number, e.g. {expected}).',
 )
 i18n.define(
     "totem-bad-code",
@@ -104,6 +105,7 @@ TYPOPBUDG = {"2": "section", "1": "interieur"}
 ORDRE_CHAPTERS = {"040": "section", "042": "section", "041": "interieur", "043": "interieur"}
 # Section of the special two/three-digit lines (001 résultat I, 002 résultat F, 020 dépenses imprévues
 # I, 021 virement reçu I, 022 dépenses imprévues F, 023 virement F, 024 cessions I).
+_CLASS_SECTION = {"6": "F", "7": "F", "1": "I", "2": "I", "3": "I", "4": "I"}
 SPECIAL_SECTION = {"001": "I", "002": "F", "020": "I", "021": "I", "022": "F", "023": "F", "024": "I"}
 
 _DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)")
@@ -319,8 +321,7 @@ def _fonction(frame: pd.DataFrame, sens: pd.Series, plan: Plan | None) -> pd.Dat
 
 def _class_section(nature: pd.Series) -> pd.Series:
     """Section from the account class: 6/7 fonctionnement, 1–4 investissement, 00x/02x special lines."""
-    first = nature.str.slice(0, 1)
-    section = first.map({"6": "F", "7": "F", "1": "I", "2": "I", "3": "I", "4": "I"})
+    section = nature.str.slice(0, 1).map(_CLASS_SECTION)
     return section.fillna(nature.map(SPECIAL_SECTION)).astype("string")
 
 
@@ -350,34 +351,33 @@ def _rows(path: Path, frame: pd.DataFrame, mask: np.ndarray, code: str, column: 
 
 
 def _raw_totals(raw: dict[str, list]) -> pd.DataFrame:
-    """Decimal sums of the raw amount strings by section × sens × operation × basis.
+    """Decimal sums of the raw amount strings by section × sens × operation, one row per basis.
 
     Deliberately independent of the frame: section from the account class only, sens and operation
-    from the raw codes, amounts summed as written (unparseable strings are left out; they are findings).
+    from the raw codes, amounts summed as written. ``lines`` counts every ``<LigneBudget>`` of the
+    group; empty or unparseable amounts add nothing (the latter are findings).
     """
     sums: dict[tuple, Decimal] = defaultdict(Decimal)
     counts: dict[tuple, int] = defaultdict(int)
     for i, nature in enumerate(raw["Nature"]):
         nature = (nature or "").strip()
-        section = SPECIAL_SECTION.get(nature) or {"6": "F", "7": "F", "1": "I", "2": "I", "3": "I", "4": "I"}.get(nature[:1])
+        section = SPECIAL_SECTION.get(nature) or _CLASS_SECTION.get(nature[:1])
         sens = CODRD.get((raw["CodRD"][i] or "").strip().upper())
         operation = OPBUDG.get((raw["OpBudg"][i] or "0").strip())
+        group = (section, sens, operation)
+        counts[group] += 1
         for field, basis in AMOUNT_FIELDS.items():
-            text = raw[field][i]
-            if text is None or not text.strip():
-                continue
+            text = (raw[field][i] or "").strip()
             try:
-                value = Decimal(text.strip())
+                value = Decimal(text) if text else Decimal(0)
             except InvalidOperation:
                 continue
-            if not value.is_finite():
-                continue
-            key = (section, sens, operation, basis)
-            sums[key] += value
-            counts[key] += 1
+            if value.is_finite():
+                sums[(*group, basis)] += value
     rows = [
-        (*key, counts[key], int((total * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
-        for key, total in sums.items()
+        (*group, basis, lines, int((sums[(*group, basis)] * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+        for group, lines in counts.items()
+        for basis in AMOUNT_FIELDS.values()
     ]
     frame = pd.DataFrame(rows, columns=["section", "sens", "operation", "basis", "lines", "total_cents"])
     return frame.astype(
