@@ -1,0 +1,236 @@
+"""Answers and overrides: what services and analysts said about lines (``docs/rulebooks.md``).
+
+:func:`read_answers` turns a CSV or XLSX file into the **canonical answers frame**
+(:data:`ANSWER_COLUMNS`, all ``string`` except ``source_row``), one row per fact, override or comment:
+
+============== =====================================================================================
+``line_id``    the line the row applies to; empty when the row is keyed by ``nature``/``fonction``/``label``
+``nature``     key (with ``fonction`` and ``label``) so that an answer carries over to next year's budget
+``fonction``   key part (may be empty on both sides)
+``label``      key part, compared with accents, case and spaces ignored
+``axis``       for an override: the axis it applies to; empty: every classification axis
+``fact``       the fact a service supplied (``motorisation``) …
+``value``      … and its value (``electrique``; shares as ``0.4``, ``40 %`` or ``40``)
+``class``      an analyst override: the class replacing the rules' output …
+``share``      … and its share when a line is split into several override pieces (they sum to 1)
+``comment``    kept in the register and the workbook
+``author``     idem
+``source_file`` the answers file (for findings)
+``source_row`` 1-based row in that file, header included (for findings)
+============== =====================================================================================
+
+Another source (the sheets of a previous ``classify`` workbook) only has to produce this frame.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from budgetclimat import i18n
+from budgetclimat.engine.matcher import normalise
+from budgetclimat.errors import WARNING, ConfigError, findings_frame
+from budgetclimat.rulebook.model import CLASSES
+
+ANSWER_COLUMNS = [
+    "line_id", "nature", "fonction", "label", "axis", "fact", "value", "class", "share", "comment", "author",
+    "source_file", "source_row",
+]  # fmt: skip
+
+# Headers accepted for each column (compared without accents, case, spaces, underscores).
+_ALIASES = {
+    "line_id": ["line_id", "ligne", "id_ligne", "identifiant", "identifiant_ligne"],
+    "nature": ["nature", "compte", "article"],
+    "fonction": ["fonction", "rubrique", "rubrique_fonctionnelle"],
+    "label": ["label", "libelle", "intitule"],
+    "axis": ["axis", "axe"],
+    "fact": ["fact", "fait", "question_fact"],
+    "value": ["value", "valeur", "reponse", "answer"],
+    "class": ["class", "classe", "classe_retenue"],
+    "share": ["share", "part", "quote_part"],
+    "comment": ["comment", "commentaire", "remarque"],
+    "author": ["author", "auteur"],
+}
+
+i18n.define("answers-unreadable", fr="Fichier de réponses {path} illisible : {detail}", en="Answers file {path} cannot be read: {detail}")
+i18n.define(
+    "answers-no-target",
+    fr="Fichier de réponses {path} : il faut une colonne line_id, ou les colonnes nature et label (clé), trouvé : {found}",
+    en="Answers file {path}: needs a line_id column, or nature and label columns (key); found: {found}",
+)
+i18n.define(
+    "answers-bad-class",
+    fr="{file}, ligne {row} : classe « {value} » inconnue ; classes possibles : {expected}",
+    en="{file}, row {row}: unknown class '{value}'; expected one of: {expected}",
+)
+i18n.define(
+    "answers-bad-share",
+    fr="{file}, ligne {row}, colonne {column} : « {value} » n'est pas une part (nombre entre 0 et 1, ou pourcentage)",
+    en="{file}, row {row}, column {column}: '{value}' is not a share (a number between 0 and 1, or a percentage)",
+)
+i18n.define(
+    "answers-share-sum",
+    fr="{file}, ligne {row} : les parts de la ligne {value} (axe {column}) font {expected} au lieu de 1",
+    en="{file}, row {row}: the shares of line {value} (axis {column}) sum to {expected} instead of 1",
+)
+i18n.define(
+    "answer-stale",
+    fr="{file}, ligne {row} : la réponse ({column} = {value}) ne correspond à aucune ligne du budget",
+    en="{file}, row {row}: the answer ({column} = {value}) matches no budget line",
+)
+i18n.define(
+    "answer-unknown-fact",
+    fr="{file}, ligne {row} : le fait « {value} » n'est utilisé par aucune règle (attendu : {expected})",
+    en="{file}, row {row}: fact '{value}' is used by no rule (expected: {expected})",
+)
+i18n.define(
+    "answer-unknown-axis",
+    fr="{file}, ligne {row} : axe « {value} » sans livre de règles de classement (attendu : {expected})",
+    en="{file}, row {row}: axis '{value}' has no classification rulebook (expected: {expected})",
+)
+i18n.define(
+    "answer-out-of-scope",
+    fr="{file}, ligne {row} : la ligne {value} est hors périmètre ; le classement manuel est ignoré",
+    en="{file}, row {row}: line {value} is out of scope; the manual class is ignored",
+)
+
+
+def empty_answers() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype="string") for c in ANSWER_COLUMNS})
+    return frame.astype({"source_row": "Int64"})
+
+
+def _header_key(text: object) -> str:
+    from budgetclimat.engine.matcher import normalise_text
+
+    return normalise_text(str(text)).replace(" ", "_").replace("-", "_")
+
+
+def conform_answers(frame: pd.DataFrame, source_file: str = "", first_row: int = 2) -> pd.DataFrame:
+    """Rename known headers (French or English) and return the canonical answers frame."""
+    lookup = {alias: col for col, aliases in _ALIASES.items() for alias in aliases}
+    renamed = {}
+    for header in frame.columns:
+        target = lookup.get(_header_key(header))
+        if target and target not in renamed.values():
+            renamed[header] = target
+    frame = frame.rename(columns=renamed)
+    out = pd.DataFrame(index=frame.index)
+    for col in ANSWER_COLUMNS:
+        if col in frame.columns:
+            out[col] = frame[col].astype("string").str.strip().replace("", pd.NA)
+        else:
+            out[col] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    if "source_file" not in frame.columns:
+        out["source_file"] = source_file
+    if "source_row" not in frame.columns:
+        out["source_row"] = np.arange(first_row, first_row + len(frame))
+    out["source_row"] = pd.to_numeric(out["source_row"], errors="coerce").astype("Int64")
+    out = out.astype({c: "string" for c in ANSWER_COLUMNS if c != "source_row"})
+    useful = out[["fact", "class", "comment"]].notna().any(axis=1)
+    return out[useful].reset_index(drop=True)
+
+
+def read_answers(path: str | Path) -> pd.DataFrame:
+    """Read an answers file (CSV in UTF-8 or cp1252, ``;`` or ``,``; XLSX first sheet) into the canonical frame."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("file-not-found", path=str(path))
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
+            raw = pd.read_excel(path, engine="calamine", dtype=str)
+        else:
+            data = path.read_bytes()
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = data.decode("cp1252")
+            first = text.splitlines()[0] if text else ""
+            sep = ";" if first.count(";") >= first.count(",") and ";" in first else ("\t" if "\t" in first else ",")
+            import io
+
+            raw = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
+        raise ConfigError("answers-unreadable", path=str(path), detail=str(exc)) from None
+    headers = {_header_key(h) for h in raw.columns}
+    known = {a for aliases in (_ALIASES["line_id"], _ALIASES["nature"]) for a in aliases}
+    if not headers & known:
+        raise ConfigError("answers-no-target", path=str(path), found=", ".join(map(str, raw.columns)))
+    return conform_answers(raw, source_file=path.name)
+
+
+def parse_share(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Shares from text: ``0.4``, ``0,4``, ``40 %``, ``40`` (> 1 read as a percentage). Returns (share, bad)."""
+    text = values.astype("string").str.strip()
+    empty = text.isna() | (text == "")
+    percent = text.str.contains("%", regex=False).fillna(False)
+    cleaned = text.str.replace("%", "", regex=False).str.replace(",", ".", regex=False).str.replace(r"\s", "", regex=True)
+    number = pd.to_numeric(cleaned, errors="coerce").astype("Float64")
+    number = number.mask(percent | (number > 1), number / 100)
+    bad = ~empty & (number.isna() | (number < 0) | (number > 1))
+    return number.mask(bad), bad.astype(bool)
+
+
+def label_key(lines: pd.DataFrame) -> pd.Series:
+    """The carry-over key of lines (or answers): nature|fonction|label without accents, case, spaces."""
+    label = normalise(lines["label"]).str.replace(" ", "", regex=False)
+    return (
+        lines["nature"].astype("string").fillna("").str.strip()
+        + "|"
+        + lines["fonction"].astype("string").fillna("").str.strip()
+        + "|"
+        + label
+    ).astype("string")
+
+
+def match(lines: pd.DataFrame, answers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pair answers with lines. Returns ``(pairs, stale)``.
+
+    ``pairs`` has ``answer`` (index in ``answers``) and ``pos`` (position in ``lines``); ``stale`` is a
+    findings frame (``answer-stale``) for answers matching no line.
+    """
+    ids = pd.DataFrame({"line_id": lines["line_id"].astype("string").to_numpy(), "pos": np.arange(len(lines))})
+    ans = answers.reset_index(drop=True).assign(answer=np.arange(len(answers)))
+    by_id = ans[ans["line_id"].notna()][["answer", "line_id"]].merge(ids, on="line_id", how="inner")
+    keyed = ans[ans["line_id"].isna()]
+    by_key = pd.DataFrame({"answer": pd.Series(dtype="int64"), "pos": pd.Series(dtype="int64")})
+    if len(keyed):
+        lk = pd.DataFrame({"key": label_key(lines).to_numpy(), "pos": np.arange(len(lines))})
+        ak = pd.DataFrame({"key": label_key(keyed).to_numpy(), "answer": keyed["answer"].to_numpy()})
+        by_key = ak.merge(lk, on="key", how="inner")[["answer", "pos"]]
+    pairs = pd.concat([by_id[["answer", "pos"]], by_key], ignore_index=True).astype("int64")
+    matched = np.zeros(len(ans), dtype=bool)
+    matched[pairs["answer"].to_numpy()] = True
+    stale = ans[~matched]
+    column = np.where(stale["line_id"].notna(), "line_id", "nature+fonction+label")
+    value = stale["line_id"].fillna(
+        stale["nature"].fillna("") + " | " + stale["fonction"].fillna("") + " | " + stale["label"].fillna("")
+    )
+    findings = findings_frame(
+        pd.DataFrame(
+            {"level": WARNING, "code": "answer-stale", "file": stale["source_file"], "row": stale["source_row"], "column": column, "value": value, "expected": ""}
+        ).to_dict("records")
+    )
+    return pairs, findings
+
+
+def check_answers(answers: pd.DataFrame, facts: set[str], axes: list[str]) -> pd.DataFrame:
+    """Configuration problems raise :class:`ConfigError`; doubtful rows come back as findings."""
+    rows = []
+    bad_class = answers["class"].notna() & ~answers["class"].str.upper().isin(CLASSES)
+    if bad_class.any():
+        r = answers[bad_class].iloc[0]
+        raise ConfigError("answers-bad-class", file=r["source_file"], row=r["source_row"], value=r["class"], expected=", ".join(CLASSES))
+    _, bad_share = parse_share(answers["share"])
+    if bad_share.any():
+        r = answers[bad_share].iloc[0]
+        raise ConfigError("answers-bad-share", file=r["source_file"], row=r["source_row"], column="share", value=r["share"])
+    unknown_fact = answers["fact"].notna() & ~answers["fact"].isin(sorted(facts))
+    for _, r in answers[unknown_fact].iterrows():  # a few rows at most: one finding each
+        rows.append({"level": WARNING, "code": "answer-unknown-fact", "file": r["source_file"], "row": r["source_row"], "column": "fact", "value": r["fact"], "expected": ", ".join(sorted(facts))})
+    unknown_axis = answers["axis"].notna() & ~answers["axis"].isin(axes)
+    for _, r in answers[unknown_axis].iterrows():
+        rows.append({"level": WARNING, "code": "answer-unknown-axis", "file": r["source_file"], "row": r["source_row"], "column": "axis", "value": r["axis"], "expected": ", ".join(axes)})
+    return findings_frame(rows)

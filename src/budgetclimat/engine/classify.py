@@ -1,0 +1,405 @@
+"""Classify a line frame with a rule set: scope, classification per axis, staff costs, overrides.
+
+Rules are evaluated once per *distinct combination* of the columns they test (plus facts), never per
+line; the decisions are then mapped back to lines by group number. The result is the **register**:
+one row per line × axis × piece (:data:`REGISTER_COLUMNS`, documented in ``docs/register.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from budgetclimat import i18n
+from budgetclimat.engine import answers as ans
+from budgetclimat.engine.matcher import columns_of, evaluate, fact_column, normalise
+from budgetclimat.errors import WARNING, ConfigError, concat_findings, findings_frame
+from budgetclimat.money import allocate
+from budgetclimat.rulebook.model import CLASSES, Outcome, Rulebook, RuleSet
+
+REGISTER_COLUMNS = [
+    "line_id", "axis", "piece", "scope", "scope_reason", "class", "share", "amount_share_cents", "rule_id",
+    "rationale", "question_id", "question", "allowed_answers", "allocation", "decided_by", "comment", "author",
+]  # fmt: skip
+REGISTER_DTYPES = {c: "string" for c in REGISTER_COLUMNS} | {"piece": "int64", "share": "float64", "amount_share_cents": "int64"}
+DEFAULT_RULE = "DEFAULT"
+
+i18n.define("scope-nomenclature", fr="nomenclature non couverte", en="nomenclature not covered")
+i18n.define(
+    "default-rationale",
+    fr="Aucune règle du livre {rulebook} ne s'applique : classement par défaut.",
+    en="No rule of rulebook {rulebook} applies: default class.",
+)
+i18n.define(
+    "staff-rationale",
+    fr="Frais de personnel répartis selon l'option {option} ({allocation}).",
+    en="Staff costs allocated by option {option} ({allocation}).",
+)
+i18n.define("fact-question", fr="Valeur de « {fact} » ?", en="Value of '{fact}'?")
+i18n.define("share-answers", fr="part entre 0 et 1 (ou %)", en="share between 0 and 1 (or %)")
+
+
+@dataclass
+class Classification:
+    """The engine's output. ``facts`` is aligned with the lines (one column per fact supplied)."""
+
+    register: pd.DataFrame
+    findings: pd.DataFrame
+    facts: pd.DataFrame
+
+
+def classify(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame | None = None) -> Classification:
+    """Classify canonical ``lines`` with ``ruleset`` (scope then classification rulebooks) and ``answers``."""
+    lines = lines.reset_index(drop=True)
+    answers = ans.empty_answers() if answers is None else answers.reset_index(drop=True)
+    findings = [ans.check_answers(answers, ruleset.facts(), ruleset.axes)]
+    pairs, stale = ans.match(lines, answers)
+    findings.append(stale)
+    facts = _facts(lines, answers, pairs)
+
+    frame = _match_frame(lines, facts, ruleset)
+    keys = list(frame.columns)
+    gid = frame.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
+    combos = frame.loc[~pd.Series(gid).duplicated().to_numpy()].reset_index(drop=True)
+
+    scope_rule, scope_out = _scope(combos, ruleset)
+    pieces = pd.concat(
+        [_axis_pieces(combos, rb, scope_rule, scope_out) for rb in ruleset.classification] or [_empty_pieces()],
+        ignore_index=True,
+    )
+    base = pd.DataFrame(
+        {
+            "pos": np.arange(len(lines)),
+            "gid": gid,
+            "line_id": lines["line_id"].astype("string").to_numpy(),
+            "amount_cents": lines["amount_cents"].astype("int64").to_numpy(),
+        }
+    )
+    reg = base.merge(pieces, on="gid", how="inner")
+    axis_order = {rb.axis: i for i, rb in enumerate(ruleset.classification)}
+    reg["axis_no"] = reg["axis"].map(axis_order).astype("int64")
+    reg["allocation"] = pd.Series(pd.NA, index=reg.index, dtype="string")
+    reg["comment"] = pd.Series(pd.NA, index=reg.index, dtype="string")
+    reg["author"] = pd.Series(pd.NA, index=reg.index, dtype="string")
+    reg = _allocate(reg, len(lines))
+
+    reg, override_findings, overridden = _overrides(reg, lines, answers, pairs, ruleset)
+    findings.append(override_findings)
+    reg = _staff(reg, lines, ruleset, overridden)
+    reg = _comments(reg, answers, pairs)
+    reg = _texts(reg, ruleset)
+    reg = reg.sort_values(["axis_no", "pos", "piece"], kind="stable").reset_index(drop=True)
+    register = reg[REGISTER_COLUMNS].astype(REGISTER_DTYPES)
+    return Classification(register=register, findings=concat_findings(findings), facts=facts)
+
+
+# ---- facts and the match frame -------------------------------------------------------------------
+
+
+def _facts(lines: pd.DataFrame, answers: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    rows = pairs.merge(answers[["fact", "value"]].reset_index(names="answer"), on="answer")
+    rows = rows[rows["fact"].notna()].sort_values("answer", kind="stable")
+    if not len(rows):
+        return pd.DataFrame(index=lines.index)
+    wide = rows.drop_duplicates(["pos", "fact"], keep="last").pivot(index="pos", columns="fact", values="value")
+    wide = wide.reindex(range(len(lines))).astype("string")
+    wide.columns = [str(c) for c in wide.columns]
+    wide.index = lines.index
+    return wide
+
+
+def _match_frame(lines: pd.DataFrame, facts: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
+    needed = {"nomenclature"}
+    for rb in ruleset.scope + ruleset.classification:
+        for rule in rb.rules:
+            needed |= columns_of(rule.when)
+            needed |= {fact_column(f) for f in rule.facts_used()}
+    frame = pd.DataFrame(index=lines.index)
+    for col in sorted(needed):
+        if col.startswith("fact:"):
+            name = col[len("fact:") :]
+            frame[col] = facts[name] if name in facts.columns else pd.Series(pd.NA, index=lines.index, dtype="string")
+        elif col == "label":
+            frame[col] = normalise(lines["label"])
+        elif col == "amount_cents":
+            frame[col] = lines["amount_cents"].astype("int64")
+        else:
+            frame[col] = lines[col].astype("string").str.strip()
+    return frame
+
+
+def _gate(rb: Rulebook, combos: pd.DataFrame) -> np.ndarray:
+    if not rb.nomenclatures:
+        return np.ones(len(combos), dtype=bool)
+    return combos["nomenclature"].isin(list(rb.nomenclatures)).fillna(False).to_numpy(dtype=bool)
+
+
+def _scope(combos: pd.DataFrame, ruleset: RuleSet) -> tuple[np.ndarray, np.ndarray]:
+    n = len(combos)
+    rule_ids = np.full(n, None, dtype=object)
+    out = np.zeros(n, dtype=bool)
+    decided = np.zeros(n, dtype=bool)
+    for rb in ruleset.scope:
+        gate = _gate(rb, combos)
+        for rule in rb.rules:
+            hit = evaluate(rule.when, combos) & gate & ~decided
+            rule_ids[hit] = rule.id
+            out[hit] = rule.then.out
+            decided |= hit
+    return rule_ids, out
+
+
+# ---- pieces per combination ----------------------------------------------------------------------
+
+_PIECE_COLUMNS = ["gid", "axis", "piece", "scope", "scope_reason", "class", "share", "rule_id", "question_id", "decided_by", "staff"]
+
+
+def _empty_pieces() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in _PIECE_COLUMNS})
+
+
+def _rows(gids: np.ndarray, axis: str, **values) -> pd.DataFrame:
+    frame = pd.DataFrame({"gid": gids})
+    frame["axis"] = axis
+    defaults = {"piece": 0, "scope": "in", "scope_reason": None, "class": None, "share": 1.0, "rule_id": None, "question_id": None, "decided_by": None, "staff": False}
+    for col, default in defaults.items():
+        frame[col] = values.get(col, default)
+    return frame
+
+
+def _axis_pieces(combos: pd.DataFrame, rb: Rulebook, scope_rule: np.ndarray, scope_out: np.ndarray) -> pd.DataFrame:
+    gids = np.arange(len(combos))
+    covered = _gate(rb, combos)
+    active = ~scope_out & covered
+    parts = []
+    if scope_out.any():
+        parts.append(_rows(gids[scope_out], rb.axis, scope="out", rule_id=scope_rule[scope_out], decided_by="rule"))
+    uncovered = ~scope_out & ~covered
+    if uncovered.any():
+        parts.append(_rows(gids[uncovered], rb.axis, scope="out", scope_reason=i18n.t("scope-nomenclature"), decided_by="rule"))
+    chosen = np.full(len(combos), -1)
+    for i, rule in enumerate(rb.rules):
+        hit = evaluate(rule.when, combos) & active & (chosen == -1)
+        chosen[hit] = i
+    for i in np.unique(chosen[active]):
+        sel = active & (chosen == i)
+        if i == -1:
+            parts.append(_outcome_rows(rb.default, combos[sel], gids[sel], rb, DEFAULT_RULE, "default", set()))
+        else:
+            rule = rb.rules[i]
+            parts.append(_outcome_rows(rule.then, combos[sel], gids[sel], rb, rule.id, "rule", rule.facts_used()))
+    return pd.concat(parts, ignore_index=True) if parts else _empty_pieces()
+
+
+def _outcome_rows(outcome: Outcome, sub: pd.DataFrame, gids: np.ndarray, rb: Rulebook, rule_id: str, decided_by: str, facts_used: set[str]) -> pd.DataFrame:
+    by = np.full(len(sub), decided_by, dtype=object)
+    if facts_used:
+        present = sub[[fact_column(f) for f in sorted(facts_used)]].notna().any(axis=1).to_numpy()
+        by[present] = "answer"
+    if outcome.staff_costs:
+        return _rows(gids, rb.axis, rule_id=rule_id, decided_by=by, staff=True)
+    if not any(p.fact for p in outcome.pieces) and not any(p.rest for p in outcome.pieces):
+        return pd.concat(
+            [
+                _rows(gids, rb.axis, piece=k, **{"class": p.klass}, share=p.share, rule_id=rule_id, question_id=outcome.question, decided_by=by)
+                for k, p in enumerate(outcome.pieces)
+            ],
+            ignore_index=True,
+        )
+    # A split with shares from facts: a line whose fact is missing waits for its answer (AA + question).
+    fact_shares = {}
+    missing = np.zeros(len(sub), dtype=bool)
+    question_of_missing = np.full(len(sub), None, dtype=object)
+    for p in outcome.pieces:
+        if p.fact:
+            share, _bad = ans.parse_share(sub[fact_column(p.fact)])
+            absent = share.isna().to_numpy()
+            question = rb.question_for_fact(p.fact)
+            question_of_missing[absent & ~missing] = question.id if question else f"fact:{p.fact}"
+            missing |= absent
+            fact_shares[p.fact] = share.fillna(0).to_numpy(dtype="float64")
+    parts = []
+    if missing.any():
+        parts.append(_rows(gids[missing], rb.axis, **{"class": "AA"}, rule_id=rule_id, question_id=question_of_missing[missing], decided_by=by[missing]))
+    ok = ~missing
+    if ok.any():
+        known = np.zeros(ok.sum())
+        shares = []
+        for p in outcome.pieces:
+            value = fact_shares[p.fact][ok] if p.fact else (None if p.rest else np.full(ok.sum(), p.share))
+            if value is not None:
+                known = known + value
+            shares.append(value)
+        rest = np.clip(1.0 - known, 0.0, 1.0)
+        for k, (p, value) in enumerate(zip(outcome.pieces, shares)):
+            parts.append(
+                _rows(gids[ok], rb.axis, piece=k, **{"class": p.klass}, share=rest if value is None else value, rule_id=rule_id, decided_by=by[ok])
+            )
+    return pd.concat(parts, ignore_index=True)
+
+
+def _allocate(reg: pd.DataFrame, n_lines: int) -> pd.DataFrame:
+    reg = reg.sort_values(["axis_no", "pos", "piece"], kind="stable").reset_index(drop=True)
+    group = reg["axis_no"].to_numpy() * max(n_lines, 1) + reg["pos"].to_numpy()
+    reg["share"] = reg["share"].astype("float64")
+    reg["amount_share_cents"] = allocate(reg["amount_cents"], reg["share"], pd.Series(group)).to_numpy()
+    return reg
+
+
+# ---- overrides, staff costs, comments ------------------------------------------------------------
+
+
+def _overrides(reg, lines, answers, pairs, ruleset):
+    """Analyst classes replace the rules' output on in-scope rows. Returns (reg, findings, overridden keys)."""
+    empty_keys = pd.DataFrame({"pos": pd.Series(dtype="int64"), "axis": pd.Series(dtype="string")})
+    rows = pairs.merge(answers.reset_index(names="answer"), on="answer")
+    rows = rows[rows["class"].notna()]
+    if not len(rows):
+        return reg, None, empty_keys
+    axes = pd.DataFrame({"axis": ruleset.axes})
+    every = rows[rows["axis"].isna()].drop(columns="axis").merge(axes, how="cross")
+    rows = pd.concat([rows[rows["axis"].notna() & rows["axis"].isin(ruleset.axes)], every], ignore_index=True)
+    share, _ = ans.parse_share(rows["share"])
+    rows["share_value"] = share.astype("float64")
+    counts = rows.groupby(["pos", "axis"])["answer"].transform("size")
+    rows["share_value"] = rows["share_value"].where(~(rows["share_value"].isna() & (counts == 1)), 1.0)
+    sums = rows.groupby(["pos", "axis"])["share_value"].transform("sum")
+    bad = (sums - 1).abs() > 1e-6
+    if bad.any():
+        r = rows[bad].iloc[0]
+        raise ConfigError("answers-share-sum", file=r["source_file"], row=r["source_row"], value=r["line_id"] if pd.notna(r["line_id"]) else lines["line_id"].iloc[r["pos"]], column=r["axis"], expected=f"{sums[bad].iloc[0]:g}")
+    in_scope = reg[reg["scope"] == "in"][["pos", "axis"]].drop_duplicates()
+    target = rows.merge(in_scope, on=["pos", "axis"], how="left", indicator=True)
+    out_rows = target[target["_merge"] == "left_only"]
+    findings = findings_frame(
+        [
+            {"level": WARNING, "code": "answer-out-of-scope", "file": r.source_file, "row": r.source_row, "column": "class", "value": lines["line_id"].iloc[r.pos], "expected": ""}
+            for r in out_rows.drop_duplicates("answer").itertuples()  # a few rows: one finding each
+        ]
+    )
+    rows = target[target["_merge"] == "both"].drop(columns="_merge").sort_values(["pos", "axis", "answer"], kind="stable")
+    keys = rows[["pos", "axis"]].drop_duplicates()
+    first = reg.merge(keys, on=["pos", "axis"]).sort_values("piece").drop_duplicates(["pos", "axis"])
+    new = rows[["pos", "axis", "class", "share_value", "comment", "author"]].merge(
+        first[["pos", "axis", "gid", "line_id", "amount_cents", "axis_no", "scope", "scope_reason", "rule_id", "staff"]], on=["pos", "axis"]
+    )
+    new = new.rename(columns={"share_value": "share"})
+    new["class"] = new["class"].str.upper()
+    new["piece"] = new.groupby(["pos", "axis"]).cumcount()
+    new["question_id"] = None
+    new["decided_by"] = "override"
+    new["staff"] = False
+    new["allocation"] = pd.NA
+    hit = reg.merge(keys.assign(_hit=True), on=["pos", "axis"], how="left")["_hit"].fillna(False).to_numpy(dtype=bool)
+    reg = pd.concat([reg[~hit], new], ignore_index=True)
+    reg = _allocate(reg, len(lines))
+    return reg, findings, keys
+
+
+def _staff(reg: pd.DataFrame, lines: pd.DataFrame, ruleset: RuleSet, overridden: pd.DataFrame) -> pd.DataFrame:
+    staff_rows = reg["staff"].astype(bool).to_numpy() & (reg["scope"] == "in").to_numpy()
+    if not staff_rows.any():
+        return reg
+    sens = lines["sens"].astype("string").to_numpy()
+    fonction = lines["fonction"].astype("string").str.strip().replace("", pd.NA)
+    # Basis: in-scope expense rows that are not staff lines (an overridden staff line counts with its analyst class).
+    staff_keys = reg.loc[staff_rows, ["pos", "axis"]]
+    basis = reg[(reg["scope"] == "in") & (sens[reg["pos"].to_numpy()] == "D")]
+    basis = basis.merge(staff_keys.assign(_s=True), on=["pos", "axis"], how="left")
+    basis = basis[basis["_s"].isna() & basis["class"].notna()]
+    basis = basis.assign(fonction=fonction.to_numpy()[basis["pos"].to_numpy()])
+    new_parts = []
+    for rb in ruleset.classification:
+        mine = reg[staff_rows & (reg["axis"] == rb.axis).to_numpy()]
+        if not len(mine):
+            continue
+        b = basis[basis["axis"] == rb.axis]
+        overall = b.groupby("class")["amount_share_cents"].sum().clip(lower=0)
+        overall = overall[overall > 0]
+        mine = mine.drop(columns=["class", "share", "piece", "amount_share_cents", "allocation", "question_id"])
+        mine = mine.assign(fonction=fonction.to_numpy()[mine["pos"].to_numpy()])
+        if rb.staff_costs_option == "3b":
+            per = b.groupby(["fonction", "class"])["amount_share_cents"].sum().clip(lower=0).reset_index()
+            per = per[per["amount_share_cents"] > 0].rename(columns={"amount_share_cents": "weight"})
+            with_f = mine[mine["fonction"].isin(per["fonction"].unique()).fillna(False).to_numpy(dtype=bool)]
+            rest = mine.drop(with_f.index)
+            new_parts.append(with_f.merge(per, on="fonction").assign(allocation="3b-fonction"))
+            rest_label = "3b-reste"
+        else:
+            rest = mine
+            rest_label = "3a"
+        if len(overall):
+            weights = overall.rename("weight").reset_index()
+            new_parts.append(rest.merge(weights, how="cross").assign(allocation=rest_label))
+        elif len(rest):
+            default = rb.default
+            new_parts.append(rest.assign(**{"class": default.pieces[0].klass, "weight": 1, "question_id": default.question, "allocation": rest_label}))
+    new = pd.concat(new_parts, ignore_index=True)
+    order = {c: i for i, c in enumerate(CLASSES)}
+    new = new.assign(_c=new["class"].map(order)).sort_values(["axis_no", "pos", "_c"], kind="stable")
+    new["piece"] = new.groupby(["axis_no", "pos"]).cumcount()
+    new["share"] = new["weight"] / new.groupby(["axis_no", "pos"])["weight"].transform("sum")
+    new["decided_by"] = "staff"
+    if "question_id" not in new.columns:
+        new["question_id"] = None
+    new = new.drop(columns=["weight", "_c", "fonction"])
+    reg = pd.concat([reg[~staff_rows], new], ignore_index=True)
+    return _allocate(reg, len(lines))
+
+
+def _comments(reg: pd.DataFrame, answers: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    rows = pairs.merge(answers.reset_index(names="answer"), on="answer")
+    rows = rows[rows["class"].isna() & (rows["comment"].notna() | rows["author"].notna())]
+    if not len(rows):
+        return reg
+    joined = rows.groupby("pos").agg(
+        _comment=("comment", lambda s: " | ".join(s.dropna().astype(str))), _author=("author", lambda s: ", ".join(dict.fromkeys(s.dropna().astype(str))))
+    )
+    reg = reg.merge(joined, left_on="pos", right_index=True, how="left")
+    reg["comment"] = reg["comment"].astype("string").fillna(reg["_comment"].astype("string").replace("", pd.NA))
+    reg["author"] = reg["author"].astype("string").fillna(reg["_author"].astype("string").replace("", pd.NA))
+    return reg.drop(columns=["_comment", "_author"])
+
+
+def _texts(reg: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
+    """Scope reasons, rationales, questions and allowed answers in the current language."""
+    rationale: dict[str, str] = {}
+    reason: dict[str, str] = {}
+    for rb in ruleset.scope:
+        for rule in rb.rules:
+            rationale[rule.id] = rule.rationale
+            if rule.then.reason is not None:
+                reason[rule.id] = rule.then.reason.get()
+    for rb in ruleset.classification:
+        for rule in rb.rules:
+            rationale[rule.id] = rule.rationale
+    default_text = {rb.axis: i18n.t("default-rationale", rulebook=rb.id) for rb in ruleset.classification}
+    option = {rb.axis: rb.staff_costs_option for rb in ruleset.classification}
+    out_rows = reg["scope"] == "out"
+    reg["scope_reason"] = reg["scope_reason"].astype("string").fillna(reg["rule_id"].map(reason).where(out_rows).astype("string"))
+    text = reg["rule_id"].map(rationale).astype("string")
+    text = text.mask(reg["rule_id"] == DEFAULT_RULE, reg["axis"].map(default_text).astype("string"))
+    staff = reg["decided_by"] == "staff"
+    if staff.any():
+        staff_text = pd.Series(
+            [i18n.t("staff-rationale", option=o, allocation=a) for o, a in zip(reg.loc[staff, "axis"].map(option), reg.loc[staff, "allocation"])],
+            index=reg.index[staff],
+            dtype="string",
+        )  # a handful of distinct texts; staff rows are few
+        text = text.mask(staff, staff_text)
+    reg["rationale"] = text
+    questions = ruleset.questions()
+    qtext = {qid: q.text.get() for qid, q in questions.items()}
+    qanswers = {qid: (" | ".join(q.answers) if q.answers else (i18n.t("share-answers") if q.type == "share" else "")) for qid, q in questions.items()}
+    qid = reg["question_id"].astype("string")
+    fact_q = qid.str.startswith("fact:").fillna(False)
+    reg["question_id"] = qid
+    reg["question"] = qid.map(qtext).astype("string").mask(fact_q, "fact")
+    if fact_q.any():
+        reg.loc[fact_q, "question"] = [i18n.t("fact-question", fact=q[len("fact:") :]) for q in qid[fact_q]]
+    reg["allowed_answers"] = qid.map(qanswers).astype("string").replace("", pd.NA)
+    for col in ("class", "rule_id", "allocation", "decided_by", "scope", "comment", "author"):
+        reg[col] = reg[col].astype("string")
+    return reg

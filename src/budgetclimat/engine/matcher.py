@@ -1,0 +1,136 @@
+"""Compile a rule's ``when`` into a boolean mask over a frame (vectorised; one pass per condition).
+
+The frame is a *match frame*: one row per distinct combination of the columns the rules test, with
+``label`` already normalised (:func:`normalise`) and facts in ``fact:<name>`` columns.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+import pandas as pd
+
+from budgetclimat.rulebook.model import All, Any_, Condition, Not
+
+FACT_PREFIX = "fact:"
+
+
+def normalise(values: pd.Series) -> pd.Series:
+    """Accents, case and repeated spaces removed (NFKD, combining marks dropped, lower case)."""
+    s = values.astype("string").fillna("")
+    s = s.str.normalize("NFKD").str.replace("[\u0300-\u036f]", "", regex=True)
+    s = s.str.lower().str.replace("[\u2019\u2018`´]", "'", regex=True).str.replace(r"\s+", " ", regex=True).str.strip()
+    return s.astype("string")
+
+
+def normalise_text(text: str) -> str:
+    """:func:`normalise` for one string (keywords, patterns)."""
+    s = unicodedata.normalize("NFKD", text)
+    s = "".join(ch for ch in s if not unicodedata.combining(ch)).lower()
+    s = re.sub("[\u2019\u2018`´]", "'", s)
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def fact_column(name: str) -> str:
+    return FACT_PREFIX + name
+
+
+def columns_of(matcher) -> set[str]:
+    """Match-frame columns a matcher reads."""
+    from budgetclimat.rulebook.model import conditions
+
+    return {fact_column(c.column) if c.fact else c.column for c in conditions(matcher)}
+
+
+def evaluate(matcher, frame: pd.DataFrame) -> np.ndarray:
+    """Boolean mask (numpy) of the rows of ``frame`` the matcher holds for."""
+    if isinstance(matcher, All):
+        mask = np.ones(len(frame), dtype=bool)
+        for item in matcher.items:
+            mask &= evaluate(item, frame)
+        return mask
+    if isinstance(matcher, Any_):
+        mask = np.zeros(len(frame), dtype=bool)
+        for item in matcher.items:
+            mask |= evaluate(item, frame)
+        return mask
+    if isinstance(matcher, Not):
+        return ~evaluate(matcher.item, frame)
+    return _condition(matcher, frame)
+
+
+def first_failing(matcher, frame: pd.DataFrame) -> Condition | object | None:
+    """For a one-row frame: the first condition (in file order) that makes the matcher fail, or None."""
+    if evaluate(matcher, frame).all():
+        return None
+    if isinstance(matcher, All):
+        for item in matcher.items:
+            if not evaluate(item, frame).all():
+                return first_failing(item, frame)
+    return matcher
+
+
+def describe(matcher) -> str:
+    if isinstance(matcher, Condition):
+        return matcher.describe()
+    if isinstance(matcher, All):
+        return " ET ".join(describe(i) for i in matcher.items) or "(toujours)"
+    if isinstance(matcher, Any_):
+        return "any(" + " OU ".join(describe(i) for i in matcher.items) + ")"
+    if isinstance(matcher, Not):
+        return "not(" + describe(matcher.item) + ")"
+    return str(matcher)
+
+
+def _bool(series: pd.Series, na: bool) -> np.ndarray:
+    return series.astype("boolean").fillna(na).to_numpy(dtype=bool)
+
+
+def _keyword_pattern(words) -> str:
+    return r"\b(?:" + "|".join(re.escape(normalise_text(w)) for w in words) + ")"
+
+
+def _condition(cond: Condition, frame: pd.DataFrame) -> np.ndarray:
+    column = fact_column(cond.column) if cond.fact else cond.column
+    values = frame[column]
+    op = cond.op
+    if op == "in":
+        return _bool(values.isin(list(cond.values)), False)
+    if op == "not_in":
+        return ~_bool(values.isin(list(cond.values)), False)
+    if op == "prefix":
+        return _bool(values.str.startswith(tuple(cond.values)), False)
+    if op == "not_prefix":
+        return ~_bool(values.str.startswith(tuple(cond.values)), False)
+    if op == "keywords":
+        return _bool(values.str.contains(_keyword_pattern(cond.values), regex=True), False)
+    if op == "all_keywords":
+        mask = np.ones(len(frame), dtype=bool)
+        for word in cond.values:
+            mask &= _bool(values.str.contains(_keyword_pattern([word]), regex=True), False)
+        return mask
+    if op == "not_keywords":
+        return ~_bool(values.str.contains(_keyword_pattern(cond.values), regex=True), False)
+    if op == "regex":
+        pattern = normalise_text(cond.values[0]) if not _has_escape_letters(cond.values[0]) else cond.values[0]
+        return _bool(values.str.contains(pattern, regex=True, flags=re.IGNORECASE), False)
+    if op == "min":
+        return (values.to_numpy(dtype="int64") >= cond.values[0])
+    if op == "max":
+        return (values.to_numpy(dtype="int64") < cond.values[0])
+    if op == "fact_in":
+        normalised = values.astype("string").str.strip().str.lower()
+        return _bool(normalised.isin([str(v).lower() for v in cond.values]), False)
+    if op == "present":
+        return values.notna().to_numpy(dtype=bool)
+    if op == "absent":
+        return values.isna().to_numpy(dtype=bool)
+    raise ValueError(f"unknown operator {op!r}")  # the loader never builds one
+
+
+def _has_escape_letters(pattern: str) -> bool:
+    # Lower-casing would turn \D, \W, \S, \B into their opposites: keep such patterns as written
+    # (IGNORECASE still applies); accents in their literals are then the author's responsibility.
+    return bool(re.search(r"\\[DWSB]", pattern))

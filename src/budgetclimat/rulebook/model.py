@@ -1,0 +1,271 @@
+"""What a rulebook says: immutable objects built by the loader, evaluated by :mod:`budgetclimat.engine`.
+
+A rulebook is data (``docs/rulebooks.md``). This module holds its model only; nothing here looks at a
+budget line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from budgetclimat import i18n
+
+KINDS = ("scope", "classification", "weights", "carbon")
+CLASSES = ("TF", "FSC", "N", "D", "IM", "AA")
+AXES = ("attenuation", "adaptation", "eau", "economie_circulaire", "pollution", "biodiversite")
+
+# Columns a `when` may test, by form.
+CODE_COLUMNS = ("nature", "fonction", "chapitre", "chapitre_fonction", "operation_code")
+ENUM_COLUMNS = (
+    "section",
+    "sens",
+    "operation",
+    "ordre_kind",
+    "budget_kind",
+    "budget_code",
+    "nomenclature",
+    "doc_type",
+)
+WHEN_COLUMNS = CODE_COLUMNS + ENUM_COLUMNS + ("label", "amount", "fact")
+
+for _code, _fr, _en in [
+    ("TF", "Très favorable", "Very favourable"),
+    ("FSC", "Favorable sous conditions", "Favourable under conditions"),
+    ("N", "Neutre", "Neutral"),
+    ("D", "Défavorable", "Unfavourable"),
+    ("IM", "Indéfini méthodologique", "Methodologically undefined"),
+    ("AA", "À approfondir", "To be investigated"),
+]:
+    i18n.define(f"class.{_code}", fr=_fr, en=_en)
+for _code, _fr, _en in [
+    ("attenuation", "Atténuation du changement climatique", "Climate change mitigation"),
+    ("adaptation", "Adaptation au changement climatique et prévention des risques naturels", "Climate change adaptation and natural risks"),
+    ("eau", "Gestion de la ressource en eau", "Water resources"),
+    ("economie_circulaire", "Économie circulaire, déchets et prévention des risques technologiques", "Circular economy, waste and technological risks"),
+    ("pollution", "Lutte contre les pollutions de l'air et des sols", "Air and soil pollution"),
+    ("biodiversite", "Biodiversité et protection des espaces naturels, agricoles et forestiers", "Biodiversity and natural, agricultural and forest land"),
+]:
+    i18n.define(f"axis.{_code}", fr=_fr, en=_en)
+
+
+def class_label(code: str, lang: str | None = None) -> str:
+    return i18n.t(f"class.{code}", lang)
+
+
+def axis_label(code: str, lang: str | None = None) -> str:
+    return i18n.t(f"axis.{code}", lang)
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text given in French and English (either may be missing; French is the fallback)."""
+
+    fr: str
+    en: str = ""
+
+    def get(self, lang: str | None = None) -> str:
+        if (lang or i18n.language()) == "en" and self.en:
+            return self.en
+        return self.fr or self.en
+
+
+# ---- the `when` matcher -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test on one column.
+
+    ``op`` is one of ``in``, ``not_in``, ``prefix``, ``not_prefix`` (codes and enumerations; a single
+    value is ``in``), ``keywords``, ``all_keywords``, ``not_keywords``, ``regex`` (label), ``min``,
+    ``max`` (amount, in cents), ``fact_in``, ``present``, ``absent`` (facts; ``column`` is then the fact
+    name and ``fact`` is True).
+    """
+
+    column: str
+    op: str
+    values: tuple = ()
+    fact: bool = False
+    line: int = 0
+
+    def describe(self) -> str:
+        name = f"fact.{self.column}" if self.fact else self.column
+        if self.op in ("present", "absent"):
+            return f"{name}: {self.op}"
+        if self.op in ("min", "max"):
+            return f"{name} {self.op} {self.values[0] / 100:.2f} €"
+        shown = ", ".join(str(v) for v in self.values)
+        return f"{name} {self.op} [{shown}]"
+
+
+@dataclass(frozen=True)
+class All:
+    items: tuple  # of Condition | All | Any | Not
+
+
+@dataclass(frozen=True)
+class Any_:
+    items: tuple
+
+
+@dataclass(frozen=True)
+class Not:
+    item: object
+
+
+Matcher = Condition | All | Any_ | Not
+
+
+def walk(matcher: Matcher):
+    """Every node of a matcher tree, depth first."""
+    yield matcher
+    if isinstance(matcher, (All, Any_)):
+        for item in matcher.items:
+            yield from walk(item)
+    elif isinstance(matcher, Not):
+        yield from walk(matcher.item)
+
+
+def conditions(matcher: Matcher) -> list[Condition]:
+    return [node for node in walk(matcher) if isinstance(node, Condition)]
+
+
+# ---- outcomes ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One piece of a classification: a class and a share (a number, a fact, or the rest)."""
+
+    klass: str
+    share: float | None = None  # fixed share; None when from a fact or the rest
+    fact: str | None = None
+    rest: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The `then` of a classification rule (or a rulebook's `default`)."""
+
+    pieces: tuple[Piece, ...] = ()
+    question: str | None = None
+    staff_costs: bool = False
+
+    @property
+    def is_split(self) -> bool:
+        return len(self.pieces) > 1 or any(p.fact or p.rest for p in self.pieces)
+
+
+@dataclass(frozen=True)
+class ScopeOutcome:
+    """The `then` of a scope rule."""
+
+    out: bool
+    reason: Text | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    fact: str
+    text: Text
+    answers: tuple[str, ...] = ()
+    type: str = "choice"  # choice | share | number | text
+
+
+@dataclass(frozen=True)
+class Case:
+    given: dict
+    expect: dict
+    facts: dict = field(default_factory=dict)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    when: Matcher
+    then: Any  # Outcome (classification), ScopeOutcome (scope), or what a registered kind validator returns
+    title: str = ""
+    rationale: str = ""
+    source: dict | None = None
+    cases: tuple[Case, ...] = ()
+    line: int = 0
+    rulebook_id: str = ""
+    file: str = ""
+
+    def facts_used(self) -> set[str]:
+        used = {c.column for c in conditions(self.when) if c.fact}
+        if isinstance(self.then, Outcome):
+            used |= {p.fact for p in self.then.pieces if p.fact}
+        return used
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    id: str
+    kind: str
+    path: Path
+    title: str = ""
+    method: str = ""
+    edition: str = ""
+    version: str = ""
+    axis: str | None = None
+    nomenclatures: tuple[str, ...] = ()  # empty: every nomenclature
+    source: str = ""
+    staff_costs_option: str = "3a"
+    default: Outcome | None = None
+    questions: dict[str, Question] = field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()
+    extra: dict = field(default_factory=dict)  # metadata keys registered by other kinds
+
+    def question_for_fact(self, fact: str) -> Question | None:
+        for q in self.questions.values():
+            if q.fact == fact:
+                return q
+        return None
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Rulebooks loaded together (rule ids unique across them), in evaluation order."""
+
+    rulebooks: tuple[Rulebook, ...] = ()
+
+    def of_kind(self, kind: str) -> list[Rulebook]:
+        return [rb for rb in self.rulebooks if rb.kind == kind]
+
+    @property
+    def scope(self) -> list[Rulebook]:
+        return self.of_kind("scope")
+
+    @property
+    def classification(self) -> list[Rulebook]:
+        return self.of_kind("classification")
+
+    @property
+    def axes(self) -> list[str]:
+        return [rb.axis for rb in self.classification]
+
+    def rule(self, rule_id: str) -> Rule | None:
+        for rb in self.rulebooks:
+            for r in rb.rules:
+                if r.id == rule_id:
+                    return r
+        return None
+
+    def questions(self) -> dict[str, Question]:
+        out: dict[str, Question] = {}
+        for rb in self.rulebooks:
+            for qid, q in rb.questions.items():
+                out.setdefault(qid, q)
+        return out
+
+    def facts(self) -> set[str]:
+        names = {q.fact for q in self.questions().values()}
+        for rb in self.rulebooks:
+            for r in rb.rules:
+                names |= r.facts_used()
+        return names
