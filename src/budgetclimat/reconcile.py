@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from budgetclimat import i18n, model
 from budgetclimat.errors import ERROR, WARNING, concat_findings, empty_findings, findings_frame
 from budgetclimat.money import format_euros
-from budgetclimat.validate import ordre_kind
 
 RECONCILIATION_MISMATCH = i18n.define(
     "reconciliation-mismatch",
@@ -65,6 +65,16 @@ _PAIR_INTERIEUR_F = i18n.define(
     "reconcile.ordre-interieur-f", fr="dépenses / recettes d'ordre à l'intérieur du fonctionnement (043)",
     en="ordre expenses / revenue within operating (043)",
 )
+
+def ordre_kind(lines: pd.DataFrame) -> pd.Series:
+    """The line's ordre kind, falling back on its chapter (040/042 between sections, 041/043 within)."""
+    chapter = lines["chapitre"].astype("string")
+    from_chapter = pd.Series(
+        np.select([chapter.isin(["040", "042"]).fillna(False), chapter.isin(["041", "043"]).fillna(False)], ["section", "interieur"], ""),
+        index=lines.index, dtype="string",
+    ).replace("", pd.NA)
+    return lines["ordre_kind"].astype("string").fillna(from_chapter).where(lines["operation"] == "ordre")
+
 
 GROUP = ["section", "sens", "operation"]
 TOTALS_COLUMNS = [*GROUP, "lines_in", "lines_out", "raw_cents", "lines_cents", "difference_cents"]

@@ -26,6 +26,7 @@ from pandera.errors import SchemaErrors
 
 from budgetclimat import i18n, model
 from budgetclimat.errors import ERROR, WARNING, concat_findings, empty_findings, findings_frame
+from budgetclimat.reconcile import Reconciliation, ordre_kind, reconcile
 
 _WHERE_FR = "fichier {file}, ligne {row}, colonne {column} : "
 _WHERE_EN = "file {file}, row {row}, column {column}: "
@@ -147,6 +148,15 @@ ACCOUNT_UNKNOWN = _rule(
     "Compte inconnu du plan de comptes", "Account not in the plan de comptes",
     column="nature", value="nature", expected="_plan", expected_is_column=True,
 )
+ACCOUNT_THIRD_PARTY = _rule(
+    "account-third-party-operation", WARNING,
+    "le compte \"{value}\" n'est pas dans le plan mais prolonge le compte {expected} : opération pour compte de "
+    "tiers numérotée par la collectivité (à vérifier)",
+    "account \"{value}\" is not in the plan but extends account {expected}: a third-party operation numbered by "
+    "the local government (to check)",
+    "Sous-compte d'opération pour compte de tiers", "Third-party operation sub-account",
+    column="nature", value="nature", expected="_third_party_parent", expected_is_column=True,
+)
 ACCOUNT_DELETED = _rule(
     "account-deleted", WARNING,
     "le compte \"{value}\" est supprimé dans le plan {expected} (attendu : un compte en vigueur)",
@@ -200,11 +210,12 @@ _BUILTIN_CODES = {"not_nullable": REQUIRED_MISSING, "column_in_dataframe": REQUI
 
 # Code formats, from the official plans de comptes (ODM XML): accounts are 2 to 9 digits (a few prévision
 # lines use 001, 002, 020–024 as natures), chapters 2 to 5 digits (011, 6586, 45411), fonctions 1 to 5
-# digits once the 90/93 prefix of vote par fonction is removed. No plan has letters in a code: readers strip
+# digits once the 90/93 prefix of vote par fonction is removed. Opérations pour compte de tiers (45…) are
+# numbered by the collectivité after their plan account, chapter included (chapter and account 454418). No plan has letters in a code: readers strip
 # export prefixes (cedi's A/C/R) before the frame is built.
 FORMATS: dict[str, tuple[str, str, str]] = {
     "nature": (r"[0-9]{1,9}", "1 à 9 chiffres (compte du plan de comptes)", "1 to 9 digits (account of the plan)"),
-    "chapitre": (r"[0-9]{2,5}", "2 à 5 chiffres (chapitre)", "2 to 5 digits (chapter)"),
+    "chapitre": (r"[0-9]{2,9}", "2 à 9 chiffres (chapitre)", "2 to 9 digits (chapter)"),
     "chapitre_fonction": (r"[0-9]{2,5}", "2 à 5 chiffres (chapitre fonctionnel)", "2 to 5 digits (functional chapter)"),
     "fonction": (r"[0-9]{1,5}", "1 à 5 chiffres (fonction, sans le préfixe 90/93)", "1 to 5 digits (function, without the 90/93 prefix)"),
 }
@@ -217,9 +228,12 @@ ENUMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "budget_kind": (VALUE_INVALID, ("principal", "annexe")),
     "amount_basis": (VALUE_INVALID, tuple(model.AMOUNT_COLUMNS)),
 }
+# Chapitres globalisés of the social allowances (RMI 015/010, APA 016, RSA 017/018, M52 and M57): a
+# département votes there every account of the allowance, whatever chapter the plan gives the account.
+ALLOWANCE_CHAPTERS = ("010", "015", "016", "017", "018")
 # A line is the same imputation as another when all of these agree within one document.
 DUPLICATE_KEYS = [
-    "source_file", "exercice", "doc_type", "budget_code",
+    "source_file", "exercice", "doc_type", "budget_code", "chapitre_fonction",
     "nature", "fonction", "section", "sens", "operation", "operation_code", "chapitre",
 ]
 
@@ -253,6 +267,10 @@ def line_schema() -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, strict=False, coerce=False)
 
 
+def _well_formed(codes: pd.Series, column: str) -> pd.Series:
+    return codes.astype("string").str.fullmatch(FORMATS[column][0]).fillna(False)
+
+
 def consistency_schema() -> pa.DataFrameSchema:
     """Frame-level checks on the narrow frame built by :func:`_consistency_frame`.
 
@@ -260,7 +278,12 @@ def consistency_schema() -> pa.DataFrameSchema:
     """
     no_plan = lambda d: d["_plan"].isna()  # noqa: E731
     checks = [
-        _check(ACCOUNT_UNKNOWN, lambda d: no_plan(d) | d["nature"].isna() | d["_known"].fillna(True)),
+        # A malformed code is reported once, as code-format, not again as an unknown account.
+        _check(
+            ACCOUNT_UNKNOWN,
+            lambda d: no_plan(d) | ~_well_formed(d["nature"], "nature") | d["_known"].fillna(True) | d["_third_party_parent"].notna(),
+        ),
+        _check(ACCOUNT_THIRD_PARTY, lambda d: d["_known"].fillna(True) | d["_third_party_parent"].isna()),
         _check(ACCOUNT_DELETED, lambda d: ~d["_deleted"].fillna(False)),
         _check(ACCOUNT_NOT_LEAF, lambda d: ~d["_non_leaf"].fillna(False)),
         _check(ACCOUNT_NOT_OPEN, lambda d: ~(d["_known"].fillna(False) & d["_chapter_expected"].isna())),
@@ -276,6 +299,7 @@ def consistency_schema() -> pa.DataFrameSchema:
                 | (d["chapitre"] == d["_chapter_expected"]).fillna(True)
                 # Opérations d'équipement are voted as chapters of their own, numbered like the operation.
                 | (d["chapitre"] == d["operation_code"]).fillna(False)
+                | d["chapitre"].isin(ALLOWANCE_CHAPTERS).fillna(False)
             ),
         ),
         _check(DUPLICATE_LINE, lambda d: ~d[DUPLICATE_KEYS].duplicated(keep="first")),
@@ -287,6 +311,17 @@ def consistency_schema() -> pa.DataFrameSchema:
 
 
 # -- plan facts ------------------------------------------------------------------------------------
+
+def _third_party_parent(nature: pd.Series, known: pd.Index) -> pd.Series:
+    """For an unknown 45… account, the longest plan account it extends (``454418`` -> ``45441``), else NA."""
+    parent = pd.Series(pd.NA, index=nature.index, dtype="string")
+    unknown = ~nature.isin(known).fillna(True) & nature.str.startswith("45").fillna(False)
+    for length in range(3, 9):  # shortest first: longer known prefixes overwrite shorter ones
+        prefix = nature.str.slice(0, length)
+        hit = unknown & (nature.str.len() > length).fillna(False) & prefix.isin(known).fillna(False)
+        parent = parent.mask(hit, prefix)
+    return parent
+
 
 def _expected_section(nature: pd.Series) -> pd.Series:
     """The section an account belongs to by its class: 6/7 fonctionnement, 1/2 and 45 investissement.
@@ -337,6 +372,7 @@ def _consistency_frame(lines: pd.DataFrame, plans: list[tuple[pd.Series, object]
     work["_deleted"] = pd.Series(pd.NA, index=work.index, dtype="boolean")
     work["_non_leaf"] = pd.Series(pd.NA, index=work.index, dtype="boolean")
     work["_chapter_expected"] = pd.Series(pd.NA, index=work.index, dtype="string")
+    work["_third_party_parent"] = pd.Series(pd.NA, index=work.index, dtype="string")
     kind = ordre_kind(lines)
     nature = lines["nature"].astype("string")
     for mask, plan in plans:
@@ -346,6 +382,7 @@ def _consistency_frame(lines: pd.DataFrame, plans: list[tuple[pd.Series, object]
         work.loc[mask, "_known"] = sub.isin(accounts.index).fillna(False)
         work.loc[mask, "_deleted"] = sub.map(accounts["deleted"]).astype("boolean").fillna(False)
         work.loc[mask, "_non_leaf"] = ~sub.map(accounts["is_leaf"]).astype("boolean").fillna(True)
+        work.loc[mask, "_third_party_parent"] = _third_party_parent(sub, accounts.index)
         work.loc[mask, "_chapter_expected"] = plan.chapter_of(  # type: ignore[attr-defined]
             sub, lines.loc[mask, "sens"], lines.loc[mask, "operation"], kind[mask]
         )
@@ -360,16 +397,6 @@ def _consistency_frame(lines: pd.DataFrame, plans: list[tuple[pd.Series, object]
     work["_section_expected_text"] = work["_section_expected"] + f" ({account} " + nature + ")"
     work["_chapter_expected_text"] = work["_chapter_expected"] + f" ({account} " + nature + ", " + work["_plan"] + ")"
     return work
-
-
-def ordre_kind(lines: pd.DataFrame) -> pd.Series:
-    """The line's ordre kind, falling back on its chapter (040/042 between sections, 041/043 within)."""
-    chapter = lines["chapitre"].astype("string")
-    from_chapter = pd.Series(
-        np.select([chapter.isin(["040", "042"]).fillna(False), chapter.isin(["041", "043"]).fillna(False)], ["section", "interieur"], ""),
-        index=lines.index, dtype="string",
-    ).replace("", pd.NA)
-    return lines["ordre_kind"].astype("string").fillna(from_chapter).where(lines["operation"] == "ordre")
 
 
 # -- failure cases -> findings ---------------------------------------------------------------------
@@ -459,21 +486,83 @@ _label("expected.exercice", "une année entre 1990 et 2100", "a year between 199
 def validate(doc: model.BudgetDocument, plan: object | None = None) -> pd.DataFrame:
     """All findings on ``doc``: the reader's own, then the line checks and the plan checks.
 
-    ``plan`` forces one plan de comptes for every line; by default each line is checked against the plan
-    of its nomenclature and exercice (a warning says when none is shipped, or another year's is used).
+    ``plan`` (a :class:`budgetclimat.nomenclature.Plan`) forces one plan de comptes for every line; by
+    default each line is checked against the plan of its nomenclature and exercice, and the plan lookup's
+    warnings (plan of another year, no plan) are findings too.
     Returns a findings frame (:data:`budgetclimat.errors.FINDING_COLUMNS`), sorted by file and row.
     """
+    return _validate(doc, plan)[0]
+
+
+def _validate(doc: model.BudgetDocument, plan: object | None) -> tuple[pd.DataFrame, list[str]]:
     lines = doc.lines.reset_index(drop=True)
     default_file = doc.source.path.name
     found = [doc.findings]
     found.append(failures_to_findings(_failures(line_schema(), lines), lines, default_file))
+    names: list[str] = []
     if len(lines):
         plans, notes = _resolve_plans(lines, plan)
+        names = list(dict.fromkeys(p.name for _, p in plans))  # type: ignore[attr-defined]
         found.append(notes)
         work = _consistency_frame(lines, plans)
         found.append(failures_to_findings(_failures(consistency_schema(), work), work, default_file))
-    findings = concat_findings(found)
+    return _sorted(concat_findings(found)), names
+
+
+def _sorted(findings: pd.DataFrame) -> pd.DataFrame:
     return findings.sort_values(["file", "row"], kind="stable", na_position="first").reset_index(drop=True)
+
+
+@dataclass
+class DocumentReport:
+    """Everything ``budgetclimat validate`` says about one document: what it is, its totals, findings."""
+
+    doc: model.BudgetDocument
+    plans: list[str]
+    reconciliation: Reconciliation
+    findings: pd.DataFrame  # validation and reconciliation findings, the reader's included
+
+    @property
+    def errors(self) -> int:
+        return int((self.findings["level"] == ERROR).sum())
+
+    @property
+    def warnings(self) -> int:
+        return int((self.findings["level"] == WARNING).sum())
+
+    def summary(self) -> dict[str, object]:
+        """The document's identity and counts (first non-empty value of each header column)."""
+        lines = self.doc.lines
+
+        def first(column: str) -> object:
+            values = lines[column].dropna()
+            return None if values.empty else values.iloc[0].item() if hasattr(values.iloc[0], "item") else values.iloc[0]
+
+        return {
+            "file": self.reconciliation.file,
+            "format": self.doc.source.format,
+            "collectivite": first("collectivite"),
+            "siret": first("siret"),
+            "exercice": first("exercice"),
+            "doc_type": first("doc_type"),
+            "budget": first("budget_label"),
+            "nomenclature": first("nomenclature_variant") or first("nomenclature"),
+            "plans": self.plans,
+            "basis": self.reconciliation.basis,
+            "lines_in": int(self.reconciliation.totals["lines_in"].sum()) if self.reconciliation.available else None,
+            "lines_out": len(lines),
+            "reconciliation_ok": self.reconciliation.ok if self.reconciliation.available else None,
+            "ordre_balanced": self.reconciliation.ordre_balanced,
+            "errors": self.errors,
+            "warnings": self.warnings,
+        }
+
+
+def validate_document(doc: model.BudgetDocument, plan: object | None = None) -> DocumentReport:
+    """Validate and reconcile one document (what ``budgetclimat validate`` runs on each file)."""
+    findings, names = _validate(doc, plan)
+    rec = reconcile(doc)
+    return DocumentReport(doc, names, rec, _sorted(concat_findings([findings, rec.findings])))
 
 
 def counts_by_code(findings: pd.DataFrame) -> pd.DataFrame:
