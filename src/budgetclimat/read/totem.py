@@ -134,7 +134,10 @@ def read_totem(path: str | Path, basis: str | None = None, file_index: int = 0) 
         findings.append(findings_frame([{"level": WARNING, "code": "totem-no-lines", "file": p.name}]))
     source = model.SourceInfo(path=p, format="totem", sha256=_sha256(p), encoding=encoding, header=header)
     return model.BudgetDocument(
-        lines=lines, source=source, raw_totals=_raw_totals(raw), findings=concat_findings(findings)
+        lines=lines,
+        source=source,
+        raw_totals=_raw_totals(raw),
+        findings=concat_findings(findings).sort_values("row", na_position="first", kind="stable", ignore_index=True),
     )
 
 
