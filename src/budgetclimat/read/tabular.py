@@ -135,9 +135,8 @@ def read_tabular(
     findings.append(map_findings)
     lines["source_file"] = name
     lines["source_format"] = prof.id
-    lines = model.choose_amount(lines, basis)
+    lines = model.conform(model.choose_amount(lines, basis))
     lines["line_id"] = model.assign_line_ids(lines, file_index)
-    lines = model.conform(lines)
     header = {"profile": prof.id, "header_row": str(table.header_row)}
     if table.sheet:
         header["sheet"] = table.sheet
@@ -187,17 +186,18 @@ def _decode(data: bytes, name: str, forced: str | None) -> tuple[str, str, pd.Da
         return data.decode("utf-8-sig"), "utf-8", errors.empty_findings()
     except UnicodeDecodeError:
         pass
-    text = _strict(data, name, "cp1252")
+    text = _strict(data, name, "cp1252", "UTF-8 / Windows-1252")
     info = errors.findings_frame([{"level": "info", "code": "encoding-fallback", "file": name, "value": "cp1252"}])
     return text, "cp1252", info
 
 
-def _strict(data: bytes, name: str, codec: str) -> str:
+def _strict(data: bytes, name: str, codec: str, expected: str | None = None) -> str:
+    expected = expected or codec
     try:
         return data.decode(codec)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InvalidDataError("undecodable", file=name, row=line, value=exc.start, expected=f"{codec} (UTF-8 ou Windows-1252)") from None
+        raise InvalidDataError("undecodable", file=name, row=line, value=exc.start, expected=expected) from None
 
 
 def _read_csv(text: str, name: str, candidates: list[Profile], forced: bool) -> _Table:
@@ -446,6 +446,11 @@ def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd
             findings.append(_cell_findings("value-not-recognised", name, table.rows[bad], col, src[col][bad], _accepted(spec)))
         out[key] = values
 
+    # Before anything reads the chapter (ordre derivations), so that they see the corrected columns.
+    if prof.swap_by_length:
+        out, swap_finding = _swap_if_needed(out, prof, used, name)
+        findings.append(swap_finding)
+
     # Amounts: one column per basis, or several lines per row (split).
     amount_sources: dict[str, str] = {}
     if prof.split:
@@ -463,7 +468,8 @@ def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd
 
     for key, spec in derived:
         out[key] = _derive(out, key, spec, prof, amount_sources)
-        findings.append(errors.findings_frame([{"level": errors.WARNING, "code": "column-derived", "file": name, "column": key, "expected": _derivation_text(spec)}]))
+        if spec.sources:  # a derivation the profile asks for outright is no news to the user
+            findings.append(errors.findings_frame([{"level": errors.WARNING, "code": "column-derived", "file": name, "column": key, "expected": _derivation_text(spec)}]))
 
     by_document = find(prof.amounts.get(BY_DOCUMENT, ()))
     if by_document is not None and by_document not in amount_sources.values():
@@ -483,10 +489,6 @@ def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd
         kind = kind.mask(ordre & kind.isna() & chapter.isin(_ORDRE_SECTION), "section")
         kind = kind.mask(ordre & kind.isna() & chapter.isin(_ORDRE_INTERIEUR), "interieur")
         out["ordre_kind"] = kind
-
-    if prof.swap_by_length:
-        out, swap_finding = _swap_if_needed(out, prof, used, name)
-        findings.append(swap_finding)
 
     if prof.keep_nature_classes:
         keep = out["nature"].astype("string").str.slice(0, 1).isin(prof.keep_nature_classes).fillna(False).to_numpy()
