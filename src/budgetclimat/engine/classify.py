@@ -403,3 +403,23 @@ def _texts(reg: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
     for col in ("class", "rule_id", "allocation", "decided_by", "scope", "comment", "author"):
         reg[col] = reg[col].astype("string")
     return reg
+
+
+def scope_decisions(lines: pd.DataFrame, ruleset: RuleSet, facts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The scope stage alone: ``line_id, scope (in/out), scope_rule_id, scope_reason`` per line."""
+    lines = lines.reset_index(drop=True)
+    facts = pd.DataFrame(index=lines.index) if facts is None else facts.reset_index(drop=True)
+    frame = _match_frame(lines, facts, ruleset)
+    gid = frame.groupby(list(frame.columns), dropna=False, sort=False).ngroup().to_numpy()
+    combos = frame.loc[~pd.Series(gid).duplicated().to_numpy()].reset_index(drop=True)
+    rule_ids, out = _scope(combos, ruleset)
+    reasons = {r.id: r.then.reason.get() for rb in ruleset.scope for r in rb.rules if r.then.reason is not None}
+    rule_col = pd.Series(rule_ids[gid], dtype="string")
+    return pd.DataFrame(
+        {
+            "line_id": lines["line_id"].astype("string").to_numpy(),
+            "scope": np.where(out[gid], "out", "in"),
+            "scope_rule_id": rule_col.to_numpy(),
+            "scope_reason": rule_col.map(reasons).astype("string").where(out[gid]).to_numpy(),
+        }
+    ).astype({"scope": "string", "scope_rule_id": "string", "scope_reason": "string"})

@@ -1,4 +1,154 @@
-from dataclasses import dataclass
+"""Why a line got its class: every rule tried in order, the first failing condition, the deciding rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from budgetclimat import i18n
+from budgetclimat.engine import answers as ans
+from budgetclimat.engine.classify import DEFAULT_RULE, _facts, _gate, _match_frame, classify
+from budgetclimat.engine.matcher import describe, evaluate, first_failing
+from budgetclimat.errors import ConfigError
+from budgetclimat.money import format_euros
+from budgetclimat.rulebook.model import RuleSet, class_label
+
+i18n.define("explain-unknown-line", fr="Ligne « {line_id} » introuvable dans les fichiers lus.", en="Line '{line_id}' not found in the files read.")
+i18n.define("explain-line", fr="Ligne {line_id} : {label} ({amount})", en="Line {line_id}: {label} ({amount})")
+i18n.define("explain-scope", fr="Périmètre", en="Scope")
+i18n.define("explain-axis", fr="Axe {axis}", en="Axis {axis}")
+i18n.define("explain-matched", fr="  {rule} : s'applique", en="  {rule}: matches")
+i18n.define("explain-failed", fr="  {rule} : non ({condition})", en="  {rule}: no ({condition})")
+i18n.define("explain-skipped", fr="  (hors périmètre : {reason})", en="  (out of scope: {reason})")
+i18n.define("explain-decided", fr="  → décidé par {rule} ({decided_by}) : {rationale}", en="  → decided by {rule} ({decided_by}): {rationale}")
+i18n.define("explain-piece", fr="     {klass} {share:.1%} = {amount}", en="     {klass} {share:.1%} = {amount}")
+i18n.define("explain-question", fr="     question {question_id} : {question} [{answers}]", en="     question {question_id}: {question} [{answers}]")
+i18n.define("explain-in-scope", fr="  → dans le périmètre", en="  → in scope")
+
+
 @dataclass
-class Explanation: pass
-def explain(*a, **k): pass
+class Trial:
+    rule_id: str
+    rulebook_id: str
+    matched: bool
+    failed_condition: str | None = None  # the first condition that did not hold (file order)
+
+
+@dataclass
+class AxisExplanation:
+    axis: str
+    trials: list[Trial] = field(default_factory=list)
+    rows: pd.DataFrame | None = None  # the register rows of the line on this axis
+
+
+@dataclass
+class Explanation:
+    line: dict
+    facts: dict
+    scope_trials: list[Trial]
+    axes: list[AxisExplanation]
+
+    def render(self, lang: str | None = None) -> str:
+        out = [
+            i18n.t(
+                "explain-line",
+                lang,
+                line_id=self.line.get("line_id"),
+                label=self.line.get("label") or "",
+                amount=format_euros(int(self.line.get("amount_cents") or 0), lang or i18n.language()),
+            )
+        ]
+        keys = ("section", "sens", "operation", "nomenclature", "chapitre", "nature", "fonction")
+        out.append("  " + ", ".join(f"{k}={self.line.get(k)}" for k in keys if self.line.get(k) is not None))
+        if self.facts:
+            out.append("  facts: " + ", ".join(f"{k}={v}" for k, v in self.facts.items()))
+        out.append(i18n.t("explain-scope", lang))
+        out.extend(_trial_lines(self.scope_trials, lang))
+        for ax in self.axes:
+            out.append(i18n.t("explain-axis", lang, axis=ax.axis))
+            out.extend(_trial_lines(ax.trials, lang))
+            rows = ax.rows
+            first = rows.iloc[0]
+            if first["scope"] == "out":
+                out.append(i18n.t("explain-skipped", lang, reason=first["scope_reason"]))
+                continue
+            out.append(i18n.t("explain-decided", lang, rule=first["rule_id"], decided_by=first["decided_by"], rationale=first["rationale"] or ""))
+            for r in rows.itertuples():
+                klass = f"{r._6} {class_label(r._6, lang)}" if pd.notna(r._6) else "-"
+                out.append(i18n.t("explain-piece", lang, klass=klass, share=float(r.share), amount=format_euros(int(r.amount_share_cents), lang or i18n.language())))
+            if pd.notna(first["question_id"]):
+                out.append(
+                    i18n.t("explain-question", lang, question_id=first["question_id"], question=first["question"], answers=first["allowed_answers"] if pd.notna(first["allowed_answers"]) else "")
+                )
+        return "\n".join(out)
+
+    def to_dict(self) -> dict:
+        return {
+            "line": self.line,
+            "facts": self.facts,
+            "scope": [t.__dict__ for t in self.scope_trials],
+            "axes": [
+                {"axis": a.axis, "trials": [t.__dict__ for t in a.trials], "register": a.rows.astype(object).where(a.rows.notna(), None).to_dict("records")}
+                for a in self.axes
+            ],
+        }
+
+
+def _trial_lines(trials: list[Trial], lang: str | None) -> list[str]:
+    return [
+        i18n.t("explain-matched", lang, rule=t.rule_id) if t.matched else i18n.t("explain-failed", lang, rule=t.rule_id, condition=t.failed_condition)
+        for t in trials
+    ]
+
+
+def explain(lines: pd.DataFrame, ruleset: RuleSet, line_id: str, answers: pd.DataFrame | None = None) -> Explanation:
+    """Explain the classification of one line (the whole frame is classified: staff costs depend on it)."""
+    lines = lines.reset_index(drop=True)
+    hits = (lines["line_id"].astype("string") == line_id).fillna(False).to_numpy()
+    if not hits.any():
+        raise ConfigError("explain-unknown-line", line_id=line_id)
+    pos = int(hits.argmax())
+    answers = ans.empty_answers() if answers is None else answers.reset_index(drop=True)
+    result = classify(lines, ruleset, answers)
+    pairs, _ = ans.match(lines, answers)
+    facts = _facts(lines, answers, pairs)
+    one = lines.iloc[[pos]].reset_index(drop=True)
+    one_facts = facts.iloc[[pos]].reset_index(drop=True)
+    frame = _match_frame(one, one_facts, ruleset)
+
+    scope_trials: list[Trial] = []
+    decided = False
+    for rb in ruleset.scope:
+        if decided or not _gate(rb, frame).all():
+            continue
+        for rule in rb.rules:
+            trial = _try(rule, rb.id, frame)
+            scope_trials.append(trial)
+            if trial.matched:
+                decided = True
+                break
+    axes = []
+    register = result.register
+    for rb in ruleset.classification:
+        rows = register[(register["line_id"] == line_id) & (register["axis"] == rb.axis)].reset_index(drop=True)
+        trials: list[Trial] = []
+        if rows.iloc[0]["scope"] == "in":
+            for rule in rb.rules:
+                trial = _try(rule, rb.id, frame)
+                trials.append(trial)
+                if trial.matched:
+                    break
+            else:
+                trials.append(Trial(DEFAULT_RULE, rb.id, True))
+        axes.append(AxisExplanation(rb.axis, trials, rows))
+    line = {k: (None if pd.isna(v) else (v.item() if hasattr(v, "item") else v)) for k, v in one.iloc[0].items()}
+    fact_values = {k: v for k, v in one_facts.iloc[0].items() if pd.notna(v)} if len(one_facts.columns) else {}
+    return Explanation(line=line, facts=fact_values, scope_trials=scope_trials, axes=axes)
+
+
+def _try(rule, rulebook_id: str, frame: pd.DataFrame) -> Trial:
+    if evaluate(rule.when, frame).all():
+        return Trial(rule.id, rulebook_id, True)
+    failing = first_failing(rule.when, frame)
+    return Trial(rule.id, rulebook_id, False, describe(failing))
