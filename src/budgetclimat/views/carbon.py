@@ -134,9 +134,9 @@ def default_settings(categories: dict[str, str] | None = None, base: Path | None
     settings = CarbonSettings(
         factors=factors,
         categories=categories if categories is not None else _one_monetary_factor_per_category(factors),
-        vat=load_vat(base / "vat.yaml"),
-        deflator=load_deflator(base / "deflator.csv"),
-        exchange=load_exchange_rates(base / "exchange-rates.csv"),
+        vat=load_vat(base / "conversion" / "vat.yaml"),
+        deflator=load_deflator(base / "conversion" / "deflator.csv"),
+        exchange=load_exchange_rates(base / "conversion" / "exchange-rates.csv"),
         source=str(base),
     )
     settings.check()
