@@ -505,8 +505,19 @@ def _validate(doc: model.BudgetDocument, plan: object | None) -> tuple[pd.DataFr
         names = list(dict.fromkeys(p.name for _, p in plans))  # type: ignore[attr-defined]
         found.append(notes)
         work = _consistency_frame(lines, plans)
-        found.append(failures_to_findings(_failures(consistency_schema(), work), work, default_file))
+        consistency = failures_to_findings(_failures(consistency_schema(), work), work, default_file)
+        found.append(_drop_amount_missing_already_reported(consistency, doc.findings))
     return _sorted(concat_findings(found)), names
+
+
+def _drop_amount_missing_already_reported(findings: pd.DataFrame, reader: pd.DataFrame) -> pd.DataFrame:
+    """An amount the reader could not parse is its error already; do not add "no amount" on that line."""
+    if findings.empty or reader is None or reader.empty:
+        return findings
+    reported = reader.loc[reader["level"] == ERROR, ["file", "row"]].dropna().drop_duplicates().assign(_seen=True)
+    marked = findings.merge(reported, on=["file", "row"], how="left")
+    keep = ~((marked["code"] == AMOUNT_MISSING) & marked["_seen"].fillna(False).astype(bool))
+    return findings[keep.to_numpy()]
 
 
 def _sorted(findings: pd.DataFrame) -> pd.DataFrame:

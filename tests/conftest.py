@@ -1,0 +1,58 @@
+"""Shared test helpers.
+
+``invoke(args, code)`` runs the ``budgetclimat`` command exactly as a user would (through
+:func:`budgetclimat.cli.run`, so error handling and exit codes are the real ones), captures stdout and
+stderr separately, asserts the exit code and that no traceback leaked, and returns the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+DATA = Path(__file__).parent / "data"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@dataclass
+class Invocation:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def invoke(args: list[str], code: int = 0) -> Invocation:
+    """Run ``budgetclimat *args``; assert the exit code is ``code`` and no traceback was printed."""
+    from budgetclimat import i18n
+    from budgetclimat.cli import run
+
+    runner = CliRunner()
+    language = i18n.language()
+    try:
+        with runner.isolation() as (out, err, _):
+            exit_code = run([str(a) for a in args])
+            stdout = out.getvalue().decode("utf-8")
+            stderr = err.getvalue().decode("utf-8")
+    finally:
+        i18n.set_language(language)  # --lang must not leak into later tests
+    result = Invocation(exit_code, stdout, stderr)
+    assert "Traceback" not in result.output, result.output
+    assert exit_code == code, f"exit code {exit_code} != {code}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    return result
+
+
+@pytest.fixture(autouse=True)
+def _french_messages():
+    """Every test starts in French, the default language of messages."""
+    from budgetclimat import i18n
+
+    i18n.set_language("fr")
+    yield
+    i18n.set_language("fr")
