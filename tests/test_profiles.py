@@ -123,3 +123,13 @@ def test_split_expression_is_parsed():
     dgfip = resolve_profile("dgfip")
     first = dgfip.split[0]
     assert (first.sens, first.operation, first.terms) == ("D", "reel", ((1, "OBNETDEB"), (-1, "OOBDEB")))
+
+
+def test_example_profile_in_docs_loads(tmp_path):
+    """docs/formats.md's full example must stay a valid profile."""
+    text = (Path(__file__).parents[1] / "docs" / "formats.md").read_text(encoding="utf-8")
+    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    prof = load_profile(write(tmp_path, block))
+    assert prof.id == "grand-angle-ca"
+    assert prof.columns["doc_type"].default == "CA"
+    assert prof.amounts["voted"] == ("Crédits votés", "BP+DM")

@@ -112,7 +112,7 @@ def read_tabular(
     if not path.is_file():
         raise ConfigError("file-not-found", path=str(path))
     if basis is not None and basis not in model.AMOUNT_COLUMNS:
-        raise ConfigError("basis-unknown", value=basis, expected=", ".join(model.AMOUNT_COLUMNS))
+        raise ConfigError("amount-basis-unknown", value=basis, expected=", ".join(model.AMOUNT_COLUMNS))
     data = path.read_bytes()
     name = path.name
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
@@ -146,8 +146,9 @@ def read_tabular(
     return model.BudgetDocument(lines=lines, source=source, raw_totals=raw_totals, findings=errors.concat_findings(findings))
 
 
+# Same key and text as read_budget's check (budgetclimat.read): one catalogue entry for both.
 i18n.define(
-    "basis-unknown",
+    "amount-basis-unknown",
     fr="Base de montant « {value} » inconnue (attendu : {expected}).",
     en="Unknown amount basis '{value}' (expected: {expected}).",
 )
