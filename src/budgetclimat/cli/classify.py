@@ -1,0 +1,147 @@
+"""``budgetclimat classify FILE...`` and ``budgetclimat explain FILE --line ID``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from budgetclimat import i18n
+from budgetclimat.cli.options import input_files, reading_options
+
+for _key, _fr, _en in [
+    ("lines", "{n} lignes lues, {axes} axe(s) : {names}", "{n} lines read, {axes} axis/axes: {names}"),
+    ("axis", "Axe {axis}", "Axis {axis}"),
+    ("in", "  dans le périmètre : {amount} ({lines} lignes)", "  in scope: {amount} ({lines} lines)"),
+    ("out", "  hors périmètre : {amount} ({lines} lignes)", "  out of scope: {amount} ({lines} lines)"),
+    ("class", "    {code:<4} {label:<28} {amount:>22}", "    {code:<4} {label:<28} {amount:>22}"),
+    ("questions", "  questions ouvertes : {n} ligne(s)", "  open questions: {n} line(s)"),
+    ("findings", "Constats : {errors} erreur(s), {warnings} avertissement(s)", "Findings: {errors} error(s), {warnings} warning(s)"),
+    ("finding", "  [{level}] {code} : {message}", "  [{level}] {code}: {message}"),
+    ("written", "Écrit : {path}", "Written: {path}"),
+    ("reconciliation-ko", "Rapprochement avec les fichiers sources : KO (voir les constats)", "Reconciliation with the source files: KO (see findings)"),
+]:
+    i18n.define(f"cli.classify.{_key}", fr=_fr, en=_en)
+
+MAX_LISTED = 20
+
+
+def rules_option(f):
+    return click.option(
+        "--rules",
+        "rules",
+        multiple=True,
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Rulebook YAML (repeatable). Default: the shipped scope and I4CE 2022 rulebooks. When given, "
+        "only these rulebooks are used.",
+    )(f)
+
+
+def answers_option(f):
+    return click.option(
+        "--answers",
+        "answers",
+        multiple=True,
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Answers and overrides (CSV or XLSX; repeatable, applied in order).",
+    )(f)
+
+
+@click.command("classify")
+@input_files
+@rules_option
+@answers_option
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Workbook to write (.xlsx).")
+@click.option("--lines-out", type=click.Path(path_type=Path, dir_okay=False), help="Line register, long format (.csv or .parquet).")
+@click.option("--summary-json", type=click.Path(path_type=Path, dir_okay=False), help="Totals by axis and class (JSON).")
+@reading_options
+def classify(files, rules, answers, output, lines_out, summary_json, profile, basis) -> int:
+    """Classify the lines of budget files by the rulebooks (I4CE 2022 by default).
+
+    Exit code 0 when the data are valid, 1 when they have errors (outputs are still written), 2 on a
+    usage or configuration error (a rulebook or answers file with a mistake).
+    """
+    from budgetclimat.errors import EXIT_INVALID_DATA, EXIT_OK, ConfigError
+    from budgetclimat.outputs import check_not_input
+
+    for path in files:
+        if not path.is_file():
+            raise ConfigError("file-not-found", path=str(path))
+    inputs = list(files) + list(rules) + list(answers)
+    for out in (output, lines_out, summary_json):
+        if out is not None:
+            check_not_input(out, inputs)
+    if lines_out is not None and lines_out.suffix.lower() not in (".csv", ".parquet"):
+        raise ConfigError("register-format", path=str(lines_out))
+
+    from budgetclimat.export.register import summary, write_lines, write_summary_json
+    from budgetclimat.pipeline import run
+
+    result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis)
+    if output is not None:
+        from budgetclimat.export.simple_workbook import write_simple_workbook
+
+        write_simple_workbook(result, output, inputs)
+        click.echo(i18n.t("cli.classify.written", path=output), err=True)
+    if lines_out is not None:
+        write_lines(result, lines_out, inputs)
+        click.echo(i18n.t("cli.classify.written", path=lines_out), err=True)
+    if summary_json is not None:
+        write_summary_json(result, summary_json, inputs)
+        click.echo(i18n.t("cli.classify.written", path=summary_json), err=True)
+    click.echo(_human(result, summary(result)))
+    return EXIT_INVALID_DATA if result.has_errors else EXIT_OK
+
+
+def _human(result, data: dict) -> str:
+    from budgetclimat.errors import render_finding
+    from budgetclimat.money import format_euros
+    from budgetclimat.rulebook.model import CLASSES
+
+    lang = i18n.language()
+    out = [i18n.t("cli.classify.lines", n=data["lines"], axes=len(data["axes"]), names=", ".join(data["axes"]))]
+    for axis, a in data["axes"].items():
+        out.append(i18n.t("cli.classify.axis", axis=i18n.t(f"axis.{axis}")))
+        out.append(i18n.t("cli.classify.in", amount=format_euros(a["in_scope"]["cents"], lang), lines=a["in_scope"]["lines"]))
+        for c in CLASSES:
+            out.append(i18n.t("cli.classify.class", code=c, label=i18n.t(f"class.{c}"), amount=format_euros(a["classes"][c]["cents"], lang)))
+        out.append(i18n.t("cli.classify.out", amount=format_euros(a["out_of_scope"]["cents"], lang), lines=a["out_of_scope"]["lines"]))
+        out.append(i18n.t("cli.classify.questions", n=a["questions_open"]))
+    if result.reconciliation_ok is False:
+        out.append(i18n.t("cli.classify.reconciliation-ko"))
+    f = data["findings"]
+    out.append(i18n.t("cli.classify.findings", errors=f["errors"], warnings=f["warnings"]))
+    findings = result.findings
+    for code, count in findings.groupby(["level", "code"]).size().items():
+        out.append(f"  {code[1]} ({code[0]}) : {count}" if lang == "fr" else f"  {code[1]} ({code[0]}): {count}")
+    shown = findings[findings["level"] == "error"].head(MAX_LISTED)
+    for row in shown.to_dict("records"):  # a few errors, rendered as sentences
+        out.append(i18n.t("cli.classify.finding", level=row["level"], code=row["code"], message=render_finding(row)))
+    return "\n".join(out)
+
+
+@click.command("explain")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--line", "line_id", required=True, help="Line id (as in the register: 2018CA-00-00042).")
+@rules_option
+@answers_option
+@click.option("--format", "output_format", type=click.Choice(["human", "json"]), default="human", show_default=True)
+@reading_options
+def explain(files, line_id, rules, answers, output_format, profile, basis) -> int:
+    """Explain how one line was classified: every rule tried, in order, and why it matched or not."""
+    from budgetclimat.engine import explain as explain_line
+    from budgetclimat.errors import ConfigError
+
+    for path in files:
+        if not path.is_file():
+            raise ConfigError("file-not-found", path=str(path))
+    from budgetclimat.pipeline import run
+
+    result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis)
+    explanation = explain_line(result.lines, result.ruleset, line_id, result.answers)
+    if output_format == "json":
+        click.echo(json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(explanation.render())
+    return 0

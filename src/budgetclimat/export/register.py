@@ -1,0 +1,145 @@
+"""The line register (CSV or Parquet) and the summary (JSON) of a run; columns in ``docs/register.md``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from budgetclimat import i18n
+from budgetclimat.errors import ERROR, WARNING, ConfigError
+from budgetclimat.outputs import atomic_output
+from budgetclimat.rulebook.model import CLASSES
+
+LINE_COLUMNS = [
+    "line_id", "source_file", "source_row", "collectivite", "exercice", "doc_type", "budget_code", "budget_kind",
+    "nomenclature", "section", "sens", "operation", "chapitre", "chapitre_fonction", "nature", "fonction",
+    "operation_code", "label",
+]  # fmt: skip
+REGISTER_EXPORT_COLUMNS = LINE_COLUMNS + [
+    "amount", "amount_cents", "axis", "piece", "scope", "scope_reason", "class", "class_label", "share",
+    "amount_share", "amount_share_cents", "rule_id", "rationale", "question_id", "question", "allowed_answers",
+    "allocation", "decided_by", "comment", "author",
+]  # fmt: skip
+TEXT_COLUMNS = [
+    "source_file", "collectivite", "label", "scope_reason", "class_label", "rationale", "question", "allowed_answers",
+    "comment", "author", "operation_code",
+]  # fmt: skip
+
+i18n.define(
+    "register-format",
+    fr="Format de sortie « {path} » inconnu : utilisez .csv ou .parquet.",
+    en="Unknown output format '{path}': use .csv or .parquet.",
+)
+
+
+def euros_text(cents: pd.Series) -> pd.Series:
+    """Integer cents as exact euro text with two decimals (``-1234.56``), no float on the way."""
+    values = cents.astype("int64").to_numpy()
+    units = np.abs(values) // 100
+    rest = np.abs(values) % 100
+    sign = np.where(values < 0, "-", "")
+    text = pd.Series(sign, dtype="string") + pd.Series(units.astype(str), dtype="string") + "." + pd.Series(rest.astype(str), dtype="string").str.zfill(2)
+    text.index = cents.index
+    return text
+
+
+def formula_safe(text: pd.Series) -> pd.Series:
+    """Text from input files stays text in a spreadsheet: a cell starting with = + - @ (or tab/CR) gets a ``'``."""
+    text = text.astype("string")
+    risky = text.str.match(r"^[=+\-@\t\r]").fillna(False)
+    return text.mask(risky, "'" + text)
+
+
+def line_register(result) -> pd.DataFrame:
+    """The register joined with the line columns (one row per line × axis × piece), euros as exact text."""
+    lines = result.lines[[c for c in LINE_COLUMNS if c in result.lines.columns] + ["amount_cents"]]
+    out = result.register.merge(lines, on="line_id", how="left", validate="many_to_one")
+    out["amount"] = euros_text(out["amount_cents"])
+    out["amount_share"] = euros_text(out["amount_share_cents"])
+    out["class_label"] = out["class"].map({c: i18n.t(f"class.{c}") for c in CLASSES}).astype("string")
+    return out[REGISTER_EXPORT_COLUMNS]
+
+
+def write_lines(result, path: str | Path, inputs: Iterable[Path] = ()) -> Path:
+    """Write the line register to ``path`` (``.csv``: UTF-8 with BOM, ``,``-separated; ``.parquet``)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ConfigError("register-format", path=str(path))
+    frame = line_register(result)
+    with atomic_output(path, inputs) as tmp:
+        if suffix == ".csv":
+            for column in TEXT_COLUMNS:
+                frame[column] = formula_safe(frame[column])
+            frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            for column in ("amount", "amount_share"):
+                index = table.schema.get_field_index(column)
+                table = table.set_column(index, column, table.column(column).cast(pa.decimal128(18, 2)))
+            table = table.replace_schema_metadata(None)  # else pandas would restore the text dtype
+            pq.write_table(table, tmp)
+    return path
+
+
+def _euros(cents: int) -> str:
+    return euros_text(pd.Series([cents]))[0]
+
+
+def summary(result) -> dict:
+    """Totals by axis and class (cents and euros), in/out of scope (by reason), counts, reconciliation."""
+    reg = result.register
+    lines = result.lines
+    out: dict = {
+        "lines": int(len(lines)),
+        "total_cents": int(lines["amount_cents"].sum()),
+        "total": _euros(int(lines["amount_cents"].sum())),
+        "rulebooks": [{"id": rb.id, "kind": rb.kind, "version": rb.version, "axis": rb.axis, "path": str(rb.path)} for rb in result.ruleset.rulebooks],
+        "reconciliation": {
+            "ok": result.reconciliation_ok,
+            "files": [{"file": r.file, "available": r.available, "ok": r.ok if r.available else None, "ordre_balanced": r.ordre_balanced} for r in result.reconciliation],
+        },
+        "findings": {"errors": int((result.findings["level"] == ERROR).sum()), "warnings": int((result.findings["level"] == WARNING).sum())},
+        "axes": {},
+    }
+    for axis, rows in reg.groupby("axis", sort=False):
+        first = rows[rows["piece"] == 0]
+        in_rows = rows[rows["scope"] == "in"]
+        out_rows = rows[rows["scope"] == "out"]
+        classes = in_rows.groupby("class")["amount_share_cents"].sum()
+        class_lines = in_rows.groupby("class")["line_id"].nunique()
+        reasons = out_rows.groupby("scope_reason", dropna=False).agg(cents=("amount_share_cents", "sum"), lines=("line_id", "nunique"))
+        in_cents = int(in_rows["amount_share_cents"].sum())
+        out_cents = int(out_rows["amount_share_cents"].sum())
+        out["axes"][axis] = {
+            "in_scope": {"cents": in_cents, "euros": _euros(in_cents), "lines": int(in_rows["line_id"].nunique())},
+            "out_of_scope": {
+                "cents": out_cents,
+                "euros": _euros(out_cents),
+                "lines": int(out_rows["line_id"].nunique()),
+                "by_reason": [
+                    {"reason": None if pd.isna(reason) else str(reason), "cents": int(r["cents"]), "euros": _euros(int(r["cents"])), "lines": int(r["lines"])}
+                    for reason, r in reasons.iterrows()
+                ],
+            },
+            "classes": {
+                c: {"cents": int(classes.get(c, 0)), "euros": _euros(int(classes.get(c, 0))), "lines": int(class_lines.get(c, 0))} for c in CLASSES
+            },
+            "decided_by": {str(k): int(v) for k, v in first.groupby("decided_by")["line_id"].size().items()},
+            "questions_open": int(first[(first["scope"] == "in") & first["question_id"].notna()]["line_id"].nunique()),
+        }
+    return out
+
+
+def write_summary_json(result, path: str | Path, inputs: Iterable[Path] = ()) -> Path:
+    path = Path(path)
+    with atomic_output(path, inputs) as tmp:
+        tmp.write_text(json.dumps(summary(result), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,136 @@
+"""One entry for the whole chain: read → validate/reconcile → classify → :class:`RunResult`.
+
+The CLI and notebooks call :func:`run` (files) or :func:`run_lines` (a canonical frame already in
+memory). Later views (weighted, carbon) and the council workbook hang off :class:`RunResult`.
+
+    >>> from budgetclimat.pipeline import run
+    >>> result = run(["ca-2024.xml"], answers="reponses.xlsx")       # doctest: +SKIP
+    >>> result.register.groupby(["axis", "class"])["amount_share_cents"].sum()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from budgetclimat import model
+from budgetclimat.errors import ERROR, concat_findings
+from budgetclimat.rulebook.model import RuleSet
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced.
+
+    * ``documents``: the :class:`~budgetclimat.model.BudgetDocument` read, in input order;
+    * ``lines``: their canonical lines, concatenated (``line_id`` unique);
+    * ``findings``: reader, validation, reconciliation and engine findings (answers) in one frame;
+    * ``reconciliation``: one :class:`~budgetclimat.reconcile.Reconciliation` per document;
+    * ``register``: one row per line × axis × piece (``docs/register.md``);
+    * ``ruleset``: the rulebooks used; ``answers``: the canonical answers frame applied;
+      ``facts``: the facts per line (aligned with ``lines``).
+    """
+
+    documents: list
+    lines: pd.DataFrame
+    findings: pd.DataFrame
+    reconciliation: list
+    register: pd.DataFrame
+    ruleset: RuleSet
+    answers: pd.DataFrame
+    facts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    inputs: list[Path] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return int((self.findings["level"] == ERROR).sum())
+
+    @property
+    def has_errors(self) -> bool:
+        return self.errors > 0
+
+    @property
+    def reconciliation_ok(self) -> bool | None:
+        """True when every document reconciles to the cent, None when no document had raw totals."""
+        available = [r for r in self.reconciliation if r.available]
+        if not available:
+            return None
+        return all(r.ok for r in available)
+
+
+def resolve_ruleset(rulebooks: RuleSet | Iterable[str | Path] | None) -> RuleSet:
+    """``None``: the shipped scope and classification rulebooks; paths: those files only; a RuleSet: itself."""
+    from budgetclimat.rulebook import default_rulebooks, load_rulebooks
+
+    if rulebooks is None:
+        return default_rulebooks()
+    if isinstance(rulebooks, RuleSet):
+        return rulebooks
+    return load_rulebooks(list(rulebooks))
+
+
+def resolve_answers(answers: pd.DataFrame | str | Path | Sequence[str | Path] | None) -> pd.DataFrame:
+    """An answers frame from a path, several paths (concatenated in order), a frame, or nothing."""
+    from budgetclimat.engine.answers import conform_answers, empty_answers, read_answers
+
+    if answers is None:
+        return empty_answers()
+    if isinstance(answers, pd.DataFrame):
+        return conform_answers(answers) if "source_row" not in answers.columns else answers
+    if isinstance(answers, (str, Path)):
+        return read_answers(answers)
+    frames = [read_answers(p) for p in answers]
+    return pd.concat(frames, ignore_index=True) if frames else empty_answers()
+
+
+def run(
+    paths: Iterable[str | Path],
+    rulebooks: RuleSet | Iterable[str | Path] | None = None,
+    answers: pd.DataFrame | str | Path | Sequence[str | Path] | None = None,
+    profile: str | None = None,
+    basis: str | None = None,
+) -> RunResult:
+    """Read budget files, validate and reconcile them, classify their lines."""
+    from budgetclimat.read import read_budgets
+    from budgetclimat.validate import validate_document
+
+    inputs = [Path(p) for p in paths]
+    ruleset = resolve_ruleset(rulebooks)  # configuration first: a bad rulebook fails before reading
+    answers_frame = resolve_answers(answers)
+    documents = read_budgets(inputs, profile=profile, basis=basis)
+    reports = [validate_document(doc) for doc in documents]
+    frames = [doc.lines for doc in documents if len(doc.lines)]
+    lines = model.conform(pd.concat(frames, ignore_index=True)) if frames else model.empty_lines()
+    result = run_lines(lines, ruleset, answers_frame)
+    result.documents = documents
+    result.reconciliation = [r.reconciliation for r in reports]
+    result.findings = concat_findings([r.findings for r in reports] + [result.findings])
+    result.inputs = inputs
+    return result
+
+
+def run_lines(
+    lines: pd.DataFrame,
+    rulebooks: RuleSet | Iterable[str | Path] | None = None,
+    answers: pd.DataFrame | str | Path | Sequence[str | Path] | None = None,
+) -> RunResult:
+    """Classify a canonical line frame already in memory (no reading, no validation)."""
+    from budgetclimat.engine import classify
+
+    ruleset = resolve_ruleset(rulebooks)
+    answers_frame = resolve_answers(answers)
+    lines = lines.reset_index(drop=True)
+    classification = classify(lines, ruleset, answers_frame)
+    return RunResult(
+        documents=[],
+        lines=lines,
+        findings=classification.findings,
+        reconciliation=[],
+        register=classification.register,
+        ruleset=ruleset,
+        answers=answers_frame,
+        facts=classification.facts,
+    )
