@@ -208,13 +208,15 @@ def _round_lines(numerators: np.ndarray) -> np.ndarray:
 
 
 def weights_from_classes(register: pd.DataFrame, mapping: dict[str, int], axis_to_objective: dict[str, str] | None = None) -> pd.DataFrame:
-    """Weights from the coloured register: one row per line × axis × piece with ``class`` and ``amount_cents``.
+    """Weights from the coloured register: one row per line × axis × piece with ``class`` and
+    ``amount_share_cents`` (or ``amount_cents``).
 
     ``mapping`` gives basis points per class (TF → 10 000…); ``axis_to_objective`` renames axes (identity
     by default). Out-of-scope rows (``class`` missing) weigh nothing. Returns the long frame
     :func:`weighted_view` takes, pieces kept.
     """
     reg = register[register["class"].notna()]
+    amount = reg["amount_share_cents"] if "amount_share_cents" in reg.columns else reg["amount_cents"]
     axis = reg["axis"].astype("string")
     if axis_to_objective:
         axis = axis.map(lambda a: axis_to_objective.get(a, a)).astype("string")
@@ -222,7 +224,7 @@ def weights_from_classes(register: pd.DataFrame, mapping: dict[str, int], axis_t
         "line_id": reg["line_id"].astype("string").to_numpy(),
         "objective": axis.to_numpy(),
         "weight_bp": reg["class"].map(mapping).fillna(0).astype("int64").to_numpy(),
-        "amount_cents": reg["amount_cents"].astype("int64").to_numpy(),
+        "amount_cents": amount.astype("int64").to_numpy(),
     })
 
 
