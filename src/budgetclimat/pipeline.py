@@ -43,6 +43,9 @@ class RunResult:
     answers: pd.DataFrame
     facts: pd.DataFrame = field(default_factory=pd.DataFrame)
     inputs: list[Path] = field(default_factory=list)
+    # Views hook (budgetclimat.views.attach): weighted green budget and carbon budget of the lines.
+    weighted: object = None  # budgetclimat.views.weighted.WeightedResult
+    carbon: object = None  # budgetclimat.views.carbon.CarbonResult
 
     @property
     def errors(self) -> int:
@@ -124,7 +127,7 @@ def run_lines(
     answers_frame = resolve_answers(answers)
     lines = lines.reset_index(drop=True)
     classification = classify(lines, ruleset, answers_frame)
-    return RunResult(
+    result = RunResult(
         documents=[],
         lines=lines,
         findings=classification.findings,
@@ -134,3 +137,9 @@ def run_lines(
         answers=answers_frame,
         facts=classification.facts,
     )
+    # Views hook: weighted and carbon views (budgetclimat.views.attach).
+    from budgetclimat.views.attach import compute_views
+
+    views = compute_views(lines, classification.register, ruleset, classification.facts)
+    result.weighted, result.carbon = views.weighted, views.carbon
+    return result
