@@ -1,0 +1,220 @@
+"""``rules lint``: problems a rulebook can have although it loads.
+
+Findings use the common findings frame (``row`` = line in the YAML file, ``column`` = rule id):
+
+* ``lint-no-case`` (error): a rule without a test case;
+* ``lint-case-fails`` (error): a case whose outcome differs from what it expects;
+* ``lint-fonction-without-nomenclature`` (error): a rule on ``fonction`` that does not say which
+  nomenclature (fonction codes differ between M57 and M14), unless the rulebook lists exactly one;
+* ``lint-unknown-account`` / ``lint-unknown-fonction`` (error): a code or prefix that is the prefix of
+  no account / fonction of the plans de comptes of the rulebook's nomenclatures (shipped plans);
+* ``lint-shadowed`` (error): a rule that can never decide because an earlier rule matches every line it
+  matches (simple cases: conditions on the same columns with subset values or longer prefixes);
+* ``lint-overlap`` (warning): two rules that may match the same line with different outcomes, neither
+  containing the other (the earlier one wins — is that intended?);
+* ``lint-fact-without-question`` (warning): a share taken from a fact no question asks for.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from budgetclimat import i18n
+from budgetclimat.errors import ERROR, WARNING, findings_frame
+from budgetclimat.rulebook.model import All, Condition, Outcome, Rule, Rulebook, RuleSet, ScopeOutcome, conditions
+
+for _code, _fr, _en in [
+    ("lint-no-case", "{file}, ligne {row}, règle {column} : aucun cas de test (cases).", "{file}, line {row}, rule {column}: no test case (cases)."),
+    ("lint-case-fails", "{file}, ligne {row}, règle {column} : cas en échec : {value}", "{file}, line {row}, rule {column}: failing case: {value}"),
+    (
+        "lint-fonction-without-nomenclature",
+        "{file}, ligne {row}, règle {column} : condition sur « fonction » sans « nomenclature » (les fonctions M57 et M14 diffèrent).",
+        "{file}, line {row}, rule {column}: condition on 'fonction' without 'nomenclature' (M57 and M14 fonctions differ).",
+    ),
+    ("lint-unknown-account", "{file}, ligne {row}, règle {column} : compte « {value} » absent des plans de comptes {expected}.", "{file}, line {row}, rule {column}: account '{value}' is in no plan de comptes {expected}."),
+    ("lint-unknown-fonction", "{file}, ligne {row}, règle {column} : fonction « {value} » absente des plans de comptes {expected}.", "{file}, line {row}, rule {column}: fonction '{value}' is in no plan de comptes {expected}."),
+    ("lint-shadowed", "{file}, ligne {row}, règle {column} : jamais appliquée, la règle {value} (plus haut) couvre déjà toutes ses lignes.", "{file}, line {row}, rule {column}: never applies, rule {value} (above) already matches all its lines."),
+    ("lint-overlap", "{file}, ligne {row}, règle {column} : peut s'appliquer aux mêmes lignes que {value} (plus haut) avec un autre résultat ; c'est {value} qui l'emporte.", "{file}, line {row}, rule {column}: may match the same lines as {value} (above) with another outcome; {value} wins."),
+    ("lint-fact-without-question", "{file}, ligne {row}, règle {column} : part tirée du fait « {value} » qu'aucune question ne demande.", "{file}, line {row}, rule {column}: share from fact '{value}' that no question asks for."),
+]:
+    i18n.define(_code, fr=_fr, en=_en)
+
+
+def lint(ruleset: RuleSet, plans: dict[str, dict[str, set[str]]] | None = None, run_cases: bool = True) -> pd.DataFrame:
+    """Lint every rulebook of ``ruleset``. ``plans``: norm → {"accounts": codes, "fonctions": codes};
+    by default the shipped plans de comptes (all years) are used."""
+    if plans is None:
+        plans = shipped_plan_codes()
+    rows: list[dict] = []
+    for rb in ruleset.rulebooks:
+        rows.extend(_lint_rulebook(rb, ruleset, plans, run_cases))
+    return findings_frame(rows)
+
+
+def shipped_plan_codes() -> dict[str, dict[str, set[str]]]:
+    """Accounts and fonctions of the shipped plans de comptes, by norm (union of the years)."""
+    try:
+        from budgetclimat.nomenclature.plan import load_plan
+        from budgetclimat.nomenclature.select import available_plans
+    except ImportError:  # pragma: no cover - nomenclature package absent
+        return {}
+    out: dict[str, dict[str, set[str]]] = {}
+    for norm, _variant, _year, path in available_plans():
+        plan = load_plan(path)
+        entry = out.setdefault(norm.upper(), {"accounts": set(), "fonctions": set()})
+        entry["accounts"] |= set(plan.accounts["code"].dropna().astype(str))
+        entry["fonctions"] |= set(plan.fonctions["code"].dropna().astype(str))
+    return out
+
+
+def _finding(level: str, code: str, rb: Rulebook, rule: Rule, value: object = "", expected: str = "", line: int | None = None) -> dict:
+    return {"level": level, "code": code, "file": str(rb.path), "row": line or rule.line, "column": rule.id, "value": str(value), "expected": expected}
+
+
+def _lint_rulebook(rb: Rulebook, ruleset: RuleSet, plans: dict, run_cases: bool) -> list[dict]:
+    rows: list[dict] = []
+    for rule in rb.rules:
+        if not rule.cases:
+            rows.append(_finding(ERROR, "lint-no-case", rb, rule))
+        conds = conditions(rule.when)
+        rule_nomenclatures = {v for c in conds if c.column == "nomenclature" for v in c.values}
+        if any(c.column == "fonction" for c in conds) and not rule_nomenclatures and len(rb.nomenclatures) != 1:
+            rows.append(_finding(ERROR, "lint-fonction-without-nomenclature", rb, rule))
+        rows.extend(_codes(rb, rule, conds, plans, rule_nomenclatures))
+        if isinstance(rule.then, Outcome):
+            for piece in rule.then.pieces:
+                if piece.fact and rb.question_for_fact(piece.fact) is None:
+                    rows.append(_finding(WARNING, "lint-fact-without-question", rb, rule, piece.fact))
+    rows.extend(_shadowing(rb))
+    if run_cases and rb.kind in ("scope", "classification"):
+        from budgetclimat.engine.cases import run_case
+
+        for rule in rb.rules:
+            for case in rule.cases:
+                problems = run_case(rb, rule, case, ruleset)
+                if problems:
+                    rows.append(_finding(ERROR, "lint-case-fails", rb, rule, "; ".join(problems), line=case.line))
+    return rows
+
+
+def _codes(rb: Rulebook, rule: Rule, conds: list[Condition], plans: dict, rule_nomenclatures: set[str]) -> list[dict]:
+    norms = sorted(rule_nomenclatures or set(rb.nomenclatures) or set(plans))
+    known = [n.upper() for n in norms if n.upper() in plans]
+    if not known:
+        return []
+    rows = []
+    for column, kind, code in (("nature", "accounts", "lint-unknown-account"), ("fonction", "fonctions", "lint-unknown-fonction")):
+        codes = set().union(*(plans[n][kind] for n in known))
+        if not codes:
+            continue
+        for cond in conds:
+            if cond.column != column or cond.fact:
+                continue
+            for value in cond.values:
+                if not any(c.startswith(value) for c in codes):
+                    rows.append(_finding(ERROR, code, rb, rule, value, "/".join(known), line=cond.line))
+    return rows
+
+
+# ---- shadowing and overlap (simple cases) --------------------------------------------------------
+
+
+def _flat(rule: Rule) -> list[Condition] | None:
+    """The rule's conditions when its `when` is a plain AND of conditions (else None: not analysed)."""
+    when = rule.when
+    if isinstance(when, Condition):
+        return [when]
+    if isinstance(when, All) and all(isinstance(i, Condition) for i in when.items):
+        return list(when.items)
+    return None
+
+
+def _implied(a: Condition, b: Condition) -> bool:
+    """Does every line satisfying ``b`` satisfy ``a`` (same column)?"""
+    av, bv = set(a.values), set(b.values)
+    pairs = {
+        ("in", "in"): lambda: bv <= av,
+        ("fact_in", "fact_in"): lambda: bv <= av,
+        ("prefix", "in"): lambda: all(any(v.startswith(p) for p in av) for v in bv),
+        ("prefix", "prefix"): lambda: all(any(v.startswith(p) for p in av) for v in bv),
+        ("not_prefix", "in"): lambda: all(not any(v.startswith(p) for p in av) for v in bv),
+        ("not_prefix", "prefix"): lambda: all(not (v.startswith(p) or p.startswith(v)) for v in bv for p in av),
+        ("not_prefix", "not_prefix"): lambda: all(any(p.startswith(q) for q in bv) for p in av),
+        ("not_in", "in"): lambda: not (av & bv),
+        ("not_in", "not_in"): lambda: av <= bv,
+        ("keywords", "keywords"): lambda: bv <= av,
+        ("keywords", "all_keywords"): lambda: bool(av & bv),
+        ("all_keywords", "all_keywords"): lambda: av <= bv,
+        ("not_keywords", "not_keywords"): lambda: av <= bv,
+        ("regex", "regex"): lambda: av == bv,
+        ("min", "min"): lambda: b.values[0] >= a.values[0],
+        ("max", "max"): lambda: b.values[0] <= a.values[0],
+        ("present", "present"): lambda: True,
+        ("present", "fact_in"): lambda: True,
+        ("absent", "absent"): lambda: True,
+    }
+    test = pairs.get((a.op, b.op))
+    return bool(test and test())
+
+
+def _compatible(a: Condition, b: Condition) -> bool:
+    """Can one line satisfy both (same column)? Unknown combinations count as compatible."""
+    av, bv = set(a.values), set(b.values)
+    ops = (a.op, b.op)
+    if ops in (("in", "in"), ("fact_in", "fact_in")):
+        return bool(av & bv)
+    if ops == ("in", "prefix"):
+        return any(v.startswith(p) for v in av for p in bv)
+    if ops == ("prefix", "in"):
+        return any(v.startswith(p) for v in bv for p in av)
+    if ops == ("prefix", "prefix"):
+        return any(p.startswith(q) or q.startswith(p) for p in av for q in bv)
+    if ops == ("in", "not_in"):
+        return bool(av - bv)
+    if ops == ("not_in", "in"):
+        return bool(bv - av)
+    if {a.op, b.op} == {"present", "absent"}:
+        return False
+    if ops == ("min", "max"):
+        return a.values[0] < b.values[0]
+    if ops == ("max", "min"):
+        return b.values[0] < a.values[0]
+    return True
+
+
+def implies(later: list[Condition], earlier: list[Condition]) -> bool:
+    """Every line matching ``later`` matches ``earlier`` (each condition of earlier implied by one of later)."""
+    return all(any(a.column == b.column and a.fact == b.fact and _implied(a, b) for b in later) for a in earlier)
+
+
+def may_overlap(x: list[Condition], y: list[Condition]) -> bool:
+    return all(_compatible(a, b) for a in x for b in y if a.column == b.column and a.fact == b.fact)
+
+
+def _differ(x: object, y: object) -> bool:
+    if isinstance(x, ScopeOutcome) and isinstance(y, ScopeOutcome):
+        return x.out != y.out  # two exclusions differ by their reason only: not a conflict
+    return x != y
+
+
+def _share_column(x: list[Condition], y: list[Condition]) -> bool:
+    """Rules on unrelated columns (sens vs nature) overlap by design; only rules on a common column are compared."""
+    return bool({(c.column, c.fact) for c in x} & {(c.column, c.fact) for c in y})
+
+
+def _shadowing(rb: Rulebook) -> list[dict]:
+    rows = []
+    flat = [(_flat(r), r) for r in rb.rules]
+    for j, (later, rule) in enumerate(flat):
+        if later is None:
+            continue
+        for earlier, other in flat[:j]:
+            if earlier is None:
+                continue
+            if implies(later, earlier):
+                rows.append(_finding(ERROR, "lint-shadowed", rb, rule, other.id))
+                break
+            if _differ(rule.then, other.then) and _share_column(later, earlier) and may_overlap(later, earlier) and not implies(earlier, later):
+                rows.append(_finding(WARNING, "lint-overlap", rb, rule, other.id))
+                break
+    return rows
