@@ -1,0 +1,134 @@
+"""The council annex workbook: Synthèse, coloured / weighted / carbon views, legal annex, the line register
+with editable answer columns, the worklist for services, checks and method — and reading answers back.
+
+    write_workbook(result, "annexe.xlsx")              # French; lang="en" for English
+    answers = read_workbook_answers("annexe.xlsx")     # after services filled it in
+    previous = read_previous_classes("annexe.xlsx")    # to list what changed on the next run
+
+``docs/workbook.md`` describes every sheet.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from budgetclimat import i18n
+from budgetclimat.outputs import atomic_output
+
+from . import labels as _labels  # noqa: F401 - registers the texts
+from .annex import load_definitions
+from .context import Context
+from .frames import prepare
+from .grid import Styles, save_reproducible
+from .hidden import current_classes, declare_lists, write_lists, write_meta
+from .roundtrip import compute_changes, is_budgetclimat_workbook, read_previous_classes, read_workbook_answers
+
+__all__ = ["write_workbook", "read_workbook_answers", "read_previous_classes", "is_budgetclimat_workbook", "resolve_timestamp"]
+
+SHEET_ROW_LIMIT = 1_048_575
+_DEFAULT_STAMP = datetime(1980, 1, 1)
+
+
+def resolve_timestamp(timestamp: object = None) -> tuple[datetime, bool]:
+    """The workbook's date: ``timestamp`` (datetime, ISO text or epoch seconds), else ``SOURCE_DATE_EPOCH``,
+    else a fixed date (1980-01-01) so that the same inputs always give the same bytes. The flag says
+    whether the date is a real one (shown in the Synthèse) or the fixed default."""
+    if timestamp is None and os.environ.get("SOURCE_DATE_EPOCH", "").strip():
+        timestamp = int(os.environ["SOURCE_DATE_EPOCH"].strip())
+    if timestamp is None:
+        return _DEFAULT_STAMP, False
+    if isinstance(timestamp, (int, float)):
+        stamp = datetime.fromtimestamp(int(timestamp), tz=timezone.utc)
+    elif isinstance(timestamp, str):
+        stamp = datetime.fromisoformat(timestamp)
+    else:
+        stamp = timestamp
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None)
+    return stamp.replace(microsecond=0), True
+
+
+def write_workbook(
+    result,
+    path: str | Path,
+    *,
+    lang: str = "fr",
+    inputs=(),
+    timestamp=None,
+    max_sheet_rows: int | None = None,
+    answers: pd.DataFrame | None = None,
+    previous: pd.DataFrame | None = None,
+    options: dict | None = None,
+    annex_dir: str | Path | None = None,
+) -> Path:
+    """Write the council annex workbook for a pipeline ``RunResult`` (or any object/dict with ``lines``,
+    ``register``, ``findings``, ``reconciliation``, ``documents``, ``ruleset`` and optionally ``weighted``
+    and ``carbon``). Atomic: the file appears complete or not at all; an input is never overwritten.
+
+    ``answers``: the canonical answers frame applied by this run (kept so the next round trip keeps them);
+    ``previous``: ``line_id, axis, class_text`` of the previous run (see :func:`read_previous_classes`),
+    to list what changed in « Contrôles ».
+    """
+    from openpyxl import Workbook
+
+    if lang not in i18n.LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}")
+    path = Path(path)
+    inputs = [Path(p) for p in inputs]
+    stamp, real_stamp = resolve_timestamp(timestamp)
+    prep = prepare(result)
+    if answers is None:
+        answers = getattr(result, "answers", None)
+    limit = min(max_sheet_rows or SHEET_ROW_LIMIT, SHEET_ROW_LIMIT)
+
+    wb = Workbook(write_only=True)
+    ctx = Context(
+        wb=wb, prep=prep, lang=lang, styles=Styles(lang), stamp=stamp, inputs=inputs, answers=answers,
+        previous=previous, annex_definitions=load_definitions(annex_dir), max_sheet_rows=limit,
+        register_elsewhere=path.with_name(path.stem + "-lignes.csv"), options=dict(options or {}), show_stamp=real_stamp,
+    )
+    if previous is not None:
+        ctx.changes = compute_changes(previous, prep)
+
+    from .sheets import annexe, approfondir, carbone, colore, controles, evolution, lignes, methode, pondere, synthese
+
+    work = approfondir.worklist(ctx)
+    approfondir.register_lists(ctx, work)
+    declare_lists(ctx)
+
+    synthese.write(ctx)
+    colore.write(ctx)
+    pondere.write(ctx)
+    carbone.write(ctx)
+    evolution.write(ctx)
+    annexe.write(ctx)
+    lignes.write(ctx)
+    approfondir.write(ctx, work)
+    controles.write(ctx)
+    methode.write(ctx)
+    write_lists(ctx)
+    in_sheet = len(prep.lines) <= limit - 4
+    write_meta(ctx, current_classes(prep) if in_sheet else None)
+
+    facts = {"collectivite": _first(prep.main_lines(), "collectivite"), "exercice": prep.main_exercice or ""}
+    wb.properties.title = f"{_labels.tr('title', lang, collectivite=facts['collectivite'])} — {facts['exercice']}"
+    wb.properties.subject = _labels.tr("props-subject", lang, **facts)
+    wb.properties.creator = "budgetclimat"
+    wb.properties.lastModifiedBy = "budgetclimat"
+    wb.properties.keywords = "budgetclimat; I4CE; budget vert"
+    wb.properties.language = lang
+
+    with atomic_output(path, inputs) as tmp:
+        save_reproducible(wb, tmp, stamp)
+    return path
+
+
+def _first(frame: pd.DataFrame, column: str) -> str:
+    if column not in frame.columns:
+        return ""
+    values = frame[column].dropna().astype(str)
+    return values.iloc[0] if len(values) else ""

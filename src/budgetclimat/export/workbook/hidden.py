@@ -1,0 +1,71 @@
+"""Two hidden sheets: the drop-down lists, and what the round trip reads back (a machine-readable copy of
+the classes of this run, the answers it applied, and where the editable columns are)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from openpyxl.utils import get_column_letter
+
+from budgetclimat import __version__
+
+from .grid import C, Grid
+from .frames import CLASSES, line_class_summary
+
+LISTS_SHEET = "_listes"
+META_SHEET = "_budgetclimat"
+MARKER = "budgetclimat-workbook"
+FORMAT = "1"
+
+
+def declare_lists(ctx) -> None:
+    """Fix the position of each drop-down list before the sheets that use them are written."""
+    ctx.list_values.setdefault("classes", list(CLASSES))
+    ctx.list_values.setdefault("axes", [ctx.axis(a) for a in ctx.prep.axes])
+    for i, (name, values) in enumerate(ctx.list_values.items(), start=1):
+        col = get_column_letter(i)
+        ctx.lists[name] = f"'{LISTS_SHEET}'!${col}$2:${col}${1 + max(len(values), 1)}"
+
+
+def write_lists(ctx) -> None:
+    ws = ctx.wb.create_sheet(LISTS_SHEET)
+    ws.sheet_state = "hidden"
+    names = list(ctx.list_values)
+    g = Grid()
+    g.add(*names)
+    depth = max((len(v) for v in ctx.list_values.values()), default=0)
+    for i in range(depth):
+        g.add(*[ctx.list_values[n][i] if i < len(ctx.list_values[n]) else None for n in names])
+    ctx.flush(ws, g)
+
+
+def current_classes(prep) -> pd.DataFrame:
+    """``line_id, axis, class_text`` of this run; ``out`` for a line out of scope on the axis."""
+    summary = line_class_summary(prep.register)
+    text = summary["class_text"].where(~summary["is_out"], "out")
+    return pd.DataFrame({"line_id": summary["line_id"], "axis": summary["axis"], "class_text": text})
+
+
+def write_meta(ctx, classes: pd.DataFrame | None) -> None:
+    ws = ctx.wb.create_sheet(META_SHEET)
+    ws.sheet_state = "veryHidden"
+    g = Grid()
+    g.add(MARKER, FORMAT, __version__, ctx.lang)
+    g.add("#axes", *ctx.prep.axes)
+    g.add("#axis-labels", *[ctx.axis(a) for a in ctx.prep.axes])
+    for key, (title, header_row, columns) in ctx.layout.items():
+        for col_key, header in columns.items():
+            g.add("#layout", key, title, header_row, col_key, header)
+    if classes is not None:
+        g.add("#classes")
+        for row in classes.itertuples(index=False):
+            g.add(str(row.line_id), str(row.axis), str(row.class_text))
+    if ctx.answers is not None and len(ctx.answers):
+        from budgetclimat.engine.answers import ANSWER_COLUMNS
+
+        cols = [c for c in ANSWER_COLUMNS if c not in ("source_file", "source_row")]
+        g.add("#answers", *cols)
+        frame = ctx.answers.reindex(columns=cols)
+        for row in frame.itertuples(index=False):
+            g.add("", *[None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v) for v in row])
+    g.add("#end")
+    ctx.flush(ws, g)

@@ -1,0 +1,238 @@
+"""Reading a budgetclimat workbook back: the answers and overrides typed into « Lignes » and « À approfondir »,
+the answers the previous run applied, and the classes it gave (to list what changed).
+
+Cells are found through the layout recorded in the hidden ``_budgetclimat`` sheet (sheet title, header
+row, header text of each column), so the file may be French or English and columns may be moved.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+from budgetclimat.errors import ConfigError
+
+from .frames import CLASSES, Prepared, line_class_summary
+from .hidden import MARKER, META_SHEET
+
+_SPLIT = re.compile(r"^\s*([A-Za-z]+)\s*(?:[:=]?\s*(\d+(?:[.,]\d+)?)\s*(%?))?\s*$")
+
+
+def is_budgetclimat_workbook(path: str | Path) -> bool:
+    """True for an .xlsx file written by :func:`write_workbook` (it has the hidden ``_budgetclimat`` sheet)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return f'name="{META_SHEET}"' in archive.read("xl/workbook.xml").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False
+
+
+def _sheets(path: Path) -> dict:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # noqa: BLE001 - the user's file
+        raise ConfigError("answers-unreadable", path=str(path), detail=str(exc)) from None
+    return {name: book for name in book.sheet_names}
+
+
+def _rows(book, name: str) -> list[list]:
+    return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if value != value:
+            return None
+        return str(int(value)) if value.is_integer() and abs(value) >= 1 else repr(value)
+    text = str(value).strip()
+    return text or None
+
+
+def _meta(book) -> dict:
+    rows = _rows(book, META_SHEET)
+    if not rows or _text(rows[0][0]) != MARKER:
+        raise ConfigError("answers-unreadable", path="", detail=f"sheet {META_SHEET} is not a budgetclimat marker")
+    meta = {"layout": {}, "classes": [], "answers": [], "answer_columns": [], "axes": [], "axis_labels": []}
+    section = None
+    for row in rows[1:]:
+        head = _text(row[0]) if row else None
+        if head == "#axes":
+            meta["axes"] = [_text(v) for v in row[1:] if _text(v)]
+        elif head == "#axis-labels":
+            meta["axis_labels"] = [_text(v) for v in row[1:] if _text(v)]
+        elif head == "#layout":
+            key, title, header_row, col_key, header = (row + [None] * 6)[1:6]
+            entry = meta["layout"].setdefault(_text(key), {"title": _text(title), "header_row": int(float(header_row)), "columns": {}})
+            entry["columns"][_text(col_key)] = _text(header)
+        elif head in ("#classes", "#end"):
+            section = head
+        elif head == "#answers":
+            section = head
+            meta["answer_columns"] = [_text(v) for v in row[1:]]
+        elif section == "#classes" and head:
+            meta["classes"].append((head, _text(row[1]), _text(row[2]) or ""))
+        elif section == "#answers":
+            meta["answers"].append([_text(v) for v in row[1:1 + len(meta["answer_columns"])]])
+    return meta
+
+
+def read_previous_classes(path: str | Path) -> pd.DataFrame:
+    """``line_id, axis, class_text`` as the workbook's run classified them."""
+    book = next(iter(_sheets(Path(path)).values()))
+    meta = _meta(book)
+    return pd.DataFrame(meta["classes"], columns=["line_id", "axis", "class_text"]).astype("string")
+
+
+def _table(book, layout: dict) -> tuple[list[tuple[int, dict]], dict]:
+    """Rows of a sheet as dicts keyed by column key, with their 1-based row numbers."""
+    rows = _rows(book, layout["title"])
+    header_idx = layout["header_row"] - 1
+    if len(rows) <= header_idx:
+        return [], {}
+    header = [_text(v) for v in rows[header_idx]]
+    position = {}
+    for key, text in layout["columns"].items():
+        if text in header:
+            position[key] = header.index(text)
+    out = []
+    for i, row in enumerate(rows[header_idx + 1:], start=layout["header_row"] + 1):
+        out.append((i, {k: (row[p] if p < len(row) else None) for k, p in position.items()}))
+    return out, position
+
+
+def parse_override(text: str) -> list[tuple[str, float | None]]:
+    """``TF`` → [(TF, None)]; ``TF 60 % + D 40 %`` or ``TF:0.6; D:0.4`` → pieces with shares."""
+    parts = [p for p in re.split(r"[+;/]", text) if p.strip()]
+    pieces = []
+    for part in parts:
+        m = _SPLIT.match(part)
+        if not m or m.group(1).upper() not in CLASSES:
+            return [(text.strip(), None)]  # the engine reports the unknown class with file and row
+        share = None
+        if m.group(2):
+            share = float(m.group(2).replace(",", "."))
+            if m.group(3) or share > 1:
+                share /= 100
+        pieces.append((m.group(1).upper(), share))
+    if len(pieces) == 1 and pieces[0][1] is not None and abs(pieces[0][1] - 1) < 1e-9:
+        pieces = [(pieces[0][0], None)]
+    return pieces
+
+
+def read_workbook_answers(path: str | Path) -> pd.DataFrame:
+    """The canonical answers frame (``engine.answers.ANSWER_COLUMNS``) from a budgetclimat workbook.
+
+    Rows: the answers the previous run applied (kept from the hidden sheet), then every answer, override
+    or comment typed into « Lignes » and « À approfondir ». A typed row replaces an earlier answer to the
+    same fact (or override of the same axis) of the same line.
+    """
+    from budgetclimat.engine.answers import ANSWER_COLUMNS, conform_answers
+
+    path = Path(path)
+    book = next(iter(_sheets(path).values()))
+    meta = _meta(book)
+    axis_of = {}
+    for ids, labels in [(meta["axes"], meta["axis_labels"])]:
+        axis_of.update({a: a for a in ids})
+        axis_of.update({lbl: a for lbl, a in zip(labels, ids)})
+    from .context import Context  # noqa: F401 - labels are registered with the sheets
+    from . import labels as _labels
+    from budgetclimat import i18n
+
+    for axis in meta["axes"]:
+        for lang in i18n.LANGUAGES:
+            if _labels.known(f"axis-{axis}"):
+                axis_of[_labels.tr(f"axis-{axis}", lang)] = axis
+
+    typed: list[dict] = []
+    lignes = meta["layout"].get("lignes")
+    if lignes:
+        rows, _ = _table(book, lignes)
+        for number, row in rows:
+            line_id = _text(row.get("line_id"))
+            if not line_id:
+                continue
+            where = {"source_file": f"{path.name} [{lignes['title']}]", "source_row": number, "line_id": line_id}
+            comment, author = _text(row.get("comment")), _text(row.get("author"))
+            fact, value = _text(row.get("fact")), _text(row.get("value"))
+            override = _text(row.get("override_class"))
+            axis_text = _text(row.get("override_axis"))
+            axis = axis_of.get(axis_text, axis_text) if axis_text else None
+            if fact:
+                typed.append({**where, "fact": fact, "value": value, "comment": comment, "author": author})
+            if override:
+                for cls, share in parse_override(override):
+                    typed.append({**where, "axis": axis, "class": cls, "share": None if share is None else repr(share),
+                                  "comment": comment, "author": author})
+            if not fact and not override and comment:
+                typed.append({**where, "axis": axis, "comment": comment, "author": author})
+    work = meta["layout"].get("approfondir")
+    if work:
+        rows, _ = _table(book, work)
+        for number, row in rows:
+            line_id, answer = _text(row.get("line_id")), _text(row.get("answer"))
+            fact = _text(row.get("fact"))
+            if not line_id or not answer or not fact:
+                continue
+            typed.append({"source_file": f"{path.name} [{work['title']}]", "source_row": number, "line_id": line_id,
+                          "fact": fact, "value": answer, "comment": _text(row.get("comment")), "author": _text(row.get("author"))})
+
+    typed_frame = pd.DataFrame(typed, columns=ANSWER_COLUMNS)
+    previous = pd.DataFrame(meta["answers"], columns=meta["answer_columns"] or None)
+    if len(previous):
+        previous = previous.reindex(columns=ANSWER_COLUMNS)
+        previous["source_file"] = f"{path.name} [{META_SHEET}]"
+        previous["source_row"] = range(1, len(previous) + 1)
+        previous = _drop_superseded(previous, typed_frame)
+    frames = [f for f in (previous, typed_frame) if len(f)]
+    if not frames:
+        return conform_answers(pd.DataFrame(columns=ANSWER_COLUMNS), source_file=path.name)
+    combined = pd.concat(frames, ignore_index=True)
+    facts = combined[combined["fact"].notna()]
+    combined = combined.drop(facts[facts.duplicated(["line_id", "nature", "fonction", "label", "fact"], keep="last")].index)
+    return conform_answers(combined.reset_index(drop=True), source_file=path.name)
+
+
+def _drop_superseded(previous: pd.DataFrame, typed: pd.DataFrame) -> pd.DataFrame:
+    if typed.empty:
+        return previous
+    fact_keys = set(zip(typed["line_id"], typed["fact"]))
+    class_rows = typed[typed["class"].notna()]
+    class_lines_all_axes = set(class_rows.loc[class_rows["axis"].isna(), "line_id"])
+    class_keys = set(zip(class_rows["line_id"], class_rows["axis"]))
+    keep = []
+    for row in previous.itertuples(index=False):
+        row = row._asdict() if hasattr(row, "_asdict") else dict(zip(previous.columns, row))
+        if row.get("fact") and (row.get("line_id"), row.get("fact")) in fact_keys:
+            keep.append(False)
+        elif row.get("class") and (row.get("line_id") in class_lines_all_axes or (row.get("line_id"), row.get("axis")) in class_keys):
+            keep.append(False)
+        else:
+            keep.append(True)
+    return previous[keep]
+
+
+def compute_changes(previous: pd.DataFrame, prep: Prepared) -> pd.DataFrame:
+    """Lines whose class changed on an axis since the previous run: ``line_id, axis, old_class, new_class``
+    plus the line's amount, nature, fonction and label. Lines new or gone show an empty side."""
+    from .hidden import current_classes
+
+    current = current_classes(prep)
+    merged = previous.astype({"line_id": "string", "axis": "string"}).merge(
+        current.astype({"line_id": "string", "axis": "string"}), on=["line_id", "axis"], how="outer", suffixes=("_old", "_new"))
+    old = merged["class_text_old"].astype("string").fillna("")
+    new = merged["class_text_new"].astype("string").fillna("")
+    changed = merged[old != new].copy()
+    changed["old_class"] = old[old != new]
+    changed["new_class"] = new[old != new]
+    attrs = prep.lines[["line_id", "amount_cents", "nature", "fonction", "label"]].astype({"line_id": "string"})
+    changed = changed.merge(attrs, on="line_id", how="left")
+    changed = changed.sort_values(["line_id", "axis"], kind="stable")
+    return changed[["line_id", "axis", "old_class", "new_class", "amount_cents", "nature", "fonction", "label"]].reset_index(drop=True)

@@ -1,0 +1,166 @@
+"""Budget carbone: emissions of the budget per category and account, methods, factors and their status;
+territory inventory vs caps, measures and the measures ↔ budget lines check when the result has them."""
+
+from __future__ import annotations
+
+import pandas as pd
+from openpyxl.chart import BarChart, LineChart, Reference
+
+from ..grid import H2, HEAD, NOTE, TEXT, TITLE, TONNES, C, Grid
+from .common import money_row
+
+_SKIP = {"amount_cents", "tco2e", "tco2e_low", "tco2e_high"}
+
+
+def _view(ctx):
+    return ctx.prep.carbon
+
+
+def _part(ctx, name):
+    view = _view(ctx)
+    value = getattr(view, name, None)
+    if value is None and isinstance(view, dict):
+        value = view.get(name)
+    return value
+
+
+def key_figures(ctx) -> list[tuple[str, float]]:
+    view = _view(ctx)
+    if view is None or getattr(view, "tco2e", None) is None:
+        return []
+    figures = [("kf-tco2e", float(view.tco2e))]
+    cap = _cap_for(ctx, ctx.prep.main_exercice)
+    if cap is not None:
+        figures.append(("kf-cap", cap))
+    return figures
+
+
+def _territory(ctx) -> pd.DataFrame | None:
+    """Year-indexed frame with some of ``inventory_tco2e, cap_tco2e, measures_tco2e``."""
+    frame = _part(ctx, "territory")
+    return frame if isinstance(frame, pd.DataFrame) and len(frame) else None
+
+
+def _cap_for(ctx, year):
+    terr = _territory(ctx)
+    if terr is None or year is None or "cap_tco2e" not in terr.columns:
+        return None
+    hit = terr[terr["year"] == year]
+    return None if hit.empty or pd.isna(hit["cap_tco2e"].iloc[0]) else float(hit["cap_tco2e"].iloc[0])
+
+
+def line_tonnes(ctx) -> pd.Series | None:
+    lines = _part(ctx, "lines")
+    if not isinstance(lines, pd.DataFrame) or "tco2e" not in lines.columns:
+        return None
+    return pd.Series(lines["tco2e"].to_numpy(), index=lines["line_id"].to_numpy())
+
+
+def write(ctx) -> None:
+    view = _view(ctx)
+    if view is None or not key_figures(ctx):
+        return
+    ws = ctx.sheet("sheet-carbone")
+    g = Grid(widths={1: 30, 2: 24, 3: 18, 4: 14, 5: 14, 6: 14, 7: 16, 8: 16})
+    g.add(C(ctx.t("carbone-title"), TITLE))
+    g.blank()
+    charts = []
+
+    by_cat = _part(ctx, "by_category")
+    if isinstance(by_cat, pd.DataFrame) and len(by_cat):
+        g.add(C(ctx.t("carbone-by-category"), H2))
+        head = g.add(C(ctx.t("col-category"), HEAD), C("factor_id", HEAD), C(ctx.t("col-amount"), HEAD), C(ctx.t("col-tco2e"), HEAD),
+                     C("min", HEAD), C("max", HEAD))
+        first = g.next_row
+        for row in by_cat.sort_values("tco2e", ascending=False).itertuples(index=False):
+            g.add(C(str(row.carbon_category), TEXT), C(str(row.factor_id), TEXT), *money_row([row.amount_cents]),
+                  C(float(row.tco2e), TONNES), C(float(getattr(row, "tco2e_low", float("nan"))), TONNES), C(float(getattr(row, "tco2e_high", float("nan"))), TONNES))
+        charts.append(("cat", head, first, g.next_row - 1))
+        g.blank()
+
+    lines = _part(ctx, "lines")
+    if isinstance(lines, pd.DataFrame) and "tco2e" in lines.columns:
+        merged = lines[["line_id", "tco2e"]].merge(ctx.prep.lines[["line_id", "nature", "amount_cents"]], on="line_id", how="left")
+        by_acc = merged.groupby("nature", dropna=False).agg(amount_cents=("amount_cents", "sum"), tco2e=("tco2e", "sum"))
+        by_acc = by_acc[by_acc["tco2e"] != 0].sort_values("tco2e", ascending=False)
+        g.add(C(ctx.t("carbone-by-account"), H2))
+        g.add(C(ctx.t("col-nature"), HEAD), C(ctx.t("col-label"), HEAD), C(ctx.t("col-amount"), HEAD), C(ctx.t("col-tco2e"), HEAD))
+        labels = ctx.prep.lines.dropna(subset=["nature"]).drop_duplicates("nature").set_index("nature").get("account_label")
+        for nature, row in by_acc.iterrows():
+            label = "" if labels is None else str(labels.get(nature, "") or "")
+            g.add(C(str(nature), TEXT), C(label, TEXT), *money_row([row["amount_cents"]]), C(float(row["tco2e"]), TONNES))
+        g.blank()
+
+    for name, title in [("by_method", "col-method"), ("by_exclusion", "col-reason"), ("factors_used", "carbone-factors")]:
+        frame = _part(ctx, name)
+        if isinstance(frame, pd.DataFrame) and len(frame):
+            g.add(C(ctx.t(title) if name != "factors_used" else ctx.t("carbone-factors"), H2))
+            _generic(g, frame)
+            g.blank()
+
+    terr = _territory(ctx)
+    if terr is not None:
+        g.add(C(ctx.t("carbone-territory"), H2))
+        cols = [c for c in ["year", "inventory_tco2e", "cap_tco2e", "measures_tco2e"] if c in terr.columns]
+        names = {"year": ctx.t("col-year"), "inventory_tco2e": ctx.t("col-inventory"), "cap_tco2e": ctx.t("col-cap"), "measures_tco2e": ctx.t("col-measures-effect")}
+        head = g.add(*[C(names[c], HEAD) for c in cols], C(ctx.t("col-gap"), HEAD))
+        first = g.next_row
+        for row in terr.sort_values("year").itertuples(index=False):
+            values = [getattr(row, c) for c in cols]
+            gap = None
+            if "inventory_tco2e" in cols and "cap_tco2e" in cols and not pd.isna(row.inventory_tco2e) and not pd.isna(row.cap_tco2e):
+                gap = float(row.inventory_tco2e) - float(row.cap_tco2e)
+            g.add(C(int(values[0]), TEXT), *[C(None if pd.isna(v) else float(v), TONNES) for v in values[1:]], C(gap, TONNES))
+        charts.append(("traj", head, first, g.next_row - 1, cols))
+        g.blank()
+
+    for name, key in [("measures", "carbone-measures"), ("measures_lines", "carbone-measures-lines")]:
+        frame = _part(ctx, name)
+        if isinstance(frame, pd.DataFrame) and len(frame):
+            g.add(C(ctx.t(key), H2))
+            _generic(g, frame)
+            g.blank()
+    chart_row = g.next_row + 1
+    ctx.flush(ws, g, landscape=True)
+    anchor_col = "A"
+    for spec in charts:
+        if spec[0] == "cat":
+            _, head, first, last = spec
+            chart = BarChart()
+            chart.type = "bar"
+            chart.title = ctx.t("chart-tco2e")
+            chart.add_data(Reference(ws, min_col=4, min_row=head, max_row=last), titles_from_data=True)
+            chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+            chart.legend = None
+            chart.x_axis.delete = False
+            chart.y_axis.delete = False
+            chart.series[0].graphicalProperties.solidFill = "8C510A"
+        else:
+            _, head, first, last, cols = spec
+            chart = LineChart()
+            chart.title = ctx.t("chart-trajectory")
+            for idx, col in enumerate(cols[1:], start=2):
+                chart.add_data(Reference(ws, min_col=idx, min_row=head, max_row=last), titles_from_data=True)
+            chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+            chart.x_axis.delete = False
+            chart.y_axis.delete = False
+        chart.width, chart.height = 15, 8
+        ws.add_chart(chart, f"{anchor_col}{chart_row}")
+        anchor_col = "D" if anchor_col == "A" else "A"
+
+
+def _generic(g: Grid, frame: pd.DataFrame) -> None:
+    """A frame as a table: ``*_cents`` columns as euros, floats as numbers, the rest as text."""
+    g.add(*[C(str(c).removesuffix("_cents"), HEAD) for c in frame.columns])
+    for row in frame.itertuples(index=False):
+        cells = []
+        for col, value in zip(frame.columns, row):
+            if value is None or (not isinstance(value, str) and pd.isna(value)):
+                cells.append(C(None, TEXT))
+            elif str(col).endswith("_cents"):
+                cells.extend(money_row([value]))
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                cells.append(C(float(value), TONNES if "tco2e" in str(col) else TEXT))
+            else:
+                cells.append(C(str(value), TEXT))
+        g.add(*cells)

@@ -1,0 +1,80 @@
+"""Budget vert coloré: classes × axis by section, chapitre, fonction (levels 1 and 2); out of scope by reason."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..frames import CLASSES, pivot_classes
+from ..grid import H2, HEAD, NUMBER, PERCENT, TEXT, TITLE, TOTAL_TEXT, C, Grid, class_look
+from .common import money_row
+
+NCOLS = 12
+
+
+def write(ctx) -> None:
+    ws = ctx.sheet("sheet-colore")
+    g = Grid(widths={1: 12, 2: 38, **{c: 15 for c in range(3, NCOLS + 1)}})
+    for axis in ctx.prep.axes:
+        reg = ctx.prep.main_register(axis).copy()
+        r = g.add(C(ctx.t("colore-title", axis=ctx.axis(axis)), TITLE))
+        g.merge_row(r, 1, NCOLS)
+        g.blank()
+        reg["section_key"] = reg["section"].astype("string").fillna("")
+        reg["chapitre_key"] = reg["chapitre"].astype("string").fillna("")
+        fonction = reg["fonction"].astype("string").fillna("")
+        reg["fonction1"] = fonction.str[:1]
+        reg["fonction2"] = fonction.str[:2]
+        labels_f = _fonction_labels(ctx.prep.main_lines())
+        _table(ctx, g, reg, "section_key", ctx.t("by-section"), lambda k: ctx.t(f"section-{k}") if k in ("F", "I") else k)
+        _table(ctx, g, reg, "chapitre_key", ctx.t("by-chapitre"), lambda k: "" if k else ctx.t("no-chapitre"))
+        _table(ctx, g, reg, "fonction1", ctx.t("by-fonction1"), lambda k: labels_f.get(k, "") if k else ctx.t("no-fonction"))
+        _table(ctx, g, reg, "fonction2", ctx.t("by-fonction2"), lambda k: labels_f.get(k, "") if k else ctx.t("no-fonction"))
+        _reasons(ctx, g, reg)
+        g.blank(2)
+    ctx.flush(ws, g, landscape=True, gridlines=False)
+
+
+def _fonction_labels(lines: pd.DataFrame) -> dict:
+    if "fonction_label" not in lines.columns:
+        return {}
+    known = lines[["fonction", "fonction_label"]].dropna().astype(str).drop_duplicates("fonction")
+    return dict(zip(known["fonction"], known["fonction_label"]))
+
+
+def _table(ctx, g: Grid, reg: pd.DataFrame, by: str, title: str, label) -> None:
+    g.add(C(title, H2))
+    g.add(C(ctx.t("col-code"), HEAD), C(ctx.t("col-label"), HEAD), *[C(ctx.cls(k), class_look(k)) for k in CLASSES],
+          C(ctx.t("col-classified-total"), HEAD), C(ctx.t("col-share-favourable"), class_look("favourable")),
+          C(ctx.t("col-share-undefined"), class_look("undefined")), C(ctx.cls("out"), class_look("out")))
+    table = pivot_classes(reg, [by]) if len(reg) else pivot_classes(reg)
+    if not len(reg):
+        table = table.iloc[0:0]
+    for key, row in table.iterrows():
+        code = key if isinstance(key, str) else str(key)
+        g.add(C(code, TEXT), C(label(code), TEXT), *money_row([row[k] for k in CLASSES] + [row["in_scope"]]),
+              C(_ratio(row["favourable"], row["in_scope"]), PERCENT), C(_ratio(row["undefined"], row["in_scope"]), PERCENT),
+              *money_row([row["out"]]))
+    total = pivot_classes(reg)
+    t = total.iloc[0]
+    g.add(C(ctx.t("total-row"), TOTAL_TEXT), C("", TOTAL_TEXT), *money_row([t[k] for k in CLASSES] + [t["in_scope"]], bold=True),
+          C(_ratio(t["favourable"], t["in_scope"]), PERCENT), C(_ratio(t["undefined"], t["in_scope"]), PERCENT), *money_row([t["out"]], bold=True))
+    g.blank()
+
+
+def _ratio(part, whole):
+    return None if not whole else int(part) / int(whole)
+
+
+def _reasons(ctx, g: Grid, reg: pd.DataFrame) -> None:
+    out = reg[reg["key"] == "out"]
+    g.add(C(ctx.t("by-reason"), H2))
+    g.add(C(ctx.t("col-reason"), HEAD), None, C(ctx.t("col-lines"), HEAD), C(ctx.t("col-amount"), HEAD))
+    g.merges.append(f"A{g.next_row - 1}:B{g.next_row - 1}")
+    reasons = out.assign(reason=out["scope_reason"].astype("string").fillna("")).groupby("reason").agg(
+        lines=("line_id", "nunique"), cents=("amount_share_cents", "sum")).sort_values("cents", ascending=False)
+    for reason, row in reasons.iterrows():
+        r = g.add(C(str(reason), TEXT), C("", TEXT), C(int(row["lines"]), NUMBER), *money_row([row["cents"]]))
+        g.merge_row(r, 1, 2)
+    r = g.add(C(ctx.t("total-row"), TOTAL_TEXT), C("", TOTAL_TEXT), C(int(out["line_id"].nunique()), NUMBER), *money_row([out["amount_share_cents"].sum()], bold=True))
+    g.merge_row(r, 1, 2)
+    g.blank()

@@ -1,0 +1,67 @@
+"""Pieces shared by several sheets: document facts, class tables, chart colouring."""
+
+from __future__ import annotations
+
+import pandas as pd
+from openpyxl.chart.shapes import GraphicalProperties
+from openpyxl.drawing.fill import ColorChoice, PatternFillProperties
+from openpyxl.drawing.line import LineProperties
+
+from budgetclimat import __version__
+
+from ..frames import CLASSES, Prepared
+from ..grid import CLASS_COLOURS, HEAD, MONEY, MONEY_BOLD, NUMBER, PERCENT, TEXT, TOTAL_TEXT, C, Grid, class_look
+from budgetclimat.money import format_euros as fmt_eur
+
+
+def first(series: pd.Series) -> str:
+    values = series.dropna().astype(str)
+    values = values[values != ""]
+    return values.iloc[0] if len(values) else ""
+
+
+def distinct(series: pd.Series) -> str:
+    return ", ".join(dict.fromkeys(v for v in series.dropna().astype(str) if v))
+
+
+def document_facts(ctx) -> dict:
+    lines = ctx.prep.main_lines()
+    docs = [d for d in dict.fromkeys(lines.get("doc_type", pd.Series(dtype="string")).dropna().astype(str))]
+    doc_text = ", ".join(ctx.t(f"doc-{d}") if d in ("BP", "BS", "DM", "CA", "CFU") else d for d in docs)
+    basis = first(lines.get("amount_basis", pd.Series(dtype="string")))
+    return {
+        "collectivite": first(lines.get("collectivite", pd.Series(dtype="string"))) or "—",
+        "siret": first(lines.get("siret", pd.Series(dtype="string"))),
+        "exercice": ctx.prep.main_exercice if ctx.prep.main_exercice is not None else "",
+        "document": doc_text,
+        "budget": distinct(lines.get("budget_label", pd.Series(dtype="string"))) or distinct(lines.get("budget_code", pd.Series(dtype="string"))),
+        "nomenclature": distinct(lines.get("nomenclature_variant", pd.Series(dtype="string"))) or distinct(lines.get("nomenclature", pd.Series(dtype="string"))),
+        "basis": ctx.t(f"basis-{basis}") if basis in ("executed", "voted", "open_credits") else basis,
+        "version": __version__,
+    }
+
+
+def class_headers(ctx, first_header: str, keys: list[str], extra: list[str] = ()) -> list[C]:
+    cells = [C(first_header, HEAD)]
+    for k in keys:
+        cells.append(C(ctx.cls(k) if k in CLASSES or k in ("out", "none") else ctx.t(f"rollup-{k}"), class_look(k)))
+    cells.extend(C(h, HEAD) for h in extra)
+    return cells
+
+
+def money_row(values, bold=False):
+    look = MONEY_BOLD if bold else MONEY
+    return [C(None if v is None else int(v) / 100, look) for v in values]
+
+
+def colour_series(series, key: str) -> None:
+    colour = CLASS_COLOURS.get(key, "999999")
+    props = GraphicalProperties()
+    if key == "FSC":
+        props.pattFill = PatternFillProperties(prst="wdUpDiag", fgClr=ColorChoice(srgbClr="1B7837"), bgClr=ColorChoice(srgbClr=colour))
+    else:
+        props.solidFill = colour
+    props.line = LineProperties(solidFill="606060", w=6350)
+    series.graphicalProperties = props
+
+

@@ -1,0 +1,103 @@
+"""Contrôles: findings, reconciliation of totals, lines in/out, and what changed since the previous run."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from budgetclimat.errors import render_finding
+
+from ..grid import H2, HEAD, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, C, Grid
+from .common import money_row
+
+
+def write(ctx) -> None:
+    ws = ctx.sheet("sheet-controles")
+    g = Grid(widths={1: 22, 2: 22, 3: 14, 4: 14, 5: 18, 6: 18, 7: 18, 8: 60})
+    g.add(C(ctx.t("controles-title"), TITLE))
+    g.blank()
+    _changes(ctx, g)
+    _reconciliation(ctx, g)
+    _lines(ctx, g)
+    _findings(ctx, g)
+    ctx.flush(ws, g, landscape=True)
+
+
+def _changes(ctx, g: Grid) -> None:
+    changes = ctx.changes
+    if changes is None:
+        g.add(C(ctx.t("controles-changes", n=0), H2))
+        g.add(C(ctx.t("controles-no-previous"), NOTE))
+        g.blank()
+        return
+    g.add(C(ctx.t("controles-changes", n=len(changes)), H2))
+    if changes.empty:
+        g.add(C(ctx.t("controles-no-changes"), NOTE))
+    else:
+        g.add(C(ctx.t("col-line-id"), HEAD), C(ctx.t("col-axis"), HEAD), C(ctx.t("col-old-class"), HEAD), C(ctx.t("col-new-class"), HEAD),
+              C(ctx.t("col-amount"), HEAD), C(ctx.t("col-nature"), HEAD), C(ctx.t("col-fonction"), HEAD), C(ctx.t("col-label"), HEAD))
+        for row in changes.itertuples(index=False):
+            g.add(C(str(row.line_id), TEXT), C(ctx.axis(str(row.axis)), TEXT), C(_s(row.old_class), TEXT), C(_s(row.new_class), TEXT),
+                  *money_row([None if pd.isna(row.amount_cents) else row.amount_cents]), C(_s(row.nature), TEXT), C(_s(row.fonction), TEXT), C(_s(row.label), TEXT_WRAP))
+    g.blank()
+
+
+def _reconciliation(ctx, g: Grid) -> None:
+    rec = ctx.prep.reconciliation
+    g.add(C(ctx.t("controles-reconciliation"), H2))
+    if not isinstance(rec, pd.DataFrame) or rec.empty:
+        g.add(C("—", NOTE))
+        g.blank()
+        return
+    g.add(*[C(str(c).removesuffix("_cents"), HEAD) for c in rec.columns])
+    for row in rec.itertuples(index=False):
+        cells = []
+        for col, value in zip(rec.columns, row):
+            if str(col).endswith("_cents"):
+                cells.extend(money_row([None if pd.isna(value) else value]))
+            elif isinstance(value, (bool,)):
+                cells.append(C(str(value), TEXT))
+            elif isinstance(value, (int, float)) and not pd.isna(value):
+                cells.append(C(value, NUMBER))
+            else:
+                cells.append(C(_s(value), TEXT))
+        g.add(*cells)
+    g.blank()
+
+
+def _lines(ctx, g: Grid) -> None:
+    prep = ctx.prep
+    g.add(C(ctx.t("controles-lines"), H2))
+    g.add(C(ctx.t("col-what"), HEAD), C(ctx.t("col-count"), HEAD), C(ctx.t("col-amount"), HEAD))
+    lines = prep.main_lines()
+    expense = lines[lines["sens"] == "D"] if "sens" in lines.columns else lines
+    g.add(C(ctx.t("lines-read"), TEXT), C(len(lines), NUMBER), *money_row([None]))
+    g.add(C(ctx.t("lines-expense"), TEXT), C(len(expense), NUMBER), *money_row([int(expense["amount_cents"].sum()) if len(expense) else 0]))
+    for axis in prep.axes:
+        reg = prep.main_register(axis)
+        out = reg[reg["key"] == "out"]
+        ins = reg[reg["key"] != "out"]
+        aa = reg[reg["key"] == "AA"]
+        for key, sub in [("lines-in-scope", ins), ("lines-out-scope", out), ("lines-aa", aa)]:
+            g.add(C(ctx.t(key, axis=ctx.axis(axis)), TEXT), C(sub["line_id"].nunique(), NUMBER), *money_row([int(sub["amount_share_cents"].sum())]))
+    g.blank()
+
+
+def _findings(ctx, g: Grid) -> None:
+    findings = ctx.prep.findings
+    n = 0 if findings is None else len(findings)
+    g.add(C(ctx.t("controles-findings", n=n), H2))
+    if not n:
+        g.add(C(ctx.t("controles-no-findings"), NOTE))
+        return
+    g.add(C(ctx.t("col-level"), HEAD), C(ctx.t("col-code"), HEAD), C(ctx.t("col-file"), HEAD), C(ctx.t("col-row"), HEAD),
+          C(ctx.t("col-column"), HEAD), C(ctx.t("col-value"), HEAD), C("", HEAD), C(ctx.t("col-message"), HEAD))
+    for row in findings.to_dict("records"):
+        g.add(C(_s(row.get("level")), TEXT), C(_s(row.get("code")), TEXT), C(_s(row.get("file")), TEXT),
+              C(None if pd.isna(row.get("row")) else int(row["row"]), NUMBER), C(_s(row.get("column")), TEXT), C(_s(row.get("value")), TEXT),
+              C("", TEXT), C(render_finding(row, ctx.lang), TEXT_WRAP))
+
+
+def _s(value) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)

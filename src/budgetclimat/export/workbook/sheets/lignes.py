@@ -1,0 +1,160 @@
+"""Lignes: the register, one row per budget line, as an Excel Table with filters and editable answer columns.
+
+When the register does not fit in a sheet (or ``max_sheet_rows``), it goes to a CSV file next to the
+workbook and the sheet says where.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from ..frames import line_class_summary
+from ..grid import add_table, EDIT, EDIT_HEAD, HEAD, NOTE, TITLE, WARN, C, Grid, Look, clean_text
+
+HEADER_ROW = 4
+TABLE_NAME = "Registre"
+EDITABLE = ["fact", "value", "override_axis", "override_class", "comment", "author"]
+_PLAIN = Look()
+_MONEY = Look(number_format="eur")
+_WEIGHT = Look(number_format="0%")
+_TONNES = Look(number_format="#,##0.00")
+
+
+@dataclass
+class Column:
+    key: str  # stable key (read back by the round trip)
+    header: str
+    values: list
+    look: Look
+    width: float
+
+
+def wide_frame(ctx) -> pd.DataFrame:
+    """One row per line: line attributes, per-axis class/rule/rationale, weights, tCO2e, answers given."""
+    prep = ctx.prep
+    lines = prep.lines
+    base = lines[[c for c in ["line_id", "exercice", "section", "sens", "operation", "chapitre", "nature", "fonction", "label", "amount_cents"] if c in lines.columns]].copy()
+    summary = line_class_summary(prep.register)
+    reasons = summary[summary["is_out"]].groupby("line_id")["scope_reason"].first()
+    base["scope_reason"] = base["line_id"].map(reasons)
+    for axis in prep.axes:
+        s = summary[summary["axis"] == axis].set_index("line_id")
+        base[f"class:{axis}"] = base["line_id"].map(s["class_text"])
+        base[f"rule:{axis}"] = base["line_id"].map(s["rule_id"])
+        base[f"rationale:{axis}"] = base["line_id"].map(s["rationale"])
+    from .pondere import line_weights
+
+    weights = line_weights(ctx)
+    if weights is not None:
+        for objective, series in weights.items():
+            base[f"weight:{objective}"] = base["line_id"].map(series)
+    from .carbone import line_tonnes
+
+    tonnes = line_tonnes(ctx)
+    if tonnes is not None:
+        base["tco2e"] = base["line_id"].map(tonnes)
+    return base
+
+
+def write(ctx) -> None:
+    ws = ctx.sheet("sheet-lignes")
+    frame = wide_frame(ctx)
+    n = len(frame)
+    limit = min(ctx.max_sheet_rows, 1_048_576) - HEADER_ROW
+    if n > limit:
+        _write_elsewhere(ctx, ws, frame, limit)
+        return
+
+    columns = _columns(ctx, frame)
+    g = Grid(widths={i: c.width for i, c in enumerate(columns, 1)})
+    g.add(C(ctx.t("lignes-title"), TITLE))
+    g.add(C(ctx.t("lignes-note"), NOTE))
+    g.blank()
+    g.add(*[C(c.header, EDIT_HEAD if c.key in EDITABLE else HEAD) for c in columns])
+    ctx.flush(ws, g, landscape=True, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", freeze=f"B{HEADER_ROW + 1}")
+    ctx.layout["lignes"] = (ws.title, HEADER_ROW, {c.key: c.header for c in columns})
+
+    from ..grid import make_cell
+
+    styles = ctx.styles
+    looks = [c.look for c in columns]
+    value_lists = [c.values for c in columns]
+    if n == 0:
+        ws.append([make_cell(ws, styles, C("", look)) for look in looks])
+    for values in zip(*value_lists):
+        ws.append([make_cell(ws, styles, C(v, look)) for v, look in zip(values, looks)])
+
+    last_row = HEADER_ROW + max(n, 1)
+    add_table(ws, TABLE_NAME, HEADER_ROW, [c.header for c in columns], last_row)
+    keys = [c.key for c in columns]
+    _validation(ctx, ws, keys, "override_axis", "axes", last_row)
+    _validation(ctx, ws, keys, "override_class", "classes", last_row, prompt=ctx.t("dv-class-prompt"), title=ctx.t("dv-class-title"))
+
+
+def _validation(ctx, ws, keys, key, list_name, last_row, prompt=None, title=None) -> None:
+    if list_name not in ctx.lists:
+        return
+    col = get_column_letter(keys.index(key) + 1)
+    dv = DataValidation(type="list", formula1=ctx.lists[list_name], allow_blank=True, showErrorMessage=False)
+    if prompt:
+        dv.promptTitle, dv.prompt, dv.showInputMessage = title, prompt, True
+    dv.add(f"{col}{HEADER_ROW + 1}:{col}{last_row}")
+    ws.data_validations.append(dv)
+
+
+def _text(series: pd.Series) -> list:
+    return [None if v is None or v is pd.NA or v != v else clean_text(v) for v in series.astype(object)]
+
+
+def _columns(ctx, frame: pd.DataFrame) -> list[Column]:
+    t = ctx.t
+    cols = [
+        Column("line_id", t("col-line-id"), _text(frame["line_id"]), _PLAIN, 22),
+        Column("exercice", t("col-exercice"), [None if pd.isna(v) else int(v) for v in frame["exercice"]], _PLAIN, 8),
+        Column("section", t("col-section"), _text(frame["section"]), _PLAIN, 8),
+        Column("sens", t("col-sens"), _text(frame["sens"]), _PLAIN, 6),
+        Column("operation", t("col-operation"), _text(frame["operation"]), _PLAIN, 9),
+        Column("chapitre", t("col-chapitre"), _text(frame["chapitre"]), _PLAIN, 9),
+        Column("nature", t("col-nature"), _text(frame["nature"]), _PLAIN, 9),
+        Column("fonction", t("col-fonction"), _text(frame["fonction"]), _PLAIN, 9),
+        Column("label", t("col-label"), _text(frame["label"]), _PLAIN, 40),
+        Column("amount", t("col-amount-eur"), [None if pd.isna(v) else int(v) / 100 for v in frame["amount_cents"]], _MONEY, 15),
+        Column("scope_reason", t("col-scope-reason"), _text(frame["scope_reason"]), _PLAIN, 22),
+    ]
+    for axis in ctx.prep.axes:
+        name = ctx.axis(axis)
+        cols.append(Column(f"class:{axis}", t("col-class-axis", axis=name), _text(frame[f"class:{axis}"]), _PLAIN, 14))
+        cols.append(Column(f"rule:{axis}", t("col-rule-axis", axis=name), _text(frame[f"rule:{axis}"]), _PLAIN, 18))
+        cols.append(Column(f"rationale:{axis}", t("col-rationale-axis", axis=name), _text(frame[f"rationale:{axis}"]), _PLAIN, 40))
+    for col in frame.columns:
+        if col.startswith("weight:"):
+            objective = col.split(":", 1)[1]
+            cols.append(Column(col, t("col-weight-objective", objective=objective), [None if pd.isna(v) else float(v) for v in frame[col]], _WEIGHT, 10))
+    if "tco2e" in frame.columns:
+        cols.append(Column("tco2e", t("col-tco2e"), [None if pd.isna(v) else float(v) for v in frame["tco2e"]], _TONNES, 10))
+    empty = [None] * len(frame)
+    for key, label, width in [("fact", "col-fact", 14), ("value", "col-value", 14), ("override_axis", "col-override-axis", 14),
+                              ("override_class", "col-override-class", 16), ("comment", "col-comment", 30), ("author", "col-author", 14)]:
+        cols.append(Column(key, t(label), empty, EDIT, width))
+    return cols
+
+
+def _write_elsewhere(ctx, ws, frame: pd.DataFrame, limit: int) -> None:
+    from budgetclimat.outputs import atomic_output
+
+    path = ctx.register_elsewhere
+    with atomic_output(path, ctx.inputs) as tmp:
+        out = frame.copy()
+        for col in out.columns:
+            if out[col].dtype == object or str(out[col].dtype).startswith("string"):
+                # Text from input data stays text in a spreadsheet: no leading =, +, -, @.
+                out[col] = out[col].astype("string").str.replace(r"^([=+\-@])", r"'\1", regex=True)
+        out.to_csv(tmp, index=False, encoding="utf-8")
+    g = Grid(widths={1: 120})
+    g.add(C(ctx.t("lignes-title"), TITLE))
+    g.add(C(ctx.t("lignes-elsewhere", n=len(frame), limit=limit, path=path.name), WARN))
+    ctx.flush(ws, g)

@@ -1,0 +1,64 @@
+"""Budget vert pondéré: weighted amount and share per objective (never summed into one figure silently)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..grid import H2, HEAD, NOTE, PERCENT, TEXT, TITLE, C, Grid
+from .common import money_row
+
+
+def _view(ctx):
+    return ctx.prep.weighted
+
+
+def summary(ctx) -> pd.DataFrame | None:
+    """``objective, weighted_cents, base_cents, share`` with objectives labelled, or None without the view."""
+    view = _view(ctx)
+    totals = getattr(view, "totals", None)
+    if totals is None or len(totals) == 0:
+        return None
+    out = totals.copy()
+    out["objective"] = [ctx.axis(str(o)) for o in out["objective"]]
+    return out
+
+
+def line_weights(ctx) -> dict[str, pd.Series] | None:
+    view = _view(ctx)
+    lines = getattr(view, "lines", None)
+    if lines is None:
+        return None
+    out = {}
+    for objective in getattr(view, "objectives", []) or []:
+        col = f"weight_{objective}"
+        if col in lines.columns:
+            out[ctx.axis(objective)] = pd.Series(lines[col].to_numpy(), index=lines["line_id"].to_numpy())
+    return out or None
+
+
+def write(ctx) -> None:
+    view = _view(ctx)
+    table = summary(ctx)
+    if table is None:
+        return
+    ws = ctx.sheet("sheet-pondere")
+    g = Grid(widths={1: 30, 2: 18, 3: 18, 4: 14, 5: 12})
+    g.add(C(ctx.t("pondere-title"), TITLE))
+    g.add(C(ctx.t("note-weighted"), NOTE))
+    g.blank()
+    g.add(C(ctx.t("col-objective"), HEAD), C(ctx.t("col-weighted-amount"), HEAD), C(ctx.t("col-base-amount"), HEAD),
+          C(ctx.t("col-weighted-share"), HEAD), C(ctx.t("col-lines"), HEAD))
+    for row in table.itertuples(index=False):
+        g.add(C(str(row.objective), TEXT), *money_row([row.weighted_cents, row.base_cents]), C(float(row.share), PERCENT),
+              C(int(getattr(row, "lines_weighted", 0)), TEXT))
+    combined = getattr(view, "combined_cents", None)
+    if combined is not None:
+        g.blank()
+        g.add(C(ctx.t("col-weighted-share"), H2))
+        label = ""
+        try:
+            label = view.summary(ctx.lang)["combined"]["label"]
+        except Exception:  # noqa: BLE001 - the label is a nicety
+            label = str(getattr(view, "combine", ""))
+        g.add(C(label, TEXT), *money_row([combined, view.base_cents]), C(float(view.combined_share), PERCENT))
+    ctx.flush(ws, g, landscape=True)

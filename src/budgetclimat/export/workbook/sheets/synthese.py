@@ -1,0 +1,168 @@
+"""Synthèse: who, which document, the key figures of the three views and native charts."""
+
+from __future__ import annotations
+
+from openpyxl.chart import BarChart, PieChart, Reference
+from openpyxl.chart.label import DataLabelList
+from openpyxl.chart.series import DataPoint
+from openpyxl.chart.shapes import GraphicalProperties
+from openpyxl.drawing.fill import ColorChoice, PatternFillProperties
+
+from ..frames import CLASSES, ROLLUPS, pivot_classes, shares
+from ..grid import CLASS_COLOURS, H2, HEAD, LABEL, NOTE, PERCENT_BOLD, SUBTITLE, TEXT, TITLE, TOTAL_TEXT, C, Grid, Look, class_look
+from .common import colour_series, document_facts, money_row
+
+WIDTH = 8  # columns A..H
+
+
+def write(ctx) -> None:
+    ws = ctx.sheet("sheet-synthese")
+    facts = document_facts(ctx)
+    g = Grid(widths={1: 30, **{c: 17 for c in range(2, WIDTH + 1)}})
+    r = g.add(C(ctx.t("title", collectivite=facts["collectivite"]), TITLE))
+    g.merge_row(r, 1, WIDTH)
+    g.heights[r] = 24
+    r = g.add(C(ctx.t("subtitle", document=facts["document"], exercice=facts["exercice"], version=facts["version"]), SUBTITLE))
+    g.merge_row(r, 1, WIDTH)
+    g.blank()
+
+    spending = ctx.prep.main_register(ctx.prep.axes[0]) if ctx.prep.axes else ctx.prep.main_register()
+    n_lines = spending["line_id"].nunique()
+    n_out = spending.loc[spending["key"] == "out", "line_id"].nunique()
+    info = [
+        ("info-collectivite", facts["collectivite"]),
+        ("info-siret", facts["siret"]),
+        ("info-exercice", facts["exercice"]),
+        ("info-document", facts["document"]),
+        ("info-budget", facts["budget"]),
+        ("info-nomenclature", facts["nomenclature"]),
+        ("info-perimetre", ctx.t("perimeter-text", basis=facts["basis"], n_lines=n_lines, n_out=n_out)),
+    ]
+    if ctx.show_stamp:
+        info.append(("info-generated", ctx.stamp.strftime("%Y-%m-%d %H:%M UTC")))
+    for key, value in info:
+        r = g.add(C(ctx.t(key), LABEL), C(value if isinstance(value, str) else value, Look(wrap=True, align="left")))
+        g.merge_row(r, 2, WIDTH)
+        if key == "info-perimetre":
+            g.heights[r] = 28
+    g.blank()
+
+    axes = ctx.prep.axes
+    tables = {axis: pivot_classes(ctx.prep.main_register(axis)) for axis in axes}
+
+    # Shares per axis (roll-up).
+    r = g.add(C(ctx.t("kf-title"), H2))
+    g.add(C(ctx.t("col-axis"), HEAD), *[C(ctx.t(f"rollup-{k}"), class_look(k)) for k in ROLLUPS],
+          C(ctx.t("col-in-scope"), HEAD), C(ctx.cls("out"), class_look("out")), C(ctx.t("col-total-spending"), HEAD))
+    for axis in axes:
+        t = tables[axis]
+        g.add(C(ctx.axis(axis), TOTAL_TEXT), *[C(_nan(shares(t, k).iloc[0]), PERCENT_BOLD) for k in ROLLUPS],
+              *money_row([t["in_scope"].iloc[0], t["out"].iloc[0], t["total"].iloc[0]]))
+    g.add(C(ctx.t("note-shares"), NOTE))
+    g.blank()
+
+    # Class detail per axis: the data of the charts.
+    g.add(C(ctx.t("kf-classes-title"), H2))
+    head_row = g.add(C(ctx.t("col-axis"), HEAD), *[C(ctx.cls(k), class_look(k)) for k in CLASSES], C(ctx.cls("out"), class_look("out")))
+    first_data = g.next_row
+    for axis in axes:
+        t = tables[axis]
+        g.add(C(ctx.axis(axis), TOTAL_TEXT), *money_row([t[k].iloc[0] for k in CLASSES] + [t["out"].iloc[0]]))
+    last_data = g.next_row - 1
+    g.blank()
+
+    weighted_rows = _weighted_block(ctx, g)
+    carbon_rows = _carbon_block(ctx, g)
+    g.blank()
+    chart_row = g.next_row
+
+    ctx.flush(ws, g, landscape=True, gridlines=False)
+
+    if axes:
+        _bar_chart(ctx, ws, head_row, first_data, last_data, f"A{chart_row}")
+        _pie_chart(ctx, ws, head_row, first_data, axes[0], f"E{chart_row}")
+    del weighted_rows, carbon_rows
+
+
+def _nan(value):
+    return None if value != value else float(value)
+
+
+def _bar_chart(ctx, ws, head_row: int, first: int, last: int, anchor: str) -> None:
+    chart = BarChart()
+    chart.type = "bar"
+    chart.grouping = "percentStacked"
+    chart.overlap = 100
+    chart.title = ctx.t("chart-classes-axis")
+    chart.style = 10
+    data = Reference(ws, min_col=2, max_col=1 + len(CLASSES), min_row=head_row, max_row=last)
+    cats = Reference(ws, min_col=1, min_row=first, max_row=last)
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(cats)
+    for series, key in zip(chart.series, CLASSES):
+        colour_series(series, key)
+    chart.y_axis.number_format = "0%"
+    chart.y_axis.majorGridlines = None
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.legend.position = "b"
+    chart.width, chart.height = 15, 7.5
+    ws.add_chart(chart, anchor)
+
+
+def _pie_chart(ctx, ws, head_row: int, row: int, axis: str, anchor: str) -> None:
+    chart = PieChart()
+    chart.title = ctx.t("chart-pie", axis=ctx.axis(axis))
+    data = Reference(ws, min_col=2, max_col=1 + len(CLASSES), min_row=row, max_row=row)
+    labels = Reference(ws, min_col=2, max_col=1 + len(CLASSES), min_row=head_row, max_row=head_row)
+    chart.add_data(data, from_rows=True, titles_from_data=False)
+    chart.set_categories(labels)
+    series = chart.series[0]
+    for idx, key in enumerate(CLASSES):
+        point = DataPoint(idx=idx)
+        props = GraphicalProperties()
+        if key == "FSC":
+            props.pattFill = PatternFillProperties(prst="wdUpDiag", fgClr=ColorChoice(srgbClr="1B7837"), bgClr=ColorChoice(srgbClr=CLASS_COLOURS[key]))
+        else:
+            props.solidFill = CLASS_COLOURS[key]
+        props.line.solidFill = "606060"
+        point.graphicalProperties = props
+        series.dPt.append(point)
+    series.dLbls = DataLabelList()
+    series.dLbls.showPercent = True
+    series.dLbls.showVal = False
+    series.dLbls.showCatName = False
+    series.dLbls.showSerName = False
+    series.dLbls.showLeaderLines = True
+    chart.legend.position = "r"
+    chart.width, chart.height = 13, 7.5
+    ws.add_chart(chart, anchor)
+
+
+def _weighted_block(ctx, g: Grid):
+    from .pondere import summary
+
+    table = summary(ctx)
+    if table is None or table.empty:
+        return None
+    g.add(C(ctx.t("kf-weighted-title"), H2))
+    g.add(C(ctx.t("col-objective"), HEAD), C(ctx.t("col-weighted-amount"), HEAD), C(ctx.t("col-base-amount"), HEAD), C(ctx.t("col-weighted-share"), HEAD))
+    first = g.next_row
+    for row in table.itertuples(index=False):
+        g.add(C(str(row.objective), TEXT), *money_row([row.weighted_cents, row.base_cents]), C(_nan(row.share), PERCENT_BOLD))
+    g.add(C(ctx.t("note-weighted"), NOTE))
+    g.blank()
+    return first
+
+
+def _carbon_block(ctx, g: Grid):
+    from .carbone import key_figures
+
+    figures = key_figures(ctx)
+    if not figures:
+        return None
+    g.add(C(ctx.t("kf-carbon-title"), H2))
+    for key, value in figures:
+        g.add(C(ctx.t(key), LABEL), C(value, Look(number_format="#,##0.0", bold=True)))
+    g.blank()
+    return True
