@@ -175,7 +175,7 @@ def to_human(reports: list, findings) -> str:
         count = _count_text(s["lines_out"], lang)
         detail = _t("lines-detail", lines_in=_count_text(s["lines_in"], lang), lines_out=count) if s["lines_in"] is not None else count
         lines.append(f"{_t('lines')}{colon}{detail}")
-        lines.append(f"{_t('totals')}{colon}")
+        lines.append(f"{_t('totals')}{colon.rstrip()}")
         totals = rec.totals.set_index(["section", "sens", "operation"])["lines_cents"]
         width = 20
         lines.append(f"  {'':<30}{_t('reel'):>{width}}{_t('ordre'):>{width}}")
@@ -196,7 +196,7 @@ def to_human(reports: list, findings) -> str:
         lines.append(f"{_t('total')}{colon}{_t('counts', errors=errors, warnings=warnings)}")
         lines.append("")
     if len(findings):
-        lines.append(f"{_t('findings')}{colon}")
+        lines.append(f"{_t('findings')}{colon.rstrip()}")
         for row in findings.head(MAX_LISTED).to_dict("records"):
             lines.append(f"  [{_t(row['level'])}] {row['code']}{colon}{row['message']}")
         if len(findings) > MAX_LISTED:
