@@ -1,0 +1,122 @@
+"""``budgetclimat compare FILE...``: the evolution over several budget years (weighted shares, tCO2e, cap)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from budgetclimat import i18n
+from budgetclimat.cli.options import input_files, reading_options
+
+for _key, _fr, _en in [
+    ("title", "Évolution sur {n} exercice(s) — pondération {weights}, carbone {carbon}",
+     "Evolution over {n} year(s) — weights {weights}, carbon {carbon}"),
+    ("header", "{year:>8} {base:>18} {combined:>10} {tco2e:>12} {range:>23}", "{year:>8} {base:>18} {combined:>10} {tco2e:>12} {range:>23}"),
+    ("objectives", "  parts pondérées par objectif (jamais additionnées) :", "  weighted shares per objective (never added up):"),
+    ("cap", "  plafond de la trajectoire {year} : {cap} tCO2e (émissions directes du budget : {share})",
+     "  trajectory cap {year}: {cap} tCO2e (the budget's direct emissions: {share})"),
+    ("note", "Les tCO2e sont des ordres de grandeur (ratios monétaires) ; la fourchette vient de l'incertitude des facteurs.",
+     "tCO2e are orders of magnitude (spend-based ratios); the range comes from the factors' uncertainty."),
+    ("col.year", "Exercice", "Year"),
+    ("col.base", "Base (€)", "Base (€)"),
+    ("col.combined", "Part verte", "Green share"),
+    ("col.range", "Fourchette", "Range"),
+]:
+    i18n.define(f"cli.compare.{_key}", fr=_fr, en=_en)
+
+
+@click.command("compare")
+@input_files
+@click.option("--rules", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="Rulebook YAML (repeatable), as for classify; may include a weights and a carbon rulebook.")
+@click.option("--answers", multiple=True, type=click.Path(path_type=Path, dir_okay=False), help="Answers and overrides (repeatable).")
+@click.option("--weights", "weights_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Weights rulebook (default: the I4CE-classes convention).")
+@click.option("--carbon", "carbon_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Carbon rulebook (default: M57/M14 accounts to ADEME 2023 ratios).")
+@click.option("--trajectory", "trajectory_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Trajectory YAML: shows each year's cap beside the budget's direct emissions.")
+@click.option("--format", "output_format", type=click.Choice(["human", "json"]), default="human", show_default=True)
+@reading_options
+def compare(files, rules, answers, weights_path, carbon_path, trajectory_path, output_format, profile, basis) -> int:
+    """Compare budget files of several years: weighted shares per objective, combined share, tCO2e vs cap."""
+    from budgetclimat.errors import ConfigError
+
+    for path in list(files) + [p for p in (weights_path, carbon_path, trajectory_path) if p is not None]:
+        if not path.is_file():
+            raise ConfigError("file-not-found", path=str(path))
+    table, meta = compare_files(files, rules=rules or None, answers=answers or None, weights=weights_path,
+                                carbon=carbon_path, trajectory=trajectory_path, profile=profile, basis=basis)
+    if output_format == "json":
+        click.echo(json.dumps({"meta": meta, "years": _records(table)}, ensure_ascii=False, indent=2))
+        return 0
+    click.echo(_human(table, meta))
+    return 0
+
+
+def compare_files(files, rules=None, answers=None, weights=None, carbon=None, trajectory=None, profile=None, basis=None):
+    """Run the pipeline on each file and build the per-year series (library entry of the command)."""
+    from budgetclimat.pipeline import resolve_answers, resolve_ruleset, run
+    from budgetclimat.rulebook import load_rulebook
+    from budgetclimat.views.attach import compute_views
+    from budgetclimat.views.series import series
+    from budgetclimat.views.trajectory import load_trajectory
+
+    ruleset = resolve_ruleset(rules)
+    answers_frame = resolve_answers(answers)
+    weights_rb = load_rulebook(weights) if weights else None
+    carbon_rb = load_rulebook(carbon) if carbon else None
+    traj = load_trajectory(trajectory) if trajectory else None
+    results = []
+    views = None
+    for path in files:
+        result = run([path], ruleset, answers_frame, profile=profile, basis=basis)
+        if weights_rb is not None or carbon_rb is not None:
+            views = compute_views(result.lines, result.register, result.ruleset, result.facts, weights=weights_rb, carbon=carbon_rb)
+            result.weighted, result.carbon = views.weighted, views.carbon
+        results.append(result)
+    table = series(results, traj)
+    objectives = results[-1].weighted.objectives if results and results[-1].weighted is not None else []
+    meta = {
+        "files": [str(p) for p in files],
+        "weights": weights_rb.id if weights_rb else "poids-classes-i4ce",
+        "carbon": carbon_rb.id if carbon_rb else "carbone-m57-m14-ademe-2023",
+        "trajectory": traj.id if traj else None,
+        "objectives": objectives,
+        "combined_rule": results[-1].weighted.combine if results and results[-1].weighted is not None else None,
+    }
+    return table, meta
+
+
+def _records(table) -> list[dict]:
+    import math
+
+    out = []
+    for record in table.to_dict("records"):
+        out.append({k: (None if isinstance(v, float) and math.isnan(v) else (round(v, 6) if isinstance(v, float) else v)) for k, v in record.items()})
+    return out
+
+
+def _human(table, meta) -> str:
+    from budgetclimat.money import format_euros
+
+    lang = i18n.language()
+    lines = [i18n.t("cli.compare.title", n=len(table), weights=meta["weights"], carbon=meta["carbon"]), ""]
+    lines.append(i18n.t("cli.compare.header", year=i18n.t("cli.compare.col.year"), base=i18n.t("cli.compare.col.base"),
+                        combined=i18n.t("cli.compare.col.combined"), tco2e="tCO2e", range=i18n.t("cli.compare.col.range")))
+    for row in table.to_dict("records"):
+        base = format_euros(int(row.get("base_cents", 0)), lang)
+        share = f"{100 * row.get('combined_share', 0.0):.1f} %"
+        tco2e = f"{row.get('tco2e', float('nan')):,.0f}".replace(",", "\u202f")
+        rng = f"{row.get('tco2e_low', float('nan')):,.0f} – {row.get('tco2e_high', float('nan')):,.0f}".replace(",", "\u202f")
+        lines.append(i18n.t("cli.compare.header", year=row["exercice"], base=base, combined=share, tco2e=tco2e, range=rng))
+        lines.append(i18n.t("cli.compare.objectives"))
+        parts = [f"{o} {100 * row.get(f'share_{o}', 0.0):.1f} %" for o in meta["objectives"]]
+        lines.append("    " + " · ".join(parts))
+        if "cap_tco2e" in row and row["cap_tco2e"] == row["cap_tco2e"]:
+            lines.append(i18n.t("cli.compare.cap", year=row["exercice"], cap=f"{row['cap_tco2e']:,.0f}".replace(",", "\u202f"),
+                                share=f"{100 * row['direct_share_of_cap']:.2f} %"))
+    lines += ["", i18n.t("cli.compare.note")]
+    return "\n".join(lines)
