@@ -61,7 +61,29 @@ def line_register(result) -> pd.DataFrame:
     out["amount"] = euros_text(out["amount_cents"])
     out["amount_share"] = euros_text(out["amount_share_cents"])
     out["class_label"] = out["class"].map({c: i18n.t(f"class.{c}") for c in CLASSES}).astype("string")
-    return out[REGISTER_EXPORT_COLUMNS]
+    return out[REGISTER_EXPORT_COLUMNS + _view_columns(result, out)]
+
+
+# Weighted and carbon views (budgetclimat.views): per-line columns repeated on each axis × piece row.
+CARBON_EXPORT_COLUMNS = ["tco2e", "tco2e_low", "tco2e_high", "carbon_method", "factor_id"]
+
+
+def _view_columns(result, out: pd.DataFrame) -> list[str]:
+    added: list[str] = []
+    weighted = getattr(result, "weighted", None)
+    if weighted is not None:
+        names = [f"weight_{o}" for o in weighted.objectives]
+        weights = weighted.lines.set_index("line_id")[names]
+        for name in names:
+            out[name] = out["line_id"].map(weights[name]).astype("Float64")
+        added += names
+    carbon = getattr(result, "carbon", None)
+    if carbon is not None:
+        per_line = carbon.lines.set_index("line_id")
+        for name in CARBON_EXPORT_COLUMNS:
+            out[name] = out["line_id"].map(per_line[name])
+        added += CARBON_EXPORT_COLUMNS
+    return added
 
 
 def write_lines(result, path: str | Path, inputs: Iterable[Path] = ()) -> Path:
@@ -138,8 +160,27 @@ def summary(result) -> dict:
     return out
 
 
+def views_summary(result) -> dict:
+    """Weighted and carbon totals, overall and per budget year (``exercice``) when there are several."""
+    out: dict = {}
+    weighted = getattr(result, "weighted", None)
+    carbon = getattr(result, "carbon", None)
+    if weighted is None and carbon is None:
+        return out
+    from budgetclimat.views.series import per_year_views
+
+    if weighted is not None:
+        out["weighted"] = weighted.summary()
+    if carbon is not None:
+        out["carbon"] = carbon.summary()
+    years = per_year_views(result)
+    if len(years) > 1:
+        out["by_year"] = years
+    return out
+
+
 def write_summary_json(result, path: str | Path, inputs: Iterable[Path] = ()) -> Path:
     path = Path(path)
     with atomic_output(path, inputs) as tmp:
-        tmp.write_text(json.dumps(summary(result), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(summary(result) | views_summary(result), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return path
