@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -115,7 +116,9 @@ def _condition(cond: Condition, frame: pd.DataFrame) -> np.ndarray:
         return ~_bool(values.str.contains(_keyword_pattern(cond.values), regex=True), False)
     if op == "regex":
         pattern = normalise_text(cond.values[0]) if not _has_escape_letters(cond.values[0]) else cond.values[0]
-        return _bool(values.str.contains(pattern, regex=True, flags=re.IGNORECASE), False)
+        with warnings.catch_warnings():  # groups are allowed in the safe subset; we only test for a match
+            warnings.simplefilter("ignore", UserWarning)
+            return _bool(values.str.contains(pattern, regex=True, flags=re.IGNORECASE), False)
     if op == "min":
         return (values.to_numpy(dtype="int64") >= cond.values[0])
     if op == "max":

@@ -298,9 +298,24 @@ def load_rulebook(path: str | Path) -> Rulebook:
     )
 
 
+class _Hint(str):
+    """A "did you mean" suggestion rendered in the language current when the message is shown."""
+
+    def __new__(cls, suggestion: str) -> _Hint:
+        out = super().__new__(cls, suggestion)
+        out.suggestion = suggestion
+        return out
+
+    def __format__(self, spec: str) -> str:
+        return i18n.t("rulebook-hint", suggestion=self.suggestion)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self.suggestion
+
+
 def _did_you_mean(value: object, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(str(value), list(choices), n=1)
-    return i18n.t("rulebook-hint", suggestion=close[0]) if close else ""
+    return _Hint(close[0]) if close else ""
 
 
 def _questions(ctx: Ctx, node: object, line: int) -> dict[str, Question]:
