@@ -48,6 +48,8 @@ class Prepared:
     ruleset: object = None
     weighted: pd.DataFrame | None = None
     carbon: object = None
+    territory: object = None  # views.territory.TerritoryResult (``years`` per year) when given
+    measures: object = None  # views.territory.MeasuresMoney (measures, links, unfunded, uncovered) when given
 
     # -- scope of the main figures: expenses of the latest exercice ---------------------------------
     def main_register(self, axis: str | None = None) -> pd.DataFrame:
@@ -96,6 +98,8 @@ def prepare(result) -> Prepared:
         ruleset=_get(result, "ruleset"),
         weighted=_get(result, "weighted"),
         carbon=_get(result, "carbon"),
+        territory=_get(result, "territory"),
+        measures=_get(result, "measures"),
     )
 
 
@@ -120,30 +124,37 @@ def shares(table: pd.DataFrame, column: str) -> pd.Series:
 
 
 def line_class_summary(register: pd.DataFrame) -> pd.DataFrame:
-    """One row per line × axis: the class as shown to people (``TF`` or ``TF 60 % + D 40 %``), rules, rationale."""
+    """One row per line × axis: the class as shown to people (``TF`` or ``TF 60 % + D 40 %``), rules,
+    rationale, question, out-of-scope reason. Most lines have one piece and are taken as they are; only
+    split lines are joined piece by piece."""
     reg = register.sort_values(["line_id", "axis", "piece"], kind="stable") if "piece" in register.columns else register
+    n = len(reg)
+
+    def col(name: str) -> pd.Series:
+        return reg[name].astype("string") if name in reg.columns else pd.Series(pd.NA, index=reg.index, dtype="string")
+
     share = reg["share"].astype("float64") if "share" in reg.columns else pd.Series(1.0, index=reg.index)
-    label = reg["key"].where(reg["key"] != "out", "")
-    piece_text = label.where(share.isna() | (share >= 0.99995), label + " " + share.fillna(1).map(format_share))
-    grouped = pd.DataFrame({
-        "line_id": reg["line_id"], "axis": reg["axis"], "piece_text": piece_text,
-        "rule_id": reg.get("rule_id", pd.Series(pd.NA, index=reg.index)).astype("string"),
-        "rationale": reg.get("rationale", pd.Series(pd.NA, index=reg.index)).astype("string"),
-        "question_id": reg.get("question_id", pd.Series(pd.NA, index=reg.index)).astype("string"),
-        "scope_reason": reg.get("scope_reason", pd.Series(pd.NA, index=reg.index)).astype("string"),
-        "is_out": reg["key"] == "out",
-    }).groupby(["line_id", "axis"], sort=False)
-
-    def join(values: pd.Series) -> str:
-        seen = [v for v in dict.fromkeys(values.dropna().astype(str)) if v]
-        return " + ".join(seen)
-
-    out = grouped.agg(
-        class_text=("piece_text", join),
-        rule_id=("rule_id", join),
-        rationale=("rationale", lambda v: " | ".join(x for x in dict.fromkeys(v.dropna().astype(str)) if x)),
-        question_id=("question_id", join),
-        scope_reason=("scope_reason", join),
-        is_out=("is_out", "all"),
-    ).reset_index()
-    return out
+    label = reg["key"].astype("string").where(reg["key"] != "out", "")
+    whole = share.isna() | (share >= 0.99995)
+    piece_text = label.where(whole, label + " " + share.fillna(1).map(format_share).astype("string"))
+    frame = pd.DataFrame({
+        "line_id": reg["line_id"].astype("string").to_numpy(), "axis": reg["axis"].astype("string").to_numpy(),
+        "class_text": piece_text.to_numpy(), "rule_id": col("rule_id").to_numpy(), "rationale": col("rationale").to_numpy(),
+        "question_id": col("question_id").to_numpy(), "scope_reason": col("scope_reason").to_numpy(),
+        "is_out": (reg["key"] == "out").to_numpy(),
+    })
+    if n == 0:
+        return frame
+    multi = frame.duplicated(["line_id", "axis"], keep=False).to_numpy()
+    single = frame[~multi]
+    if not multi.any():
+        return single.reset_index(drop=True)
+    joined = []
+    seps = {"class_text": " + ", "rule_id": " + ", "rationale": " | ", "question_id": " + ", "scope_reason": " + "}
+    for (line_id, axis), group in frame[multi].groupby(["line_id", "axis"], sort=False):
+        row = {"line_id": line_id, "axis": axis, "is_out": bool(group["is_out"].all())}
+        for name, sep in seps.items():
+            values = [str(v) for v in group[name].tolist() if v is not None and v is not pd.NA and str(v)]
+            row[name] = sep.join(dict.fromkeys(values))
+        joined.append(row)
+    return pd.concat([single, pd.DataFrame(joined, columns=frame.columns)], ignore_index=True)

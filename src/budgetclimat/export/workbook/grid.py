@@ -44,8 +44,10 @@ HEADER_FILL = "1F3B57"
 EDIT_FILL = "FFF4C2"
 TITLE_COLOUR = "1F3B57"
 
-EUR_FR = '#,##0.00\\ "€"'
-EUR_EN = '"€"#,##0.00'
+# Zero shows as a dash (accountants' habit: a table of zeros is unreadable). The French format carries
+# the fr-FR locale so that LibreOffice groups digits the French way whatever the machine's locale.
+EUR_FR = '#,##0.00\\ [$€-40C];\\-#,##0.00\\ [$€-40C];"–"'
+EUR_EN = '[$€-809]#,##0.00;\\-[$€-809]#,##0.00;"–"'
 PCT = "0.0%"
 TCO2E = "#,##0.0"
 INT = "#,##0"
@@ -93,6 +95,7 @@ class Styles:
 
     def __init__(self, lang: str) -> None:
         self.eur = EUR_EN if lang == "en" else EUR_FR
+        self.eur0 = self.eur.rsplit(";", 1)[0]  # zero shown as 0,00 € (reconciliation differences)
         self._cache: dict[tuple[Look, object], object] = {}
 
     def apply(self, cell: WriteOnlyCell, look: Look) -> None:
@@ -106,7 +109,7 @@ class Styles:
             elif look.fill:
                 proto_cell.fill = PatternFill(patternType="solid", fgColor=look.fill, bgColor=look.fill)
             if look.number_format:
-                proto_cell.number_format = self.eur if look.number_format == "eur" else look.number_format
+                proto_cell.number_format = {"eur": self.eur, "eur0": self.eur0}.get(look.number_format, look.number_format)
             if look.wrap or look.align:
                 proto_cell.alignment = Alignment(wrap_text=look.wrap, horizontal=look.align, vertical="top" if look.wrap else None)
             if look.border:
@@ -123,12 +126,13 @@ TITLE = Look(bold=True, size=16, colour=TITLE_COLOUR)
 SUBTITLE = Look(italic=True, size=10, colour="555555")
 H2 = Look(bold=True, size=12, colour=TITLE_COLOUR)
 HEAD = Look(bold=True, colour="FFFFFF", fill=HEADER_FILL, wrap=True, border=True, align="center")
-LABEL = Look(bold=True)
+LABEL = Look(bold=True, wrap=True, align="left")
 NOTE = Look(italic=True, size=9, colour="555555")
 TEXT = Look(border=True)
 TEXT_WRAP = Look(border=True, wrap=True)
 MONEY = Look(number_format="eur", border=True)
 MONEY_BOLD = Look(number_format="eur", border=True, bold=True)
+MONEY_ZERO = Look(number_format="eur0", border=True)
 PERCENT = Look(number_format=PCT, border=True)
 PERCENT_BOLD = Look(number_format=PCT, border=True, bold=True)
 NUMBER = Look(number_format=INT, border=True)
@@ -170,8 +174,14 @@ class Grid:
         return len(self.rows) + 1
 
     def add(self, *cells: C | None | object) -> int:
-        """Append a row; plain values become unstyled cells. Returns the row number."""
-        self.rows.append([c if isinstance(c, C) or c is None else C(c) for c in cells])
+        """Append a row; plain values become unstyled cells. Returns the row number.
+
+        A header row (filled, wrapped cells) gets room for two lines: write-only sheets cannot be
+        measured, and LibreOffice does not grow rows whose height the file leaves implicit."""
+        row = [c if isinstance(c, C) or c is None else C(c) for c in cells]
+        self.rows.append(row)
+        if sum(1 for c in row if c is not None and c.look is not None and c.look.wrap and (c.look.fill or c.look.hatch)) >= 3:
+            self.heights.setdefault(len(self.rows), 30)
         return len(self.rows)
 
     def blank(self, n: int = 1) -> None:

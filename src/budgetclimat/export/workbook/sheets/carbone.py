@@ -4,7 +4,7 @@ territory inventory vs caps, measures and the measures ↔ budget lines check wh
 from __future__ import annotations
 
 import pandas as pd
-from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart import AreaChart, BarChart, LineChart, Reference
 
 from ..grid import H2, HEAD, NOTE, TEXT, TITLE, TONNES, C, Grid
 from .common import money_row
@@ -35,10 +35,16 @@ def key_figures(ctx) -> list[tuple[str, float]]:
     return figures
 
 
+_TERRITORY = ["year", "cap_tco2e", "inventory_net_tco2e", "projected_net_tco2e", "measures_effect_tco2e", "bau_net_tco2e", "gap_tco2e"]
+
+
 def _territory(ctx) -> pd.DataFrame | None:
-    """Year-indexed frame with some of ``inventory_tco2e, cap_tco2e, measures_tco2e``."""
-    frame = _part(ctx, "territory")
-    return frame if isinstance(frame, pd.DataFrame) and len(frame) else None
+    """Per year: cap, inventory net, projection with measures, measures' effect, business as usual, gap."""
+    terr = ctx.prep.territory
+    frame = getattr(terr, "years", terr)
+    if not isinstance(frame, pd.DataFrame) or not len(frame) or "year" not in frame.columns:
+        return None
+    return frame[[c for c in _TERRITORY if c in frame.columns]]
 
 
 def _cap_for(ctx, year):
@@ -57,8 +63,7 @@ def line_tonnes(ctx) -> pd.Series | None:
 
 
 def write(ctx) -> None:
-    view = _view(ctx)
-    if view is None or not key_figures(ctx):
+    if not key_figures(ctx) and _territory(ctx) is None:
         return
     ws = ctx.sheet("sheet-carbone")
     g = Grid(widths={1: 30, 2: 24, 3: 18, 4: 14, 5: 14, 6: 14, 7: 16, 8: 16})
@@ -101,28 +106,33 @@ def write(ctx) -> None:
     terr = _territory(ctx)
     if terr is not None:
         g.add(C(ctx.t("carbone-territory"), H2))
-        cols = [c for c in ["year", "inventory_tco2e", "cap_tco2e", "measures_tco2e"] if c in terr.columns]
-        names = {"year": ctx.t("col-year"), "inventory_tco2e": ctx.t("col-inventory"), "cap_tco2e": ctx.t("col-cap"), "measures_tco2e": ctx.t("col-measures-effect")}
-        head = g.add(*[C(names[c], HEAD) for c in cols], C(ctx.t("col-gap"), HEAD))
+        names = {"year": "col-year", "cap_tco2e": "col-cap", "inventory_net_tco2e": "col-inventory", "projected_net_tco2e": "col-projected",
+                 "measures_effect_tco2e": "col-measures-effect", "bau_net_tco2e": "col-bau", "gap_tco2e": "col-gap"}
+        cols = list(terr.columns)
+        head = g.add(*[C(ctx.t(names[c]), HEAD) for c in cols])
         first = g.next_row
         for row in terr.sort_values("year").itertuples(index=False):
-            values = [getattr(row, c) for c in cols]
-            gap = None
-            if "inventory_tco2e" in cols and "cap_tco2e" in cols and not pd.isna(row.inventory_tco2e) and not pd.isna(row.cap_tco2e):
-                gap = float(row.inventory_tco2e) - float(row.cap_tco2e)
-            g.add(C(int(values[0]), TEXT), *[C(None if pd.isna(v) else float(v), TONNES) for v in values[1:]], C(gap, TONNES))
+            g.add(C(int(row[0]), TEXT), *[C(None if pd.isna(v) else float(v), TONNES) for v in row[1:]])
         charts.append(("traj", head, first, g.next_row - 1, cols))
         g.blank()
 
-    for name, key in [("measures", "carbone-measures"), ("measures_lines", "carbone-measures-lines")]:
-        frame = _part(ctx, name)
+    measures = ctx.prep.measures
+    table = getattr(measures, "measures", None)
+    if isinstance(table, pd.DataFrame) and len(table):
+        g.add(C(ctx.t("carbone-measures"), H2))
+        keep = [c for c in ["id", "title", "sector", "service", "status", "cost_cents", "reduction_tco2e_yr", "removal_tco2e_yr",
+                            "cost_eur_per_tco2e", "lines"] if c in table.columns]
+        _generic(g, table[keep])
+        g.blank()
+    for name, key in [("links", "carbone-measures-lines"), ("unfunded", "carbone-unfunded"), ("uncovered", "carbone-uncovered")]:
+        frame = getattr(measures, name, None)
         if isinstance(frame, pd.DataFrame) and len(frame):
             g.add(C(ctx.t(key), H2))
             _generic(g, frame)
             g.blank()
     chart_row = g.next_row + 1
     ctx.flush(ws, g, landscape=True)
-    anchor_col = "A"
+    built = []
     for spec in charts:
         if spec[0] == "cat":
             _, head, first, last = spec
@@ -135,18 +145,54 @@ def write(ctx) -> None:
             chart.x_axis.delete = False
             chart.y_axis.delete = False
             chart.series[0].graphicalProperties.solidFill = "8C510A"
+            built.append(chart)
         else:
             _, head, first, last, cols = spec
-            chart = LineChart()
-            chart.title = ctx.t("chart-trajectory")
-            for idx, col in enumerate(cols[1:], start=2):
-                chart.add_data(Reference(ws, min_col=idx, min_row=head, max_row=last), titles_from_data=True)
-            chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
-            chart.x_axis.delete = False
-            chart.y_axis.delete = False
-        chart.width, chart.height = 15, 8
-        ws.add_chart(chart, f"{anchor_col}{chart_row}")
-        anchor_col = "D" if anchor_col == "A" else "A"
+            built.append(_trajectory_chart(ctx, ws, head, first, last, cols))
+            gap = _gap_chart(ctx, ws, head, first, last, cols)
+            if gap is not None:
+                built.append(gap)
+    for i, chart in enumerate(built):
+        chart.width, chart.height = 16, 8
+        ws.add_chart(chart, f"A{chart_row + 17 * i}")
+
+
+def _trajectory_chart(ctx, ws, head, first, last, cols):
+    chart = LineChart()
+    chart.title = ctx.t("chart-trajectory")
+    for name, colour in [("cap_tco2e", "1B7837"), ("inventory_net_tco2e", "8C510A"), ("projected_net_tco2e", "E0B000")]:
+        if name in cols:
+            chart.add_data(Reference(ws, min_col=cols.index(name) + 1, min_row=head, max_row=last), titles_from_data=True)
+            chart.series[-1].graphicalProperties.line.solidFill = colour
+            chart.series[-1].graphicalProperties.line.width = 28575
+    chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.legend.position = "b"
+    return chart
+
+
+def _gap_chart(ctx, ws, head, first, last, cols):
+    """Wedge chart: projected emissions with the measures' effect stacked on top (together business as
+    usual), and the cap as a line — the gap the measures fill, and what is left."""
+    if not {"projected_net_tco2e", "measures_effect_tco2e", "cap_tco2e"} <= set(cols):
+        return None
+    area = AreaChart()
+    area.grouping = "stacked"
+    area.title = ctx.t("chart-gap")
+    for name, colour in [("projected_net_tco2e", "BDBDBD"), ("measures_effect_tco2e", "A6DBA0")]:
+        area.add_data(Reference(ws, min_col=cols.index(name) + 1, min_row=head, max_row=last), titles_from_data=True)
+        area.series[-1].graphicalProperties.solidFill = colour
+    area.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+    line = LineChart()
+    line.add_data(Reference(ws, min_col=cols.index("cap_tco2e") + 1, min_row=head, max_row=last), titles_from_data=True)
+    line.series[0].graphicalProperties.line.solidFill = "1B7837"
+    line.series[0].graphicalProperties.line.width = 28575
+    area.x_axis.delete = False
+    area.y_axis.delete = False
+    area.legend.position = "b"
+    area += line
+    return area
 
 
 def _generic(g: Grid, frame: pd.DataFrame) -> None:

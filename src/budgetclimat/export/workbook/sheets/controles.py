@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from budgetclimat import i18n
 from budgetclimat.errors import render_finding
 
-from ..grid import H2, HEAD, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, C, Grid
+from ..grid import MONEY_ZERO, H2, HEAD, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, C, Grid
 from .common import money_row
 
 
@@ -41,19 +42,45 @@ def _changes(ctx, g: Grid) -> None:
     g.blank()
 
 
+_HEADERS = {"file": "col-file", "section": "col-section", "sens": "col-sens", "operation": "col-operation", "basis": "opt-basis",
+            "lines_in": "rec-lines-in", "lines_out": "rec-lines-out", "raw_cents": "rec-raw", "lines_cents": "rec-lines",
+            "difference_cents": "rec-difference", "pair": "col-what", "expense_cents": "rec-expense", "revenue_cents": "rec-revenue",
+            "kind": "col-category", "expense_section": "col-section", "revenue_section": "col-section"}
+
+
+def _reconciliation_frames(rec) -> list[pd.DataFrame]:
+    """The pipeline gives one Reconciliation per document (``totals`` and ``ordre`` frames); a frame is taken as is."""
+    if isinstance(rec, pd.DataFrame):
+        return [rec] if len(rec) else []
+    totals, ordre = [], []
+    for r in rec or []:
+        if getattr(r, "totals", None) is not None and len(r.totals):
+            totals.append(r.totals.assign(file=getattr(r, "file", ""))[["file", *r.totals.columns]])
+        if getattr(r, "ordre", None) is not None and len(r.ordre):
+            ordre.append(r.ordre.assign(file=getattr(r, "file", ""))[["file", *r.ordre.columns]])
+    return [pd.concat(f, ignore_index=True) for f in (totals, ordre) if f]
+
+
 def _reconciliation(ctx, g: Grid) -> None:
-    rec = ctx.prep.reconciliation
+    frames = _reconciliation_frames(ctx.prep.reconciliation)
     g.add(C(ctx.t("controles-reconciliation"), H2))
-    if not isinstance(rec, pd.DataFrame) or rec.empty:
+    if not frames:
         g.add(C("—", NOTE))
         g.blank()
         return
-    g.add(*[C(str(c).removesuffix("_cents"), HEAD) for c in rec.columns])
+    for rec in frames:
+        _frame(ctx, g, rec)
+
+
+def _frame(ctx, g: Grid, rec: pd.DataFrame) -> None:
+    g.add(*[C(ctx.t(_HEADERS[c]) if c in _HEADERS else str(c).removesuffix("_cents"), HEAD) for c in rec.columns])
     for row in rec.itertuples(index=False):
         cells = []
         for col, value in zip(rec.columns, row):
             if str(col).endswith("_cents"):
-                cells.extend(money_row([None if pd.isna(value) else value]))
+                cells.append(C(None if pd.isna(value) else int(value) / 100, MONEY_ZERO))
+            elif col == "pair":
+                cells.append(C(i18n.t(str(value), ctx.lang), TEXT))
             elif isinstance(value, (bool,)):
                 cells.append(C(str(value), TEXT))
             elif isinstance(value, (int, float)) and not pd.isna(value):

@@ -71,6 +71,19 @@ def write(ctx) -> None:
     last_data = g.next_row - 1
     g.blank()
 
+    # The pie of the first axis: only the classes present, so that no empty slice clutters it.
+    pie = None
+    if axes:
+        t = tables[axes[0]]
+        present = [k for k in CLASSES if int(t[k].iloc[0]) != 0]
+        whole = int(t["in_scope"].iloc[0])
+        g.add(C(ctx.t("chart-pie", axis=ctx.axis(axes[0])), H2))
+        pie_head = g.add(C(ctx.t("col-class"), HEAD), C(ctx.t("col-amount"), HEAD), C(ctx.t("col-share"), HEAD))
+        for k in present:
+            g.add(C(ctx.cls(k), class_look(k)), *money_row([t[k].iloc[0]]), C(int(t[k].iloc[0]) / whole if whole else None, PERCENT_BOLD))
+        pie = (pie_head, present)
+        g.blank()
+
     weighted_rows = _weighted_block(ctx, g)
     carbon_rows = _carbon_block(ctx, g)
     g.blank()
@@ -80,7 +93,8 @@ def write(ctx) -> None:
 
     if axes:
         _bar_chart(ctx, ws, head_row, first_data, last_data, f"A{chart_row}")
-        _pie_chart(ctx, ws, head_row, first_data, axes[0], f"E{chart_row}")
+        if pie and pie[1]:
+            _pie_chart(ctx, ws, pie[0], pie[1], axes[0], f"E{chart_row}")
     del weighted_rows, carbon_rows
 
 
@@ -110,15 +124,14 @@ def _bar_chart(ctx, ws, head_row: int, first: int, last: int, anchor: str) -> No
     ws.add_chart(chart, anchor)
 
 
-def _pie_chart(ctx, ws, head_row: int, row: int, axis: str, anchor: str) -> None:
+def _pie_chart(ctx, ws, head_row: int, present: list[str], axis: str, anchor: str) -> None:
     chart = PieChart()
     chart.title = ctx.t("chart-pie", axis=ctx.axis(axis))
-    data = Reference(ws, min_col=2, max_col=1 + len(CLASSES), min_row=row, max_row=row)
-    labels = Reference(ws, min_col=2, max_col=1 + len(CLASSES), min_row=head_row, max_row=head_row)
-    chart.add_data(data, from_rows=True, titles_from_data=False)
-    chart.set_categories(labels)
+    first, last = head_row + 1, head_row + len(present)
+    chart.add_data(Reference(ws, min_col=2, min_row=first, max_row=last), titles_from_data=False)
+    chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
     series = chart.series[0]
-    for idx, key in enumerate(CLASSES):
+    for idx, key in enumerate(present):
         point = DataPoint(idx=idx)
         props = GraphicalProperties()
         if key == "FSC":
