@@ -29,6 +29,7 @@ import pandas as pd
 import yaml
 
 from budgetclimat import i18n
+from budgetclimat.engine.matcher import normalise
 from budgetclimat.errors import ConfigError
 from budgetclimat.money import allocate, parse_cents
 from budgetclimat.views.trajectory import Trajectory
@@ -39,7 +40,8 @@ MEASURE_COLUMNS = [
     "removal_tco2e_yr", "status", "start_year", "end_year", "lifetime_years",
 ]  # fmt: skip
 MEASURE_REQUIRED = ["id", "sector", "status", "start_year"]
-INACTIVE_STATUSES = ("abandonne", "abandonnée", "abandoned", "cancelled", "annule", "annulée")
+# Compared without accents or case: « Abandonnée », « annulé », "cancelled"…
+INACTIVE_STATUSES = ("abandonne", "abandonnee", "abandoned", "cancelled", "canceled", "annule", "annulee")
 FAVOURABLE = ("TF", "FSC")
 
 i18n.define(
@@ -199,9 +201,9 @@ def measures_money(measures: pd.DataFrame, lines: pd.DataFrame, register: pd.Dat
         total = links["line_id"].map(amounts[src] if src in amounts.columns else pd.Series(dtype="Int64")).fillna(0).astype("int64")
         links[dst] = allocate(total, pd.Series(1.0, index=links.index), links["line_id"]) if len(links) else total
     links["shared_with"] = (per_line - 1).astype("int64")
-    money = links.groupby("measure_id").agg(lines=("line_id", "size"), voted_cents=("voted_cents", "sum"), executed_cents=("executed_cents", "sum"))
+    money = links.groupby("measure_id").agg(linked_lines=("line_id", "size"), voted_cents=("voted_cents", "sum"), executed_cents=("executed_cents", "sum"))
     out = measures.merge(money, left_on="id", right_index=True, how="left")
-    for column in ("lines", "voted_cents", "executed_cents"):
+    for column in ("linked_lines", "voted_cents", "executed_cents"):
         out[column] = out[column].fillna(0).astype("int64")
     cost = out["executed_cents"].where(out["executed_cents"] != 0, out["voted_cents"])
     cost = cost.where(cost != 0, out["declared_cost_cents"].astype("Float64").fillna(0).astype("int64"))
@@ -209,7 +211,7 @@ def measures_money(measures: pd.DataFrame, lines: pd.DataFrame, register: pd.Dat
     effect = out["reduction_tco2e_yr"] + out["removal_tco2e_yr"]
     out["cost_eur_per_tco2e_yr"] = (out["cost_cents"] / 100 / effect.where(effect > 0)).astype("float64")
     out["cost_eur_per_tco2e"] = (out["cost_eur_per_tco2e_yr"] / out["lifetime_years"]).astype("float64")
-    unfunded = out.loc[out["lines"] == 0, ["id", "title", "sector", "service", "status"]].reset_index(drop=True)
+    unfunded = out.loc[out["linked_lines"] == 0, ["id", "title", "sector", "service", "status"]].reset_index(drop=True)
     uncovered = pd.DataFrame(columns=["line_id", "axis", "class", "amount_cents"])
     if register is not None and len(register):
         fav = register[register["class"].isin(FAVOURABLE)]
@@ -224,7 +226,7 @@ def measures_money(measures: pd.DataFrame, lines: pd.DataFrame, register: pd.Dat
 
 
 def active(measures: pd.DataFrame, year: int) -> pd.Series:
-    status = measures["status"].astype("string").str.lower().fillna("")
+    status = normalise(measures["status"])
     end = measures["end_year"].astype("Float64").fillna(np.inf)
     return (~status.isin(INACTIVE_STATUSES) & (measures["start_year"].astype("Float64") <= year) & (end >= year)).fillna(False).astype(bool)
 

@@ -152,8 +152,8 @@ def weighted_view(lines: pd.DataFrame, weights: pd.DataFrame, *, objectives: lis
     base["amount_cents"] = base["amount_cents"].astype("int64")
     n = len(base)
     w = weights.copy()
-    if "amount_cents" not in w.columns:
-        w["amount_cents"] = w["line_id"].map(base.set_index("line_id")["amount_cents"])
+    line_amounts = w["line_id"].map(base.set_index("line_id")["amount_cents"])
+    w["amount_cents"] = w["amount_cents"].fillna(line_amounts) if "amount_cents" in w.columns else line_amounts
     w = w[w["line_id"].isin(base["line_id"]) & w["objective"].isin(objectives)]
     w["num"] = w["amount_cents"].astype("int64") * w["weight_bp"].astype("int64")
     num = (
