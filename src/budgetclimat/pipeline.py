@@ -84,9 +84,18 @@ def resolve_answers(answers: pd.DataFrame | str | Path | Sequence[str | Path] | 
     if isinstance(answers, pd.DataFrame):
         return conform_answers(answers) if "source_row" not in answers.columns else answers
     if isinstance(answers, (str, Path)):
-        return read_answers(answers)
-    frames = [read_answers(p) for p in answers]
+        return _read_answers_file(answers)
+    frames = [_read_answers_file(p) for p in answers]
     return pd.concat(frames, ignore_index=True) if frames else empty_answers()
+
+
+def _read_answers_file(path: str | Path) -> pd.DataFrame:
+    """A workbook written by ``classify -o`` is read through its own layout (answers typed in « Lignes » and
+    « À approfondir », plus those the previous run applied); any other file by ``read_answers``."""
+    from budgetclimat.engine.answers import read_answers
+    from budgetclimat.export.workbook.roundtrip import is_budgetclimat_workbook, read_workbook_answers
+
+    return read_workbook_answers(path) if is_budgetclimat_workbook(path) else read_answers(path)
 
 
 def run(
