@@ -167,26 +167,27 @@ def test_montpellier_validates():
     assert summary["reconciliation_ok"] is True and summary["ordre_balanced"] is True
     assert all(t["difference_cents"] == 0 for t in summary["totals"])
     assert data["errors"] == 0
-    # The only warnings are lines the source splits by autorisation de programme (CaracSup ProgAutoNum),
-    # a key the canonical model does not carry: without it they repeat an earlier line's imputation.
+    # The source splits some imputations by autorisation de programme (CaracSup ProgAutoNum): with the
+    # AP in the line model (ap_code) they are distinct lines, not duplicates.
     without, with_prog = _montpellier_duplicates()
-    assert with_prog == 0
-    assert summary["counts"] == ({"duplicate-line": without} if without else {})
+    assert without > 0 and with_prog == 0
+    assert summary["counts"] == {}
 
 
 def test_gironde_validates_with_explained_findings():
-    data = as_json([GIRONDE], 1)
+    data = as_json([GIRONDE], 0)
     summary = data["files"][0]
     assert summary["plans"] == ["M52-M52 2016"]
     assert summary["lines_in"] == summary["lines_out"] == 1251
     assert summary["reconciliation_ok"] is True and summary["ordre_balanced"] is True
     # Genuine defects of the source: 37 ordre intérieur lines whose article ends with a dot ("A27631.").
+    # They are read without the dot and each is reported as a cleaned code (warning), not rejected.
     with GIRONDE.open(encoding="utf-8", newline="") as f:
         dotted = {i + 2 for i, row in enumerate(csv.DictReader(f)) if re.fullmatch(r"A\d+\.", row["Article"])}
-    errors = [f for f in summary["findings"] if f["level"] == "error"]
-    assert {(f["code"], f["column"]) for f in errors} <= {("code-format", "nature")}
-    assert {f["row"] for f in errors} == dotted
-    assert len(dotted) == data["errors"] == 37 or not dotted
+    assert len(dotted) == 37
+    assert data["errors"] == 0
+    cleaned = {f["row"] for f in summary["findings"] if f["code"] == "code-cleaned"}
+    assert cleaned == dotted
 
 
 def test_two_files_at_once():

@@ -51,7 +51,10 @@ def test_gironde_detected_as_cedi(gironde):
     assert gironde.source.format == "cedi"
     assert gironde.source.encoding == "utf-8"
     assert len(gironde.lines) == 1251
-    assert gironde.findings.empty
+    # The only reader findings: 37 articles written with a trailing dot ("A27631."), read without it.
+    assert set(gironde.findings["code"]) == {"code-cleaned"}
+    assert gironde.findings["value"].str.endswith(".").all() and len(gironde.findings) == 37
+    assert not gironde.lines["nature"].str.contains(r"\D", regex=True).any()
     lines = gironde.lines
     assert set(lines["doc_type"]) == {"CA"}
     assert set(lines["nomenclature"]) == {"M52"}
@@ -231,7 +234,7 @@ def test_amount_text_is_a_finding_not_an_exception():
     assert bad["value"].tolist() == ["12,5,0", "n/a"]
     assert len(doc.lines) == 4
     message = errors.render_finding(bad.iloc[0].to_dict(), "fr")
-    assert message == 'Fichier amount-text.csv, ligne 3, colonne Réalisé : "12,5,0" n\'est pas un montant (attendu : un nombre, ex. 1 234,56).'
+    assert message == 'fichier amount-text.csv, ligne 3, colonne Réalisé : "12,5,0" n\'est pas un montant (attendu : un nombre, ex. 1 234,56).'
 
 
 def test_missing_required_column():

@@ -13,9 +13,12 @@ rendered only when shown, in the user's language.
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from budgetclimat import i18n
+
+if TYPE_CHECKING:  # pandas is imported lazily so that `budgetclimat --help` stays instant
+    import pandas as pd
 
 EXIT_OK = 0
 EXIT_INVALID_DATA = 1
@@ -24,6 +27,7 @@ EXIT_USAGE = 2
 FINDING_COLUMNS = ["level", "code", "file", "row", "column", "value", "expected"]
 ERROR = "error"
 WARNING = "warning"
+INFO = "info"  # said once, never blocks (e.g. a cp1252 file read as such)
 
 
 class BudgetclimatError(Exception):
@@ -53,11 +57,15 @@ class ConfigError(BudgetclimatError):
 
 
 def empty_findings() -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame({c: pd.Series(dtype="string") for c in FINDING_COLUMNS}).astype({"row": "Int64"})
 
 
 def findings_frame(rows: list[dict]) -> pd.DataFrame:
     """Build a findings frame from a few dicts (for non-vectorised, one-off findings)."""
+    import pandas as pd
+
     if not rows:
         return empty_findings()
     frame = pd.DataFrame(rows).reindex(columns=FINDING_COLUMNS)
@@ -65,6 +73,8 @@ def findings_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def concat_findings(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    import pandas as pd
+
     frames = [f for f in frames if f is not None and len(f)]
     if not frames:
         return empty_findings()
@@ -72,6 +82,8 @@ def concat_findings(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     out = frame.copy()
     for c in FINDING_COLUMNS:
         if c == "row":
@@ -83,6 +95,8 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
 
 def render_finding(row: dict, lang: str | None = None) -> str:
     """One finding as a sentence: « fichier f, ligne 12, colonne Montant : … »."""
+    import pandas as pd
+
     params = {k: ("" if pd.isna(v) else v) for k, v in row.items()}
     return i18n.t(str(row["code"]), lang, **params)
 
@@ -101,4 +115,12 @@ i18n.define(
     "internal-error",
     fr="Erreur interne inattendue ({kind}) : {detail}. Merci de signaler ce problème avec le fichier en cause.",
     en="Unexpected internal error ({kind}): {detail}. Please report it with the file concerned.",
+)
+# Shared by every reader (TOTEM, CSV, XLSX): one code for an amount cell that is not a number.
+i18n.define(
+    "amount-not-a-number",
+    fr='fichier {file}, ligne {row}, colonne {column} : "{value}" n\'est pas un montant (attendu : un nombre, ex. {expected}).',
+    en='file {file}, row {row}, column {column}: "{value}" is not an amount (expected: a number, e.g. {expected}).',
+    title_fr="Montant illisible",
+    title_en="Amount not a number",
 )

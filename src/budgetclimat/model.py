@@ -44,6 +44,8 @@ COLUMNS: list[Column] = [
     Column("nature", "string", "Account (compte par nature), up to 7 digits, as in the plan de comptes (`21312`)."),
     Column("fonction", "string", "Functional code without the `90`/`93` prefix of vote par fonction (`020`, `822`); empty when the source has none.", required=False),
     Column("operation_code", "string", "Opération d'équipement / programme number, when the source carries one.", required=False),
+    Column("ap_code", "string", "Autorisation de programme / d'engagement the line executes (TOTEM `CaracSup` `ProgAutoNum`), when the source carries one.", required=False),
+    Column("ap_label", "string", "Label of that autorisation (TOTEM `ProgAutoLib`).", required=False),
     Column("label", "string", "Line label: the source's own label when it has one, else the account label from the plan de comptes.", required=False),
     Column("account_label", "string", "Label of the account in the plan de comptes (enrichment).", required=False),
     Column("fonction_label", "string", "Label of the fonction in the plan de comptes (enrichment).", required=False),

@@ -234,7 +234,7 @@ ALLOWANCE_CHAPTERS = ("010", "015", "016", "017", "018")
 # A line is the same imputation as another when all of these agree within one document.
 DUPLICATE_KEYS = [
     "source_file", "exercice", "doc_type", "budget_code", "chapitre_fonction",
-    "nature", "fonction", "section", "sens", "operation", "operation_code", "chapitre",
+    "nature", "fonction", "section", "sens", "operation", "operation_code", "ap_code", "chapitre",
 ]
 
 

@@ -8,6 +8,7 @@ Every error a user can cause ends as a short message in their language and an ex
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 
 import click

@@ -21,12 +21,12 @@ _ROOT = re.compile(rb"<(?![?!])(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
 i18n.define(
     "input-empty",
     fr="Le fichier {file} est vide : aucun budget à lire.",
-    en="File {file} is empty: there is no budget to read.",
+    en="file {file} is empty: there is no budget to read.",
 )
 i18n.define(
     "xml-not-totem",
     fr="Le fichier {file} est un XML dont l'élément racine est <{value}> : attendu <DocumentBudgetaire> (flux TOTEM « Actes budgétaires »).",
-    en="File {file} is XML with root element <{value}>: expected <DocumentBudgetaire> (TOTEM « Actes budgétaires » file).",
+    en="file {file} is XML with root element <{value}>: expected <DocumentBudgetaire> (TOTEM « Actes budgétaires » file).",
 )
 
 

@@ -35,22 +35,22 @@ _ORDRE_INTERIEUR = ("041", "043")
 i18n.define(
     "empty-file",
     fr="Le fichier {file} est vide : aucune ligne de budget à lire.",
-    en="File {file} is empty: no budget line to read.",
+    en="file {file} is empty: no budget line to read.",
 )
 i18n.define(
     "undecodable",
-    fr="Fichier {file}, ligne {row} (octet {value}) : caractères illisibles (attendu : {expected}).",
-    en="File {file}, line {row} (byte {value}): unreadable characters (expected: {expected}).",
+    fr="fichier {file}, ligne {row} (octet {value}) : caractères illisibles (attendu : {expected}).",
+    en="file {file}, line {row} (byte {value}): unreadable characters (expected: {expected}).",
 )
 i18n.define(
     "encoding-fallback",
-    fr="Fichier {file} : pas en UTF-8, lu en {value} (Windows).",
-    en="File {file}: not UTF-8, read as {value} (Windows).",
+    fr="fichier {file} : pas en UTF-8, lu en {value} (Windows).",
+    en="file {file}: not UTF-8, read as {value} (Windows).",
 )
 i18n.define(
     "csv-malformed",
-    fr="Fichier {file}, ligne {row} : structure CSV incorrecte ({value}).",
-    en="File {file}, line {row}: malformed CSV ({value}).",
+    fr="fichier {file}, ligne {row} : structure CSV incorrecte ({value}).",
+    en="file {file}, line {row}: malformed CSV ({value}).",
 )
 i18n.define(
     "workbook-unreadable",
@@ -59,38 +59,33 @@ i18n.define(
 )
 i18n.define(
     "missing-column",
-    fr="Fichier {file}, ligne d'en-tête {row} : colonne(s) introuvable(s) : {column} (attendu : {expected}). En-têtes trouvés : {value}.",
-    en="File {file}, header row {row}: column(s) not found: {column} (expected: {expected}). Headers found: {value}.",
-)
-i18n.define(
-    "amount-not-a-number",
-    fr='Fichier {file}, ligne {row}, colonne {column} : "{value}" n\'est pas un montant (attendu : un nombre, ex. {expected}).',
-    en='File {file}, row {row}, column {column}: "{value}" is not an amount (expected: a number, e.g. {expected}).',
+    fr="fichier {file}, ligne d'en-tête {row} : colonne(s) introuvable(s) : {column} (attendu : {expected}). En-têtes trouvés : {value}.",
+    en="file {file}, header row {row}: column(s) not found: {column} (expected: {expected}). Headers found: {value}.",
 )
 i18n.define(
     "amount-in-centimes",
-    fr="Fichier {file}, colonne {column} : montants lus en centimes et divisés par 100 (profil {value}).",
-    en="File {file}, column {column}: amounts read as centimes and divided by 100 (profile {value}).",
+    fr="fichier {file}, colonne {column} : montants lus en centimes et divisés par 100 (profil {value}).",
+    en="file {file}, column {column}: amounts read as centimes and divided by 100 (profile {value}).",
 )
 i18n.define(
     "value-not-recognised",
-    fr='Fichier {file}, ligne {row}, colonne {column} : valeur "{value}" non reconnue (attendu : {expected}).',
-    en='File {file}, row {row}, column {column}: value "{value}" not recognised (expected: {expected}).',
+    fr='fichier {file}, ligne {row}, colonne {column} : valeur "{value}" non reconnue (attendu : {expected}).',
+    en='file {file}, row {row}, column {column}: value "{value}" not recognised (expected: {expected}).',
 )
 i18n.define(
     "chapter-account-swapped",
-    fr="Fichier {file} : les colonnes {column} semblent inversées (comptes plus courts que les chapitres, ex. {value}) ; elles ont été permutées.",
-    en="File {file}: columns {column} look swapped (accounts shorter than chapters, e.g. {value}); they were swapped back.",
+    fr="fichier {file} : les colonnes {column} semblent inversées (comptes plus courts que les chapitres, ex. {value}) ; elles ont été permutées.",
+    en="file {file}: columns {column} look swapped (accounts shorter than chapters, e.g. {value}); they were swapped back.",
 )
 i18n.define(
     "column-derived",
-    fr="Fichier {file} : pas de colonne pour {column} ; valeur déduite ({expected}).",
-    en="File {file}: no column for {column}; value derived ({expected}).",
+    fr="fichier {file} : pas de colonne pour {column} ; valeur déduite ({expected}).",
+    en="file {file}: no column for {column}; value derived ({expected}).",
 )
 i18n.define(
     "column-not-provided",
-    fr="Fichier {file} : le profil {value} ne fournit pas {column} ; à compléter (attendu : {expected}).",
-    en="File {file}: profile {value} does not provide {column}; to be completed (expected: {expected}).",
+    fr="fichier {file} : le profil {value} ne fournit pas {column} ; à compléter (attendu : {expected}).",
+    en="file {file}: profile {value} does not provide {column}; to be completed (expected: {expected}).",
 )
 
 
@@ -447,6 +442,8 @@ def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd
             findings.append(_cell_findings("value-not-recognised", name, table.rows[bad], col, src[col][bad], _accepted(spec)))
         out[key] = values
 
+    _clean_codes(out, table, used, name, findings)
+
     # Before anything reads the chapter (ordre derivations), so that they see the corrected columns.
     if prof.swap_by_length:
         out, swap_finding = _swap_if_needed(out, prof, used, name)
@@ -513,7 +510,37 @@ def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd
     return out.reset_index(drop=True), raw_totals, errors.concat_findings(findings)
 
 
+# Code columns that exports are seen to dirty with stray punctuation or spaces (``A27631.`` in a
+# département's cedi file): the code is cleaned and the user told, rather than the line rejected.
+_CODE_COLUMNS = ("nature", "chapitre", "fonction", "chapitre_fonction")
+_STRAY = r"^[\s.,;:_/-]+|[\s.,;:_/-]+$"
+
+
+def _clean_codes(out: pd.DataFrame, table: _Table, used: dict[str, str], name: str, findings: list[pd.DataFrame]) -> None:
+    for key in _CODE_COLUMNS:
+        if key not in out.columns:
+            continue
+        values = out[key].astype("string")
+        cleaned = values.str.replace(_STRAY, "", regex=True).str.replace(r"\s+", "", regex=True)
+        changed = (values.notna() & (cleaned != values)).fillna(False).to_numpy()
+        if changed.any():
+            findings.append(_cell_findings(
+                "code-cleaned", name, table.rows[changed], used.get(key, key), values[changed],
+                cleaned[changed].fillna("").str.cat(sep=" | ") if changed.sum() <= 3 else "", level=errors.WARNING,
+            ))
+            out[key] = cleaned.mask(cleaned == "")
+
+
 _COMPUTED = {"line_id", "source_file", "source_row", "source_format", "amount_cents", "amount_basis"}
+
+
+i18n.define(
+    "code-cleaned",
+    fr="fichier {file}, ligne {row}, colonne {column} : le code « {value} » contient des espaces ou une ponctuation parasite ; il est lu sans eux.",
+    en="file {file}, row {row}, column {column}: code '{value}' has stray spaces or punctuation; it is read without them.",
+    title_fr="Code nettoyé",
+    title_en="Code cleaned",
+)
 
 
 def _transform(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series]:

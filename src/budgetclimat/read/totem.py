@@ -28,56 +28,54 @@ from budgetclimat.nomenclature.plan import Plan
 i18n.define(
     "xml-entity-forbidden",
     fr="Le fichier {file} contient une déclaration {value} (ligne XML {row}) : refusée par sécurité, un budget TOTEM n'en a jamais besoin. Réexportez le fichier depuis le logiciel financier.",
-    en="File {file} contains a {value} declaration (XML line {row}): refused for security, a TOTEM budget never needs one. Export the file again from the finance software.",
+    en="file {file} contains a {value} declaration (XML line {row}): refused for security, a TOTEM budget never needs one. Export the file again from the finance software.",
 )
 i18n.define(
     "xml-malformed",
     fr="Le fichier {file} n'est pas un XML valide (ligne XML {row}) : {value}. Le fichier est peut-être tronqué ou modifié à la main.",
-    en="File {file} is not well-formed XML (XML line {row}): {value}. The file may be truncated or edited by hand.",
+    en="file {file} is not well-formed XML (XML line {row}): {value}. The file may be truncated or edited by hand.",
 )
 i18n.define(
     "xml-encoding-mismatch",
     fr="Le fichier {file} annonce l'encodage {expected} mais ses octets n'y correspondent pas (ligne XML {row}) : {value}. Réenregistrez-le dans l'encodage annoncé.",
-    en="File {file} declares encoding {expected} but its bytes do not match it (XML line {row}): {value}. Save it again in the declared encoding.",
+    en="file {file} declares encoding {expected} but its bytes do not match it (XML line {row}): {value}. Save it again in the declared encoding.",
 )
 i18n.define(
     "totem-header-missing",
-    fr="Fichier {file} : l'en-tête TOTEM n'a pas de champ {column} (attendu : {expected}).",
-    en="File {file}: the TOTEM header has no {column} field (expected: {expected}).",
+    fr="fichier {file} : l'en-tête TOTEM n'a pas de champ {column} (attendu : {expected}).",
+    en="file {file}: the TOTEM header has no {column} field (expected: {expected}).",
 )
 i18n.define(
     "totem-header-invalid",
-    fr="Fichier {file}, ligne XML {row}, champ {column} : « {value} » n'est pas valide (attendu : {expected}).",
-    en="File {file}, XML line {row}, field {column}: '{value}' is not valid (expected: {expected}).",
-)
-# Same text as the tabular reader's: one catalogue code for every reader.
-i18n.define(
-    "amount-not-a-number",
-    fr='Fichier {file}, ligne {row}, colonne {column} : "{value}" n\'est pas un montant (attendu : un nombre, ex. {expected}).',
-    en='File {file}, row {row}, column {column}: "{value}" is not an amount (expected: a number, e.g. {expected}).',
+    fr="fichier {file}, ligne XML {row}, champ {column} : « {value} » n'est pas valide (attendu : {expected}).",
+    en="file {file}, XML line {row}, field {column}: '{value}' is not valid (expected: {expected}).",
 )
 i18n.define(
     "totem-bad-code",
-    fr="Fichier {file}, ligne XML {row}, champ {column} : valeur « {value} » inconnue (attendu : {expected}).",
-    en="File {file}, XML line {row}, field {column}: unknown value '{value}' (expected: {expected}).",
+    fr="fichier {file}, ligne XML {row}, champ {column} : valeur « {value} » inconnue (attendu : {expected}).",
+    en="file {file}, XML line {row}, field {column}: unknown value '{value}' (expected: {expected}).",
 )
 i18n.define(
     "totem-nature-missing",
-    fr="Fichier {file}, ligne XML {row} : la ligne budgétaire n'a pas de compte (champ Nature vide).",
-    en="File {file}, XML line {row}: the budget line has no account (empty Nature field).",
+    fr="fichier {file}, ligne XML {row} : la ligne budgétaire n'a pas de compte (champ Nature vide).",
+    en="file {file}, XML line {row}: the budget line has no account (empty Nature field).",
 )
 i18n.define(
     "totem-no-lines",
     fr="Le fichier {file} ne contient aucune ligne budgétaire (<LigneBudget>).",
-    en="File {file} contains no budget line (<LigneBudget>).",
+    en="file {file} contains no budget line (<LigneBudget>).",
 )
 
-# LigneBudget fields kept (MtSup/CaracSup are per-document extras and are not part of the model).
+# LigneBudget fields kept (MtSup are per-document extras and are not part of the model).
 LINE_FIELDS = [
     "Nature", "LibCpte", "Fonction", "ContNat", "ContFon", "ContOp", "Operation", "ArtSpe",
     "CodRD", "OpBudg", "TypOpBudg",
     "MtPrev", "CredOuv", "MtReal", "MtRAR3112", "MtRARPrec", "MtBudgPrec", "MtPropNouv",
+    "ProgAutoNum", "ProgAutoLib",
 ]  # fmt: skip
+# CaracSup elements kept, by their Code: the autorisation de programme a line executes (several lines
+# of one account and fonction differ only by it, and measures are tied to budget lines through it).
+CARAC_FIELDS = {"ProgAutoNum", "ProgAutoLib"}
 AMOUNT_FIELDS = {
     "MtPrev": "voted",
     "CredOuv": "open_credits",
@@ -178,6 +176,8 @@ def _stream(path: Path, encoding: str) -> tuple[dict[str, list], dict[str, str],
                 for child in elem:
                     if isinstance(child.tag, str):
                         field = child.tag.rpartition("}")[2]
+                        if field == "CaracSup" and child.get("Code") in CARAC_FIELDS:
+                            field = child.get("Code")
                         if field in values and values[field] is None:
                             values[field] = child.get("V")
                 for field in LINE_FIELDS:
@@ -275,6 +275,8 @@ def _lines(
     out["ordre_kind"] = kind.where(is_ordre).astype("string")
     out["chapitre"] = contnat
     out["operation_code"] = _blank_to_na(frame["Operation"]).fillna(_blank_to_na(frame["ContOp"]))
+    out["ap_code"] = _blank_to_na(frame["ProgAutoNum"])
+    out["ap_label"] = _blank_to_na(frame["ProgAutoLib"])
     out["label"] = _blank_to_na(frame["LibCpte"])
 
     functional = _fonction(frame, out["sens"], plan)
