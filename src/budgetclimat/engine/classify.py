@@ -26,19 +26,19 @@ REGISTER_COLUMNS = [
 REGISTER_DTYPES = {c: "string" for c in REGISTER_COLUMNS} | {"piece": "int64", "share": "float64", "amount_share_cents": "int64"}
 DEFAULT_RULE = "DEFAULT"
 
-i18n.define("scope-nomenclature", fr="nomenclature non couverte", en="nomenclature not covered")
+i18n.define("register.scope-nomenclature", fr="nomenclature non couverte", en="nomenclature not covered")
 i18n.define(
-    "default-rationale",
+    "register.default-rationale",
     fr="Aucune règle du livre {rulebook} ne s'applique : classement par défaut.",
     en="No rule of rulebook {rulebook} applies: default class.",
 )
 i18n.define(
-    "staff-rationale",
+    "register.staff-rationale",
     fr="Frais de personnel répartis selon l'option {option} ({allocation}).",
     en="Staff costs allocated by option {option} ({allocation}).",
 )
-i18n.define("fact-question", fr="Valeur de « {fact} » ?", en="Value of '{fact}'?")
-i18n.define("share-answers", fr="part entre 0 et 1 (ou %)", en="share between 0 and 1 (or %)")
+i18n.define("register.fact-question", fr="Valeur de « {fact} » ?", en="Value of '{fact}'?")
+i18n.define("register.share-answers", fr="part entre 0 et 1 (ou %)", en="share between 0 and 1 (or %)")
 
 
 @dataclass
@@ -178,7 +178,7 @@ def _axis_pieces(combos: pd.DataFrame, rb: Rulebook, scope_rule: np.ndarray, sco
         parts.append(_rows(gids[scope_out], rb.axis, scope="out", rule_id=scope_rule[scope_out], decided_by="rule"))
     uncovered = ~scope_out & ~covered
     if uncovered.any():
-        parts.append(_rows(gids[uncovered], rb.axis, scope="out", scope_reason=i18n.t("scope-nomenclature"), decided_by="rule"))
+        parts.append(_rows(gids[uncovered], rb.axis, scope="out", scope_reason=i18n.t("register.scope-nomenclature"), decided_by="rule"))
     chosen = np.full(len(combos), -1)
     for i, rule in enumerate(rb.rules):
         hit = evaluate(rule.when, combos) & active & (chosen == -1)
@@ -375,7 +375,7 @@ def _texts(reg: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
     for rb in ruleset.classification:
         for rule in rb.rules:
             rationale[rule.id] = rule.rationale
-    default_text = {rb.axis: i18n.t("default-rationale", rulebook=rb.id) for rb in ruleset.classification}
+    default_text = {rb.axis: i18n.t("register.default-rationale", rulebook=rb.id) for rb in ruleset.classification}
     option = {rb.axis: rb.staff_costs_option for rb in ruleset.classification}
     out_rows = reg["scope"] == "out"
     reg["scope_reason"] = reg["scope_reason"].astype("string").fillna(reg["rule_id"].map(reason).where(out_rows).astype("string"))
@@ -384,7 +384,7 @@ def _texts(reg: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
     staff = reg["decided_by"] == "staff"
     if staff.any():
         staff_text = pd.Series(
-            [i18n.t("staff-rationale", option=o, allocation=a) for o, a in zip(reg.loc[staff, "axis"].map(option), reg.loc[staff, "allocation"])],
+            [i18n.t("register.staff-rationale", option=o, allocation=a) for o, a in zip(reg.loc[staff, "axis"].map(option), reg.loc[staff, "allocation"])],
             index=reg.index[staff],
             dtype="string",
         )  # a handful of distinct texts; staff rows are few
@@ -392,13 +392,13 @@ def _texts(reg: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
     reg["rationale"] = text
     questions = ruleset.questions()
     qtext = {qid: q.text.get() for qid, q in questions.items()}
-    qanswers = {qid: (" | ".join(q.answers) if q.answers else (i18n.t("share-answers") if q.type == "share" else "")) for qid, q in questions.items()}
+    qanswers = {qid: (" | ".join(q.answers) if q.answers else (i18n.t("register.share-answers") if q.type == "share" else "")) for qid, q in questions.items()}
     qid = reg["question_id"].astype("string")
     fact_q = qid.str.startswith("fact:").fillna(False)
     reg["question_id"] = qid
     reg["question"] = qid.map(qtext).astype("string").mask(fact_q, "fact")
     if fact_q.any():
-        reg.loc[fact_q, "question"] = [i18n.t("fact-question", fact=q[len("fact:") :]) for q in qid[fact_q]]
+        reg.loc[fact_q, "question"] = [i18n.t("register.fact-question", fact=q[len("fact:") :]) for q in qid[fact_q]]
     reg["allowed_answers"] = qid.map(qanswers).astype("string").replace("", pd.NA)
     for col in ("class", "rule_id", "allocation", "decided_by", "scope", "comment", "author"):
         reg[col] = reg[col].astype("string")

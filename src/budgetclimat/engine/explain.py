@@ -15,16 +15,16 @@ from budgetclimat.money import format_euros
 from budgetclimat.rulebook.model import RuleSet, class_label
 
 i18n.define("explain-unknown-line", fr="Ligne « {line_id} » introuvable dans les fichiers lus.", en="Line '{line_id}' not found in the files read.")
-i18n.define("explain-line", fr="Ligne {line_id} : {label} ({amount})", en="Line {line_id}: {label} ({amount})")
-i18n.define("explain-scope", fr="Périmètre", en="Scope")
-i18n.define("explain-axis", fr="Axe {axis}", en="Axis {axis}")
-i18n.define("explain-matched", fr="  {rule} : s'applique", en="  {rule}: matches")
-i18n.define("explain-failed", fr="  {rule} : non ({condition})", en="  {rule}: no ({condition})")
-i18n.define("explain-skipped", fr="  (hors périmètre : {reason})", en="  (out of scope: {reason})")
-i18n.define("explain-decided", fr="  → décidé par {rule} ({decided_by}) : {rationale}", en="  → decided by {rule} ({decided_by}): {rationale}")
-i18n.define("explain-piece", fr="     {klass} {share:.1%} = {amount}", en="     {klass} {share:.1%} = {amount}")
-i18n.define("explain-question", fr="     question {question_id} : {question} [{answers}]", en="     question {question_id}: {question} [{answers}]")
-i18n.define("explain-in-scope", fr="  → dans le périmètre", en="  → in scope")
+i18n.define("explain.line", fr="Ligne {line_id} : {label} ({amount})", en="Line {line_id}: {label} ({amount})")
+i18n.define("explain.scope", fr="Périmètre", en="Scope")
+i18n.define("explain.axis", fr="Axe {axis}", en="Axis {axis}")
+i18n.define("explain.matched", fr="  {rule} : s'applique", en="  {rule}: matches")
+i18n.define("explain.failed", fr="  {rule} : non ({condition})", en="  {rule}: no ({condition})")
+i18n.define("explain.skipped", fr="  (hors périmètre : {reason})", en="  (out of scope: {reason})")
+i18n.define("explain.decided", fr="  → décidé par {rule} ({decided_by}) : {rationale}", en="  → decided by {rule} ({decided_by}): {rationale}")
+i18n.define("explain.piece", fr="     {klass} {share:.1%} = {amount}", en="     {klass} {share:.1%} = {amount}")
+i18n.define("explain.question", fr="     question {question_id} : {question} [{answers}]", en="     question {question_id}: {question} [{answers}]")
+i18n.define("explain.in-scope", fr="  → dans le périmètre", en="  → in scope")
 
 
 @dataclass
@@ -52,7 +52,7 @@ class Explanation:
     def render(self, lang: str | None = None) -> str:
         out = [
             i18n.t(
-                "explain-line",
+                "explain.line",
                 lang,
                 line_id=self.line.get("line_id"),
                 label=self.line.get("label") or "",
@@ -63,23 +63,23 @@ class Explanation:
         out.append("  " + ", ".join(f"{k}={self.line.get(k)}" for k in keys if self.line.get(k) is not None))
         if self.facts:
             out.append("  facts: " + ", ".join(f"{k}={v}" for k, v in self.facts.items()))
-        out.append(i18n.t("explain-scope", lang))
+        out.append(i18n.t("explain.scope", lang))
         out.extend(_trial_lines(self.scope_trials, lang))
         for ax in self.axes:
-            out.append(i18n.t("explain-axis", lang, axis=ax.axis))
+            out.append(i18n.t("explain.axis", lang, axis=ax.axis))
             out.extend(_trial_lines(ax.trials, lang))
             rows = ax.rows
             first = rows.iloc[0]
             if first["scope"] == "out":
-                out.append(i18n.t("explain-skipped", lang, reason=first["scope_reason"]))
+                out.append(i18n.t("explain.skipped", lang, reason=first["scope_reason"]))
                 continue
-            out.append(i18n.t("explain-decided", lang, rule=first["rule_id"], decided_by=first["decided_by"], rationale=first["rationale"] or ""))
+            out.append(i18n.t("explain.decided", lang, rule=first["rule_id"], decided_by=first["decided_by"], rationale=first["rationale"] or ""))
             for r in rows.itertuples():
                 klass = f"{r._6} {class_label(r._6, lang)}" if pd.notna(r._6) else "-"
-                out.append(i18n.t("explain-piece", lang, klass=klass, share=float(r.share), amount=format_euros(int(r.amount_share_cents), lang or i18n.language())))
+                out.append(i18n.t("explain.piece", lang, klass=klass, share=float(r.share), amount=format_euros(int(r.amount_share_cents), lang or i18n.language())))
             if pd.notna(first["question_id"]):
                 out.append(
-                    i18n.t("explain-question", lang, question_id=first["question_id"], question=first["question"], answers=first["allowed_answers"] if pd.notna(first["allowed_answers"]) else "")
+                    i18n.t("explain.question", lang, question_id=first["question_id"], question=first["question"], answers=first["allowed_answers"] if pd.notna(first["allowed_answers"]) else "")
                 )
         return "\n".join(out)
 
@@ -97,7 +97,7 @@ class Explanation:
 
 def _trial_lines(trials: list[Trial], lang: str | None) -> list[str]:
     return [
-        i18n.t("explain-matched", lang, rule=t.rule_id) if t.matched else i18n.t("explain-failed", lang, rule=t.rule_id, condition=t.failed_condition)
+        i18n.t("explain.matched", lang, rule=t.rule_id) if t.matched else i18n.t("explain.failed", lang, rule=t.rule_id, condition=t.failed_condition)
         for t in trials
     ]
 

@@ -63,7 +63,7 @@ for _code, _fr, _en in [
     ("rulebook-unsafe-regex", _WHERE + "expression régulière « {found} » hors du sous-ensemble sûr : {detail}.", _WHERE_EN + "regex '{found}' is outside the safe subset: {detail}."),
     ("rulebook-duplicate-axis", "{file} : l'axe « {found} » a déjà un livre de règles de classement ({other}).", "{file}: axis '{found}' already has a classification rulebook ({other})."),
     ("rulebook-not-found", "Livre de règles introuvable : {path}", "Rulebook not found: {path}"),
-    ("rulebook-hint", " (vouliez-vous « {suggestion} » ?)", " (did you mean '{suggestion}'?)"),
+    ("rulebook.hint", " (vouliez-vous « {suggestion} » ?)", " (did you mean '{suggestion}'?)"),
 ]:
     i18n.define(_code, fr=_fr, en=_en)
 
@@ -307,7 +307,7 @@ class _Hint(str):
         return out
 
     def __format__(self, spec: str) -> str:
-        return i18n.t("rulebook-hint", suggestion=self.suggestion)
+        return i18n.t("rulebook.hint", suggestion=self.suggestion)
 
     def __contains__(self, item: object) -> bool:
         return item in self.suggestion
