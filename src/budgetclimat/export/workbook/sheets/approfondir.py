@@ -18,9 +18,14 @@ _CODE = Look(border=True)
 
 
 def worklist(ctx) -> pd.DataFrame:
-    """One row per line × axis × question with an AA piece, largest amount first."""
+    """One row per line × axis × question with an AA piece, largest amount first (staff lines allocated
+    pro rata are left out: they follow the others)."""
     reg = ctx.prep.main_register()
-    reg = reg[reg["key"] == "AA"].copy()
+    reg = reg[reg["key"] == "AA"]
+    if "allocation" in reg.columns:
+        # Staff costs allocated pro rata (3a/3b) inherit an AA share but have no question of their own.
+        reg = reg[reg["allocation"].astype("string").fillna("") == ""]
+    reg = reg.copy()
     for col in ["question_id", "question", "allowed_answers"]:
         if col not in reg.columns:
             reg[col] = pd.NA

@@ -92,7 +92,8 @@ def write(ctx) -> None:
         g.add(C(ctx.t("col-nature"), HEAD), C(ctx.t("col-label"), HEAD), C(ctx.t("col-amount"), HEAD), C(ctx.t("col-tco2e"), HEAD))
         labels = ctx.prep.lines.dropna(subset=["nature"]).drop_duplicates("nature").set_index("nature").get("account_label")
         for nature, row in by_acc.iterrows():
-            label = "" if labels is None else str(labels.get(nature, "") or "")
+            label = "" if labels is None else labels.get(nature, "")
+            label = "" if label is None or label is pd.NA or label != label else str(label)
             g.add(C(str(nature), TEXT), C(label, TEXT), *money_row([row["amount_cents"]]), C(float(row["tco2e"]), TONNES))
         g.blank()
 
