@@ -80,9 +80,11 @@ def classify(files, rules, answers, output, lines_out, summary_json, profile, ba
 
     result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis)
     if output is not None:
-        from budgetclimat.export.simple_workbook import write_simple_workbook
+        from budgetclimat.export.workbook import is_budgetclimat_workbook, read_previous_classes, write_workbook
 
-        write_simple_workbook(result, output, inputs)
+        # The council annex workbook; when an answers file is a previous workbook, Contrôles lists what changed.
+        previous = next((read_previous_classes(p) for p in reversed(answers) if is_budgetclimat_workbook(p)), None)
+        write_workbook(result, output, lang=i18n.language(), inputs=inputs, previous=previous)
         click.echo(i18n.t("cli.classify.written", path=output), err=True)
     if lines_out is not None:
         write_lines(result, lines_out, inputs)
