@@ -238,6 +238,9 @@ def load_rulebook(path: str | Path) -> Rulebook:
     if kind not in KINDS:
         ctx.fail("rulebook-value", meta.line_of("kind"), "rulebook.kind", found=kind, expected=", ".join(KINDS))
     ctx.kind = kind
+    if kind in ("weights", "carbon") and kind not in _KINDS:
+        import budgetclimat.views  # noqa: F401 - views hook: registers the weights and carbon kinds
+
     spec = _KINDS.get(kind, KindSpec())
     _check_keys(ctx, meta, META_KEYS + KIND_META_KEYS.get(kind, []) + spec.meta_keys, "rulebook.")
     for required in ("id", "kind") + (("axis",) if kind == "classification" else ()):
