@@ -269,10 +269,10 @@ def test_every_label_is_translated():
     from budgetclimat import i18n
     from budgetclimat.export.workbook import labels  # noqa: F401
 
-    texts = [t for k, t in i18n.catalogue().items() if k.startswith("wb-")]
+    texts = [t for k, t in i18n.catalogue().items() if k.startswith("workbook.")]
     assert len(texts) > 150
     assert all(t.fr and t.en for t in texts)
-    sheets = [t for k, t in i18n.catalogue().items() if k.startswith("wb-sheet-")]
+    sheets = [t for k, t in i18n.catalogue().items() if k.startswith("workbook.sheet-")]
     assert all(len(t.fr) <= 31 and len(t.en) <= 31 for t in sheets)
 
 

@@ -1,10 +1,10 @@
-"""Every text the workbook shows, French first (keys prefixed ``wb-``, registered with :func:`i18n.define`)."""
+"""Every text the workbook shows, French first (keys prefixed ``workbook.``, registered with :func:`i18n.define`)."""
 
 from __future__ import annotations
 
 from budgetclimat import i18n
 
-_PREFIX = "wb-"
+_PREFIX = "workbook."
 
 
 def _d(key: str, fr: str, en: str) -> None:
