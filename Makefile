@@ -27,6 +27,8 @@ demo: install
 	@mkdir -p $(DEMO_OUT)
 	$(BIN)/budgetclimat validate $(DEMO_INPUT) --report $(DEMO_OUT)/controles.json
 	@echo "Rapport de contrôle écrit dans $(DEMO_OUT)/controles.json"
+	$(BIN)/budgetclimat classify $(DEMO_INPUT) -o $(DEMO_OUT)/annexe.xlsx --lines-out $(DEMO_OUT)/lignes.csv || [ $$? -eq 1 ]
+	@echo "Annexe (classeur pour le conseil) : $(DEMO_OUT)/annexe.xlsx — registre des lignes : $(DEMO_OUT)/lignes.csv"
 
 test: install-test
 	$(BIN)/python -m pytest -q
