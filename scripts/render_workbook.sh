@@ -12,8 +12,9 @@ command -v pdftoppm >/dev/null || { echo "pdftoppm not found (apt-get install -y
 mkdir -p "$outdir"
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT
-# A private profile: no first-start wizard, no lock clash with a running LibreOffice.
-soffice -env:UserInstallation=file://"$profile" --headless --norestore --convert-to pdf --outdir "$outdir" "$workbook" >/dev/null
+# A private profile: no first-start wizard, no lock clash with a running LibreOffice. The locale decides
+# how numbers print (1 234,56 € in French): RENDER_LANG=en_GB.UTF-8 for an English workbook.
+LANG=${RENDER_LANG:-fr_FR.UTF-8} LC_ALL=${RENDER_LANG:-fr_FR.UTF-8} soffice -env:UserInstallation=file://"$profile" --headless --norestore --convert-to pdf --outdir "$outdir" "$workbook" >/dev/null
 pdf="$outdir/$(basename "${workbook%.*}").pdf"
 [ -s "$pdf" ] || { echo "no PDF produced for $workbook" >&2; exit 1; }
 rm -f "$outdir"/page-*.png

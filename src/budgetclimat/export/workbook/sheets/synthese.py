@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from openpyxl.chart import BarChart, PieChart, Reference
-from openpyxl.chart.label import DataLabelList
+from openpyxl.chart.label import DataLabel, DataLabelList
 from openpyxl.chart.series import DataPoint
 from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.drawing.fill import ColorChoice, PatternFillProperties
@@ -81,7 +81,7 @@ def write(ctx) -> None:
         pie_head = g.add(C(ctx.t("col-class"), HEAD), C(ctx.t("col-amount"), HEAD), C(ctx.t("col-share"), HEAD))
         for k in present:
             g.add(C(ctx.cls(k), class_look(k)), *money_row([t[k].iloc[0]]), C(int(t[k].iloc[0]) / whole if whole else None, PERCENT_BOLD))
-        pie = (pie_head, present)
+        pie = (pie_head, present, [int(t[k].iloc[0]) / whole if whole else 0 for k in present])
         g.blank()
 
     weighted_rows = _weighted_block(ctx, g)
@@ -94,7 +94,7 @@ def write(ctx) -> None:
     if axes:
         _bar_chart(ctx, ws, head_row, first_data, last_data, f"A{chart_row}")
         if pie and pie[1]:
-            _pie_chart(ctx, ws, pie[0], pie[1], axes[0], f"E{chart_row}")
+            _pie_chart(ctx, ws, pie[0], pie[1], axes[0], f"E{chart_row}", pie[2])
     del weighted_rows, carbon_rows
 
 
@@ -124,7 +124,7 @@ def _bar_chart(ctx, ws, head_row: int, first: int, last: int, anchor: str) -> No
     ws.add_chart(chart, anchor)
 
 
-def _pie_chart(ctx, ws, head_row: int, present: list[str], axis: str, anchor: str) -> None:
+def _pie_chart(ctx, ws, head_row: int, present: list[str], axis: str, anchor: str, slice_shares: list[float]) -> None:
     chart = PieChart()
     chart.title = ctx.t("chart-pie", axis=ctx.axis(axis))
     first, last = head_row + 1, head_row + len(present)
@@ -147,6 +147,9 @@ def _pie_chart(ctx, ws, head_row: int, present: list[str], axis: str, anchor: st
     series.dLbls.showCatName = False
     series.dLbls.showSerName = False
     series.dLbls.showLeaderLines = True
+    # No label on slivers under 2 %: they overlap and read as "0 %"; the table above gives them.
+    series.dLbls.dLbl = [DataLabel(idx=i, showPercent=False, showVal=False, showCatName=False, showSerName=False, showLegendKey=False)
+                         for i, share in enumerate(slice_shares) if share < 0.02]
     chart.legend.position = "r"
     chart.width, chart.height = 13, 7.5
     ws.add_chart(chart, anchor)
