@@ -339,3 +339,17 @@ def test_unrecognised_value_is_a_finding(tmp_path):
     bad = doc.findings[doc.findings["code"] == "value-not-recognised"]
     assert bad[["row", "column", "value"]].values.tolist() == [[2, "Dépense/Recette", "X"]]
     assert pd.isna(doc.lines["sens"].iloc[0])
+
+
+def test_lines_are_enriched_from_the_plan_of_their_nomenclature():
+    from budgetclimat.read import read_budget
+
+    doc = read_budget(FIX / "erp-title-rows.xlsx", constants={"nomenclature": "M57", "budget_kind": "principal"})
+    lines = doc.lines.set_index("nature")
+    # The file has no chapter column: the M57 plan gives 011 for 60612 and 21 for 21312.
+    assert lines.loc["60612", "chapitre"] == "011"
+    assert lines.loc["21312", "chapitre"] == "21"
+    assert lines.loc["21312", "account_label"] == "Bâtiments scolaires"
+    # Its own labels win over the plan's.
+    assert lines.loc["21312", "label"] == "École"
+    assert "plan-nearest-year" in set(doc.findings["code"])

@@ -104,15 +104,19 @@ def run(
     answers: pd.DataFrame | str | Path | Sequence[str | Path] | None = None,
     profile: str | None = None,
     basis: str | None = None,
+    constants: dict[str, str] | None = None,
 ) -> RunResult:
-    """Read budget files, validate and reconcile them, classify their lines."""
+    """Read budget files, validate and reconcile them, classify their lines.
+
+    ``profile``, ``basis`` and ``constants`` are passed to :func:`budgetclimat.read.read_budgets`.
+    """
     from budgetclimat.read import read_budgets
     from budgetclimat.validate import validate_document
 
     inputs = [Path(p) for p in paths]
     ruleset = resolve_ruleset(rulebooks)  # configuration first: a bad rulebook fails before reading
     answers_frame = resolve_answers(answers)
-    documents = read_budgets(inputs, profile=profile, basis=basis)
+    documents = read_budgets(inputs, profile=profile, basis=basis, constants=constants)
     reports = [validate_document(doc) for doc in documents]
     frames = [doc.lines for doc in documents if len(doc.lines)]
     lines = model.conform(pd.concat(frames, ignore_index=True)) if frames else model.empty_lines()

@@ -503,7 +503,9 @@ def _validate(doc: model.BudgetDocument, plan: object | None) -> tuple[pd.DataFr
     if len(lines):
         plans, notes = _resolve_plans(lines, plan)
         names = list(dict.fromkeys(p.name for _, p in plans))  # type: ignore[attr-defined]
-        found.append(notes)
+        # The readers already say which plan they used; repeat the lookup's warning only if they did not.
+        if not doc.findings["code"].astype("string").str.startswith("plan-").fillna(False).any():
+            found.append(notes)
         work = _consistency_frame(lines, plans)
         consistency = failures_to_findings(_failures(consistency_schema(), work), work, default_file)
         found.append(_drop_amount_missing_already_reported(consistency, doc.findings))

@@ -56,7 +56,7 @@ def answers_option(f):
 @click.option("--lines-out", type=click.Path(path_type=Path, dir_okay=False), help="Line register, long format (.csv or .parquet).")
 @click.option("--summary-json", type=click.Path(path_type=Path, dir_okay=False), help="Totals by axis and class (JSON).")
 @reading_options
-def classify(files, rules, answers, output, lines_out, summary_json, profile, basis) -> int:
+def classify(files, rules, answers, output, lines_out, summary_json, profile, basis, constants) -> int:
     """Classify the lines of budget files by the rulebooks (I4CE 2022 by default).
 
     Exit code 0 when the data are valid, 1 when they have errors (outputs are still written), 2 on a
@@ -78,7 +78,7 @@ def classify(files, rules, answers, output, lines_out, summary_json, profile, ba
     from budgetclimat.export.register import summary, write_lines, write_summary_json
     from budgetclimat.pipeline import run
 
-    result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis)
+    result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis, constants=constants)
     if output is not None:
         from budgetclimat.export.workbook import is_budgetclimat_workbook, read_previous_classes, write_workbook
 
@@ -130,7 +130,7 @@ def _human(result, data: dict) -> str:
 @answers_option
 @click.option("--format", "output_format", type=click.Choice(["human", "json"]), default="human", show_default=True)
 @reading_options
-def explain(files, line_id, rules, answers, output_format, profile, basis) -> int:
+def explain(files, line_id, rules, answers, output_format, profile, basis, constants) -> int:
     """Explain how one line was classified: every rule tried, in order, and why it matched or not."""
     from budgetclimat.engine import explain as explain_line
     from budgetclimat.errors import ConfigError
@@ -140,7 +140,7 @@ def explain(files, line_id, rules, answers, output_format, profile, basis) -> in
             raise ConfigError("file-not-found", path=str(path))
     from budgetclimat.pipeline import run
 
-    result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis)
+    result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis, constants=constants)
     explanation = explain_line(result.lines, result.ruleset, line_id, result.answers)
     if output_format == "json":
         click.echo(json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2, default=str))

@@ -40,7 +40,7 @@ for _key, _fr, _en in [
               help="Trajectory YAML: shows each year's cap beside the budget's direct emissions.")
 @click.option("--format", "output_format", type=click.Choice(["human", "json"]), default="human", show_default=True)
 @reading_options
-def compare(files, rules, answers, weights_path, carbon_path, trajectory_path, output_format, profile, basis) -> int:
+def compare(files, rules, answers, weights_path, carbon_path, trajectory_path, output_format, profile, basis, constants) -> int:
     """Compare budget files of several years: weighted shares per objective, combined share, tCO2e vs cap."""
     from budgetclimat.errors import ConfigError
 
@@ -48,7 +48,7 @@ def compare(files, rules, answers, weights_path, carbon_path, trajectory_path, o
         if not path.is_file():
             raise ConfigError("file-not-found", path=str(path))
     table, meta = compare_files(files, rules=rules or None, answers=answers or None, weights=weights_path,
-                                carbon=carbon_path, trajectory=trajectory_path, profile=profile, basis=basis)
+                                carbon=carbon_path, trajectory=trajectory_path, profile=profile, basis=basis, constants=constants)
     if output_format == "json":
         click.echo(json.dumps({"meta": meta, "years": _records(table)}, ensure_ascii=False, indent=2))
         return 0
@@ -56,7 +56,7 @@ def compare(files, rules, answers, weights_path, carbon_path, trajectory_path, o
     return 0
 
 
-def compare_files(files, rules=None, answers=None, weights=None, carbon=None, trajectory=None, profile=None, basis=None):
+def compare_files(files, rules=None, answers=None, weights=None, carbon=None, trajectory=None, profile=None, basis=None, constants=None):
     """Run the pipeline on each file and build the per-year series (library entry of the command)."""
     from budgetclimat.pipeline import resolve_answers, resolve_ruleset, run
     from budgetclimat.rulebook import load_rulebook
@@ -72,7 +72,7 @@ def compare_files(files, rules=None, answers=None, weights=None, carbon=None, tr
     results = []
     views = None
     for path in files:
-        result = run([path], ruleset, answers_frame, profile=profile, basis=basis)
+        result = run([path], ruleset, answers_frame, profile=profile, basis=basis, constants=constants)
         if weights_rb is not None or carbon_rb is not None:
             views = compute_views(result.lines, result.register, result.ruleset, result.facts, weights=weights_rb, carbon=carbon_rb)
             result.weighted, result.carbon = views.weighted, views.carbon

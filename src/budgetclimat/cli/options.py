@@ -72,9 +72,32 @@ def level_option(f: F) -> F:
     )(f)
 
 
+def _parse_constants(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    constants: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise click.BadParameter(f"{item!r}: KEY=VALUE, e.g. nomenclature=M57", ctx=ctx, param=param)
+        constants[key.strip()] = value.strip()
+    return constants
+
+
+def set_option(f: F) -> F:
+    """``--set KEY=VALUE``: a value for a column a CSV/XLSX export does not carry."""
+    return click.option(
+        "--set",
+        "constants",
+        multiple=True,
+        metavar="KEY=VALUE",
+        callback=_parse_constants,
+        help="Value of a line-model column the CSV/XLSX export does not carry, e.g. "
+        "--set nomenclature=M57 --set budget_kind=principal (repeatable; the file's own values win).",
+    )(f)
+
+
 def reading_options(f: F) -> F:
-    """``--profile`` and ``--basis``: how a budget file is read."""
-    return profile_option(basis_option(f))
+    """``--profile``, ``--set`` and ``--basis``: how a budget file is read."""
+    return profile_option(set_option(basis_option(f)))
 
 
 def output_options(f: F) -> F:

@@ -86,7 +86,7 @@ def lint(rulebooks: tuple[Path, ...], output_format: str) -> int:
 @answers_option
 @reading_options
 @click.option("--format", "output_format", type=click.Choice(["human", "json", "csv"]), default="human", show_default=True)
-def coverage(files, rules, answers, profile, basis, output_format) -> int:
+def coverage(files, rules, answers, profile, basis, constants, output_format) -> int:
     """Euros and lines decided by each rule, per axis, and the lines no rule matched."""
     from budgetclimat.engine.coverage import coverage as rule_coverage
     from budgetclimat.engine.coverage import unmatched
@@ -98,7 +98,7 @@ def coverage(files, rules, answers, profile, basis, output_format) -> int:
     for path in files:
         if not path.is_file():
             raise ConfigError("file-not-found", path=str(path))
-    result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis)
+    result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis, constants=constants)
     table = rule_coverage(result.register, result.ruleset)
     rest = unmatched(result.register, result.lines)
     if output_format == "csv":

@@ -61,7 +61,9 @@ def _t(key: str, **params: object) -> str:
 @reading_options
 @output_options
 @level_option
-def validate(files: tuple[Path, ...], profile: str | None, basis: str | None, output_format: str, report: Path | None, level: str) -> int:
+def validate(
+    files: tuple[Path, ...], profile: str | None, basis: str | None, constants: dict[str, str], output_format: str, report: Path | None, level: str
+) -> int:
     """Check budget files: codes, accounts against the plan de comptes, totals against the source.
 
     Exit code 0 when no finding is an error, 1 when the data have errors, 2 on a usage error.
@@ -79,7 +81,7 @@ def validate(files: tuple[Path, ...], profile: str | None, basis: str | None, ou
     from budgetclimat.validate import validate_document
 
     reports = [
-        validate_document(read_budget(path, profile=profile, basis=basis, file_index=index))
+        validate_document(read_budget(path, profile=profile, basis=basis, file_index=index, constants=constants))
         for index, path in enumerate(files)
     ]
     listed = _listed_findings(reports, level)

@@ -37,3 +37,29 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
 def _fill(frame: pd.DataFrame, name: str, values: pd.Series) -> pd.Series:
     current = _column(frame, name)
     return current.mask(current.isna() | (current.str.strip() == ""), values.astype("string")).astype("string")
+
+
+def enrich_with_plans(lines: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[dict]]:
+    """:func:`enrich` each nomenclature × year group of ``lines`` with its own plan.
+
+    For readers whose files may mix years or carry the nomenclature per line (CSV/XLSX exports).
+    Returns the enriched lines and the plan warnings (nearest year, other variant, not found), one per
+    group, with ``file`` set. Lines without a nomenclature are left as they are.
+    """
+    from budgetclimat.nomenclature.select import plan_for
+
+    out = lines.copy()
+    warnings: list[dict] = []
+    keys = out[["nomenclature", "nomenclature_variant", "exercice"]].astype("string")
+    groups = keys.drop_duplicates().dropna(subset=["nomenclature"])
+    for nomenclature, variant, exercice in groups.itertuples(index=False):  # one per plan, not per line
+        plan, warning = plan_for(variant if pd.notna(variant) else nomenclature, None, int(exercice) if pd.notna(exercice) else None)
+        if warning is not None:
+            warnings.append({**warning, "file": file})
+        if plan is None:
+            continue
+        mask = (keys["nomenclature"] == nomenclature).fillna(False)
+        mask &= keys["nomenclature_variant"].isna() if pd.isna(variant) else (keys["nomenclature_variant"] == variant).fillna(False)
+        mask &= keys["exercice"].isna() if pd.isna(exercice) else (keys["exercice"] == exercice).fillna(False)
+        out.loc[mask] = enrich(out.loc[mask], plan)
+    return out, warnings

@@ -31,13 +31,19 @@ i18n.define(
 
 
 def read_budget(
-    path: str | Path, profile: str | None = None, basis: str | None = None, file_index: int = 0
+    path: str | Path,
+    profile: str | None = None,
+    basis: str | None = None,
+    file_index: int = 0,
+    constants: dict[str, str] | None = None,
 ) -> model.BudgetDocument:
     """Read one budget file, whatever its format, into a :class:`~budgetclimat.model.BudgetDocument`.
 
     ``profile="totem"`` forces the TOTEM reader; any other profile is passed to the tabular reader.
     ``basis`` overrides which amount becomes ``amount_cents`` (``executed``, ``voted``…).
     ``file_index`` separates the line ids of several files of the same year, document and budget.
+    ``constants`` give values for columns a CSV/XLSX export does not carry (``{"nomenclature": "M57"}``);
+    a TOTEM file carries them all in its header, so they do not apply there.
     """
     p = Path(path)
     if not p.is_file():
@@ -57,15 +63,18 @@ def read_budget(
         if exc.name != "budgetclimat.read.tabular":
             raise
         raise ConfigError("reader-unavailable", path=str(p)) from None
-    return read_tabular(p, profile=profile, basis=basis, file_index=file_index)
+    return read_tabular(p, profile=profile, basis=basis, file_index=file_index, constants=constants)
 
 
 def read_budgets(
-    paths: Iterable[str | Path], profile: str | None = None, basis: str | None = None
+    paths: Iterable[str | Path],
+    profile: str | None = None,
+    basis: str | None = None,
+    constants: dict[str, str] | None = None,
 ) -> list[model.BudgetDocument]:
     """Read several files; files sharing year, document and budget code get distinct line ids
     (``file_index`` = their position among those files, in the order given)."""
-    documents = [read_budget(p, profile=profile, basis=basis) for p in paths]
+    documents = [read_budget(p, profile=profile, basis=basis, constants=constants) for p in paths]
     seen: dict[tuple, int] = {}
     for document in documents:
         lines = document.lines

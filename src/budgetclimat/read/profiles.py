@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -101,6 +101,33 @@ class Profile:
     keep_nature_classes: tuple[str, ...] = ()
     swap_by_length: tuple[str, str] | None = None  # (chapter column, account column)
     swap_labels: tuple[str, str] | None = None
+
+
+def with_constants(profile: Profile, constants: dict[str, str] | None) -> Profile:
+    """``profile`` with values for columns the file does not carry (``--set nomenclature=M57``).
+
+    Same effect as the profile's own ``constants:``: the value is the default of the column, so a file
+    that has the column keeps its own values.
+    """
+    if not constants:
+        return profile
+    known = set(model.COLUMN_NAMES) - _COMPUTED_COLUMNS
+    columns = dict(profile.columns)
+    for name, value in constants.items():
+        if name not in known:
+            raise ConfigError("constant-unknown-column", value=name, expected=", ".join(sorted(known)))
+        base = columns.get(name, ColumnSpec())
+        columns[name] = ColumnSpec(**{**base.__dict__, "default": str(value)})
+    return replace(profile, columns=columns)
+
+
+_COMPUTED_COLUMNS = {"line_id", "source_file", "source_row", "source_format", "amount_cents", "amount_basis"} | set(model.AMOUNT_COLUMNS.values())
+
+i18n.define(
+    "constant-unknown-column",
+    fr="Valeur imposée pour une colonne inconnue « {value} » (attendu : une colonne du modèle de ligne : {expected}).",
+    en="Value set for an unknown column '{value}' (expected: a column of the line model: {expected}).",
+)
 
 
 # --- loading ---------------------------------------------------------------------------------------

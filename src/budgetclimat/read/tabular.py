@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from budgetclimat import errors, i18n, model, money
+from budgetclimat.nomenclature import enrich_with_plans
 from budgetclimat.errors import ConfigError, InvalidDataError
-from budgetclimat.read.profiles import BY_DOCUMENT, ColumnSpec, Profile, available_profiles, normalise_name, resolve_profile
+from budgetclimat.read.profiles import BY_DOCUMENT, ColumnSpec, Profile, available_profiles, normalise_name, resolve_profile, with_constants
 
 HEADER_SCAN_ROWS = 30
 DELIMITERS = (";", ",", "\t", "|")
@@ -96,12 +97,16 @@ def read_tabular(
     file_index: int = 0,
     *,
     profile_dirs: list[str | Path] | None = None,
+    constants: dict[str, str] | None = None,
 ) -> model.BudgetDocument:
     """Read a CSV/XLSX/XLS/ODS budget export into the canonical model.
 
     ``profile``: a profile id or the path of a YAML profile; by default the profile is detected from the
     headers among the user profiles (``profile_dirs``, ``$BUDGETCLIMAT_PROFILES``) and the shipped ones,
     with ``generic`` as the fallback. ``basis`` overrides which amount feeds ``amount_cents``.
+    ``constants`` give values for canonical columns the file does not carry (``nomenclature: M57``,
+    ``budget_kind: principal``), as a profile's ``constants:`` would. Lines are then enriched from the
+    plan de comptes of their nomenclature and year (labels, missing chapters).
     """
     path = Path(path)
     if not path.is_file():
@@ -125,13 +130,15 @@ def read_tabular(
         findings.append(enc_findings)
         table = _read_csv(text, name, candidates, forced)
 
-    prof = table.profile
+    prof = with_constants(table.profile, constants)
     lines, raw_totals, map_findings = _map(table, prof, name, basis)
     findings.append(map_findings)
     lines["source_file"] = name
     lines["source_format"] = prof.id
     lines = model.conform(model.choose_amount(lines, basis))
     lines["line_id"] = model.assign_line_ids(lines, file_index)
+    lines, plan_warnings = enrich_with_plans(lines, name)
+    findings.append(errors.findings_frame(plan_warnings))
     header = {"profile": prof.id, "header_row": str(table.header_row)}
     if table.sheet:
         header["sheet"] = table.sheet
