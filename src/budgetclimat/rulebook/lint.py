@@ -11,7 +11,9 @@ Findings use the common findings frame (``row`` = line in the YAML file, ``colum
 * ``lint-shadowed`` (error): a rule that can never decide because an earlier rule matches every line it
   matches (simple cases: conditions on the same columns with subset values or longer prefixes);
 * ``lint-overlap`` (warning): two rules that may match the same line with different outcomes, neither
-  containing the other (the earlier one wins — is that intended?);
+  containing the other, where an earlier rule's broader code range takes part of a narrower range the
+  later rule names (the earlier one wins — is that intended?). Exceptions written first (a narrower
+  earlier rule) are the normal way to write a rulebook and are not reported;
 * ``lint-fact-without-question`` (warning): a share taken from a fact no question asks for.
 """
 
@@ -197,6 +199,23 @@ def _differ(x: object, y: object) -> bool:
     return x != y
 
 
+def _swallowed(later: list[Condition], earlier: list[Condition]) -> bool:
+    """Does an earlier, broader code region take a narrower region the later rule names?
+
+    Rulebooks put exceptions first on purpose (6236 paper before 623 advertising; a label keyword before
+    the account's general rule): an earlier rule *more specific* than the later one is intended. What is
+    suspicious is the reverse: the later rule names 49 but an earlier rule already takes all of 4.
+    """
+    codes = ("in", "prefix")
+    for a in later:
+        for b in earlier:
+            if a.column != b.column or a.fact or b.fact or a.op not in codes or b.op != "prefix":
+                continue
+            if any(str(v).startswith(str(q)) and len(str(v)) > len(str(q)) for v in a.values for q in b.values):
+                return True
+    return False
+
+
 def _share_column(x: list[Condition], y: list[Condition]) -> bool:
     """Rules on unrelated columns (sens vs nature) overlap by design; only rules on a common column are compared."""
     return bool({(c.column, c.fact) for c in x} & {(c.column, c.fact) for c in y})
@@ -214,7 +233,13 @@ def _shadowing(rb: Rulebook) -> list[dict]:
             if implies(later, earlier):
                 rows.append(_finding(ERROR, "lint-shadowed", rb, rule, other.id))
                 break
-            if _differ(rule.then, other.then) and _share_column(later, earlier) and may_overlap(later, earlier) and not implies(earlier, later):
+            if (
+                _differ(rule.then, other.then)
+                and _share_column(later, earlier)
+                and may_overlap(later, earlier)
+                and not implies(earlier, later)
+                and _swallowed(later, earlier)
+            ):
                 rows.append(_finding(WARNING, "lint-overlap", rb, rule, other.id))
                 break
     return rows
