@@ -225,3 +225,13 @@ def test_every_command_option_is_documented(command):
         for opt in getattr(param, "opts", []):
             if opt.startswith("--"):
                 assert opt in text, f"{command} {opt} not in docs/cli.md"
+
+
+def test_cli_reference_is_up_to_date():
+    """docs/cli-reference.md is generated from --help; regenerate with scripts/gen_cli_reference.py."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "gen_cli_reference.py"
+    done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, "docs/cli-reference.md is out of date: run python scripts/gen_cli_reference.py"

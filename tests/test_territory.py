@@ -116,3 +116,57 @@ def test_bad_inventory_value_names_row_and_column(tmp_path):
     with pytest.raises(ConfigError) as exc:
         load_inventory(path)
     assert exc.value.params["row"] == 2 and exc.value.params["column"] == "emissions_tco2e"
+
+
+def test_classify_ties_the_territory_to_the_budget(tmp_path):
+    """Through the command line, on the real Montpellier CA 2018 and the illustrative territory files:
+    a measure linked by account prefix gets the executed amount of exactly those lines, computed here
+    from the XML itself; a measure linked by autorisation de programme gets that AP's lines."""
+    import json
+    import re
+    from decimal import Decimal
+
+    from conftest import DATA, invoke
+
+    xml = (DATA / "montpellier-ca-2018-m57.xml").read_text(encoding="latin-1")
+    blocks = re.findall(r"<LigneBudget>(.*?)</LigneBudget>", xml, re.S)
+
+    def field(block, name):
+        m = re.search(rf'<{name} V="([^"]*)"', block)
+        return m.group(1) if m else None
+
+    def ap(block):
+        m = re.search(r'<CaracSup Code="ProgAutoNum" V="([^"]*)"', block)
+        return m.group(1) if m else None
+
+    bus = sum(Decimal(field(b, "MtReal")) for b in blocks if field(b, "Nature").startswith("2182"))
+    ap_code = "D 2013P16 2013/1"
+    ap_total = sum(Decimal(field(b, "MtReal")) for b in blocks if ap(b) == ap_code)
+    measures = tmp_path / "measures.csv"
+    measures.write_text(
+        "id,title,sector,natures,aps,reduction_tco2e_yr,status,start_year\n"
+        "BUS,Flotte électrique,transports,2182,,1000,voté,2025\n"
+        f"AP,Programme,batiment,,{ap_code},500,en cours,2024\n"
+        "NONE,Sans ligne,industrie,,,100,à l'étude,2027\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "summary.json"
+    invoke([
+        "classify", DATA / "montpellier-ca-2018-m57.xml", "--summary-json", out,
+        "--inventory", EXAMPLES / "inventory.csv", "--trajectory", EXAMPLES / "trajectory.yaml", "--measures", measures,
+    ], 0)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    by_id = {m["id"]: m for m in data["measures"]["measures"]}
+    assert by_id["BUS"]["executed_cents"] == int(bus * 100)
+    assert by_id["AP"]["executed_cents"] == int(ap_total * 100) > 0
+    assert by_id["BUS"]["cost_eur_per_tco2e_yr"] == round(float(bus) / 1000, 2)
+    assert data["measures"]["unfunded"] == ["NONE"]
+    assert by_id["NONE"]["cost_eur_per_tco2e_yr"] is None
+    assert data["territory"]["years"][0]["year"] == 2019
+
+
+def test_territory_needs_inventory_and_trajectory(tmp_path):
+    from conftest import DATA, invoke
+
+    result = invoke(["classify", DATA / "montpellier-ca-2018-m57.xml", "--trajectory", EXAMPLES / "trajectory.yaml"], 2)
+    assert "--inventory" in result.stderr

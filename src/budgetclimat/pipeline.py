@@ -46,6 +46,9 @@ class RunResult:
     # Views hook (budgetclimat.views.attach): weighted green budget and carbon budget of the lines.
     weighted: object = None  # budgetclimat.views.weighted.WeightedResult
     carbon: object = None  # budgetclimat.views.carbon.CarbonResult
+    # Territory carbon budget, when an inventory and a trajectory are given (attach_territory).
+    territory: object = None  # budgetclimat.views.territory.TerritoryResult
+    measures: object = None  # budgetclimat.views.territory.MeasuresMoney
 
     @property
     def errors(self) -> int:
@@ -98,6 +101,48 @@ def _read_answers_file(path: str | Path) -> pd.DataFrame:
     return read_workbook_answers(path) if is_budgetclimat_workbook(path) else read_answers(path)
 
 
+@dataclass
+class TerritoryInputs:
+    """The territory carbon budget's inputs (``docs/view-trajectory.md``): inventory and trajectory are
+    required together; measures are optional."""
+
+    inventory: Path
+    trajectory: Path
+    measures: Path | None = None
+
+
+def load_territory(territory: TerritoryInputs) -> tuple:
+    """Load (and so validate) the territory files: ``(inventory, trajectory, measures or None)``."""
+    from budgetclimat.views.territory import load_inventory, load_measures
+    from budgetclimat.views.trajectory import load_trajectory
+
+    measures = load_measures(territory.measures) if territory.measures is not None else None
+    return load_inventory(territory.inventory), load_trajectory(territory.trajectory), measures
+
+
+def attach_territory(result: RunResult, loaded: tuple) -> RunResult:
+    """Add the territory view (caps, inventory, measures' effects, stock) and the measures' money to
+    ``result``, with the budget's own spend-based tCO2e per exercice as the collectivité's direct share.
+    ``loaded`` is what :func:`load_territory` returns."""
+    from budgetclimat.views.territory import measures_money, territory_view
+
+    inventory, trajectory, measures = loaded
+    direct = None
+    if result.carbon is not None and len(result.lines):
+        per_line = result.carbon.lines.merge(result.lines[["line_id", "exercice"]], on="line_id", how="left")
+        grams = per_line.groupby("exercice")[["gco2e", "gco2e_low", "gco2e_high"]].sum()
+        direct = pd.DataFrame({
+            "year": grams.index.astype("int64"),
+            "tco2e": grams["gco2e"].to_numpy() / 1e6,
+            "tco2e_low": grams["gco2e_low"].to_numpy() / 1e6,
+            "tco2e_high": grams["gco2e_high"].to_numpy() / 1e6,
+        })
+    if measures is not None:
+        result.measures = measures_money(measures, result.lines, result.register)
+    result.territory = territory_view(inventory, trajectory, measures, direct)
+    return result
+
+
 def run(
     paths: Iterable[str | Path],
     rulebooks: RuleSet | Iterable[str | Path] | None = None,
@@ -105,10 +150,12 @@ def run(
     profile: str | None = None,
     basis: str | None = None,
     constants: dict[str, str] | None = None,
+    territory: TerritoryInputs | None = None,
 ) -> RunResult:
-    """Read budget files, validate and reconcile them, classify their lines.
+    """Read budget files, validate and reconcile them, classify their lines, compute the views.
 
-    ``profile``, ``basis`` and ``constants`` are passed to :func:`budgetclimat.read.read_budgets`.
+    ``profile``, ``basis`` and ``constants`` are passed to :func:`budgetclimat.read.read_budgets`;
+    ``territory`` adds the territory carbon budget (:func:`attach_territory`).
     """
     from budgetclimat.read import read_budgets
     from budgetclimat.validate import validate_document
@@ -116,6 +163,7 @@ def run(
     inputs = [Path(p) for p in paths]
     ruleset = resolve_ruleset(rulebooks)  # configuration first: a bad rulebook fails before reading
     answers_frame = resolve_answers(answers)
+    loaded_territory = load_territory(territory) if territory is not None else None
     documents = read_budgets(inputs, profile=profile, basis=basis, constants=constants)
     reports = [validate_document(doc) for doc in documents]
     frames = [doc.lines for doc in documents if len(doc.lines)]
@@ -125,6 +173,8 @@ def run(
     result.reconciliation = [r.reconciliation for r in reports]
     result.findings = concat_findings([r.findings for r in reports] + [result.findings])
     result.inputs = inputs
+    if loaded_territory is not None:
+        attach_territory(result, loaded_territory)
     return result
 
 

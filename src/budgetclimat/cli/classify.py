@@ -24,6 +24,12 @@ for _key, _fr, _en in [
 ]:
     i18n.define(f"cli.classify.{_key}", fr=_fr, en=_en)
 
+i18n.define(
+    "territory-incomplete",
+    fr="Le budget carbone du territoire demande à la fois --inventory (inventaire) et --trajectory (trajectoire) ; --measures est facultatif.",
+    en="The territory carbon budget needs both --inventory and --trajectory; --measures is optional.",
+)
+
 MAX_LISTED = 20
 
 
@@ -55,8 +61,14 @@ def answers_option(f):
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Workbook to write (.xlsx).")
 @click.option("--lines-out", type=click.Path(path_type=Path, dir_okay=False), help="Line register, long format (.csv or .parquet).")
 @click.option("--summary-json", type=click.Path(path_type=Path, dir_okay=False), help="Totals by axis and class (JSON).")
+@click.option("--inventory", type=click.Path(path_type=Path, dir_okay=False),
+              help="Territorial inventory (CSV/YAML: year, sector, emissions_tco2e, removals_tco2e); with --trajectory.")
+@click.option("--trajectory", type=click.Path(path_type=Path, dir_okay=False),
+              help="Trajectory of the territory's net emissions (YAML); with --inventory.")
+@click.option("--measures", type=click.Path(path_type=Path, dir_okay=False),
+              help="Measures of the climate plan, tied to budget lines (CSV/XLSX); with --inventory and --trajectory.")
 @reading_options
-def classify(files, rules, answers, output, lines_out, summary_json, profile, basis, constants) -> int:
+def classify(files, rules, answers, output, lines_out, summary_json, inventory, trajectory, measures, profile, basis, constants) -> int:
     """Classify the lines of budget files by the rulebooks (I4CE 2022 by default).
 
     Exit code 0 when the data are valid, 1 when they have errors (outputs are still written), 2 on a
@@ -68,7 +80,13 @@ def classify(files, rules, answers, output, lines_out, summary_json, profile, ba
     for path in files:
         if not path.is_file():
             raise ConfigError("file-not-found", path=str(path))
-    inputs = list(files) + list(rules) + list(answers)
+    territory_files = [p for p in (inventory, trajectory, measures) if p is not None]
+    for path in territory_files:
+        if not path.is_file():
+            raise ConfigError("file-not-found", path=str(path))
+    if territory_files and (inventory is None or trajectory is None):
+        raise ConfigError("territory-incomplete")
+    inputs = list(files) + list(rules) + list(answers) + territory_files
     for out in (output, lines_out, summary_json):
         if out is not None:
             check_not_input(out, inputs)
@@ -76,9 +94,11 @@ def classify(files, rules, answers, output, lines_out, summary_json, profile, ba
         raise ConfigError("register-format", path=str(lines_out))
 
     from budgetclimat.export.register import summary, write_lines, write_summary_json
-    from budgetclimat.pipeline import run
+    from budgetclimat.pipeline import TerritoryInputs, run
 
-    result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis, constants=constants)
+    territory = TerritoryInputs(inventory, trajectory, measures) if territory_files else None
+    result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis,
+                 constants=constants, territory=territory)
     if output is not None:
         from budgetclimat.export.workbook import is_budgetclimat_workbook, read_previous_classes, write_workbook
 

@@ -176,6 +176,23 @@ def views_summary(result) -> dict:
     years = per_year_views(result)
     if len(years) > 1:
         out["by_year"] = years
+    territory = getattr(result, "territory", None)
+    if territory is not None:
+        out["territory"] = territory.summary()
+    measures = getattr(result, "measures", None)
+    if measures is not None:
+        table = measures.measures
+        out["measures"] = {
+            "measures": [
+                {"id": str(r["id"]), "sector": None if pd.isna(r["sector"]) else str(r["sector"]),
+                 "linked_lines": int(r["linked_lines"]), "voted_cents": int(r["voted_cents"]),
+                 "executed_cents": int(r["executed_cents"]), "cost_cents": int(r["cost_cents"]),
+                 "cost_eur_per_tco2e_yr": None if pd.isna(r["cost_eur_per_tco2e_yr"]) else round(float(r["cost_eur_per_tco2e_yr"]), 2)}
+                for r in table.to_dict("records")
+            ],
+            "unfunded": measures.unfunded["id"].astype(str).tolist(),
+            "favourable_lines_uncovered": int(measures.uncovered["line_id"].nunique()),
+        }
     return out
 
 

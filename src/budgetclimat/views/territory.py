@@ -36,7 +36,7 @@ from budgetclimat.views.trajectory import Trajectory
 
 INVENTORY_COLUMNS = ["year", "sector", "emissions_tco2e", "removals_tco2e"]
 MEASURE_COLUMNS = [
-    "id", "title", "sector", "service", "lines", "natures", "fonctions", "operations", "cost", "reduction_tco2e_yr",
+    "id", "title", "sector", "service", "lines", "natures", "fonctions", "operations", "aps", "cost", "reduction_tco2e_yr",
     "removal_tco2e_yr", "status", "start_year", "end_year", "lifetime_years",
 ]  # fmt: skip
 MEASURE_REQUIRED = ["id", "sector", "status", "start_year"]
@@ -160,7 +160,7 @@ def link_measures(measures: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
     if len(ids):
         hit = ids.merge(lines[["line_id"]], left_on="lines", right_on="line_id")
         frames.append(pd.DataFrame({"measure_id": hit["id"], "line_id": hit["line_id"], "link": "line_id"}))
-    for column, line_column, how in (("natures", "nature", "prefix"), ("fonctions", "fonction", "prefix"), ("operations", "operation_code", "equal")):
+    for column, line_column, how in (("natures", "nature", "prefix"), ("fonctions", "fonction", "prefix"), ("operations", "operation_code", "equal"), ("aps", "ap_code", "equal")):
         keys = _explode(measures, column)
         if not len(keys) or line_column not in lines.columns:
             continue
@@ -209,7 +209,9 @@ def measures_money(measures: pd.DataFrame, lines: pd.DataFrame, register: pd.Dat
     cost = cost.where(cost != 0, out["declared_cost_cents"].astype("Float64").fillna(0).astype("int64"))
     out["cost_cents"] = cost.astype("int64")
     effect = out["reduction_tco2e_yr"] + out["removal_tco2e_yr"]
-    out["cost_eur_per_tco2e_yr"] = (out["cost_cents"] / 100 / effect.where(effect > 0)).astype("float64")
+    # No known cost (no line, nothing declared) is no cost per tonne, not a free tonne.
+    known_cost = out["cost_cents"].where(out["cost_cents"] != 0)
+    out["cost_eur_per_tco2e_yr"] = (known_cost / 100 / effect.where(effect > 0)).astype("float64")
     out["cost_eur_per_tco2e"] = (out["cost_eur_per_tco2e_yr"] / out["lifetime_years"]).astype("float64")
     unfunded = out.loc[out["linked_lines"] == 0, ["id", "title", "sector", "service", "status"]].reset_index(drop=True)
     uncovered = pd.DataFrame(columns=["line_id", "axis", "class", "amount_cents"])
