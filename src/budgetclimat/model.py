@@ -71,6 +71,16 @@ AMOUNT_COLUMNS = {
     "previous_budget": "previous_budget_cents",
     "proposed": "proposed_cents",
 }
+# How each basis is named to users (validate summary, workbook).
+BASIS_LABELS = {
+    "voted": ("montants votés", "voted amounts"),
+    "open_credits": ("crédits ouverts", "open credits"),
+    "executed": ("montants exécutés (mandatés / titrés)", "executed amounts"),
+    "carried_forward": ("restes à réaliser au 31/12", "remainders carried forward at 31/12"),
+    "previous_carried": ("restes à réaliser de l'exercice précédent", "remainders carried from the previous year"),
+    "previous_budget": ("budget de l'exercice précédent", "previous year's budget"),
+    "proposed": ("propositions nouvelles", "new proposals"),
+}
 DOC_TYPES = ("BP", "BS", "DM", "CA", "CFU")
 # Documents of execution use the executed amount; budgets (prévisions) the voted one.
 DEFAULT_BASIS = {"CA": "executed", "CFU": "executed", "BP": "voted", "BS": "voted", "DM": "voted"}

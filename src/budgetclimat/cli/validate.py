@@ -52,6 +52,13 @@ for _key, (_fr, _en) in _T.items():
     i18n.define(f"cli.validate.{_key}", fr=_fr, en=_en)
 
 
+def _basis_text(basis: object, lang: str) -> str:
+    from budgetclimat.model import BASIS_LABELS
+
+    labels = BASIS_LABELS.get(str(basis))
+    return str(basis) if labels is None else labels[0 if lang == "fr" else 1]
+
+
 def _t(key: str, **params: object) -> str:
     return i18n.t(f"cli.validate.{key}", **params)
 
@@ -173,7 +180,7 @@ def to_human(reports: list, findings) -> str:
             if s[key] is not None:
                 lines.append(f"{_t(key)}{colon}{s[key]}")
         lines.append(f"{_t('plans')}{colon}{', '.join(s['plans']) or _t('no-plan')}")
-        lines.append(f"{_t('basis')}{colon}{s['basis']}")
+        lines.append(f"{_t('basis')}{colon}{_basis_text(s['basis'], lang)}")
         count = _count_text(s["lines_out"], lang)
         detail = _t("lines-detail", lines_in=_count_text(s["lines_in"], lang), lines_out=count) if s["lines_in"] is not None else count
         lines.append(f"{_t('lines')}{colon}{detail}")
