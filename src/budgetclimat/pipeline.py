@@ -206,3 +206,38 @@ def run_lines(
     views = compute_views(lines, classification.register, ruleset, classification.facts)
     result.weighted, result.carbon = views.weighted, views.carbon
     return result
+
+
+def compare_years(files, rules=None, answers=None, weights=None, carbon=None, trajectory=None, profile=None, basis=None, constants=None):
+    """Run the pipeline on each file (one budget year each) and build the per-year series of the views:
+    ``(table, meta)``, what ``budgetclimat compare`` prints. The same rulebooks and answers serve every
+    year, so answers keyed by nature + fonction + label carry over from one year to the next."""
+    from budgetclimat.rulebook import load_rulebook
+    from budgetclimat.views.attach import compute_views
+    from budgetclimat.views.series import series
+    from budgetclimat.views.trajectory import load_trajectory
+
+    ruleset = resolve_ruleset(rules)
+    answers_frame = resolve_answers(answers)
+    weights_rb = load_rulebook(weights) if weights else None
+    carbon_rb = load_rulebook(carbon) if carbon else None
+    traj = load_trajectory(trajectory) if trajectory else None
+    results = []
+    views = None
+    for path in files:
+        result = run([path], ruleset, answers_frame, profile=profile, basis=basis, constants=constants)
+        if weights_rb is not None or carbon_rb is not None:
+            views = compute_views(result.lines, result.register, result.ruleset, result.facts, weights=weights_rb, carbon=carbon_rb)
+            result.weighted, result.carbon = views.weighted, views.carbon
+        results.append(result)
+    table = series(results, traj)
+    objectives = results[-1].weighted.objectives if results and results[-1].weighted is not None else []
+    meta = {
+        "files": [str(p) for p in files],
+        "weights": weights_rb.id if weights_rb else "poids-classes-i4ce",
+        "carbon": carbon_rb.id if carbon_rb else "carbone-m57-m14-ademe-2023",
+        "trajectory": traj.id if traj else None,
+        "objectives": objectives,
+        "combined_rule": results[-1].weighted.combine if results and results[-1].weighted is not None else None,
+    }
+    return table, meta

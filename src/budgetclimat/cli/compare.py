@@ -47,47 +47,15 @@ def compare(files, rules, answers, weights_path, carbon_path, trajectory_path, o
     for path in list(files) + [p for p in (weights_path, carbon_path, trajectory_path) if p is not None]:
         if not path.is_file():
             raise ConfigError("file-not-found", path=str(path))
-    table, meta = compare_files(files, rules=rules or None, answers=answers or None, weights=weights_path,
+    from budgetclimat.pipeline import compare_years
+
+    table, meta = compare_years(files, rules=rules or None, answers=answers or None, weights=weights_path,
                                 carbon=carbon_path, trajectory=trajectory_path, profile=profile, basis=basis, constants=constants)
     if output_format == "json":
         click.echo(json.dumps({"meta": meta, "years": _records(table)}, ensure_ascii=False, indent=2))
         return 0
     click.echo(_human(table, meta))
     return 0
-
-
-def compare_files(files, rules=None, answers=None, weights=None, carbon=None, trajectory=None, profile=None, basis=None, constants=None):
-    """Run the pipeline on each file and build the per-year series (library entry of the command)."""
-    from budgetclimat.pipeline import resolve_answers, resolve_ruleset, run
-    from budgetclimat.rulebook import load_rulebook
-    from budgetclimat.views.attach import compute_views
-    from budgetclimat.views.series import series
-    from budgetclimat.views.trajectory import load_trajectory
-
-    ruleset = resolve_ruleset(rules)
-    answers_frame = resolve_answers(answers)
-    weights_rb = load_rulebook(weights) if weights else None
-    carbon_rb = load_rulebook(carbon) if carbon else None
-    traj = load_trajectory(trajectory) if trajectory else None
-    results = []
-    views = None
-    for path in files:
-        result = run([path], ruleset, answers_frame, profile=profile, basis=basis, constants=constants)
-        if weights_rb is not None or carbon_rb is not None:
-            views = compute_views(result.lines, result.register, result.ruleset, result.facts, weights=weights_rb, carbon=carbon_rb)
-            result.weighted, result.carbon = views.weighted, views.carbon
-        results.append(result)
-    table = series(results, traj)
-    objectives = results[-1].weighted.objectives if results and results[-1].weighted is not None else []
-    meta = {
-        "files": [str(p) for p in files],
-        "weights": weights_rb.id if weights_rb else "poids-classes-i4ce",
-        "carbon": carbon_rb.id if carbon_rb else "carbone-m57-m14-ademe-2023",
-        "trajectory": traj.id if traj else None,
-        "objectives": objectives,
-        "combined_rule": results[-1].weighted.combine if results and results[-1].weighted is not None else None,
-    }
-    return table, meta
 
 
 def _records(table) -> list[dict]:
