@@ -151,17 +151,19 @@ def run(
     basis: str | None = None,
     constants: dict[str, str] | None = None,
     territory: TerritoryInputs | None = None,
+    staff_costs: str | None = None,
 ) -> RunResult:
     """Read budget files, validate and reconcile them, classify their lines, compute the views.
 
     ``profile``, ``basis`` and ``constants`` are passed to :func:`budgetclimat.read.read_budgets`;
-    ``territory`` adds the territory carbon budget (:func:`attach_territory`).
+    ``territory`` adds the territory carbon budget (:func:`attach_territory`); ``staff_costs``
+    (``3a``/``3b``) overrides the rulebooks' choice of I4CE option for staff costs.
     """
     from budgetclimat.read import read_budgets
     from budgetclimat.validate import validate_document
 
     inputs = [Path(p) for p in paths]
-    ruleset = resolve_ruleset(rulebooks)  # configuration first: a bad rulebook fails before reading
+    ruleset = resolve_ruleset(rulebooks).with_staff_costs(staff_costs)  # configuration first: a bad rulebook fails before reading
     answers_frame = resolve_answers(answers)
     loaded_territory = load_territory(territory) if territory is not None else None
     documents = read_budgets(inputs, profile=profile, basis=basis, constants=constants)

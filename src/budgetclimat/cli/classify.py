@@ -67,8 +67,11 @@ def answers_option(f):
               help="Trajectory of the territory's net emissions (YAML); with --inventory.")
 @click.option("--measures", type=click.Path(path_type=Path, dir_okay=False),
               help="Measures of the climate plan, tied to budget lines (CSV/XLSX); with --inventory and --trajectory.")
+@click.option("--staff-costs", type=click.Choice(["3a", "3b"]),
+              help="I4CE option for staff costs: 3a pro rata of all other spending, 3b pro rata per fonction "
+              "(remainder pro rata of the whole). Default: the rulebook's choice.")
 @reading_options
-def classify(files, rules, answers, output, lines_out, summary_json, inventory, trajectory, measures, profile, basis, constants) -> int:
+def classify(files, rules, answers, output, lines_out, summary_json, inventory, trajectory, measures, staff_costs, profile, basis, constants) -> int:
     """Classify the lines of budget files by the rulebooks (I4CE 2022 by default).
 
     Exit code 0 when the data are valid, 1 when they have errors (outputs are still written), 2 on a
@@ -98,7 +101,7 @@ def classify(files, rules, answers, output, lines_out, summary_json, inventory, 
 
     territory = TerritoryInputs(inventory, trajectory, measures) if territory_files else None
     result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis,
-                 constants=constants, territory=territory)
+                 constants=constants, territory=territory, staff_costs=staff_costs)
     if output is not None:
         from budgetclimat.export.workbook import is_budgetclimat_workbook, read_previous_classes, write_workbook
 

@@ -6,7 +6,7 @@ budget line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -236,6 +236,14 @@ class RuleSet:
 
     def of_kind(self, kind: str) -> list[Rulebook]:
         return [rb for rb in self.rulebooks if rb.kind == kind]
+
+    def with_staff_costs(self, option: str | None) -> RuleSet:
+        """The same rule set with every classification rulebook's staff-cost option set to ``option``
+        (``3a`` or ``3b``); ``None`` keeps each rulebook's own choice."""
+        if option is None:
+            return self
+        books = tuple(replace(rb, staff_costs_option=option) if rb.kind == "classification" else rb for rb in self.rulebooks)
+        return RuleSet(books)
 
     @property
     def scope(self) -> list[Rulebook]:
