@@ -23,6 +23,7 @@ from budgetclimat import i18n, model
 from budgetclimat.errors import ERROR, WARNING, InvalidDataError, concat_findings, findings_frame
 from budgetclimat.money import parse_cents
 from budgetclimat.nomenclature import enrich, plan_for
+from budgetclimat.nomenclature.functional import functional_ordre_chapters, normalise_chapter, read_functional_vote
 from budgetclimat.nomenclature.plan import Plan
 
 i18n.define(
@@ -60,6 +61,15 @@ i18n.define(
     fr="fichier {file}, ligne XML {row} : la ligne budgétaire n'a pas de compte (champ Nature vide).",
     en="file {file}, XML line {row}: the budget line has no account (empty Nature field).",
 )
+i18n.define(
+    "functional-ordre-chapter",
+    fr="fichier {file}, ligne XML {row} : ligne votée au chapitre {value}, chapitre d'opérations d'ordre du vote par fonction ({expected}), mais OpBudg la dit réelle : elle est lue comme opération d'ordre.",
+    en="file {file}, XML line {row}: line voted in chapter {value}, an ordre chapter of the vote par fonction ({expected}), but OpBudg says real: it is read as an ordre operation.",
+    title_fr="Ligne d'un chapitre d'ordre du vote par fonction dite réelle",
+    title_en="Line of an ordre chapter of the functional vote said to be real",
+)
+i18n.define("expected.ordre-section", fr="ordre entre sections", en="ordre between sections")
+i18n.define("expected.ordre-interieur", fr="ordre à l'intérieur d'une section", en="ordre within a section")
 i18n.define(
     "totem-no-lines",
     fr="Le fichier {file} ne contient aucune ligne budgétaire (<LigneBudget>).",
@@ -125,6 +135,7 @@ def read_totem(path: str | Path, basis: str | None = None, file_index: int = 0) 
     frame["source_row"] = pd.Series(raw["_line"], dtype="Int64")
     plan, plan_warning = plan_for(document["nomenclature_variant"], None, document["exercice"])
     lines, findings = _lines(p, frame, document, plan, basis, file_index)
+    ordre_chapters = functional_ordre_chapters(plan)
     if plan_warning is not None:
         plan_warning["file"] = p.name if plan_warning["file"] is None else plan_warning["file"]
         findings.append(findings_frame([plan_warning]))
@@ -134,7 +145,7 @@ def read_totem(path: str | Path, basis: str | None = None, file_index: int = 0) 
     return model.BudgetDocument(
         lines=lines,
         source=source,
-        raw_totals=_raw_totals(raw),
+        raw_totals=_raw_totals(raw, ordre_chapters),
         findings=concat_findings(findings).sort_values("row", na_position="first", kind="stable", ignore_index=True),
     )
 
@@ -282,10 +293,16 @@ def _lines(
     functional = _fonction(frame, out["sens"], plan)
     out["fonction"] = functional["fonction"]
     out["chapitre_fonction"] = functional["chapitre_fonction"]
+    out["section"] = functional["section"]
+    # Vote par fonction: functional chapters out of ``chapitre``, ordre lines from the ordre chapters.
+    out, flipped = read_functional_vote(out, plan)
+    said_real = flipped & frame["OpBudg"].str.strip().notna()
+    if said_real.any():
+        findings.append(_functional_ordre_findings(path, frame, out, said_real.to_numpy(dtype=bool)))
 
     out = enrich(model.conform(out), plan)
     chapter_section = plan.chapter_section(out["chapitre"]) if plan is not None else pd.Series(pd.NA, index=out.index, dtype="string")
-    out["section"] = functional["section"].fillna(chapter_section).fillna(_class_section(out["nature"])).astype("string")
+    out["section"] = out["section"].fillna(chapter_section).fillna(_class_section(out["nature"])).astype("string")
 
     out = model.choose_amount(out, basis)
     out["line_id"] = model.assign_line_ids(out, file_index)
@@ -311,8 +328,11 @@ def _fonction(frame: pd.DataFrame, sens: pd.Series, plan: Plan | None) -> pd.Dat
     prefix = fonction.str.slice(0, 2)
     account_like = (fonction.str.len() >= 4).fillna(False) & prefix.isin(["90", "93"]).fillna(False)
     fallback_section = prefix.map({"90": "I", "93": "F"}).where(account_like).astype("string")
-    section = decoded["section"].fillna(fallback_section)
-    chapter = decoded["chapitre_fonction"].fillna(fonction.str.slice(0, 3).where(account_like)).fillna(contfon)
+    # The voted chapter is ContFon when the line has one (« 904-4 » read as 9044); the compte
+    # fonctionnel's chapter only fills a gap (the plan gives odd chapters for some non-ventilated codes).
+    chapter = normalise_chapter(contfon).fillna(decoded["chapitre_fonction"]).fillna(fonction.str.slice(0, 3).where(account_like))
+    chapter_section = plan.chapter_section(chapter) if plan is not None else na
+    section = chapter_section.fillna(decoded["section"]).fillna(fallback_section)
     decoded_fonction = decoded["fonction"].fillna(fonction.str.slice(2).where(account_like & decoded["chapitre_fonction"].isna()))
     return pd.DataFrame(
         {
@@ -322,6 +342,22 @@ def _fonction(frame: pd.DataFrame, sens: pd.Series, plan: Plan | None) -> pd.Dat
         },
         index=frame.index,
     )
+
+
+def _functional_ordre_findings(path: Path, frame: pd.DataFrame, out: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """One warning per line whose ``OpBudg`` says réel while its functional chapter is an ordre chapter."""
+    table = pd.DataFrame(
+        {
+            "level": WARNING,
+            "code": "functional-ordre-chapter",
+            "file": path.name,
+            "row": frame["source_row"].to_numpy()[mask],
+            "column": "OpBudg",
+            "value": out["chapitre_fonction"].to_numpy(dtype=object, na_value=None)[mask],
+            "expected": out["ordre_kind"].map({k: i18n.t(f"expected.ordre-{k}") for k in ("section", "interieur")}).to_numpy(dtype=object, na_value=None)[mask],
+        }
+    )
+    return concat_findings([table])
 
 
 def _class_section(nature: pd.Series) -> pd.Series:
@@ -355,13 +391,16 @@ def _rows(path: Path, frame: pd.DataFrame, mask: np.ndarray, code: str, column: 
     return concat_findings([table])
 
 
-def _raw_totals(raw: dict[str, list]) -> pd.DataFrame:
+def _raw_totals(raw: dict[str, list], ordre_chapters: set[str] | None = None) -> pd.DataFrame:
     """Decimal sums of the raw amount strings by section × sens × operation, one row per basis.
 
     Deliberately independent of the frame: section from the account class only, sens and operation
     from the raw codes, amounts summed as written. ``lines`` counts every ``<LigneBudget>`` of the
-    group; empty or unparseable amounts add nothing (the latter are findings).
+    group; empty or unparseable amounts add nothing (the latter are findings). Under the vote par
+    fonction a line whose raw ``ContFon`` is one of ``ordre_chapters`` (the plan's functional ordre
+    chapters, ``926``, ``904-4`` written either way) is an ordre line whatever its ``OpBudg``.
     """
+    ordre_chapters = ordre_chapters or set()
     sums: dict[tuple, Decimal] = defaultdict(Decimal)
     counts: dict[tuple, int] = defaultdict(int)
     for i, nature in enumerate(raw["Nature"]):
@@ -369,6 +408,8 @@ def _raw_totals(raw: dict[str, list]) -> pd.DataFrame:
         section = SPECIAL_SECTION.get(nature) or _CLASS_SECTION.get(nature[:1])
         sens = CODRD.get((raw["CodRD"][i] or "").strip().upper())
         operation = OPBUDG.get((raw["OpBudg"][i] or "0").strip())
+        if ordre_chapters and re.sub(r"[-./ ]", "", (raw["ContFon"][i] or "").strip()) in ordre_chapters:
+            operation = "ordre"
         group = (section, sens, operation)
         counts[group] += 1
         for field, basis in AMOUNT_FIELDS.items():
