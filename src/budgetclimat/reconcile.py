@@ -46,6 +46,26 @@ ORDRE_UNBALANCED = i18n.define(
     title_fr="Opérations d'ordre déséquilibrées",
     title_en="Ordre operations do not balance",
 )
+ORDRE_MISSING = i18n.define(
+    "ordre-missing",
+    fr="fichier {file} : aucune ligne n'est lue comme opération d'ordre, mais {value} ligne(s) portent des comptes qui "
+    "n'existent qu'en ordre ({column} ; première ligne {row}) : l'équilibre des opérations d'ordre n'est pas vérifiable "
+    "et ces lignes sont comptées comme réelles (attendu : {expected}). Vérifiez la colonne réel/ordre (OpBudg) ou les "
+    "chapitres d'ordre (040–043, ou ceux du vote par fonction : 925/926/946/947 en M57, 910/914/934/935 en M14).",
+    en="file {file}: no line is read as an ordre operation, but {value} line(s) carry accounts that exist only as ordre "
+    "({column}; first line {row}): the ordre balance cannot be checked and these lines count as real (expected: "
+    "{expected}). Check the real/ordre column (OpBudg) or the ordre chapters (040–043, or those of the vote par "
+    "fonction: 925/926/946/947 in M57, 910/914/934/935 in M14).",
+    title_fr="Aucune opération d'ordre lue",
+    title_en="No ordre operation read",
+)
+_EXPECTED_ORDRE = i18n.define(
+    "expected.ordre-lines", fr="des lignes d'ordre (040/042 amortissements, 021/023 virement)",
+    en="ordre lines (040/042 depreciation, 021/023 transfer)",
+)
+# Accounts that exist only as ordre operations in M57, M14 and M52 (checked against their plans: no real
+# chapter on any of their leaves): depreciation 6811 / 28…, the virement 021/023.
+ORDRE_ONLY_PREFIXES = ("6811", "28", "021", "023")
 _EXPECTED_RAW = i18n.define("expected.raw-totals", fr="des totaux bruts par section, sens et opération", en="raw totals by section, direction and operation")
 _LINES = i18n.define("reconcile.lines", fr="{n} lignes, {amount}", en="{n} lines, {amount}")
 _ON_BASIS = i18n.define("reconcile.on-basis", fr=" sur la base « {basis} »", en=" on basis \"{basis}\"")
@@ -95,7 +115,8 @@ class Reconciliation:
     * ``totals``: :data:`TOTALS_COLUMNS` for every section × sens × operation (the eight standard ones,
       plus any other value found); ``raw_cents``/``lines_in`` are ``<NA>`` when the reader gave no raw totals.
     * ``ordre``: :data:`ORDRE_COLUMNS`, one row per ordre flow that must balance.
-    * ``findings``: ``reconciliation-mismatch`` errors and ``ordre-unbalanced`` warnings.
+    * ``findings``: ``reconciliation-mismatch`` errors, ``ordre-unbalanced`` warnings, and ``ordre-missing``
+      when no line is ordre although some carry accounts that exist only as ordre (6811, 28…, 021, 023).
     """
 
     file: str
@@ -103,6 +124,7 @@ class Reconciliation:
     totals: pd.DataFrame
     ordre: pd.DataFrame
     findings: pd.DataFrame
+    ordre_lines: int = 0  # lines read as ordre; none means the balance cannot be checked
 
     @property
     def available(self) -> bool:
@@ -115,7 +137,15 @@ class Reconciliation:
         return self.available and bool((t["difference_cents"].fillna(0) == 0).all() and (t["lines_in"] == t["lines_out"]).fillna(False).all())
 
     @property
-    def ordre_balanced(self) -> bool:
+    def ordre_checkable(self) -> bool:
+        """False when no line was read as ordre: there is nothing to balance, so nothing is proven."""
+        return bool(self.ordre_lines)
+
+    @property
+    def ordre_balanced(self) -> bool | None:
+        """True/False once ordre lines were read; ``None`` (not checkable) when no line is ordre."""
+        if not self.ordre_checkable:
+            return None
         return bool((self.ordre["difference_cents"] == 0).all())
 
 
@@ -167,9 +197,30 @@ def reconcile(doc: model.BudgetDocument) -> Reconciliation:
     totals = totals[TOTALS_COLUMNS]
 
     ordre = _ordre_balance(lines)
+    ordre_lines = int((lines["operation"] == "ordre").fillna(False).sum())
     findings = [_mismatch_findings(totals, file)] if available else [_unavailable(file, basis)]
     findings.append(_ordre_findings(ordre, file))
-    return Reconciliation(file=file, basis=basis, totals=totals, ordre=ordre, findings=concat_findings(findings))
+    if not ordre_lines:
+        findings.append(_ordre_missing(lines, file))
+    return Reconciliation(
+        file=file, basis=basis, totals=totals, ordre=ordre, findings=concat_findings(findings), ordre_lines=ordre_lines
+    )
+
+
+def _ordre_missing(lines: pd.DataFrame, file: str) -> pd.DataFrame:
+    """One warning when no line is ordre although some carry accounts that exist only as ordre."""
+    nature = lines["nature"].astype("string")
+    only_ordre = nature.str.startswith(ORDRE_ONLY_PREFIXES).fillna(False)
+    if not only_ordre.any():
+        return empty_findings()
+    found = sorted(nature[only_ordre].dropna().unique())
+    shown = ", ".join(found[:5]) + (" …" if len(found) > 5 else "")
+    rows = lines.loc[only_ordre, "source_row"]
+    first = rows.dropna().min() if rows.notna().any() else None
+    return findings_frame([{
+        "level": WARNING, "code": ORDRE_MISSING, "file": file, "row": None if first is None else int(first),
+        "column": shown, "value": str(int(only_ordre.sum())), "expected": i18n.t(_EXPECTED_ORDRE),
+    }])
 
 
 def _ordre_balance(lines: pd.DataFrame) -> pd.DataFrame:

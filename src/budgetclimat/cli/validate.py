@@ -39,6 +39,7 @@ _T = {
     "ordre-balance": ("Équilibre des opérations d'ordre", "Ordre operations balance"),
     "balanced": ("équilibrées", "balanced"),
     "unbalanced": ("déséquilibrées (voir les constats ordre-unbalanced)", "unbalanced (see the ordre-unbalanced findings)"),
+    "not-checkable": ("non vérifiable (aucune ligne lue comme opération d'ordre)", "not checkable (no line read as an ordre operation)"),
     "findings": ("Constats", "Findings"),
     "none": ("aucun", "none"),
     "counts": ("{errors} erreur(s), {warnings} avertissement(s)", "{errors} error(s), {warnings} warning(s)"),
@@ -195,7 +196,8 @@ def to_human(reports: list, findings) -> str:
                 lines.append(f"  {label:<30}{cells[0]:>{width}}{cells[1]:>{width}}")
         status = _t("unavailable") if s["reconciliation_ok"] is None else _t("ok") if s["reconciliation_ok"] else _t("ko")
         lines.append(f"{_t('reconciliation')}{colon}{status}")
-        lines.append(f"{_t('ordre-balance')}{colon}{_t('balanced') if s['ordre_balanced'] else _t('unbalanced')}")
+        balance = "not-checkable" if s["ordre_balanced"] is None else "balanced" if s["ordre_balanced"] else "unbalanced"
+        lines.append(f"{_t('ordre-balance')}{colon}{_t(balance)}")
         lines.append(f"{_t('findings')}{colon}{_t('counts', errors=s['errors'], warnings=s['warnings'])}")
         for row in counts_by_code(r.findings).to_dict("records"):
             lines.append(f"  {row['code']} ({_t(row['level'])}){colon}{row['count']}")
