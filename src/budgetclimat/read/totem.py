@@ -334,6 +334,10 @@ def _fonction(frame: pd.DataFrame, sens: pd.Series, plan: Plan | None) -> pd.Dat
     chapter_section = plan.chapter_section(chapter) if plan is not None else na
     section = chapter_section.fillna(decoded["section"]).fillna(fallback_section)
     decoded_fonction = decoded["fonction"].fillna(fonction.str.slice(2).where(account_like & decoded["chapitre_fonction"].isna()))
+    # A plain fonction beside a ContFon (« 020 » with ContFon 930) is kept as it is; a Fonction that
+    # repeats the chapter (« 926 », non ventilé) or is a compte fonctionnel is no fonction of its own.
+    plain = ~account_like & decoded["chapitre_fonction"].isna() & (fonction != chapter).fillna(True)
+    decoded_fonction = decoded_fonction.fillna(fonction.where(plain))
     return pd.DataFrame(
         {
             "fonction": decoded_fonction.where(by_fonction, fonction).astype("string"),
