@@ -170,3 +170,60 @@ def test_coloured_budget_is_the_same_whatever_the_vote(docs, tmp_path):
         reasons = by_axis["attenuation"]["reasons"]
         attenuation = [cents for reason, cents in reasons.items() if reason.startswith("Atténuation de produits")]
         assert attenuation == [int(expected * 100)], name
+
+
+def test_no_ordre_line_is_not_checkable_and_not_balanced():
+    from test_validate import GOOD, make_doc
+
+    rec = reconcile(make_doc([GOOD, {**GOOD, "nature": "21318", "section": "I", "chapitre": "21"}]))
+    assert rec.ordre_lines == 0 and rec.ordre_balanced is None
+    assert "ordre-missing" not in set(rec.findings["code"])  # nothing says the document should have some
+
+
+def test_ordre_only_accounts_read_as_real_say_ordre_missing():
+    from test_validate import GOOD, make_doc
+
+    depreciation = {**GOOD, "nature": "6811", "chapitre": "042", "executed_cents": 700}
+    amortised = {**GOOD, "nature": "28051", "section": "I", "sens": "R", "chapitre": "040", "executed_cents": 700}
+    rec = reconcile(make_doc([GOOD, depreciation, amortised]))
+    assert rec.ordre_balanced is None
+    missing = rec.findings[rec.findings["code"] == "ordre-missing"]
+    assert len(missing) == 1
+    finding = missing.iloc[0]
+    assert (finding["level"], finding["value"], finding["row"], finding["column"]) == ("warning", "2", 11, "28051, 6811")
+
+
+def test_validate_says_not_checkable(tmp_path):
+    text = MONTPELLIER.read_bytes()
+    first = text.index(b"<LigneBudget>")
+    last = text.rindex(b"</LigneBudget>") + len(b"</LigneBudget>")
+    two = text.index(b"</LigneBudget>", text.index(b"</LigneBudget>", first) + 1) + len(b"</LigneBudget>")
+    small = tmp_path / "deux-lignes.xml"
+    small.write_bytes(text[:two] + text[last:])  # the first two lines only: real, no ordre
+    out = invoke(["validate", small], 0).stdout
+    assert "Équilibre des opérations d'ordre : non vérifiable (aucune ligne lue comme opération d'ordre)" in out
+
+
+def test_csv_export_with_a_functional_chapter_column(docs, tmp_path):
+    """A generic export of the par-fonction document: « Chapitre » holds 930, 926, 904-4…; no réel/ordre column."""
+    rows = ["Exercice;Document;Nomenclature;Section;Sens;Chapitre;Nature;Fonction;Réalisé"]
+    for f in _raw_lines(docs["fonction"]):
+        nature = f["Nature"]
+        section = SPECIAL_SECTION.get(nature) or CLASS_SECTION[nature[0]]
+        fonction = f.get("Fonction") or ""
+        fonction = fonction[2:] if len(fonction) >= 4 and fonction[:2] in ("90", "93") else fonction
+        fonction = "" if re.sub(r"\D", "", fonction) == re.sub(r"\D", "", f["ContFon"]) else fonction
+        rows.append(f"2018;CA;M57-M57;{section};{f['CodRD']};{f['ContFon']};{nature};{fonction};{(f.get('MtReal') or '0').replace('.', ',')}")
+    export = tmp_path / "montpellier-par-fonction.csv"
+    export.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    doc = read_budget(export, constants={"budget_kind": "principal"})
+    lines = doc.lines
+    assert not lines["chapitre"].str.startswith("9").fillna(False).any()  # moved to chapitre_fonction
+    assert (lines["chapitre_fonction"] == "9044").sum() == 1
+    raw = list(_raw_lines(docs["fonction"]))
+    assert list(lines["operation"] == "ordre") == [re.sub(r"\D", "", f["ContFon"]) in M57_ORDRE_CHAPTERS for f in raw]
+    report = validate_document(doc)
+    assert report.errors == 0 and "account-chapter-mismatch" not in set(report.findings["code"])
+    assert report.reconciliation.ok and report.reconciliation.ordre_balanced is True
+    read = report.reconciliation.totals.set_index(["section", "sens", "operation"])["lines_cents"]
+    assert {k: int(read[k]) for k in _independent_totals(docs["fonction"])} == _independent_totals(docs["fonction"])

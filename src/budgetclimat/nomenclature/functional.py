@@ -134,3 +134,39 @@ def read_functional_vote(lines: pd.DataFrame, plan: Plan | None) -> tuple[pd.Dat
     section = out["section"].astype("string") if "section" in out.columns else na
     out["section"] = section.fillna(voted.map(section_of)).astype("string")
     return out, flipped
+
+
+def read_functional_vote_with_plans(lines: pd.DataFrame) -> pd.DataFrame:
+    """:func:`read_functional_vote` on each nomenclature × year group of an export, with its own plan.
+
+    For CSV/XLSX exports, whose chapter column may hold functional chapters (``930``, ``904-4``) and
+    whose réel/ordre is often derived from chapters 040–043 only. Does nothing (and loads no plan) when
+    no chapter looks functional.
+    """
+    from budgetclimat.nomenclature.select import plan_for
+
+    chapter_columns = [c for c in ("chapitre", "chapitre_fonction") if c in lines.columns]
+    if not chapter_columns or "nomenclature" not in lines.columns:
+        return lines
+    looks = pd.Series(False, index=lines.index)
+    for column in chapter_columns:
+        looks |= lines[column].astype("string").str.strip().str.startswith("9").fillna(False)
+    if not looks.any():
+        return lines
+    out = lines.copy()
+    for column in ("chapitre", "chapitre_fonction", "fonction", "operation", "ordre_kind", "section"):
+        out[column] = out[column].astype("string") if column in out.columns else pd.Series(pd.NA, index=out.index, dtype="string")
+    variant = out["nomenclature_variant"] if "nomenclature_variant" in out.columns else pd.Series(pd.NA, index=out.index)
+    year = out["exercice"] if "exercice" in out.columns else pd.Series(pd.NA, index=out.index)
+    keys = pd.DataFrame({"n": out["nomenclature"], "v": variant, "y": year}).astype("string")
+    for n, v, y in keys.drop_duplicates().dropna(subset=["n"]).itertuples(index=False):  # one per plan
+        plan, _ = plan_for(v if pd.notna(v) else n, None, int(y) if pd.notna(y) and str(y).isdigit() else None)
+        if plan is None:
+            continue
+        mask = (keys["n"] == n).fillna(False)
+        mask &= keys["v"].isna() if pd.isna(v) else (keys["v"] == v).fillna(False)
+        mask &= keys["y"].isna() if pd.isna(y) else (keys["y"] == y).fillna(False)
+        read, _ = read_functional_vote(out.loc[mask], plan)
+        for column in ("chapitre", "chapitre_fonction", "fonction", "operation", "ordre_kind", "section"):
+            out.loc[mask, column] = read[column].astype("string")
+    return out

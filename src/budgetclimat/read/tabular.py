@@ -23,6 +23,7 @@ import pandas as pd
 
 from budgetclimat import errors, i18n, model, money
 from budgetclimat.nomenclature import enrich_with_plans
+from budgetclimat.nomenclature.functional import read_functional_vote_with_plans
 from budgetclimat.errors import ConfigError, InvalidDataError
 from budgetclimat.read.profiles import BY_DOCUMENT, ColumnSpec, Profile, available_profiles, normalise_name, resolve_profile, with_constants
 
@@ -487,6 +488,7 @@ def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd
             out[column] = current.mask((target == b).fillna(False) & current.isna(), cents).astype("Int64")
         amount_sources[BY_DOCUMENT] = by_document
 
+    out = read_functional_vote_with_plans(out)  # vote par fonction: functional chapters and their ordre lines
     if "operation" in out.columns:
         chapter = out.get("chapitre", pd.Series(pd.NA, index=out.index, dtype="string")).astype("string")
         kind = out.get("ordre_kind", pd.Series(pd.NA, index=out.index, dtype="string")).astype("string")
