@@ -166,6 +166,11 @@ def _functional_tables(plan):
     return by_role, accounts
 
 
+def by_family(by_role: dict) -> set[str]:
+    """Functional chapters open to real operations."""
+    return {code for (section, sens, role, type_, only), code in by_role.items() if role is None and type_ == "C"}
+
+
 def to_vote_by_fonction(source: Path, target: Path, plan, norm: str, variations: bool = True) -> Path:
     """Write the par-nature document ``source`` as voted par fonction (see the module docstring)."""
     tree = _parse(source)
@@ -201,10 +206,13 @@ def to_vote_by_fonction(source: Path, target: Path, plan, norm: str, variations:
             if chapter is None:
                 table = NON_VENTILATED[norm][section]
                 prefix = max((p for p in table if nature.startswith(p)), key=len, default=None)
-                if prefix is None:
+                if prefix is not None:
+                    chapter = table[prefix]
+                    written = fonction if fonction is not None else chapter
+                elif fonction and prefixes[section] + fonction[0] in by_family(by_role):
+                    chapter = prefixes[section] + fonction[0]  # « 01 » non ventilable: the family's chapter
+                else:
                     raise ValueError(f"no functional chapter for line {line.sourceline}: nature {nature}, fonction {fonction}")
-                chapter = table[prefix]
-                written = fonction if fonction is not None else chapter
         if variations and len(chapter) == 4 and chapter.startswith("9"):
             chapter = chapter[:3] + "-" + chapter[3]  # printed sub-chapter « 904-4 »
         _set(line, "Fonction", written)

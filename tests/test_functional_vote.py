@@ -32,6 +32,10 @@ NS = "{http://www.minefi.gouv.fr/cp/demat/docbudgetaire}"
 # test): 925 opérations patrimoniales, 926/946 transferts entre les sections, 947 transferts à
 # l'intérieur de la section de fonctionnement, 951/953 virements.
 M57_ORDRE_CHAPTERS = {"925", "926", "946", "947", "951", "953"}
+# M14: 910 opérations patrimoniales, 914/934 transferts entre sections, 935 opérations d'ordre à
+# l'intérieur de la section de fonctionnement, 919/939 virements.
+M14_ORDRE_CHAPTERS = {"910", "914", "919", "934", "935", "939"}
+MONTREUIL = DATA / "montreuil-ca-2016-m14.xml"
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +54,14 @@ def _raw_lines(path):
         yield {child.tag.rpartition("}")[2]: child.get("V") for child in line}
 
 
-def _independent_totals(path) -> dict[tuple, int]:
+def _independent_totals(path, ordre_chapters=M57_ORDRE_CHAPTERS) -> dict[tuple, int]:
     """Decimal sums of MtReal by section (account class) × sens × réel/ordre (OpBudg or ordre chapter)."""
     sums: dict[tuple, Decimal] = defaultdict(Decimal)
     for f in _raw_lines(path):
         nature = f["Nature"]
         section = SPECIAL_SECTION.get(nature) or CLASS_SECTION[nature[0]]
         chapter = re.sub(r"\D", "", f.get("ContFon") or "")
-        ordre = f.get("OpBudg") == "1" or chapter in M57_ORDRE_CHAPTERS
+        ordre = f.get("OpBudg") == "1" or chapter in ordre_chapters
         sums[(section, f["CodRD"], "ordre" if ordre else "reel")] += Decimal(f.get("MtReal") or "0")
     return {k: int(v * 100) for k, v in sums.items()}
 
@@ -227,3 +231,56 @@ def test_csv_export_with_a_functional_chapter_column(docs, tmp_path):
     assert report.reconciliation.ok and report.reconciliation.ordre_balanced is True
     read = report.reconciliation.totals.set_index(["section", "sens", "operation"])["lines_cents"]
     assert {k: int(read[k]) for k in _independent_totals(docs["fonction"])} == _independent_totals(docs["fonction"])
+
+
+def _exit_code(args: list) -> int:
+    """Exit code of ``budgetclimat *args`` (for a file whose validity depends on the plans shipped)."""
+    from click.testing import CliRunner
+
+    from budgetclimat.cli import run
+
+    with CliRunner().isolation():
+        return run([str(a) for a in args])
+
+
+def test_m14_montreuil_voted_par_fonction_reads_as_voted_par_nature(tmp_path):
+    """Montreuil CA 2016 (M14, voted par nature) written as a vote par fonction: 90x/92x, 91x/93x, ordre via 910/914/934/935."""
+    plan, _ = plan_for("M14-M14_COM_SUP3500", None, 2016)
+    functional = to_vote_by_fonction(MONTREUIL, tmp_path / "montreuil-par-fonction.xml", plan, "M14")
+    raw = list(_raw_lines(functional))
+    assert all("ContFon" in f and "ContNat" not in f for f in raw)
+    in_ordre_chapter = [re.sub(r"\D", "", f["ContFon"]) in M14_ORDRE_CHAPTERS for f in raw]
+    assert sum(in_ordre_chapter) >= 20 and sum(in_ordre_chapter) > sum(f.get("OpBudg") == "1" for f in raw)
+
+    original = json.loads(_run_json(["validate", MONTREUIL, "--format", "json"]))["files"][0]
+    data = json.loads(invoke(["validate", functional, "--format", "json"], 1 if original["errors"] else 0).stdout)
+    summary = data["files"][0]
+    assert "account-chapter-mismatch" not in summary["counts"]
+    assert {c for c in summary["counts"] if c in original["counts"]} == set(summary["counts"])  # nothing new
+    assert summary["reconciliation_ok"] is True and summary["ordre_balanced"] is True
+    read = {(t["section"], t["sens"], t["operation"]): t["lines_cents"] for t in summary["totals"] if t["lines_out"]}
+    assert read == _independent_totals(functional, M14_ORDRE_CHAPTERS) == _independent_totals(MONTREUIL, set())
+
+    lines = read_budget(functional).lines
+    assert list(lines["operation"] == "ordre") == in_ordre_chapter
+    assert not lines["chapitre"].str.startswith("9").fillna(False).any()
+    assert set(lines.loc[lines["chapitre_fonction"] == "910", "ordre_kind"]) == {"interieur"}
+    by_nature = read_budget(MONTREUIL).lines
+    assert list(lines["fonction"].fillna("-")) == list(by_nature["fonction"].fillna("-"))  # 92812 read as 812, plain fonctions kept
+
+    summaries = {}
+    for name, path in (("nature", MONTREUIL), ("fonction", functional)):
+        summaries[name] = tmp_path / f"{name}.json"
+    code = _exit_code(["classify", MONTREUIL, "--summary-json", summaries["nature"]])
+    invoke(["classify", functional, "--summary-json", summaries["fonction"]], code)
+    assert _axes(summaries["nature"]) == _axes(summaries["fonction"])
+
+
+def _run_json(args: list) -> str:
+    from click.testing import CliRunner
+
+    from budgetclimat.cli import run
+
+    with CliRunner().isolation() as (out, _, _):
+        run([str(a) for a in args])
+        return out.getvalue().decode("utf-8")

@@ -336,7 +336,8 @@ def _fonction(frame: pd.DataFrame, sens: pd.Series, plan: Plan | None) -> pd.Dat
     decoded_fonction = decoded["fonction"].fillna(fonction.str.slice(2).where(account_like & decoded["chapitre_fonction"].isna()))
     # A plain fonction beside a ContFon (« 020 » with ContFon 930) is kept as it is; a Fonction that
     # repeats the chapter (« 926 », non ventilé) or is a compte fonctionnel is no fonction of its own.
-    plain = ~account_like & decoded["chapitre_fonction"].isna() & (fonction != chapter).fillna(True)
+    known = fonction.isin(plan.fonctions["code"]).fillna(False) if plan is not None else pd.Series(False, index=frame.index)
+    plain = ~account_like & (decoded["chapitre_fonction"].isna() | known) & (fonction != chapter).fillna(True)
     decoded_fonction = decoded_fonction.fillna(fonction.where(plain))
     return pd.DataFrame(
         {
