@@ -284,3 +284,24 @@ def _run_json(args: list) -> str:
     with CliRunner().isolation() as (out, _, _):
         run([str(a) for a in args])
         return out.getvalue().decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("nomenclature", "year", "expected"),
+    [
+        ("M57-M57", 2018, {"925": "interieur", "926": "section", "946": "section", "947": "interieur", "951": "section", "953": "section"}),
+        ("M14-M14_COM_SUP3500", 2016, {"910": "interieur", "914": "section", "934": "section", "935": "interieur", "919": "section", "939": "section"}),
+    ],
+)
+def test_functional_ordre_chapters_come_from_the_plan(nomenclature, year, expected):
+    from budgetclimat.nomenclature.functional import functional_chapter_table, functional_ordre_chapters
+
+    plan, _ = plan_for(nomenclature, None, year)
+    table = functional_chapter_table(plan).set_index("code")
+    found = {code: kinds.dropna().iloc[0] for code, kinds in table[["ordre_kind_d", "ordre_kind_r"]].iterrows() if kinds.notna().any()}
+    assert found == expected
+    assert {c for c, _ in functional_ordre_chapters(plan)} == set(expected)
+    # The virements are one-way: 953/939 are expenses of fonctionnement, 951/919 revenue of investissement.
+    virements = {"M57-M57": (("953", "D"), ("951", "R")), "M14-M14_COM_SUP3500": (("939", "D"), ("919", "R"))}[nomenclature]
+    pairs = functional_ordre_chapters(plan)
+    assert all(v in pairs for v in virements) and not any((c, "R" if s == "D" else "D") in pairs for c, s in virements)

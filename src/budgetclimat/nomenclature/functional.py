@@ -76,12 +76,16 @@ def functional_ordre_kind(chapter: pd.Series, sens: pd.Series, plan: Plan | None
     return kind.astype("string")
 
 
-def functional_ordre_chapters(plan: Plan | None) -> set[str]:
-    """Codes of the functional chapters open only to ordre operations (for raw, frame-free totals)."""
+def functional_ordre_chapters(plan: Plan | None) -> set[tuple[str, str]]:
+    """``(chapter, sens)`` of the functional chapters open only to ordre operations for that sens.
+
+    For the readers' raw, frame-free totals (``("926", "D")``, ``("953", "D")``…).
+    """
     if plan is None:
         return set()
     table = functional_chapter_table(plan)
-    return set(table.loc[table["ordre_kind_d"].notna() | table["ordre_kind_r"].notna(), "code"].astype(str))
+    pairs = {(str(c), "D") for c in table.loc[table["ordre_kind_d"].notna(), "code"]}
+    return pairs | {(str(c), "R") for c in table.loc[table["ordre_kind_r"].notna(), "code"]}
 
 
 def read_functional_vote(lines: pd.DataFrame, plan: Plan | None) -> tuple[pd.DataFrame, pd.Series]:

@@ -396,14 +396,14 @@ def _rows(path: Path, frame: pd.DataFrame, mask: np.ndarray, code: str, column: 
     return concat_findings([table])
 
 
-def _raw_totals(raw: dict[str, list], ordre_chapters: set[str] | None = None) -> pd.DataFrame:
+def _raw_totals(raw: dict[str, list], ordre_chapters: set[tuple[str, str]] | None = None) -> pd.DataFrame:
     """Decimal sums of the raw amount strings by section × sens × operation, one row per basis.
 
     Deliberately independent of the frame: section from the account class only, sens and operation
     from the raw codes, amounts summed as written. ``lines`` counts every ``<LigneBudget>`` of the
     group; empty or unparseable amounts add nothing (the latter are findings). Under the vote par
-    fonction a line whose raw ``ContFon`` is one of ``ordre_chapters`` (the plan's functional ordre
-    chapters, ``926``, ``904-4`` written either way) is an ordre line whatever its ``OpBudg``.
+    fonction a line whose raw ``ContFon`` and sens are one of ``ordre_chapters`` (the plan's functional
+    ordre chapters: ``("926", "R")``…) is an ordre line whatever its ``OpBudg``.
     """
     ordre_chapters = ordre_chapters or set()
     sums: dict[tuple, Decimal] = defaultdict(Decimal)
@@ -413,7 +413,7 @@ def _raw_totals(raw: dict[str, list], ordre_chapters: set[str] | None = None) ->
         section = SPECIAL_SECTION.get(nature) or _CLASS_SECTION.get(nature[:1])
         sens = CODRD.get((raw["CodRD"][i] or "").strip().upper())
         operation = OPBUDG.get((raw["OpBudg"][i] or "0").strip())
-        if ordre_chapters and re.sub(r"[-./ ]", "", (raw["ContFon"][i] or "").strip()) in ordre_chapters:
+        if ordre_chapters and (re.sub(r"[-./ ]", "", (raw["ContFon"][i] or "").strip()), sens) in ordre_chapters:
             operation = "ordre"
         group = (section, sens, operation)
         counts[group] += 1
