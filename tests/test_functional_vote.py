@@ -256,7 +256,10 @@ def test_m14_montreuil_voted_par_fonction_reads_as_voted_par_nature(tmp_path):
     data = json.loads(invoke(["validate", functional, "--format", "json"], 1 if original["errors"] else 0).stdout)
     summary = data["files"][0]
     assert "account-chapter-mismatch" not in summary["counts"]
-    assert {c for c in summary["counts"] if c in original["counts"]} == set(summary["counts"])  # nothing new
+    # Until the plan of 2016 is shipped, both read against the nearest M14 plan and share its
+    # account-unknown errors; the vote par fonction adds none (the par-nature document's operation
+    # chapters in ContNat are gone with ContNat).
+    assert summary["errors"] <= original["errors"]
     assert summary["reconciliation_ok"] is True and summary["ordre_balanced"] is True
     read = {(t["section"], t["sens"], t["operation"]): t["lines_cents"] for t in summary["totals"] if t["lines_out"]}
     assert read == _independent_totals(functional, M14_ORDRE_CHAPTERS) == _independent_totals(MONTREUIL, set())
