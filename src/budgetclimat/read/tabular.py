@@ -170,6 +170,7 @@ class _Table:
         self.profile = profile
         self.sheet = sheet
         self.delimiter = delimiter
+        self.amount_reads: dict[str, tuple[str | None, np.ndarray]] = {}  # column -> (decimal mark, problem mask)
 
 
 def _is_workbook(path: Path, data: bytes) -> bool:
@@ -593,32 +594,78 @@ def _cell_findings(code: str, name: str, rows: pd.Series, column: str, values: p
     return errors.concat_findings([frame])
 
 
-def _normalise_amount_text(text: pd.Series, decimal: str | None) -> pd.Series:
-    """Apply the profile's decimal-mark hint before money.parse_cents (which guesses otherwise)."""
-    s = text.astype("string")
-    if decimal == ",":
-        s = s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    elif decimal == ".":
-        s = s.str.replace(",", "", regex=False)
-    return s
+i18n.define(
+    "amount-ambiguous",
+    fr='fichier {file}, ligne {row}, colonne {column} : le montant "{value}" peut se lire de deux façons, '
+    "et les autres montants de la colonne ne tranchent pas (attendu : {expected}).",
+    en='file {file}, row {row}, column {column}: amount "{value}" can be read two ways, and the other amounts '
+    "of the column do not settle it (expected: {expected}).",
+    title_fr="Montant ambigu",
+    title_en="Ambiguous amount",
+)
+i18n.define(
+    "amount-too-precise",
+    fr='fichier {file}, ligne {row}, colonne {column} : le montant "{value}" a plus de deux décimales ; '
+    "il n'est pas arrondi (attendu : {expected}).",
+    en='file {file}, row {row}, column {column}: amount "{value}" has more than two decimals; it is not '
+    "rounded (expected: {expected}).",
+    title_fr="Montant plus précis que le centime",
+    title_en="Amount more precise than a cent",
+)
+i18n.define(
+    "amount-too-large",
+    fr='fichier {file}, ligne {row}, colonne {column} : le montant "{value}" est hors limites (attendu : {expected}).',
+    en='file {file}, row {row}, column {column}: amount "{value}" is out of range (expected: {expected}).',
+    title_fr="Montant hors limites",
+    title_en="Amount out of range",
+)
+
+
+_AMOUNT_PROBLEM_CODES = {
+    money.NOT_A_NUMBER: "amount-not-a-number",
+    money.AMBIGUOUS: "amount-ambiguous",
+    money.TOO_PRECISE: "amount-too-precise",
+    money.TOO_LARGE: "amount-too-large",
+}
+_AMOUNT_EXPECTED = {
+    "amount-not-a-number": AMOUNT_EXAMPLE,
+    "amount-ambiguous": "un montant qui ne se lit que d'une façon, ex. 1 234,00 ou 1,23",
+    "amount-too-precise": "au plus deux décimales (des centimes)",
+    "amount-too-large": "moins de 10^15 €",
+}
 
 
 def _amount(table: _Table, col: str, prof: Profile, name: str, findings: list[pd.DataFrame]) -> pd.Series:
+    """One amount column read by :func:`money.parse_amounts` (the only amount parser), with findings.
+
+    Text cells decide the column's decimal mark among themselves (numbers typed in a workbook are
+    binary floats whose text is Python's, not what the user sees: they give no evidence).
+    """
     text = table.frame[col]
-    cents, bad = money.parse_cents(_normalise_amount_text(text, prof.decimal))
     num = table.numbers.get(col)
-    if num is not None:
-        is_num = num.notna().to_numpy()
-        if is_num.any():
-            # Numbers typed in a workbook are binary floats: round each to the cent, never sum floats.
-            exact = np.round(num.to_numpy()[is_num] * 100).astype("int64")
-            cents = cents.copy()
-            cents[is_num] = exact
-            bad = bad & ~is_num
+    is_num = num.notna().to_numpy() if num is not None else np.zeros(len(text), dtype=bool)
+    parsed = money.parse_amounts(text.mask(is_num), prof.decimal)
+    cents, problem = parsed.cents.copy(), parsed.problem.copy()
+    if is_num.any():
+        # Numbers typed in a workbook: round each to the cent (never sum floats); a value that is not a
+        # whole number of cents (1234.565) is a problem, not a rounding.
+        values = num.to_numpy()[is_num]
+        float_problem = money.float_problems(values)
+        exact = np.rint(np.where(np.isfinite(values), values, 0) * 100)
+        ok = pd.isna(float_problem)
+        cents.iloc[np.flatnonzero(is_num)[ok]] = exact[ok].astype("int64")
+        problem.iloc[np.flatnonzero(is_num)[~ok]] = float_problem[~ok].astype(str)
+    table.amount_reads[col] = (parsed.mark, problem.notna().to_numpy())
     if prof.amounts_in_cents:
         cents = _div100(cents)
-    if bad.any():
-        findings.append(_cell_findings("amount-not-a-number", name, table.rows[bad.to_numpy()], col, text[bad.to_numpy()], AMOUNT_EXAMPLE))
+    for kind, code in _AMOUNT_PROBLEM_CODES.items():
+        bad = (problem == kind).fillna(False).to_numpy()
+        if bad.any():
+            expected = _AMOUNT_EXPECTED[code]
+            if kind == money.AMBIGUOUS:
+                readings = parsed.readings[bad].fillna("")
+                expected = (expected + " ; lu " + readings).where(readings != "", expected)
+            findings.append(_cell_findings(code, name, table.rows[bad], col, text[bad], expected))
     return cents.astype("Int64")
 
 
@@ -791,8 +838,11 @@ def _raw_decimals(table: _Table, col: str, prof: Profile) -> pd.Series:
     if num is not None:
         # Workbook numbers: their shortest decimal representation, as the cell shows it.
         text = text.mask(num.notna(), num.map(lambda f: repr(float(f)) if pd.notna(f) else None).astype("string"))
+    mark, problems = table.amount_reads.get(col, (prof.decimal, None))
+    if problems is not None:
+        text = text.mask(problems)  # cells reported as errors count as nothing on both sides
     uniques = text.dropna().unique()
-    table_ = {u: _to_decimal(u, prof.decimal) for u in uniques}
+    table_ = {u: _to_decimal(u, mark) for u in uniques}
     values = text.map(table_).astype(object)
     values = values.where(values.notna(), Decimal(0))
     if prof.amounts_in_cents:
@@ -801,19 +851,21 @@ def _raw_decimals(table: _Table, col: str, prof: Profile) -> pd.Series:
 
 
 def _to_decimal(text: str, decimal: str | None) -> Decimal:
-    s = re.sub(r"[\s\u00a0\u202f€]", "", text)
+    s = re.sub(r"(?i)[\s\u00a0\u202f\u2009€]|eur(os?)?", "", text).replace("\u2212", "-").lstrip("+")
     negative = (s.startswith("(") and s.endswith(")")) or (s.endswith("-") and not s.startswith("-"))
     s = s.strip("()").rstrip("-") if negative else s
-    if decimal == ",":
-        s = s.replace(".", "").replace(",", ".")
-    elif decimal == ".":
-        s = s.replace(",", "")
-    elif "," in s and "." in s:
+    if "," in s and "." in s:
         s = s.replace(".", "").replace(",", ".") if s.rfind(",") > s.rfind(".") else s.replace(",", "")
+    elif s.count(",") > 1 or (decimal == "." and "," in s):
+        s = s.replace(",", "")
+    elif s.count(".") > 1 or (decimal == "," and s.count(".") == 1 and "e" not in s.lower()):
+        s = s.replace(".", "")
     elif s.count(",") == 1:
         s = s.replace(",", ".")
     try:
         value = Decimal(s)
     except InvalidOperation:
         return Decimal(0)  # not an amount: reported as a finding by the frame side
+    if not value.is_finite():
+        return Decimal(0)
     return -value if negative else value
