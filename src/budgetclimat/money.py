@@ -33,6 +33,7 @@ not a French export's.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -195,14 +196,41 @@ def parse_amounts(values: pd.Series, decimal: str | None = None) -> ParsedAmount
 
 
 def parse_cents(values: pd.Series, decimal: str | None = None) -> tuple[pd.Series, pd.Series]:
-    """Parse a column of amount strings into cents: ``(cents, bad)``.
+    """Parse a column of amount strings into cents: ``(cents, bad)``, for sources whose amounts are
+    exact decimals by definition (TOTEM ``xs:decimal``, factor tables).
 
     ``cents`` is nullable ``Int64`` (``<NA>`` where the cell is empty or not an amount); ``bad`` marks
-    non-empty cells that are not amounts, ambiguous or more precise than the cent
-    (:func:`parse_amounts` tells which).
+    non-empty cells that are not amounts or ambiguous. Unlike :func:`parse_amounts`, a value more
+    precise than the cent (``0.005`` in a TOTEM file) is rounded half up, as such sources document.
     """
     parsed = parse_amounts(values, decimal)
-    return parsed.cents, parsed.bad
+    cents, problem = parsed.cents.copy(), parsed.problem
+    precise = (problem == TOO_PRECISE).fillna(False).to_numpy()
+    if precise.any():
+        text = values.astype("string").to_numpy(dtype=object, na_value=None)
+        for pos in np.flatnonzero(precise):
+            cents.iloc[pos] = _round_half_up(str(text[pos]), decimal)
+        problem = problem.mask(precise, pd.NA)
+    bad = problem.notna() | (cents.isna() & problem.notna())
+    return cents.astype("Int64"), bad.astype(bool)
+
+
+def _round_half_up(text: str, decimal: str | None) -> object:
+    from decimal import ROUND_HALF_UP
+
+    s = re.sub(r"[\s\u00a0\u202f\u2009€]", "", text)
+    negative = s.startswith("(") and s.endswith(")")
+    s = s.strip("()")
+    if "," in s and "." not in s:
+        s = s.replace(",", ".")
+    else:
+        s = s.replace(",", "")
+    try:
+        value = Decimal(s)
+    except InvalidOperation:
+        return pd.NA
+    cents = int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return -cents if negative else cents
 
 
 def float_problems(num: np.ndarray) -> np.ndarray:
