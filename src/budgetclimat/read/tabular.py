@@ -433,6 +433,8 @@ def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd
         return next((by_norm[n] for n in map(normalise_name, sources) if n in by_norm), None)
 
     findings: list[pd.DataFrame] = []
+    table, totals = _set_aside_total_rows(table, prof, name, find, findings)
+    src = table.frame
     out = pd.DataFrame(index=src.index)
     used: dict[str, str] = {}
     derived: list[tuple[str, ColumnSpec]] = []
@@ -514,6 +516,8 @@ def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd
             "value": prof.id, "expected": "constants: dans un profil utilisateur",
         }]))
 
+    if totals is not None:
+        findings.append(totals.check(out, amount_sources))
     raw_totals = _raw_totals(out, table, prof, amount_sources, basis, raw_split)
     return out.reset_index(drop=True), raw_totals, errors.concat_findings(findings)
 
@@ -760,6 +764,146 @@ def _swap_if_needed(out: pd.DataFrame, prof: Profile, used: dict[str, str], name
     return swapped, finding
 
 
+# --- total and subtotal rows ------------------------------------------------------------------------
+
+# A cell that starts a total row: « TOTAL », « Total général », « Sous-total », « TOTAUX ».
+_TOTAL_LABEL = r"(?i)^\W*(?:sous[\s-]*)?tota(?:l|ux)(?![a-zà-ÿ])"
+
+i18n.define(
+    "total-rows-skipped",
+    fr="fichier {file} : {expected} ligne(s) de total ou de sous-total laissée(s) de côté, lignes {value} : "
+    "ce ne sont pas des lignes de budget ; leurs montants servent à contrôler les lignes lues.",
+    en="file {file}: {expected} total or subtotal row(s) left out, rows {value}: they are not budget lines; "
+    "their amounts are used to check the lines read.",
+    title_fr="Lignes de total écartées",
+    title_en="Total rows left out",
+)
+i18n.define(
+    "total-row-mismatch",
+    fr="fichier {file}, ligne {row}, colonne {column} : la ligne de total indique {value}, qui n'est la somme "
+    "d'aucun bloc de lignes au-dessus (attendu : {expected}).",
+    en="file {file}, row {row}, column {column}: the total row says {value}, which is the sum of no block of "
+    "lines above it (expected: {expected}).",
+    title_fr="Ligne de total non rapprochée",
+    title_en="Total row does not reconcile",
+)
+
+
+class _TotalRows:
+    """Total rows set aside from the table, with their figures, to be checked against the lines."""
+
+    def __init__(self, name: str, rows: np.ndarray, positions: np.ndarray, n: int, cents: dict[str, pd.Series], lines_mask: np.ndarray, kinds: dict[str, np.ndarray]) -> None:
+        self.name, self.rows, self.positions, self.n = name, rows, positions, n
+        self.cents = cents  # source amount column -> cents of every original row (lines and totals)
+        self.lines_mask = lines_mask  # original rows that are lines
+        self.kinds = kinds  # sens/section source values of every original row (for same-kind sums)
+
+    def check(self, out: pd.DataFrame, amount_sources: dict[str, str]) -> pd.DataFrame:
+        """Each total's figure must be the sum of some block of lines above it: since the previous
+        total row, since the top, or of the lines above with the same direction/section as the row
+        says. No match is an error (a TOTAL row is never a line, but its figure must agree)."""
+        found = []
+        columns = sorted(set(amount_sources.values()) & set(self.cents))
+        for col in columns:
+            values = self.cents[col]
+            line_values = values.where(self.lines_mask, 0).fillna(0).astype("int64").to_numpy()
+            cum = np.concatenate([[0], np.cumsum(line_values)])
+            for pos, row in zip(self.positions, self.rows):
+                figure = values.iloc[pos]
+                if pd.isna(figure):
+                    continue
+                previous = [p for p in self.positions if p < pos]
+                start = previous[-1] + 1 if previous else 0
+                candidates = {int(cum[pos] - cum[start]), int(cum[pos])}
+                for key, kind in self.kinds.items():
+                    if kind[pos]:
+                        same = (kind[:pos] == kind[pos]) & self.lines_mask[:pos]
+                        candidates.add(int(line_values[:pos][same].sum()))
+                if int(figure) not in candidates:
+                    shown = " ; ".join(money.format_euros(c) for c in sorted(candidates))
+                    found.append({
+                        "level": errors.ERROR, "code": "total-row-mismatch", "file": self.name, "row": int(row),
+                        "column": col, "value": money.format_euros(int(figure)), "expected": shown,
+                    })
+        return errors.findings_frame(found)
+
+
+def _set_aside_total_rows(table: _Table, prof: Profile, name: str, find, findings: list[pd.DataFrame]):
+    """Leave out total and subtotal rows (one warning); keep their figures for a check on the lines.
+
+    A total row is a row with a cell starting « TOTAL », « Sous-total », « TOTAUX » in a non-amount
+    column (codes filled or not: « TOTAL GÉNÉRAL » with every code copied is still a total), or a row
+    with no account whose amount equals the sum of the lines above it (since the previous total or
+    since the top). Profiles that split rows (DGFiP balances) are left alone.
+    """
+    if prof.split:
+        return table, None
+    frame = table.frame
+    amount_cols = []
+    for sources in prof.amounts.values():
+        col = find(sources)
+        if col is not None and col not in amount_cols:
+            amount_cols.append(col)
+    if not amount_cols:
+        return table, None
+    labelled = np.zeros(len(frame), dtype=bool)
+    for col in frame.columns:
+        if col in amount_cols:
+            continue
+        labelled |= frame[col].str.contains(_TOTAL_LABEL, regex=True).fillna(False).to_numpy()
+    nature_spec = prof.columns.get("nature")
+    nature_col = find(nature_spec.sources) if nature_spec is not None and nature_spec.sources else None
+    no_account = frame[nature_col].isna().to_numpy() if nature_col is not None else np.zeros(len(frame), dtype=bool)
+    candidates_no_account = no_account & ~labelled
+    if not labelled.any() and not candidates_no_account.any():
+        return table, None
+    scratch: list[pd.DataFrame] = []
+    cents = {col: _amount(table, col, prof, name, scratch) for col in amount_cols}
+    table.amount_reads.clear()
+    is_total = labelled.copy()
+    if candidates_no_account.any():
+        lines = ~labelled & ~no_account
+        positions = np.flatnonzero(labelled)
+        for pos in np.flatnonzero(candidates_no_account):
+            matched = []
+            for col in amount_cols:
+                values = cents[col].where(lines, 0).fillna(0).astype("int64").to_numpy()
+                figure = cents[col].iloc[pos]
+                if pd.isna(figure):
+                    continue
+                previous = positions[positions < pos]
+                start = previous[-1] + 1 if len(previous) else 0
+                above = values[:pos]
+                matched.append(lines[:pos].any() and int(figure) in (int(above.sum()), int(above[start:].sum())))
+            if matched and all(matched):
+                is_total[pos] = True
+                positions = np.sort(np.append(positions, pos))
+    if not is_total.any():
+        return table, None
+    kinds = {}
+    for key in ("sens", "section"):
+        spec = prof.columns.get(key)
+        col = find(spec.sources) if spec is not None and spec.sources else None
+        if col is not None:
+            kinds[key] = frame[col].str.strip().str.casefold().fillna("").to_numpy(dtype=object)
+    total_positions = np.flatnonzero(is_total)
+    rows = table.rows.to_numpy()[total_positions]
+    label_text = frame.iloc[total_positions].apply(lambda r: next((str(v) for v in r if pd.notna(v) and re.match(_TOTAL_LABEL, str(v))), ""), axis=1)
+    totals = _TotalRows(name, rows, total_positions, len(frame), cents, ~is_total, kinds)
+    shown = ", ".join(f"{r} ({t})" if t else str(r) for r, t in list(zip(rows, label_text))[:5])
+    findings.append(errors.findings_frame([{
+        "level": errors.WARNING, "code": "total-rows-skipped", "file": name, "row": int(rows[0]),
+        "value": shown + ("…" if len(rows) > 5 else ""), "expected": str(len(rows)),
+    }]))
+    keep = ~is_total
+    table.frame = frame[keep]
+    table.rows = table.rows[keep]
+    table.numbers = {k: v[keep] for k, v in table.numbers.items()}
+    if table.frame.empty:
+        raise InvalidDataError("empty-file", file=name)
+    return table, totals
+
+
 # --- raw totals ------------------------------------------------------------------------------------
 
 RAW_TOTAL_COLUMNS = ["section", "sens", "operation", "basis", "lines", "total_cents"]
@@ -834,16 +978,17 @@ def _kept_positions(out: pd.DataFrame, table: _Table) -> np.ndarray:
 
 def _raw_decimals(table: _Table, col: str, prof: Profile) -> pd.Series:
     text = table.frame[col].astype("string")
-    num = table.numbers.get(col)
-    if num is not None:
-        # Workbook numbers: their shortest decimal representation, as the cell shows it.
-        text = text.mask(num.notna(), num.map(lambda f: repr(float(f)) if pd.notna(f) else None).astype("string"))
     mark, problems = table.amount_reads.get(col, (prof.decimal, None))
     if problems is not None:
         text = text.mask(problems)  # cells reported as errors count as nothing on both sides
     uniques = text.dropna().unique()
     table_ = {u: _to_decimal(u, mark) for u in uniques}
     values = text.map(table_).astype(object)
+    num = table.numbers.get(col)
+    if num is not None:
+        # Workbook numbers: their shortest decimal representation, as the cell shows it.
+        typed = num.notna().to_numpy() & (problems is None or ~problems)
+        values = values.mask(typed, num.map(lambda f: Decimal(repr(float(f))) if pd.notna(f) else None))
     values = values.where(values.notna(), Decimal(0))
     if prof.amounts_in_cents:
         values = values.map(lambda d: d / 100)
