@@ -129,6 +129,7 @@ def read_tabular(
         text, encoding, enc_findings = _decode(data, name, forced_encoding)
         findings.append(enc_findings)
         table = _read_csv(text, name, candidates, forced)
+        findings.extend(table.findings)
 
     prof = with_constants(table.profile, constants)
     lines, raw_totals, map_findings = _map(table, prof, name, basis)
@@ -171,6 +172,8 @@ class _Table:
         self.sheet = sheet
         self.delimiter = delimiter
         self.amount_reads: dict[str, tuple[str | None, np.ndarray]] = {}  # column -> (decimal mark, problem mask)
+        self.findings: list[pd.DataFrame] = []  # what reading the grid found (rows with missing fields)
+        self.tail: tuple[str, int] | None = None  # (last column, last source row) of a CSV with no final line break
 
 
 def _is_workbook(path: Path, data: bytes) -> bool:
@@ -238,7 +241,54 @@ def _read_csv(text: str, name: str, candidates: list[Profile], forced: bool) -> 
         raise InvalidDataError("empty-file", file=name) from None
     frame.columns = _unique_headers(list(frame.columns))
     frame = _as_strings(frame)
-    return _finish(_Table(frame, {}, hit.index + 1, hit.profile, delimiter=delim), name)
+    table = _Table(frame, {}, hit.index + 1, hit.profile, delimiter=delim)
+    _check_fields(table, text, delim, start_line, hit.index, name)
+    return _finish(table, name)
+
+
+i18n.define(
+    "row-fields-missing",
+    fr="fichier {file}, ligne {row} : {value} champ(s) au lieu de {expected} ; la ligne est incomplète "
+    "(fichier tronqué ou séparateur manquant) et ses montants ne peuvent pas être lus en entier.",
+    en="file {file}, row {row}: {value} field(s) instead of {expected}; the row is incomplete (truncated "
+    "file or missing separator) and its amounts cannot be read whole.",
+    title_fr="Ligne incomplète",
+    title_en="Incomplete row",
+)
+i18n.define(
+    "row-truncated",
+    fr='fichier {file}, ligne {row}, colonne {column} : le fichier s\'arrête au milieu de cette ligne, sans saut '
+    'de ligne final, et son montant "{value}" n\'a pas la forme des autres ({expected}) : il a sans doute été coupé.',
+    en='file {file}, row {row}, column {column}: the file stops inside this row, with no final line break, and '
+    'its amount "{value}" is not shaped like the others ({expected}): it was probably cut.',
+    title_fr="Fichier coupé",
+    title_en="File cut short",
+)
+
+
+def _check_fields(table: _Table, text: str, delim: str, start_line: int, header_record: int, name: str) -> None:
+    """Rows with fewer fields than the header are errors (pandas would fill them with blanks)."""
+    n_columns = len(table.frame.columns)
+    n_rows = len(table.frame)
+    if '"' in text:
+        # Quoted fields may hold separators and line breaks: count fields record by record.
+        records = csv.reader(io.StringIO(text), delimiter=delim)
+        counts = np.array([len(r) for r in records][header_record + 1 :], dtype="int64")
+    else:
+        lines = pd.Series(text.split("\n")[start_line + 1 :], dtype="string")
+        counts = np.where(lines.str.strip().fillna("").eq("").to_numpy(), 0, lines.str.count(re.escape(delim)).fillna(0).to_numpy() + 1)
+    counts = np.asarray(counts[:n_rows])
+    if len(counts) < n_rows:
+        counts = np.concatenate([counts, np.full(n_rows - len(counts), n_columns)])
+    short = (counts > 0) & (counts < n_columns)
+    if short.any():
+        frame = pd.DataFrame({
+            "level": errors.ERROR, "code": "row-fields-missing", "file": name, "row": table.rows.to_numpy()[short],
+            "value": counts[short].astype(str), "expected": str(n_columns),
+        })
+        table.findings.append(errors.concat_findings([frame]))
+    if n_rows and not text.endswith(("\n", "\r")) and counts[-1] == n_columns:
+        table.tail = (str(table.frame.columns[-1]), int(table.rows.iloc[-1]))
 
 
 def _read_workbook(path: Path, data: bytes, candidates: list[Profile], forced: bool) -> _Table:
@@ -659,6 +709,8 @@ def _amount(table: _Table, col: str, prof: Profile, name: str, findings: list[pd
         ok = pd.isna(float_problem)
         cents.iloc[np.flatnonzero(is_num)[ok]] = exact[ok].astype("int64")
         problem.iloc[np.flatnonzero(is_num)[~ok]] = float_problem[~ok].astype(str)
+    if table.tail is not None and table.tail[0] == col:
+        _check_cut(table, text, problem, name, col, findings)
     table.amount_reads[col] = (parsed.mark, problem.notna().to_numpy())
     if prof.amounts_in_cents:
         cents = _div100(cents)
@@ -671,6 +723,22 @@ def _amount(table: _Table, col: str, prof: Profile, name: str, findings: list[pd
                 expected = (expected + " ; lu " + readings).where(readings != "", expected)
             findings.append(_cell_findings(code, name, table.rows[bad], col, text[bad], expected))
     return cents.astype("Int64")
+
+
+def _check_cut(table: _Table, text: pd.Series, problem: pd.Series, name: str, col: str, findings: list[pd.DataFrame]) -> None:
+    """A CSV with no final line break whose last amount is not shaped like the column's others (number
+    of decimals) was cut inside that amount: an error, never a smaller amount read in silence."""
+    last = np.flatnonzero((table.rows == table.tail[1]).fillna(False).to_numpy())
+    if not len(last) or len(text) < 2 or pd.isna(text.iloc[last[0]]) or pd.notna(problem.iloc[last[0]]):
+        return
+    decimals = text.str.extract(r"[.,](\d+)\D*$", expand=False).str.len().fillna(0).astype("int64")
+    others = decimals.drop(decimals.index[last[0]])
+    usual = int(others.mode().iloc[0])
+    if int(decimals.iloc[last[0]]) != usual:
+        findings.append(_cell_findings(
+            "row-truncated", name, table.rows.iloc[last], col, text.iloc[last],
+            f"{usual} décimale(s) le plus souvent",
+        ))
 
 
 def _div100(cents: pd.Series) -> pd.Series:
