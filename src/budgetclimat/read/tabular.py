@@ -15,6 +15,7 @@ import csv
 import hashlib
 import io
 import re
+import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
@@ -174,6 +175,7 @@ class _Table:
         self.amount_reads: dict[str, tuple[str | None, np.ndarray]] = {}  # column -> (decimal mark, problem mask)
         self.findings: list[pd.DataFrame] = []  # what reading the grid found (rows with missing fields)
         self.tail: tuple[str, int] | None = None  # (last column, last source row) of a CSV with no final line break
+        self.titles: list[str] = []  # text of the rows above the header (and the sheet's name)
 
 
 def _is_workbook(path: Path, data: bytes) -> bool:
@@ -242,6 +244,7 @@ def _read_csv(text: str, name: str, candidates: list[Profile], forced: bool) -> 
     frame.columns = _unique_headers(list(frame.columns))
     frame = _as_strings(frame)
     table = _Table(frame, {}, hit.index + 1, hit.profile, delimiter=delim)
+    table.titles = [" ".join(r) for r in records[: hit.index]]
     _check_fields(table, text, delim, start_line, hit.index, name)
     return _finish(table, name)
 
@@ -326,7 +329,9 @@ def _read_workbook(path: Path, data: bytes, candidates: list[Profile], forced: b
         text, num = _workbook_column(raw[col])
         frame[col] = text
         numbers[col] = num
-    return _finish(_Table(frame, numbers, hit.index + 1, hit.profile, sheet=sheet_name), path.name)
+    table = _Table(frame, numbers, hit.index + 1, hit.profile, sheet=sheet_name)
+    table.titles = [sheet_name] + [" ".join(_cell_text(v) for v in r) for r in rows[: hit.index]]
+    return _finish(table, path.name)
 
 
 def _cell_text(value: object) -> str:
@@ -531,6 +536,8 @@ def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd
 
     by_document = find(prof.amounts.get(BY_DOCUMENT, ()))
     if by_document is not None and by_document not in amount_sources.values():
+        if out["doc_type"].isna().any():
+            out["doc_type"] = _doc_type_from_names(out["doc_type"], table, name, by_document, findings)
         # One amount column whose meaning follows the document type of each line.
         cents = _amount(table, by_document, prof, name, findings)
         target = _document_basis(out)
@@ -830,6 +837,65 @@ def _swap_if_needed(out: pd.DataFrame, prof: Profile, used: dict[str, str], name
         "column": f"{used.get(chap_key, chap_key)} / {used.get(acct_key, acct_key)}", "value": example,
     }])
     return swapped, finding
+
+
+# --- document type from the file's name and title rows ----------------------------------------------
+
+_DOC_WORDS = {
+    "bp": "BP", "budgetprimitif": "BP", "bs": "BS", "budgetsupplementaire": "BS", "dm": "DM",
+    "decisionmodificative": "DM", "ca": "CA", "compteadministratif": "CA", "cfu": "CFU",
+    "comptefinancierunique": "CFU",
+}
+_DOC_PHRASES = r"(budget primitif|budget supplementaire|decision modificative|compte administratif|compte financier unique)"
+
+i18n.define(
+    "doc-type-found",
+    fr="fichier {file} : pas de colonne de type de document ; « {value} » trouvé dans {column} : la colonne "
+    "de montant unique est lue comme {expected}.",
+    en="file {file}: no document-type column; '{value}' found in {column}: the single amount column is read "
+    "as {expected}.",
+    title_fr="Type de document trouvé dans le nom ou le titre",
+    title_en="Document type found in the name or title",
+)
+i18n.define(
+    "doc-type-unknown",
+    fr="fichier {file} : une seule colonne de montant ({column}) et aucun type de document (BP, BS, DM, CA, "
+    "CFU) dans une colonne, le nom du fichier ou ses lignes de titre{value} : impossible de savoir si les "
+    "montants sont votés ou réalisés. Ajoutez --set doc_type=BP (ou CA, BS, DM, CFU).",
+    en="file {file}: a single amount column ({column}) and no document type (BP, BS, DM, CA, CFU) in a "
+    "column, the file name or its title rows{value}: whether amounts are voted or executed is unknown. Add "
+    "--set doc_type=BP (or CA, BS, DM, CFU).",
+    title_fr="Type de document inconnu",
+    title_en="Unknown document type",
+)
+
+
+def _doc_types_in(text: str) -> set[str]:
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    found = {_DOC_WORDS[normalise_name(m)] for m in re.findall(_DOC_PHRASES, plain)}
+    for token in re.split(r"[^a-z0-9]+", plain):
+        word = re.sub(r"\d{4}$", "", token)
+        if word in ("bp", "bs", "dm", "ca", "cfu"):
+            found.add(_DOC_WORDS[word])
+    return found
+
+
+def _doc_type_from_names(doc: pd.Series, table: _Table, name: str, column: str, findings: list[pd.DataFrame]) -> pd.Series:
+    """Fill a missing document type from the title rows, then the file name (« BP 2026 », « CA 2024 »);
+    stop with a clear message when neither says it (never read every amount as 0)."""
+    for where, texts in (("les lignes de titre", table.titles), ("le nom du fichier", [Path(name).stem])):
+        found = set().union(*(_doc_types_in(t) for t in texts)) if texts else set()
+        if len(found) == 1:
+            kind = found.pop()
+            findings.append(errors.findings_frame([{
+                "level": errors.WARNING, "code": "doc-type-found", "file": name, "column": where, "value": kind,
+                "expected": {"CA": "réalisé", "CFU": "réalisé"}.get(kind, "voté"),
+            }]))
+            return doc.fillna(kind).astype("string")
+        if len(found) > 1:
+            raise InvalidDataError("doc-type-unknown", file=name, column=column, value=f" (plusieurs dans {where} : {', '.join(sorted(found))})")
+    raise InvalidDataError("doc-type-unknown", file=name, column=column, value="")
 
 
 # --- total and subtotal rows ------------------------------------------------------------------------
