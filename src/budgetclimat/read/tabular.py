@@ -25,7 +25,9 @@ import pandas as pd
 from budgetclimat import errors, i18n, model, money
 from budgetclimat.nomenclature import enrich_with_plans
 from budgetclimat.errors import ConfigError, InvalidDataError
-from budgetclimat.read.profiles import BY_DOCUMENT, ColumnSpec, Profile, available_profiles, normalise_name, resolve_profile, with_constants
+from budgetclimat.read.profiles import (
+    BY_DOCUMENT, ColumnSpec, Profile, available_profiles, normalise_name, resolve_profile, split_constants, with_constants, with_mapping,
+)
 
 HEADER_SCAN_ROWS = 30
 DELIMITERS = (";", ",", "\t", "|")
@@ -61,8 +63,10 @@ i18n.define(
 )
 i18n.define(
     "missing-column",
-    fr="fichier {file}, ligne d'en-tête {row} : colonne(s) introuvable(s) : {column} (attendu : {expected}). En-têtes trouvés : {value}.",
-    en="file {file}, header row {row}: column(s) not found: {column} (expected: {expected}). Headers found: {value}.",
+    fr="fichier {file}, ligne d'en-tête {row} : colonne(s) introuvable(s) : {column} (attendu : {expected}). En-têtes trouvés : {value}. "
+    "Désignez les colonnes avec --map RÔLE=COLONNE (ex. --map sens=Mouvement).",
+    en="file {file}, header row {row}: column(s) not found: {column} (expected: {expected}). Headers found: {value}. "
+    "Name the columns with --map ROLE=COLUMN (e.g. --map sens=Mouvement).",
 )
 i18n.define(
     "amount-in-centimes",
@@ -119,6 +123,8 @@ def read_tabular(
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
         raise InvalidDataError("empty-file", file=name)
     candidates = [resolve_profile(profile, profile_dirs)] if profile is not None else available_profiles(profile_dirs)
+    constants, mapping = split_constants(constants)
+    candidates = [with_mapping(p, mapping) for p in candidates]
     forced = profile is not None
     findings: list[pd.DataFrame] = []
 
@@ -133,7 +139,7 @@ def read_tabular(
         findings.extend(table.findings)
 
     prof = with_constants(table.profile, constants)
-    lines, raw_totals, map_findings = _map(table, prof, name, basis)
+    lines, raw_totals, map_findings = _map(table, prof, name, basis, mapping=mapping, constants=constants)
     findings.append(map_findings)
     lines["source_file"] = name
     lines["source_format"] = prof.id
@@ -218,6 +224,8 @@ def _read_csv(text: str, name: str, candidates: list[Profile], forced: bool) -> 
         hit = _locate(records, candidates, forced)
         counts = pd.Series([len(r) for r in records if len(r) > 1], dtype="int64")
         consistency = int(counts.value_counts().iloc[0] * counts.mode().iloc[0]) if len(counts) else 0
+        if hit is None and not forced:
+            hit = _fallback_header(records, candidates)
         rank = (hit.rank if hit else (-1, 0), consistency)
         if best is None or rank > best[0]:
             best = (rank, delim, hit, records)
@@ -312,6 +320,8 @@ def _read_workbook(path: Path, data: bytes, candidates: list[Profile], forced: b
         sample = [[_cell_text(v) for v in r] for r in rows[:HEADER_SCAN_ROWS]]
         first_records = first_records or sample
         hit = _locate(sample, candidates, forced)
+        if hit is None and not forced:
+            hit = _fallback_header(sample, candidates)
         if hit and (best is None or hit.rank > best[0].rank):
             best = (hit, sheet_name, rows)
     if best is None:
@@ -436,6 +446,24 @@ def _locate(records: list[list[str]], candidates: list[Profile], forced: bool) -
     return best
 
 
+def _fallback_header(records: list[list[str]], candidates: list[Profile]) -> _Hit | None:
+    """When no header is recognised by name: the first row of three or more texts (no number, no
+    amount) followed by a row of as many cells, read with the generic profile, whose roles are then
+    found by content (``_infer_roles``). Ranked below any header recognised by name."""
+    generic = next((p for p in candidates if p.generic), None)
+    if generic is None:
+        return None
+    for index, record in enumerate(records[:-1]):
+        cells = [str(c).strip() for c in record if str(c).strip()]
+        following = [str(c).strip() for c in records[index + 1] if str(c).strip()]
+        if len(cells) < 3 or len(following) < len(cells) - 1:
+            continue
+        if any(re.fullmatch(r"[-+(]?[\d\s.,'€)]+", c) for c in cells) or len(set(map(normalise_name, cells))) < len(cells):
+            continue
+        return _Hit(generic, index, (-1, 1, 0))
+    return None
+
+
 def _raise_missing(name: str, records: list[list[str]], candidates: list[Profile], forced: bool) -> None:
     prof = candidates[0] if forced else next((p for p in candidates if p.generic), candidates[0])
     header = next((r for r in records if sum(1 for c in r if str(c).strip()) >= 2), records[0] if records else [])
@@ -470,11 +498,19 @@ def _required_groups(prof: Profile, found: set[str] | None = None) -> list[tuple
 # --- mapping ---------------------------------------------------------------------------------------
 
 
-def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _map(
+    table: _Table, prof: Profile, name: str, basis: str | None, *, mapping: dict[str, str] | None = None, constants: dict[str, str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     src = table.frame
     by_norm: dict[str, str] = {}
     for col in src.columns:
         by_norm.setdefault(normalise_name(col), col)
+    for role, column in (mapping or {}).items():
+        if normalise_name(column) not in by_norm:
+            raise ConfigError("map-unknown-column", value=f"{role}={column}", file=name, column=column, expected=", ".join(src.columns))
+    inferred_findings = errors.empty_findings()
+    if prof.generic:
+        prof, inferred_findings = _infer_roles(table, prof, name, by_norm, constants or {})
     missing = _required_groups(prof, set(by_norm))
     if missing:
         raise InvalidDataError(
@@ -484,10 +520,20 @@ def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd
             value=", ".join(src.columns),
         )
 
-    def find(sources: tuple[str, ...]) -> str | None:
-        return next((by_norm[n] for n in map(normalise_name, sources) if n in by_norm), None)
+    groups = _header_groups(list(src.columns))
 
-    findings: list[pd.DataFrame] = []
+    def find(sources: tuple[str, ...]) -> str | None:
+        col = next((by_norm[n] for n in map(normalise_name, sources) if n in by_norm), None)
+        if col is not None and len(groups[col]) > 1:
+            # Two columns with one name: whichever were read, the other's figures would be lost or doubled.
+            raise InvalidDataError(
+                "column-duplicated", file=name, row=table.header_row,
+                column=" et ".join(f"« {c} » (colonne {list(src.columns).index(c) + 1})" for c in groups[col]),
+                value=_base_header(col),
+            )
+        return col
+
+    findings: list[pd.DataFrame] = [inferred_findings]
     table, totals = _set_aside_total_rows(table, prof, name, find, findings)
     src = table.frame
     out = pd.DataFrame(index=src.index)
@@ -531,7 +577,7 @@ def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd
 
     for key, spec in derived:
         out[key] = _derive(out, key, spec, prof, amount_sources)
-        if spec.sources:  # a derivation the profile asks for outright is no news to the user
+        if spec.sources and key not in (constants or {}):  # a derivation the profile asks for outright is no news to the user
             findings.append(errors.findings_frame([{"level": errors.WARNING, "code": "column-derived", "file": name, "column": key, "expected": _derivation_text(spec)}]))
 
     by_document = find(prof.amounts.get(BY_DOCUMENT, ()))
@@ -837,6 +883,136 @@ def _swap_if_needed(out: pd.DataFrame, prof: Profile, used: dict[str, str], name
         "column": f"{used.get(chap_key, chap_key)} / {used.get(acct_key, acct_key)}", "value": example,
     }])
     return swapped, finding
+
+
+# --- duplicated headers and roles found by content -----------------------------------------------
+
+i18n.define(
+    "column-duplicated",
+    fr="fichier {file}, ligne d'en-tête {row} : deux colonnes portent le nom « {value} » : {column}. "
+    "Impossible de savoir laquelle lire ; renommez l'une d'elles ou désignez la bonne avec --map.",
+    en="file {file}, header row {row}: two columns are named '{value}': {column}. Which one to read is "
+    "unknown; rename one of them or name the right one with --map.",
+)
+i18n.define(
+    "columns-inferred",
+    fr="fichier {file} : en-têtes non reconnus ; colonnes choisies d'après leur contenu : {value}. "
+    "Vérifiez-les, ou désignez les colonnes avec --map RÔLE=COLONNE.",
+    en="file {file}: headers not recognised; columns chosen from what they hold: {value}. Check them, or "
+    "name the columns with --map ROLE=COLUMN.",
+    title_fr="Colonnes reconnues par leur contenu",
+    title_en="Columns recognised by their content",
+)
+
+
+def _base_header(header: str) -> str:
+    """A header without the ``.1`` that pandas and ``_unique_headers`` add to a repeated name."""
+    return re.sub(r"\.\d+$", "", header)
+
+
+def _header_groups(headers: list[str]) -> dict[str, list[str]]:
+    """Each header -> every header with the same name (compared normalised, repeats' ``.1`` removed)."""
+    by_key: dict[str, list[str]] = {}
+    for h in headers:
+        by_key.setdefault(normalise_name(_base_header(h)), []).append(h)
+    out = {}
+    for h in headers:
+        same = by_key[normalise_name(_base_header(h))]
+        # "Montant.1" is a repeat only if "Montant" is a header too.
+        out[h] = same if any(_base_header(x) == x for x in same) and len(same) > 1 else [h]
+    return out
+
+
+# Roles found by content, in this order (a column gives one role).
+_INFERRED_VALUE_ROLES = ("doc_type", "sens", "section", "operation")
+_ROLE_TEXT = {
+    "exercice": "exercice", "doc_type": "type de document", "sens": "sens", "section": "section",
+    "operation": "réel/ordre", "nature": "nature (compte)", "fonction": "fonction", "amount": "montant",
+}
+
+
+def _infer_roles(table: _Table, prof: Profile, name: str, by_norm: dict[str, str], constants: dict[str, str]) -> tuple[Profile, pd.DataFrame]:
+    """Find by their values the columns of roles whose header is not among the generic synonyms.
+
+    A column whose distinct values all belong to a role's accepted values is that role (« Dépense /
+    Recette », « D/R » → sens; « Investissement / Fonctionnement » → section; BP/CA… → document type);
+    4-digit years → exercice; codes of which nine in ten are accounts of the plan → nature; codes of
+    which nine in ten are fonctions of the plan → fonction; the one remaining column whose cells are
+    amounts → the amount. A role is taken only when exactly one column fits; one warning says which.
+    """
+    src = table.frame
+
+    def found(sources) -> bool:
+        return any(normalise_name(x) in by_norm for x in sources)
+
+    used = {by_norm[normalise_name(x)] for spec in prof.columns.values() for x in spec.sources if normalise_name(x) in by_norm}
+    used |= {by_norm[normalise_name(x)] for srcs in prof.amounts.values() for x in srcs if normalise_name(x) in by_norm}
+    free = [c for c in src.columns if c not in used and src[c].notna().sum() >= 1]
+    if not free:
+        return prof, errors.empty_findings()
+    wanted = [k for k in ("exercice", *_INFERRED_VALUE_ROLES, "nature", "fonction") if k in prof.columns and not found(prof.columns[k].sources) and k not in constants]
+    want_amount = not any(found(srcs) for srcs in prof.amounts.values())
+    if not wanted and not want_amount:
+        return prof, errors.empty_findings()
+
+    distinct = {c: src[c].dropna().str.strip().unique() for c in free}
+    chosen: dict[str, str] = {}
+
+    def take(role: str, fits) -> None:
+        hits = [c for c in free if c not in chosen.values() and len(distinct[c]) and fits(c)]
+        if len(hits) == 1:
+            chosen[role] = hits[0]
+
+    if "exercice" in wanted:
+        take("exercice", lambda c: all(re.fullmatch(r"(19|20|21)\d\d", str(v)) for v in distinct[c]))
+    for role in _INFERRED_VALUE_ROLES:
+        spec = prof.columns.get(role)
+        if role in wanted and spec is not None and spec.values:
+            accepted = set(spec.values)
+            if role == "operation":  # "0/1", "R/O" say too little on their own
+                accepted = {normalise_name(x) for x in ("réel", "reel", "ordre", "pour ordre", "OR", "OE", "OI")}
+            take(role, lambda c, a=accepted: all(normalise_name(v) in a for v in distinct[c]))
+    codes = {c: pd.Series(distinct[c], dtype="string").str.replace(r"\s+", "", regex=True) for c in free}
+    numeric = {c: bool(codes[c].str.fullmatch(r"\d{1,8}").all()) for c in free}
+    accounts, fonctions = _plan_codes(constants.get("nomenclature"))
+    if "nature" in wanted and accounts:
+        take("nature", lambda c: numeric[c] and codes[c].isin(accounts).mean() >= 0.9 and codes[c].str.len().max() >= 4)
+    if "fonction" in wanted and fonctions:
+        take("fonction", lambda c: numeric[c] and codes[c].isin(fonctions).mean() >= 0.9 and codes[c].str.len().max() <= 4)
+    if want_amount:
+        def is_amount(c: str) -> bool:
+            if c in chosen.values() or (numeric[c] and codes[c].str.len().max() <= 8 and c not in table.numbers):
+                return False  # codes are not amounts (typed numbers in a workbook may be)
+            parsed = money.parse_amounts(src[c])
+            return bool(parsed.cents.notna().mean() >= 0.9)
+        take("amount", is_amount)
+    if not chosen:
+        return prof, errors.empty_findings()
+    mapping = {("amount" if role == "amount" else role): col for role, col in chosen.items()}
+    finding = errors.findings_frame([{
+        "level": errors.WARNING, "code": "columns-inferred", "file": name, "row": table.header_row,
+        "value": ", ".join(f"« {col} » → {_ROLE_TEXT[role]}" for role, col in chosen.items()),
+    }])
+    for col in chosen.values():
+        by_norm.setdefault(normalise_name(col), col)
+    return with_mapping(prof, mapping), finding
+
+
+def _plan_codes(nomenclature: str | None) -> tuple[set[str], set[str]]:
+    """Account and fonction codes of the plan(s) a generic file may use (its nomenclature, else M57 and M14)."""
+    from budgetclimat.nomenclature import plan_for
+
+    accounts: set[str] = set()
+    fonctions: set[str] = set()
+    for norm in ([nomenclature] if nomenclature else ["M57", "M14"]):
+        try:
+            plan, _ = plan_for(norm)
+        except (OSError, ValueError, LookupError):  # a plan that cannot be loaded only means no inference from it
+            plan = None
+        if plan is not None:
+            accounts |= set(plan.accounts["code"].astype(str))
+            fonctions |= set(plan.fonctions["code"].astype(str))
+    return accounts, fonctions
 
 
 # --- document type from the file's name and title rows ----------------------------------------------
