@@ -390,7 +390,7 @@ def _resolve_plans(lines: pd.DataFrame, plan: object | None) -> tuple[list[tuple
 
 def _consistency_frame(lines: pd.DataFrame, plans: list[tuple[pd.Series, object]]) -> pd.DataFrame:
     """The columns the consistency checks read, with each line's plan facts joined to it."""
-    work = lines[list(dict.fromkeys(DUPLICATE_KEYS + ["ordre_kind", "amount_basis", "source_row"]))].copy()
+    work = lines[list(dict.fromkeys(DUPLICATE_KEYS + ["ordre_kind", "amount_basis", "source_row", "label"]))].copy()
     work["_plan"] = pd.Series(pd.NA, index=work.index, dtype="string")
     work["_known"] = pd.Series(pd.NA, index=work.index, dtype="boolean")
     work["_deleted"] = pd.Series(pd.NA, index=work.index, dtype="boolean")

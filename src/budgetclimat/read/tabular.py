@@ -528,7 +528,7 @@ def _map(
             # Two columns with one name: whichever were read, the other's figures would be lost or doubled.
             raise InvalidDataError(
                 "column-duplicated", file=name, row=table.header_row,
-                column=" et ".join(f"« {c} » (colonne {list(src.columns).index(c) + 1})" for c in groups[col]),
+                column=" et ".join(f"colonne {list(src.columns).index(c) + 1} « {_base_header(c)} »" for c in groups[col]),
                 value=_base_header(col),
             )
         return col
@@ -889,10 +889,10 @@ def _swap_if_needed(out: pd.DataFrame, prof: Profile, used: dict[str, str], name
 
 i18n.define(
     "column-duplicated",
-    fr="fichier {file}, ligne d'en-tête {row} : deux colonnes portent le nom « {value} » : {column}. "
-    "Impossible de savoir laquelle lire ; renommez l'une d'elles ou désignez la bonne avec --map.",
-    en="file {file}, header row {row}: two columns are named '{value}': {column}. Which one to read is "
-    "unknown; rename one of them or name the right one with --map.",
+    fr="fichier {file}, ligne d'en-tête {row} : plusieurs colonnes portent le nom « {value} » : {column}. "
+    "Impossible de savoir laquelle lire (l'autre serait perdue ou comptée deux fois) ; renommez-les.",
+    en="file {file}, header row {row}: several columns are named '{value}': {column}. Which one to read is "
+    "unknown (the other would be lost or counted twice); rename them.",
 )
 i18n.define(
     "columns-inferred",
