@@ -226,6 +226,8 @@ def test_ambiguous_amount_exit_1_names_the_cell(tmp_path, amount, code):
     line = next(x for x in result.stdout.splitlines() if code in x and "[" in x)
     for word in ("bp.csv", "ligne 2", "colonne Montant", amount):
         assert word in line, line
+    if amount == "1.234":
+        assert "lu 1234 € / 1,234 €" in line, line
 
 
 def test_case10_three_decimals_never_rounded_in_csv(tmp_path):

@@ -528,7 +528,7 @@ def _map(
             # Two columns with one name: whichever were read, the other's figures would be lost or doubled.
             raise InvalidDataError(
                 "column-duplicated", file=name, row=table.header_row,
-                column=" et ".join(f"colonne {list(src.columns).index(c) + 1} « {_base_header(c)} »" for c in groups[col]),
+                column=", ".join(i18n.t(_COLUMN_AT, n=list(src.columns).index(c) + 1, name=_base_header(c)) for c in groups[col]),
                 value=_base_header(col),
             )
         return col
@@ -696,7 +696,8 @@ def _cell_findings(code: str, name: str, rows: pd.Series, column: str, values: p
     n = len(rows)
     frame = pd.DataFrame({
         "level": [level] * n, "code": [code] * n, "file": [name] * n, "row": rows.to_numpy(),
-        "column": [column] * n, "value": values.astype("string").to_numpy(), "expected": [expected] * n,
+        "column": [column] * n, "value": values.astype("string").to_numpy(),
+        "expected": expected.astype("string").to_numpy() if isinstance(expected, pd.Series) else [expected] * n,
     })
     return errors.concat_findings([frame])
 
@@ -735,10 +736,13 @@ _AMOUNT_PROBLEM_CODES = {
     money.TOO_LARGE: "amount-too-large",
 }
 _AMOUNT_EXPECTED = {
-    "amount-not-a-number": AMOUNT_EXAMPLE,
-    "amount-ambiguous": "un montant qui ne se lit que d'une façon, ex. 1 234,00 ou 1,23",
-    "amount-too-precise": "au plus deux décimales (des centimes)",
-    "amount-too-large": "moins de 10^15 €",
+    "amount-not-a-number": None,
+    "amount-ambiguous": i18n.define(
+        "expected.amount-one-reading", fr="un montant qui ne se lit que d'une façon, ex. 1 234,00 ou 1,23 ; lu {readings}",
+        en="an amount with one reading only, e.g. 1,234.00 or 1.23; read {readings}",
+    ),
+    "amount-too-precise": i18n.define("expected.amount-cents", fr="au plus deux décimales (des centimes)", en="two decimals at most (cents)"),
+    "amount-too-large": i18n.define("expected.amount-range", fr="moins de 10^15 €", en="less than €10^15"),
 }
 
 
@@ -770,10 +774,11 @@ def _amount(table: _Table, col: str, prof: Profile, name: str, findings: list[pd
     for kind, code in _AMOUNT_PROBLEM_CODES.items():
         bad = (problem == kind).fillna(False).to_numpy()
         if bad.any():
-            expected = _AMOUNT_EXPECTED[code]
+            key = _AMOUNT_EXPECTED[code]
+            expected = AMOUNT_EXAMPLE if key is None else i18n.t(key, readings="{readings}")
             if kind == money.AMBIGUOUS:
-                readings = parsed.readings[bad].fillna("")
-                expected = (expected + " ; lu " + readings).where(readings != "", expected)
+                readings = parsed.readings[bad].fillna("?")
+                expected = readings.map(lambda r, e=expected: e.replace("{readings}", r))  # the few bad cells only
             findings.append(_cell_findings(code, name, table.rows[bad], col, text[bad], expected))
     return cents.astype("Int64")
 
@@ -790,7 +795,7 @@ def _check_cut(table: _Table, text: pd.Series, problem: pd.Series, name: str, co
     if int(decimals.iloc[last[0]]) != usual:
         findings.append(_cell_findings(
             "row-truncated", name, table.rows.iloc[last], col, text.iloc[last],
-            f"{usual} décimale(s) le plus souvent",
+            i18n.t(i18n.define("expected.usual-decimals", fr="{n} décimale(s) le plus souvent", en="{n} decimal(s) most often"), n=usual),
         ))
 
 
@@ -903,6 +908,9 @@ i18n.define(
     title_fr="Colonnes reconnues par leur contenu",
     title_en="Columns recognised by their content",
 )
+
+
+_COLUMN_AT = i18n.define("tabular.column-at", fr="colonne {n} « {name} »", en="column {n} '{name}'")
 
 
 def _base_header(header: str) -> str:
@@ -1046,6 +1054,13 @@ i18n.define(
 )
 
 
+_IN_TITLES = i18n.define("tabular.in-titles", fr="les lignes de titre", en="the title rows")
+_IN_NAME = i18n.define("tabular.in-name", fr="le nom du fichier", en="the file name")
+_AS_EXECUTED = i18n.define("tabular.as-executed", fr="réalisé", en="executed")
+_AS_VOTED = i18n.define("tabular.as-voted", fr="voté", en="voted")
+_SEVERAL = i18n.define("tabular.several-doc-types", fr=" (plusieurs dans {where} : {found})", en=" (several in {where}: {found})")
+
+
 def _doc_types_in(text: str) -> set[str]:
     decomposed = unicodedata.normalize("NFKD", str(text))
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
@@ -1060,17 +1075,18 @@ def _doc_types_in(text: str) -> set[str]:
 def _doc_type_from_names(doc: pd.Series, table: _Table, name: str, column: str, findings: list[pd.DataFrame]) -> pd.Series:
     """Fill a missing document type from the title rows, then the file name (« BP 2026 », « CA 2024 »);
     stop with a clear message when neither says it (never read every amount as 0)."""
-    for where, texts in (("les lignes de titre", table.titles), ("le nom du fichier", [Path(name).stem])):
+    places = (i18n.t(_IN_TITLES), table.titles), (i18n.t(_IN_NAME), [Path(name).stem])
+    for where, texts in places:
         found = set().union(*(_doc_types_in(t) for t in texts)) if texts else set()
         if len(found) == 1:
             kind = found.pop()
             findings.append(errors.findings_frame([{
                 "level": errors.WARNING, "code": "doc-type-found", "file": name, "column": where, "value": kind,
-                "expected": {"CA": "réalisé", "CFU": "réalisé"}.get(kind, "voté"),
+                "expected": i18n.t(_AS_EXECUTED if kind in ("CA", "CFU") else _AS_VOTED),
             }]))
             return doc.fillna(kind).astype("string")
         if len(found) > 1:
-            raise InvalidDataError("doc-type-unknown", file=name, column=column, value=f" (plusieurs dans {where} : {', '.join(sorted(found))})")
+            raise InvalidDataError("doc-type-unknown", file=name, column=column, value=i18n.t(_SEVERAL, where=where, found=", ".join(sorted(found))))
     raise InvalidDataError("doc-type-unknown", file=name, column=column, value="")
 
 
