@@ -413,3 +413,14 @@ def test_erp_line_level_export_has_no_duplicate_line_warnings(tmp_path):
     budget = tmp_path / "budget.csv"
     budget.write_text("\n".join([rows[0], "2023;CA;F;D;60612;Énergie;100", "2023;CA;F;D;60612;Énergie;100"]) + "\n", encoding="utf-8")
     assert "duplicate-line" in codes_of(report([budget, *GENERIC]))
+
+
+def test_the_map_example_of_docs_formats(tmp_path):
+    """The --map example of docs/formats.md reads as the page says."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "formats.md").read_text(encoding="utf-8")
+    assert "Partie;Mouvement comptable;Code;Texte;TTC;Crédits 2024;An" in text
+    path = tmp_path / "export.csv"
+    path.write_text("Partie;Mouvement comptable;Code;Texte;TTC;Crédits 2024;An\nFonctionnement;Dépense;60612;Électricité;1 234,56;1 300,00;2024\n", encoding="utf-8")
+    invoke(["validate", path, *GENERIC], 1)  # two amount columns: content decides nothing
+    summary = report([path, *GENERIC, "--map", "executed=TTC", "--map", "voted=Crédits 2024", "--map", "label=Texte"])
+    assert summary["files"][0]["doc_type"] == "CA" and lines_total(summary) == cents("1234.56")
