@@ -424,3 +424,12 @@ def test_the_map_example_of_docs_formats(tmp_path):
     invoke(["validate", path, *GENERIC], 1)  # two amount columns: content decides nothing
     summary = report([path, *GENERIC, "--map", "executed=TTC", "--map", "voted=Crédits 2024", "--map", "label=Texte"])
     assert summary["files"][0]["doc_type"] == "CA" and lines_total(summary) == cents("1234.56")
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_csv_without_bom_is_detected(tmp_path, codec):
+    path = tmp_path / "gironde-utf16.csv"
+    path.write_bytes(GIRONDE.read_text(encoding="utf-8").encode(codec))
+    summary = report([path])
+    assert by_section_sens(summary) == gironde_sums()
+    assert "encoding-fallback" in codes_of(summary)

@@ -48,8 +48,8 @@ i18n.define(
 )
 i18n.define(
     "encoding-fallback",
-    fr="fichier {file} : pas en UTF-8, lu en {value} (Windows).",
-    en="file {file}: not UTF-8, read as {value} (Windows).",
+    fr="fichier {file} : pas en UTF-8, lu en {value}.",
+    en="file {file}: not UTF-8, read as {value}.",
 )
 i18n.define(
     "csv-malformed",
@@ -198,9 +198,20 @@ def _decode(data: bytes, name: str, forced: str | None) -> tuple[str, str, pd.Da
         codec = "utf-8-sig" if forced.replace("_", "-").lower() in ("utf-8", "utf8") else forced
         return _strict(data, name, codec), forced, errors.empty_findings()
     try:
-        return data.decode("utf-8-sig"), "utf-8", errors.empty_findings()
+        text = data.decode("utf-8-sig")
+        if "\x00" not in text:
+            return text, "utf-8", errors.empty_findings()
     except UnicodeDecodeError:
         pass
+    if b"\x00" in data:
+        # NULs: a UTF-16/32 file without BOM; a detector tells which (never a single-byte guess).
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data, cp_isolation=["utf_16_le", "utf_16_be", "utf_32_le", "utf_32_be"]).best()
+        if best is not None and best.encoding and "\x00" not in str(best):
+            info = errors.findings_frame([{"level": "info", "code": "encoding-fallback", "file": name, "value": best.encoding}])
+            return str(best), best.encoding, info
+        raise InvalidDataError("undecodable", file=name, row=data[: data.find(b"\x00")].count(b"\n") + 1, value=data.find(b"\x00"), expected="UTF-8 / Windows-1252 / UTF-16")
     text = _strict(data, name, "cp1252", "UTF-8 / Windows-1252")
     info = errors.findings_frame([{"level": "info", "code": "encoding-fallback", "file": name, "value": "cp1252"}])
     return text, "cp1252", info
