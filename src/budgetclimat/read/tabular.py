@@ -1200,21 +1200,28 @@ def _set_aside_total_rows(table: _Table, prof: Profile, name: str, find, finding
     is_total = labelled.copy()
     if candidates_no_account.any():
         lines = ~labelled & ~no_account
-        positions = np.flatnonzero(labelled)
-        for pos in np.flatnonzero(candidates_no_account):
+        has_line_above = np.concatenate([[False], np.cumsum(lines)[:-1] > 0])
+        sums = {}
+        for col in amount_cols:
+            values = cents[col].where(lines, 0).fillna(0).astype("int64").to_numpy()
+            sums[col] = np.concatenate([[0], np.cumsum(values)])  # sums[col][pos] = lines above pos
+        last_total = -1
+        for pos in np.flatnonzero(labelled | candidates_no_account):  # O(1) each: cumulative sums
+            if labelled[pos]:
+                last_total = pos
+                continue
+            if not candidates_no_account[pos] or not has_line_above[pos]:
+                continue
             matched = []
             for col in amount_cols:
-                values = cents[col].where(lines, 0).fillna(0).astype("int64").to_numpy()
                 figure = cents[col].iloc[pos]
                 if pd.isna(figure):
                     continue
-                previous = positions[positions < pos]
-                start = previous[-1] + 1 if len(previous) else 0
-                above = values[:pos]
-                matched.append(lines[:pos].any() and int(figure) in (int(above.sum()), int(above[start:].sum())))
+                above, block = int(sums[col][pos]), int(sums[col][pos] - sums[col][last_total + 1])
+                matched.append(int(figure) in (above, block))
             if matched and all(matched):
                 is_total[pos] = True
-                positions = np.sort(np.append(positions, pos))
+                last_total = pos
     if not is_total.any():
         return table, None
     kinds = {}
