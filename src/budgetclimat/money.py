@@ -92,6 +92,61 @@ def parse_amounts(values: pd.Series, decimal: str | None = None) -> ParsedAmount
     """
     index = values.index
     text = values.astype("string").str.strip()
+    # Fast path: the common machine shapes (``-1234``, ``1234.5``, ``1234,56``) in one pass.
+    simple = text.str.fullmatch(r"-?\d{1,15}(?:[.,]\d{1,2})?").fillna(False).to_numpy()
+    cents = pd.Series(pd.NA, index=index, dtype="Int64")
+    comma_seen = dot_seen = False
+    if simple.any():
+        plain = text[simple]
+        comma_seen = bool(plain.str.contains(",", regex=False).any())
+        dot_seen = bool(plain.str.contains(".", regex=False).any())
+        parts = _extract(plain, r"^(?P<a>-?)(?P<b>\d+)(?:[.,](?P<c>\d+))?$")
+        units = parts[1].astype("int64")
+        frac = parts[2].fillna("").astype("string").str.pad(2, side="right", fillchar="0").astype("int64")
+        value = units * 100 + frac
+        cents.loc[simple] = value.where(parts[0] != "-", -value).astype("int64").to_numpy()
+    if simple.all():
+        problem = pd.Series(pd.NA, index=index, dtype="string")
+        return ParsedAmounts(cents, problem, _mark(comma_seen, dot_seen, decimal), pd.Series(pd.NA, index=index, dtype="string"))
+    rest = _parse_general(text[~simple], decimal, comma_seen, dot_seen)
+    cents.loc[~simple] = rest.cents.to_numpy()
+    problem = pd.Series(pd.NA, index=index, dtype="string")
+    problem.loc[~simple] = rest.problem.to_numpy()
+    readings = pd.Series(pd.NA, index=index, dtype="string")
+    readings.loc[~simple] = rest.readings.to_numpy()
+    return ParsedAmounts(cents.astype("Int64"), problem, rest.mark, readings)
+
+
+def _extract(text: pd.Series, pattern: str) -> pd.DataFrame:
+    """``Series.str.extract`` through Arrow's RE2 (pandas' own falls back to Python per cell): one
+    column per named group, numbered 0, 1…; ``<NA>`` where the cell is empty or does not match."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(text.astype("string").to_numpy(dtype=object, na_value=None), type=pa.string())
+    got = pc.extract_regex(array, pattern)
+    valid = got.is_valid().to_numpy(zero_copy_only=False)
+    out = {}
+    for i in range(got.type.num_fields):
+        column = pd.Series(got.field(i).to_numpy(zero_copy_only=False), index=text.index, dtype="string")
+        out[i] = column.where(valid, pd.NA)
+    return pd.DataFrame(out, index=text.index)
+
+
+def _mark(comma_seen: bool, dot_seen: bool, decimal: str | None) -> str | None:
+    if comma_seen and not dot_seen:
+        return ","
+    if dot_seen and not comma_seen:
+        return "."
+    if not comma_seen and not dot_seen and decimal in (",", "."):
+        return decimal
+    return None
+
+
+def _parse_general(values: pd.Series, decimal: str | None, comma_before: bool, dot_before: bool) -> ParsedAmounts:
+    """Every shape, for the cells the fast path left; ``*_before``: evidence of the fast-path cells."""
+    index = values.index
+    text = values.astype("string").str.strip()
     empty = (text.isna() | (text == "")).fillna(True).to_numpy()
     s = text.str.replace(_CURRENCY, "", regex=True).str.strip()
     paren = s.str.fullmatch(r"\(.*\)").fillna(False)
@@ -99,7 +154,7 @@ def parse_amounts(values: pd.Series, decimal: str | None = None) -> ParsedAmount
     s = s.str.replace("\u2212", "-", regex=False)
     trailing = s.str.fullmatch(r"[^-+]*-").fillna(False)
     s = s.mask(trailing, s.str.slice(0, -1).str.strip())
-    lead = s.str.extract(r"^([-+]?)\s*(.*)$")
+    lead = _extract(s, r"^(?P<a>[-+]?)\s*(?P<b>.*)$")
     sign = lead[0].fillna("")
     body = lead[1].astype("string")
     negative = (paren ^ trailing) ^ (sign == "-").fillna(False)
@@ -118,16 +173,9 @@ def parse_amounts(values: pd.Series, decimal: str | None = None) -> ParsedAmount
         shape = shape.mask(hit, name)
     shape = shape.mask(double_sign | (has_space & ~grouped), pd.NA)
 
-    comma_seen = bool(shape.isin(_COMMA_EVIDENCE).any())
-    dot_seen = bool(shape.isin(_DOT_EVIDENCE).any())
-    if comma_seen and not dot_seen:
-        mark = ","
-    elif dot_seen and not comma_seen:
-        mark = "."
-    elif not comma_seen and not dot_seen and decimal in (",", "."):
-        mark = decimal
-    else:
-        mark = None
+    comma_seen = comma_before or bool(shape.isin(_COMMA_EVIDENCE).any())
+    dot_seen = dot_before or bool(shape.isin(_DOT_EVIDENCE).any())
+    mark = _mark(comma_seen, dot_seen, decimal)
 
     # Normalise to "digits[.digits]" by shape.
     norm = pd.Series(pd.NA, index=index, dtype="string")
@@ -153,7 +201,7 @@ def parse_amounts(values: pd.Series, decimal: str | None = None) -> ParsedAmount
         as_dec = body.str.replace(".", ",", regex=False)
         readings = readings.mask(ambiguous_left, as_int + " € / " + as_dec + " €")
 
-    parts = norm.str.extract(r"^(\d*)(?:\.(\d*))?$")
+    parts = _extract(norm, r"^(?P<a>\d*)(?:\.(?P<b>\d*))?$")
     units_text = parts[0].fillna("").str.lstrip("0")
     frac = parts[1].fillna("").astype("string")
     ok = norm.notna().fillna(False) & ~apostrophe

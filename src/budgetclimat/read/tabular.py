@@ -292,7 +292,9 @@ def _check_fields(table: _Table, text: str, delim: str, start_line: int, header_
     """Rows with fewer fields than the header are errors (pandas would fill them with blanks)."""
     n_columns = len(table.frame.columns)
     n_rows = len(table.frame)
-    if '"' in text:
+    if not _any_short_row(text, delim, start_line, n_columns):
+        counts = np.full(n_rows, n_columns)
+    elif '"' in text:
         # Quoted fields may hold separators and line breaks: count fields record by record.
         records = csv.reader(io.StringIO(text), delimiter=delim)
         counts = np.array([len(r) for r in records][header_record + 1 :], dtype="int64")
@@ -311,6 +313,32 @@ def _check_fields(table: _Table, text: str, delim: str, start_line: int, header_
         table.findings.append(errors.concat_findings([frame]))
     if n_rows and not text.endswith(("\n", "\r")) and counts[-1] == n_columns:
         table.tail = (str(table.frame.columns[-1]), int(table.rows.iloc[-1]))
+
+
+def _any_short_row(text: str, delim: str, start_line: int, n_columns: int) -> bool:
+    """Whether a record after the header has fewer fields than it: Arrow's CSV parser (quotes and line
+    breaks in values understood) calls back only for such rows, so the common case costs one C++ pass."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    short: list[int] = []
+
+    def handler(row) -> str:
+        if row.actual_columns < row.expected_columns:
+            short.append(row.actual_columns)
+        return "skip"
+
+    body = "\n".join(text.split("\n")[start_line:])
+    try:
+        pacsv.read_csv(
+            io.BytesIO(body.encode("utf-8")),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True, invalid_row_handler=handler),
+            convert_options=pacsv.ConvertOptions(column_types={f"f{i}": pa.string() for i in range(n_columns)}),
+        )
+    except (pa.ArrowInvalid, ValueError):
+        return True  # Arrow disagrees with pandas on this file: count exactly
+    return bool(short)
 
 
 def _read_workbook(path: Path, data: bytes, candidates: list[Profile], forced: bool) -> _Table:
@@ -1104,7 +1132,7 @@ def _doc_type_from_names(doc: pd.Series, table: _Table, name: str, column: str, 
 # --- total and subtotal rows ------------------------------------------------------------------------
 
 # A cell that starts a total row: « TOTAL », « Total général », « Sous-total », « TOTAUX ».
-_TOTAL_LABEL = r"(?i)^\W*(?:sous[\s-]*)?tota(?:l|ux)(?![a-zà-ÿ])"
+_TOTAL_LABEL = r"(?i)^\W*(?:sous[\s-]*)?tota(?:l|ux)(?:$|[^a-zà-ÿ])"  # RE2-compatible: no lookahead
 
 i18n.define(
     "total-rows-skipped",
@@ -1187,7 +1215,10 @@ def _set_aside_total_rows(table: _Table, prof: Profile, name: str, find, finding
     for col in frame.columns:
         if col in amount_cols:
             continue
-        labelled |= frame[col].str.contains(_TOTAL_LABEL, regex=True).fillna(False).to_numpy()
+        distinct = pd.Series(frame[col].dropna().unique(), dtype="string")  # few distinct values per column
+        hits = distinct[distinct.str.contains(_TOTAL_LABEL, regex=True).fillna(False).to_numpy()]
+        if len(hits):
+            labelled |= frame[col].isin(hits).fillna(False).to_numpy()
     nature_spec = prof.columns.get("nature")
     nature_col = find(nature_spec.sources) if nature_spec is not None and nature_spec.sources else None
     no_account = frame[nature_col].isna().to_numpy() if nature_col is not None else np.zeros(len(frame), dtype=bool)
