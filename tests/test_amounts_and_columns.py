@@ -433,3 +433,22 @@ def test_utf16_csv_without_bom_is_detected(tmp_path, codec):
     summary = report([path])
     assert by_section_sens(summary) == gironde_sums()
     assert "encoding-fallback" in codes_of(summary)
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ((",2016,", ",201:,"), "value-not-recognised"),  # a non-numeric exercice
+        ((",6097.96", ",99999999999999999999"), "amount-too-large"),  # above int64 cents
+        ((",6097.96", ",inf"), "amount-not-a-number"),
+    ],
+)
+def test_case6_user_caused_values_are_findings_not_internal_errors(tmp_path, change, code):
+    text = GIRONDE.read_text(encoding="utf-8").split("\n")
+    assert change[0] in text[1]
+    text[1] = text[1].replace(*change, 1)
+    path = tmp_path / "damaged.csv"
+    path.write_text("\n".join(text), encoding="utf-8")
+    result = invoke(["classify", path, "-o", tmp_path / "annexe.xlsx"], 1)
+    assert "Erreur interne" not in result.output
+    assert code in result.output and "ligne 2" in result.output

@@ -593,6 +593,13 @@ def _map(
         out[key] = values
 
     _clean_codes(out, table, used, name, findings)
+    if "exercice" in out.columns:
+        # A year that is not four digits (« 201: », a header repeated mid-table) is reported, never cast.
+        year = out["exercice"].astype("string").str.strip()
+        not_year = (year.notna() & ~year.str.fullmatch(r"\d{4}").fillna(False)).to_numpy()
+        if not_year.any():
+            findings.append(_cell_findings("value-not-recognised", name, table.rows[not_year], used.get("exercice", "exercice"), year[not_year], i18n.t(_A_YEAR)))
+            out["exercice"] = year.mask(not_year)
 
     # Before anything reads the chapter (ordre derivations), so that they see the corrected columns.
     if prof.swap_by_length:
@@ -949,6 +956,7 @@ i18n.define(
 )
 
 
+_A_YEAR = i18n.define("expected.year", fr="une année sur quatre chiffres", en="a four-digit year")
 _COLUMN_AT = i18n.define("tabular.column-at", fr="colonne {n} « {name} »", en="column {n} '{name}'")
 
 
