@@ -1,82 +1,316 @@
 """Exact money: amounts are integer cents (int64) end to end; euros appear only for display.
 
-Parsing is vectorised over a whole column: French and English formats (``1 234 567,89``, ``1,234,567.89``,
-non-breaking spaces, ``€``, ``(12,50)`` for negatives) and scientific notation (``1.5E+06``, seen in
-real exports). A value that is not an amount is reported, never guessed.
+Parsing is vectorised over a whole column (:func:`parse_amounts`). One parser serves every reader and
+every profile; a value that could be read two ways is reported, never guessed.
+
+What a cell may look like (after trimming):
+
+* spaces, non-breaking spaces (U+00A0), narrow and thin spaces (U+202F, U+2009) as thousands
+  separators, in groups of three only (``1 234 567,89``);
+* a sign: ``-123,45``, ``−123,45`` (U+2212), ``+12``, ``123,45-`` (ERP exports), ``(123,45)`` (accounting);
+* a currency: ``123,45 €``, ``€123.45``, ``123,45 EUR``;
+* scientific notation (``1.5E+06``, seen in real exports).
+
+The decimal mark, cell by cell:
+
+* both ``,`` and ``.`` in valid thousands groups: the last one is the decimal mark (``1.234,56``,
+  ``1,234.56``);
+* several ``,`` (or several ``.``) in groups of three: thousands separators (``1,234,567``);
+* one ``,`` or ``.`` followed by one, two or four and more digits, or after four or more digits
+  (``1234,567``): a decimal mark;
+* one ``,`` or ``.`` after one to three digits and followed by exactly three (``1,234``, ``1.234``) could
+  be either. **The column settles it**: the other cells' unambiguous marks (a ``,`` decimal in
+  ``12,5`` or ``1.234,56``, a ``.`` thousands in ``1.234.567``) say which mark is the decimal one; when all
+  the evidence points one way, ``1.234`` is read with that mark. When the column has no evidence, the
+  profile's ``read.decimal`` (a format's documented mark) settles it; when the evidence is mixed or
+  absent, the cell is **ambiguous**: an error naming it.
+
+An amount is never rounded: a decimal part longer than two digits must end in zeros (``12,500`` read
+with ``,`` as decimal mark is 12,50 €), else the cell is ``too-precise`` (``1234.565``). Apostrophes as
+thousands separators (``1'234.56``) are refused as ambiguous: a Swiss or a programmer's convention,
+not a French export's.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 import numpy as np
 import pandas as pd
 
-_SPACES = r"[\s\u00a0\u202f\u2009']"
-_PLAIN = r"^(-?)(\d+)(?:\.(\d*))?$"
+# Problems a cell may have (values of ParsedAmounts.problem).
+NOT_A_NUMBER = "not-a-number"
+AMBIGUOUS = "ambiguous"
+TOO_PRECISE = "too-precise"
+TOO_LARGE = "too-large"
+
+_SPACE = "[ \u00a0\u202f\u2009]"
+_CURRENCY = r"(?i)^(?:€|eur)\s*|\s*(?:€|eur|euros?)$"
+# Integer part at most 15 digits: cents stay well inside int64 (9.2e16 €).
+_MAX_DIGITS = 15
+_SHAPES = {
+    "int": r"\d+",
+    "both_comma": r"\d{1,3}(?:\.\d{3})+,\d+",  # 1.234,56: comma decimal
+    "both_dot": r"\d{1,3}(?:,\d{3})+\.\d+",  # 1,234.56: dot decimal
+    "dots": r"\d{1,3}(?:\.\d{3}){2,}",  # 1.234.567: dot thousands
+    "commas": r"\d{1,3}(?:,\d{3}){2,}",  # 1,234,567: comma thousands
+    "comma3": r"\d{1,3},\d{3}",  # 1,234: either
+    "dot3": r"\d{1,3}\.\d{3}",  # 1.234: either
+    "comma": r"\d*,\d+",  # 12,5 / 1234,567: comma decimal
+    "dot": r"\d*\.\d+",  # 12.5: dot decimal
+    "sci": r"\d+(?:[.,]\d+)?[eE][+-]?\d+",
+}
+# Which shapes are evidence of which decimal mark.
+_COMMA_EVIDENCE = ("both_comma", "dots", "comma")
+_DOT_EVIDENCE = ("both_dot", "commas", "dot")
 
 
-def parse_cents(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse a column of amount strings into cents.
+@dataclass
+class ParsedAmounts:
+    """A column of amounts read: ``cents`` (nullable Int64, ``<NA>`` when empty or unreadable),
+    ``problem`` (``<NA>`` or one of the problem codes), ``mark`` (the column's decimal mark when its
+    cells settle it, else the hint, else None) and ``readings`` (for ambiguous cells: the two readings
+    as text, for messages)."""
 
-    Returns ``(cents, bad)``: ``cents`` is nullable ``Int64`` (``<NA>`` where the cell is empty or
-    unparseable), ``bad`` is a boolean mask of non-empty cells that are not amounts. Amounts with more
-    than two decimals are rounded half up to the cent.
+    cents: pd.Series
+    problem: pd.Series
+    mark: str | None
+    readings: pd.Series
+
+    @property
+    def bad(self) -> pd.Series:
+        return self.problem.notna().astype(bool)
+
+
+def parse_amounts(values: pd.Series, decimal: str | None = None) -> ParsedAmounts:
+    """Read a column of amount texts into exact cents (see the module docstring for the rules).
+
+    ``decimal`` is the format's documented decimal mark (a profile's ``read.decimal``): used only to
+    settle ``1,234`` / ``1.234`` when the column's own cells give no evidence.
     """
-    raw = values.astype("string")
-    text = raw.str.strip()
-    empty = text.isna() | (text == "")
-    s = text.str.replace(_SPACES, "", regex=True).str.replace("€", "", regex=False)
-    s = s.str.replace(r"^\((.*)\)$", r"-\1", regex=True)  # accounting negatives
-    s = s.str.replace(r"^\+", "", regex=True)
-    s = s.str.replace(r"^(.*)-$", r"-\1", regex=True)  # trailing minus (ERP exports)
-    has_comma = s.str.contains(",", regex=False).fillna(False)
-    has_dot = s.str.contains(".", regex=False).fillna(False)
-    # Both separators: the last one is the decimal mark.
-    both = has_comma & has_dot
-    comma_last = s.str.rfind(",") > s.str.rfind(".")
-    s = s.mask(both & comma_last, s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
-    s = s.mask(both & ~comma_last, s.str.replace(",", "", regex=False))
-    # Only commas: a single comma is a decimal mark; several are thousands separators.
-    only_comma = has_comma & ~has_dot
-    n_comma = s.str.count(",")
-    s = s.mask(only_comma & (n_comma == 1), s.str.replace(",", ".", regex=False))
-    s = s.mask(only_comma & (n_comma > 1) & s.str.fullmatch(r"-?\d{1,3}(,\d{3})+"), s.str.replace(",", "", regex=False))
-    # Several dots and no comma: thousands separators (1.234.567).
-    s = s.mask(~has_comma & (s.str.count(r"\.") > 1) & s.str.fullmatch(r"-?\d{1,3}(\.\d{3})+"), s.str.replace(".", "", regex=False))
+    index = values.index
+    text = values.astype("string").str.strip()
+    # Fast path: the common machine shapes (``-1234``, ``1234.5``, ``1234,56``) in one pass.
+    simple = text.str.fullmatch(r"-?\d{1,15}(?:[.,]\d{1,2})?").fillna(False).to_numpy()
+    cents = pd.Series(pd.NA, index=index, dtype="Int64")
+    comma_seen = dot_seen = False
+    if simple.any():
+        plain = text[simple]
+        comma_seen = bool(plain.str.contains(",", regex=False).any())
+        dot_seen = bool(plain.str.contains(".", regex=False).any())
+        parts = _extract(plain, r"^(?P<a>-?)(?P<b>\d+)(?:[.,](?P<c>\d+))?$")
+        units = parts[1].astype("int64")
+        frac = parts[2].fillna("").astype("string").str.pad(2, side="right", fillchar="0").astype("int64")
+        value = units * 100 + frac
+        cents.loc[simple] = value.where(parts[0] != "-", -value).astype("int64").to_numpy()
+    if simple.all():
+        problem = pd.Series(pd.NA, index=index, dtype="string")
+        return ParsedAmounts(cents, problem, _mark(comma_seen, dot_seen, decimal), pd.Series(pd.NA, index=index, dtype="string"))
+    rest = _parse_general(text[~simple], decimal, comma_seen, dot_seen)
+    cents.loc[~simple] = rest.cents.to_numpy()
+    problem = pd.Series(pd.NA, index=index, dtype="string")
+    problem.loc[~simple] = rest.problem.to_numpy()
+    readings = pd.Series(pd.NA, index=index, dtype="string")
+    readings.loc[~simple] = rest.readings.to_numpy()
+    return ParsedAmounts(cents.astype("Int64"), problem, rest.mark, readings)
 
-    parts = s.str.extract(_PLAIN)
-    plain = parts[1].notna()
-    cents = pd.Series(pd.NA, index=values.index, dtype="Int64")
-    if plain.any():
-        p = parts[plain]
-        units = p[1].astype("int64")
-        frac = p[2].fillna("").astype("string")
-        first2 = frac.str.pad(2, side="right", fillchar="0").str.slice(0, 2).astype("int64")
-        third = frac.str.slice(2, 3)
-        round_up = (third.str.len() > 0) & (third.fillna("0").str.fullmatch(r"[5-9]")).fillna(False)
-        c = units * 100 + first2 + round_up.astype("int64")
-        sign = np.where(p[0] == "-", -1, 1)
-        cents.loc[plain] = (c * sign).astype("int64")
-    rest = ~plain & ~empty
-    if rest.any():
-        # Scientific notation and other rare shapes: exact Decimal parsing on the few cells concerned.
-        parsed = s[rest].map(_decimal_cents)
-        cents.loc[rest] = parsed.astype("Int64")
-    bad = ~empty & cents.isna()
-    return cents, bad.astype(bool)
+
+def _extract(text: pd.Series, pattern: str) -> pd.DataFrame:
+    """``Series.str.extract`` through Arrow's RE2 (pandas' own falls back to Python per cell): one
+    column per named group, numbered 0, 1…; ``<NA>`` where the cell is empty or does not match."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(text.astype("string").to_numpy(dtype=object, na_value=None), type=pa.string())
+    got = pc.extract_regex(array, pattern)
+    valid = got.is_valid().to_numpy(zero_copy_only=False)
+    out = {}
+    for i in range(got.type.num_fields):
+        column = pd.Series(got.field(i).to_numpy(zero_copy_only=False), index=text.index, dtype="string")
+        out[i] = column.where(valid, pd.NA)
+    return pd.DataFrame(out, index=text.index)
+
+
+def _mark(comma_seen: bool, dot_seen: bool, decimal: str | None) -> str | None:
+    if comma_seen and not dot_seen:
+        return ","
+    if dot_seen and not comma_seen:
+        return "."
+    if not comma_seen and not dot_seen and decimal in (",", "."):
+        return decimal
+    return None
+
+
+def _parse_general(values: pd.Series, decimal: str | None, comma_before: bool, dot_before: bool) -> ParsedAmounts:
+    """Every shape, for the cells the fast path left; ``*_before``: evidence of the fast-path cells."""
+    index = values.index
+    text = values.astype("string").str.strip()
+    empty = (text.isna() | (text == "")).fillna(True).to_numpy()
+    s = text.str.replace(_CURRENCY, "", regex=True).str.strip()
+    paren = s.str.fullmatch(r"\(.*\)").fillna(False)
+    s = s.mask(paren, s.str.slice(1, -1).str.strip())
+    s = s.str.replace("\u2212", "-", regex=False)
+    trailing = s.str.fullmatch(r"[^-+]*-").fillna(False)
+    s = s.mask(trailing, s.str.slice(0, -1).str.strip())
+    lead = _extract(s, r"^(?P<a>[-+]?)\s*(?P<b>.*)$")
+    sign = lead[0].fillna("")
+    body = lead[1].astype("string")
+    negative = (paren ^ trailing) ^ (sign == "-").fillna(False)
+    # Two signs at once ("-(12)", "(12)-") are not amounts.
+    double_sign = ((paren & trailing) | ((paren | trailing) & (sign != "").fillna(False))).fillna(False)
+
+    # Spaces only as thousands groups: "1 234 567,89".
+    has_space = body.str.contains(_SPACE, regex=True).fillna(False)
+    grouped = body.str.fullmatch(rf"\d{{1,3}}(?:{_SPACE}\d{{3}})+(?:[.,]\d+)?").fillna(False)
+    body = body.mask(has_space & grouped, body.str.replace(_SPACE, "", regex=True))
+    apostrophe = body.str.contains(r"['\u2019]", regex=True).fillna(False)
+
+    shape = pd.Series(pd.NA, index=index, dtype="string")
+    for name, pattern in _SHAPES.items():
+        hit = body.str.fullmatch(pattern).fillna(False) & shape.isna()
+        shape = shape.mask(hit, name)
+    shape = shape.mask(double_sign | (has_space & ~grouped), pd.NA)
+
+    comma_seen = comma_before or bool(shape.isin(_COMMA_EVIDENCE).any())
+    dot_seen = dot_before or bool(shape.isin(_DOT_EVIDENCE).any())
+    mark = _mark(comma_seen, dot_seen, decimal)
+
+    # Normalise to "digits[.digits]" by shape.
+    norm = pd.Series(pd.NA, index=index, dtype="string")
+    no_comma = body.str.replace(",", "", regex=False)
+    no_dot = body.str.replace(".", "", regex=False)
+    comma_to_dot = no_dot.str.replace(",", ".", regex=False)
+    norm = norm.mask(shape.isin(["int", "dot"]).fillna(False), body)
+    norm = norm.mask(shape.isin(["both_dot", "commas"]).fillna(False), no_comma)
+    norm = norm.mask((shape == "dots").fillna(False), no_dot)
+    norm = norm.mask((shape == "both_comma").fillna(False), comma_to_dot)
+    norm = norm.mask((shape == "comma").fillna(False), body.str.replace(",", ".", regex=False))
+    ambiguous = shape.isin(["comma3", "dot3"]).fillna(False)
+    if mark == ",":
+        norm = norm.mask((shape == "dot3").fillna(False), no_dot)
+        norm = norm.mask((shape == "comma3").fillna(False), comma_to_dot)
+    elif mark == ".":
+        norm = norm.mask((shape == "comma3").fillna(False), no_comma)
+        norm = norm.mask((shape == "dot3").fillna(False), body)
+    ambiguous_left = ambiguous & (mark is None)
+    readings = pd.Series(pd.NA, index=index, dtype="string")
+    if bool(ambiguous_left.any()):
+        as_int = body.str.replace(r"[.,]", "", regex=True)
+        as_dec = body.str.replace(".", ",", regex=False)
+        readings = readings.mask(ambiguous_left, as_int + " € / " + as_dec + " €")
+
+    parts = _extract(norm, r"^(?P<a>\d*)(?:\.(?P<b>\d*))?$")
+    units_text = parts[0].fillna("").str.lstrip("0")
+    frac = parts[1].fillna("").astype("string")
+    ok = norm.notna().fillna(False) & ~apostrophe
+    too_large = ok & (units_text.str.len() > _MAX_DIGITS).fillna(False)
+    too_precise = ok & frac.str.slice(2).str.contains(r"[1-9]", regex=True).fillna(False)
+    ok = ok & ~too_large & ~too_precise
+
+    cents = pd.Series(pd.NA, index=index, dtype="Int64")
+    if bool(ok.any()):
+        u = units_text[ok].mask(units_text[ok] == "", "0").astype("int64")
+        f2 = frac[ok].str.pad(2, side="right", fillchar="0").str.slice(0, 2).astype("int64")
+        value = u * 100 + f2
+        value = value.where(~negative[ok], -value)
+        cents.loc[ok] = value.astype("int64")
+
+    sci = (shape == "sci").fillna(False) & ~apostrophe
+    problem = pd.Series(pd.NA, index=index, dtype="string")
+    if bool(sci.any()):
+        # Rare shapes: exact Decimal on the few cells concerned.
+        cents_arr = cents.to_numpy(dtype=object, na_value=None)
+        problem_arr = problem.to_numpy(dtype=object, na_value=None)
+        neg = negative.to_numpy()
+        texts = body.to_numpy(dtype=object, na_value=None)
+        for pos in np.flatnonzero(sci.to_numpy()):
+            got = _decimal_cents(str(texts[pos]).replace(",", "."))
+            if isinstance(got, int):
+                cents_arr[pos] = -got if neg[pos] else got
+            else:
+                problem_arr[pos] = got
+        cents = pd.Series(cents_arr, index=index).astype("Int64")
+        problem = pd.Series(problem_arr, index=index).astype("string")
+
+    problem = problem.mask(too_precise, TOO_PRECISE).mask(too_large, TOO_LARGE)
+    problem = problem.mask(ambiguous_left | apostrophe, AMBIGUOUS)
+    unread = ~empty & cents.isna().to_numpy() & problem.isna().to_numpy()
+    problem = problem.mask(pd.Series(unread, index=index), NOT_A_NUMBER)
+    problem = problem.mask(pd.Series(empty, index=index), pd.NA)
+    cents = cents.mask(problem.notna().to_numpy(), pd.NA)
+    return ParsedAmounts(cents.astype("Int64"), problem.astype("string"), mark, readings)
+
+
+def parse_cents(values: pd.Series, decimal: str | None = None) -> tuple[pd.Series, pd.Series]:
+    """Parse a column of amount strings into cents: ``(cents, bad)``, for sources whose amounts are
+    exact decimals by definition (TOTEM ``xs:decimal``, factor tables).
+
+    ``cents`` is nullable ``Int64`` (``<NA>`` where the cell is empty or not an amount); ``bad`` marks
+    non-empty cells that are not amounts or ambiguous. Unlike :func:`parse_amounts`, a value more
+    precise than the cent (``0.005`` in a TOTEM file) is rounded half up, as such sources document.
+    """
+    parsed = parse_amounts(values, decimal)
+    cents, problem = parsed.cents.copy(), parsed.problem
+    precise = (problem == TOO_PRECISE).fillna(False).to_numpy()
+    if precise.any():
+        text = values.astype("string").to_numpy(dtype=object, na_value=None)
+        for pos in np.flatnonzero(precise):
+            cents.iloc[pos] = _round_half_up(str(text[pos]), decimal)
+        problem = problem.mask(precise, pd.NA)
+    bad = problem.notna() | (cents.isna() & problem.notna())
+    return cents.astype("Int64"), bad.astype(bool)
+
+
+def _round_half_up(text: str, decimal: str | None) -> object:
+    from decimal import ROUND_HALF_UP
+
+    s = re.sub(r"[\s\u00a0\u202f\u2009€]", "", text)
+    negative = s.startswith("(") and s.endswith(")")
+    s = s.strip("()")
+    if "," in s and "." not in s:
+        s = s.replace(",", ".")
+    else:
+        s = s.replace(",", "")
+    try:
+        value = Decimal(s)
+    except InvalidOperation:
+        return pd.NA
+    cents = int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return -cents if negative else cents
+
+
+def float_problems(num: np.ndarray) -> np.ndarray:
+    """For numbers typed in a workbook (binary floats): a problem code where the value is not a whole
+    number of cents (``1234.565``) or is too large or not finite; ``None`` elsewhere. Binary noise
+    (``1234.5600000001`` from a formula) is not a problem: each value is rounded to the cent."""
+    num = np.asarray(num, dtype="float64")
+    out = np.full(num.shape, None, dtype=object)
+    finite = np.isfinite(num)
+    out[~finite & ~np.isnan(num)] = NOT_A_NUMBER
+    scaled = np.where(finite, num * 100, 0.0)
+    off = np.abs(scaled - np.rint(scaled))
+    tolerance = np.maximum(1e-4, np.abs(scaled) * 1e-14)
+    out[finite & (off > tolerance)] = TOO_PRECISE
+    out[finite & (np.abs(num) >= 10.0**_MAX_DIGITS)] = TOO_LARGE
+    return out
 
 
 def _decimal_cents(text: object) -> object:
-    if text is None or text is pd.NA:
-        return pd.NA
+    """Exact cents of a scientific-notation text, or a problem code."""
     try:
         value = Decimal(str(text))
     except InvalidOperation:
-        return pd.NA
+        return NOT_A_NUMBER
     if not value.is_finite():
-        return pd.NA
-    return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return NOT_A_NUMBER
+    scaled = value * 100
+    if scaled != scaled.to_integral_value():
+        return TOO_PRECISE
+    if abs(value) >= Decimal(10) ** _MAX_DIGITS:
+        return TOO_LARGE
+    return int(scaled)
 
 
 def cents_to_euros(cents: pd.Series) -> pd.Series:

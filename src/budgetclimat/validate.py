@@ -238,6 +238,30 @@ DUPLICATE_KEYS = [
 ]
 
 
+
+def line_level_export(frame: pd.DataFrame) -> pd.Series:
+    """Rows of documents that are line-level exports (one row per mandate or title, each with its own
+    label: an ERP's detail), where several rows per imputation are the rule, not duplicates.
+
+    A document is line-level when, among its groups of rows sharing an imputation, at least half
+    carry distinct labels (every row of the group its own). Budget documents (one line per
+    imputation) keep the ``duplicate-line`` check.
+    """
+    result = pd.Series(False, index=frame.index)
+    if "label" not in frame.columns or frame.empty:
+        return result
+    keys = frame[DUPLICATE_KEYS].astype("string").fillna("\x00")
+    shared = keys.duplicated(keep=False).to_numpy()
+    if not shared.any():
+        return result
+    group = pd.util.hash_pandas_object(keys, index=False).to_numpy()
+    sub = pd.DataFrame({"file": keys["source_file"].to_numpy()[shared], "g": group[shared], "label": frame["label"].astype("string").to_numpy()[shared]})
+    per_group = sub.groupby(["file", "g"], sort=False).agg(n=("label", "size"), distinct=("label", "nunique"))
+    per_group["own"] = per_group["distinct"] == per_group["n"]
+    share = per_group.groupby(level="file", sort=False)["own"].mean()
+    line_level = set(share.index[share >= 0.5])
+    return pd.Series(keys["source_file"].isin(line_level).to_numpy(), index=frame.index)
+
 # -- schemas ---------------------------------------------------------------------------------------
 
 
@@ -302,7 +326,7 @@ def consistency_schema() -> pa.DataFrameSchema:
                 | d["chapitre"].isin(ALLOWANCE_CHAPTERS).fillna(False)
             ),
         ),
-        _check(DUPLICATE_LINE, lambda d: ~d[DUPLICATE_KEYS].duplicated(keep="first")),
+        _check(DUPLICATE_LINE, lambda d: ~d[DUPLICATE_KEYS].duplicated(keep="first") | line_level_export(d)),
         _check(AMOUNT_MISSING, lambda d: d["_basis_amount"].notna()),
         # A document-level fact: one failure, not one per line.
         _check(BASIS_EMPTY, lambda d: bool(len(d) == 0 or d["_basis_amount"].notna().any())),
@@ -366,7 +390,7 @@ def _resolve_plans(lines: pd.DataFrame, plan: object | None) -> tuple[list[tuple
 
 def _consistency_frame(lines: pd.DataFrame, plans: list[tuple[pd.Series, object]]) -> pd.DataFrame:
     """The columns the consistency checks read, with each line's plan facts joined to it."""
-    work = lines[list(dict.fromkeys(DUPLICATE_KEYS + ["ordre_kind", "amount_basis", "source_row"]))].copy()
+    work = lines[list(dict.fromkeys(DUPLICATE_KEYS + ["ordre_kind", "amount_basis", "source_row", "label"]))].copy()
     work["_plan"] = pd.Series(pd.NA, index=work.index, dtype="string")
     work["_known"] = pd.Series(pd.NA, index=work.index, dtype="boolean")
     work["_deleted"] = pd.Series(pd.NA, index=work.index, dtype="boolean")

@@ -5,6 +5,7 @@ Only click here: this module is imported to build ``--help`` and must stay insta
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -95,9 +96,43 @@ def set_option(f: F) -> F:
     )(f)
 
 
+# --map entries travel in the --set dict under this prefix (budgetclimat.read.profiles.MAP_PREFIX).
+MAP_PREFIX = "map:"
+
+
+def _parse_map(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for item in values:
+        role, sep, column = item.partition("=")
+        if not sep or not role.strip() or not column.strip():
+            raise click.BadParameter(f"{item!r}: ROLE=COLUMN, e.g. sens=Type de mouvement", ctx=ctx, param=param)
+        mapping[role.strip()] = column.strip()
+    return mapping
+
+
+def map_option(f: F) -> F:
+    """``--map ROLE=COLUMN``: which column of a CSV/XLSX export holds a role (passed down with ``--set``)."""
+
+    @functools.wraps(f)
+    def wrapper(*args, column_map: dict[str, str], constants: dict[str, str], **kwargs):
+        merged = {**constants, **{MAP_PREFIX + role: column for role, column in column_map.items()}}
+        return f(*args, constants=merged, **kwargs)
+
+    return click.option(
+        "--map",
+        "column_map",
+        multiple=True,
+        metavar="ROLE=COLUMN",
+        callback=_parse_map,
+        help="Column of a CSV/XLSX export that holds ROLE, when its header is not recognised, e.g. "
+        "--map sens=Mouvement --map amount=\"Montant TTC\" (repeatable; roles: the line-model columns, "
+        "amount, executed, voted…).",
+    )(wrapper)
+
+
 def reading_options(f: F) -> F:
-    """``--profile``, ``--set`` and ``--basis``: how a budget file is read."""
-    return profile_option(set_option(basis_option(f)))
+    """``--profile``, ``--set``, ``--map`` and ``--basis``: how a budget file is read."""
+    return profile_option(map_option(set_option(basis_option(f))))
 
 
 def output_options(f: F) -> F:

@@ -121,6 +121,73 @@ def with_constants(profile: Profile, constants: dict[str, str] | None) -> Profil
     return replace(profile, columns=columns)
 
 
+# ``--map ROLE=COLUMN`` travels with ``--set`` values (one dict through every command and reader): its
+# entries are keyed ``map:ROLE``.
+MAP_PREFIX = "map:"
+AMOUNT_ROLE = "amount"  # --map amount=COLUMN: the single amount column (by_document)
+
+
+def split_constants(constants: dict[str, str] | None) -> tuple[dict[str, str], dict[str, str]]:
+    """``(--set values, --map roles)`` from the one dict the commands pass down."""
+    values, mapping = {}, {}
+    for key, value in (constants or {}).items():
+        if key.startswith(MAP_PREFIX):
+            mapping[key[len(MAP_PREFIX):]] = value
+        else:
+            values[key] = value
+    return values, mapping
+
+
+def map_roles() -> list[str]:
+    """Roles ``--map`` accepts: the canonical columns a file may carry, the amount bases and ``amount``."""
+    known = sorted((set(model.COLUMN_NAMES) | set(AUXILIARY_COLUMNS)) - _COMPUTED_COLUMNS)
+    return [AMOUNT_ROLE, *model.AMOUNT_COLUMNS, *known]
+
+
+def with_mapping(profile: Profile, mapping: dict[str, str] | None) -> Profile:
+    """``profile`` reading each role of ``mapping`` from the named source column (``--map sens=Type``).
+
+    The named column is taken away from every other role's synonyms, so that it feeds one role only.
+    Unknown roles are a :class:`ConfigError` (exit 2); an unknown column is reported by the reader,
+    which knows the headers.
+    """
+    if not mapping:
+        return profile
+    roles = map_roles()
+    for role in mapping:
+        if role not in roles:
+            raise ConfigError("map-unknown-role", value=role, expected=", ".join(roles))
+    taken = {normalise_name(c) for c in mapping.values()}
+
+    def others(sources: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(s for s in sources if normalise_name(s) not in taken)
+
+    columns = {k: replace(v, sources=others(v.sources)) for k, v in profile.columns.items()}
+    amounts = {k: others(v) for k, v in profile.amounts.items()}
+    for role, column in mapping.items():
+        if role == AMOUNT_ROLE:
+            amounts[BY_DOCUMENT] = (column,)
+        elif role in model.AMOUNT_COLUMNS:
+            amounts[role] = (column,)
+        else:
+            base = columns.get(role, ColumnSpec())
+            columns[role] = replace(base, sources=(column,), derive=None, required=True)
+    amounts = {k: v for k, v in amounts.items() if v}
+    return replace(profile, columns=columns, amounts=amounts)
+
+
+i18n.define(
+    "map-unknown-role",
+    fr="--map : rôle « {value} » inconnu (attendu : un de {expected}).",
+    en="--map: unknown role '{value}' (expected one of {expected}).",
+)
+i18n.define(
+    "map-unknown-column",
+    fr="--map {value} : fichier {file}, pas de colonne « {column} » (en-têtes trouvés : {expected}).",
+    en="--map {value}: file {file}, no column '{column}' (headers found: {expected}).",
+)
+
+
 _COMPUTED_COLUMNS = {"line_id", "source_file", "source_row", "source_format", "amount_cents", "amount_basis"} | set(model.AMOUNT_COLUMNS.values())
 
 i18n.define(

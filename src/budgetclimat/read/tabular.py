@@ -15,6 +15,7 @@ import csv
 import hashlib
 import io
 import re
+import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
@@ -25,7 +26,9 @@ from budgetclimat import errors, i18n, model, money
 from budgetclimat.nomenclature import enrich_with_plans
 from budgetclimat.nomenclature.functional import read_functional_vote_with_plans
 from budgetclimat.errors import ConfigError, InvalidDataError
-from budgetclimat.read.profiles import BY_DOCUMENT, ColumnSpec, Profile, available_profiles, normalise_name, resolve_profile, with_constants
+from budgetclimat.read.profiles import (
+    BY_DOCUMENT, ColumnSpec, Profile, available_profiles, normalise_name, resolve_profile, split_constants, with_constants, with_mapping,
+)
 
 HEADER_SCAN_ROWS = 30
 DELIMITERS = (";", ",", "\t", "|")
@@ -46,8 +49,8 @@ i18n.define(
 )
 i18n.define(
     "encoding-fallback",
-    fr="fichier {file} : pas en UTF-8, lu en {value} (Windows).",
-    en="file {file}: not UTF-8, read as {value} (Windows).",
+    fr="fichier {file} : pas en UTF-8, lu en {value}.",
+    en="file {file}: not UTF-8, read as {value}.",
 )
 i18n.define(
     "csv-malformed",
@@ -61,8 +64,10 @@ i18n.define(
 )
 i18n.define(
     "missing-column",
-    fr="fichier {file}, ligne d'en-tête {row} : colonne(s) introuvable(s) : {column} (attendu : {expected}). En-têtes trouvés : {value}.",
-    en="file {file}, header row {row}: column(s) not found: {column} (expected: {expected}). Headers found: {value}.",
+    fr="fichier {file}, ligne d'en-tête {row} : colonne(s) introuvable(s) : {column} (attendu : {expected}). En-têtes trouvés : {value}. "
+    "Désignez les colonnes avec --map RÔLE=COLONNE (ex. --map sens=Mouvement).",
+    en="file {file}, header row {row}: column(s) not found: {column} (expected: {expected}). Headers found: {value}. "
+    "Name the columns with --map ROLE=COLUMN (e.g. --map sens=Mouvement).",
 )
 i18n.define(
     "amount-in-centimes",
@@ -119,6 +124,8 @@ def read_tabular(
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
         raise InvalidDataError("empty-file", file=name)
     candidates = [resolve_profile(profile, profile_dirs)] if profile is not None else available_profiles(profile_dirs)
+    constants, mapping = split_constants(constants)
+    candidates = [with_mapping(p, mapping) for p in candidates]
     forced = profile is not None
     findings: list[pd.DataFrame] = []
 
@@ -130,9 +137,10 @@ def read_tabular(
         text, encoding, enc_findings = _decode(data, name, forced_encoding)
         findings.append(enc_findings)
         table = _read_csv(text, name, candidates, forced)
+        findings.extend(table.findings)
 
     prof = with_constants(table.profile, constants)
-    lines, raw_totals, map_findings = _map(table, prof, name, basis)
+    lines, raw_totals, map_findings = _map(table, prof, name, basis, mapping=mapping, constants=constants)
     findings.append(map_findings)
     lines["source_file"] = name
     lines["source_format"] = prof.id
@@ -171,6 +179,10 @@ class _Table:
         self.profile = profile
         self.sheet = sheet
         self.delimiter = delimiter
+        self.amount_reads: dict[str, tuple[str | None, np.ndarray]] = {}  # column -> (decimal mark, problem mask)
+        self.findings: list[pd.DataFrame] = []  # what reading the grid found (rows with missing fields)
+        self.tail: tuple[str, int] | None = None  # (last column, last source row) of a CSV with no final line break
+        self.titles: list[str] = []  # text of the rows above the header (and the sheet's name)
 
 
 def _is_workbook(path: Path, data: bytes) -> bool:
@@ -187,9 +199,20 @@ def _decode(data: bytes, name: str, forced: str | None) -> tuple[str, str, pd.Da
         codec = "utf-8-sig" if forced.replace("_", "-").lower() in ("utf-8", "utf8") else forced
         return _strict(data, name, codec), forced, errors.empty_findings()
     try:
-        return data.decode("utf-8-sig"), "utf-8", errors.empty_findings()
+        text = data.decode("utf-8-sig")
+        if "\x00" not in text:
+            return text, "utf-8", errors.empty_findings()
     except UnicodeDecodeError:
         pass
+    if b"\x00" in data:
+        # NULs: a UTF-16/32 file without BOM; a detector tells which (never a single-byte guess).
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data, cp_isolation=["utf_16_le", "utf_16_be", "utf_32_le", "utf_32_be"]).best()
+        if best is not None and best.encoding and "\x00" not in str(best):
+            info = errors.findings_frame([{"level": "info", "code": "encoding-fallback", "file": name, "value": best.encoding}])
+            return str(best), best.encoding, info
+        raise InvalidDataError("undecodable", file=name, row=data[: data.find(b"\x00")].count(b"\n") + 1, value=data.find(b"\x00"), expected="UTF-8 / Windows-1252 / UTF-16")
     text = _strict(data, name, "cp1252", "UTF-8 / Windows-1252")
     info = errors.findings_frame([{"level": "info", "code": "encoding-fallback", "file": name, "value": "cp1252"}])
     return text, "cp1252", info
@@ -213,6 +236,8 @@ def _read_csv(text: str, name: str, candidates: list[Profile], forced: bool) -> 
         hit = _locate(records, candidates, forced)
         counts = pd.Series([len(r) for r in records if len(r) > 1], dtype="int64")
         consistency = int(counts.value_counts().iloc[0] * counts.mode().iloc[0]) if len(counts) else 0
+        if hit is None and not forced:
+            hit = _fallback_header(records, candidates)
         rank = (hit.rank if hit else (-1, 0), consistency)
         if best is None or rank > best[0]:
             best = (rank, delim, hit, records)
@@ -238,7 +263,83 @@ def _read_csv(text: str, name: str, candidates: list[Profile], forced: bool) -> 
         raise InvalidDataError("empty-file", file=name) from None
     frame.columns = _unique_headers(list(frame.columns))
     frame = _as_strings(frame)
-    return _finish(_Table(frame, {}, hit.index + 1, hit.profile, delimiter=delim), name)
+    table = _Table(frame, {}, hit.index + 1, hit.profile, delimiter=delim)
+    table.titles = [" ".join(r) for r in records[: hit.index]]
+    _check_fields(table, text, delim, start_line, hit.index, name)
+    return _finish(table, name)
+
+
+i18n.define(
+    "row-fields-missing",
+    fr="fichier {file}, ligne {row} : {value} champ(s) au lieu de {expected} ; la ligne est incomplète "
+    "(fichier tronqué ou séparateur manquant) et ses montants ne peuvent pas être lus en entier.",
+    en="file {file}, row {row}: {value} field(s) instead of {expected}; the row is incomplete (truncated "
+    "file or missing separator) and its amounts cannot be read whole.",
+    title_fr="Ligne incomplète",
+    title_en="Incomplete row",
+)
+i18n.define(
+    "row-truncated",
+    fr='fichier {file}, ligne {row}, colonne {column} : le fichier s\'arrête au milieu de cette ligne, sans saut '
+    'de ligne final, et son montant "{value}" n\'a pas la forme des autres ({expected}) : il a sans doute été coupé.',
+    en='file {file}, row {row}, column {column}: the file stops inside this row, with no final line break, and '
+    'its amount "{value}" is not shaped like the others ({expected}): it was probably cut.',
+    title_fr="Fichier coupé",
+    title_en="File cut short",
+)
+
+
+def _check_fields(table: _Table, text: str, delim: str, start_line: int, header_record: int, name: str) -> None:
+    """Rows with fewer fields than the header are errors (pandas would fill them with blanks)."""
+    n_columns = len(table.frame.columns)
+    n_rows = len(table.frame)
+    if not _any_short_row(text, delim, start_line, n_columns):
+        counts = np.full(n_rows, n_columns)
+    elif '"' in text:
+        # Quoted fields may hold separators and line breaks: count fields record by record.
+        records = csv.reader(io.StringIO(text), delimiter=delim)
+        counts = np.array([len(r) for r in records][header_record + 1 :], dtype="int64")
+    else:
+        lines = pd.Series(text.split("\n")[start_line + 1 :], dtype="string")
+        counts = np.where(lines.str.strip().fillna("").eq("").to_numpy(), 0, lines.str.count(re.escape(delim)).fillna(0).to_numpy() + 1)
+    counts = np.asarray(counts[:n_rows])
+    if len(counts) < n_rows:
+        counts = np.concatenate([counts, np.full(n_rows - len(counts), n_columns)])
+    short = (counts > 0) & (counts < n_columns)
+    if short.any():
+        frame = pd.DataFrame({
+            "level": errors.ERROR, "code": "row-fields-missing", "file": name, "row": table.rows.to_numpy()[short],
+            "value": counts[short].astype(str), "expected": str(n_columns),
+        })
+        table.findings.append(errors.concat_findings([frame]))
+    if n_rows and not text.endswith(("\n", "\r")) and counts[-1] == n_columns:
+        table.tail = (str(table.frame.columns[-1]), int(table.rows.iloc[-1]))
+
+
+def _any_short_row(text: str, delim: str, start_line: int, n_columns: int) -> bool:
+    """Whether a record after the header has fewer fields than it: Arrow's CSV parser (quotes and line
+    breaks in values understood) calls back only for such rows, so the common case costs one C++ pass."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    short: list[int] = []
+
+    def handler(row) -> str:
+        if row.actual_columns < row.expected_columns:
+            short.append(row.actual_columns)
+        return "skip"
+
+    body = "\n".join(text.split("\n")[start_line:])
+    try:
+        pacsv.read_csv(
+            io.BytesIO(body.encode("utf-8")),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True, invalid_row_handler=handler),
+            convert_options=pacsv.ConvertOptions(column_types={f"f{i}": pa.string() for i in range(n_columns)}),
+        )
+    except (pa.ArrowInvalid, ValueError):
+        return True  # Arrow disagrees with pandas on this file: count exactly
+    return bool(short)
 
 
 def _read_workbook(path: Path, data: bytes, candidates: list[Profile], forced: bool) -> _Table:
@@ -259,6 +360,8 @@ def _read_workbook(path: Path, data: bytes, candidates: list[Profile], forced: b
         sample = [[_cell_text(v) for v in r] for r in rows[:HEADER_SCAN_ROWS]]
         first_records = first_records or sample
         hit = _locate(sample, candidates, forced)
+        if hit is None and not forced:
+            hit = _fallback_header(sample, candidates)
         if hit and (best is None or hit.rank > best[0].rank):
             best = (hit, sheet_name, rows)
     if best is None:
@@ -276,7 +379,9 @@ def _read_workbook(path: Path, data: bytes, candidates: list[Profile], forced: b
         text, num = _workbook_column(raw[col])
         frame[col] = text
         numbers[col] = num
-    return _finish(_Table(frame, numbers, hit.index + 1, hit.profile, sheet=sheet_name), path.name)
+    table = _Table(frame, numbers, hit.index + 1, hit.profile, sheet=sheet_name)
+    table.titles = [sheet_name] + [" ".join(_cell_text(v) for v in r) for r in rows[: hit.index]]
+    return _finish(table, path.name)
 
 
 def _cell_text(value: object) -> str:
@@ -381,6 +486,24 @@ def _locate(records: list[list[str]], candidates: list[Profile], forced: bool) -
     return best
 
 
+def _fallback_header(records: list[list[str]], candidates: list[Profile]) -> _Hit | None:
+    """When no header is recognised by name: the first row of three or more texts (no number, no
+    amount) followed by a row of as many cells, read with the generic profile, whose roles are then
+    found by content (``_infer_roles``). Ranked below any header recognised by name."""
+    generic = next((p for p in candidates if p.generic), None)
+    if generic is None:
+        return None
+    for index, record in enumerate(records[:-1]):
+        cells = [str(c).strip() for c in record if str(c).strip()]
+        following = [str(c).strip() for c in records[index + 1] if str(c).strip()]
+        if len(cells) < 3 or len(following) < len(cells) - 1:
+            continue
+        if any(re.fullmatch(r"[-+(]?[\d\s.,'€)]+", c) for c in cells) or len(set(map(normalise_name, cells))) < len(cells):
+            continue
+        return _Hit(generic, index, (-1, 1, 0))
+    return None
+
+
 def _raise_missing(name: str, records: list[list[str]], candidates: list[Profile], forced: bool) -> None:
     prof = candidates[0] if forced else next((p for p in candidates if p.generic), candidates[0])
     header = next((r for r in records if sum(1 for c in r if str(c).strip()) >= 2), records[0] if records else [])
@@ -415,11 +538,19 @@ def _required_groups(prof: Profile, found: set[str] | None = None) -> list[tuple
 # --- mapping ---------------------------------------------------------------------------------------
 
 
-def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _map(
+    table: _Table, prof: Profile, name: str, basis: str | None, *, mapping: dict[str, str] | None = None, constants: dict[str, str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     src = table.frame
     by_norm: dict[str, str] = {}
     for col in src.columns:
         by_norm.setdefault(normalise_name(col), col)
+    for role, column in (mapping or {}).items():
+        if normalise_name(column) not in by_norm:
+            raise ConfigError("map-unknown-column", value=f"{role}={column}", file=name, column=column, expected=", ".join(src.columns))
+    inferred_findings = errors.empty_findings()
+    if prof.generic:
+        prof, inferred_findings = _infer_roles(table, prof, name, by_norm, constants or {})
     missing = _required_groups(prof, set(by_norm))
     if missing:
         raise InvalidDataError(
@@ -429,10 +560,22 @@ def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd
             value=", ".join(src.columns),
         )
 
-    def find(sources: tuple[str, ...]) -> str | None:
-        return next((by_norm[n] for n in map(normalise_name, sources) if n in by_norm), None)
+    groups = _header_groups(list(src.columns))
 
-    findings: list[pd.DataFrame] = []
+    def find(sources: tuple[str, ...]) -> str | None:
+        col = next((by_norm[n] for n in map(normalise_name, sources) if n in by_norm), None)
+        if col is not None and len(groups[col]) > 1:
+            # Two columns with one name: whichever were read, the other's figures would be lost or doubled.
+            raise InvalidDataError(
+                "column-duplicated", file=name, row=table.header_row,
+                column=", ".join(i18n.t(_COLUMN_AT, n=list(src.columns).index(c) + 1, name=_base_header(c)) for c in groups[col]),
+                value=_base_header(col),
+            )
+        return col
+
+    findings: list[pd.DataFrame] = [inferred_findings]
+    table, totals = _set_aside_total_rows(table, prof, name, find, findings)
+    src = table.frame
     out = pd.DataFrame(index=src.index)
     used: dict[str, str] = {}
     derived: list[tuple[str, ColumnSpec]] = []
@@ -451,6 +594,13 @@ def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd
         out[key] = values
 
     _clean_codes(out, table, used, name, findings)
+    if "exercice" in out.columns:
+        # A year that is not four digits (« 201: », a header repeated mid-table) is reported, never cast.
+        year = out["exercice"].astype("string").str.strip()
+        not_year = (year.notna() & ~year.str.fullmatch(r"\d{4}").fillna(False)).to_numpy()
+        if not_year.any():
+            findings.append(_cell_findings("value-not-recognised", name, table.rows[not_year], used.get("exercice", "exercice"), year[not_year], i18n.t(_A_YEAR)))
+            out["exercice"] = year.mask(not_year)
 
     # Before anything reads the chapter (ordre derivations), so that they see the corrected columns.
     if prof.swap_by_length:
@@ -474,11 +624,13 @@ def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd
 
     for key, spec in derived:
         out[key] = _derive(out, key, spec, prof, amount_sources)
-        if spec.sources:  # a derivation the profile asks for outright is no news to the user
+        if spec.sources and key not in (constants or {}):  # a derivation the profile asks for outright is no news to the user
             findings.append(errors.findings_frame([{"level": errors.WARNING, "code": "column-derived", "file": name, "column": key, "expected": _derivation_text(spec)}]))
 
     by_document = find(prof.amounts.get(BY_DOCUMENT, ()))
     if by_document is not None and by_document not in amount_sources.values():
+        if out["doc_type"].isna().any():
+            out["doc_type"] = _doc_type_from_names(out["doc_type"], table, name, by_document, findings)
         # One amount column whose meaning follows the document type of each line.
         cents = _amount(table, by_document, prof, name, findings)
         target = _document_basis(out)
@@ -515,6 +667,8 @@ def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd
             "value": prof.id, "expected": "constants: dans un profil utilisateur",
         }]))
 
+    if totals is not None:
+        findings.append(totals.check(out, amount_sources))
     raw_totals = _raw_totals(out, table, prof, amount_sources, basis, raw_split)
     return out.reset_index(drop=True), raw_totals, errors.concat_findings(findings)
 
@@ -590,38 +744,107 @@ def _cell_findings(code: str, name: str, rows: pd.Series, column: str, values: p
     n = len(rows)
     frame = pd.DataFrame({
         "level": [level] * n, "code": [code] * n, "file": [name] * n, "row": rows.to_numpy(),
-        "column": [column] * n, "value": values.astype("string").to_numpy(), "expected": [expected] * n,
+        "column": [column] * n, "value": values.astype("string").to_numpy(),
+        "expected": expected.astype("string").to_numpy() if isinstance(expected, pd.Series) else [expected] * n,
     })
     return errors.concat_findings([frame])
 
 
-def _normalise_amount_text(text: pd.Series, decimal: str | None) -> pd.Series:
-    """Apply the profile's decimal-mark hint before money.parse_cents (which guesses otherwise)."""
-    s = text.astype("string")
-    if decimal == ",":
-        s = s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    elif decimal == ".":
-        s = s.str.replace(",", "", regex=False)
-    return s
+i18n.define(
+    "amount-ambiguous",
+    fr='fichier {file}, ligne {row}, colonne {column} : le montant "{value}" peut se lire de deux façons, '
+    "et les autres montants de la colonne ne tranchent pas (attendu : {expected}).",
+    en='file {file}, row {row}, column {column}: amount "{value}" can be read two ways, and the other amounts '
+    "of the column do not settle it (expected: {expected}).",
+    title_fr="Montant ambigu",
+    title_en="Ambiguous amount",
+)
+i18n.define(
+    "amount-too-precise",
+    fr='fichier {file}, ligne {row}, colonne {column} : le montant "{value}" a plus de deux décimales ; '
+    "il n'est pas arrondi (attendu : {expected}).",
+    en='file {file}, row {row}, column {column}: amount "{value}" has more than two decimals; it is not '
+    "rounded (expected: {expected}).",
+    title_fr="Montant plus précis que le centime",
+    title_en="Amount more precise than a cent",
+)
+i18n.define(
+    "amount-too-large",
+    fr='fichier {file}, ligne {row}, colonne {column} : le montant "{value}" est hors limites (attendu : {expected}).',
+    en='file {file}, row {row}, column {column}: amount "{value}" is out of range (expected: {expected}).',
+    title_fr="Montant hors limites",
+    title_en="Amount out of range",
+)
+
+
+_AMOUNT_PROBLEM_CODES = {
+    money.NOT_A_NUMBER: "amount-not-a-number",
+    money.AMBIGUOUS: "amount-ambiguous",
+    money.TOO_PRECISE: "amount-too-precise",
+    money.TOO_LARGE: "amount-too-large",
+}
+_AMOUNT_EXPECTED = {
+    "amount-not-a-number": None,
+    "amount-ambiguous": i18n.define(
+        "expected.amount-one-reading", fr="un montant qui ne se lit que d'une façon, ex. 1 234,00 ou 1,23 ; lu {readings}",
+        en="an amount with one reading only, e.g. 1,234.00 or 1.23; read {readings}",
+    ),
+    "amount-too-precise": i18n.define("expected.amount-cents", fr="au plus deux décimales (des centimes)", en="two decimals at most (cents)"),
+    "amount-too-large": i18n.define("expected.amount-range", fr="moins de 10^15 €", en="less than €10^15"),
+}
 
 
 def _amount(table: _Table, col: str, prof: Profile, name: str, findings: list[pd.DataFrame]) -> pd.Series:
+    """One amount column read by :func:`money.parse_amounts` (the only amount parser), with findings.
+
+    Text cells decide the column's decimal mark among themselves (numbers typed in a workbook are
+    binary floats whose text is Python's, not what the user sees: they give no evidence).
+    """
     text = table.frame[col]
-    cents, bad = money.parse_cents(_normalise_amount_text(text, prof.decimal))
     num = table.numbers.get(col)
-    if num is not None:
-        is_num = num.notna().to_numpy()
-        if is_num.any():
-            # Numbers typed in a workbook are binary floats: round each to the cent, never sum floats.
-            exact = np.round(num.to_numpy()[is_num] * 100).astype("int64")
-            cents = cents.copy()
-            cents[is_num] = exact
-            bad = bad & ~is_num
+    is_num = num.notna().to_numpy() if num is not None else np.zeros(len(text), dtype=bool)
+    parsed = money.parse_amounts(text.mask(is_num), prof.decimal)
+    cents, problem = parsed.cents.copy(), parsed.problem.copy()
+    if is_num.any():
+        # Numbers typed in a workbook: round each to the cent (never sum floats); a value that is not a
+        # whole number of cents (1234.565) is a problem, not a rounding.
+        values = num.to_numpy()[is_num]
+        float_problem = money.float_problems(values)
+        exact = np.rint(np.where(np.isfinite(values), values, 0) * 100)
+        ok = pd.isna(float_problem)
+        cents.iloc[np.flatnonzero(is_num)[ok]] = exact[ok].astype("int64")
+        problem.iloc[np.flatnonzero(is_num)[~ok]] = float_problem[~ok].astype(str)
+    if table.tail is not None and table.tail[0] == col:
+        _check_cut(table, text, problem, name, col, findings)
+    table.amount_reads[col] = (parsed.mark, problem.notna().to_numpy())
     if prof.amounts_in_cents:
         cents = _div100(cents)
-    if bad.any():
-        findings.append(_cell_findings("amount-not-a-number", name, table.rows[bad.to_numpy()], col, text[bad.to_numpy()], AMOUNT_EXAMPLE))
+    for kind, code in _AMOUNT_PROBLEM_CODES.items():
+        bad = (problem == kind).fillna(False).to_numpy()
+        if bad.any():
+            key = _AMOUNT_EXPECTED[code]
+            expected = AMOUNT_EXAMPLE if key is None else i18n.t(key, readings="{readings}")
+            if kind == money.AMBIGUOUS:
+                readings = parsed.readings[bad].fillna("?")
+                expected = readings.map(lambda r, e=expected: e.replace("{readings}", r))  # the few bad cells only
+            findings.append(_cell_findings(code, name, table.rows[bad], col, text[bad], expected))
     return cents.astype("Int64")
+
+
+def _check_cut(table: _Table, text: pd.Series, problem: pd.Series, name: str, col: str, findings: list[pd.DataFrame]) -> None:
+    """A CSV with no final line break whose last amount is not shaped like the column's others (number
+    of decimals) was cut inside that amount: an error, never a smaller amount read in silence."""
+    last = np.flatnonzero((table.rows == table.tail[1]).fillna(False).to_numpy())
+    if not len(last) or len(text) < 2 or pd.isna(text.iloc[last[0]]) or pd.notna(problem.iloc[last[0]]):
+        return
+    decimals = text.str.extract(r"[.,](\d+)\D*$", expand=False).str.len().fillna(0).astype("int64")
+    others = decimals.drop(decimals.index[last[0]])
+    usual = int(others.mode().iloc[0])
+    if int(decimals.iloc[last[0]]) != usual:
+        findings.append(_cell_findings(
+            "row-truncated", name, table.rows.iloc[last], col, text.iloc[last],
+            i18n.t(i18n.define("expected.usual-decimals", fr="{n} décimale(s) le plus souvent", en="{n} decimal(s) most often"), n=usual),
+        ))
 
 
 def _div100(cents: pd.Series) -> pd.Series:
@@ -715,6 +938,357 @@ def _swap_if_needed(out: pd.DataFrame, prof: Profile, used: dict[str, str], name
     return swapped, finding
 
 
+# --- duplicated headers and roles found by content -----------------------------------------------
+
+i18n.define(
+    "column-duplicated",
+    fr="fichier {file}, ligne d'en-tête {row} : plusieurs colonnes portent le nom « {value} » : {column}. "
+    "Impossible de savoir laquelle lire (l'autre serait perdue ou comptée deux fois) ; renommez-les.",
+    en="file {file}, header row {row}: several columns are named '{value}': {column}. Which one to read is "
+    "unknown (the other would be lost or counted twice); rename them.",
+)
+i18n.define(
+    "columns-inferred",
+    fr="fichier {file} : en-têtes non reconnus ; colonnes choisies d'après leur contenu : {value}. "
+    "Vérifiez-les, ou désignez les colonnes avec --map RÔLE=COLONNE.",
+    en="file {file}: headers not recognised; columns chosen from what they hold: {value}. Check them, or "
+    "name the columns with --map ROLE=COLUMN.",
+    title_fr="Colonnes reconnues par leur contenu",
+    title_en="Columns recognised by their content",
+)
+
+
+_A_YEAR = i18n.define("expected.year", fr="une année sur quatre chiffres", en="a four-digit year")
+_COLUMN_AT = i18n.define("tabular.column-at", fr="colonne {n} « {name} »", en="column {n} '{name}'")
+
+
+def _base_header(header: str) -> str:
+    """A header without the ``.1`` that pandas and ``_unique_headers`` add to a repeated name."""
+    return re.sub(r"\.\d+$", "", header)
+
+
+def _header_groups(headers: list[str]) -> dict[str, list[str]]:
+    """Each header -> every header with the same name (compared normalised, repeats' ``.1`` removed)."""
+    by_key: dict[str, list[str]] = {}
+    for h in headers:
+        by_key.setdefault(normalise_name(_base_header(h)), []).append(h)
+    out = {}
+    for h in headers:
+        same = by_key[normalise_name(_base_header(h))]
+        # "Montant.1" is a repeat only if "Montant" is a header too.
+        out[h] = same if any(_base_header(x) == x for x in same) and len(same) > 1 else [h]
+    return out
+
+
+# Roles found by content, in this order (a column gives one role).
+_INFERRED_VALUE_ROLES = ("doc_type", "sens", "section", "operation")
+_ROLE_TEXT = {
+    "exercice": "exercice", "doc_type": "type de document", "sens": "sens", "section": "section",
+    "operation": "réel/ordre", "nature": "nature (compte)", "fonction": "fonction", "amount": "montant",
+}
+
+
+def _infer_roles(table: _Table, prof: Profile, name: str, by_norm: dict[str, str], constants: dict[str, str]) -> tuple[Profile, pd.DataFrame]:
+    """Find by their values the columns of roles whose header is not among the generic synonyms.
+
+    A column whose distinct values all belong to a role's accepted values is that role (« Dépense /
+    Recette », « D/R » → sens; « Investissement / Fonctionnement » → section; BP/CA… → document type);
+    4-digit years → exercice; codes of which nine in ten are accounts of the plan → nature; codes of
+    which nine in ten are fonctions of the plan → fonction; the one remaining column whose cells are
+    amounts → the amount. A role is taken only when exactly one column fits; one warning says which.
+    """
+    src = table.frame
+
+    def found(sources) -> bool:
+        return any(normalise_name(x) in by_norm for x in sources)
+
+    used = {by_norm[normalise_name(x)] for spec in prof.columns.values() for x in spec.sources if normalise_name(x) in by_norm}
+    used |= {by_norm[normalise_name(x)] for srcs in prof.amounts.values() for x in srcs if normalise_name(x) in by_norm}
+    free = [c for c in src.columns if c not in used and src[c].notna().sum() >= 1]
+    if not free:
+        return prof, errors.empty_findings()
+    wanted = [k for k in ("exercice", *_INFERRED_VALUE_ROLES, "nature", "fonction") if k in prof.columns and not found(prof.columns[k].sources) and k not in constants]
+    want_amount = not any(found(srcs) for srcs in prof.amounts.values())
+    if not wanted and not want_amount:
+        return prof, errors.empty_findings()
+
+    distinct = {c: src[c].dropna().str.strip().unique() for c in free}
+    chosen: dict[str, str] = {}
+
+    def take(role: str, fits) -> None:
+        hits = [c for c in free if c not in chosen.values() and len(distinct[c]) and fits(c)]
+        if len(hits) == 1:
+            chosen[role] = hits[0]
+
+    if "exercice" in wanted:
+        take("exercice", lambda c: all(re.fullmatch(r"(19|20|21)\d\d", str(v)) for v in distinct[c]))
+    for role in _INFERRED_VALUE_ROLES:
+        spec = prof.columns.get(role)
+        if role in wanted and spec is not None and spec.values:
+            accepted = set(spec.values)
+            if role == "operation":  # "0/1", "R/O" say too little on their own
+                accepted = {normalise_name(x) for x in ("réel", "reel", "ordre", "pour ordre", "OR", "OE", "OI")}
+            take(role, lambda c, a=accepted: all(normalise_name(v) in a for v in distinct[c]))
+    codes = {c: pd.Series(distinct[c], dtype="string").str.replace(r"\s+", "", regex=True) for c in free}
+    numeric = {c: bool(codes[c].str.fullmatch(r"\d{1,8}").all()) for c in free}
+    accounts, fonctions = _plan_codes(constants.get("nomenclature"))
+    if "nature" in wanted and accounts:
+        take("nature", lambda c: numeric[c] and codes[c].isin(accounts).mean() >= 0.9 and codes[c].str.len().max() >= 4)
+    if "fonction" in wanted and fonctions:
+        take("fonction", lambda c: numeric[c] and codes[c].isin(fonctions).mean() >= 0.9 and codes[c].str.len().max() <= 4)
+    if want_amount:
+        def is_amount(c: str) -> bool:
+            if c in chosen.values() or (numeric[c] and codes[c].str.len().max() <= 8 and c not in table.numbers):
+                return False  # codes are not amounts (typed numbers in a workbook may be)
+            parsed = money.parse_amounts(src[c])
+            return bool(parsed.cents.notna().mean() >= 0.9)
+        take("amount", is_amount)
+    if not chosen:
+        return prof, errors.empty_findings()
+    mapping = {("amount" if role == "amount" else role): col for role, col in chosen.items()}
+    finding = errors.findings_frame([{
+        "level": errors.WARNING, "code": "columns-inferred", "file": name, "row": table.header_row,
+        "value": ", ".join(f"« {col} » → {_ROLE_TEXT[role]}" for role, col in chosen.items()),
+    }])
+    for col in chosen.values():
+        by_norm.setdefault(normalise_name(col), col)
+    return with_mapping(prof, mapping), finding
+
+
+def _plan_codes(nomenclature: str | None) -> tuple[set[str], set[str]]:
+    """Account and fonction codes of the plan(s) a generic file may use (its nomenclature, else M57 and M14)."""
+    from budgetclimat.nomenclature import plan_for
+
+    accounts: set[str] = set()
+    fonctions: set[str] = set()
+    for norm in ([nomenclature] if nomenclature else ["M57", "M14"]):
+        try:
+            plan, _ = plan_for(norm)
+        except (OSError, ValueError, LookupError):  # a plan that cannot be loaded only means no inference from it
+            plan = None
+        if plan is not None:
+            accounts |= set(plan.accounts["code"].astype(str))
+            fonctions |= set(plan.fonctions["code"].astype(str))
+    return accounts, fonctions
+
+
+# --- document type from the file's name and title rows ----------------------------------------------
+
+_DOC_WORDS = {
+    "bp": "BP", "budgetprimitif": "BP", "bs": "BS", "budgetsupplementaire": "BS", "dm": "DM",
+    "decisionmodificative": "DM", "ca": "CA", "compteadministratif": "CA", "cfu": "CFU",
+    "comptefinancierunique": "CFU",
+}
+_DOC_PHRASES = r"(budget primitif|budget supplementaire|decision modificative|compte administratif|compte financier unique)"
+
+i18n.define(
+    "doc-type-found",
+    fr="fichier {file} : pas de colonne de type de document ; « {value} » trouvé dans {column} : la colonne "
+    "de montant unique est lue comme {expected}.",
+    en="file {file}: no document-type column; '{value}' found in {column}: the single amount column is read "
+    "as {expected}.",
+    title_fr="Type de document trouvé dans le nom ou le titre",
+    title_en="Document type found in the name or title",
+)
+i18n.define(
+    "doc-type-unknown",
+    fr="fichier {file} : une seule colonne de montant ({column}) et aucun type de document (BP, BS, DM, CA, "
+    "CFU) dans une colonne, le nom du fichier ou ses lignes de titre{value} : impossible de savoir si les "
+    "montants sont votés ou réalisés. Ajoutez --set doc_type=BP (ou CA, BS, DM, CFU).",
+    en="file {file}: a single amount column ({column}) and no document type (BP, BS, DM, CA, CFU) in a "
+    "column, the file name or its title rows{value}: whether amounts are voted or executed is unknown. Add "
+    "--set doc_type=BP (or CA, BS, DM, CFU).",
+    title_fr="Type de document inconnu",
+    title_en="Unknown document type",
+)
+
+
+_IN_TITLES = i18n.define("tabular.in-titles", fr="les lignes de titre", en="the title rows")
+_IN_NAME = i18n.define("tabular.in-name", fr="le nom du fichier", en="the file name")
+_AS_EXECUTED = i18n.define("tabular.as-executed", fr="réalisé", en="executed")
+_AS_VOTED = i18n.define("tabular.as-voted", fr="voté", en="voted")
+_SEVERAL = i18n.define("tabular.several-doc-types", fr=" (plusieurs dans {where} : {found})", en=" (several in {where}: {found})")
+
+
+def _doc_types_in(text: str) -> set[str]:
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    found = {_DOC_WORDS[normalise_name(m)] for m in re.findall(_DOC_PHRASES, plain)}
+    for token in re.split(r"[^a-z0-9]+", plain):
+        word = re.sub(r"\d{4}$", "", token)
+        if word in ("bp", "bs", "dm", "ca", "cfu"):
+            found.add(_DOC_WORDS[word])
+    return found
+
+
+def _doc_type_from_names(doc: pd.Series, table: _Table, name: str, column: str, findings: list[pd.DataFrame]) -> pd.Series:
+    """Fill a missing document type from the title rows, then the file name (« BP 2026 », « CA 2024 »);
+    stop with a clear message when neither says it (never read every amount as 0)."""
+    places = (i18n.t(_IN_TITLES), table.titles), (i18n.t(_IN_NAME), [Path(name).stem])
+    for where, texts in places:
+        found = set().union(*(_doc_types_in(t) for t in texts)) if texts else set()
+        if len(found) == 1:
+            kind = found.pop()
+            findings.append(errors.findings_frame([{
+                "level": errors.WARNING, "code": "doc-type-found", "file": name, "column": where, "value": kind,
+                "expected": i18n.t(_AS_EXECUTED if kind in ("CA", "CFU") else _AS_VOTED),
+            }]))
+            return doc.fillna(kind).astype("string")
+        if len(found) > 1:
+            raise InvalidDataError("doc-type-unknown", file=name, column=column, value=i18n.t(_SEVERAL, where=where, found=", ".join(sorted(found))))
+    raise InvalidDataError("doc-type-unknown", file=name, column=column, value="")
+
+
+# --- total and subtotal rows ------------------------------------------------------------------------
+
+# A cell that starts a total row: « TOTAL », « Total général », « Sous-total », « TOTAUX ».
+_TOTAL_LABEL = r"(?i)^\W*(?:sous[\s-]*)?tota(?:l|ux)(?:$|[^a-zà-ÿ])"  # RE2-compatible: no lookahead
+
+i18n.define(
+    "total-rows-skipped",
+    fr="fichier {file} : {expected} ligne(s) de total ou de sous-total laissée(s) de côté, lignes {value} : "
+    "ce ne sont pas des lignes de budget ; leurs montants servent à contrôler les lignes lues.",
+    en="file {file}: {expected} total or subtotal row(s) left out, rows {value}: they are not budget lines; "
+    "their amounts are used to check the lines read.",
+    title_fr="Lignes de total écartées",
+    title_en="Total rows left out",
+)
+i18n.define(
+    "total-row-mismatch",
+    fr="fichier {file}, ligne {row}, colonne {column} : la ligne de total indique {value}, qui n'est la somme "
+    "d'aucun bloc de lignes au-dessus (attendu : {expected}).",
+    en="file {file}, row {row}, column {column}: the total row says {value}, which is the sum of no block of "
+    "lines above it (expected: {expected}).",
+    title_fr="Ligne de total non rapprochée",
+    title_en="Total row does not reconcile",
+)
+
+
+class _TotalRows:
+    """Total rows set aside from the table, with their figures, to be checked against the lines."""
+
+    def __init__(self, name: str, rows: np.ndarray, positions: np.ndarray, n: int, cents: dict[str, pd.Series], lines_mask: np.ndarray, kinds: dict[str, np.ndarray]) -> None:
+        self.name, self.rows, self.positions, self.n = name, rows, positions, n
+        self.cents = cents  # source amount column -> cents of every original row (lines and totals)
+        self.lines_mask = lines_mask  # original rows that are lines
+        self.kinds = kinds  # sens/section source values of every original row (for same-kind sums)
+
+    def check(self, out: pd.DataFrame, amount_sources: dict[str, str]) -> pd.DataFrame:
+        """Each total's figure must be the sum of some block of lines above it: since the previous
+        total row, since the top, or of the lines above with the same direction/section as the row
+        says. No match is an error (a TOTAL row is never a line, but its figure must agree)."""
+        found = []
+        columns = sorted(set(amount_sources.values()) & set(self.cents))
+        for col in columns:
+            values = self.cents[col]
+            line_values = values.where(self.lines_mask, 0).fillna(0).astype("int64").to_numpy()
+            cum = np.concatenate([[0], np.cumsum(line_values)])
+            for pos, row in zip(self.positions, self.rows):
+                figure = values.iloc[pos]
+                if pd.isna(figure):
+                    continue
+                previous = [p for p in self.positions if p < pos]
+                start = previous[-1] + 1 if previous else 0
+                candidates = {int(cum[pos] - cum[start]), int(cum[pos])}
+                for key, kind in self.kinds.items():
+                    if kind[pos]:
+                        same = (kind[:pos] == kind[pos]) & self.lines_mask[:pos]
+                        candidates.add(int(line_values[:pos][same].sum()))
+                if int(figure) not in candidates:
+                    shown = " ; ".join(money.format_euros(c) for c in sorted(candidates))
+                    found.append({
+                        "level": errors.ERROR, "code": "total-row-mismatch", "file": self.name, "row": int(row),
+                        "column": col, "value": money.format_euros(int(figure)), "expected": shown,
+                    })
+        return errors.findings_frame(found)
+
+
+def _set_aside_total_rows(table: _Table, prof: Profile, name: str, find, findings: list[pd.DataFrame]):
+    """Leave out total and subtotal rows (one warning); keep their figures for a check on the lines.
+
+    A total row is a row with a cell starting « TOTAL », « Sous-total », « TOTAUX » in a non-amount
+    column (codes filled or not: « TOTAL GÉNÉRAL » with every code copied is still a total), or a row
+    with no account whose amount equals the sum of the lines above it (since the previous total or
+    since the top). Profiles that split rows (DGFiP balances) are left alone.
+    """
+    if prof.split:
+        return table, None
+    frame = table.frame
+    amount_cols = []
+    for sources in prof.amounts.values():
+        col = find(sources)
+        if col is not None and col not in amount_cols:
+            amount_cols.append(col)
+    if not amount_cols:
+        return table, None
+    labelled = np.zeros(len(frame), dtype=bool)
+    for col in frame.columns:
+        if col in amount_cols:
+            continue
+        distinct = pd.Series(frame[col].dropna().unique(), dtype="string")  # few distinct values per column
+        hits = distinct[distinct.str.contains(_TOTAL_LABEL, regex=True).fillna(False).to_numpy()]
+        if len(hits):
+            labelled |= frame[col].isin(hits).fillna(False).to_numpy()
+    nature_spec = prof.columns.get("nature")
+    nature_col = find(nature_spec.sources) if nature_spec is not None and nature_spec.sources else None
+    no_account = frame[nature_col].isna().to_numpy() if nature_col is not None else np.zeros(len(frame), dtype=bool)
+    candidates_no_account = no_account & ~labelled
+    if not labelled.any() and not candidates_no_account.any():
+        return table, None
+    scratch: list[pd.DataFrame] = []
+    cents = {col: _amount(table, col, prof, name, scratch) for col in amount_cols}
+    table.amount_reads.clear()
+    is_total = labelled.copy()
+    if candidates_no_account.any():
+        lines = ~labelled & ~no_account
+        has_line_above = np.concatenate([[False], np.cumsum(lines)[:-1] > 0])
+        sums = {}
+        for col in amount_cols:
+            values = cents[col].where(lines, 0).fillna(0).astype("int64").to_numpy()
+            sums[col] = np.concatenate([[0], np.cumsum(values)])  # sums[col][pos] = lines above pos
+        last_total = -1
+        for pos in np.flatnonzero(labelled | candidates_no_account):  # O(1) each: cumulative sums
+            if labelled[pos]:
+                last_total = pos
+                continue
+            if not candidates_no_account[pos] or not has_line_above[pos]:
+                continue
+            matched = []
+            for col in amount_cols:
+                figure = cents[col].iloc[pos]
+                if pd.isna(figure):
+                    continue
+                above, block = int(sums[col][pos]), int(sums[col][pos] - sums[col][last_total + 1])
+                matched.append(int(figure) in (above, block))
+            if matched and all(matched):
+                is_total[pos] = True
+                last_total = pos
+    if not is_total.any():
+        return table, None
+    kinds = {}
+    for key in ("sens", "section"):
+        spec = prof.columns.get(key)
+        col = find(spec.sources) if spec is not None and spec.sources else None
+        if col is not None:
+            kinds[key] = frame[col].str.strip().str.casefold().fillna("").to_numpy(dtype=object)
+    total_positions = np.flatnonzero(is_total)
+    rows = table.rows.to_numpy()[total_positions]
+    label_text = frame.iloc[total_positions].apply(lambda r: next((str(v) for v in r if pd.notna(v) and re.match(_TOTAL_LABEL, str(v))), ""), axis=1)
+    totals = _TotalRows(name, rows, total_positions, len(frame), cents, ~is_total, kinds)
+    shown = ", ".join(f"{r} ({t})" if t else str(r) for r, t in list(zip(rows, label_text))[:5])
+    findings.append(errors.findings_frame([{
+        "level": errors.WARNING, "code": "total-rows-skipped", "file": name, "row": int(rows[0]),
+        "value": shown + ("…" if len(rows) > 5 else ""), "expected": str(len(rows)),
+    }]))
+    keep = ~is_total
+    table.frame = frame[keep]
+    table.rows = table.rows[keep]
+    table.numbers = {k: v[keep] for k, v in table.numbers.items()}
+    if table.frame.empty:
+        raise InvalidDataError("empty-file", file=name)
+    return table, totals
+
+
 # --- raw totals ------------------------------------------------------------------------------------
 
 RAW_TOTAL_COLUMNS = ["section", "sens", "operation", "basis", "lines", "total_cents"]
@@ -789,13 +1363,17 @@ def _kept_positions(out: pd.DataFrame, table: _Table) -> np.ndarray:
 
 def _raw_decimals(table: _Table, col: str, prof: Profile) -> pd.Series:
     text = table.frame[col].astype("string")
+    mark, problems = table.amount_reads.get(col, (prof.decimal, None))
+    if problems is not None:
+        text = text.mask(problems)  # cells reported as errors count as nothing on both sides
+    uniques = text.dropna().unique()
+    table_ = {u: _to_decimal(u, mark) for u in uniques}
+    values = text.map(table_).astype(object)
     num = table.numbers.get(col)
     if num is not None:
         # Workbook numbers: their shortest decimal representation, as the cell shows it.
-        text = text.mask(num.notna(), num.map(lambda f: repr(float(f)) if pd.notna(f) else None).astype("string"))
-    uniques = text.dropna().unique()
-    table_ = {u: _to_decimal(u, prof.decimal) for u in uniques}
-    values = text.map(table_).astype(object)
+        typed = num.notna().to_numpy() & (problems is None or ~problems)
+        values = values.mask(typed, num.map(lambda f: Decimal(repr(float(f))) if pd.notna(f) else None))
     values = values.where(values.notna(), Decimal(0))
     if prof.amounts_in_cents:
         values = values.map(lambda d: d / 100)
@@ -803,19 +1381,21 @@ def _raw_decimals(table: _Table, col: str, prof: Profile) -> pd.Series:
 
 
 def _to_decimal(text: str, decimal: str | None) -> Decimal:
-    s = re.sub(r"[\s\u00a0\u202f€]", "", text)
+    s = re.sub(r"(?i)[\s\u00a0\u202f\u2009€]|eur(os?)?", "", text).replace("\u2212", "-").lstrip("+")
     negative = (s.startswith("(") and s.endswith(")")) or (s.endswith("-") and not s.startswith("-"))
     s = s.strip("()").rstrip("-") if negative else s
-    if decimal == ",":
-        s = s.replace(".", "").replace(",", ".")
-    elif decimal == ".":
-        s = s.replace(",", "")
-    elif "," in s and "." in s:
+    if "," in s and "." in s:
         s = s.replace(".", "").replace(",", ".") if s.rfind(",") > s.rfind(".") else s.replace(",", "")
+    elif s.count(",") > 1 or (decimal == "." and "," in s):
+        s = s.replace(",", "")
+    elif s.count(".") > 1 or (decimal == "," and s.count(".") == 1 and "e" not in s.lower()):
+        s = s.replace(".", "")
     elif s.count(",") == 1:
         s = s.replace(",", ".")
     try:
         value = Decimal(s)
     except InvalidOperation:
         return Decimal(0)  # not an amount: reported as a finding by the frame side
+    if not value.is_finite():
+        return Decimal(0)
     return -value if negative else value
