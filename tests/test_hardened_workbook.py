@@ -139,27 +139,7 @@ def test_case2_hidden_sheet_first_is_not_read(tmp_path, state):
     classify = invoke(["classify", path, "-o", out, "--summary-json", tmp_path / "s.json"], 0)
     summary = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
     assert "Ancien" not in classify.output
-    assert _cents(ROWS) in _numbers(summary)
-
-
-def _numbers(tree) -> set[int]:
-    """Every integer found in a JSON tree (cents totals are among them)."""
-    found: set[int] = set()
-    if isinstance(tree, dict):
-        for v in tree.values():
-            found |= _numbers(v)
-    elif isinstance(tree, list):
-        for v in tree:
-            found |= _numbers(v)
-    elif isinstance(tree, int) and not isinstance(tree, bool):
-        found.add(tree)
-    elif isinstance(tree, (float, str)):
-        try:
-            d = Decimal(str(tree))
-            found |= {int(d), int(d * 100)} if d == d.to_integral_value() or (d * 100) == (d * 100).to_integral_value() else set()
-        except ArithmeticError:
-            pass
-    return found
+    assert (summary["lines"], summary["total_cents"]) == (len(ROWS), _cents(ROWS))
 
 
 def test_case2_hidden_sheet_named_is_read(tmp_path):
@@ -215,6 +195,9 @@ def test_case3_far_cell_is_refused_before_reading(tmp_path, dimension):
 
 
 def test_case3_far_cell_refused_by_classify_too(tmp_path):
+    far = _far_cell(tmp_path)
+    _assert_refused_fast(["classify", far, "-o", tmp_path / "a.xlsx"], [far.name, "--limit rows="])
+    assert not (tmp_path / "a.xlsx").exists()
     path = _far_cell(tmp_path, ref="ZZ50")
     result = invoke(["classify", path, "-o", tmp_path / "a.xlsx", "--limit", "cells=500"], 1)
     assert "cellules de la feuille « Budget » (50 lignes × 702 colonnes)" in result.stderr
@@ -523,3 +506,19 @@ def test_ods_far_cell_is_refused(tmp_path):
             zout.writestr(info, data)
     result = invoke(["validate", small, "--format", "json"], 0)
     assert _total_cents(result) == _cents(ROWS)
+
+
+def test_cells_without_references_are_measured_by_position(tmp_path):
+    """Some writers omit ``r="B7"``: positions are implied by order, measured by the exact XML pass."""
+    good = _good_xlsx(tmp_path)
+    path = _rewrite(good, tmp_path / "noref.xlsx", SHEET1, lambda x: re.sub(rb'(<c) r="[A-Z]+[0-9]+"', rb"\1", x))
+    assert b'<c r="' not in zipfile.ZipFile(path).read(SHEET1)
+    result = invoke(["validate", path, "--format", "json"], 0)
+    assert _total_cents(result) == _cents(ROWS)
+    far = _rewrite(
+        good, tmp_path / "noref-far.xlsx", SHEET1,
+        lambda x: re.sub(rb'(<c) r="[A-Z]+[0-9]+"', rb"\1", x).replace(
+            b"</sheetData>", b'<row r="1048576"><c t="n"><v>1</v></c></row></sheetData>'),
+    )
+    result = invoke(["validate", far], 1)
+    assert "lignes de la feuille « Budget »" in result.stderr and "--limit rows=N" in result.stderr

@@ -426,27 +426,28 @@ def _scan_xlsx_sheet_exact(archive: zipfile.ZipFile, member: str, file: str, she
         raise _damaged(file, member, _t("missing-member")) from None
     row = 0
     column = 0
+    current_row = None
+    rows_limit, columns_limit, cells_limit = limits.get("rows"), limits.get("columns"), limits.get("cells")
+    tags = [f"{{{ns}}}{local}" for ns in _MAIN_NS for local in ("row", "c")]
     try:
         with stream:
             events = etree.iterparse(
-                stream, events=("start", "end"), tag=("{*}row", "{*}c"),
+                stream, events=("end",), tag=tags,
                 resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
             )
-            for event, element in events:
-                local = element.tag.rsplit("}", 1)[-1]
-                if local == "row":
-                    if event == "start":
-                        r = element.get("r")
-                        row = _int_ref(r, file, member) if r is not None else row + 1
-                        column = 0
-                    else:
-                        element.clear()
-                        parent = element.getparent()
-                        while parent is not None and element.getprevious() is not None:
-                            del parent[0]
+            for _, element in events:
+                if element.tag.endswith("row"):
+                    element.clear()
+                    parent = element.getparent()
+                    while parent is not None and element.getprevious() is not None:
+                        del parent[0]
                     continue
-                if event == "start":
-                    continue
+                parent = element.getparent()
+                if parent is not current_row:  # first cell of a row: its number (attributes are known)
+                    current_row = parent
+                    r = parent.get("r") if parent is not None else None
+                    row = _int_ref(r, file, member) if r is not None else row + 1
+                    column = 0
                 ref = element.get("r")
                 if ref is not None:
                     found = _REF.match(ref)
@@ -460,15 +461,21 @@ def _scan_xlsx_sheet_exact(archive: zipfile.ZipFile, member: str, file: str, she
                 if len(element):
                     scan.rows = max(scan.rows, cell_row)
                     scan.columns = max(scan.columns, column)
-                    kind = element.get("t")
-                    value = element.find("{*}v")
-                    value_text = (value.text or "").strip() if value is not None else ""
-                    if kind == "e":
+                    if scan.rows > rows_limit or scan.columns > columns_limit or scan.rows * scan.columns > cells_limit:
+                        _check_extent(scan, file, sheet)  # this pass is slower: stop at the first excess
+                    value_text, formula, inline = "", None, False
+                    for child in element:
+                        local = child.tag.rsplit("}", 1)[-1]
+                        if local == "v":
+                            value_text = (child.text or "").strip()
+                        elif local == "f":
+                            formula = child
+                        elif local == "is":
+                            inline = True
+                    if element.get("t") == "e":
                         scan.no_value.append((cell_row, column, "error", value_text or "#?"))
-                    else:
-                        formula = element.find("{*}f")
-                        if formula is not None and not value_text and element.find("{*}is") is None:
-                            scan.no_value.append((cell_row, column, "formula", (formula.text or "").strip()[:200]))
+                    elif formula is not None and not value_text and not inline:
+                        scan.no_value.append((cell_row, column, "formula", (formula.text or "").strip()[:200]))
                 element.clear()
     except etree.XMLSyntaxError as exc:
         raise _damaged(file, member, _t("xml", detail=_short(exc))) from None
