@@ -149,7 +149,7 @@ def override(**values: int) -> Iterator[None]:
         _overrides.reset(token)
 
 
-def _mb(size: int) -> str:
+def format_mb(size: int) -> str:
     return f"{size / MB:.1f}".replace(".", ",") if i18n.language() == "fr" else f"{size / MB:.1f}"
 
 
@@ -159,7 +159,7 @@ def check_file_size(path: str | Path) -> int:
     size = p.stat().st_size
     limit = get("file-mb")
     if size > limit * MB:
-        raise InvalidDataError("input-too-large", file=p.name, value=_mb(size), expected=limit)
+        raise InvalidDataError("input-too-large", file=p.name, value=format_mb(size), expected=limit)
     return size
 
 

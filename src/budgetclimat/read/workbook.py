@@ -139,7 +139,7 @@ def check_archive(data: bytes, file: str) -> zipfile.ZipFile:
     total = sum(info.file_size for info in infos)
     limit = limits.get("unzipped-mb")
     if total > limit * limits.MB:
-        raise InvalidDataError("zip-too-large", file=file, value=limits._mb(total), expected=limit)
+        raise InvalidDataError("zip-too-large", file=file, value=limits.format_mb(total), expected=limit)
     ratio = limits.get("zip-ratio")
     for info in infos:
         if info.file_size > limits.RATIO_FLOOR_BYTES and info.file_size > ratio * max(info.compress_size, 1):
