@@ -100,6 +100,7 @@ _T = {
     "xml": ("XML mal formé ({detail})", "malformed XML ({detail})"),
     "ref": ("référence de cellule invalide « {detail} »", "invalid cell reference '{detail}'"),
     "missing-member": ("membre absent de l'archive", "member missing from the archive"),
+    "directory": ("(répertoire de l'archive)", "(archive directory)"),
 }
 for _key, (_fr, _en) in _T.items():
     i18n.define(f"read.workbook.{_key}", fr=_fr, en=_en)
@@ -135,7 +136,7 @@ def check_archive(data: bytes, file: str) -> zipfile.ZipFile:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, struct.error, NotImplementedError) as exc:
-        raise InvalidDataError("workbook-damaged", file=file, column="-", value=_t("not-zip", detail=_short(exc))) from None
+        raise InvalidDataError("workbook-damaged", file=file, column=_t("directory"), value=_t("not-zip", detail=_short(exc))) from None
     total = sum(info.file_size for info in infos)
     limit = limits.get("unzipped-mb")
     if total > limit * limits.MB:
@@ -206,6 +207,7 @@ def _verify_member(data: bytes, info: zipfile.ZipInfo, file: str) -> None:
 
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = re.sub(r" \(<string>, line \d+\)$", "", text)
     return text if len(text) <= 300 else text[:297] + "…"
 
 
