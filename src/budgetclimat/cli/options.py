@@ -130,9 +130,56 @@ def map_option(f: F) -> F:
     )(wrapper)
 
 
+def _set_sheet(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    from budgetclimat.read import workbook
+
+    workbook.set_sheet(value)
+    ctx.call_on_close(lambda: workbook.set_sheet(None))
+
+
+def sheet_option(f: F) -> F:
+    """``--sheet NAME``: the workbook sheet to read (the only way a hidden sheet is read)."""
+    return click.option(
+        "--sheet",
+        metavar="NAME",
+        expose_value=False,
+        callback=_set_sheet,
+        help="Sheet of an XLSX/ODS/XLS workbook to read (default: the visible sheet whose header matches "
+        "best). A hidden sheet is read only when named here.",
+    )(f)
+
+
+def _set_limits(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> None:
+    from budgetclimat import limits
+
+    pairs = []
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise click.BadParameter(f"{item!r}: NAME=VALUE, e.g. unzipped-mb=500", ctx=ctx, param=param)
+        pairs.append((key, value))
+    limits.set_overrides(limits.parse(pairs))
+    ctx.call_on_close(lambda: limits.set_overrides({}))
+
+
+def limit_option(f: F) -> F:
+    """``--limit NAME=VALUE``: raise a size limit on input files (see docs/reliability.md)."""
+    return click.option(
+        "--limit",
+        "limit_values",
+        multiple=True,
+        metavar="NAME=VALUE",
+        expose_value=False,
+        callback=_set_limits,
+        help="Raise a limit on input files (repeatable): file-mb, unzipped-mb, zip-ratio, rows, columns, "
+        "cells, cell-chars; also BUDGETCLIMAT_LIMIT_<NAME>. Defaults: 200 MB on disk, 200 MB unzipped, "
+        "ratio 100, 1,000,000 rows, 1,000 columns, 10,000,000 cells, 32,767 characters per cell.",
+    )(f)
+
+
 def reading_options(f: F) -> F:
-    """``--profile``, ``--set``, ``--map`` and ``--basis``: how a budget file is read."""
-    return profile_option(map_option(set_option(basis_option(f))))
+    """``--profile``, ``--set``, ``--map``, ``--basis``, ``--sheet`` and ``--limit``: how a budget file is read."""
+    return profile_option(map_option(set_option(basis_option(sheet_option(limit_option(f))))))
 
 
 def output_options(f: F) -> F:

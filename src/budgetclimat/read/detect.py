@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from budgetclimat import i18n
+from budgetclimat import i18n, limits
 from budgetclimat.errors import ConfigError, InvalidDataError
 
 TOTEM = "totem"
@@ -33,12 +33,14 @@ i18n.define(
 def detect_format(path: str | Path) -> str:
     """``totem``, ``spreadsheet`` or ``text`` from the first bytes of the file.
 
-    Raises ``ConfigError("file-not-found")`` for a missing file, ``InvalidDataError("input-empty")``
+    Raises ``ConfigError("file-not-found")`` for a missing file, ``InvalidDataError("input-too-large")``
+    for a file over the ``file-mb`` limit (:mod:`budgetclimat.limits`), ``InvalidDataError("input-empty")``
     for an empty one and ``InvalidDataError("xml-not-totem")`` for XML of another kind.
     """
     p = Path(path)
     if not p.is_file():
         raise ConfigError("file-not-found", path=str(p))
+    limits.check_file_size(p)
     with p.open("rb") as handle:
         head = handle.read(_SNIFF_BYTES)
     if head.startswith(_ZIP) or head.startswith(_OLE):

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from budgetclimat import errors, i18n, model, money
+from budgetclimat import errors, i18n, limits, model, money
 from budgetclimat.nomenclature import enrich_with_plans
 from budgetclimat.nomenclature.functional import read_functional_vote_with_plans
 from budgetclimat.errors import ConfigError, InvalidDataError
@@ -104,6 +104,7 @@ def read_tabular(
     *,
     profile_dirs: list[str | Path] | None = None,
     constants: dict[str, str] | None = None,
+    sheet: str | None = None,
 ) -> model.BudgetDocument:
     """Read a CSV/XLSX/XLS/ODS budget export into the canonical model.
 
@@ -113,12 +114,16 @@ def read_tabular(
     ``constants`` give values for canonical columns the file does not carry (``nomenclature: M57``,
     ``budget_kind: principal``), as a profile's ``constants:`` would. Lines are then enriched from the
     plan de comptes of their nomenclature and year (labels, missing chapters).
+    ``sheet`` names the sheet of a workbook to read (hidden sheets are read only when named; default:
+    the CLI's ``--sheet``, else the visible sheet whose header matches best). Input sizes are checked
+    against :mod:`budgetclimat.limits` before reading.
     """
     path = Path(path)
     if not path.is_file():
         raise ConfigError("file-not-found", path=str(path))
     if basis is not None and basis not in model.AMOUNT_COLUMNS:
         raise ConfigError("amount-basis-unknown", value=basis, expected=", ".join(model.AMOUNT_COLUMNS))
+    limits.check_file_size(path)
     data = path.read_bytes()
     name = path.name
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
@@ -130,13 +135,18 @@ def read_tabular(
     findings: list[pd.DataFrame] = []
 
     if _is_workbook(path, data):
-        table = _read_workbook(path, data, candidates, forced)
+        table = _read_workbook(path, data, candidates, forced, findings, sheet)
         encoding = None
     else:
         forced_encoding = candidates[0].encoding if forced else None
         text, encoding, enc_findings = _decode(data, name, forced_encoding)
         findings.append(enc_findings)
-        table = _read_csv(text, name, candidates, forced)
+        limits.check_count("rows", name, i18n.t("read.csv-lines"), text.count("\n") + (not text.endswith("\n")))
+        with _csv_field_limit(limits.get("cell-chars")):
+            try:
+                table = _read_csv(text, name, candidates, forced)
+            except csv.Error as exc:
+                raise _csv_error(exc, text, name) from None
         findings.extend(table.findings)
 
     prof = with_constants(table.profile, constants)
@@ -342,28 +352,38 @@ def _any_short_row(text: str, delim: str, start_line: int, n_columns: int) -> bo
     return bool(short)
 
 
-def _read_workbook(path: Path, data: bytes, candidates: list[Profile], forced: bool) -> _Table:
-    from python_calamine import CalamineWorkbook
+def _read_workbook(path: Path, data: bytes, candidates: list[Profile], forced: bool, findings: list[pd.DataFrame] | None = None, sheet: str | None = None) -> _Table:
+    # Archive, extent and damage are checked by budgetclimat.read.workbook before calamine reads a sheet;
+    # hidden sheets are read only when named.
+    from budgetclimat.read import workbook
 
-    try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as exc:  # calamine raises several of its own types for broken files
-        raise InvalidDataError("workbook-unreadable", file=path.name, value=str(exc)) from None
+    book = workbook.Workbook(path.name, data)
+    wanted = sheet if sheet is not None else workbook.selected_sheet()
     best = None
     first_records: list[list[str]] = []
-    for sheet_name in book.sheet_names:
-        sheet = book.get_sheet_by_name(sheet_name)
-        # skip_empty_area=False keeps row 1 at index 0, so source_row is what Excel shows.
-        rows = sheet.to_python(skip_empty_area=False)
-        if not rows:
-            continue
-        sample = [[_cell_text(v) for v in r] for r in rows[:HEADER_SCAN_ROWS]]
-        first_records = first_records or sample
-        hit = _locate(sample, candidates, forced)
-        if hit is None and not forced:
-            hit = _fallback_header(sample, candidates)
-        if hit and (best is None or hit.rank > best[0].rank):
-            best = (hit, sheet_name, rows)
+
+    def look(sheet_names: list[str]) -> list[str]:
+        nonlocal best, first_records
+        matched = []
+        for sheet_name in sheet_names:
+            rows = book.rows(sheet_name)
+            if not rows:
+                continue
+            sample = [[_cell_text(v) for v in r] for r in rows[:HEADER_SCAN_ROWS]]
+            first_records = first_records or sample
+            hit = _locate(sample, candidates, forced)
+            if hit is None and not forced:
+                hit = _fallback_header(sample, candidates)
+            matched += [sheet_name] if hit else []
+            if hit and (best is None or hit.rank > best[0].rank):
+                best = (hit, sheet_name, rows)
+        return matched
+
+    look(book.to_read(wanted))
+    if best is None and wanted is None and book.hidden():
+        hidden = look(book.hidden())
+        if hidden:
+            raise InvalidDataError("sheet-only-hidden", file=path.name, value=", ".join(f"« {n} »" for n in hidden), expected=hidden[0])
     if best is None:
         if not first_records:
             raise InvalidDataError("empty-file", file=path.name)
@@ -379,6 +399,11 @@ def _read_workbook(path: Path, data: bytes, candidates: list[Profile], forced: b
         text, num = _workbook_column(raw[col])
         frame[col] = text
         numbers[col] = num
+    if findings is not None:
+        wanted_amounts = {normalise_name(s) for sources in hit.profile.amounts.values() for s in sources}
+        wanted_amounts |= {normalise_name(t[1]) for line in hit.profile.split for t in line.terms}
+        amount_columns = {i for i, v in enumerate(rows[hit.index][:width]) if normalise_name(_cell_text(v)) in wanted_amounts}
+        findings.append(book.no_value_findings(sheet_name, hit.index + 1, header, amount_columns))
     table = _Table(frame, numbers, hit.index + 1, hit.profile, sheet=sheet_name)
     table.titles = [sheet_name] + [" ".join(_cell_text(v) for v in r) for r in rows[: hit.index]]
     return _finish(table, path.name)
@@ -413,6 +438,7 @@ def _as_strings(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _finish(table: _Table, name: str) -> _Table:
+    _check_cell_length(table, name)
     # Blank rows are not lines, but they count in source_row (a spreadsheet shows them).
     keep = table.frame.notna().any(axis=1)
     table.frame = table.frame[keep]
@@ -421,6 +447,53 @@ def _finish(table: _Table, name: str) -> _Table:
     if table.frame.empty:
         raise InvalidDataError("empty-file", file=name)
     return table
+
+
+def _check_cell_length(table: _Table, name: str) -> None:
+    """Refuse a cell longer than the ``cell-chars`` limit, naming the first one (vectorised per column)."""
+    limit = limits.get("cell-chars")
+    for col in table.frame.columns:
+        lengths = table.frame[col].str.len()
+        if len(col) > limit:
+            raise InvalidDataError("cell-too-long", file=name, row=table.header_row, column=col[:40] + "…", value=len(col), expected=limit)
+        longest = lengths.max()
+        if pd.notna(longest) and longest > limit:
+            at = int(np.argmax((lengths > limit).fillna(False).to_numpy()))
+            raise InvalidDataError("cell-too-long", file=name, row=int(table.rows.iloc[at]), column=col, value=int(lengths.iloc[at]), expected=limit)
+
+
+class _csv_field_limit:
+    """Raise the csv module's field limit (131,072 by default) to the cell-length limit, then restore it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def __enter__(self) -> None:
+        self.previous = csv.field_size_limit(self.limit)
+
+    def __exit__(self, *exc: object) -> None:
+        csv.field_size_limit(self.previous)
+
+
+def _csv_error(exc: csv.Error, text: str, name: str) -> InvalidDataError:
+    """A csv-module failure while looking for the header: a field over the limit, or malformed CSV."""
+    limit = limits.get("cell-chars")
+    if "field limit" in str(exc):
+        lines = text.splitlines()
+        row = next((i + 1 for i, line in enumerate(lines) if len(line) > limit), None)
+        column, length = "?", f"> {limit}"
+        if row is not None:
+            for delim in DELIMITERS:
+                parts = lines[row - 1].split(delim)
+                long = [i for i, part in enumerate(parts) if len(part) > limit]
+                if len(parts) > 1 and long:
+                    column, length = f"n° {long[0] + 1}", len(parts[long[0]])
+                    break
+        return InvalidDataError("cell-too-long", file=name, row=row, column=column, value=length, expected=limit)
+    return InvalidDataError("csv-malformed", file=name, row=None, value=str(exc))
+
+
+i18n.define("read.csv-lines", fr="lignes du fichier CSV", en="lines of the CSV file")
 
 
 def _unique_headers(headers: list[object]) -> list[str]:

@@ -1,0 +1,182 @@
+"""Size limits on input files, checked before any reading work starts.
+
+One place for every limit, so that a hostile or broken file is refused with a clear message instead of
+taking the machine down (a 5 KB XLSX naming cell XFD1048576 made the spreadsheet reader allocate the
+whole grid; a 1.3 MB zip bomb held a 1 GB sheet). Each limit has a default chosen well above real
+budgets, an environment variable and a command-line form to raise it::
+
+    budgetclimat validate big.xlsx --limit unzipped-mb=800 --limit rows=3000000
+    BUDGETCLIMAT_LIMIT_UNZIPPED_MB=800 budgetclimat validate big.xlsx
+
+Order of precedence: ``--limit`` (or :func:`override`), then the environment, then the default.
+This module imports nothing heavy: the CLI reads it to build ``--help``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from budgetclimat import i18n
+from budgetclimat.errors import ConfigError, InvalidDataError
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str  # as written in --limit NAME=VALUE
+    default: int
+    unit: str  # "MB", "" (a count) or "x" (a ratio)
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "BUDGETCLIMAT_LIMIT_" + self.name.upper().replace("-", "_")
+
+
+LIMITS: dict[str, Limit] = {
+    limit.name: limit
+    for limit in (
+        Limit("file-mb", 200, "MB", "size of an input file on disk (every format; the only bound on an XLS)"),
+        Limit("unzipped-mb", 200, "MB", "total uncompressed size of the members of an XLSX/ODS archive"),
+        Limit("zip-ratio", 100, "x", "compression ratio of one archive member larger than 1 MB uncompressed"),
+        Limit("rows", 1_000_000, "", "rows of a sheet (last row holding a value) or lines of a CSV file"),
+        Limit("columns", 1_000, "", "columns of a sheet (last column holding a value)"),
+        Limit("cells", 10_000_000, "", "rows × columns of the sheet read (the grid the reader allocates)"),
+        Limit("cell-chars", 32_767, "", "characters in one cell or CSV field (Excel's own maximum)"),
+    )
+}
+
+# A member smaller than this is never refused for its ratio: small highly repetitive XML is normal.
+RATIO_FLOOR_BYTES = 1_000_000
+MB = 1_000_000
+
+_overrides: contextvars.ContextVar[Mapping[str, int]] = contextvars.ContextVar("budgetclimat_limits", default={})
+
+i18n.define(
+    "limit-unknown",
+    fr="Limite « {value} » inconnue (attendu : {expected}).",
+    en="Unknown limit '{value}' (expected: {expected}).",
+)
+i18n.define(
+    "limit-invalid",
+    fr="Limite {column} : « {value} » n'est pas un entier positif (source : {file}).",
+    en="Limit {column}: '{value}' is not a positive integer (from: {file}).",
+)
+i18n.define(
+    "input-too-large",
+    fr="Le fichier {file} pèse {value} Mo : au-delà de la limite de {expected} Mo. Pour l'accepter : --limit file-mb=N (ou BUDGETCLIMAT_LIMIT_FILE_MB=N).",
+    en="file {file} is {value} MB: over the limit of {expected} MB. To accept it: --limit file-mb=N (or BUDGETCLIMAT_LIMIT_FILE_MB=N).",
+    title_fr="Fichier trop gros",
+    title_en="File too large",
+)
+i18n.define(
+    "zip-too-large",
+    fr="Classeur {file} : {value} Mo une fois décompressé (d'après le répertoire de l'archive), au-delà de la limite de {expected} Mo ; rien n'a été lu. Pour l'accepter : --limit unzipped-mb=N (ou BUDGETCLIMAT_LIMIT_UNZIPPED_MB=N).",
+    en="Workbook {file}: {value} MB once uncompressed (from the archive directory), over the limit of {expected} MB; nothing was read. To accept it: --limit unzipped-mb=N (or BUDGETCLIMAT_LIMIT_UNZIPPED_MB=N).",
+    title_fr="Classeur trop gros une fois décompressé",
+    title_en="Workbook too large uncompressed",
+)
+i18n.define(
+    "zip-ratio",
+    fr="Classeur {file}, membre {column} : compressé {value} fois, au-delà de la limite de {expected} (archive piégée ou anormale) ; rien n'a été lu. Pour l'accepter : --limit zip-ratio=N (ou BUDGETCLIMAT_LIMIT_ZIP_RATIO=N).",
+    en="Workbook {file}, member {column}: compressed {value} times, over the limit of {expected} (a zip bomb or an abnormal archive); nothing was read. To accept it: --limit zip-ratio=N (or BUDGETCLIMAT_LIMIT_ZIP_RATIO=N).",
+    title_fr="Taux de compression anormal",
+    title_en="Abnormal compression ratio",
+)
+i18n.define(
+    "sheet-too-large",
+    fr="fichier {file}, {column} : {value}, au-delà de la limite de {expected} ; rien n'a été lu. Pour l'accepter : --limit {limit}=N (ou BUDGETCLIMAT_LIMIT_{env}=N).",
+    en="file {file}, {column}: {value}, over the limit of {expected}; nothing was read. To accept it: --limit {limit}=N (or BUDGETCLIMAT_LIMIT_{env}=N).",
+    title_fr="Feuille ou fichier trop grand",
+    title_en="Sheet or file too large",
+)
+i18n.define(
+    "cell-too-long",
+    fr="fichier {file}, ligne {row}, colonne {column} : cellule de {value} caractères, au-delà de la limite de {expected}. Pour l'accepter : --limit cell-chars=N (ou BUDGETCLIMAT_LIMIT_CELL_CHARS=N).",
+    en="file {file}, row {row}, column {column}: a cell of {value} characters, over the limit of {expected}. To accept it: --limit cell-chars=N (or BUDGETCLIMAT_LIMIT_CELL_CHARS=N).",
+    title_fr="Cellule trop longue",
+    title_en="Cell too long",
+)
+
+
+def get(name: str) -> int:
+    """The value in force for limit ``name``: override, else environment, else default."""
+    limit = LIMITS[name]
+    overrides = _overrides.get()
+    if name in overrides:
+        return overrides[name]
+    raw = os.environ.get(limit.env)
+    if raw is None or not raw.strip():
+        return limit.default
+    return _positive(name, raw, limit.env)
+
+
+def _positive(name: str, raw: str, source: str) -> int:
+    text = raw.strip().replace("_", "").replace("\u202f", "").replace(" ", "")
+    if not text.isdigit() or int(text) <= 0:
+        raise ConfigError("limit-invalid", column=name, value=raw, file=source)
+    return int(text)
+
+
+def parse(items: Mapping[str, str] | list[tuple[str, str]]) -> dict[str, int]:
+    """``{"unzipped-mb": "800"}`` → ``{"unzipped-mb": 800}``; unknown names and bad values raise ConfigError."""
+    pairs = items.items() if isinstance(items, Mapping) else items
+    out: dict[str, int] = {}
+    for key, raw in pairs:
+        name = key.strip().lower().replace("_", "-")
+        if name not in LIMITS:
+            raise ConfigError("limit-unknown", value=key, expected=", ".join(LIMITS))
+        out[name] = _positive(name, str(raw), f"--limit {key}={raw}")
+    return out
+
+
+def set_overrides(values: Mapping[str, int]) -> None:
+    """Replace the overrides in force (the CLI's ``--limit``; an empty mapping restores env/defaults)."""
+    _overrides.set(dict(values))
+
+
+@contextlib.contextmanager
+def override(**values: int) -> Iterator[None]:
+    """``with limits.override(rows=3_000_000):`` — raise (or lower) limits for a block of library calls."""
+    token = _overrides.set({**_overrides.get(), **parse({k.replace("_", "-"): str(v) for k, v in values.items()})})
+    try:
+        yield
+    finally:
+        _overrides.reset(token)
+
+
+def format_mb(size: int) -> str:
+    return f"{size / MB:.1f}".replace(".", ",") if i18n.language() == "fr" else f"{size / MB:.1f}"
+
+
+def check_file_size(path: str | Path) -> int:
+    """Refuse a file larger than ``file-mb`` from its size on disk; return the size."""
+    p = Path(path)
+    size = p.stat().st_size
+    limit = get("file-mb")
+    if size > limit * MB:
+        raise InvalidDataError("input-too-large", file=p.name, value=format_mb(size), expected=limit)
+    return size
+
+
+def check_count(name: str, file: str, what: str, found: int) -> None:
+    """Refuse ``found`` rows/columns/cells above limit ``name``; ``what`` names what was counted."""
+    limit = get(name)
+    if found > limit:
+        raise InvalidDataError(
+            "sheet-too-large", file=file, column=what, value=_count(found), expected=_count(limit),
+            limit=name, env=name.upper().replace("-", "_"),
+        )
+
+
+def _count(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f" if i18n.language() == "fr" else ",")
+
+
+def describe() -> list[dict[str, object]]:
+    """Every limit with its value in force, for documentation and ``--help``."""
+    return [{"name": l.name, "default": l.default, "value": get(l.name), "env": l.env, "help": l.help} for l in LIMITS.values()]
