@@ -50,6 +50,25 @@ class InvalidDataError(BudgetclimatError):
     exit_code = EXIT_INVALID_DATA
 
 
+class FindingsError(InvalidDataError):
+    """The data cannot go further; the message is followed by the findings that say why (exit code 1)."""
+
+    MAX_LISTED = 20
+
+    def __init__(self, code: str, findings: pd.DataFrame, /, **params: object) -> None:
+        self.findings = findings
+        super().__init__(code, **params)
+
+    def message(self, lang: str | None = None) -> str:
+        head = i18n.t(self.code, lang, **self.params)
+        rows = self.findings.head(self.MAX_LISTED).to_dict("records")
+        listed = [f"  [{r['level']}] {r['code']} : {render_finding(r, lang)}" for r in rows]
+        more = len(self.findings) - len(rows)
+        if more > 0:
+            listed.append(i18n.t("findings-more", lang, n=more))
+        return "\n".join([head, *listed])
+
+
 class ConfigError(BudgetclimatError):
     """A rulebook, profile, answers file, option or path is wrong (exit code 2)."""
 
@@ -123,4 +142,14 @@ i18n.define(
     en='file {file}, row {row}, column {column}: "{value}" is not an amount (expected: a number, e.g. {expected}).',
     title_fr="Montant illisible",
     title_en="Amount not a number",
+)
+i18n.define(
+    "findings-more",
+    fr="  … et {n} autre(s) constat(s) : `budgetclimat validate` les liste tous.",
+    en="  … and {n} more finding(s): `budgetclimat validate` lists them all.",
+)
+i18n.define(
+    "lines-unplaceable",
+    fr="Classement impossible : {n} ligne(s) n'ont pas de sens dépense/recette lisible (fichier {file}, ligne {row} pour la première) ; leurs euros ne peuvent être placés ni en dépense ni en recette. Corrigez le fichier source :",
+    en="Cannot classify: {n} line(s) have no readable expense/revenue direction (file {file}, row {row} for the first); their euros cannot be placed. Fix the source file:",
 )

@@ -170,6 +170,7 @@ def run(
     reports = [validate_document(doc) for doc in documents]
     frames = [doc.lines for doc in documents if len(doc.lines)]
     lines = model.conform(pd.concat(frames, ignore_index=True)) if frames else model.empty_lines()
+    stop_on_unplaceable(lines, concat_findings([r.findings for r in reports]))
     result = run_lines(lines, ruleset, answers_frame)
     result.documents = documents
     result.reconciliation = [r.reconciliation for r in reports]
@@ -178,6 +179,26 @@ def run(
     if loaded_territory is not None:
         attach_territory(result, loaded_territory)
     return result
+
+
+def stop_on_unplaceable(lines: pd.DataFrame, findings: pd.DataFrame) -> None:
+    """Stop (exit 1, with the findings) when a line's euros cannot be placed: without a sens (D/R) a line
+    is neither an expense nor a revenue, so no class total, reconciliation group or staff-cost basis can
+    hold it. Validation already reported it as an error; classifying it would be a guess."""
+    from budgetclimat.errors import FindingsError
+
+    unplaceable = lines["sens"].isna().to_numpy()
+    if not unplaceable.any():
+        return
+    bad = lines.loc[unplaceable, ["source_file", "source_row"]]
+    keys = pd.DataFrame({"file": bad["source_file"].astype("string"), "row": bad["source_row"].astype("Int64")}).drop_duplicates()
+    errors = findings[findings["level"] == ERROR]
+    concerned = errors.merge(keys, on=["file", "row"], how="inner")
+    first = bad.iloc[0]
+    raise FindingsError(
+        "lines-unplaceable", concerned if len(concerned) else errors,
+        n=int(unplaceable.sum()), file=first["source_file"], row=first["source_row"],
+    )
 
 
 def run_lines(
