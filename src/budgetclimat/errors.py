@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # pandas is imported lazily so that `budgetclimat --help` sta
 EXIT_OK = 0
 EXIT_INVALID_DATA = 1
 EXIT_USAGE = 2
+EXIT_INVARIANT = 3  # a runtime invariant failed: a bug in budgetclimat, nothing was written (pipeline.check_invariants)
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 FINDING_COLUMNS = ["level", "code", "file", "row", "column", "value", "expected"]
 ERROR = "error"
@@ -67,6 +69,13 @@ class FindingsError(InvalidDataError):
         if more > 0:
             listed.append(i18n.t("findings-more", lang, n=more))
         return "\n".join([head, *listed])
+
+
+class InvariantViolated(BudgetclimatError):
+    """A runtime invariant of the pipeline failed (lines lost, pieces not summing to their line): a bug in
+    budgetclimat, not in the data. Stops the run before anything is written (exit code 3)."""
+
+    exit_code = EXIT_INVARIANT
 
 
 class ConfigError(BudgetclimatError):
@@ -152,4 +161,9 @@ i18n.define(
     "lines-unplaceable",
     fr="Classement impossible : {n} ligne(s) n'ont pas de sens dépense/recette lisible (fichier {file}, ligne {row} pour la première) ; leurs euros ne peuvent être placés ni en dépense ni en recette. Corrigez le fichier source :",
     en="Cannot classify: {n} line(s) have no readable expense/revenue direction (file {file}, row {row} for the first); their euros cannot be placed. Fix the source file:",
+)
+i18n.define(
+    "invariant-violated",
+    fr="Contrôle de cohérence interne en échec ({check}) : {detail}. Le calcul est faux, rien n'a été écrit. C'est un défaut de budgetclimat, pas de vos données : merci de le signaler avec le fichier en cause.",
+    en="Internal consistency check failed ({check}): {detail}. The computation is wrong, nothing was written. This is a defect of budgetclimat, not of your data: please report it with the file concerned.",
 )

@@ -178,6 +178,7 @@ def run(
     result.inputs = inputs
     if loaded_territory is not None:
         attach_territory(result, loaded_territory)
+    check_invariants(result, lines_read=sum(len(doc.lines) for doc in documents))
     return result
 
 
@@ -228,7 +229,56 @@ def run_lines(
 
     views = compute_views(lines, classification.register, ruleset, classification.facts)
     result.weighted, result.carbon = views.weighted, views.carbon
+    check_invariants(result)
     return result
+
+
+def check_invariants(result: RunResult, lines_read: int | None = None) -> None:
+    """Assert, on every run, what the figures must satisfy (vectorised, a few group sums):
+
+    * lines in = lines out: the lines read are the lines classified (``lines_read``), ``line_id`` unique;
+    * per axis, every line is in the register, and its pieces sum to its amount to the cent;
+    * per axis, class totals (in scope) + out of scope = total of the lines;
+    * every in-scope piece has a class, every piece a scope ``in`` or ``out``.
+
+    A violation is a bug, never the data's fault: :class:`~budgetclimat.errors.InvariantViolated` (exit 3)
+    with the figures, before any output is written.
+    """
+    from budgetclimat.errors import InvariantViolated
+
+    lines, reg = result.lines, result.register
+    n = len(lines)
+    if lines_read is not None and lines_read != n:
+        raise InvariantViolated("invariant-violated", check="lines in = lines out", detail=f"{lines_read} lines read, {n} lines classified")
+    if lines["line_id"].duplicated().any():
+        raise InvariantViolated("invariant-violated", check="line_id unique", detail=f"{int(lines['line_id'].duplicated().sum())} duplicate line ids")
+    if not len(reg):
+        return
+    amounts = pd.Series(lines["amount_cents"].astype("int64").to_numpy(), index=lines["line_id"].astype("string").to_numpy())
+    total = int(amounts.sum())
+    for axis, rows in reg.groupby("axis", sort=False):
+        per_line = rows.groupby("line_id", sort=False)["amount_share_cents"].sum()
+        missing = n - int(per_line.index.isin(amounts.index).sum())
+        if missing or len(per_line) != n:
+            raise InvariantViolated("invariant-violated", check=f"lines in the register, axis {axis}", detail=f"{n} lines, {len(per_line)} in the register ({missing} missing)")
+        diff = per_line.reindex(amounts.index).astype("int64") - amounts
+        if (diff != 0).any():
+            first = diff[diff != 0].index[0]
+            raise InvariantViolated(
+                "invariant-violated", check=f"pieces sum to their line, axis {axis}",
+                detail=f"line {first}: amount {int(amounts[first])} cents, pieces {int(per_line[first])} cents ({int((diff != 0).sum())} lines)",
+            )
+        scope = rows["scope"].astype("string")
+        in_rows = rows[scope == "in"]
+        classes = int(in_rows.groupby("class")["amount_share_cents"].sum().sum())
+        out = int(rows.loc[scope == "out", "amount_share_cents"].sum())
+        unscoped = int((~scope.isin(["in", "out"]).fillna(False)).sum())
+        unclassed = int(in_rows["class"].isna().sum())
+        if classes + out != total or unscoped or unclassed:
+            raise InvariantViolated(
+                "invariant-violated", check=f"class totals + out of scope = total, axis {axis}",
+                detail=f"classes {classes} + out of scope {out} != total {total} cents ({unscoped} pieces without scope, {unclassed} in scope without class)",
+            )
 
 
 def compare_years(files, rules=None, answers=None, weights=None, carbon=None, trajectory=None, profile=None, basis=None, constants=None):

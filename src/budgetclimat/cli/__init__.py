@@ -67,13 +67,13 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code; every failure becomes a message on stderr."""
-    from budgetclimat.errors import EXIT_USAGE, BudgetclimatError
+    from budgetclimat.errors import EXIT_INTERRUPTED, EXIT_USAGE, BudgetclimatError
 
     try:
         result = cli.main(args=argv, prog_name="budgetclimat", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Interrompu.", err=True)
-        return EXIT_USAGE
+    except (click.exceptions.Abort, KeyboardInterrupt):  # Ctrl-C: outputs are atomic, nothing partial is left
+        click.echo("Interrompu." if _prefix() == "Erreur : " else "Interrupted.", err=True)
+        return EXIT_INTERRUPTED
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
