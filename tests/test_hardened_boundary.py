@@ -145,3 +145,130 @@ def test_case9_totem_without_lines_exits_1_like_the_csv(tmp_path):
     path.write_text(text.split("    <LigneBudget>")[0] + "  </Budget>\n</DocumentBudgetaire>\n", encoding="utf-8")
     result = invoke(["validate", path, "--format", "json"], 1)
     assert [f["level"] for f in json_findings(result) if f["code"] == "totem-no-lines"] == ["error"]
+
+
+# ---- case 6 (outputs that cannot be written) and case 10 (outputs and paths) -------------------------------
+
+
+def test_case6_output_under_a_file_is_a_french_message_exit_2(tmp_path):
+    parent = tmp_path / "not-a-folder"
+    parent.write_text("x")
+    result = invoke(["classify", SOURCE, "-o", parent / "annexe.xlsx"], 2)
+    assert "Impossible d'écrire le fichier de sortie" in result.stderr and "pas un dossier" in result.stderr
+    assert "Exception ignored" not in result.stderr and "Erreur interne" not in result.stderr
+
+
+@pytest.mark.parametrize("limit", [5_000, 60_000])
+def test_case6_output_over_the_file_size_limit_leaves_nothing(tmp_path, limit):
+    """``ulimit -f`` (RLIMIT_FSIZE) in a real process: the workbook writer fails mid-way."""
+    import resource
+    import subprocess
+    import sys
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    out = tmp_path / "out"
+    out.mkdir()
+    budget = FIXTURES.parent / "data" / "montpellier-ca-2018-m57.xml"
+    proc = subprocess.run(
+        [sys.executable, "-m", "budgetclimat", "classify", str(budget), "-o", str(out / "annexe.xlsx")],
+        preexec_fn=limited, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Impossible d'écrire le fichier de sortie" in proc.stderr and "ulimit -f" in proc.stderr
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+    assert list(out.iterdir()) == []  # no partial file, no temporary file
+
+
+def test_case6_ctrl_c_while_writing_exits_130_and_leaves_nothing(tmp_path, monkeypatch):
+    import budgetclimat.export.workbook as workbook
+
+    def interrupted(wb, path, stamp):
+        path.write_bytes(b"PK partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(workbook, "save_reproducible", interrupted)
+    result = invoke(["classify", SOURCE, "-o", tmp_path / "annexe.xlsx"], 130)
+    assert "Interrompu" in result.stderr and "Exception ignored" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_case10_same_file_for_two_outputs_is_refused(tmp_path):
+    out = tmp_path / "x.xlsx"
+    result = invoke(["classify", SOURCE, "-o", out, "--summary-json", out], 2)
+    assert "-o" in result.stderr and "--summary-json" in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "name", "accepted"),
+    [("-o", "annexe.ods", ".xlsx"), ("-o", "annexe.pdf", ".xlsx"), ("--lines-out", "o.json", ".csv ou .parquet"),
+     ("--summary-json", "s.csv", ".json")],
+)
+def test_case10_output_extension_must_be_the_format_written(tmp_path, option, name, accepted):
+    result = invoke(["classify", SOURCE, option, tmp_path / name], 2)
+    assert name in result.stderr and accepted in result.stderr and option in result.stderr
+    assert "register-format" not in result.stderr  # no raw key
+    assert not (tmp_path / name).exists()
+
+
+def test_case10_outputs_get_the_users_file_mode(tmp_path):
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        invoke(["classify", SOURCE, "-o", tmp_path / "a.xlsx", "--lines-out", tmp_path / "l.csv", "--summary-json", tmp_path / "s.json"], 0)
+    finally:
+        os.umask(previous)
+    for name in ("a.xlsx", "l.csv", "s.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
+
+
+# ---- runtime invariants (item 5) ------------------------------------------------------------------------
+
+
+def test_invariants_hold_on_the_real_budget():
+    from budgetclimat.pipeline import check_invariants, run
+
+    result = run([FIXTURES.parent / "data" / "montpellier-ca-2018-m57.xml"])
+    check_invariants(result, lines_read=len(result.lines))  # run() already did; an explicit call must pass too
+
+
+def test_invariant_violation_stops_the_run_with_the_figures(tmp_path, monkeypatch):
+    """A stage that drops a line from the register is caught: exit 3, figures named, nothing written."""
+    import budgetclimat.engine as engine
+
+    real = engine.classify
+
+    def dropping(lines, ruleset, answers=None):
+        out = real(lines, ruleset, answers)
+        first = out.register["line_id"].iloc[0]
+        out.register = out.register[out.register["line_id"] != first].reset_index(drop=True)
+        return out
+
+    monkeypatch.setattr(engine, "classify", dropping)
+    out = tmp_path / "annexe.xlsx"
+    result = invoke(["classify", SOURCE, "-o", out], 3)
+    assert "Contrôle de cohérence interne en échec" in result.stderr
+    assert "5 lines, 4 in the register" in result.stderr  # the fixture has 5 <LigneBudget>
+    assert not out.exists()
+
+
+def test_invariant_pieces_must_sum_to_their_line(monkeypatch):
+    import budgetclimat.engine as engine
+    from budgetclimat.errors import InvariantViolated
+    from budgetclimat.pipeline import run
+
+    real = engine.classify
+
+    def one_cent_off(lines, ruleset, answers=None):
+        out = real(lines, ruleset, answers)
+        out.register.loc[0, "amount_share_cents"] += 1
+        return out
+
+    monkeypatch.setattr(engine, "classify", one_cent_off)
+    with pytest.raises(InvariantViolated) as info:
+        run([SOURCE])
+    assert "pieces sum to their line" in info.value.params["check"]
