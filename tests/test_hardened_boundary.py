@@ -272,3 +272,23 @@ def test_invariant_pieces_must_sum_to_their_line(monkeypatch):
     with pytest.raises(InvariantViolated) as info:
         run([SOURCE])
     assert "pieces sum to their line" in info.value.params["check"]
+
+
+def test_case10_fifo_is_refused_as_not_a_regular_file(tmp_path):
+    import os
+
+    fifo = tmp_path / "budget.xml"
+    os.mkfifo(fifo)
+    for command in ("validate", "classify"):
+        result = invoke([command, fifo], 2)
+        assert "n'est pas un fichier ordinaire" in result.stderr and "introuvable" not in result.stderr
+
+
+def test_case10_stdin_redirected_from_a_file_is_read(tmp_path):
+    import subprocess
+    import sys
+
+    with SOURCE.open("rb") as stdin:
+        proc = subprocess.run([sys.executable, "-m", "budgetclimat", "validate", "/dev/stdin"], stdin=stdin, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Lignes : 5 dans le fichier source, 5 lues" in proc.stdout

@@ -83,6 +83,20 @@ class ConfigError(BudgetclimatError):
 
     exit_code = EXIT_USAGE
 
+    def __init__(self, code: str, /, **params: object) -> None:
+        if code == "file-not-found" and _exists_but_not_a_file(params.get("path")):
+            code = "input-not-a-file"  # a FIFO, /dev/stdin, a folder: there, but not « introuvable »
+        super().__init__(code, **params)
+
+
+def _exists_but_not_a_file(path: object) -> bool:
+    import os
+
+    try:
+        return path is not None and os.path.exists(str(path)) and not os.path.isfile(str(path))
+    except (OSError, ValueError):
+        return False
+
 
 def empty_findings() -> pd.DataFrame:
     import pandas as pd
@@ -166,4 +180,9 @@ i18n.define(
     "invariant-violated",
     fr="Contrôle de cohérence interne en échec ({check}) : {detail}. Le calcul est faux, rien n'a été écrit. C'est un défaut de budgetclimat, pas de vos données : merci de le signaler avec le fichier en cause.",
     en="Internal consistency check failed ({check}): {detail}. The computation is wrong, nothing was written. This is a defect of budgetclimat, not of your data: please report it with the file concerned.",
+)
+i18n.define(
+    "input-not-a-file",
+    fr="{path} n'est pas un fichier ordinaire (dossier, tube, périphérique ou /dev/stdin) : budgetclimat ne lit que des fichiers, qu'il relit pour les vérifier. Enregistrez d'abord le contenu dans un fichier.",
+    en="{path} is not a regular file (folder, pipe, device or /dev/stdin): budgetclimat reads only files, which it reads again to check them. Save the content to a file first.",
 )
