@@ -292,3 +292,17 @@ def test_case10_stdin_redirected_from_a_file_is_read(tmp_path):
         proc = subprocess.run([sys.executable, "-m", "budgetclimat", "validate", "/dev/stdin"], stdin=stdin, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "Lignes : 5 dans le fichier source, 5 lues" in proc.stdout
+
+
+def test_case10_answers_class_cell_with_uncached_formula_names_the_cell(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["line_id", "axis", "class", "comment"])
+    ws.append(["2020BP-01-00001", "attenuation", "TF", "typed"])
+    ws.append(["2020BP-01-00002", "attenuation", '=IF(1=1,"TF","N")', "formula"])  # openpyxl saves no cached value
+    answers = tmp_path / "reponses.xlsx"
+    wb.save(answers)
+    result = invoke(["classify", SOURCE, "--answers", answers], 2)
+    assert "reponses.xlsx" in result.stderr and "cellule C3" in result.stderr and "formule" in result.stderr
