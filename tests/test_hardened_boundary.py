@@ -306,3 +306,27 @@ def test_case10_answers_class_cell_with_uncached_formula_names_the_cell(tmp_path
     wb.save(answers)
     result = invoke(["classify", SOURCE, "--answers", answers], 2)
     assert "reponses.xlsx" in result.stderr and "cellule C3" in result.stderr and "formule" in result.stderr
+
+
+CEDI = FIXTURES.parent / "data" / "gironde-ca-2016-m52-cedi.csv"
+
+
+def _cedi_variant(tmp_path, transform, name="cedi.csv"):
+    lines = CEDI.read_bytes().split(b"\n")[:20]
+    path = tmp_path / name
+    path.write_bytes(b"\n".join(transform(lines)) + b"\n")
+    return path
+
+
+def test_case6_csv_non_numeric_exercice_names_the_cell(tmp_path):
+    path = _cedi_variant(tmp_path, lambda ls: [ls[0], ls[1].replace(b",2016,", b",201:,", 1), *ls[2:]])
+    result = invoke(["classify", path], 1)
+    assert "Erreur interne" not in result.output
+    assert 'ligne 2, colonne Exercice : valeur "201:"' in result.stdout
+
+
+def test_case6_csv_header_repeated_mid_table_is_an_error_not_a_crash(tmp_path):
+    path = _cedi_variant(tmp_path, lambda ls: [ls[0], *ls[1:10], ls[0], *ls[10:]])
+    result = invoke(["validate", path, "--format", "json"], 1)
+    assert any(f["row"] == 11 and f["column"] == "Exercice" and f["value"] == "Exercice" for f in json_findings(result))
+    invoke(["classify", path], 1)

@@ -450,6 +450,7 @@ def _map(table: _Table, prof: Profile, name: str, basis: str | None) -> tuple[pd
         out[key] = values
 
     _clean_codes(out, table, used, name, findings)
+    _check_exercice(out, table, used, name, findings)
 
     # Before anything reads the chapter (ordre derivations), so that they see the corrected columns.
     if prof.swap_by_length:
@@ -817,3 +818,15 @@ def _to_decimal(text: str, decimal: str | None) -> Decimal:
     except InvalidOperation:
         return Decimal(0)  # not an amount: reported as a finding by the frame side
     return -value if negative else value
+
+
+def _check_exercice(out: pd.DataFrame, table, used: dict[str, str], name: str, findings: list) -> None:
+    """The year must be four digits: « 201: », a header repeated mid-table (« Exercice ») or a shifted
+    ragged row is an error naming the cell, and the value is dropped (the line model's year is an integer)."""
+    if "exercice" not in out.columns:
+        return
+    text = out["exercice"].astype("string").str.strip()
+    bad = (text.notna() & ~text.str.fullmatch(r"[0-9]{4}").fillna(False) & (text != "")).to_numpy(dtype=bool)
+    if bad.any():
+        findings.append(_cell_findings("value-not-recognised", name, table.rows[bad], used.get("exercice", "exercice"), text[bad], "une année sur quatre chiffres, ex. 2024"))
+    out["exercice"] = text.mask(pd.Series(bad, index=text.index) | (text == "").fillna(False))
