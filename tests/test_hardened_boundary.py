@@ -330,3 +330,13 @@ def test_case6_csv_header_repeated_mid_table_is_an_error_not_a_crash(tmp_path):
     result = invoke(["validate", path, "--format", "json"], 1)
     assert any(f["row"] == 11 and f["column"] == "Exercice" and f["value"] == "Exercice" for f in json_findings(result))
     invoke(["classify", path], 1)
+
+
+def test_case6_csv_field_over_the_csv_module_limit_is_a_message(tmp_path):
+    def long_label(ls):
+        cells = ls[5].split(b",")
+        cells[14] = b'"' + b"x" * 140_000 + b'"'
+        return [*ls[:5], b",".join(cells), *ls[6:]]
+
+    result = invoke(["validate", _cedi_variant(tmp_path, long_label)], 1)
+    assert "cedi.csv" in result.stderr and "Erreur interne" not in result.stderr
