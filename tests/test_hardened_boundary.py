@@ -340,3 +340,17 @@ def test_case6_csv_field_over_the_csv_module_limit_is_a_message(tmp_path):
 
     result = invoke(["validate", _cedi_variant(tmp_path, long_label)], 1)
     assert "cedi.csv" in result.stderr and "Erreur interne" not in result.stderr
+
+
+def test_internal_error_path_is_kept_for_bugs_and_short(monkeypatch):
+    """A bug (here a stage raising) still ends as two short lines with exit 2, never a traceback."""
+    import budgetclimat.pipeline as pipeline
+
+    def bug(*args, **kwargs):
+        raise ZeroDivisionError("division by zero " + "x" * 1000)
+
+    monkeypatch.setattr(pipeline, "run", bug)
+    result = invoke(["classify", SOURCE], 2)
+    assert "Erreur interne inattendue (ZeroDivisionError)" in result.stderr
+    assert len(result.stderr.splitlines()) == 2 and len(result.stderr) < 700
+    assert "budgetclimat/cli/classify.py" in result.stderr
