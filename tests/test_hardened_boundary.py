@@ -354,3 +354,9 @@ def test_internal_error_path_is_kept_for_bugs_and_short(monkeypatch):
     assert "Erreur interne inattendue (ZeroDivisionError)" in result.stderr
     assert len(result.stderr.splitlines()) == 2 and len(result.stderr) < 700
     assert "budgetclimat/cli/classify.py" in result.stderr
+
+
+def test_case10_validate_report_extension_must_be_json_or_csv(tmp_path):
+    result = invoke(["validate", SOURCE, "--report", tmp_path / "rapport.xlsx"], 2)
+    assert ".json ou .csv" in result.stderr and "--report" in result.stderr
+    assert list(tmp_path.iterdir()) == []

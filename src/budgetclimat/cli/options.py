@@ -57,7 +57,7 @@ def report_option(f: F) -> F:
     return click.option(
         "--report",
         type=click.Path(path_type=Path, dir_okay=False),
-        help="Also write the full report to this file: CSV (findings) if it ends in .csv, else JSON. "
+        help="Also write the full report to this file: CSV (findings) if it ends in .csv, JSON if .json. "
         "Written atomically; never an input file.",
     )(f)
 
