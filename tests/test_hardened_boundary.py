@@ -360,3 +360,17 @@ def test_case10_validate_report_extension_must_be_json_or_csv(tmp_path):
     result = invoke(["validate", SOURCE, "--report", tmp_path / "rapport.xlsx"], 2)
     assert ".json ou .csv" in result.stderr and "--report" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_case10_dash_reads_the_budget_from_stdin(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "budgetclimat", "classify", "-", "--summary-json", str(tmp_path / "s.json")],
+        input=SOURCE.read_bytes(), capture_output=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    summary = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
+    # the fixture's MtPrev values: 1234.56 + 100000.00 + 5000.10 + 5000.10 + 0.005 (rounded half up: 0.01)
+    assert summary["lines"] == 5 and summary["total_cents"] == 123456 + 10000000 + 500010 + 500010 + 1
