@@ -67,13 +67,14 @@ def _clean_on_error(write):
     also in the sheets' temporary files) into ``output-not-writable``. The output itself is atomic."""
 
     @functools.wraps(write)
-    def wrapper(result, path, *args, **kwargs):
+    def wrapper(*args, **kwargs):
         from budgetclimat.outputs import not_writable
 
+        path = kwargs["path"] if "path" in kwargs else args[1]
         opened: list = []
         token = _BUILDING.set(opened)
         try:
-            return write(result, path, *args, **kwargs)
+            return write(*args, **kwargs)
         except BaseException as exc:
             for wb in opened:
                 _discard(wb)
