@@ -374,3 +374,15 @@ def test_case10_dash_reads_the_budget_from_stdin(tmp_path):
     summary = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
     # the fixture's MtPrev values: 1234.56 + 100000.00 + 5000.10 + 5000.10 + 0.005 (rounded half up: 0.01)
     assert summary["lines"] == 5 and summary["total_cents"] == 123456 + 10000000 + 500010 + 500010 + 1
+
+
+def test_case6_read_only_folder_is_refused_before_any_work(tmp_path, monkeypatch):
+    """Tests may run as root (who can write anywhere): the folder's permission is simulated."""
+    import os
+
+    import budgetclimat.outputs as outputs
+
+    monkeypatch.setattr(outputs.os, "access", lambda path, mode: os.path.realpath(path) != os.path.realpath(tmp_path))
+    result = invoke(["classify", SOURCE, "-o", tmp_path / "annexe.xlsx"], 2)
+    assert "droits insuffisants ou disque en lecture seule" in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -68,6 +68,18 @@ def check_distinct(outputs: dict[str, Path | None]) -> None:
         seen[key] = option
 
 
+def check_writable(output: Path) -> None:
+    """Before any work: the nearest existing ancestor of ``output`` must be a writable folder (a quick
+    answer instead of a failure after minutes of work; the write itself stays checked)."""
+    parent = Path(output).absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise not_writable(Path(output), OSError(errno.ENOTDIR, "not a directory"))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise not_writable(Path(output), OSError(errno.EACCES, "permission denied"))
+
+
 def not_writable(output: Path, exc: OSError) -> ConfigError:
     french = i18n.language() == "fr"
     reason = next((fr if french else en for codes, (fr, en) in _REASONS.items() if exc.errno in codes), None)

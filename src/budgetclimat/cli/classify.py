@@ -78,7 +78,7 @@ def classify(files, rules, answers, output, lines_out, summary_json, inventory, 
     usage or configuration error (a rulebook or answers file with a mistake).
     """
     from budgetclimat.errors import EXIT_INVALID_DATA, EXIT_OK, ConfigError
-    from budgetclimat.outputs import check_distinct, check_extension, check_not_input
+    from budgetclimat.outputs import check_distinct, check_extension, check_not_input, check_writable
 
     for path in files:
         if not path.is_file():
@@ -97,6 +97,7 @@ def classify(files, rules, answers, output, lines_out, summary_json, inventory, 
     for out, allowed, option in ((output, (".xlsx",), "-o"), (lines_out, (".csv", ".parquet"), "--lines-out"), (summary_json, (".json",), "--summary-json")):
         if out is not None:
             check_extension(out, allowed, option)
+            check_writable(out)
 
     from budgetclimat.export.register import summary, write_lines, write_summary_json
     from budgetclimat.pipeline import TerritoryInputs, run
