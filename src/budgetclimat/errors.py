@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # pandas is imported lazily so that `budgetclimat --help` sta
 EXIT_OK = 0
 EXIT_INVALID_DATA = 1
 EXIT_USAGE = 2
+EXIT_INVARIANT = 3  # a runtime invariant failed: a bug in budgetclimat, nothing was written (pipeline.check_invariants)
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 FINDING_COLUMNS = ["level", "code", "file", "row", "column", "value", "expected"]
 ERROR = "error"
@@ -50,10 +52,50 @@ class InvalidDataError(BudgetclimatError):
     exit_code = EXIT_INVALID_DATA
 
 
+class FindingsError(InvalidDataError):
+    """The data cannot go further; the message is followed by the findings that say why (exit code 1)."""
+
+    MAX_LISTED = 20
+
+    def __init__(self, code: str, findings: pd.DataFrame, /, **params: object) -> None:
+        self.findings = findings
+        super().__init__(code, **params)
+
+    def message(self, lang: str | None = None) -> str:
+        head = i18n.t(self.code, lang, **self.params)
+        rows = self.findings.head(self.MAX_LISTED).to_dict("records")
+        listed = [f"  [{r['level']}] {r['code']} : {render_finding(r, lang)}" for r in rows]
+        more = len(self.findings) - len(rows)
+        if more > 0:
+            listed.append(i18n.t("findings-more", lang, n=more))
+        return "\n".join([head, *listed])
+
+
+class InvariantViolated(BudgetclimatError):
+    """A runtime invariant of the pipeline failed (lines lost, pieces not summing to their line): a bug in
+    budgetclimat, not in the data. Stops the run before anything is written (exit code 3)."""
+
+    exit_code = EXIT_INVARIANT
+
+
 class ConfigError(BudgetclimatError):
     """A rulebook, profile, answers file, option or path is wrong (exit code 2)."""
 
     exit_code = EXIT_USAGE
+
+    def __init__(self, code: str, /, **params: object) -> None:
+        if code == "file-not-found" and _exists_but_not_a_file(params.get("path")):
+            code = "input-not-a-file"  # a FIFO, /dev/stdin, a folder: there, but not « introuvable »
+        super().__init__(code, **params)
+
+
+def _exists_but_not_a_file(path: object) -> bool:
+    import os
+
+    try:
+        return path is not None and os.path.exists(str(path)) and not os.path.isfile(str(path))
+    except (OSError, ValueError):
+        return False
 
 
 def empty_findings() -> pd.DataFrame:
@@ -123,4 +165,24 @@ i18n.define(
     en='file {file}, row {row}, column {column}: "{value}" is not an amount (expected: a number, e.g. {expected}).',
     title_fr="Montant illisible",
     title_en="Amount not a number",
+)
+i18n.define(
+    "findings-more",
+    fr="  … et {n} autre(s) constat(s) : `budgetclimat validate` les liste tous.",
+    en="  … and {n} more finding(s): `budgetclimat validate` lists them all.",
+)
+i18n.define(
+    "lines-unplaceable",
+    fr="Classement impossible : {n} ligne(s) n'ont pas de sens dépense/recette lisible (fichier {file}, ligne {row} pour la première) ; leurs euros ne peuvent être placés ni en dépense ni en recette. Corrigez le fichier source :",
+    en="Cannot classify: {n} line(s) have no readable expense/revenue direction (file {file}, row {row} for the first); their euros cannot be placed. Fix the source file:",
+)
+i18n.define(
+    "invariant-violated",
+    fr="Contrôle de cohérence interne en échec ({check}) : {detail}. Le calcul est faux, rien n'a été écrit. C'est un défaut de budgetclimat, pas de vos données : merci de le signaler avec le fichier en cause.",
+    en="Internal consistency check failed ({check}): {detail}. The computation is wrong, nothing was written. This is a defect of budgetclimat, not of your data: please report it with the file concerned.",
+)
+i18n.define(
+    "input-not-a-file",
+    fr="{path} n'est pas un fichier ordinaire (dossier, tube, périphérique ou /dev/stdin) : budgetclimat ne lit que des fichiers, qu'il relit pour les vérifier. Enregistrez d'abord le contenu dans un fichier.",
+    en="{path} is not a regular file (folder, pipe, device or /dev/stdin): budgetclimat reads only files, which it reads again to check them. Save the content to a file first.",
 )

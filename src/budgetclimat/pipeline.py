@@ -170,6 +170,7 @@ def run(
     reports = [validate_document(doc) for doc in documents]
     frames = [doc.lines for doc in documents if len(doc.lines)]
     lines = model.conform(pd.concat(frames, ignore_index=True)) if frames else model.empty_lines()
+    stop_on_unplaceable(lines, concat_findings([r.findings for r in reports]))
     result = run_lines(lines, ruleset, answers_frame)
     result.documents = documents
     result.reconciliation = [r.reconciliation for r in reports]
@@ -177,7 +178,28 @@ def run(
     result.inputs = inputs
     if loaded_territory is not None:
         attach_territory(result, loaded_territory)
+    check_invariants(result, lines_read=sum(len(doc.lines) for doc in documents))
     return result
+
+
+def stop_on_unplaceable(lines: pd.DataFrame, findings: pd.DataFrame) -> None:
+    """Stop (exit 1, with the findings) when a line's euros cannot be placed: without a sens (D/R) a line
+    is neither an expense nor a revenue, so no class total, reconciliation group or staff-cost basis can
+    hold it. Validation already reported it as an error; classifying it would be a guess."""
+    from budgetclimat.errors import FindingsError
+
+    unplaceable = lines["sens"].isna().to_numpy()
+    if not unplaceable.any():
+        return
+    bad = lines.loc[unplaceable, ["source_file", "source_row"]]
+    keys = pd.DataFrame({"file": bad["source_file"].astype("string"), "row": bad["source_row"].astype("Int64")}).drop_duplicates()
+    errors = findings[findings["level"] == ERROR]
+    concerned = errors.merge(keys, on=["file", "row"], how="inner")
+    first = bad.iloc[0]
+    raise FindingsError(
+        "lines-unplaceable", concerned if len(concerned) else errors,
+        n=int(unplaceable.sum()), file=first["source_file"], row=first["source_row"],
+    )
 
 
 def run_lines(
@@ -207,7 +229,56 @@ def run_lines(
 
     views = compute_views(lines, classification.register, ruleset, classification.facts)
     result.weighted, result.carbon = views.weighted, views.carbon
+    check_invariants(result)
     return result
+
+
+def check_invariants(result: RunResult, lines_read: int | None = None) -> None:
+    """Assert, on every run, what the figures must satisfy (vectorised, a few group sums):
+
+    * lines in = lines out: the lines read are the lines classified (``lines_read``), ``line_id`` unique;
+    * per axis, every line is in the register, and its pieces sum to its amount to the cent;
+    * per axis, class totals (in scope) + out of scope = total of the lines;
+    * every in-scope piece has a class, every piece a scope ``in`` or ``out``.
+
+    A violation is a bug, never the data's fault: :class:`~budgetclimat.errors.InvariantViolated` (exit 3)
+    with the figures, before any output is written.
+    """
+    from budgetclimat.errors import InvariantViolated
+
+    lines, reg = result.lines, result.register
+    n = len(lines)
+    if lines_read is not None and lines_read != n:
+        raise InvariantViolated("invariant-violated", check="lines in = lines out", detail=f"{lines_read} lines read, {n} lines classified")
+    if lines["line_id"].duplicated().any():
+        raise InvariantViolated("invariant-violated", check="line_id unique", detail=f"{int(lines['line_id'].duplicated().sum())} duplicate line ids")
+    if not len(reg):
+        return
+    amounts = pd.Series(lines["amount_cents"].astype("int64").to_numpy(), index=lines["line_id"].astype("string").to_numpy())
+    total = int(amounts.sum())
+    for axis, rows in reg.groupby("axis", sort=False):
+        per_line = rows.groupby("line_id", sort=False)["amount_share_cents"].sum()
+        missing = n - int(per_line.index.isin(amounts.index).sum())
+        if missing or len(per_line) != n:
+            raise InvariantViolated("invariant-violated", check=f"lines in the register, axis {axis}", detail=f"{n} lines, {len(per_line)} in the register ({missing} missing)")
+        diff = per_line.reindex(amounts.index).astype("int64") - amounts
+        if (diff != 0).any():
+            first = diff[diff != 0].index[0]
+            raise InvariantViolated(
+                "invariant-violated", check=f"pieces sum to their line, axis {axis}",
+                detail=f"line {first}: amount {int(amounts[first])} cents, pieces {int(per_line[first])} cents ({int((diff != 0).sum())} lines)",
+            )
+        scope = rows["scope"].astype("string")
+        in_rows = rows[scope == "in"]
+        classes = int(in_rows.groupby("class")["amount_share_cents"].sum().sum())
+        out = int(rows.loc[scope == "out", "amount_share_cents"].sum())
+        unscoped = int((~scope.isin(["in", "out"]).fillna(False)).sum())
+        unclassed = int(in_rows["class"].isna().sum())
+        if classes + out != total or unscoped or unclassed:
+            raise InvariantViolated(
+                "invariant-violated", check=f"class totals + out of scope = total, axis {axis}",
+                detail=f"classes {classes} + out of scope {out} != total {total} cents ({unscoped} pieces without scope, {unclassed} in scope without class)",
+            )
 
 
 def compare_years(files, rules=None, answers=None, weights=None, carbon=None, trajectory=None, profile=None, basis=None, constants=None):

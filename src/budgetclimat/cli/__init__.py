@@ -67,13 +67,13 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code; every failure becomes a message on stderr."""
-    from budgetclimat.errors import EXIT_USAGE, BudgetclimatError
+    from budgetclimat.errors import EXIT_INTERRUPTED, EXIT_USAGE, BudgetclimatError
 
     try:
         result = cli.main(args=argv, prog_name="budgetclimat", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Interrompu.", err=True)
-        return EXIT_USAGE
+    except (click.exceptions.Abort, KeyboardInterrupt):  # Ctrl-C: outputs are atomic, nothing partial is left
+        click.echo("Interrompu." if _prefix() == "Erreur : " else "Interrupted.", err=True)
+        return EXIT_INTERRUPTED
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
@@ -85,9 +85,27 @@ def run(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - last resort: a user never sees a traceback
         from budgetclimat import i18n
 
-        click.echo(_prefix() + i18n.t("internal-error", kind=type(exc).__name__, detail=str(exc)), err=True)
+        click.echo(_prefix() + i18n.t("internal-error", kind=type(exc).__name__, detail=_short(str(exc))), err=True)
+        click.echo(f"  budgetclimat {__version__}, {_where(exc)}", err=True)  # the short report, for the bug
         return EXIT_USAGE
     return result if isinstance(result, int) else 0
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost frame of budgetclimat's own code (``module.py:line in function``), not a traceback."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "budgetclimat" in f.filename.replace("\\", "/")]
+    if not frames:
+        return "?"
+    f = frames[-1]
+    path = f.filename.replace("\\", "/")
+    return f"{path[path.rfind('budgetclimat/'):]}:{f.lineno} in {f.name}"
 
 
 def _prefix() -> str:

@@ -78,7 +78,7 @@ def classify(files, rules, answers, output, lines_out, summary_json, inventory, 
     usage or configuration error (a rulebook or answers file with a mistake).
     """
     from budgetclimat.errors import EXIT_INVALID_DATA, EXIT_OK, ConfigError
-    from budgetclimat.outputs import check_not_input
+    from budgetclimat.outputs import check_distinct, check_extension, check_not_input, check_writable
 
     for path in files:
         if not path.is_file():
@@ -93,8 +93,11 @@ def classify(files, rules, answers, output, lines_out, summary_json, inventory, 
     for out in (output, lines_out, summary_json):
         if out is not None:
             check_not_input(out, inputs)
-    if lines_out is not None and lines_out.suffix.lower() not in (".csv", ".parquet"):
-        raise ConfigError("register-format", path=str(lines_out))
+    check_distinct({"-o": output, "--lines-out": lines_out, "--summary-json": summary_json})
+    for out, allowed, option in ((output, (".xlsx",), "-o"), (lines_out, (".csv", ".parquet"), "--lines-out"), (summary_json, (".json",), "--summary-json")):
+        if out is not None:
+            check_extension(out, allowed, option)
+            check_writable(out)
 
     from budgetclimat.export.register import summary, write_lines, write_summary_json
     from budgetclimat.pipeline import TerritoryInputs, run

@@ -21,9 +21,28 @@ FORMATS = ("human", "json", "csv")
 LEVELS = ("error", "warning")
 
 
+def _stdin_as_file(ctx: click.Context, param: click.Parameter, values: tuple[Path, ...]) -> tuple[Path, ...]:
+    """``-`` reads the budget from standard input: copied once to a temporary file named ``stdin`` (the
+    readers read a file twice: to recognise it, then to parse it), removed when the command ends."""
+    if not any(str(v) == "-" for v in values):
+        return values
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="budgetclimat-"))
+    ctx.call_on_close(lambda: shutil.rmtree(folder, ignore_errors=True))
+    target = folder / "stdin"
+    with target.open("wb") as handle:
+        shutil.copyfileobj(click.get_binary_stream("stdin"), handle)
+    return tuple(target if str(v) == "-" else v for v in values)
+
+
 def input_files(f: F) -> F:
-    """``FILE...``: budget files; existence is checked by the command, to answer in the user's language."""
-    return click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))(f)
+    """``FILE...``: budget files (``-``: standard input); existence is checked by the command, to answer in
+    the user's language."""
+    return click.argument(
+        "files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False, allow_dash=True), callback=_stdin_as_file
+    )(f)
 
 
 def profile_option(f: F) -> F:
@@ -58,7 +77,7 @@ def report_option(f: F) -> F:
     return click.option(
         "--report",
         type=click.Path(path_type=Path, dir_okay=False),
-        help="Also write the full report to this file: CSV (findings) if it ends in .csv, else JSON. "
+        help="Also write the full report to this file: CSV (findings) if it ends in .csv, JSON if .json. "
         "Written atomically; never an input file.",
     )(f)
 

@@ -77,13 +77,15 @@ def validate(
     Exit code 0 when no finding is an error, 1 when the data have errors, 2 on a usage error.
     """
     from budgetclimat.errors import EXIT_INVALID_DATA, EXIT_OK, ConfigError
-    from budgetclimat.outputs import check_not_input
+    from budgetclimat.outputs import check_extension, check_not_input, check_writable
 
     for path in files:
         if not path.is_file():
             raise ConfigError("file-not-found", path=str(path))
     if report is not None:
         check_not_input(report, files)
+        check_extension(report, (".json", ".csv"), "--report")
+        check_writable(report)
 
     from budgetclimat.read import read_budget
     from budgetclimat.validate import validate_document

@@ -56,6 +56,11 @@ _ALIASES = {
 
 i18n.define("answers-unreadable", fr="Fichier de réponses {path} illisible : {detail}", en="Answers file {path} cannot be read: {detail}")
 i18n.define(
+    "answers-formula-uncached",
+    fr="Fichier de réponses {path}, cellule {cell} : une formule ({value}) sans valeur calculée enregistrée ; elle serait lue vide et la réponse ignorée. Ouvrez le fichier dans un tableur et enregistrez-le (ou tapez la valeur).",
+    en="Answers file {path}, cell {cell}: a formula ({value}) with no saved computed value; it would read as empty and the answer be ignored. Open the file in a spreadsheet and save it (or type the value).",
+)
+i18n.define(
     "answers-no-target",
     fr="Fichier de réponses {path} : il faut une colonne line_id, ou les colonnes nature et label (clé), trouvé : {found}",
     en="Answers file {path}: needs a line_id column, or nature and label columns (key); found: {found}",
@@ -140,6 +145,8 @@ def read_answers(path: str | Path) -> pd.DataFrame:
         raise ConfigError("file-not-found", path=str(path))
     try:
         if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
+            if path.suffix.lower() in (".xlsx", ".xlsm"):
+                _refuse_uncached_formulas(path)
             raw = pd.read_excel(path, engine="calamine", dtype=str)
         else:
             data = path.read_bytes()
@@ -152,6 +159,8 @@ def read_answers(path: str | Path) -> pd.DataFrame:
             import io
 
             raw = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    except ConfigError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
         raise ConfigError("answers-unreadable", path=str(path), detail=str(exc)) from None
     headers = {_header_key(h) for h in raw.columns}
@@ -159,6 +168,24 @@ def read_answers(path: str | Path) -> pd.DataFrame:
     if not headers & known:
         raise ConfigError("answers-no-target", path=str(path), found=", ".join(map(str, raw.columns)))
     return conform_answers(raw, source_file=path.name)
+
+
+def _refuse_uncached_formulas(path: Path) -> None:
+    """A formula cell saved without its computed value (a file written by a program, never opened in a
+    spreadsheet) reads as empty: its answer would be dropped in silence. The first sheet (the one read)
+    is compared cell by cell, formulas against cached values (an answers file is small)."""
+    from openpyxl import load_workbook
+
+    formulas = load_workbook(path, read_only=True, data_only=False)
+    values = load_workbook(path, read_only=True, data_only=True)
+    try:
+        for row_f, row_v in zip(formulas.worksheets[0].iter_rows(), values.worksheets[0].iter_rows()):
+            for cell_f, cell_v in zip(row_f, row_v):
+                if getattr(cell_f, "data_type", None) == "f" and cell_v.value is None:
+                    raise ConfigError("answers-formula-uncached", path=str(path), cell=cell_f.coordinate, value=str(cell_f.value))
+    finally:
+        formulas.close()
+        values.close()
 
 
 def parse_share(values: pd.Series) -> tuple[pd.Series, pd.Series]:

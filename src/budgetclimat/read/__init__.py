@@ -6,11 +6,12 @@ spreadsheets and delimited text go to :mod:`.tabular`.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable
 from pathlib import Path
 
 from budgetclimat import i18n, model
-from budgetclimat.errors import ConfigError
+from budgetclimat.errors import ConfigError, InvalidDataError
 from budgetclimat.read.detect import TOTEM, detect_format
 
 i18n.define(
@@ -22,6 +23,11 @@ i18n.define(
     "profile-not-for-totem",
     fr="Le fichier {path} est un flux TOTEM : le profil « {value} » ne s'applique qu'aux tableurs et CSV. Retirez l'option de profil ou utilisez « totem ».",
     en="File {path} is a TOTEM file: profile '{value}' only applies to spreadsheets and CSV. Drop the profile option or use 'totem'.",
+)
+i18n.define(
+    "csv-unreadable",
+    fr="Le fichier {file} n'est pas un CSV lisible ({value}) : un champ trop long ou un guillemet jamais refermé. Vérifiez le fichier ou réexportez-le.",
+    en="file {file} is not a readable CSV ({value}): a field too long or a quote never closed. Check the file or export it again.",
 )
 i18n.define(
     "reader-unavailable",
@@ -63,7 +69,10 @@ def read_budget(
         if exc.name != "budgetclimat.read.tabular":
             raise
         raise ConfigError("reader-unavailable", path=str(p)) from None
-    return read_tabular(p, profile=profile, basis=basis, file_index=file_index, constants=constants)
+    try:
+        return read_tabular(p, profile=profile, basis=basis, file_index=file_index, constants=constants)
+    except csv.Error as exc:  # the stdlib reader scans the header rows: e.g. a field over 131,072 characters
+        raise InvalidDataError("csv-unreadable", file=p.name, value=str(exc)) from None
 
 
 def read_budgets(

@@ -46,6 +46,9 @@ def detect_format(path: str | Path) -> str:
     if head.startswith(_ZIP) or head.startswith(_OLE):
         return SPREADSHEET
     start = head
+    utf16 = utf16_codec(head)
+    if utf16 is not None:  # read as UTF-8 by the TOTEM reader (read/totem.py)
+        start = head[2:].decode(utf16, errors="ignore").encode("utf-8")
     for bom in _BOMS:
         if start.startswith(bom):
             start = start[len(bom):]
@@ -60,6 +63,15 @@ def detect_format(path: str | Path) -> str:
         return TOTEM
     name = root.group(1).decode("ascii", "replace") if root is not None else "?"
     raise InvalidDataError("xml-not-totem", file=p.name, value=name)
+
+
+def utf16_codec(head: bytes) -> str | None:
+    """``utf-16-le``/``utf-16-be`` when the bytes start with a UTF-16 byte-order mark (UTF-32 is not one)."""
+    if head.startswith(b"\xff\xfe") and not head.startswith(b"\xff\xfe\x00\x00"):
+        return "utf-16-le"
+    if head.startswith(b"\xfe\xff"):
+        return "utf-16-be"
+    return None
 
 
 def _without_comments(head: bytes) -> bytes:

@@ -667,13 +667,7 @@ def _map(
         out[key] = values
 
     _clean_codes(out, table, used, name, findings)
-    if "exercice" in out.columns:
-        # A year that is not four digits (« 201: », a header repeated mid-table) is reported, never cast.
-        year = out["exercice"].astype("string").str.strip()
-        not_year = (year.notna() & ~year.str.fullmatch(r"\d{4}").fillna(False)).to_numpy()
-        if not_year.any():
-            findings.append(_cell_findings("value-not-recognised", name, table.rows[not_year], used.get("exercice", "exercice"), year[not_year], i18n.t(_A_YEAR)))
-            out["exercice"] = year.mask(not_year)
+    _check_exercice(out, table, used, name, findings)
 
     # Before anything reads the chapter (ordre derivations), so that they see the corrected columns.
     if prof.swap_by_length:
@@ -840,13 +834,6 @@ i18n.define(
     "rounded (expected: {expected}).",
     title_fr="Montant plus précis que le centime",
     title_en="Amount more precise than a cent",
-)
-i18n.define(
-    "amount-too-large",
-    fr='fichier {file}, ligne {row}, colonne {column} : le montant "{value}" est hors limites (attendu : {expected}).',
-    en='file {file}, row {row}, column {column}: amount "{value}" is out of range (expected: {expected}).',
-    title_fr="Montant hors limites",
-    title_en="Amount out of range",
 )
 
 
@@ -1472,3 +1459,15 @@ def _to_decimal(text: str, decimal: str | None) -> Decimal:
     if not value.is_finite():
         return Decimal(0)
     return -value if negative else value
+
+
+def _check_exercice(out: pd.DataFrame, table, used: dict[str, str], name: str, findings: list) -> None:
+    """The year must be four digits: « 201: », a header repeated mid-table (« Exercice ») or a shifted
+    ragged row is an error naming the cell, and the value is dropped (the line model's year is an integer)."""
+    if "exercice" not in out.columns:
+        return
+    text = out["exercice"].astype("string").str.strip()
+    bad = (text.notna() & ~text.str.fullmatch(r"[0-9]{4}").fillna(False) & (text != "")).to_numpy(dtype=bool)
+    if bad.any():
+        findings.append(_cell_findings("value-not-recognised", name, table.rows[bad], used.get("exercice", "exercice"), text[bad], "une année sur quatre chiffres, ex. 2024"))
+    out["exercice"] = text.mask(pd.Series(bad, index=text.index) | (text == "").fillna(False))

@@ -21,10 +21,11 @@ from lxml import etree
 
 from budgetclimat import i18n, model
 from budgetclimat.errors import ERROR, WARNING, InvalidDataError, concat_findings, findings_frame
-from budgetclimat.money import parse_cents
+from budgetclimat.money import MAX_AMOUNT_EUROS, parse_cents
 from budgetclimat.nomenclature import enrich, plan_for
 from budgetclimat.nomenclature.functional import functional_ordre_chapters, normalise_chapter, read_functional_vote
 from budgetclimat.nomenclature.plan import Plan
+from budgetclimat.read.detect import utf16_codec
 
 i18n.define(
     "xml-entity-forbidden",
@@ -71,6 +72,23 @@ i18n.define(
 i18n.define("expected.ordre-section", fr="ordre entre sections", en="ordre between sections")
 i18n.define("expected.ordre-interieur", fr="ordre à l'intérieur d'une section", en="ordre within a section")
 i18n.define(
+    "totem-field-repeated",
+    fr="fichier {file}, ligne XML {row}, champ {column} : la ligne budgétaire donne plusieurs valeurs différentes ({value}) ; laquelle est la bonne ne peut être deviné. Corrigez le fichier source.",
+    en="file {file}, XML line {row}, field {column}: the budget line gives several different values ({value}); which one is right cannot be guessed. Fix the source file.",
+    title_fr="Champ répété avec des valeurs différentes",
+    title_en="Field repeated with different values",
+)
+i18n.define(
+    "totem-header-repeated",
+    fr="fichier {file}, ligne XML {row}, champ {column} : l'en-tête donne plusieurs valeurs différentes ({value}) ; laquelle est la bonne ne peut être deviné.",
+    en="file {file}, XML line {row}, field {column}: the header gives several different values ({value}); which one is right cannot be guessed.",
+)
+i18n.define(
+    "totem-several-budgets",
+    fr="fichier {file}, ligne XML {row} : un second élément <Budget> ; un flux TOTEM n'en porte qu'un. Lisez chaque budget depuis son propre fichier.",
+    en="file {file}, XML line {row}: a second <Budget> element; a TOTEM file carries only one. Read each budget from its own file.",
+)
+i18n.define(
     "totem-no-lines",
     fr="Le fichier {file} ne contient aucune ligne budgétaire (<LigneBudget>).",
     en="file {file} contains no budget line (<LigneBudget>).",
@@ -116,6 +134,8 @@ ORDRE_CHAPTERS = {"040": "section", "042": "section", "041": "interieur", "043":
 _CLASS_SECTION = {"6": "F", "7": "F", "1": "I", "2": "I", "3": "I", "4": "I"}
 SPECIAL_SECTION = {"001": "I", "002": "F", "020": "I", "021": "I", "022": "F", "023": "F", "024": "I"}
 
+# The largest amount one cell may carry: 10^12 € (a thousand billion euros, more than every French local
+# budget together). Cents stay far from the int64 limit (9.2 × 10^16 €) even summed over 90,000 lines.
 _DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)")
 _ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
@@ -140,7 +160,8 @@ def read_totem(path: str | Path, basis: str | None = None, file_index: int = 0) 
         plan_warning["file"] = p.name if plan_warning["file"] is None else plan_warning["file"]
         findings.append(findings_frame([plan_warning]))
     if frame.empty:
-        findings.append(findings_frame([{"level": WARNING, "code": "totem-no-lines", "file": p.name}]))
+        findings.append(findings_frame([{"level": ERROR, "code": "totem-no-lines", "file": p.name}]))
+    findings.append(_repeated_fields(p, raw))
     source = model.SourceInfo(path=p, format="totem", sha256=_sha256(p), encoding=encoding, header=header)
     return model.BudgetDocument(
         lines=lines,
@@ -154,6 +175,9 @@ def _refuse_declarations(path: Path) -> str:
     """Refuse DOCTYPE/ENTITY declarations (they can only appear before the root element)."""
     with path.open("rb") as handle:
         head = handle.read(65536)
+    utf16 = utf16_codec(head)
+    if utf16 is not None:  # declarations are looked for in the decoded text
+        head = head[2:].decode(utf16, errors="ignore").encode("utf-8")
     prolog = head.split(b"<DocumentBudgetaire", 1)[0] if b"<DocumentBudgetaire" in head else head
     found = _DECLARATION.search(prolog) or _DECLARATION.search(head)
     if found is not None:
@@ -161,14 +185,17 @@ def _refuse_declarations(path: Path) -> str:
         raise InvalidDataError(
             "xml-entity-forbidden", file=path.name, row=row, value="<!" + found.group(1).decode()
         )
+    if utf16 is not None:  # libxml2 reads UTF-16 from its byte-order mark
+        return "UTF-16"
     declared = _ENCODING.search(head.lstrip(b"\xef\xbb\xbf"))
     return declared.group(1).decode("ascii").upper() if declared else "UTF-8"
 
 
 def _stream(path: Path, encoding: str) -> tuple[dict[str, list], dict[str, str], dict[str, int]]:
-    raw: dict[str, list] = {f: [] for f in [*LINE_FIELDS, "_line"]}
+    raw: dict[str, list] = {f: [] for f in [*LINE_FIELDS, "_line", "_repeated"]}
     header: dict[str, str] = {}
     header_lines: dict[str, int] = {}
+    budgets = 0
     context = etree.iterparse(
         str(path), events=("end",), resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
     )
@@ -184,6 +211,7 @@ def _stream(path: Path, encoding: str) -> tuple[dict[str, list], dict[str, str],
                 continue  # read with its LigneBudget
             if name == "LigneBudget":
                 values = dict.fromkeys(LINE_FIELDS)
+                repeated: dict[str, list] = {}
                 for child in elem:
                     if isinstance(child.tag, str):
                         field = child.tag.rpartition("}")[2]
@@ -191,12 +219,26 @@ def _stream(path: Path, encoding: str) -> tuple[dict[str, list], dict[str, str],
                             field = child.get("Code")
                         if field in values and values[field] is None:
                             values[field] = child.get("V")
+                        elif field in values and (child.get("V") or "").strip() != (values[field] or "").strip():
+                            repeated.setdefault(field, [values[field]]).append(child.get("V"))
+                for field in repeated:  # never first-wins: the field is unknown, and an error finding says why
+                    values[field] = None
                 for field in LINE_FIELDS:
                     raw[field].append(values[field])
                 raw["_line"].append(elem.sourceline)
+                raw["_repeated"].append(repeated or None)
+            elif name == "Budget" and parent_name == "DocumentBudgetaire":
+                budgets += 1
+                if budgets > 1:
+                    raise InvalidDataError("totem-several-budgets", file=path.name, row=elem.sourceline)
             elif parent_name in HEADER_PARENTS and name not in header:
                 header[name] = elem.get("V", "")
                 header_lines[name] = elem.sourceline
+            elif parent_name in HEADER_PARENTS and elem.get("V", "").strip() != header[name].strip():
+                raise InvalidDataError(
+                    "totem-header-repeated", file=path.name, row=elem.sourceline, column=name,
+                    value=f"« {header[name]} » ligne {header_lines[name]}, « {elem.get('V', '')} » ligne {elem.sourceline}",
+                )
             elem.clear()
             if parent is not None:
                 while elem.getprevious() is not None:
@@ -207,6 +249,25 @@ def _stream(path: Path, encoding: str) -> tuple[dict[str, list], dict[str, str],
     if docinfo is not None and (docinfo.doctype or docinfo.internalDTD is not None):
         raise InvalidDataError("xml-entity-forbidden", file=path.name, row=1, value="<!DOCTYPE")
     return raw, header, header_lines
+
+
+def _repeated_fields(path: Path, raw: dict[str, list]) -> pd.DataFrame:
+    """Error findings for fields a ``<LigneBudget>`` gives twice with different values (few: a loop)."""
+    rows = [
+        {"level": ERROR, "code": "totem-field-repeated", "file": path.name, "row": line, "column": field,
+         "value": " | ".join("" if v is None else str(v) for v in values)}
+        for line, repeated in zip(raw["_line"], raw["_repeated"]) if repeated
+        for field, values in repeated.items()
+    ]  # fmt: skip
+    return findings_frame(rows)
+
+
+def _too_large(values: pd.Series) -> pd.Series:
+    """Cells holding a number of magnitude ≥ :data:`MAX_AMOUNT_EUROS` (or an overflowing one, ``1e400``)."""
+    text = values.astype("string").str.strip()
+    magnitude = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce").abs()
+    has_digit = text.str.contains(r"\d", regex=True).fillna(False)
+    return (has_digit & (magnitude >= MAX_AMOUNT_EUROS).fillna(False)).astype(bool)
 
 
 def _syntax_error(path: Path, exc: etree.XMLSyntaxError, encoding: str) -> InvalidDataError:
@@ -261,9 +322,11 @@ def _lines(
         out[column] = pd.Series(value, index=frame.index, dtype=model.DTYPES[column])
 
     for field, basis_name in AMOUNT_FIELDS.items():
-        cents, bad = parse_cents(frame[field])
+        too_large = _too_large(frame[field])  # screened out before parsing: int64 cents would overflow
+        cents, bad = parse_cents(frame[field].mask(too_large))
         out[model.AMOUNT_COLUMNS[basis_name]] = cents
         findings.append(_bad_cells(path, frame, field, bad, "amount-not-a-number", "1234.56"))
+        findings.append(_bad_cells(path, frame, field, too_large, "amount-too-large", f"moins de {MAX_AMOUNT_EUROS:,} €".replace(",", "\u202f")))
 
     codrd = frame["CodRD"].str.strip().str.upper()
     out["sens"] = codrd.map(CODRD).astype("string")
@@ -423,7 +486,7 @@ def _raw_totals(raw: dict[str, list], ordre_chapters: set[tuple[str, str]] | Non
                 value = Decimal(text) if text else Decimal(0)
             except InvalidOperation:
                 continue
-            if value.is_finite():
+            if value.is_finite() and abs(value) < MAX_AMOUNT_EUROS:
                 sums[(*group, basis)] += value
     rows = [
         (*group, basis, lines, int((sums[(*group, basis)] * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)))

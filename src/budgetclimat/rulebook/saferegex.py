@@ -1,8 +1,12 @@
 """The safe regex subset of rulebooks (``docs/rulebooks.md``): no catastrophic backtracking possible.
 
-The pattern is parsed by Python's own regex parser and its tree walked: only literals, ``.``, classes,
-``\\d \\w \\s \\b``, groups, alternation, anchors and bounded quantifiers (≤ 50) are allowed, and a
-quantified item may not itself contain a quantifier.
+Two layers. The pattern is parsed by Python's own regex parser and its tree walked: only literals,
+``.``, classes, ``\\d \\w \\s \\b``, groups, alternation, anchors and bounded quantifiers (≤ 50) are
+allowed, and a quantified item may not itself contain a quantifier. That subset keeps patterns readable
+but is not what makes them safe: ``(a|a)+$`` passes it and backtracks exponentially in Python's engine.
+The guarantee comes from the engine: patterns are evaluated by RE2 (through ``pyarrow.compute``, a
+linear-time automaton, no backtracking), so one evaluation takes time proportional to the label's length
+whatever the pattern; a pattern RE2 cannot compile is refused at load (:func:`check`).
 """
 
 from __future__ import annotations
@@ -39,6 +43,29 @@ def check(pattern: str) -> None:
     except Exception as exc:  # re.error, but also RecursionError/OverflowError on pathological input
         raise UnsafeRegex(f"invalid regex: {exc}") from exc
     _walk(tree, inside_repeat=False)
+    _re2_compiles(pattern)
+    from budgetclimat.engine.matcher import evaluated_pattern
+
+    evaluated = evaluated_pattern(pattern)
+    if evaluated != pattern:
+        _re2_compiles(evaluated)
+
+
+def _re2_compiles(pattern: str) -> None:
+    import pyarrow as pa
+
+    try:
+        contains(pa.array([""], type=pa.string()), pattern)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        detail = str(exc).removeprefix("Invalid regular expression: ")
+        raise UnsafeRegex(f"not accepted by the RE2 engine: {detail}") from None
+
+
+def contains(values, pattern: str):
+    """Where ``pattern`` matches in ``values`` (a pyarrow string array): RE2, case ignored, linear time."""
+    import pyarrow.compute as pc
+
+    return pc.match_substring_regex(values, pattern=pattern, ignore_case=True)
 
 
 def _walk(items, inside_repeat: bool) -> None:

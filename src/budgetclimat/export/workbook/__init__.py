@@ -10,6 +10,12 @@ with editable answer columns, the worklist for services, checks and method — a
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import errno
+import functools
+import sys
+
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,6 +58,56 @@ def resolve_timestamp(timestamp: object = None) -> tuple[datetime, bool]:
     return stamp.replace(microsecond=0), True
 
 
+_BUILDING: contextvars.ContextVar[list | None] = contextvars.ContextVar("workbooks_being_built", default=None)
+
+
+def _clean_on_error(write):
+    """On any error or Ctrl-C while a workbook is built or saved: close its streaming sheet writers now
+    (no « Exception ignored … Traceback » later) and turn a failure to write (disk full, ``ulimit -f``,
+    also in the sheets' temporary files) into ``output-not-writable``. The output itself is atomic."""
+
+    @functools.wraps(write)
+    def wrapper(*args, **kwargs):
+        from budgetclimat.outputs import not_writable
+
+        path = kwargs["path"] if "path" in kwargs else args[1]
+        opened: list = []
+        token = _BUILDING.set(opened)
+        try:
+            return write(*args, **kwargs)
+        except BaseException as exc:
+            for wb in opened:
+                _discard(wb)
+            code = str(exc) if type(exc).__name__ == "SerialisationError" else ""  # lxml: "IO_EFBIG", "IO_ENOSPC"…
+            if code.startswith("IO_E") and hasattr(errno, code[3:]):
+                raise not_writable(Path(path), OSError(getattr(errno, code[3:]), code)) from None
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+                raise not_writable(Path(path), exc) from None
+            raise
+        finally:
+            _BUILDING.reset(token)
+
+    return wrapper
+
+
+def _discard(wb) -> None:
+    """Close the write-only sheets of a workbook that will not be saved, quietly."""
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda _: None  # a half-written sheet's generator may still complain on close
+    try:
+        for ws in list(getattr(wb, "_sheets", [])):
+            if getattr(ws, "closed", True) is False:
+                with contextlib.suppress(Exception):
+                    ws.close()
+            for stream in (getattr(ws, "_rows", None), getattr(getattr(ws, "_writer", None), "xf", None)):
+                if hasattr(stream, "close"):
+                    with contextlib.suppress(Exception):
+                        stream.close()
+    finally:
+        sys.unraisablehook = hook
+
+
+@_clean_on_error
 def write_workbook(
     result,
     path: str | Path,
@@ -86,6 +142,8 @@ def write_workbook(
     limit = min(max_sheet_rows or SHEET_ROW_LIMIT, SHEET_ROW_LIMIT)
 
     wb = Workbook(write_only=True)
+    if _BUILDING.get() is not None:
+        _BUILDING.get().append(wb)
     ctx = Context(
         wb=wb, prep=prep, lang=lang, styles=Styles(lang), stamp=stamp, inputs=inputs, answers=answers,
         previous=previous, annex_definitions=load_definitions(annex_dir), max_sheet_rows=limit,
