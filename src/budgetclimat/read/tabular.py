@@ -696,8 +696,13 @@ def _map(
 
     by_document = find(prof.amounts.get(BY_DOCUMENT, ()))
     if by_document is not None and by_document not in amount_sources.values():
-        if out["doc_type"].isna().any():
+        known = set(out["doc_type"].dropna().unique())
+        if not known:
             out["doc_type"] = _doc_type_from_names(out["doc_type"], table, name, by_document, findings)
+        elif len(known) == 1 and out["doc_type"].isna().any():
+            # One document per file: a row whose type cell is unreadable (a header repeated mid-table) keeps the
+            # file's type; its own cells are reported where they are read.
+            out["doc_type"] = out["doc_type"].fillna(known.pop()).astype("string")
         # One amount column whose meaning follows the document type of each line.
         cents = _amount(table, by_document, prof, name, findings)
         target = _document_basis(out)
