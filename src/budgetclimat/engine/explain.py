@@ -9,6 +9,7 @@ import pandas as pd
 from budgetclimat import i18n
 from budgetclimat.engine import answers as ans
 from budgetclimat.engine.classify import DEFAULT_RULE, _facts, _gate, _match_frame, classify
+from budgetclimat.rulebook.crosswalk import translate
 from budgetclimat.engine.matcher import describe, evaluate, first_failing
 from budgetclimat.errors import ConfigError
 from budgetclimat.money import format_euros
@@ -134,8 +135,9 @@ def explain(lines: pd.DataFrame, ruleset: RuleSet, line_id: str, answers: pd.Dat
         rows = register[(register["line_id"] == line_id) & (register["axis"] == rb.axis)].reset_index(drop=True)
         trials: list[Trial] = []
         if rows.iloc[0]["scope"] == "in":
+            seen = translate(frame, rb.crosswalks)  # an M52 line is tried as the M57 line it maps to
             for rule in rb.rules:
-                trial = _try(rule, rb.id, frame)
+                trial = _try(rule, rb.id, seen)
                 trials.append(trial)
                 if trial.matched:
                     break

@@ -140,6 +140,8 @@ for _key, _fr, _en in [
 # Weighted, carbon, evolution
 for _key, _fr, _en in [
     ("pondere-title", "Budget vert pondéré", "Weighted green budget"),
+    ("view-failed-note", "Cette vue n'a pas pu être calculée : {reason}. Le budget coloré et l'annexe légale n'en dépendent pas (constat view-failed dans « Contrôles »).",
+     "This view could not be computed: {reason}. The coloured budget and the legal annex do not depend on it (finding view-failed in 'Checks')."),
     ("col-weight", "Pondération", "Weight"),
     ("col-preset", "Référentiel", "Preset"),
     ("carbone-title", "Budget carbone", "Carbon budget"),
