@@ -152,21 +152,24 @@ def montpellier_runs(tmp_path_factory):
     assert text.count(b'<Exer V="2018"/>') == 1
     xml2026.write_bytes(text.replace(b'<Exer V="2018"/>', b'<Exer V="2026"/>'))
     r2026 = invoke(["classify", xml2026, "-o", out / "a.xlsx", "--summary-json", out / "a.json"])
-    invoke(["classify", MONTPELLIER, "--summary-json", out / "b.json"])
-    return (r2026, json.loads((out / "b.json").read_text(encoding="utf-8")), (out, xml2026))
+    r2018 = invoke(["classify", MONTPELLIER, "--summary-json", out / "b.json"])
+    return (r2026, json.loads((out / "b.json").read_text(encoding="utf-8")), (out, xml2026, r2018))
 
 
 def test_2026_budget_runs_with_one_deflator_warning(montpellier_runs):
-    r2026, s2018, (out, _) = montpellier_runs
+    r2026, s2018, (out, _, r2018) = montpellier_runs
     s2026 = json.loads((out / "a.json").read_text(encoding="utf-8"))
     assert s2026["axes"] == s2018["axes"]  # the same coloured budget, to the cent
     assert "deflator-nearest-year (warning) : 1" in r2026.stdout
     assert "pas d'indice de prix pour l'année 2026 ; l'indice de l'année la plus proche (2025)" in r2026.stdout
     assert s2026["carbon"] is not None and s2026["carbon"]["tco2e"] > 0
+    assert "annex-nearest-year" not in r2026.stdout  # 2026 is under the 2025 definition
+    # 2018 precedes every legal-annex definition: the annex is drawn up with the 2024 one, said once.
+    assert "annex-nearest-year (warning) : 1" in r2018.stdout and "deflator-nearest-year" not in r2018.stdout
 
 
 def test_a_failing_view_leaves_the_coloured_budget_and_annex_intact(montpellier_runs, tmp_path, monkeypatch):
-    _, _, (out, xml2026) = montpellier_runs
+    _, _, (out, xml2026, _) = montpellier_runs
 
     def broken(*args, **kwargs):
         raise RuntimeError("factor table exploded")

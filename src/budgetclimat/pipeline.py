@@ -177,6 +177,7 @@ def run(
     result.inputs = inputs
     if loaded_territory is not None:
         isolated_view(result, "territory", lambda: attach_territory(result, loaded_territory))
+    annex_year(result)
     return result
 
 
@@ -234,6 +235,18 @@ def isolated_view(result: RunResult, view: str, compute) -> object:
                                   "value": reason, "expected": None}])
         result.findings = concat_findings([result.findings, failed])
         return None
+
+
+def annex_year(result: RunResult) -> RunResult:
+    """An ``annex-nearest-year`` warning when the latest exercice precedes every legal-annex definition
+    (``rules/annex``): the workbook then draws the annex up with the earliest definition, for information."""
+    from budgetclimat.export.workbook.annex import annex_year_finding
+
+    years = pd.to_numeric(result.lines["exercice"], errors="coerce").dropna() if len(result.lines) else pd.Series(dtype="float64")
+    finding = annex_year_finding(int(years.max())) if len(years) else None
+    if finding is not None:
+        result.findings = concat_findings([result.findings, finding])
+    return result
 
 
 def attach_views(result: RunResult) -> RunResult:
