@@ -210,12 +210,14 @@ def run_lines(
 
 i18n.define(
     "view-failed",
-    fr="La vue « {column} » n'a pas pu être calculée ({value}) : le budget coloré et l'annexe légale sont produits sans elle ; sa feuille dit pourquoi elle est vide.",
-    en="The '{column}' view could not be computed ({value}): the coloured budget and the legal annex are produced without it; its sheet says why it is empty.",
+    fr="La vue « {expected} » ({column}) n'a pas pu être calculée ({value}) : le budget coloré et l'annexe légale sont produits sans elle ; sa feuille dit pourquoi elle est vide.",
+    en="The '{expected}' view ({column}) could not be computed ({value}): the coloured budget and the legal annex are produced without it; its sheet says why it is empty.",
     title_fr="Vue non calculée",
     title_en="View not computed",
 )
-VIEW_NAMES = ("weighted", "carbon", "territory")
+for _view, _fr, _en in [("weighted", "budget vert pondéré", "weighted green budget"), ("carbon", "budget carbone", "carbon budget"),
+                         ("territory", "budget carbone du territoire", "territory carbon budget")]:
+    i18n.define(f"view-name.{_view}", fr=_fr, en=_en)
 
 
 def isolated_view(result: RunResult, view: str, compute) -> object:
@@ -232,7 +234,7 @@ def isolated_view(result: RunResult, view: str, compute) -> object:
 
         reason = exc.message() if isinstance(exc, BudgetclimatError) else f"{type(exc).__name__}: {exc}"
         failed = findings_frame([{"level": WARNING, "code": "view-failed", "file": None, "row": None, "column": view,
-                                  "value": reason, "expected": None}])
+                                  "value": reason, "expected": i18n.t(f"view-name.{view}")}])
         result.findings = concat_findings([result.findings, failed])
         return None
 
