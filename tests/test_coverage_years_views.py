@@ -85,6 +85,13 @@ def test_gironde_hand_checked_lines(gironde, row, rule, klass):
     assert (got["rule_id"].iloc[0], got["class"].iloc[0]) == (rule, klass)
 
 
+def test_explain_says_how_an_m52_line_was_read():
+    # Row 390 (line 389): 20422 under M52 fonction 53 personnes âgées, read as M57 fonction 423.
+    result = invoke(["explain", GIRONDE, "--line", "2016CA-00-00389"])
+    assert "(lue comme M57, fonction 423 par la correspondance du livre)" in result.stdout
+    assert "ATT-SUBV-ACTION-SOCIALE : s'applique" in result.stdout
+
+
 def test_gironde_uncovered_lines_are_said_in_one_finding(gironde):
     out, result, lines, summary = gironde
     accounts = {r["code"] for r in csv.DictReader(open(CROSSWALKS / "m52-m57-accounts.csv", encoding="utf-8"))}
