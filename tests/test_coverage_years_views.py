@@ -193,3 +193,21 @@ def test_a_failing_view_leaves_the_coloured_budget_and_annex_intact(montpellier_
     assert "Impact du budget pour la transition écologique" in annex and any(str(v).startswith("Définition appliquée : annexe-tef-2025") for v in annex)
     carbon = [v for row in _sheet_values(tmp_path / "f.xlsx", "Budget carbone") for v in row if v]
     assert any("n'a pas pu être calculée" in str(v) and "factor table exploded" in str(v) for v in carbon)
+
+
+def test_a_nomenclature_no_rulebook_knows_is_read_reconciled_and_reported(tmp_path):
+    # The Gironde export relabelled M71 (régions): no scope nor classification rulebook covers it.
+    text = GIRONDE.read_text(encoding="utf-8")
+    assert text.count(",M52,2016,") == 1251
+    m71 = tmp_path / "region-ca-2016-m71.csv"
+    m71.write_text(text.replace(",M52,2016,", ",M71,2016,"), encoding="utf-8")
+    spending = [cents for _, _, _, sens, reel, _, cents in _gironde_rows() if sens == "D" and reel]
+    result = invoke(["classify", m71, "--summary-json", tmp_path / "s.json"])
+    summary = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
+    assert summary["axes"]["attenuation"]["in_scope"]["cents"] == 0
+    assert summary["total_cents"] == sum(c for *_, c in _gironde_rows())  # read to the cent
+    assert summary["reconciliation"]["ok"] is True  # and reconciled
+    from budgetclimat.money import format_euros
+
+    assert f"M71 : {len(spending)} lignes, {format_euros(sum(spending))}" in result.stdout
+    assert "nomenclature-not-covered (warning) : 1" in result.stdout
