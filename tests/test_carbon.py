@@ -125,11 +125,12 @@ def test_shipped_tables_keep_provenance():
     assert frame.set_index("factor_id").loc["ademe-2023-construction", "value"] == 245
 
 
-def test_deflator_missing_year_is_a_config_error():
-    deflator = Deflator(pd.Series([100.0, 110.0], index=[2020, 2021]), "d.csv")
-    with pytest.raises(ConfigError) as exc:
-        deflator.ratio(pd.Series([2019]), pd.Series([2021]))
-    assert exc.value.params["year"] == 2019
+def test_deflator_missing_year_takes_the_nearest_year():
+    # Issue 8: a year the table lacks never stops a run; the nearest year's index is used (the caller warns).
+    deflator = Deflator(pd.Series([100.0, 110.0, 121.0], index=[2020, 2021, 2023]), "d.csv")
+    assert deflator.nearest_years(pd.Series([2019, 2021, 2022, 2026])) == {2019: 2020, 2022: 2021, 2026: 2023}
+    ratio = deflator.ratio(pd.Series([2019, 2026, 2021]), pd.Series([2021, 2021, 2021]))
+    assert ratio.tolist() == pytest.approx([110 / 100, 110 / 121, 1.0])
 
 
 def test_vat_config_errors_name_the_line(tmp_path: Path):

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from budgetclimat import model
-from budgetclimat.errors import ERROR, concat_findings
+from budgetclimat import i18n, model
+from budgetclimat.errors import ERROR, WARNING, concat_findings, findings_frame
 from budgetclimat.rulebook.model import RuleSet
 
 
@@ -177,7 +177,8 @@ def run(
     result.findings = concat_findings([r.findings for r in reports] + [result.findings])
     result.inputs = inputs
     if loaded_territory is not None:
-        attach_territory(result, loaded_territory)
+        isolated_view(result, "territory", lambda: attach_territory(result, loaded_territory))
+    annex_year(result)
     check_invariants(result, lines_read=sum(len(doc.lines) for doc in documents))
     return result
 
@@ -224,12 +225,67 @@ def run_lines(
         answers=answers_frame,
         facts=classification.facts,
     )
-    # Views hook: weighted and carbon views (budgetclimat.views.attach).
-    from budgetclimat.views.attach import compute_views
-
-    views = compute_views(lines, classification.register, ruleset, classification.facts)
-    result.weighted, result.carbon = views.weighted, views.carbon
+    # Views hook: weighted and carbon views (budgetclimat.views.attach), each isolated.
+    attach_views(result)
     check_invariants(result)
+    return result
+
+
+i18n.define(
+    "view-failed",
+    fr="La vue « {expected} » ({column}) n'a pas pu être calculée ({value}) : le budget coloré et l'annexe légale sont produits sans elle ; sa feuille dit pourquoi elle est vide.",
+    en="The '{expected}' view ({column}) could not be computed ({value}): the coloured budget and the legal annex are produced without it; its sheet says why it is empty.",
+    title_fr="Vue non calculée",
+    title_en="View not computed",
+)
+for _view, _fr, _en in [("weighted", "budget vert pondéré", "weighted green budget"), ("carbon", "budget carbone", "carbon budget"),
+                         ("territory", "budget carbone du territoire", "territory carbon budget")]:
+    i18n.define(f"view-name.{_view}", fr=_fr, en=_en)
+
+
+def isolated_view(result: RunResult, view: str, compute) -> object:
+    """``compute()``, or None with a ``view-failed`` warning in ``result.findings`` when it raises.
+
+    A view (weighted, carbon, territory) is an addition to the coloured budget: whatever stops it (a
+    table without the budget's year, a rulebook it cannot apply, a defect) must not stop the run, so
+    every exception is caught here, once per view, and said as a finding naming the view and why.
+    """
+    try:
+        return compute()
+    except Exception as exc:  # noqa: BLE001 - isolation of one view; the reason is reported, not swallowed
+        from budgetclimat.errors import BudgetclimatError
+
+        reason = exc.message() if isinstance(exc, BudgetclimatError) else f"{type(exc).__name__}: {exc}"
+        failed = findings_frame([{"level": WARNING, "code": "view-failed", "file": None, "row": None, "column": view,
+                                  "value": reason, "expected": i18n.t(f"view-name.{view}")}])
+        result.findings = concat_findings([result.findings, failed])
+        return None
+
+
+def annex_year(result: RunResult) -> RunResult:
+    """An ``annex-nearest-year`` warning when the latest exercice precedes every legal-annex definition
+    (``rules/annex``): the workbook then draws the annex up with the earliest definition, for information."""
+    from budgetclimat.export.workbook.annex import annex_year_finding
+
+    years = pd.to_numeric(result.lines["exercice"], errors="coerce").dropna() if len(result.lines) else pd.Series(dtype="float64")
+    finding = annex_year_finding(int(years.max())) if len(years) else None
+    if finding is not None:
+        result.findings = concat_findings([result.findings, finding])
+    return result
+
+
+def attach_views(result: RunResult) -> RunResult:
+    """The weighted and carbon views of ``result``, each computed apart (:func:`isolated_view`); the carbon
+    view's own findings (e.g. ``deflator-nearest-year``) join the run's findings."""
+    from budgetclimat.views.attach import compute_carbon, compute_weighted
+
+    lines, register, ruleset, facts = result.lines, result.register, result.ruleset, result.facts
+    weighted = isolated_view(result, "weighted", lambda: compute_weighted(lines, register, ruleset, facts))
+    carbon = isolated_view(result, "carbon", lambda: compute_carbon(lines, ruleset, facts))
+    result.weighted = weighted[0] if weighted is not None else None
+    result.carbon = carbon[0] if carbon is not None else None
+    if result.carbon is not None and len(getattr(result.carbon, "findings", ())):
+        result.findings = concat_findings([result.findings, result.carbon.findings])
     return result
 
 

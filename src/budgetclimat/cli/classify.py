@@ -31,6 +31,7 @@ i18n.define(
 )
 
 MAX_LISTED = 20
+SAID_IN_FULL = ("nomenclature-not-covered", "view-failed", "deflator-nearest-year")
 
 
 def rules_option(f):
@@ -143,7 +144,8 @@ def _human(result, data: dict) -> str:
     findings = result.findings
     for code, count in findings.groupby(["level", "code"]).size().items():
         out.append(f"  {code[1]} ({code[0]}) : {count}" if lang == "fr" else f"  {code[1]} ({code[0]}): {count}")
-    shown = findings[findings["level"] == "error"].head(MAX_LISTED)
+    said = findings["code"].isin(SAID_IN_FULL).fillna(False)  # warnings that change how the figures read
+    shown = findings[(findings["level"] == "error") | said].head(MAX_LISTED)
     for row in shown.to_dict("records"):  # a few errors, rendered as sentences
         out.append(i18n.t("cli.classify.finding", level=row["level"], code=row["code"], message=render_finding(row)))
     return "\n".join(out)

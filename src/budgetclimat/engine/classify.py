@@ -17,6 +17,7 @@ from budgetclimat.engine import answers as ans
 from budgetclimat.engine.matcher import columns_of, evaluate, fact_column, normalise
 from budgetclimat.errors import WARNING, ConfigError, concat_findings, findings_frame
 from budgetclimat.money import allocate
+from budgetclimat.rulebook.crosswalk import covered_mask, translate
 from budgetclimat.rulebook.model import CLASSES, Outcome, Rulebook, RuleSet
 
 REGISTER_COLUMNS = [
@@ -77,6 +78,7 @@ def classify(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame | None
             "amount_cents": lines["amount_cents"].astype("int64").to_numpy(),
         }
     )
+    findings.append(_uncovered(lines, gid, combos, ruleset, scope_out))
     reg = base.merge(pieces, on="gid", how="inner")
     axis_order = {rb.axis: i for i, rb in enumerate(ruleset.classification)}
     reg["axis_no"] = reg["axis"].map(axis_order).astype("int64")
@@ -93,6 +95,16 @@ def classify(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame | None
     reg = reg.sort_values(["axis_no", "pos", "piece"], kind="stable").reset_index(drop=True)
     register = reg[REGISTER_COLUMNS].astype(REGISTER_DTYPES)
     return Classification(register=register, findings=concat_findings(findings), facts=facts)
+
+
+def _uncovered(lines: pd.DataFrame, gid: np.ndarray, combos: pd.DataFrame, ruleset: RuleSet, scope_out: np.ndarray) -> pd.DataFrame:
+    """The ``nomenclature-not-covered`` finding: in-scope lines some classification rulebook does not cover."""
+    from budgetclimat.engine.coverage import uncovered_finding
+
+    missing = np.zeros(len(combos), dtype=bool)
+    for rb in ruleset.classification:
+        missing |= ~_gate(rb, combos)
+    return uncovered_finding(lines, (missing & ~scope_out)[gid], ruleset)
 
 
 # ---- facts and the match frame -------------------------------------------------------------------
@@ -131,9 +143,8 @@ def _match_frame(lines: pd.DataFrame, facts: pd.DataFrame, ruleset: RuleSet) -> 
 
 
 def _gate(rb: Rulebook, combos: pd.DataFrame) -> np.ndarray:
-    if not rb.nomenclatures:
-        return np.ones(len(combos), dtype=bool)
-    return combos["nomenclature"].isin(list(rb.nomenclatures)).fillna(False).to_numpy(dtype=bool)
+    """Combinations ``rb`` covers: its nomenclatures, directly or through its crosswalks (M52 read as M57)."""
+    return covered_mask(combos, rb.nomenclatures, rb.crosswalks)
 
 
 def _scope(combos: pd.DataFrame, ruleset: RuleSet) -> tuple[np.ndarray, np.ndarray]:
@@ -172,6 +183,7 @@ def _rows(gids: np.ndarray, axis: str, **values) -> pd.DataFrame:
 def _axis_pieces(combos: pd.DataFrame, rb: Rulebook, scope_rule: np.ndarray, scope_out: np.ndarray) -> pd.DataFrame:
     gids = np.arange(len(combos))
     covered = _gate(rb, combos)
+    combos = translate(combos, rb.crosswalks)  # the rules see an M52 line as the M57 line it maps to
     active = ~scope_out & covered
     parts = []
     if scope_out.any():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from budgetclimat import i18n
 from budgetclimat.engine.classify import DEFAULT_RULE
 
 
@@ -35,3 +37,41 @@ def unmatched(register: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
     first = register[(register["piece"] == 0) & (register["rule_id"] == DEFAULT_RULE)][["line_id", "axis"]]
     cols = ["line_id", "section", "sens", "chapitre", "nature", "fonction", "label", "amount_cents"]
     return first.merge(lines[cols], on="line_id", how="left")
+
+
+i18n.define(
+    "nomenclature-not-covered",
+    fr="{file} : {value} de dépenses réelles ne sont couvertes par aucun livre de règles de classement et restent hors périmètre (« nomenclature non couverte »). "
+    "Les livres couvrent {expected} ; pour ces lignes il faudrait un livre de règles de cette nomenclature, ou une correspondance propre de leurs comptes et fonctions (docs/i4ce-2022.md).",
+    en="{file}: {value} of real spending is covered by no classification rulebook and stays out of scope ('nomenclature not covered'). "
+    "The rulebooks cover {expected}; these lines would need a rulebook for that nomenclature, or a clean mapping of their accounts and fonctions (docs/i4ce-2022.md).",
+    title_fr="Nomenclature non couverte par les règles",
+    title_en="Nomenclature not covered by the rules",
+)
+
+
+def uncovered_finding(lines: pd.DataFrame, uncovered: np.ndarray, ruleset) -> pd.DataFrame:
+    """ONE warning for the real expense lines (in scope) that some classification rulebook does not cover:
+    per nomenclature, how many lines and euros, and which nomenclatures the rulebooks do cover.
+
+    ``uncovered`` is aligned with ``lines`` (True: in scope, a rulebook's nomenclatures do not include the
+    line's, directly or through a crosswalk). Empty frame when every line is covered.
+    """
+    from budgetclimat.errors import WARNING, empty_findings, findings_frame
+    from budgetclimat.money import format_euros
+
+    spending = uncovered & (lines["sens"] == "D").fillna(False).to_numpy(dtype=bool) & (lines["operation"] == "reel").fillna(False).to_numpy(dtype=bool)
+    if not spending.any():
+        return empty_findings()
+    sub = lines.loc[spending, ["nomenclature", "amount_cents", "source_file"]]
+    per = sub.groupby(sub["nomenclature"].astype("string").fillna("?"), sort=True).agg(lines=("amount_cents", "size"), cents=("amount_cents", "sum"))
+    lang = i18n.language()
+    word = "lines" if lang == "en" else "lignes"
+    value = " ; ".join(f"{n} : {int(r.lines)} {word}, {format_euros(int(r.cents), lang)}" for n, r in per.iterrows())
+    covered = []
+    for rb in ruleset.classification:
+        names = list(rb.nomenclatures) + [f"{cw.source} → {cw.target} ({cw.id})" for cw in rb.crosswalks]
+        covered += [n for n in names if n not in covered]
+    files = ", ".join(dict.fromkeys(sub["source_file"].dropna().astype(str))) or "—"
+    return findings_frame([{"level": WARNING, "code": "nomenclature-not-covered", "file": files, "row": None, "column": "nomenclature",
+                            "value": value, "expected": ", ".join(covered) or "—"}])

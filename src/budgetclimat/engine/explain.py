@@ -9,6 +9,7 @@ import pandas as pd
 from budgetclimat import i18n
 from budgetclimat.engine import answers as ans
 from budgetclimat.engine.classify import DEFAULT_RULE, _facts, _gate, _match_frame, classify
+from budgetclimat.rulebook.crosswalk import translate
 from budgetclimat.engine.matcher import describe, evaluate, first_failing
 from budgetclimat.errors import ConfigError
 from budgetclimat.money import format_euros
@@ -24,6 +25,7 @@ i18n.define("explain.skipped", fr="  (hors périmètre : {reason})", en="  (out 
 i18n.define("explain.decided", fr="  → décidé par {rule} ({decided_by}) : {rationale}", en="  → decided by {rule} ({decided_by}): {rationale}")
 i18n.define("explain.piece", fr="     {klass} {share:.1%} = {amount}", en="     {klass} {share:.1%} = {amount}")
 i18n.define("explain.question", fr="     question {question_id} : {question} [{answers}]", en="     question {question_id}: {question} [{answers}]")
+i18n.define("explain.crosswalk", fr="  (lue comme {read_as} par la correspondance du livre)", en="  (read as {read_as} through the rulebook's crosswalk)")
 i18n.define("explain.in-scope", fr="  → dans le périmètre", en="  → in scope")
 
 
@@ -40,6 +42,7 @@ class AxisExplanation:
     axis: str
     trials: list[Trial] = field(default_factory=list)
     rows: pd.DataFrame | None = None  # the register rows of the line on this axis
+    read_as: str | None = None  # "M57, fonction 423" when a crosswalk read the line as another nomenclature
 
 
 @dataclass
@@ -67,6 +70,8 @@ class Explanation:
         out.extend(_trial_lines(self.scope_trials, lang))
         for ax in self.axes:
             out.append(i18n.t("explain.axis", lang, axis=ax.axis))
+            if ax.read_as:
+                out.append(i18n.t("explain.crosswalk", lang, read_as=ax.read_as))
             out.extend(_trial_lines(ax.trials, lang))
             rows = ax.rows
             first = rows.iloc[0]
@@ -89,7 +94,7 @@ class Explanation:
             "facts": self.facts,
             "scope": [t.__dict__ for t in self.scope_trials],
             "axes": [
-                {"axis": a.axis, "trials": [t.__dict__ for t in a.trials], "register": a.rows.astype(object).where(a.rows.notna(), None).to_dict("records")}
+                {"axis": a.axis, "read_as": a.read_as, "trials": [t.__dict__ for t in a.trials], "register": a.rows.astype(object).where(a.rows.notna(), None).to_dict("records")}
                 for a in self.axes
             ],
         }
@@ -133,15 +138,19 @@ def explain(lines: pd.DataFrame, ruleset: RuleSet, line_id: str, answers: pd.Dat
     for rb in ruleset.classification:
         rows = register[(register["line_id"] == line_id) & (register["axis"] == rb.axis)].reset_index(drop=True)
         trials: list[Trial] = []
+        read_as = None
         if rows.iloc[0]["scope"] == "in":
+            seen = translate(frame, rb.crosswalks)  # an M52 line is tried as the M57 line it maps to
+            if seen["nomenclature"].iloc[0] != frame["nomenclature"].iloc[0]:
+                read_as = f"{seen['nomenclature'].iloc[0]}" + (f", fonction {seen['fonction'].iloc[0]}" if "fonction" in seen.columns and pd.notna(seen["fonction"].iloc[0]) else "")
             for rule in rb.rules:
-                trial = _try(rule, rb.id, frame)
+                trial = _try(rule, rb.id, seen)
                 trials.append(trial)
                 if trial.matched:
                     break
             else:
                 trials.append(Trial(DEFAULT_RULE, rb.id, True))
-        axes.append(AxisExplanation(rb.axis, trials, rows))
+        axes.append(AxisExplanation(rb.axis, trials, rows, read_as))
     line = {k: (None if pd.isna(v) else (v.item() if hasattr(v, "item") else v)) for k, v in one.iloc[0].items()}
     fact_values = {k: v for k, v in one_facts.iloc[0].items() if pd.notna(v)} if len(one_facts.columns) else {}
     return Explanation(line=line, facts=fact_values, scope_trials=scope_trials, axes=axes)

@@ -72,7 +72,7 @@ _ID_RULE = re.compile(r"^[A-Z0-9-]+$")
 _ID_QUESTION = re.compile(r"^[a-z0-9_-]+$")
 
 META_KEYS = ["id", "kind", "title", "method", "edition", "version", "source", "precedence", "nomenclatures", "description", "license"]
-KIND_META_KEYS = {"classification": ["axis", "staff_costs", "default"], "scope": []}
+KIND_META_KEYS = {"classification": ["axis", "staff_costs", "default", "crosswalks"], "scope": []}
 TOP_KEYS = ["rulebook", "questions", "rules"]
 RULE_KEYS = ["id", "title", "when", "then", "rationale", "source", "cases"]
 QUESTION_KEYS = ["fact", "text", "answers", "type"]
@@ -280,6 +280,7 @@ def load_rulebook(path: str | Path) -> Rulebook:
         if default.is_split:
             ctx.fail("rulebook-type", meta.line_of("default"), "rulebook.default", found="split", expected="{class: X} ou {class: AA, question: …}")
     extra = {k: meta[k] for k in spec.meta_keys if k in meta}
+    crosswalks = _crosswalks(ctx, meta, path, nomenclatures)
 
     rules = _rules(ctx, top.get("rules"), top.line_of("rules"), rb_id, spec, nomenclatures)
     return Rulebook(
@@ -298,6 +299,7 @@ def load_rulebook(path: str | Path) -> Rulebook:
         questions=questions,
         rules=rules,
         extra=extra,
+        crosswalks=crosswalks,
     )
 
 
@@ -319,6 +321,24 @@ class _Hint(str):
 def _did_you_mean(value: object, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(str(value), list(choices), n=1)
     return _Hint(close[0]) if close else ""
+
+
+def _crosswalks(ctx: Ctx, meta: MDict, path: Path, nomenclatures: tuple[str, ...]) -> tuple:
+    """``rulebook.crosswalks``: crosswalk files (paths relative to the rulebook) whose target is one of the
+    rulebook's nomenclatures (:mod:`budgetclimat.rulebook.crosswalk`)."""
+    if "crosswalks" not in meta:
+        return ()
+    from budgetclimat.rulebook.crosswalk import load_crosswalk
+
+    line = meta.line_of("crosswalks")
+    files = _list_of_codes(ctx, meta["crosswalks"], line, "rulebook.crosswalks")
+    out = []
+    for name in files:
+        cw = load_crosswalk(path.parent / name)
+        if nomenclatures and cw.target not in nomenclatures:
+            ctx.fail("rulebook-value", line, "rulebook.crosswalks", found=f"{name} ({cw.source} -> {cw.target})", expected=f"a crosswalk to {', '.join(nomenclatures)}")
+        out.append(cw)
+    return tuple(out)
 
 
 def _questions(ctx: Ctx, node: object, line: int) -> dict[str, Question]:

@@ -220,6 +220,7 @@ class Rulebook:
     questions: dict[str, Question] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
     extra: dict = field(default_factory=dict)  # metadata keys registered by other kinds
+    crosswalks: tuple = ()  # rulebook.crosswalk.Crosswalk: other nomenclatures read as one of ``nomenclatures``
 
     def question_for_fact(self, fact: str) -> Question | None:
         for q in self.questions.values():

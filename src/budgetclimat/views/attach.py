@@ -52,16 +52,27 @@ def long_facts(lines: pd.DataFrame, facts: pd.DataFrame | None) -> pd.DataFrame:
 def compute_views(lines: pd.DataFrame, register: pd.DataFrame, ruleset: RuleSet, facts: pd.DataFrame | None = None,
                   weights=None, carbon=None) -> Views:
     """Weighted and carbon views of classified lines; ``weights``/``carbon`` override the rulebooks used."""
+    weighted, name = compute_weighted(lines, register, ruleset, facts, weights)
+    carbon_result, carbon_name = compute_carbon(lines, ruleset, facts, carbon)
+    return Views(weighted, carbon_result, name, carbon_name)
+
+
+def compute_weighted(lines: pd.DataFrame, register: pd.DataFrame, ruleset: RuleSet, facts: pd.DataFrame | None = None,
+                     weights=None) -> tuple[WeightedResult, str]:
+    """The weighted view alone (and the id of the weights rulebook used)."""
     from budgetclimat.engine.classify import scope_decisions
 
     weights_rb = weights or _pick(ruleset, "weights", DEFAULT_WEIGHTS)
-    carbon_rb = carbon or _pick(ruleset, "carbon", DEFAULT_CARBON)
     facts_long = long_facts(lines, facts)
     scope = scope_decisions(lines, RuleSet(tuple(ruleset.scope)), facts.reset_index(drop=True) if facts is not None and len(facts.columns) else None)
     base = ((scope["scope"] == "in").to_numpy() & (lines["sens"] == "D").fillna(False).to_numpy(dtype=bool)
             & (lines["operation"] == "reel").fillna(False).to_numpy(dtype=bool))
     weighted, _ = apply_weights(lines[base].reset_index(drop=True), weights_rb, register, facts_long)
-    carbon_result = apply_carbon(lines, carbon_rb, facts_long)
-    name = getattr(weights_rb, "id", None) or weights_rb.rulebook.id
-    carbon_name = getattr(carbon_rb, "id", None) or carbon_rb.rulebook.id
-    return Views(weighted, carbon_result, name, carbon_name)
+    return weighted, getattr(weights_rb, "id", None) or weights_rb.rulebook.id
+
+
+def compute_carbon(lines: pd.DataFrame, ruleset: RuleSet, facts: pd.DataFrame | None = None, carbon=None) -> tuple[CarbonResult, str]:
+    """The carbon view alone (and the id of the carbon rulebook used)."""
+    carbon_rb = carbon or _pick(ruleset, "carbon", DEFAULT_CARBON)
+    result = apply_carbon(lines, carbon_rb, long_facts(lines, facts))
+    return result, getattr(carbon_rb, "id", None) or carbon_rb.rulebook.id

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from budgetclimat import i18n
-from budgetclimat.errors import ConfigError
+from budgetclimat.errors import WARNING, ConfigError, empty_findings, findings_frame
 from budgetclimat.paths import rules_dir
 from budgetclimat.views.factors import (
     MONETARY_QUANTITY_UNITS,
@@ -161,6 +161,7 @@ class CarbonResult:
     by_category: pd.DataFrame  # carbon_category, factor_id, amount_cents, tco2e, tco2e_low, tco2e_high
     by_exclusion: pd.DataFrame  # carbon_exclusion, lines, amount_cents
     factors_used: pd.DataFrame  # provenance of every factor applied
+    findings: pd.DataFrame = field(default_factory=empty_findings)  # e.g. deflator-nearest-year warnings
 
     @property
     def tco2e(self) -> float:
@@ -245,7 +246,9 @@ def carbon_view(
     frame["vat_rate"] = pd.Series(np.where(spend & (divisor != 1.0), vat_rate, 0.0), dtype="float64")
     price_year = fid.map(factors["price_year"]).astype("Int64")
     ratio = pd.Series(np.nan, index=frame.index, dtype="float64")
+    nearest: dict[int, int] = {}
     if spend.any():
+        nearest = settings.deflator.nearest_years(pd.concat([frame.loc[spend, "exercice"], price_year[spend]]))
         ratio[spend] = settings.deflator.ratio(frame.loc[spend, "exercice"].astype("Int64"), price_year[spend])
         currency = fid.map(factors["currency"]).astype("string").fillna("EUR")
         if (spend & (currency != "EUR")).any():
@@ -277,7 +280,14 @@ def carbon_view(
     frame["tco2e_high"] = frame["gco2e_high"] / 1e6
     frame["carbon_exclusion"] = frame["carbon_exclusion"].where(frame["carbon_method"] == EXCLUDED).astype("string")
     frame["carbon_category"] = frame["carbon_category"].where(frame["carbon_method"] != EXCLUDED).astype("string")
-    return _result(frame, settings)
+    result = _result(frame, settings)
+    # One warning per year the price index lacks (a 2026 budget with an index ending in 2025): the run goes on.
+    result.findings = findings_frame([
+        {"level": WARNING, "code": "deflator-nearest-year", "file": Path(settings.deflator.file).name, "row": None,
+         "column": "year", "value": str(asked), "expected": str(used)}
+        for asked, used in nearest.items()
+    ])
+    return result
 
 
 def _physical_override(frame, kg, uncertainty, quantities, settings):

@@ -63,6 +63,13 @@ i18n.define(
     en="{file}: no price index for year {year}; expected a row year={year} (years present: {years})",
 )
 i18n.define(
+    "deflator-nearest-year",
+    fr="{file} : pas d'indice de prix pour l'année {value} ; l'indice de l'année la plus proche ({expected}) est utilisé pour l'estimation carbone de ces lignes.",
+    en="{file}: no price index for year {value}; the index of the nearest year ({expected}) is used for the carbon estimate of these lines.",
+    title_fr="Indice de prix : année la plus proche",
+    title_en="Price index: nearest year",
+)
+i18n.define(
     "exchange-rate-missing",
     fr="{file} : pas de taux de change pour {currency} en {year} ; attendu : une ligne currency={currency}, year={year}",
     en="{file}: no exchange rate for {currency} in {year}; expected a row currency={currency}, year={year}",
@@ -229,16 +236,25 @@ class Deflator:
     index: pd.Series  # float64 indexed by int year
     file: str = "<deflator>"
 
+    def nearest_years(self, years: pd.Series) -> dict[int, int]:
+        """``{year asked: year used}`` for the years of ``years`` the table lacks: the nearest year of the
+        table (the earlier one on a tie). Empty when every year is in the table."""
+        have = sorted(int(y) for y in self.index.index)
+        asked = sorted(set(pd.Series(years).dropna().astype("int64").tolist()) - set(have))
+        return {y: min(have, key=lambda h: (abs(h - y), h)) for y in asked}  # a handful of distinct years
+
     def ratio(self, from_years: pd.Series, to_years: pd.Series) -> pd.Series:
-        """Vectorised ``index[to] / index[from]``; a year missing from the table is a ConfigError."""
-        needed = pd.concat([from_years, to_years]).dropna().astype("int64").unique()
-        missing = sorted(set(needed.tolist()) - set(self.index.index.tolist()))
-        if missing:
-            raise ConfigError("deflator-missing-year", file=self.file, year=missing[0],
-                              years=f"{min(self.index.index)}–{max(self.index.index)}")
-        a = from_years.astype("int64").map(self.index).astype("float64")
-        b = to_years.astype("int64").map(self.index).astype("float64")
-        return (b / a).astype("float64")
+        """Vectorised ``index[to] / index[from]``; a year missing from the table takes the index of the
+        nearest year (:meth:`nearest_years`; the caller says so in a ``deflator-nearest-year`` warning)."""
+        if not len(self.index):
+            raise ConfigError("deflator-missing-year", file=self.file, year=int(pd.concat([from_years, to_years]).dropna().iloc[0]), years="—")
+        substitute = self.nearest_years(pd.concat([from_years, to_years]))
+
+        def index_of(years: pd.Series) -> pd.Series:
+            y = years.astype("int64")
+            return y.replace(substitute).map(self.index).astype("float64") if substitute else y.map(self.index).astype("float64")
+
+        return (index_of(to_years) / index_of(from_years)).astype("float64")
 
 
 def load_deflator(path: str | Path) -> Deflator:

@@ -161,6 +161,36 @@ def definition_for(exercice: int | None, definitions: list[AnnexDefinition]) -> 
     return chosen
 
 
+def definition_or_nearest(exercice: int | None, definitions: list[AnnexDefinition]) -> tuple[AnnexDefinition | None, bool]:
+    """:func:`definition_for`, else (an exercice before the first definition) the earliest definition:
+    ``(definition, True)`` — the caller says the annex is shown with the nearest year's definition."""
+    chosen = definition_for(exercice, definitions)
+    if chosen is None and exercice is not None and definitions:
+        return definitions[0], True
+    return chosen, False
+
+
+i18n.define(
+    "annex-nearest-year",
+    fr="Pas de définition de l'annexe légale pour l'exercice {value} (la première s'applique à partir de {expected}) : l'annexe est établie, à titre indicatif, avec la définition la plus proche ({file}).",
+    en="No legal-annex definition for financial year {value} (the first applies from {expected}): the annex is drawn up, for information, with the nearest definition ({file}).",
+    title_fr="Annexe légale : définition la plus proche",
+    title_en="Legal annex: nearest definition",
+)
+
+
+def annex_year_finding(exercice: int | None, folder: Path | None = None):
+    """The ``annex-nearest-year`` warning when ``exercice`` precedes every annex definition (else None)."""
+    from budgetclimat.errors import WARNING, findings_frame
+
+    definitions = load_definitions(folder)
+    definition, nearest = definition_or_nearest(exercice, definitions)
+    if not nearest:
+        return None
+    return findings_frame([{"level": WARNING, "code": "annex-nearest-year", "file": Path(definition.path).name, "row": None,
+                            "column": "exercice", "value": str(exercice), "expected": str(definition.from_exercice)}])
+
+
 def _prefix_mask(codes: pd.Series, accounts: tuple[Account, ...]) -> tuple[pd.Series, pd.Series]:
     """Which codes start with one of the accounts; and the matching account code (longest prefix)."""
     codes = codes.astype("string").fillna("")

@@ -140,6 +140,8 @@ for _key, _fr, _en in [
 # Weighted, carbon, evolution
 for _key, _fr, _en in [
     ("pondere-title", "Budget vert pondéré", "Weighted green budget"),
+    ("view-failed-note", "Cette vue n'a pas pu être calculée : {reason}. Le budget coloré et l'annexe légale n'en dépendent pas (constat view-failed dans « Contrôles »).",
+     "This view could not be computed: {reason}. The coloured budget and the legal annex do not depend on it (finding view-failed in 'Checks')."),
     ("col-weight", "Pondération", "Weight"),
     ("col-preset", "Référentiel", "Preset"),
     ("carbone-title", "Budget carbone", "Carbon budget"),
@@ -179,6 +181,8 @@ for _key, _fr, _en in [
      "Amounts: {basis}; classification by the I4CE method (favourable = very favourable + favourable under conditions; not classified = undefined, to investigate and outside the method's scope)."),
     ("annexe-axis", "Axe : {axis}", "Axis: {axis}"),
     ("annexe-unconfirmed", "* compte dont l'inclusion dans le périmètre légal n'est pas confirmée", "* account whose inclusion in the legal perimeter is not confirmed"),
+    ("annexe-nearest", "Aucune définition d'annexe pour l'exercice {exercice} (la première s'applique à partir de {first}) : annexe établie à titre indicatif avec la définition la plus proche ({id}).",
+     "No annex definition for financial year {exercice} (the first applies from {first}): annex drawn up for information with the nearest definition ({id})."),
     ("annexe-none", "Aucune définition d'annexe pour l'exercice {exercice} (la première s'applique à partir de {first}).", "No annex definition for financial year {exercice} (the first applies from {first})."),
     ("annexe-nomenclature", "Attention : l'annexe vise les nomenclatures {expected} ; ce document est en {found}.", "Warning: the annex targets the {expected} charts of accounts; this document uses {found}."),
     ("annexe-share-row", "Part", "Share"),

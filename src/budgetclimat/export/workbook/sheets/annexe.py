@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..annex import annex_register, annex_table, definition_for
+from ..annex import annex_register, annex_table, definition_or_nearest
 from ..grid import H2, HEAD, LABEL, NOTE, PERCENT_BOLD, SUBTITLE, TEXT, TITLE, TOTAL_TEXT, WARN, C, Grid, Look, class_look
 from .common import document_facts, money_row
 
@@ -12,7 +12,7 @@ _COLUMN_LOOK = {"favourable": "favourable", "neutral": "neutral", "unfavourable"
 def write(ctx) -> None:
     ws = ctx.sheet("sheet-annexe")
     facts = document_facts(ctx)
-    definition = definition_for(ctx.prep.main_exercice, ctx.annex_definitions)
+    definition, nearest = definition_or_nearest(ctx.prep.main_exercice, ctx.annex_definitions)
     ncols = 2 + (len(definition.columns) + int(definition.total_column) if definition else 5)
     g = Grid(widths={1: 12, 2: 44, **{c: 17 for c in range(3, ncols + 1)}})
     title = definition.text(definition.title, ctx.lang) if definition else ctx.t("sheet-annexe")
@@ -27,7 +27,8 @@ def write(ctx) -> None:
         ctx.flush(ws, g, landscape=True)
         return
     status = ctx.t("annexe-final") if definition.status == "final" else ctx.t("annexe-provisional")
-    notes = [
+    notes = [(ctx.t("annexe-nearest", exercice=facts["exercice"], first=definition.from_exercice, id=definition.id), WARN)] if nearest else []
+    notes += [
         (ctx.t("annexe-definition", id=definition.id, from_exercice=definition.from_exercice, status=status), SUBTITLE),
         (ctx.t("annexe-basis", basis=definition.legal_basis), SUBTITLE),
         (ctx.t("annexe-perimeter", text=definition.text(definition.description, ctx.lang)), SUBTITLE),

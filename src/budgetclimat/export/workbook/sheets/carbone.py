@@ -7,7 +7,7 @@ import pandas as pd
 from openpyxl.chart import AreaChart, BarChart, LineChart, Reference
 
 from ..grid import H2, HEAD, NOTE, TEXT, TITLE, TONNES, C, Grid
-from .common import money_row
+from .common import failed_view, money_row, write_failed_view
 
 _SKIP = {"amount_cents", "tco2e", "tco2e_low", "tco2e_high"}
 
@@ -64,6 +64,9 @@ def line_tonnes(ctx) -> pd.Series | None:
 
 def write(ctx) -> None:
     if not key_figures(ctx) and _territory(ctx) is None:
+        reason = failed_view(ctx, "carbon", "territory")
+        if reason:
+            write_failed_view(ctx, "sheet-carbone", "carbone-title", reason)
         return
     ws = ctx.sheet("sheet-carbone")
     g = Grid(widths={1: 30, 2: 24, 3: 18, 4: 14, 5: 14, 6: 14, 7: 16, 8: 16})

@@ -24,6 +24,28 @@ def distinct(series: pd.Series) -> str:
     return ", ".join(dict.fromkeys(v for v in series.dropna().astype(str) if v))
 
 
+def failed_view(ctx, *views: str) -> str | None:
+    """Why the view(s) could not be computed (the ``view-failed`` findings of the run), or None."""
+    findings = ctx.prep.findings
+    if not isinstance(findings, pd.DataFrame) or not len(findings) or "code" not in findings.columns:
+        return None
+    hit = findings[(findings["code"] == "view-failed") & findings["column"].isin(list(views)).fillna(False)]
+    reasons = [f"{view} : {value}" for view, value in zip(hit["column"], hit["value"].fillna(""))]
+    return " ; ".join(dict.fromkeys(reasons)) or None
+
+
+def write_failed_view(ctx, sheet_key: str, title_key: str, reason: str) -> None:
+    """The sheet of a view that failed: its title and why it is empty."""
+    from ..grid import TITLE, WARN, Look
+
+    ws = ctx.sheet(sheet_key)
+    g = Grid(widths={1: 120})
+    g.add(C(ctx.t(title_key), TITLE))
+    g.blank()
+    g.add(C(ctx.t("view-failed-note", reason=reason), Look(bold=True, colour=WARN.colour, wrap=True)))
+    ctx.flush(ws, g)
+
+
 def document_facts(ctx) -> dict:
     lines = ctx.prep.main_lines()
     docs = [d for d in dict.fromkeys(lines.get("doc_type", pd.Series(dtype="string")).dropna().astype(str))]

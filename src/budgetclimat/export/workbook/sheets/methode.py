@@ -9,7 +9,7 @@ import pandas as pd
 
 from budgetclimat import __version__
 
-from ..annex import definition_for
+from ..annex import definition_or_nearest
 from ..grid import H2, HEAD, NOTE, TEXT, TEXT_WRAP, TITLE, C, Grid
 
 
@@ -64,7 +64,7 @@ def write(ctx) -> None:
 
     g.add(C(ctx.t("methode-annex"), H2))
     g.add(*[C(ctx.t(k), HEAD) for k in ["col-id", "col-exercice", "col-status", "col-version", "col-title", "col-file", "col-sha256"]])
-    chosen = definition_for(ctx.prep.main_exercice, ctx.annex_definitions)
+    chosen = definition_or_nearest(ctx.prep.main_exercice, ctx.annex_definitions)[0]
     for d in ctx.annex_definitions:
         g.add(C(d.id + (" ✔" if chosen is d else ""), TEXT), C(f"≥ {d.from_exercice}", TEXT), C(d.status, TEXT), C("", TEXT),
               C(d.text(d.title, ctx.lang), TEXT), C(Path(d.path).name, TEXT), C(d.sha256, TEXT))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..grid import H2, HEAD, NOTE, PERCENT, TEXT, TITLE, C, Grid
-from .common import money_row
+from .common import failed_view, money_row, write_failed_view
 
 
 def _view(ctx):
@@ -40,6 +40,9 @@ def write(ctx) -> None:
     view = _view(ctx)
     table = summary(ctx)
     if table is None:
+        reason = failed_view(ctx, "weighted")
+        if reason:
+            write_failed_view(ctx, "sheet-pondere", "pondere-title", reason)
         return
     ws = ctx.sheet("sheet-pondere")
     g = Grid(widths={1: 30, 2: 18, 3: 18, 4: 14, 5: 12})

@@ -9,7 +9,7 @@ from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.drawing.fill import ColorChoice, PatternFillProperties
 
 from ..frames import CLASSES, ROLLUPS, pivot_classes, shares
-from ..grid import CLASS_COLOURS, H2, HEAD, LABEL, NOTE, PERCENT_BOLD, SUBTITLE, TEXT, TITLE, TOTAL_TEXT, C, Grid, Look, class_look
+from ..grid import CLASS_COLOURS, H2, HEAD, LABEL, NOTE, PERCENT_BOLD, SUBTITLE, TEXT, TITLE, TOTAL_TEXT, WARN, C, Grid, Look, class_look
 from .common import colour_series, document_facts, money_row
 
 WIDTH = 8  # columns A..H
@@ -19,6 +19,7 @@ def write(ctx) -> None:
     ws = ctx.sheet("sheet-synthese")
     facts = document_facts(ctx)
     g = Grid(widths={1: 30, **{c: 17 for c in range(2, WIDTH + 1)}})
+    _uncovered_line(ctx, g)
     r = g.add(C(ctx.t("title", collectivite=facts["collectivite"]), TITLE))
     g.merge_row(r, 1, WIDTH)
     g.heights[r] = 24
@@ -96,6 +97,21 @@ def write(ctx) -> None:
         if pie and pie[1]:
             _pie_chart(ctx, ws, pie[0], pie[1], axes[0], f"E{chart_row}", pie[2])
     del weighted_rows, carbon_rows
+
+
+def _uncovered_line(ctx, g: Grid) -> None:
+    """First line of the sheet when lines of the budget are covered by no rulebook: the figures below leave them out."""
+    from budgetclimat.errors import render_finding
+
+    findings = ctx.prep.findings
+    if findings is None or not len(findings) or "code" not in findings.columns:
+        return
+    hit = findings[findings["code"] == "nomenclature-not-covered"]
+    if not len(hit):
+        return
+    r = g.add(C(render_finding(hit.iloc[0].to_dict(), ctx.lang), Look(bold=True, colour=WARN.colour, wrap=True)))
+    g.merge_row(r, 1, WIDTH)
+    g.heights[r] = 60
 
 
 def _nan(value):
