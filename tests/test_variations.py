@@ -47,6 +47,7 @@ OPTIONS: dict[str, list[str]] = {
     "xlsx-title-rows-merged": M57_EXPORT,
     "xlsx-total-row": M57_EXPORT,
     "csv-single-montant-doc-type-in-name": M14_EXPORT,
+    "xlsx-single-montant-doc-type-in-title": M57_EXPORT,
     "totem-earlier-year-2016": [],
     "totem-bp-2026": [],
     "cedi-xlsx": [],

@@ -345,6 +345,26 @@ def v_single_montant(out: Path, name: str) -> dict:
     return expected_of(rows)
 
 
+def v_single_montant_title(out: Path, name: str) -> dict:
+    """XLSX with a single « Montant » column and no document type column: the title row above the header says
+    « Compte administratif 2018 » (« CA 2018 »), the file name says nothing (Montpellier CA 2018)."""
+    rows = totem_rows(MONTPELLIER)
+    wb, ws = new_workbook()
+    ws.title = "Export"
+    header = ERP_COLUMNS[:-1] + ["Montant"]
+    ws["A1"] = "VILLE DE MONTPELLIER — BUDGET PRINCIPAL"
+    ws["A2"] = "CA 2018 — Compte administratif 2018, exécution par imputation"
+    for r in (1, 2):
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(header))
+    for j, h in enumerate(header, start=1):
+        ws.cell(row=4, column=j, value=h)
+    for i, rec in enumerate(montpellier_erp_records(rows, float), start=5):
+        for j, value in enumerate(rec, start=1):
+            ws.cell(row=i, column=j, value=value)
+    save_workbook(wb, out / name)
+    return expected_of(rows)
+
+
 def _relabel_totem(source: Path, *, year: str, natdec: str | None = None, drop: tuple = (),
                    voted_from: str | None = None) -> bytes:
     tree = etree.parse(str(source))
@@ -500,6 +520,7 @@ VARIANTS: dict[str, tuple[str, object]] = {
     "xlsx-title-rows-merged": ("montpellier-ca-2018-titre.xlsx", v_xlsx_title_rows),
     "xlsx-total-row": ("montpellier-ca-2018-total.xlsx", v_xlsx_total_row),
     "csv-single-montant-doc-type-in-name": ("montreuil CA 2016.csv", v_single_montant),
+    "xlsx-single-montant-doc-type-in-title": ("export-montpellier-budget-principal.xlsx", v_single_montant_title),
     "totem-earlier-year-2016": ("montpellier-ca-2016-m57-relabelled.xml", v_earlier_year),
     "totem-bp-2026": ("montpellier-bp-2026-m57-relabelled.xml", v_bp_2026),
     "cedi-xlsx": ("gironde-ca-2016-m52-cedi.xlsx", v_cedi_xlsx),
