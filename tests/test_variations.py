@@ -60,6 +60,29 @@ def test_every_variant_has_its_options():
     assert set(OPTIONS) == set(make_variations.VARIANTS)
 
 
+def test_generator_is_deterministic(built, tmp_path):
+    out, _ = built
+    again = tmp_path / "again"
+    make_variations.build(again)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(p.name for p in again.iterdir())
+    for name in names:
+        assert (out / name).read_bytes() == (again / name).read_bytes(), name
+
+
+def test_expected_grouping_agrees_with_published_figures(built):
+    """The generator's own grouping (section from the account class, OpBudg, CodRD) gives the figures the
+    shared primer publishes for Montpellier CA 2018 and Gironde CA 2016, in M€ to 2 decimals."""
+    _, expected = built
+    mtp = expected["real-montpellier-ca-2018-m57"]["totals_cents"]
+    assert round(mtp["F|D|reel"] / 1e8, 2) == 295.79
+    assert round(mtp["I|D|reel"] / 1e8, 2) == 114.83
+    assert round(mtp["F|D|ordre"] / 1e8, 2) == round(mtp["I|R|ordre"] / 1e8, 2) == 22.52
+    gir = expected["real-gironde-ca-2016-m52-cedi"]["totals_cents"]
+    assert round(gir["F|D|reel"] / 1e8, 2) == 1375.63
+    assert round(gir["I|D|reel"] / 1e8, 2) == 311.86
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> tuple[Path, dict[str, dict]]:
     out = tmp_path_factory.mktemp("variations")
