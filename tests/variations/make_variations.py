@@ -365,6 +365,74 @@ def v_single_montant_title(out: Path, name: str) -> dict:
     return expected_of(rows)
 
 
+def v_erp_line_level(out: Path, name: str) -> dict:
+    """Line-level ERP export: every budget line with an amount is listed as the mandates or titles that make it
+    up, each with its own label and number (« Mandat 2018-000123 — Compte 6225 »): two rows for most lines
+    (the first carries the amount rounded down to the euro, the second the rest), one row for the others."""
+    rows = totem_rows(MONTPELLIER)
+    header = ["N° pièce"] + ERP_COLUMNS
+    records = []
+    number = 0
+    for r, rec in zip(rows, montpellier_erp_records(rows, lambda a: a)):
+        whole = Decimal(int(r.amount))  # towards zero
+        parts = [r.amount] if whole in (0, r.amount) else [whole, r.amount - whole]
+        for part in parts:
+            number += 1
+            piece = ("Mandat" if r.sens == "D" else "Titre") + f" 2018-{number:06d}"
+            records.append([piece, rec[0], f"{piece} — {rec[1]}", *rec[2:-1], f"{part:.2f}"])
+    write_csv(out / name, header, records)
+    return expected_of(rows)
+
+
+def v_gironde_generic_cp1252(out: Path, name: str) -> dict:
+    """The Gironde CA 2016 (M52) as a département's own ERP would export it: `;`-separated cp1252, French
+    headers (« Exercice ; Sens ; Section ; Réel/Ordre ; Chapitre ; Article ; Fonction ; Libellé ;
+    Réalisé »), codes without the cedi prefixes, direction, section and réel/ordre in words, French
+    decimals with a non-breaking space for thousands."""
+    header, body, rows = cedi_rows(GIRONDE)
+    col = {h: i for i, h in enumerate(header)}
+    out_header = ["Exercice", "Sens", "Section", "Réel/Ordre", "Chapitre", "Article", "Fonction", "Libellé", "Réalisé"]
+    records = []
+    for rec, r in zip(body, rows):
+        records.append([
+            rec[col["Exercice"]], SENS_WORD[r.sens], SECTION_WORD[r.section], OPERATION_WORD[r.operation],
+            rec[col["Chapitre"]].removeprefix("C"), rec[col["Article"]].removeprefix("A"),
+            rec[col["Rubrique fonctionnelle"]].removeprefix("R"), rec[col["Libellé"]], fr_amount(r.amount),
+        ])
+    write_csv(out / name, out_header, records, delimiter=";", encoding="cp1252")
+    return expected_of(rows)
+
+
+def v_xlsx_everything(out: Path, name: str) -> dict:
+    """Montreuil CA 2017 (M14) as an in-house spreadsheet: title rows with merged cells, headers renamed and
+    reordered, direction/section/réel-ordre in words, amounts as French text with negatives in parentheses
+    (« (1 234,56) »), chapter, and a « Total général » row at the bottom."""
+    rows = totem_rows(MONTREUIL_2017)
+    header = ["Libellé", "Section", "Sens", "Réel/Ordre", "Chapitre", "Compte", "Fonction", "Exercice", "Réalisé"]
+
+    def text(a: Decimal) -> str:
+        return f"({fr_amount(-a)})" if a < 0 else fr_amount(a)
+
+    wb, ws = new_workbook()
+    ws.title = "CA 2017"
+    ws["A1"] = "VILLE DE MONTREUIL"
+    ws["A2"] = "Compte administratif 2017 — réalisations par imputation"
+    for r in (1, 2):
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(header))
+    for j, h in enumerate(header, start=1):
+        ws.cell(row=4, column=j, value=h)
+    i = 4
+    for i, r in enumerate(rows, start=5):
+        values = [erp_label(r), SECTION_WORD[r.section], SENS_WORD[r.sens], OPERATION_WORD[r.operation], r.chapitre,
+                  r.nature, r.fonction, "2017", text(r.amount)]
+        for j, value in enumerate(values, start=1):
+            ws.cell(row=i, column=j, value=value)
+    ws.cell(row=i + 1, column=1, value="Total général")
+    ws.cell(row=i + 1, column=len(header), value=text(sum(r.amount for r in rows)))
+    save_workbook(wb, out / name)
+    return expected_of(rows)
+
+
 def _relabel_totem(source: Path, *, year: str, natdec: str | None = None, drop: tuple = (),
                    voted_from: str | None = None) -> bytes:
     tree = etree.parse(str(source))
@@ -521,6 +589,9 @@ VARIANTS: dict[str, tuple[str, object]] = {
     "xlsx-total-row": ("montpellier-ca-2018-total.xlsx", v_xlsx_total_row),
     "csv-single-montant-doc-type-in-name": ("montreuil CA 2016.csv", v_single_montant),
     "xlsx-single-montant-doc-type-in-title": ("export-montpellier-budget-principal.xlsx", v_single_montant_title),
+    "erp-csv-line-level": ("montpellier-ca-2018-mandats.csv", v_erp_line_level),
+    "generic-csv-m52-cp1252": ("gironde-ca-2016-export-erp.csv", v_gironde_generic_cp1252),
+    "xlsx-everything-at-once": ("montreuil-ca-2017-tableau.xlsx", v_xlsx_everything),
     "totem-earlier-year-2016": ("montpellier-ca-2016-m57-relabelled.xml", v_earlier_year),
     "totem-bp-2026": ("montpellier-bp-2026-m57-relabelled.xml", v_bp_2026),
     "cedi-xlsx": ("gironde-ca-2016-m52-cedi.xlsx", v_cedi_xlsx),
