@@ -102,6 +102,23 @@ class Plan:
         picked = np.select(conditions, choices, default=None)
         return pd.Series(picked, index=nature.index, dtype="string")
 
+    def known_ancestor(self, nature: pd.Series) -> pd.Series:
+        """For an account the plan does not know, its longest prefix that is an account of the plan.
+
+        ``<NA>`` for accounts the plan knows and for those with no known prefix of two digits or more
+        (``73925`` -> ``7392`` in a plan that lacks ``73925``). Such a line takes its parent's chapter.
+        """
+        known = pd.Index(self.accounts["code"].dropna())
+        code = nature.astype("string")
+        length = code.str.len()
+        unknown = ~code.isin(known).fillna(True)
+        parent = pd.Series(pd.NA, index=nature.index, dtype="string")
+        longest = length[unknown].max()
+        for size in range(2, 0 if pd.isna(longest) else int(longest)):  # shortest first: longer prefixes win
+            prefix = code.str.slice(0, size)
+            parent = parent.mask(unknown & (length > size).fillna(False) & prefix.isin(known).fillna(False), prefix)
+        return parent
+
     def ordre_kind_of(self, nature: pd.Series, sens: pd.Series) -> pd.Series:
         """``section``/``interieur`` when the account allows only one kind of ordre operation, else NA."""
         table = self.accounts.set_index("code")
