@@ -227,3 +227,18 @@ def test_group_findings_counts_and_first_rows():
     assert render_group(groups.loc[2].to_dict(), "en").endswith("(expected: an account of the plan de comptes)")
     assert group_findings(findings_frame([])).empty
     assert list(group_findings(pd.DataFrame(rows[:1]))["count"]) == [1]
+
+
+def test_contnat_is_read_as_an_account_only_when_it_is_no_chapter():
+    from budgetclimat.nomenclature import plan_for
+    from budgetclimat.read.totem import _account_in_chapter_field
+
+    plan, _ = plan_for("M14-M14_COM_SUP3500", None, 2016)
+    s = lambda *values: pd.Series(values, dtype="string")  # noqa: E731
+    contnat = s("2135", "20160003", "023", "4541", "21", "651", None)
+    nature = s("2135", "2313", "023", "4541", "2135", "651", "6064")
+    operation = s("20160003", "20160003", None, None, None, None, None)
+    # 023 and 4541 are chapters of the plan equal to their account: they stay chapters.
+    assert _account_in_chapter_field(contnat, nature, operation, plan).tolist() == [True, True, False, False, False, True, False]
+    # Without a plan only codes longer than a chapter are taken for accounts (45… chapters excepted).
+    assert _account_in_chapter_field(contnat, nature, operation, None).tolist() == [True, True, False, False, False, False, False]

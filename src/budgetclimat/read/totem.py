@@ -314,12 +314,13 @@ def _account_in_chapter_field(contnat: pd.Series, nature: pd.Series, operation: 
     is the plan's for its account. A value that is a chapter of the plan (``4541``, a compte de tiers
     chapter equal to its account) stays the chapter.
     """
-    filled = contnat.notna() & (contnat.str.len() > 3).fillna(False)
-    same = filled & ((contnat == nature).fillna(False) | (contnat == operation).fillna(False))
+    same = (contnat == nature).fillna(False) | (contnat == operation).fillna(False)
     if plan is not None:
         chapters = plan.chapters.loc[plan.chapters["kind"] == "nature", "code"]
         return (same & ~contnat.isin(chapters).fillna(False)).astype(bool)
-    return (same & ~contnat.str.startswith("45").fillna(False)).astype(bool)
+    # Without a plan: chapters have 2 or 3 digits, except the 45… third-party ones.
+    longer = (contnat.str.len() > 3).fillna(False) & ~contnat.str.startswith("45").fillna(False)
+    return (same & longer).astype(bool)
 
 
 def _chapter_from_plan(path: Path, frame: pd.DataFrame, mask: np.ndarray, chapter: pd.Series) -> pd.DataFrame:
