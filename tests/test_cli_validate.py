@@ -35,15 +35,18 @@ def test_good_file_exits_0_with_a_summary():
     assert "0 erreur(s), 0 avertissement(s)" in out
 
 
-def test_unknown_account_exits_1_and_names_file_row_column_value():
-    result = invoke(["validate", BAD / "unknown-account.csv"], 1)
+def test_unknown_account_is_a_warning_exit_0_naming_file_row_column_value():
+    # An account our plan lacks does not make the document's euros wrong: a warning, exit 0.
+    result = invoke(["validate", BAD / "unknown-account.csv"], 0)
     assert 'fichier unknown-account.csv, ligne 5, colonne nature : "99999" n\'est pas un compte du plan M52-M52 2016' in result.stdout
 
 
-def test_account_in_wrong_section_exits_1():
-    data = as_json([BAD / "wrong-section.csv"], 1)
+def test_account_in_wrong_section_is_a_warning_exit_0():
+    data = as_json([BAD / "wrong-section.csv"], 0)
     [finding] = data["files"][0]["findings"]
-    assert (finding["code"], finding["row"], finding["column"], finding["value"]) == ("account-section-mismatch", 5, "section", "F")
+    assert (finding["code"], finding["level"], finding["row"], finding["column"], finding["value"]) == (
+        "account-section-mismatch", "warning", 5, "section", "F"
+    )
 
 
 def test_text_in_an_amount_exits_1_with_file_row_column_value():
@@ -62,18 +65,19 @@ def test_duplicate_line_is_a_warning_exit_0():
 def test_level_error_hides_warnings_but_not_the_exit_code():
     out = invoke(["validate", BAD / "duplicate.csv", "--level", "error", "--format", "csv"], 0).stdout
     assert list(csv.DictReader(io.StringIO(out))) == []
-    invoke(["validate", BAD / "unknown-account.csv", "--level", "error"], 1)
+    out = invoke(["validate", BAD / "text-amount.csv", "--level", "error", "--format", "csv"], 1).stdout
+    assert {r["level"] for r in csv.DictReader(io.StringIO(out))} == {"error"}
 
 
 def test_csv_output_has_the_finding_columns():
-    out = invoke(["validate", BAD / "unknown-account.csv", "--format", "csv"], 1).stdout
+    out = invoke(["validate", BAD / "unknown-account.csv", "--format", "csv"], 0).stdout
     rows = list(csv.DictReader(io.StringIO(out)))
     assert list(rows[0]) == ["level", "code", "file", "row", "column", "value", "expected", "message"]
     assert (rows[0]["code"], rows[0]["row"], rows[0]["value"]) == ("account-unknown", "5", "99999")
 
 
 def test_english_messages():
-    out = invoke(["--lang", "en", "validate", BAD / "unknown-account.csv"], 1).stdout
+    out = invoke(["--lang", "en", "validate", BAD / "unknown-account.csv"], 0).stdout
     assert "Reconciliation with the source file: OK" in out
     assert 'file unknown-account.csv, row 5, column nature: "99999" is not an account' in out
 
@@ -93,7 +97,7 @@ def test_report_json_is_written_and_inputs_untouched(tmp_path):
 
 def test_report_csv_by_extension(tmp_path):
     report = tmp_path / "constats.csv"
-    invoke(["validate", BAD / "unknown-account.csv", "--report", report], 1)
+    invoke(["validate", BAD / "unknown-account.csv", "--report", report], 0)
     rows = list(csv.DictReader(report.open(encoding="utf-8")))
     assert [r["code"] for r in rows] == ["account-unknown"]
 

@@ -9,6 +9,7 @@ import pytest
 
 from budgetclimat.errors import ConfigError, render_finding
 from budgetclimat.nomenclature import available_plans, enrich, load_plan, plan_for
+from budgetclimat.nomenclature.plan import plan_codes
 from budgetclimat.paths import rules_dir
 
 SHIPPED = rules_dir() / "nomenclatures"
@@ -20,12 +21,50 @@ def shipped(name: str) -> Path:
 
 def test_all_shipped_plans_load():
     found = {(norm, variant, year) for norm, variant, year, _ in available_plans()}
-    assert found == {("M57", "M57", 2018), ("M57", "M57", 2020), ("M14", "M14_COM_SUP3500", 2023), ("M52", "M52", 2016)}
-    for *_, path in available_plans():
+    expected = {("M14", "M14_COM_SUP3500", 2023)}
+    for year in range(2013, 2023):
+        expected |= {("M14", "M14_COM_SUP3500", year), ("M14", "M14_COM_500_3500", year), ("M52", "M52", year), ("M4", "M4", year)}
+        expected |= {("M4", "M49_A", year), ("M4", "M49_D", year)}
+        expected |= {("M4", "M43_A", year), ("M4", "M43_D", year)} if year < 2022 else {("M4", "M43", year)}
+        if 2015 <= year <= 2021:
+            expected.add(("M57", "M57", year))
+    expected |= {("M57", "M57_A", 2022), ("M57", "M57_D", 2022)}
+    assert found == expected
+    # One plan of each kind is parsed whole (all of them take ~10 s); every file's codes are read.
+    for norm, variant, year, path in available_plans():
+        accounts, fonctions = plan_codes(path)
+        assert len(accounts) > 300, path
+        if year not in (2016, 2022):
+            continue
         plan = load_plan(path)
-        assert len(plan.accounts) > 1000 and len(plan.chapters) > 50 and len(plan.fonctions) > 100
+        assert len(plan.accounts) > 300 and len(plan.chapters) > 20
         assert plan.accounts["code"].is_unique
         assert set(plan.chapters["section"].dropna()) <= {"F", "I"}
+        if norm != "M4" and variant != "M14_COM_500_3500":  # no functional presentation below 3,500 hab.
+            assert len(plan.fonctions) > 100
+
+
+def test_plan_index_is_up_to_date():
+    """rules/nomenclatures/index.csv names every shipped plan; regenerate with scripts/build_plan_index.py."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "build_plan_index.py"
+    done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_plan_lookup_reads_the_index_not_the_files(monkeypatch):
+    """Finding a plan opens no plan file but the one chosen: the shipped index says what each file is."""
+    from budgetclimat.nomenclature import select
+
+    select._folder_plans.cache_clear()
+    select._header.cache_clear()
+    opened = []
+    real = select.open_plan
+    monkeypatch.setattr(select, "open_plan", lambda path: opened.append(path) or real(path))
+    assert len(available_plans()) > 80
+    assert opened == []
 
 
 def test_known_accounts_and_chapters_m57():
@@ -66,19 +105,45 @@ def test_plan_for_exact_year():
     assert (plan.norm, plan.variant, plan.exercice, warning) == ("M57", "M57", 2020, None)
 
 
-@pytest.mark.parametrize(("year", "chosen"), [(2019, 2018), (2016, 2018), (2024, 2020)])
-def test_plan_for_nearest_year_warns(year, chosen):
+@pytest.mark.parametrize("year", range(2015, 2022))
+def test_plan_for_each_year_of_m57(year):
     plan, warning = plan_for("M57", "M57-M57", year)
-    assert plan.exercice == chosen
+    assert (plan.variant, plan.exercice, warning) == ("M57", year, None)
+
+
+@pytest.mark.parametrize(
+    ("nomenclature", "year", "chosen"),
+    [
+        ("M57-M57", 2014, "M57-M57 2015"),
+        ("M57-M57", 2023, "M57-M57_D 2022"),
+        ("M57-M57", 2026, "M57-M57_D 2022"),
+        ("M57-M57_A", 2024, "M57-M57_A 2022"),
+        ("M14-M14_COM_SUP3500", 2026, "M14-M14_COM_SUP3500 2023"),
+        ("M14-M14_COM_500_3500", 2012, "M14-M14_COM_500_3500 2013"),
+    ],
+)
+def test_plan_for_nearest_year_warns(nomenclature, year, chosen):
+    plan, warning = plan_for(nomenclature, None, year)
+    assert plan.name == chosen
     assert warning["code"] == "plan-nearest-year" and warning["level"] == "warning"
     text = render_finding(warning, "fr")
-    assert f"M57-M57 {year}" in text and f"M57-M57 {chosen}" in text
+    assert f"{nomenclature} {year}" in text and chosen in text
+    assert str(plan.exercice) in warning["expected"] and warning["expected"].endswith((".xml", ".xml.gz"))
+
+
+def test_plan_for_budgets_annexes():
+    plan, warning = plan_for("M4-M49_A", None, 2019)
+    assert (plan.norm, plan.variant, plan.exercice, warning) == ("M4", "M49_A", 2019, None)
+    plan, warning = plan_for("M43-M43", None, 2016)  # the développé is M43_D until 2021
+    assert (plan.variant, plan.exercice, warning) == ("M43_D", 2016, None)
 
 
 def test_plan_for_matches_norm_then_variant():
     plan, warning = plan_for("M14-M14_COM_SUP3500", None, 2023)
     assert plan.variant == "M14_COM_SUP3500" and warning is None
-    plan, warning = plan_for("M14-M14_COM_500_3500", None, 2023)
+    plan, warning = plan_for("M14-M14_COM_500_3500", None, 2016)
+    assert plan.variant == "M14_COM_500_3500" and warning is None
+    plan, warning = plan_for("M14-M14_COM_INF500", None, 2016)
     assert plan.norm == "M14" and warning["code"] == "plan-other-variant"
     plan, warning = plan_for("M71-M71", None, 2023)
     assert plan is None and warning["code"] == "plan-not-found"

@@ -63,11 +63,12 @@ def test_findings_frame_has_the_contract_columns(m57_2018):
     assert findings["row"].dtype == "Int64"
 
 
-def test_unknown_account_is_an_error_named_by_file_row_column_value(m57_2018):
+def test_unknown_account_is_a_warning_named_by_file_row_column_value(m57_2018):
+    # A document the State accepted is not invalid for an account our plan lacks: a warning, not an error.
     findings = validate(make_doc([GOOD, {**GOOD, "nature": "99999"}]), m57_2018)
     assert codes(findings) == [("account-unknown", 11)]
     row = findings.iloc[0].to_dict()
-    assert (row["level"], row["file"], row["column"], row["value"], row["expected"]) == ("error", "budget.xml", "nature", "99999", "M57-M57 2018")
+    assert (row["level"], row["file"], row["column"], row["value"], row["expected"]) == ("warning", "budget.xml", "nature", "99999", "M57-M57 2018")
     assert errors.render_finding(row) == (
         'fichier budget.xml, ligne 11, colonne nature : "99999" n\'est pas un compte du plan M57-M57 2018 '
         "(attendu : un compte du plan de comptes)"
@@ -169,9 +170,12 @@ def test_counts_by_code_puts_errors_first(m57_2018):
     doc = make_doc([GOOD, GOOD, GOOD, {**GOOD, "nature": "99999"}])
     counts = counts_by_code(validate(doc, m57_2018))
     assert counts.to_dict("records") == [
-        {"level": "error", "code": "account-unknown", "count": 1},
         {"level": "warning", "code": "duplicate-line", "count": 2},
+        {"level": "warning", "code": "account-unknown", "count": 1},
     ]
+    doc = make_doc([GOOD, GOOD, GOOD, {**GOOD, "sens": "Q"}])
+    counts = counts_by_code(validate(doc, m57_2018))
+    assert counts.to_dict("records")[0] == {"level": "error", "code": "sens-invalid", "count": 1}
 
 
 def test_checks_run_through_pandera():

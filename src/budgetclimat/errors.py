@@ -143,6 +143,69 @@ def render_finding(row: dict, lang: str | None = None) -> str:
     return i18n.t(str(row["code"]), lang, **params)
 
 
+GROUP_KEYS = ["file", "level", "code", "column", "value"]
+GROUP_COLUMNS = [*GROUP_KEYS, "expected", "count", "rows", "first_row"]
+FIRST_ROWS = 5
+LEVEL_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
+
+
+def group_findings(findings: pd.DataFrame, first_rows: int = FIRST_ROWS) -> pd.DataFrame:
+    """One entry per file × level × code × column × value: how many findings, and their first rows.
+
+    What is shown to a person: a real budget raises the same finding on many lines (the same account
+    in every fonction), and one line per finding buries the few that matter. ``expected`` is the first
+    finding's; ``rows`` the first ``first_rows`` rows in file order (a list, possibly empty for
+    document-level findings); ``first_row`` the first of them. Sorted errors first, then warnings, then
+    information; within a level by decreasing count, then code and first row. The detail stays in the
+    findings frame (``validate --report``).
+    """
+    import pandas as pd
+
+    if findings.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in GROUP_COLUMNS})
+    frame = findings.reindex(columns=FINDING_COLUMNS).copy()
+    frame["_order"] = range(len(frame))
+    frame = frame.sort_values(["row", "_order"], na_position="first", kind="stable")
+    grouped = frame.groupby(GROUP_KEYS, dropna=False, sort=False)
+    out = grouped.agg(
+        expected=("expected", "first"),
+        count=("code", "size"),
+        rows=("row", lambda rows: [int(r) for r in rows.dropna().head(first_rows)]),  # one call per group
+        first_row=("row", "min"),
+    ).reset_index()
+    out["count"] = out["count"].astype("int64")
+    out["first_row"] = out["first_row"].astype("Int64")
+    out["_level"] = out["level"].map(LEVEL_ORDER).fillna(len(LEVEL_ORDER))
+    out = out.sort_values(["_level", "count", "code", "first_row"], ascending=[True, False, True, True], na_position="first", kind="stable")
+    return out.drop(columns="_level").reset_index(drop=True)[GROUP_COLUMNS]
+
+
+def render_group(group: dict, lang: str | None = None) -> str:
+    """A group of findings as one sentence: the first finding's message and where the others are."""
+    import pandas as pd
+
+    first = {k: group.get(k) for k in FINDING_COLUMNS}
+    first["row"] = group.get("first_row")
+    text = render_finding(first, lang)
+    count = int(group.get("count") or 0)
+    rows = [int(r) for r in (group.get("rows") or []) if not pd.isna(r)]
+    if count <= 1:
+        return text
+    shown = ", ".join(str(r) for r in rows) + (", …" if count > len(rows) else "")
+    key = "findings.group-rows" if rows else "findings.group-count"
+    return f"{text} {i18n.t(key, lang, count=count, rows=shown)}"
+
+
+i18n.define(
+    "findings.group-rows",
+    fr="[{count} lignes : {rows}]",
+    en="[{count} lines: {rows}]",
+)
+i18n.define(
+    "findings.group-count",
+    fr="[{count} fois]",
+    en="[{count} times]",
+)
 i18n.define(
     "file-not-found",
     fr="Fichier introuvable : {path}",

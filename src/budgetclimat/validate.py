@@ -142,11 +142,19 @@ BASIS_EMPTY = _rule(
     expected=_label("expected.basis", "une autre base (--basis)", "another basis (--basis)"),
 )
 ACCOUNT_UNKNOWN = _rule(
-    "account-unknown", ERROR,
+    "account-unknown", WARNING,
     "\"{value}\" n'est pas un compte du plan {expected} (attendu : un compte du plan de comptes)",
     "\"{value}\" is not an account of plan {expected} (expected: an account of the plan de comptes)",
     "Compte inconnu du plan de comptes", "Account not in the plan de comptes",
     column="nature", value="nature", expected="_plan", expected_is_column=True,
+)
+ACCOUNT_PARENT_CHAPTER = _rule(
+    "account-parent-chapter", WARNING,
+    "le compte \"{value}\" n'est pas dans le plan mais son compte parent y est : {expected} ; la ligne prend le "
+    "chapitre du parent",
+    "account \"{value}\" is not in the plan but its parent account is: {expected}; the line takes the parent's chapter",
+    "Compte absent du plan, parent connu", "Account not in the plan, parent known",
+    column="nature", value="nature", expected="_parent_text", expected_is_column=True,
 )
 ACCOUNT_THIRD_PARTY = _rule(
     "account-third-party-operation", WARNING,
@@ -180,14 +188,14 @@ ACCOUNT_NOT_OPEN = _rule(
     column="nature", value="nature", expected="_plan", expected_is_column=True,
 )
 ACCOUNT_SECTION_MISMATCH = _rule(
-    "account-section-mismatch", ERROR,
+    "account-section-mismatch", WARNING,
     "section \"{value}\" incohérente avec le compte (attendu : {expected})",
     "section \"{value}\" does not match the account (expected: {expected})",
     "Compte incohérent avec la section", "Account inconsistent with section",
     column="section", value="section", expected="_section_expected_text", expected_is_column=True,
 )
 ACCOUNT_CHAPTER_MISMATCH = _rule(
-    "account-chapter-mismatch", ERROR,
+    "account-chapter-mismatch", WARNING,
     "chapitre \"{value}\" incohérent avec le compte (attendu : {expected})",
     "chapter \"{value}\" does not match the account (expected: {expected})",
     "Compte incohérent avec le chapitre", "Account inconsistent with chapter",
@@ -204,6 +212,7 @@ DUPLICATE_LINE = _rule(
     expected=_label("expected.unique-line", "une seule ligne par imputation", "one line per imputation"),
 )
 _ACCOUNT = _label("validate.account", "compte", "account")
+_CHAPTER = _label("validate.chapter", "chapitre", "chapter")
 
 # Pandera's built-in checks, named by pandera, mapped to our codes.
 _BUILTIN_CODES = {"not_nullable": REQUIRED_MISSING, "column_in_dataframe": REQUIRED_MISSING}
@@ -305,7 +314,11 @@ def consistency_schema() -> pa.DataFrameSchema:
         # A malformed code is reported once, as code-format, not again as an unknown account.
         _check(
             ACCOUNT_UNKNOWN,
-            lambda d: no_plan(d) | ~_well_formed(d["nature"], "nature") | d["_known"].fillna(True) | d["_third_party_parent"].notna(),
+            lambda d: no_plan(d) | ~_well_formed(d["nature"], "nature") | d["_known"].fillna(True) | d["_parent"].notna() | d["_third_party_parent"].notna(),
+        ),
+        _check(
+            ACCOUNT_PARENT_CHAPTER,
+            lambda d: d["_known"].fillna(True) | d["_parent"].isna(),
         ),
         _check(ACCOUNT_THIRD_PARTY, lambda d: d["_known"].fillna(True) | d["_third_party_parent"].isna()),
         _check(ACCOUNT_DELETED, lambda d: ~d["_deleted"].fillna(False)),
@@ -397,6 +410,7 @@ def _consistency_frame(lines: pd.DataFrame, plans: list[tuple[pd.Series, object]
     work["_non_leaf"] = pd.Series(pd.NA, index=work.index, dtype="boolean")
     work["_chapter_expected"] = pd.Series(pd.NA, index=work.index, dtype="string")
     work["_third_party_parent"] = pd.Series(pd.NA, index=work.index, dtype="string")
+    work["_parent"] = pd.Series(pd.NA, index=work.index, dtype="string")
     kind = ordre_kind(lines)
     nature = lines["nature"].astype("string")
     for mask, plan in plans:
@@ -406,9 +420,14 @@ def _consistency_frame(lines: pd.DataFrame, plans: list[tuple[pd.Series, object]
         work.loc[mask, "_known"] = sub.isin(accounts.index).fillna(False)
         work.loc[mask, "_deleted"] = sub.map(accounts["deleted"]).astype("boolean").fillna(False)
         work.loc[mask, "_non_leaf"] = ~sub.map(accounts["is_leaf"]).astype("boolean").fillna(True)
-        work.loc[mask, "_third_party_parent"] = _third_party_parent(sub, accounts.index)
+        third_party = _third_party_parent(sub, accounts.index)
+        work.loc[mask, "_third_party_parent"] = third_party
+        # An account the plan lacks is checked against its closest known parent (its chapter is the line's),
+        # except third-party operations, whose chapter the collectivité numbers after the account.
+        parent = plan.known_ancestor(sub).mask(third_party.notna())  # type: ignore[attr-defined]
+        work.loc[mask, "_parent"] = parent
         work.loc[mask, "_chapter_expected"] = plan.chapter_of(  # type: ignore[attr-defined]
-            sub, lines.loc[mask, "sens"], lines.loc[mask, "operation"], kind[mask]
+            sub.mask(parent.notna(), parent), lines.loc[mask, "sens"], lines.loc[mask, "operation"], kind[mask]
         )
     work["_section_expected"] = _expected_section(nature)
     basis_column = lines["amount_basis"].map(model.AMOUNT_COLUMNS).astype("string")
@@ -420,6 +439,10 @@ def _consistency_frame(lines: pd.DataFrame, plans: list[tuple[pd.Series, object]
     account = i18n.t(_ACCOUNT)
     work["_section_expected_text"] = work["_section_expected"] + f" ({account} " + nature + ")"
     work["_chapter_expected_text"] = work["_chapter_expected"] + f" ({account} " + nature + ", " + work["_plan"] + ")"
+    chapter = i18n.t(_CHAPTER)
+    work["_parent_text"] = (
+        f"{account} " + work["_parent"] + (", " + chapter + " " + work["_chapter_expected"]).fillna("") + ", " + work["_plan"]
+    )
     return work
 
 

@@ -20,6 +20,7 @@ for _key, _fr, _en in [
     ("findings", "Constats : {errors} erreur(s), {warnings} avertissement(s)", "Findings: {errors} error(s), {warnings} warning(s)"),
     ("finding", "  [{level}] {code} : {message}", "  [{level}] {code}: {message}"),
     ("written", "Écrit : {path}", "Written: {path}"),
+    ("more", "  … et {n} autres, voir budgetclimat validate --report", "  … and {n} more, see budgetclimat validate --report"),
     ("reconciliation-ko", "Rapprochement avec les fichiers sources : KO (voir les constats)", "Reconciliation with the source files: KO (see findings)"),
 ]:
     i18n.define(f"cli.classify.{_key}", fr=_fr, en=_en)
@@ -124,7 +125,7 @@ def classify(files, rules, answers, output, lines_out, summary_json, inventory, 
 
 
 def _human(result, data: dict) -> str:
-    from budgetclimat.errors import render_finding
+    from budgetclimat.errors import group_findings, render_finding, render_group
     from budgetclimat.money import format_euros
     from budgetclimat.rulebook.model import CLASSES
 
@@ -144,10 +145,16 @@ def _human(result, data: dict) -> str:
     findings = result.findings
     for code, count in findings.groupby(["level", "code"]).size().items():
         out.append(f"  {code[1]} ({code[0]}) : {count}" if lang == "fr" else f"  {code[1]} ({code[0]}): {count}")
-    said = findings["code"].isin(SAID_IN_FULL).fillna(False)  # warnings that change how the figures read
-    shown = findings[(findings["level"] == "error") | said].head(MAX_LISTED)
-    for row in shown.to_dict("records"):  # a few errors, rendered as sentences
+    # Warnings that change how the figures read are said in full first; then errors and warnings, one entry
+    # per code × column × value (the detail: budgetclimat validate --report).
+    said = findings["code"].isin(SAID_IN_FULL).fillna(False)
+    for row in findings[said].head(MAX_LISTED).to_dict("records"):
         out.append(i18n.t("cli.classify.finding", level=row["level"], code=row["code"], message=render_finding(row)))
+    groups = group_findings(findings[findings["level"].isin(["error", "warning"]) & ~said])
+    for row in groups.head(MAX_LISTED).to_dict("records"):
+        out.append(i18n.t("cli.classify.finding", level=row["level"], code=row["code"], message=render_group(row)))
+    if len(groups) > MAX_LISTED:
+        out.append(i18n.t("cli.classify.more", n=len(groups) - MAX_LISTED))
     return "\n".join(out)
 
 

@@ -45,7 +45,12 @@ _T = {
     "counts": ("{errors} erreur(s), {warnings} avertissement(s)", "{errors} error(s), {warnings} warning(s)"),
     "error": ("erreur", "error"),
     "warning": ("avertissement", "warning"),
+    "info": ("information", "information"),
     "more": ("… et {n} autres, voir --report", "… and {n} more, see --report"),
+    "grouped": (
+        "{findings} constat(s) regroupé(s) en {groups} (même code, colonne et valeur) ; le détail ligne à ligne est dans --report",
+        "{findings} finding(s) grouped into {groups} (same code, column and value); the line-by-line detail is in --report",
+    ),
     "total": ("Au total", "Overall"),
     "report-written": ("Rapport écrit dans {path}", "Report written to {path}"),
 }
@@ -136,6 +141,7 @@ def _records(frame) -> list[dict]:
 
 
 def to_json(reports: list, findings) -> dict:
+    from budgetclimat.errors import group_findings, render_group
     from budgetclimat.validate import counts_by_code
 
     files = []
@@ -148,6 +154,8 @@ def to_json(reports: list, findings) -> dict:
                 "ordre": _records(r.reconciliation.ordre),
                 "counts": {row["code"]: int(row["count"]) for row in counts_by_code(r.findings).to_dict("records")},
                 "findings": _records(mine),
+                # What a person reads: one entry per code × column × value, with the count and first rows.
+                "groups": [{**g, "message": render_group(g)} for g in _records(group_findings(mine))],
             }
         )
     return {
@@ -169,6 +177,7 @@ def to_csv(findings) -> str:
 
 
 def to_human(reports: list, findings) -> str:
+    from budgetclimat.errors import group_findings, render_group
     from budgetclimat.money import format_euros
     from budgetclimat.validate import counts_by_code
 
@@ -209,11 +218,14 @@ def to_human(reports: list, findings) -> str:
         lines.append(f"{_t('total')}{colon}{_t('counts', errors=errors, warnings=warnings)}")
         lines.append("")
     if len(findings):
+        groups = group_findings(findings)
         lines.append(f"{_t('findings')}{colon.rstrip()}")
-        for row in findings.head(MAX_LISTED).to_dict("records"):
-            lines.append(f"  [{_t(row['level'])}] {row['code']}{colon}{row['message']}")
-        if len(findings) > MAX_LISTED:
-            lines.append("  " + _t("more", n=len(findings) - MAX_LISTED))
+        if len(groups) < len(findings):
+            lines.append("  " + _t("grouped", findings=len(findings), groups=len(groups)))
+        for row in groups.head(MAX_LISTED).to_dict("records"):
+            lines.append(f"  [{_t(row['level'])}] {row['code']}{colon}{render_group(row)}")
+        if len(groups) > MAX_LISTED:
+            lines.append("  " + _t("more", n=len(groups) - MAX_LISTED))
     return "\n".join(lines).rstrip("\n")
 
 

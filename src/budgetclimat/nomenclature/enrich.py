@@ -12,7 +12,8 @@ def enrich(lines: pd.DataFrame, plan: Plan | None) -> pd.DataFrame:
 
     ``account_label`` from the account (``nature``), ``fonction_label`` from the fonction, ``label``
     from ``account_label`` where the source had none, ``chapitre`` from the account, sens and
-    réel/ordre where the source had none. Lines the plan does not know are left as they are.
+    réel/ordre where the source had none (for an account the plan lacks, from its closest parent
+    account in the plan). Lines the plan does not know at all are left as they are.
     """
     out = lines.copy()
     if plan is None or out.empty:
@@ -24,6 +25,11 @@ def enrich(lines: pd.DataFrame, plan: Plan | None) -> pd.DataFrame:
     out["fonction_label"] = _fill(out, "fonction_label", out["fonction"].astype("string").map(fonctions))
     out["label"] = _fill(out, "label", out["account_label"])
     chapter = plan.chapter_of(nature, out["sens"], out["operation"], _column(out, "ordre_kind"))
+    # An account the plan does not know takes the chapter of its closest known parent (validation warns),
+    # except third-party operations (45…), whose chapter the collectivité numbers after the account.
+    parent = plan.known_ancestor(nature).mask(nature.str.startswith("45").fillna(False))
+    if parent.notna().any():
+        chapter = chapter.fillna(plan.chapter_of(parent, out["sens"], out["operation"], _column(out, "ordre_kind")))
     out["chapitre"] = _fill(out, "chapitre", chapter)
     return out
 

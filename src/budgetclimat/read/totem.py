@@ -20,7 +20,7 @@ import pandas as pd
 from lxml import etree
 
 from budgetclimat import i18n, model
-from budgetclimat.errors import ERROR, WARNING, InvalidDataError, concat_findings, findings_frame
+from budgetclimat.errors import ERROR, INFO, WARNING, InvalidDataError, concat_findings, findings_frame
 from budgetclimat.money import MAX_AMOUNT_EUROS, parse_cents
 from budgetclimat.nomenclature import enrich, plan_for
 from budgetclimat.nomenclature.functional import functional_ordre_chapters, normalise_chapter, read_functional_vote
@@ -87,6 +87,13 @@ i18n.define(
     "totem-several-budgets",
     fr="fichier {file}, ligne XML {row} : un second élément <Budget> ; un flux TOTEM n'en porte qu'un. Lisez chaque budget depuis son propre fichier.",
     en="file {file}, XML line {row}: a second <Budget> element; a TOTEM file carries only one. Read each budget from its own file.",
+)
+i18n.define(
+    "totem-contnat-not-chapter",
+    fr="fichier {file}, ligne XML {row}, champ {column} : « {value} » est le compte ou le numéro d'opération de la ligne, pas un chapitre (convention des opérations d'équipement) ; le chapitre par nature du plan de comptes est utilisé : {expected}.",
+    en="file {file}, XML line {row}, field {column}: '{value}' is the line's account or operation number, not a chapter (equipment-operation convention); the plan de comptes' chapter by nature is used: {expected}.",
+    title_fr="ContNat porte le compte (opération d'équipement)",
+    title_en="ContNat holds the account (equipment operation)",
 )
 i18n.define(
     "totem-no-lines",
@@ -347,7 +354,8 @@ def _lines(
     if plan is not None:
         kind = kind.fillna(plan.ordre_kind_of(out["nature"], out["sens"]))
     out["ordre_kind"] = kind.where(is_ordre).astype("string")
-    out["chapitre"] = contnat
+    not_chapter = _account_in_chapter_field(contnat, out["nature"], _blank_to_na(frame["Operation"]), plan)
+    out["chapitre"] = contnat.mask(not_chapter)  # the plan gives these lines their chapter (enrich below)
     out["operation_code"] = _blank_to_na(frame["Operation"]).fillna(_blank_to_na(frame["ContOp"]))
     out["ap_code"] = _blank_to_na(frame["ProgAutoNum"])
     out["ap_label"] = _blank_to_na(frame["ProgAutoLib"])
@@ -367,9 +375,48 @@ def _lines(
     chapter_section = plan.chapter_section(out["chapitre"]) if plan is not None else pd.Series(pd.NA, index=out.index, dtype="string")
     out["section"] = out["section"].fillna(chapter_section).fillna(_class_section(out["nature"])).astype("string")
 
+    if not_chapter.any():
+        findings.append(_chapter_from_plan(path, frame, not_chapter.to_numpy(dtype=bool), out["chapitre"]))
+
     out = model.choose_amount(out, basis)
     out["line_id"] = model.assign_line_ids(out, file_index)
     return model.conform(out), findings
+
+
+def _account_in_chapter_field(contnat: pd.Series, nature: pd.Series, operation: pd.Series, plan: Plan | None) -> pd.Series:
+    """Lines whose ``ContNat`` holds their account or their operation number instead of a chapter.
+
+    In TOTEM, a line is voted in one chapter: ``ContNat`` (chapter by nature), ``ContFon`` (functional
+    chapter) or ``ContOp`` (an operation voted as a chapter: opération d'équipement, opération pour
+    compte de tiers such as ``454101``). Some editors fill ``ContNat`` of the lines of an opération
+    d'équipement with the line's account (Montreuil CA 2016/2017, ASTRE GF: ``Nature`` 2135,
+    ``Operation`` 20160003, ``ContNat`` 2135). Such a value is no chapter: the line's chapter by nature
+    is the plan's for its account. A value that is a chapter of the plan (``4541``, a compte de tiers
+    chapter equal to its account) stays the chapter.
+    """
+    same = (contnat == nature).fillna(False) | (contnat == operation).fillna(False)
+    if plan is not None:
+        chapters = plan.chapters.loc[plan.chapters["kind"] == "nature", "code"]
+        return (same & ~contnat.isin(chapters).fillna(False)).astype(bool)
+    # Without a plan: chapters have 2 or 3 digits, except the 45… third-party ones.
+    longer = (contnat.str.len() > 3).fillna(False) & ~contnat.str.startswith("45").fillna(False)
+    return (same & longer).astype(bool)
+
+
+def _chapter_from_plan(path: Path, frame: pd.DataFrame, mask: np.ndarray, chapter: pd.Series) -> pd.DataFrame:
+    """One info finding per line whose ``ContNat`` was read as its account (grouped when shown)."""
+    table = pd.DataFrame(
+        {
+            "level": INFO,
+            "code": "totem-contnat-not-chapter",
+            "file": path.name,
+            "row": frame["source_row"].to_numpy()[mask],
+            "column": "ContNat",
+            "value": frame["ContNat"].str.strip().to_numpy(dtype=object, na_value=None)[mask],
+            "expected": chapter.to_numpy(dtype=object, na_value=None)[mask],
+        }
+    )
+    return concat_findings([table])
 
 
 def _fonction(frame: pd.DataFrame, sens: pd.Series, plan: Plan | None) -> pd.DataFrame:

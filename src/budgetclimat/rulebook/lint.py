@@ -56,16 +56,16 @@ def lint(ruleset: RuleSet, plans: dict[str, dict[str, set[str]]] | None = None, 
 def shipped_plan_codes() -> dict[str, dict[str, set[str]]]:
     """Accounts and fonctions of the shipped plans de comptes, by norm (union of the years)."""
     try:
-        from budgetclimat.nomenclature.plan import load_plan
+        from budgetclimat.nomenclature.plan import plan_codes
         from budgetclimat.nomenclature.select import available_plans
     except ImportError:  # pragma: no cover - nomenclature package absent
         return {}
     out: dict[str, dict[str, set[str]]] = {}
     for norm, _variant, _year, path in available_plans():
-        plan = load_plan(path)
+        accounts, fonctions = plan_codes(path)  # codes only: every year of every plan is read
         entry = out.setdefault(norm.upper(), {"accounts": set(), "fonctions": set()})
-        entry["accounts"] |= set(plan.accounts["code"].dropna().astype(str))
-        entry["fonctions"] |= set(plan.fonctions["code"].dropna().astype(str))
+        entry["accounts"] |= accounts
+        entry["fonctions"] |= fonctions
     return out
 
 
