@@ -20,8 +20,8 @@ from mutate import CEDI_HEADER, cedi, totem, write_csv
 
 from budgetclimat.money import parse_cents
 
-FAST = settings(max_examples=25, deadline=2000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-SLOW = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FAST = settings(max_examples=25, deadline=2000, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+SLOW = settings(max_examples=6, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
 # --- the amount parser -------------------------------------------------------------------------------
