@@ -400,6 +400,7 @@ def decode_csv(data: bytes) -> str:
 def csv_records(text: str, delimiter: str) -> tuple[list[str], list[Record]]:
     """Header (first row holding Montant and Article) and records, each with the row a spreadsheet shows
     (record number) and the physical lines it spans."""
+    csv.field_size_limit(2**31 - 1)  # a long label is a label: the oracle has no field limit of its own
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     rows: list[tuple[list[str], int, int]] = []
     start = 1

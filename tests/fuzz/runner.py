@@ -148,13 +148,14 @@ def run_subprocess(args: list[str], workdir: Path) -> Run:
 def _problems(run: Run) -> tuple[str, str] | None:
     text = run.stdout + run.stderr
     if run.exit_code < 0:
-        return "crash", f"exit {run.exit_code}: {run.stderr[-300:]}"
+        first = next((line for line in run.stderr.splitlines() if "memory" in line.lower() or "panicked" in line), run.stderr[-200:])
+        return "crash", f"signal {-run.exit_code}: {first.strip()[:200]}"
     if "Traceback" in text or "panicked" in text:
         return "traceback", _excerpt(text, "Traceback" if "Traceback" in text else "panicked")
     if "Erreur interne" in text or "internal error" in text.lower():
         return "internal", _excerpt(text, "Erreur interne")
     if run.exit_code not in (0, 1, 2):
-        return "bad-exit", f"exit {run.exit_code}: {run.stderr[-300:]}"
+        return "bad-exit", f"exit {run.exit_code}: {run.stderr[-300:]}".replace("\n", " ⏎ ")
     return None
 
 
