@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_INPUT := examples/montpellier-ca-2018-m57.xml
 DEMO_OUT := out
 
-.PHONY: demo test install install-test bench clean
+.PHONY: demo test fuzz install install-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ demo: install
 
 test: install-test
 	$(BIN)/python -m pytest -q
+
+# The full mutation campaign (>= 1,000 damaged copies of the shipped budgets), summary table per family.
+# Files go to a temporary directory; FUZZ_ARGS passes options (e.g. FUZZ_ARGS="--only 'amounts-*'").
+fuzz: install-test
+	$(BIN)/python tests/fuzz/run_fuzz.py $(FUZZ_ARGS)
 
 bench: install
 	$(BIN)/python benchmarks/run.py
