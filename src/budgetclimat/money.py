@@ -19,14 +19,16 @@ The decimal mark, cell by cell:
 * one ``,`` or ``.`` followed by one, two or four and more digits, or after four or more digits
   (``1234,567``): a decimal mark;
 * one ``,`` or ``.`` after one to three digits and followed by exactly three (``1,234``, ``1.234``) could
-  be either. **The column settles it**: the other cells' unambiguous marks (a ``,`` decimal in
-  ``12,5`` or ``1.234,56``, a ``.`` thousands in ``1.234.567``) say which mark is the decimal one; when all
-  the evidence points one way, ``1.234`` is read with that mark. When the column has no evidence, the
-  profile's ``read.decimal`` (a format's documented mark) settles it; when the evidence is mixed or
-  absent, the cell is **ambiguous**: an error naming it.
+  be either. **The column settles it one way only**: the other cells' unambiguous marks (a ``,`` decimal
+  in ``12,5`` or ``1.234,56``, a ``.`` thousands in ``1.234.567``) say which mark is the decimal one; the
+  other mark is then a thousands separator (``1.234`` is 1 234 € in a comma column). The column's own
+  decimal mark followed by exactly three digits would be three decimals, which no amount in euros has:
+  that cell stays **ambiguous**. When the column has no evidence, the profile's ``read.decimal`` (a
+  format's documented mark) stands for it; when the evidence is mixed or absent, the cell is ambiguous:
+  an error naming it.
 
-An amount is never rounded: a decimal part longer than two digits must end in zeros (``12,500`` read
-with ``,`` as decimal mark is 12,50 €), else the cell is ``too-precise`` (``1234.565``). Apostrophes as
+An amount is never rounded: a decimal part longer than two digits must end in zeros (``1234,500`` read
+with ``,`` as decimal mark is 1 234,50 €), else the cell is ``too-precise`` (``1234.565``). Apostrophes as
 thousands separators (``1'234.56``) are refused as ambiguous: a Swiss or a programmer's convention,
 not a French export's.
 """
@@ -200,13 +202,17 @@ def _parse_general(values: pd.Series, decimal: str | None, comma_before: bool, d
     norm = norm.mask((shape == "both_comma").fillna(False), comma_to_dot)
     norm = norm.mask((shape == "comma").fillna(False), body.str.replace(",", ".", regex=False))
     ambiguous = shape.isin(["comma3", "dot3"]).fillna(False)
+    # « 1.234 » in a column whose decimal mark is the comma can only be 1 234 (and « 1,234 » under a point);
+    # under its own column's mark it would be three decimals, which no amount in euros has: still two
+    # readings (1 234 € or 1,234 €), so it stays ambiguous, never read as 1,23 € or 1 234 € in silence.
     if mark == ",":
         norm = norm.mask((shape == "dot3").fillna(False), no_dot)
-        norm = norm.mask((shape == "comma3").fillna(False), comma_to_dot)
+        ambiguous_left = ambiguous & (shape == "comma3").fillna(False)
     elif mark == ".":
         norm = norm.mask((shape == "comma3").fillna(False), no_comma)
-        norm = norm.mask((shape == "dot3").fillna(False), body)
-    ambiguous_left = ambiguous & (mark is None)
+        ambiguous_left = ambiguous & (shape == "dot3").fillna(False)
+    else:
+        ambiguous_left = ambiguous
     readings = pd.Series(pd.NA, index=index, dtype="string")
     if bool(ambiguous_left.any()):
         as_int = body.str.replace(r"[.,]", "", regex=True)
@@ -253,6 +259,36 @@ def _parse_general(values: pd.Series, decimal: str | None, comma_before: bool, d
     problem = problem.mask(pd.Series(empty, index=index), pd.NA)
     cents = cents.mask(problem.notna().to_numpy(), pd.NA)
     return ParsedAmounts(cents.astype("Int64"), problem.astype("string"), mark, readings)
+
+
+# XML Schema's xs:decimal, the grammar of TOTEM amounts: a sign, digits, a point, digits; nothing else.
+XS_DECIMAL = r"^([+-]?)(\d*)(?:\.(\d*))?$"
+
+
+def parse_xs_decimal(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse ``xs:decimal`` text (TOTEM ``V`` attributes) into cents: ``(cents, bad)``.
+
+    Only the schema's grammar is read (``1234.56``, ``-0.5``, ``.5``): a comma, a space or an exponent is
+    not an amount there, so such a cell is ``bad`` (reported naming its XML line), never guessed. More than
+    two decimals are rounded half up, away from zero (Decimal ``ROUND_HALF_UP``), as TOTEM sources do.
+    Integer parts beyond :data:`MAX_AMOUNT_EUROS` are ``bad`` too (callers screen them first to say so).
+    """
+    text = values.astype("string").str.strip()
+    empty = (text.isna() | (text == "")).to_numpy(dtype=bool)
+    parts = text.str.extract(XS_DECIMAL)
+    units_text = parts[1].fillna("")
+    frac = parts[2].fillna("")
+    ok = (parts[0].notna() & ((units_text.str.len() > 0) | (frac.str.len() > 0)) & (units_text.str.len() <= _MAX_DIGITS)).to_numpy(dtype=bool)
+    ok &= ~empty
+    cents = pd.Series(pd.NA, index=values.index, dtype="Int64")
+    if ok.any():
+        units = pd.to_numeric(units_text[ok].replace("", "0")).astype("int64")
+        first2 = frac[ok].str.pad(2, side="right", fillchar="0").str.slice(0, 2).astype("int64")
+        up = frac[ok].str.slice(2, 3).str.fullmatch(r"[5-9]").fillna(False).astype("int64")
+        sign = np.where(parts[0][ok] == "-", -1, 1)
+        cents[ok] = ((units * 100 + first2 + up) * sign).astype("int64")
+    bad = ~empty & ~ok
+    return cents, pd.Series(bad, index=values.index, dtype=bool)
 
 
 def parse_cents(values: pd.Series, decimal: str | None = None) -> tuple[pd.Series, pd.Series]:

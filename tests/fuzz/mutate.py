@@ -1055,7 +1055,7 @@ def _xlsx_plan(add) -> None:
             out = io.BytesIO()
             book.save(out)
             oracle = table_oracle(header, records_of(rows), EITHER, note=f"stray value in {ref}")
-            oracle.damage = Damage(codes=("xlsx-*", "workbook-*", "*limit*", "*dimension*", "*size*"), words=(ref, "XFD", "1048576"))
+            oracle.damage = Damage(codes=("xlsx-*", "workbook-*", "*limit*", "*dimension*", "*size*", "sheet-*", "*too-large*"), words=(ref, "XFD", "1048576"))
             return out.getvalue(), oracle
 
         return make

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mutate import CEDI_HEADER, cedi, totem, write_csv
 
-from budgetclimat.money import parse_cents
+from budgetclimat.money import parse_cents, parse_xs_decimal
 
 FAST = settings(max_examples=25, deadline=2000, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 SLOW = settings(max_examples=6, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -60,11 +60,12 @@ def test_amount_parser_round_trips_french_and_english_formats_to_the_cent(amount
 @FAST
 @given(st.integers(-(10**12), 10**12), st.integers(3, 6))
 def test_amount_parser_rounds_sub_cent_amounts_half_up(cents, extra):
-    # A value with more than two decimals: rounded half up (away from zero), as money.py documents.
+    # A TOTEM amount (xs:decimal) with more than two decimals: rounded half up (away from zero), as
+    # money.parse_xs_decimal documents (CSV/XLSX refuse such a value: amount-too-precise).
     digits = f"{abs(cents) // 100}.{abs(cents) % 100:02d}" + "5" + "0" * (extra - 3)
     text = ("-" if cents < 0 else "") + digits
     expected = int((Decimal(text) * 100).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
-    got, bad = parse_cents(pd.Series([text], dtype="string"))
+    got, bad = parse_xs_decimal(pd.Series([text], dtype="string"))
     assert not bad.any() and int(got.iloc[0]) == expected
 
 

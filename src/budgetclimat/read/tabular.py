@@ -900,7 +900,16 @@ def _check_cut(table: _Table, text: pd.Series, problem: pd.Series, name: str, co
     """A CSV with no final line break whose last amount is not shaped like the column's others (number
     of decimals) was cut inside that amount: an error, never a smaller amount read in silence."""
     last = np.flatnonzero((table.rows == table.tail[1]).fillna(False).to_numpy())
-    if not len(last) or len(text) < 2 or pd.isna(text.iloc[last[0]]) or pd.notna(problem.iloc[last[0]]):
+    if not len(last) or pd.notna(problem.iloc[last[0]]):
+        return
+    if pd.isna(text.iloc[last[0]]) or str(text.iloc[last[0]]).strip() == "":
+        # The file stops right after the last separator: the amount was cut off whole.
+        findings.append(_cell_findings(
+            "row-truncated", name, table.rows.iloc[last], col, pd.Series([""], dtype="string"),
+            i18n.t(i18n.define("expected.an-amount", fr="un montant", en="an amount")),
+        ))
+        return
+    if len(text) < 2:
         return
     decimals = text.str.extract(r"[.,](\d+)\D*$", expand=False).str.len().fillna(0).astype("int64")
     others = decimals.drop(decimals.index[last[0]])

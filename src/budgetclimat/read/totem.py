@@ -21,7 +21,7 @@ from lxml import etree
 
 from budgetclimat import i18n, model
 from budgetclimat.errors import ERROR, INFO, WARNING, InvalidDataError, concat_findings, findings_frame
-from budgetclimat.money import MAX_AMOUNT_EUROS, parse_cents
+from budgetclimat.money import MAX_AMOUNT_EUROS, XS_DECIMAL, parse_xs_decimal
 from budgetclimat.nomenclature import enrich, plan_for
 from budgetclimat.nomenclature.functional import functional_ordre_chapters, normalise_chapter, read_functional_vote
 from budgetclimat.nomenclature.plan import Plan
@@ -143,6 +143,7 @@ SPECIAL_SECTION = {"001": "I", "002": "F", "020": "I", "021": "I", "022": "F", "
 
 # The largest amount one cell may carry: 10^12 € (a thousand billion euros, more than every French local
 # budget together). Cents stay far from the int64 limit (9.2 × 10^16 €) even summed over 90,000 lines.
+_XS_DECIMAL = re.compile(XS_DECIMAL)
 _DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)")
 _ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
@@ -330,7 +331,7 @@ def _lines(
 
     for field, basis_name in AMOUNT_FIELDS.items():
         too_large = _too_large(frame[field])  # screened out before parsing: int64 cents would overflow
-        cents, bad = parse_cents(frame[field].mask(too_large))
+        cents, bad = parse_xs_decimal(frame[field].mask(too_large))
         out[model.AMOUNT_COLUMNS[basis_name]] = cents
         findings.append(_bad_cells(path, frame, field, bad, "amount-not-a-number", "1234.56"))
         findings.append(_bad_cells(path, frame, field, too_large, "amount-too-large", f"moins de {MAX_AMOUNT_EUROS:,} €".replace(",", "\u202f")))
@@ -529,6 +530,8 @@ def _raw_totals(raw: dict[str, list], ordre_chapters: set[tuple[str, str]] | Non
         counts[group] += 1
         for field, basis in AMOUNT_FIELDS.items():
             text = (raw[field][i] or "").strip()
+            if text and not _XS_DECIMAL.match(text):
+                continue  # not an xs:decimal: reported as amount-not-a-number by the frame side
             try:
                 value = Decimal(text) if text else Decimal(0)
             except InvalidOperation:
