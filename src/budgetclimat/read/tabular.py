@@ -223,9 +223,46 @@ def _decode(data: bytes, name: str, forced: str | None) -> tuple[str, str, pd.Da
             info = errors.findings_frame([{"level": "info", "code": "encoding-fallback", "file": name, "value": best.encoding}])
             return str(best), best.encoding, info
         raise InvalidDataError("undecodable", file=name, row=data[: data.find(b"\x00")].count(b"\n") + 1, value=data.find(b"\x00"), expected="UTF-8 / Windows-1252 / UTF-16")
+    mixed = _mixed_utf8(data, name)
+    if mixed is not None:
+        return mixed
     text = _strict(data, name, "cp1252", "UTF-8 / Windows-1252")
     info = errors.findings_frame([{"level": "info", "code": "encoding-fallback", "file": name, "value": "cp1252"}])
     return text, "cp1252", info
+
+
+i18n.define(
+    "encoding-mixed",
+    fr="fichier {file} : en UTF-8 sauf {value} ligne(s) en Windows-1252 (collées d'un autre fichier ?), lues comme telles : lignes {expected}. Vérifiez leurs libellés.",
+    en="file {file}: UTF-8 except {value} line(s) in Windows-1252 (pasted from another file?), read as such: lines {expected}. Check their labels.",
+    title_fr="Encodages mêlés",
+    title_en="Mixed encodings",
+)
+
+
+def _mixed_utf8(data: bytes, name: str) -> tuple[str, str, pd.DataFrame] | None:
+    """A UTF-8 file (it has valid multi-byte sequences) with a few lines that are not UTF-8 — rows pasted from
+    a Windows-1252 file: each line is decoded in its own encoding and the lines are named in one warning.
+    None when the file is not UTF-8 at heart (then it is read as Windows-1252 as a whole)."""
+    if not re.search(rb"[\xc2-\xf4][\x80-\xbf]", data):
+        return None
+    lines = data.split(b"\n")
+    texts, odd = [], []
+    for number, raw in enumerate(lines, start=1):  # only on this rare fallback path, never on a normal file
+        try:
+            texts.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            try:
+                texts.append(raw.decode("cp1252"))
+            except UnicodeDecodeError:
+                return None
+            odd.append(number)
+    if not odd or len(odd) * 2 > len(lines):
+        return None
+    text = "\n".join(texts).removeprefix("\ufeff")
+    shown = ", ".join(map(str, odd[:10])) + (" …" if len(odd) > 10 else "")
+    warning = errors.findings_frame([{"level": errors.WARNING, "code": "encoding-mixed", "file": name, "row": odd[0], "value": str(len(odd)), "expected": shown}])
+    return text, "utf-8", warning
 
 
 def _strict(data: bytes, name: str, codec: str, expected: str | None = None) -> str:
@@ -548,9 +585,16 @@ def _locate(records: list[list[str]], candidates: list[Profile], forced: bool) -
                     continue
                 specific = 0
             else:
-                if not all(normalise_name(h) in cells for h in prof.detect_headers):
+                wanted = [normalise_name(h) for h in prof.detect_headers]
+                present = sum(1 for h in wanted if h in cells)
+                if present == len(wanted):
+                    specific = 1
+                elif wanted and present >= max(3, -(-3 * len(wanted) // 4)):
+                    # Nearly the format (a column renamed or damaged): read with it, so that the missing
+                    # column is named (missing-column, --map) rather than every line missing a constant.
+                    specific = 0.5
+                else:
                     continue
-                specific = 1
             rank = (specific, recognised, -order)
             if best is None or rank > best.rank:
                 best = _Hit(prof, index, rank)
