@@ -120,6 +120,8 @@ AMOUNT_FIELDS = {
     "MtBudgPrec": "previous_budget",
     "MtPropNouv": "proposed",
 }
+# What an amount element without its V attribute reads as: not an xs:decimal, so amount-not-a-number.
+NO_V = "(sans attribut V)"
 HEADER_PARENTS = {"EnTeteDocBudgetaire", "EnTeteBudget", "BlocBudget"}
 
 # NatDec codes. 01 BP, 02 DM, 03 BS, 09 CA: TOTEM format notes in DavidBruant/colors-of-the-finances
@@ -225,10 +227,13 @@ def _stream(path: Path, encoding: str) -> tuple[dict[str, list], dict[str, str],
                         field = child.tag.rpartition("}")[2]
                         if field == "CaracSup" and child.get("Code") in CARAC_FIELDS:
                             field = child.get("Code")
+                        value = child.get("V")
+                        if value is None and field in AMOUNT_FIELDS:
+                            value = NO_V  # an amount element without its value: reported, never read as 0
                         if field in values and values[field] is None:
-                            values[field] = child.get("V")
-                        elif field in values and (child.get("V") or "").strip() != (values[field] or "").strip():
-                            repeated.setdefault(field, [values[field]]).append(child.get("V"))
+                            values[field] = value
+                        elif field in values and (value or "").strip() != (values[field] or "").strip():
+                            repeated.setdefault(field, [values[field]]).append(value)
                 for field in repeated:  # never first-wins: the field is unknown, and an error finding says why
                     values[field] = None
                 for field in LINE_FIELDS:
