@@ -244,6 +244,12 @@ def judge(mutant: Mutant, run: Run, outdir: Path, expected_files: set[str]) -> t
             read = ", ".join(f"{'/'.join(k)} {v / 100:,.2f} €" for k, v in sorted(cents.items()) if v or lines.get(k))
             return "accepted-damage", f"{oracle.note}; read as {read or 'nothing'}"[:400]
         diff = _totals_diff(oracle, cents, lines)
+        euros_equal = all(oracle.totals.get(k, 0) == cents.get(k, 0) for k in set(oracle.totals) | set(cents))
+        if diff and euros_equal and sum(oracle.lines.values()) == sum(lines.values()):
+            # Every euro where the file puts it and no line lost: only 0 € lines sit in another group than the
+            # oracle's (e.g. a flipped ContFon 906 -> 926, an ordre chapter of the vote par fonction, which the
+            # reader follows with a warning). No euro changed: not a silent change.
+            return "ok", ""
         if diff:
             return "silent-change", f"{oracle.note}; {diff}"[:500]
         return "ok", ""
