@@ -31,7 +31,7 @@ demo: install
 	@echo "Annexe (classeur pour le conseil) : $(DEMO_OUT)/annexe.xlsx — registre des lignes : $(DEMO_OUT)/lignes.csv"
 
 test: install-test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 # The full mutation campaign (>= 1,000 damaged copies of the shipped budgets), summary table per family.
 # Files go to a temporary directory; FUZZ_ARGS passes options (e.g. FUZZ_ARGS="--only 'amounts-*'").

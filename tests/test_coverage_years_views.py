@@ -167,12 +167,12 @@ def test_2026_budget_runs_with_one_deflator_warning(montpellier_runs):
     r2026, s2018, (out, _, r2018) = montpellier_runs
     s2026 = json.loads((out / "a.json").read_text(encoding="utf-8"))
     assert s2026["axes"] == s2018["axes"]  # the same coloured budget, to the cent
-    assert "deflator-nearest-year (warning) : 1" in r2026.stdout
+    assert "deflator-nearest-year (avertissement) : 1" in r2026.stdout
     assert "pas d'indice de prix pour l'année 2026 ; l'indice de l'année la plus proche (2025)" in r2026.stdout
     assert s2026["carbon"] is not None and s2026["carbon"]["tco2e"] > 0
     assert "annex-nearest-year" not in r2026.stdout  # 2026 is under the 2025 definition
     # 2018 precedes every legal-annex definition: the annex is drawn up with the 2024 one, said once.
-    assert "annex-nearest-year (warning) : 1" in r2018.stdout and "deflator-nearest-year" not in r2018.stdout
+    assert "annex-nearest-year (avertissement) : 1" in r2018.stdout and "deflator-nearest-year" not in r2018.stdout
 
 
 def test_a_failing_view_leaves_the_coloured_budget_and_annex_intact(montpellier_runs, tmp_path, monkeypatch):
@@ -183,7 +183,7 @@ def test_a_failing_view_leaves_the_coloured_budget_and_annex_intact(montpellier_
 
     monkeypatch.setattr("budgetclimat.views.attach.compute_carbon", broken)
     result = invoke(["classify", xml2026, "-o", tmp_path / "f.xlsx", "--summary-json", tmp_path / "f.json"])
-    assert "view-failed (warning) : 1" in result.stdout and "factor table exploded" in result.stdout
+    assert "view-failed (avertissement) : 1" in result.stdout and "factor table exploded" in result.stdout
     failed = json.loads((tmp_path / "f.json").read_text(encoding="utf-8"))
     normal = json.loads((out / "a.json").read_text(encoding="utf-8"))
     assert failed["axes"] == normal["axes"] and failed["weighted"] == normal["weighted"]
@@ -210,4 +210,4 @@ def test_a_nomenclature_no_rulebook_knows_is_read_reconciled_and_reported(tmp_pa
     from budgetclimat.money import format_euros
 
     assert f"M71 : {len(spending)} lignes, {format_euros(sum(spending))}" in result.stdout
-    assert "nomenclature-not-covered (warning) : 1" in result.stdout
+    assert "nomenclature-not-covered (avertissement) : 1" in result.stdout

@@ -32,6 +32,8 @@ i18n.define(
 )
 
 MAX_LISTED = 20
+for _level, _fr, _en in (("error", "erreur", "error"), ("warning", "avertissement", "warning"), ("info", "information", "information")):
+    i18n.define(f"cli.classify.level.{_level}", fr=_fr, en=_en)
 SAID_IN_FULL = ("nomenclature-not-covered", "view-failed", "deflator-nearest-year")
 
 
@@ -144,15 +146,16 @@ def _human(result, data: dict) -> str:
     out.append(i18n.t("cli.classify.findings", errors=f["errors"], warnings=f["warnings"]))
     findings = result.findings
     for code, count in findings.groupby(["level", "code"]).size().items():
-        out.append(f"  {code[1]} ({code[0]}) : {count}" if lang == "fr" else f"  {code[1]} ({code[0]}): {count}")
+        level = i18n.t(f"cli.classify.level.{code[0]}")
+        out.append(f"  {code[1]} ({level}) : {count}" if lang == "fr" else f"  {code[1]} ({level}): {count}")
     # Warnings that change how the figures read are said in full first; then errors and warnings, one entry
     # per code × column × value (the detail: budgetclimat validate --report).
     said = findings["code"].isin(SAID_IN_FULL).fillna(False)
     for row in findings[said].head(MAX_LISTED).to_dict("records"):
-        out.append(i18n.t("cli.classify.finding", level=row["level"], code=row["code"], message=render_finding(row)))
+        out.append(i18n.t("cli.classify.finding", level=i18n.t(f"cli.classify.level.{row['level']}"), code=row["code"], message=render_finding(row)))
     groups = group_findings(findings[findings["level"].isin(["error", "warning"]) & ~said])
     for row in groups.head(MAX_LISTED).to_dict("records"):
-        out.append(i18n.t("cli.classify.finding", level=row["level"], code=row["code"], message=render_group(row)))
+        out.append(i18n.t("cli.classify.finding", level=i18n.t(f"cli.classify.level.{row['level']}"), code=row["code"], message=render_group(row)))
     if len(groups) > MAX_LISTED:
         out.append(i18n.t("cli.classify.more", n=len(groups) - MAX_LISTED))
     return "\n".join(out)

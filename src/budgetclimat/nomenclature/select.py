@@ -140,6 +140,11 @@ def _header(path: str, mtime_ns: int) -> tuple[str, str, int] | None:
     return None
 
 
+# A bare norm names its usual variant: « M14 » alone is the plan of communes over 3,500 inhabitants (those
+# the legal annex concerns; the 500–3,500 plan is asked for by its full name, M14-M14_COM_500_3500).
+DEFAULT_VARIANTS = {"M14": "M14_COM_SUP3500"}
+
+
 def plan_for(
     nomenclature: str, variant: str | None = None, exercice: int | None = None, folders: Iterable[str | Path] = ()
 ) -> tuple[Plan | None, dict | None]:
@@ -154,6 +159,8 @@ def plan_for(
     """
     norm, from_name = split_nomenclature(nomenclature)
     wanted_variant = split_nomenclature(variant)[1] if variant and "-" in variant else (variant or from_name)
+    if wanted_variant.upper() == norm.upper():
+        wanted_variant = DEFAULT_VARIANTS.get(norm.upper(), wanted_variant)
     asked = f"{norm}-{wanted_variant}" + (f" {exercice}" if exercice is not None else "")
     plans = available_plans(folders)
     candidates = [c for c in plans if c[0].upper() == norm.upper()]

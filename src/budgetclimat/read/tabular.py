@@ -154,7 +154,7 @@ def read_tabular(
     findings.append(map_findings)
     lines["source_file"] = name
     lines["source_format"] = prof.id
-    lines = model.conform(model.choose_amount(lines, basis))
+    lines = _split_nomenclature(model.conform(model.choose_amount(lines, basis)))
     lines["line_id"] = model.assign_line_ids(lines, file_index)
     lines, plan_warnings = enrich_with_plans(lines, name)
     findings.append(errors.findings_frame(plan_warnings))
@@ -200,6 +200,18 @@ def _is_workbook(path: Path, data: bytes) -> bool:
         return True
     # Zip (xlsx/ods) or OLE2 (xls) signatures: exports are often saved with a misleading suffix.
     return data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _split_nomenclature(lines: pd.DataFrame) -> pd.DataFrame:
+    """A nomenclature given as TOTEM spells it (``M14-M14_COM_SUP3500``, by a column or ``--set``) is the
+    norm ``M14`` and the variant ``M14-M14_COM_SUP3500``, as the TOTEM reader gives them: rules and plans
+    test the norm."""
+    full = lines["nomenclature"].astype("string").str.strip()
+    has_variant = full.str.contains("-", regex=False).fillna(False)
+    if has_variant.any():
+        lines["nomenclature_variant"] = lines["nomenclature_variant"].mask(has_variant & lines["nomenclature_variant"].isna(), full)
+        lines["nomenclature"] = full.mask(has_variant, full.str.partition("-")[0]).astype("string")
+    return lines
 
 
 def _decode(data: bytes, name: str, forced: str | None) -> tuple[str, str, pd.DataFrame]:
@@ -1525,7 +1537,7 @@ def _check_exercice(out: pd.DataFrame, table, used: dict[str, str], name: str, f
     if "exercice" not in out.columns:
         return
     text = out["exercice"].astype("string").str.strip()
-    bad = (text.notna() & ~text.str.fullmatch(r"[0-9]{4}").fillna(False) & (text != "")).to_numpy(dtype=bool)
+    bad = (text.notna() & ~text.str.fullmatch(r"[0-9]{4}").fillna(False) & (text != "").fillna(False)).fillna(False).to_numpy(dtype=bool)
     if bad.any():
         findings.append(_cell_findings("value-not-recognised", name, table.rows[bad], used.get("exercice", "exercice"), text[bad], "une année sur quatre chiffres, ex. 2024"))
     out["exercice"] = text.mask(pd.Series(bad, index=text.index) | (text == "").fillna(False))
