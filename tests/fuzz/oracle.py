@@ -107,6 +107,9 @@ TOTEM_NS = "{http://www.minefi.gouv.fr/cp/demat/docbudgetaire}"
 CLASS_SECTION = {"6": "F", "7": "F", "1": "I", "2": "I", "3": "I", "4": "I"}
 SPECIAL_SECTION = {"001": "I", "002": "F", "020": "I", "021": "I", "022": "F", "023": "F", "024": "I"}
 TOTEM_AMOUNTS = ("MtPrev", "CredOuv", "MtReal", "MtRAR3112", "MtRARPrec", "MtBudgPrec", "MtPropNouv")
+# Functional chapters of ordre operations in the M57 vote par fonction (the plan's <Fonction> half:
+# 925/947 within a section, 926/946/951/953 between sections; see docs/nomenclatures.md).
+M57_FUNCTIONAL_ORDRE_CHAPTERS = {"925", "926", "946", "947", "951", "953"}
 TOTEM_CODES = ("Nature", "CodRD", "OpBudg", "Fonction", "ContFon", "ContNat", "ContOp", "Operation", "TypOpBudg", "LibCpte", "ArtSpe")
 HEADER_FIELDS = ("Exer", "NatDec", "Nomenclature")
 
@@ -217,6 +220,9 @@ def _totem_line(line, basis: str) -> tuple[Key, int, Damage]:
     operation = {"0": "reel", "1": "ordre"}.get((opbudg if opbudg is not None else "0").strip())
     if operation is None:
         raise Problem(f"OpBudg {opbudg!r}", Damage(rows, frozenset({"opbudg"}), words=("OpBudg",)))
+    contfon = re.sub(r"[-./ ]", "", (single("ContFon", False) or "").strip())
+    if contfon in M57_FUNCTIONAL_ORDRE_CHAPTERS:
+        operation = "ordre"  # the vote par fonction books ordre operations in these chapters, whatever OpBudg says
     amount = 0
     for name in TOTEM_AMOUNTS:
         try:
@@ -394,7 +400,30 @@ def decode_csv(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        return data.decode("cp1252")
+        pass
+    # A UTF-8 file (it has multi-byte sequences) with a minority of lines that are not UTF-8 (rows pasted
+    # from a Windows-1252 file, a flipped bit in a label): each line in its own encoding, as docs/formats.md
+    # says the reader does (with an encoding-mixed warning).
+    lines = data.split(b"\n")
+    if re.search(rb"[\xc2-\xf4][\x80-\xbf]", data):
+        decoded, odd = [], 0
+        for raw in lines:
+            try:
+                decoded.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                decoded.append(raw.decode("cp1252", errors="strict") if _cp1252_ok(raw) else None)
+                odd += 1
+        if None not in decoded and odd * 2 <= len(lines):
+            return "\n".join(decoded)
+    return data.decode("cp1252")
+
+
+def _cp1252_ok(raw: bytes) -> bool:
+    try:
+        raw.decode("cp1252")
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 def csv_records(text: str, delimiter: str) -> tuple[list[str], list[Record]]:

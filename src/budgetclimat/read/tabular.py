@@ -755,10 +755,8 @@ def _map(
         known = set(out["doc_type"].dropna().unique())
         if not known:
             out["doc_type"] = _doc_type_from_names(out["doc_type"], table, name, by_document, findings)
-        elif len(known) == 1 and out["doc_type"].isna().any():
-            # One document per file: a row whose type cell is unreadable (a header repeated mid-table) keeps the
-            # file's type; its own cells are reported where they are read.
-            out["doc_type"] = out["doc_type"].fillna(known.pop()).astype("string")
+        # Otherwise a row without a readable type (an empty cell, a header repeated mid-table) keeps none: its
+        # amount cannot be placed, and validation names it (required-missing), never a type guessed for it.
         # One amount column whose meaning follows the document type of each line.
         cents = _amount(table, by_document, prof, name, findings)
         target = _document_basis(out)
