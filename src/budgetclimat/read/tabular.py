@@ -1130,8 +1130,13 @@ def _infer_roles(table: _Table, prof: Profile, name: str, by_norm: dict[str, str
     def found(sources) -> bool:
         return any(normalise_name(x) in by_norm for x in sources)
 
-    used = {by_norm[normalise_name(x)] for spec in prof.columns.values() for x in spec.sources if normalise_name(x) in by_norm}
-    used |= {by_norm[normalise_name(x)] for srcs in prof.amounts.values() for x in srcs if normalise_name(x) in by_norm}
+    def first(sources) -> str | None:  # the column the mapping reads for a role: its first synonym present
+        return next((by_norm[n] for n in map(normalise_name, sources) if n in by_norm), None)
+
+    # Only the columns actually read are used: a second column whose header is another synonym of a role
+    # already read (« Type de mouvement » beside « Sens ») stays free, to be recognised by its values.
+    used = {first(spec.sources) for spec in prof.columns.values()} | {first(srcs) for srcs in prof.amounts.values()}
+    used.discard(None)
     free = [c for c in src.columns if c not in used and src[c].notna().sum() >= 1]
     if not free:
         return prof, errors.empty_findings()
