@@ -46,17 +46,6 @@ ORDRE_UNBALANCED = i18n.define(
     title_fr="Opérations d'ordre déséquilibrées",
     title_en="Ordre operations do not balance",
 )
-ORDRE_TOTAL_UNBALANCED = i18n.define(
-    "ordre-total-unbalanced",
-    fr="fichier {file} : dans ce flux TOTEM, les dépenses d'ordre ({value}) ne sont pas égales aux recettes d'ordre "
-    "({expected}). Chaque opération d'ordre a une dépense et une recette du même montant : une ligne a été mal "
-    "lue ou le fichier est abîmé (une ligne d'ordre marquée réelle, ou l'inverse).",
-    en="file {file}: in this TOTEM file, ordre expenses ({value}) do not equal ordre revenue ({expected}). Every "
-    "ordre operation has an expense and a revenue of the same amount: a line was misread or the file is damaged "
-    "(an ordre line marked real, or the reverse).",
-    title_fr="Opérations d'ordre non équilibrées au total",
-    title_en="Ordre operations do not balance in total",
-)
 ORDRE_MISSING = i18n.define(
     "ordre-missing",
     fr="fichier {file} : aucune ligne n'est lue comme opération d'ordre, mais {value} ligne(s) portent des comptes qui "
@@ -211,30 +200,11 @@ def reconcile(doc: model.BudgetDocument) -> Reconciliation:
     ordre_lines = int((lines["operation"] == "ordre").fillna(False).sum())
     findings = [_mismatch_findings(totals, file)] if available else [_unavailable(file, basis)]
     findings.append(_ordre_findings(ordre, file))
-    findings.append(_ordre_total(lines, file))
     if not ordre_lines:
         findings.append(_ordre_missing(lines, file))
     return Reconciliation(
         file=file, basis=basis, totals=totals, ordre=ordre, findings=concat_findings(findings), ordre_lines=ordre_lines
     )
-
-
-def _ordre_total(lines: pd.DataFrame, file: str) -> pd.DataFrame:
-    """An error when a TOTEM document's ordre expenses and revenue differ in total. A TOTEM file is a whole
-    budget document that passed the State's checks, where every ordre operation is booked twice (an
-    expense and a revenue): whatever the kind of each pair, the two totals are equal. A partial CSV export
-    may hold one side only, so the per-pair ``ordre-unbalanced`` stays a warning there."""
-    totem = (lines["source_format"] == "totem").fillna(False)
-    ordre = lines[totem & (lines["operation"] == "ordre").fillna(False)]
-    if ordre.empty or not totem.all():
-        return empty_findings()
-    spent = int(ordre.loc[(ordre["sens"] == "D").fillna(False), "amount_cents"].sum())
-    received = int(ordre.loc[(ordre["sens"] == "R").fillna(False), "amount_cents"].sum())
-    if spent == received:
-        return empty_findings()
-    lang = i18n.language()
-    return findings_frame([{"level": ERROR, "code": ORDRE_TOTAL_UNBALANCED, "file": file, "row": None, "column": "OpBudg",
-                            "value": format_euros(spent, lang), "expected": format_euros(received, lang)}])
 
 
 def _ordre_missing(lines: pd.DataFrame, file: str) -> pd.DataFrame:
