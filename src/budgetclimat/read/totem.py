@@ -375,14 +375,18 @@ def _lines(
     out, flipped = read_functional_vote(out, plan)
     said_real = flipped & frame["OpBudg"].str.strip().notna()
     if said_real.any():
-        findings.append(_functional_ordre_findings(path, frame, out, said_real.to_numpy(dtype=bool)))
+        kinds = out["ordre_kind"].map({k: i18n.t(f"expected.ordre-{k}") for k in ("section", "interieur")})
+        findings.append(_rows(path, frame, said_real.to_numpy(dtype=bool), "functional-ordre-chapter", "OpBudg", kinds,
+                              level=WARNING, value=out["chapitre_fonction"]))
 
     out = enrich(model.conform(out), plan)
     chapter_section = plan.chapter_section(out["chapitre"]) if plan is not None else pd.Series(pd.NA, index=out.index, dtype="string")
     out["section"] = out["section"].fillna(chapter_section).fillna(_class_section(out["nature"])).astype("string")
 
     if not_chapter.any():
-        findings.append(_chapter_from_plan(path, frame, not_chapter.to_numpy(dtype=bool), out["chapitre"]))
+        # One info finding per line whose ContNat was read as its account (grouped when shown).
+        findings.append(_rows(path, frame, not_chapter.to_numpy(dtype=bool), "totem-contnat-not-chapter", "ContNat", out["chapitre"],
+                              level=INFO, value=frame["ContNat"].str.strip()))
 
     out = model.choose_amount(out, basis)
     out["line_id"] = model.assign_line_ids(out, file_index)
@@ -407,22 +411,6 @@ def _account_in_chapter_field(contnat: pd.Series, nature: pd.Series, operation: 
     # Without a plan: chapters have 2 or 3 digits, except the 45… third-party ones.
     longer = (contnat.str.len() > 3).fillna(False) & ~contnat.str.startswith("45").fillna(False)
     return (same & longer).astype(bool)
-
-
-def _chapter_from_plan(path: Path, frame: pd.DataFrame, mask: np.ndarray, chapter: pd.Series) -> pd.DataFrame:
-    """One info finding per line whose ``ContNat`` was read as its account (grouped when shown)."""
-    table = pd.DataFrame(
-        {
-            "level": INFO,
-            "code": "totem-contnat-not-chapter",
-            "file": path.name,
-            "row": frame["source_row"].to_numpy()[mask],
-            "column": "ContNat",
-            "value": frame["ContNat"].str.strip().to_numpy(dtype=object, na_value=None)[mask],
-            "expected": chapter.to_numpy(dtype=object, na_value=None)[mask],
-        }
-    )
-    return concat_findings([table])
 
 
 def _fonction(frame: pd.DataFrame, sens: pd.Series, plan: Plan | None) -> pd.DataFrame:
@@ -465,22 +453,6 @@ def _fonction(frame: pd.DataFrame, sens: pd.Series, plan: Plan | None) -> pd.Dat
     )
 
 
-def _functional_ordre_findings(path: Path, frame: pd.DataFrame, out: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
-    """One warning per line whose ``OpBudg`` says réel while its functional chapter is an ordre chapter."""
-    table = pd.DataFrame(
-        {
-            "level": WARNING,
-            "code": "functional-ordre-chapter",
-            "file": path.name,
-            "row": frame["source_row"].to_numpy()[mask],
-            "column": "OpBudg",
-            "value": out["chapitre_fonction"].to_numpy(dtype=object, na_value=None)[mask],
-            "expected": out["ordre_kind"].map({k: i18n.t(f"expected.ordre-{k}") for k in ("section", "interieur")}).to_numpy(dtype=object, na_value=None)[mask],
-        }
-    )
-    return concat_findings([table])
-
-
 def _class_section(nature: pd.Series) -> pd.Series:
     """Section from the account class: 6/7 fonctionnement, 1–4 investissement, 00x/02x special lines."""
     section = nature.str.slice(0, 1).map(_CLASS_SECTION)
@@ -496,16 +468,23 @@ def _bad_cells(path: Path, frame: pd.DataFrame, field: str, bad: pd.Series, code
     return _rows(path, frame, bad.fillna(True).to_numpy(dtype=bool), code, field, expected)
 
 
-def _rows(path: Path, frame: pd.DataFrame, mask: np.ndarray, code: str, column: str, expected: str) -> pd.DataFrame:
-    """One error finding per masked line, on the XML line of its ``<LigneBudget>``."""
+def _rows(
+    path: Path, frame: pd.DataFrame, mask: np.ndarray, code: str, column: str, expected: object,
+    level: str = ERROR, value: pd.Series | None = None,
+) -> pd.DataFrame:
+    """One finding per masked line, on the XML line of its ``<LigneBudget>``. ``value`` defaults to the
+    line's ``column`` field; ``expected`` is one text or a series aligned with ``frame``."""
+    value = frame[column] if value is None else value
+    if isinstance(expected, pd.Series):
+        expected = expected.to_numpy(dtype=object, na_value=None)[mask]
     table = pd.DataFrame(
         {
-            "level": ERROR,
+            "level": level,
             "code": code,
             "file": path.name,
             "row": frame["source_row"].to_numpy()[mask],
             "column": column,
-            "value": frame[column].to_numpy(dtype=object, na_value=None)[mask],
+            "value": value.to_numpy(dtype=object, na_value=None)[mask],
             "expected": expected,
         }
     )
