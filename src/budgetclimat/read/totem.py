@@ -79,6 +79,13 @@ i18n.define(
     title_en="Field repeated with different values",
 )
 i18n.define(
+    "totem-field-without-value",
+    fr="fichier {file}, ligne XML {row}, champ {column} : l'élément n'a pas d'attribut V ; sa valeur ne peut être lue (fichier abîmé ?).",
+    en="file {file}, XML line {row}, field {column}: the element has no V attribute; its value cannot be read (damaged file?).",
+    title_fr="Champ sans valeur",
+    title_en="Field without value",
+)
+i18n.define(
     "totem-header-repeated",
     fr="fichier {file}, ligne XML {row}, champ {column} : l'en-tête donne plusieurs valeurs différentes ({value}) ; laquelle est la bonne ne peut être deviné.",
     en="file {file}, XML line {row}, field {column}: the header gives several different values ({value}); which one is right cannot be guessed.",
@@ -120,7 +127,7 @@ AMOUNT_FIELDS = {
     "MtBudgPrec": "previous_budget",
     "MtPropNouv": "proposed",
 }
-# What an amount element without its V attribute reads as: not an xs:decimal, so amount-not-a-number.
+# Marks an element without its V attribute among a line's field problems (totem-field-without-value).
 NO_V = "(sans attribut V)"
 HEADER_PARENTS = {"EnTeteDocBudgetaire", "EnTeteBudget", "BlocBudget"}
 
@@ -228,8 +235,9 @@ def _stream(path: Path, encoding: str) -> tuple[dict[str, list], dict[str, str],
                         if field == "CaracSup" and child.get("Code") in CARAC_FIELDS:
                             field = child.get("Code")
                         value = child.get("V")
-                        if value is None and field in AMOUNT_FIELDS:
-                            value = NO_V  # an amount element without its value: reported, never read as 0
+                        if value is None and field in values:
+                            # An element without its value (a damaged attribute): never read as absent or 0.
+                            repeated.setdefault(field, []).append(NO_V)
                         if field in values and values[field] is None:
                             values[field] = value
                         elif field in values and (value or "").strip() != (values[field] or "").strip():
@@ -265,9 +273,11 @@ def _stream(path: Path, encoding: str) -> tuple[dict[str, list], dict[str, str],
 
 
 def _repeated_fields(path: Path, raw: dict[str, list]) -> pd.DataFrame:
-    """Error findings for fields a ``<LigneBudget>`` gives twice with different values (few: a loop)."""
+    """Error findings for fields a ``<LigneBudget>`` gives twice with different values, or without their
+    ``V`` attribute (few: a loop)."""
     rows = [
-        {"level": ERROR, "code": "totem-field-repeated", "file": path.name, "row": line, "column": field,
+        {"level": ERROR, "code": "totem-field-without-value" if values == [NO_V] else "totem-field-repeated",
+         "file": path.name, "row": line, "column": field,
          "value": " | ".join("" if v is None else str(v) for v in values)}
         for line, repeated in zip(raw["_line"], raw["_repeated"]) if repeated
         for field, values in repeated.items()
