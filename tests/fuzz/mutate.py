@@ -239,7 +239,9 @@ def formatted(value: Decimal, style: str) -> tuple[str, Decimal | Ambiguous | No
         "text": ("néant", Ambiguous("text")),
         "na": ("n/a", Ambiguous("n/a")),
         "double-dot": (f"{sign}{units}.{fr}.00", Ambiguous("1.2.3")),
-        "comma-thousands-int": (f"{sign}{_group(units, ',')}", Ambiguous("1,234")),
+        # The bases' amount columns use the point as decimal mark (cedi « 7710.02 »): there « 1,234 » can only be
+        # 1 234 € (docs/formats.md, the column settles it), while « 1.234 » would be three decimals: ambiguous.
+        "comma-thousands-int": (f"{sign}{_group(units, ',')}", Decimal(f"{sign}{units}")),
         "dot-thousands-int": (f"{sign}{_group(units, '.')}", Ambiguous("1.234")),
         "eur-suffix": (f"{sign}{units}.{fr} EUR", value),
         "empty": ("", None),
@@ -1070,10 +1072,16 @@ def _xlsx_plan(add) -> None:
             data = workbook([("Budget", [header, *cedi_cells(rows)], "visible")])
             src = zipfile.ZipFile(io.BytesIO(data))
             out = io.BytesIO()
+            changed = False
             with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
                 for info in src.infolist():
-                    dst.writestr(info.filename, change(info.filename, src.read(info.filename)))
+                    before = src.read(info.filename)
+                    after = change(info.filename, before)
+                    changed |= after != before
+                    dst.writestr(info.filename, after)
             base = table_oracle(header, records_of(rows), READ)
+            if not changed:  # the member to damage is not in this workbook: nothing was damaged, it must read
+                return out.getvalue(), Oracle(READ, base.totals, base.lines, note=f"{note} (no such member: undamaged)")
             damage = Damage(codes=("workbook-*", "xlsx-*", "*zip*", "*xml*", "*sheet*"), words=("sheet1", "feuille", "DOCTYPE"))
             if expect == REFUSE:
                 return out.getvalue(), Oracle(REFUSE, damage=damage, note=note)
@@ -1084,7 +1092,7 @@ def _xlsx_plan(add) -> None:
     sheet = "xl/worksheets/sheet1.xml"
     add("xlsx", "xlsx", "sheet-xml-cut", rezip(lambda n, b: b[: len(b) // 2] if n == sheet else b, "sheet XML cut in half"), 1)
     add("xlsx", "xlsx", "sheet-xml-garbage", rezip(lambda n, b: b.replace(b"<sheetData>", b"<sheetData><row r=\"1\"><c r=\"A1\" t=\"s\"><v>", 1) if n == sheet else b, "sheet XML unbalanced"))
-    add("xlsx", "xlsx", "sheet-doctype", rezip(lambda n, b: b.replace(b"?>", b'?><!DOCTYPE x [<!ENTITY e "1">]>', 1) if n == sheet else b, "DOCTYPE in the sheet XML"))
+    add("xlsx", "xlsx", "sheet-doctype", rezip(lambda n, b: (b.replace(b"?>", b'?><!DOCTYPE x [<!ENTITY e "1">]>', 1) if b"?>" in b[:200] else b'<!DOCTYPE x [<!ENTITY e "1">]>' + b) if n == sheet else b, "DOCTYPE in the sheet XML"))
     add("xlsx", "xlsx", "sharedstrings-cut", rezip(lambda n, b: b[: len(b) // 3] if n == "xl/sharedStrings.xml" else b, "shared strings cut"))
     add("xlsx", "xlsx", "dimension-huge", rezip(lambda n, b: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', b) if n == sheet else b, "declared dimension A1:XFD1048576", EITHER), crash=True)
     add("xlsx", "xlsx", "docprops-cut", rezip(lambda n, b: b[:10] if n.startswith("docProps/") else b, "docProps damaged", EITHER))

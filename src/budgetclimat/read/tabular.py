@@ -202,6 +202,28 @@ def _is_workbook(path: Path, data: bytes) -> bool:
     return data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
+i18n.define(
+    "encoding-double",
+    fr="fichier {file}, ligne {row} : « {value} » : le texte a été encodé deux fois (UTF-8 relu comme Windows-1252 "
+    "puis réenregistré) ; en-têtes et libellés sont illisibles. Réexportez le fichier depuis le logiciel d'origine.",
+    en="file {file}, line {row}: '{value}': the text was encoded twice (UTF-8 read as Windows-1252 and saved again); "
+    "headers and labels cannot be read. Export the file again from its software.",
+    title_fr="Texte encodé deux fois",
+    title_en="Text encoded twice",
+)
+# « Ã© », « Ã¨ », « â€™ »…: UTF-8 bytes of accented letters read as Windows-1252, then saved as UTF-8.
+_DOUBLE_ENCODED = re.compile(r"Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]|â€")
+
+
+def _refuse_double_encoding(text: str, name: str) -> None:
+    """Stop on a file whose header rows are double-encoded: its headers and labels cannot be read."""
+    head = text[: 1 << 15]
+    hit = _DOUBLE_ENCODED.search("\n".join(head.splitlines()[:HEADER_SCAN_ROWS]))
+    if hit is not None:
+        start = max(0, hit.start() - 10)
+        raise InvalidDataError("encoding-double", file=name, row=head.count("\n", 0, hit.start()) + 1, value=head[start : hit.end() + 10].strip())
+
+
 def _split_nomenclature(lines: pd.DataFrame) -> pd.DataFrame:
     """A nomenclature given as TOTEM spells it (``M14-M14_COM_SUP3500``, by a column or ``--set``) is the
     norm ``M14`` and the variant ``M14-M14_COM_SUP3500``, as the TOTEM reader gives them: rules and plans
@@ -223,6 +245,7 @@ def _decode(data: bytes, name: str, forced: str | None) -> tuple[str, str, pd.Da
     try:
         text = data.decode("utf-8-sig")
         if "\x00" not in text:
+            _refuse_double_encoding(text, name)
             return text, "utf-8", errors.empty_findings()
     except UnicodeDecodeError:
         pass
@@ -328,6 +351,13 @@ def _read_csv(text: str, name: str, candidates: list[Profile], forced: bool) -> 
     return _finish(table, name)
 
 
+i18n.define(
+    "column-repeated-same",
+    fr="fichier {file}, ligne d'en-tête {row} : la colonne « {value} » figure plusieurs fois ({column}) avec les mêmes valeurs, cellule par cellule : une seule est lue.",
+    en="file {file}, header row {row}: column '{value}' appears several times ({column}) with the same values, cell for cell: one is read.",
+    title_fr="Colonne en double, identique",
+    title_en="Column repeated, identical",
+)
 i18n.define(
     "row-fields-missing",
     fr="fichier {file}, ligne {row} : {value} champ(s) au lieu de {expected} ; la ligne est incomplète "
@@ -691,8 +721,24 @@ def _map(
 
     groups = _header_groups(list(src.columns))
 
+    def same_values(columns: list[str]) -> bool:
+        first = src[columns[0]].astype("string").str.strip().fillna("")
+        return all(first.equals(src[c].astype("string").str.strip().fillna("")) for c in columns[1:])
+
+    said_twice: set[str] = set()
+
     def find(sources: tuple[str, ...]) -> str | None:
         col = next((by_norm[n] for n in map(normalise_name, sources) if n in by_norm), None)
+        if col is not None and len(groups[col]) > 1 and same_values(groups[col]):
+            # The same column twice, cell for cell (a copy left in the export): one is read, nothing is lost.
+            if col not in said_twice:
+                said_twice.add(col)
+                findings.append(errors.findings_frame([{
+                    "level": errors.WARNING, "code": "column-repeated-same", "file": name, "row": table.header_row,
+                    "column": ", ".join(i18n.t(_COLUMN_AT, n=list(src.columns).index(c) + 1, name=_base_header(c)) for c in groups[col]),
+                    "value": _base_header(col),
+                }]))
+            return col
         if col is not None and len(groups[col]) > 1:
             # Two columns with one name: whichever were read, the other's figures would be lost or doubled.
             raise InvalidDataError(
