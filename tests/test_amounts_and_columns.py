@@ -338,9 +338,11 @@ def test_map_names_the_column_of_a_role(tmp_path):
 
 
 def test_case7_two_montant_columns(tmp_path):
-    """Issue 13 case 7: two « Montant » columns are an error naming both, never first-wins."""
+    """Issue 13 case 7: two « Montant » columns holding different figures (here a column of doubled amounts
+    placed first) are an error naming both, never first-wins. (The same column repeated cell for cell is
+    read once: tests/test_hardened_columns_encoding.py.)"""
     text = GIRONDE.read_text(encoding="utf-8").splitlines()
-    doubled = ["Montant," + text[0]] + [line.rsplit(",", 1)[1] + "," + line for line in text[1:]]
+    doubled = ["Montant," + text[0]] + [str(Decimal(line.rsplit(",", 1)[1]) * 2) + "," + line for line in text[1:]]
     path = tmp_path / "doubled.csv"
     path.write_text("\n".join(doubled) + "\n", encoding="utf-8")
     result = invoke(["validate", path], 1)
