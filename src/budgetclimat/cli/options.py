@@ -92,14 +92,19 @@ def level_option(f: F) -> F:
     )(f)
 
 
-def _parse_constants(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
-    constants: dict[str, str] = {}
+def _pairs(values: tuple[str, ...], usage: str, ctx: click.Context, param: click.Parameter) -> dict[str, str]:
+    """``NAME=VALUE`` items of a repeatable option, stripped; a malformed one is a usage error showing ``usage``."""
+    pairs: dict[str, str] = {}
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise click.BadParameter(f"{item!r}: KEY=VALUE, e.g. nomenclature=M57", ctx=ctx, param=param)
-        constants[key.strip()] = value.strip()
-    return constants
+            raise click.BadParameter(f"{item!r}: {usage}", ctx=ctx, param=param)
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _parse_constants(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    return _pairs(values, "KEY=VALUE, e.g. nomenclature=M57", ctx, param)
 
 
 def set_option(f: F) -> F:
@@ -120,13 +125,7 @@ MAP_PREFIX = "map:"
 
 
 def _parse_map(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
-    mapping: dict[str, str] = {}
-    for item in values:
-        role, sep, column = item.partition("=")
-        if not sep or not role.strip() or not column.strip():
-            raise click.BadParameter(f"{item!r}: ROLE=COLUMN, e.g. sens=Type de mouvement", ctx=ctx, param=param)
-        mapping[role.strip()] = column.strip()
-    return mapping
+    return _pairs(values, "ROLE=COLUMN, e.g. sens=Type de mouvement", ctx, param)
 
 
 def map_option(f: F) -> F:
@@ -171,13 +170,8 @@ def sheet_option(f: F) -> F:
 def _set_limits(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> None:
     from budgetclimat import limits
 
-    pairs = []
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise click.BadParameter(f"{item!r}: NAME=VALUE, e.g. unzipped-mb=500", ctx=ctx, param=param)
-        pairs.append((key, value))
-    limits.set_overrides(limits.parse(pairs))
+    pairs = _pairs(values, "NAME=VALUE, e.g. unzipped-mb=500", ctx, param)
+    limits.set_overrides(limits.parse(list(pairs.items())))
     ctx.call_on_close(lambda: limits.set_overrides({}))
 
 
