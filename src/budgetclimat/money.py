@@ -292,12 +292,12 @@ def parse_xs_decimal(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def parse_cents(values: pd.Series, decimal: str | None = None) -> tuple[pd.Series, pd.Series]:
-    """Parse a column of amount strings into cents: ``(cents, bad)``, for sources whose amounts are
-    exact decimals by definition (TOTEM ``xs:decimal``, factor tables).
+    """Parse a column of amount strings into cents: ``(cents, bad)``, for tables that are not budgets (the
+    measures' costs of the territory view). TOTEM amounts use :func:`parse_xs_decimal`.
 
     ``cents`` is nullable ``Int64`` (``<NA>`` where the cell is empty or not an amount); ``bad`` marks
     non-empty cells that are not amounts or ambiguous. Unlike :func:`parse_amounts`, a value more
-    precise than the cent (``0.005`` in a TOTEM file) is rounded half up, as such sources document.
+    precise than the cent (an estimated cost ``0.005``) is rounded half up.
     """
     parsed = parse_amounts(values, decimal)
     cents, problem = parsed.cents.copy(), parsed.problem
@@ -307,8 +307,7 @@ def parse_cents(values: pd.Series, decimal: str | None = None) -> tuple[pd.Serie
         for pos in np.flatnonzero(precise):
             cents.iloc[pos] = _round_half_up(str(text[pos]), decimal)
         problem = problem.mask(precise, pd.NA)
-    bad = problem.notna() | (cents.isna() & problem.notna())
-    return cents.astype("Int64"), bad.astype(bool)
+    return cents.astype("Int64"), problem.notna().astype(bool)
 
 
 def _round_half_up(text: str, decimal: str | None) -> object:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from budgetclimat import i18n, model
-from budgetclimat.errors import ERROR, WARNING, concat_findings, findings_frame
+from budgetclimat.errors import ERROR, WARNING, BudgetclimatError, FindingsError, InvariantViolated, concat_findings, findings_frame
 from budgetclimat.rulebook.model import RuleSet
 
 
@@ -171,7 +171,7 @@ def run(
     frames = [doc.lines for doc in documents if len(doc.lines)]
     lines = model.conform(pd.concat(frames, ignore_index=True)) if frames else model.empty_lines()
     stop_on_unplaceable(lines, concat_findings([r.findings for r in reports]))
-    result = run_lines(lines, ruleset, answers_frame)
+    result = run_lines(lines, ruleset, answers_frame, lines_read=sum(len(doc.lines) for doc in documents))
     result.documents = documents
     result.reconciliation = [r.reconciliation for r in reports]
     result.findings = concat_findings([r.findings for r in reports] + [result.findings])
@@ -179,7 +179,6 @@ def run(
     if loaded_territory is not None:
         isolated_view(result, "territory", lambda: attach_territory(result, loaded_territory))
     annex_year(result)
-    check_invariants(result, lines_read=sum(len(doc.lines) for doc in documents))
     return result
 
 
@@ -187,8 +186,6 @@ def stop_on_unplaceable(lines: pd.DataFrame, findings: pd.DataFrame) -> None:
     """Stop (exit 1, with the findings) when a line's euros cannot be placed: without a sens (D/R) a line
     is neither an expense nor a revenue, so no class total, reconciliation group or staff-cost basis can
     hold it. Validation already reported it as an error; classifying it would be a guess."""
-    from budgetclimat.errors import FindingsError
-
     unplaceable = lines["sens"].isna().to_numpy()
     if not unplaceable.any():
         return
@@ -207,8 +204,10 @@ def run_lines(
     lines: pd.DataFrame,
     rulebooks: RuleSet | Iterable[str | Path] | None = None,
     answers: pd.DataFrame | str | Path | Sequence[str | Path] | None = None,
+    lines_read: int | None = None,
 ) -> RunResult:
-    """Classify a canonical line frame already in memory (no reading, no validation)."""
+    """Classify a canonical line frame already in memory (no reading, no validation). ``lines_read``: how
+    many lines the readers gave, checked against the lines classified (:func:`check_invariants`)."""
     from budgetclimat.engine import classify
 
     ruleset = resolve_ruleset(rulebooks)
@@ -227,7 +226,7 @@ def run_lines(
     )
     # Views hook: weighted and carbon views (budgetclimat.views.attach), each isolated.
     attach_views(result)
-    check_invariants(result)
+    check_invariants(result, lines_read)
     return result
 
 
@@ -253,8 +252,6 @@ def isolated_view(result: RunResult, view: str, compute) -> object:
     try:
         return compute()
     except Exception as exc:  # noqa: BLE001 - isolation of one view; the reason is reported, not swallowed
-        from budgetclimat.errors import BudgetclimatError
-
         reason = exc.message() if isinstance(exc, BudgetclimatError) else f"{type(exc).__name__}: {exc}"
         failed = findings_frame([{"level": WARNING, "code": "view-failed", "file": None, "row": None, "column": view,
                                   "value": reason, "expected": i18n.t(f"view-name.{view}")}])
@@ -300,8 +297,6 @@ def check_invariants(result: RunResult, lines_read: int | None = None) -> None:
     A violation is a bug, never the data's fault: :class:`~budgetclimat.errors.InvariantViolated` (exit 3)
     with the figures, before any output is written.
     """
-    from budgetclimat.errors import InvariantViolated
-
     lines, reg = result.lines, result.register
     n = len(lines)
     if lines_read is not None and lines_read != n:

@@ -798,11 +798,11 @@ def _map(
 
     by_document = find(prof.amounts.get(BY_DOCUMENT, ()))
     if by_document is not None and by_document not in amount_sources.values():
-        known = set(out["doc_type"].dropna().unique())
-        if not known:
+        # A file that says no type anywhere takes it from its name or titles. A row without a readable type
+        # in a file that has one (an empty cell, a header repeated mid-table) keeps none: its amount cannot
+        # be placed, and validation names it (required-missing), never a type guessed for it.
+        if out["doc_type"].isna().all():
             out["doc_type"] = _doc_type_from_names(out["doc_type"], table, name, by_document, findings)
-        # Otherwise a row without a readable type (an empty cell, a header repeated mid-table) keeps none: its
-        # amount cannot be placed, and validation names it (required-missing), never a type guessed for it.
         # One amount column whose meaning follows the document type of each line.
         cents = _amount(table, by_document, prof, name, findings)
         target = _document_basis(out)
