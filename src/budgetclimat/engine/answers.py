@@ -4,7 +4,9 @@
 (:data:`ANSWER_COLUMNS`, all ``string`` except ``source_row``), one row per fact, override or comment:
 
 ============== =====================================================================================
-``line_id``    the line the row applies to; empty when the row is keyed by ``nature``/``fonction``/``label``
+``line_id``    the line the row applies to; empty when the row is keyed by ``key`` or ``nature``/``fonction``/``label``
+``key``        the key the answer belongs to (``account_fonction:60612|020``, ``entity:213401722``…,
+               :mod:`budgetclimat.engine.keys`): the answer applies to every line with that key
 ``nature``     key (with ``fonction`` and ``label``) so that an answer carries over to next year's budget
 ``fonction``   key part (may be empty on both sides)
 ``label``      key part, compared with accents, case and spaces ignored
@@ -35,13 +37,14 @@ from budgetclimat.errors import WARNING, ConfigError, findings_frame
 from budgetclimat.rulebook.model import CLASSES
 
 ANSWER_COLUMNS = [
-    "line_id", "nature", "fonction", "label", "axis", "fact", "value", "class", "share", "comment", "author",
+    "line_id", "key", "nature", "fonction", "label", "axis", "fact", "value", "class", "share", "comment", "author",
     "source_file", "source_row",
 ]  # fmt: skip
 
 # Headers accepted for each column (compared without accents, case, spaces, underscores).
 _ALIASES = {
     "line_id": ["line_id", "ligne", "id_ligne", "identifiant", "identifiant_ligne"],
+    "key": ["key", "cle", "cle_question", "question_key"],
     "nature": ["nature", "compte", "article"],
     "fonction": ["fonction", "rubrique", "rubrique_fonctionnelle"],
     "label": ["label", "libelle", "intitule"],
@@ -62,8 +65,8 @@ i18n.define(
 )
 i18n.define(
     "answers-no-target",
-    fr="Fichier de réponses {path} : il faut une colonne line_id, ou les colonnes nature et label (clé), trouvé : {found}",
-    en="Answers file {path}: needs a line_id column, or nature and label columns (key); found: {found}",
+    fr="Fichier de réponses {path} : il faut une colonne line_id, une colonne key (clé de la question), ou les colonnes nature et label ; trouvé : {found}",
+    en="Answers file {path}: needs a line_id column, a key column (the question's key), or nature and label columns; found: {found}",
 )
 i18n.define(
     "answers-bad-class",
@@ -164,7 +167,7 @@ def read_answers(path: str | Path) -> pd.DataFrame:
     except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
         raise ConfigError("answers-unreadable", path=str(path), detail=str(exc)) from None
     headers = {_header_key(h) for h in raw.columns}
-    known = {a for aliases in (_ALIASES["line_id"], _ALIASES["nature"]) for a in aliases}
+    known = {a for aliases in (_ALIASES["line_id"], _ALIASES["key"], _ALIASES["nature"]) for a in aliases}
     if not headers & known:
         raise ConfigError("answers-no-target", path=str(path), found=", ".join(map(str, raw.columns)))
     return conform_answers(raw, source_file=path.name)
@@ -215,24 +218,39 @@ def label_key(lines: pd.DataFrame) -> pd.Series:
 def match(lines: pd.DataFrame, answers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pair answers with lines. Returns ``(pairs, stale)``.
 
-    ``pairs`` has ``answer`` (index in ``answers``) and ``pos`` (position in ``lines``); ``stale`` is a
-    findings frame (``answer-stale``) for answers matching no line.
+    ``pairs`` has ``answer`` (index in ``answers``), ``pos`` (position in ``lines``) and ``rank`` (how
+    specific the match is: a ``line_id`` beats a line key, which beats an operation, an account ×
+    fonction, an account, the collectivité; :data:`budgetclimat.engine.keys.SPECIFICITY`); ``stale`` is
+    a findings frame (``answer-stale``) for answers matching no line.
     """
+    from budgetclimat.engine.keys import SPECIFICITY, all_keys, key_kind
+
     ids = pd.DataFrame({"line_id": lines["line_id"].astype("string").to_numpy(), "pos": np.arange(len(lines))})
     ans = answers.reset_index(drop=True).assign(answer=np.arange(len(answers)))
+    empty = pd.DataFrame({"answer": pd.Series(dtype="int64"), "pos": pd.Series(dtype="int64"), "rank": pd.Series(dtype="int64")})
     by_id = ans[ans["line_id"].notna()][["answer", "line_id"]].merge(ids, on="line_id", how="inner")
-    keyed = ans[ans["line_id"].isna()]
-    by_key = pd.DataFrame({"answer": pd.Series(dtype="int64"), "pos": pd.Series(dtype="int64")})
+    by_id = by_id.assign(rank=len(SPECIFICITY) + 2)[["answer", "pos", "rank"]]
+    with_key = ans[ans["line_id"].isna() & ans["key"].notna()]
+    by_key = empty
+    if len(with_key):
+        table = all_keys(lines.reset_index(drop=True))
+        long = table.assign(pos=np.arange(len(lines))).melt(id_vars="pos", value_name="key")[["pos", "key"]]
+        ak = with_key[["answer", "key"]].assign(key=with_key["key"].astype("string").str.strip())
+        by_key = ak.merge(long.astype({"key": "string"}), on="key", how="inner")
+        by_key = by_key.assign(rank=key_kind(by_key["key"]).map(SPECIFICITY).fillna(0).astype("int64"))[["answer", "pos", "rank"]]
+        by_key = by_key.drop_duplicates(["answer", "pos"])  # an operation key falling back to account_fonction
+    keyed = ans[ans["line_id"].isna() & ans["key"].isna()]
+    by_label = empty
     if len(keyed):
         lk = pd.DataFrame({"key": label_key(lines).to_numpy(), "pos": np.arange(len(lines))})
         ak = pd.DataFrame({"key": label_key(keyed).to_numpy(), "answer": keyed["answer"].to_numpy()})
-        by_key = ak.merge(lk, on="key", how="inner")[["answer", "pos"]]
-    pairs = pd.concat([by_id[["answer", "pos"]], by_key], ignore_index=True).astype("int64")
+        by_label = ak.merge(lk, on="key", how="inner").assign(rank=len(SPECIFICITY) + 1)[["answer", "pos", "rank"]]
+    pairs = pd.concat([by_id, by_key, by_label], ignore_index=True).astype("int64")
     matched = np.zeros(len(ans), dtype=bool)
     matched[pairs["answer"].to_numpy()] = True
     stale = ans[~matched]
-    column = np.where(stale["line_id"].notna(), "line_id", "nature+fonction+label")
-    value = stale["line_id"].fillna(
+    column = np.where(stale["line_id"].notna(), "line_id", np.where(stale["key"].notna(), "key", "nature+fonction+label"))
+    value = stale["line_id"].fillna(stale["key"]).fillna(
         stale["nature"].fillna("") + " | " + stale["fonction"].fillna("") + " | " + stale["label"].fillna("")
     )
     findings = findings_frame(

@@ -112,7 +112,8 @@ def _uncovered(lines: pd.DataFrame, gid: np.ndarray, combos: pd.DataFrame, rules
 
 def _facts(lines: pd.DataFrame, answers: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     rows = pairs.merge(answers[["fact", "value"]].reset_index(names="answer"), on="answer")
-    rows = rows[rows["fact"].notna()].sort_values("answer", kind="stable")
+    # The most specific answer wins (line over key, account × fonction over collectivité…), then the last given.
+    rows = rows[rows["fact"].notna()].sort_values(["rank", "answer"], kind="stable")
     if not len(rows):
         return pd.DataFrame(index=lines.index)
     wide = rows.drop_duplicates(["pos", "fact"], keep="last").pivot(index="pos", columns="fact", values="value")

@@ -25,6 +25,7 @@ from budgetclimat.rulebook.model import (
     CLASSES,
     CODE_COLUMNS,
     ENUM_COLUMNS,
+    KEY_KINDS,
     KINDS,
     WHEN_COLUMNS,
     All,
@@ -74,8 +75,8 @@ _ID_QUESTION = re.compile(r"^[a-z0-9_-]+$")
 META_KEYS = ["id", "kind", "title", "method", "edition", "version", "source", "precedence", "nomenclatures", "description", "license"]
 KIND_META_KEYS = {"classification": ["axis", "staff_costs", "default", "crosswalks"], "scope": []}
 TOP_KEYS = ["rulebook", "questions", "rules"]
-RULE_KEYS = ["id", "title", "when", "then", "rationale", "source", "cases"]
-QUESTION_KEYS = ["fact", "text", "answers", "type"]
+RULE_KEYS = ["id", "title", "when", "then", "rationale", "source", "cases", "convention", "convention_reason"]
+QUESTION_KEYS = ["fact", "text", "answers", "type", "key", "service"]
 CASE_KEYS = ["given", "facts", "expect"]
 EXPECT_KEYS = ["class", "split", "question", "scope", "rule", "staff_costs"]
 ENUM_VALUES = {
@@ -364,12 +365,17 @@ def _questions(ctx: Ctx, node: object, line: int) -> dict[str, Question]:
             answers = _list_of_codes(ctx, body["answers"], body.line_of("answers"), f"{key}.answers")
         if qtype == "choice" and not answers:
             ctx.fail("rulebook-missing-key", body.line, f"{key}.answers", expected="answers: [...] (ou type: share)")
+        key_kind = str(body.get("key", "line"))
+        if key_kind not in KEY_KINDS:
+            ctx.fail("rulebook-value", body.line_of("key"), f"{key}.key", found=key_kind, hint=_did_you_mean(key_kind, KEY_KINDS), expected=", ".join(KEY_KINDS))
         out[qid] = Question(
             id=qid,
             fact=_text(ctx, body["fact"], body.line_of("fact"), f"{key}.fact"),
             text=_i18n_text(ctx, body["text"], body.line_of("text"), f"{key}.text"),
             answers=answers,
             type=qtype,
+            key=key_kind,
+            service=_text(ctx, body["service"], body.line_of("service"), f"{key}.service") if "service" in body else "",
         )
     return out
 
@@ -409,6 +415,14 @@ def _rules(ctx: Ctx, node: object, line: int, rb_id: str, spec: KindSpec, nomenc
         if source is not None:
             source = dict(_mapping(ctx, source, body.line_of("source"), f"{key}.source"))
         cases = _cases(ctx, body.get("cases"), body.line_of("cases"), key)
+        convention = body.get("convention", False)
+        if not isinstance(convention, bool):
+            ctx.fail("rulebook-type", body.line_of("convention"), f"{key}.convention", found=_kind_name(convention), expected="true ou false")
+        reason = None
+        if "convention_reason" in body:
+            reason = _i18n_text(ctx, body["convention_reason"], body.line_of("convention_reason"), f"{key}.convention_reason")
+        if convention and reason is None:
+            ctx.fail("rulebook-missing-key", body.line, f"{key}.convention_reason", expected="convention_reason: {fr: …, en: …}")
         out.append(
             Rule(
                 id=rule_id,
@@ -421,6 +435,8 @@ def _rules(ctx: Ctx, node: object, line: int, rb_id: str, spec: KindSpec, nomenc
                 line=body.line,
                 rulebook_id=rb_id,
                 file=ctx.file,
+                convention=convention,
+                convention_reason=reason,
             )
         )
     return tuple(out)

@@ -166,6 +166,11 @@ class ScopeOutcome:
     reason: Text | None = None
 
 
+# What an answer belongs to (``docs/rulebooks.md``, « Ask once »): the worklist asks a question once per
+# value of its key, and an answer given for a key applies to every line that has that key value.
+KEY_KINDS = ("entity", "account", "account_fonction", "operation", "line")
+
+
 @dataclass(frozen=True)
 class Question:
     id: str
@@ -173,6 +178,8 @@ class Question:
     text: Text
     answers: tuple[str, ...] = ()
     type: str = "choice"  # choice | share | number | text
+    key: str = "line"  # one of KEY_KINDS
+    service: str = ""  # the service the question goes to, when it does not follow the line's fonction
 
 
 @dataclass(frozen=True)
@@ -195,6 +202,8 @@ class Rule:
     line: int = 0
     rulebook_id: str = ""
     file: str = ""
+    convention: bool = False  # decides a class without an I4CE cell supporting it (listed, can be switched off)
+    convention_reason: Text | None = None
 
     def facts_used(self) -> set[str]:
         used = {c.column for c in conditions(self.when) if c.fact}
@@ -245,6 +254,15 @@ class RuleSet:
             return self
         books = tuple(replace(rb, staff_costs_option=option) if rb.kind == "classification" else rb for rb in self.rulebooks)
         return RuleSet(books)
+
+    def without_conventions(self) -> RuleSet:
+        """The same rule set without the rules declared ``convention: true`` (lines they decided fall to
+        the next rule, usually the AA rule of their topic)."""
+        books = tuple(replace(rb, rules=tuple(r for r in rb.rules if not r.convention)) for rb in self.rulebooks)
+        return RuleSet(books)
+
+    def conventions(self) -> list[Rule]:
+        return [r for rb in self.rulebooks for r in rb.rules if r.convention]
 
     @property
     def scope(self) -> list[Rulebook]:

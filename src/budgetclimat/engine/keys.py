@@ -1,0 +1,84 @@
+"""The keys answers belong to: a question is asked once per key value, an answer applies to every line
+with that key value (``docs/rulebooks.md``, « Ask once »).
+
+A key is a text ``kind:value``:
+
+==================== ================================================================================
+``entity:V``         the collectivité: SIREN (first 9 digits of ``siret``), else its normalised name,
+                     else ``*`` (contract facts: electricity, fuels, heat network, meals)
+``account:V``        the account (``nature``)
+``account_fonction`` ``nature|fonction`` (``fonction`` empty when the vote has none)
+``operation:V``      the autorisation de programme (``ap_code``) or opération (``operation_code``);
+                     a line with neither falls back to its ``account_fonction`` key
+``line:V``           ``nature|fonction|label`` with accents, case and spaces ignored: the same line next
+                     year, not its ``line_id`` (which changes with the file)
+==================== ================================================================================
+
+Keys are stable across years and files of the same collectivité: that is what lets last year's answers
+apply to this year's budget.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from budgetclimat.engine.matcher import normalise
+from budgetclimat.rulebook.model import KEY_KINDS
+
+# How specific a key is: when several answers give the same fact to a line, the most specific wins
+# (an answer for one line beats the answer for its account × fonction, which beats the collectivité's).
+SPECIFICITY = {"entity": 1, "account": 2, "account_fonction": 3, "operation": 4, "line": 5}
+
+
+def _text(lines: pd.DataFrame, column: str) -> pd.Series:
+    if column not in lines.columns:
+        return pd.Series("", index=lines.index, dtype="string")
+    return lines[column].astype("string").fillna("").str.strip()
+
+
+def key_values(lines: pd.DataFrame, kind: str) -> pd.Series:
+    """The ``kind:value`` key of every line (vectorised; ``kind`` one of :data:`KEY_KINDS`)."""
+    if kind not in KEY_KINDS:
+        raise ValueError(f"unknown key kind {kind!r}")
+    nature = _text(lines, "nature")
+    fonction = _text(lines, "fonction")
+    if kind == "entity":
+        siren = _text(lines, "siret").str.replace(r"\D", "", regex=True).str.slice(0, 9)
+        name = normalise(_text(lines, "collectivite")).fillna("").str.replace(" ", "", regex=False)
+        value = siren.where(siren.str.len() == 9, name).replace("", "*")
+    elif kind == "account":
+        value = nature
+    elif kind == "account_fonction":
+        value = nature + "|" + fonction
+    elif kind == "operation":
+        op = _text(lines, "ap_code").where(_text(lines, "ap_code") != "", _text(lines, "operation_code"))
+        fallback = "account_fonction:" + nature + "|" + fonction
+        return ("operation:" + op).where(op != "", fallback).astype("string")
+    else:  # line
+        label = normalise(_text(lines, "label")).fillna("").str.replace(" ", "", regex=False)
+        value = nature + "|" + fonction + "|" + label
+    return (kind + ":" + value).astype("string")
+
+
+def key_kind(keys: pd.Series) -> pd.Series:
+    """The kind part of ``kind:value`` keys."""
+    return keys.astype("string").str.split(":", n=1).str[0]
+
+
+def all_keys(lines: pd.DataFrame) -> pd.DataFrame:
+    """One column per key kind, aligned with ``lines``."""
+    return pd.DataFrame({kind: key_values(lines, kind).to_numpy() for kind in KEY_KINDS}, index=lines.index)
+
+
+def question_keys(lines: pd.DataFrame, positions: np.ndarray, question_ids: pd.Series, questions: dict) -> pd.Series:
+    """The key of each (line position, question) pair: the question's declared key kind applied to the
+    line. ``questions`` maps question ids to :class:`~budgetclimat.rulebook.model.Question`; a question
+    the rule set does not declare (``fact:…`` placeholders) is keyed by line."""
+    kinds = question_ids.astype("string").map({qid: q.key for qid, q in questions.items()}).fillna("line").to_numpy()
+    table = all_keys(lines.reset_index(drop=True))
+    out = np.empty(len(positions), dtype=object)
+    for kind in np.unique(kinds):
+        sel = kinds == kind
+        out[sel] = table[kind].to_numpy()[positions[sel]]
+    return pd.Series(out, index=question_ids.index, dtype="string")
