@@ -152,18 +152,23 @@ def run(
     constants: dict[str, str] | None = None,
     territory: TerritoryInputs | None = None,
     staff_costs: str | None = None,
+    conventions: bool = True,
 ) -> RunResult:
     """Read budget files, validate and reconcile them, classify their lines, compute the views.
 
     ``profile``, ``basis`` and ``constants`` are passed to :func:`budgetclimat.read.read_budgets`;
     ``territory`` adds the territory carbon budget (:func:`attach_territory`); ``staff_costs``
-    (``3a``/``3b``) overrides the rulebooks' choice of I4CE option for staff costs.
+    (``3a``/``3b``) overrides the rulebooks' choice of I4CE option for staff costs; ``conventions=False``
+    classifies without the rules declared ``convention: true`` (:meth:`RuleSet.without_conventions`: the
+    lines they decided fall to the next rule), still listed, as not applied, in the outputs.
     """
     from budgetclimat.read import read_budgets
     from budgetclimat.validate import validate_document
 
     inputs = [Path(p) for p in paths]
     ruleset = resolve_ruleset(rulebooks).with_staff_costs(staff_costs)  # configuration first: a bad rulebook fails before reading
+    if not conventions:
+        ruleset = ruleset.without_conventions()
     answers_frame = resolve_answers(answers)
     loaded_territory = load_territory(territory) if territory is not None else None
     documents = read_budgets(inputs, profile=profile, basis=basis, constants=constants)
@@ -205,12 +210,16 @@ def run_lines(
     rulebooks: RuleSet | Iterable[str | Path] | None = None,
     answers: pd.DataFrame | str | Path | Sequence[str | Path] | None = None,
     lines_read: int | None = None,
+    conventions: bool = True,
 ) -> RunResult:
     """Classify a canonical line frame already in memory (no reading, no validation). ``lines_read``: how
-    many lines the readers gave, checked against the lines classified (:func:`check_invariants`)."""
+    many lines the readers gave, checked against the lines classified (:func:`check_invariants`);
+    ``conventions=False``: without the convention rules, as :func:`run`."""
     from budgetclimat.engine import classify
 
     ruleset = resolve_ruleset(rulebooks)
+    if not conventions:
+        ruleset = ruleset.without_conventions()
     answers_frame = resolve_answers(answers)
     lines = lines.reset_index(drop=True)
     classification = classify(lines, ruleset, answers_frame)
