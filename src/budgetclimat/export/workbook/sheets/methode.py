@@ -18,14 +18,16 @@ for _key, _fr, _en in [
     ("methode-conventions", "Conventions", "Conventions"),
     ("conventions-what",
      "Une convention est une règle qui décide une classe sans qu'une cellule des tableaux I4CE la fonde ; chacune est déclarée comme telle, "
-     "avec sa raison. Lignes et montants : ce que chaque convention a décidé dans les dépenses de l'exercice {exercice}, comme la Synthèse.",
+     "avec sa raison. Lignes et montants : ce que chaque convention a décidé dans les dépenses de l'exercice {exercice}, comme la Synthèse "
+     "(les frais de personnel, répartis au prorata des autres dépenses, suivent aussi ces classes).",
      "A convention is a rule that decides a class without an I4CE table cell to support it; each is declared as such, with its reason. "
-     "Lines and amounts: what each convention decided among the expenses of {exercice}, as in the Summary."),
+     "Lines and amounts: what each convention decided among the expenses of {exercice}, as in the Summary "
+     "(staff costs, allocated pro rata of the other expenses, follow these classes too)."),
     ("conventions-how-off",
      "Pour classer sans aucune convention, relancez avec l'option --no-conventions (budgetclimat classify … --no-conventions) : "
      "les lignes qu'elles décident passent à la règle suivante, le plus souvent une question « À approfondir ».",
      "To classify without any convention, run again with the option --no-conventions (budgetclimat classify … --no-conventions): "
-     "the lines they decide fall to the next rule, usually an « À approfondir » question."),
+     "the lines they decide fall to the next rule, usually a question (To investigate)."),
     ("conventions-off",
      "Conventions retirées : ce classeur a été produit avec l'option --no-conventions. Les règles ci-dessous n'ont pas été appliquées ; "
      "les lignes qu'elles auraient décidées sont passées à la règle suivante.",
