@@ -177,6 +177,11 @@ def test_explain_and_coverage_follow_the_option(tmp_path, files):
     explained_on = json.loads(invoke(["explain", budget, *READ, "--rules", rulebook, "--line", line, "--format", "json"]).stdout)
     explained_off = json.loads(invoke(["explain", budget, *READ, "--rules", rulebook, "--line", line, "--format", "json", "--no-conventions"]).stdout)
     assert "CONV-FOURNITURES-N" in json.dumps(explained_on) and "CONV-FOURNITURES-N" not in json.dumps(explained_off)
+    assert (explained_on["conventions_applied"], explained_off["conventions_applied"]) == (True, False)
+    decided_off = explained_off["axes"][0]["register"][0]
+    assert (decided_off["rule_id"], decided_off["class"], decided_off["question_id"]) == ("CONV-ACHATS-AA", "AA", "objet")
+    human = invoke(["explain", budget, *READ, "--rules", rulebook, "--line", line, "--no-conventions"]).stdout
+    assert "Conventions retirées (--no-conventions) : 1 règle(s) non appliquée(s)" in human
 
 
 def test_lint_warns_on_an_uncited_rule(tmp_path, files):
@@ -199,3 +204,82 @@ def test_convention_without_reason_is_refused(tmp_path, files):
     assert "CONV-FOURNITURES-N.convention_reason" in result.stderr and "clé obligatoire absente" in result.stderr
     assert str(rulebook) in result.stderr and "ligne 21," in result.stderr  # the line of « convention: true »
     invoke(["rules", "lint", rulebook], 2)
+
+
+SCOPE = """rulebook: {id: conv-scope, kind: scope}
+rules:
+  - id: SCOPE-ELEC-IN
+    title: "Électricité gardée"
+    when: {nature: "60612"}
+    then: {scope: in}
+    convention: true
+    convention_reason: "Gardée dans le périmètre par convention."
+    cases:
+      - given: {nature: "60612"}
+        expect: {scope: in}
+  - id: SCOPE-ANNONCES-OUT
+    title: "Annonces exclues"
+    when: {nature: {prefix: ["623", "606"]}}
+    then: {scope: out, reason: "annonces"}
+    convention: true
+    convention_reason: {fr: "Exclues par convention.", en: "Excluded by convention."}
+    cases:
+      - given: {nature: "6231"}
+        expect: {scope: out}
+"""
+SECOND_AXIS = """rulebook: {id: conv-biodiversite, kind: classification, axis: biodiversite, nomenclatures: [M57], default: {class: N}}
+"""
+
+
+def test_scope_conventions_counted_once_and_switched_off(tmp_path, files):
+    from budgetclimat.pipeline import run
+    from budgetclimat.export.register import summary
+
+    budget, rulebook = files
+    (tmp_path / "scope.yaml").write_text(SCOPE, encoding="utf-8")
+    (tmp_path / "bio.yaml").write_text(SECOND_AXIS, encoding="utf-8")
+    books = [tmp_path / "scope.yaml", rulebook, tmp_path / "bio.yaml"]
+    constants = {"nomenclature": "M57", "budget_kind": "principal"}
+    on = summary(run([budget], rulebooks=books, constants=constants))
+    # 60612 is kept in scope before the broad exclusion takes it; 6231 and the 6064 lines are excluded,
+    # counted once although two axes show them out of scope.
+    out_cents = CONVENTION_CENTS + _cents("321.99")
+    expected = {"SCOPE-ELEC-IN": ("in", 1, _cents("5000.00")), "SCOPE-ANNONCES-OUT": ("out", 4, out_cents),
+                "CONV-FOURNITURES-N": ("N", 0, 0)}  # its lines are out of scope: it decided nothing
+    got = {c["rule_id"]: (c["class"], c["lines"], c["amount_cents"]) for c in on["conventions"]}
+    assert got == expected
+    assert [c["axis"] for c in on["conventions"]] == [None, None, "attenuation"]
+    assert on["axes"]["biodiversite"]["out_of_scope"]["cents"] == out_cents
+
+    off = summary(run([budget], rulebooks=books, constants=constants, conventions=False))
+    assert off["conventions_applied"] is False
+    assert {c["rule_id"]: (c["applied"], c["lines"], c["amount_cents"]) for c in off["conventions"]} == {
+        "SCOPE-ELEC-IN": (False, 0, 0), "SCOPE-ANNONCES-OUT": (False, 0, 0), "CONV-FOURNITURES-N": (False, 0, 0)}
+    assert off["axes"]["biodiversite"]["out_of_scope"]["cents"] == 0  # every line back in scope
+
+
+def test_ruleset_without_conventions_keeps_them_known(files):
+    from budgetclimat.rulebook import load_rulebooks
+
+    _budget, rulebook = files
+    ruleset = load_rulebooks([rulebook])
+    assert [r.id for r in ruleset.all_conventions()] == ["CONV-FOURNITURES-N"] and ruleset.conventions_applied
+    off = ruleset.without_conventions()
+    assert [r.id for r in off.rulebooks[0].rules] == ["CONV-ELEC-D", "CONV-ACHATS-AA"]
+    assert off.conventions() == [] and [r.id for r in off.all_conventions()] == ["CONV-FOURNITURES-N"]
+    assert not off.conventions_applied and not off.with_staff_costs("3b").conventions_applied  # other options keep the switch
+    assert off.without_conventions() == off  # idempotent
+    plain = load_rulebooks([Path(__file__).parent / "fixtures" / "rulebooks" / "attenuation.yaml"])
+    assert plain.all_conventions() == [] and plain.conventions_applied
+
+
+def test_an_overridden_line_is_not_counted_for_the_convention(tmp_path, files):
+    budget, rulebook = files
+    answers = tmp_path / "reponses.csv"
+    answers.write_text("line_id,class,comment\n2024CA-00-00001,TF,revu\n", encoding="utf-8")
+    _result, data, register, _workbook = _classify(tmp_path, budget, rulebook, "--answers", answers, name="override")
+    overridden = [r for r in register if r["line_id"] == "2024CA-00-00001"]
+    assert [(r["label"], r["class"], r["decided_by"]) for r in overridden] == [("Fournitures de bureau", "TF", "override")]
+    [entry] = data["conventions"]
+    remaining = [row for row in CONVENTION_LINES if row[1] != "Fournitures de bureau"]
+    assert (entry["lines"], entry["amount_cents"]) == (len(remaining), sum(_cents(row[3]) for row in remaining))

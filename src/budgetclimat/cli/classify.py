@@ -205,8 +205,11 @@ def explain(files, line_id, rules, answers, output_format, no_conventions, profi
     result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis, constants=constants,
                  conventions=not no_conventions)
     explanation = explain_line(result.lines, result.ruleset, line_id, result.answers)
+    ruleset = result.ruleset
     if output_format == "json":
-        click.echo(json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2, default=str))
+        click.echo(json.dumps(explanation.to_dict() | {"conventions_applied": ruleset.conventions_applied}, ensure_ascii=False, indent=2, default=str))
     else:
         click.echo(explanation.render())
+        if not ruleset.conventions_applied:
+            click.echo(i18n.t("cli.classify.conventions-off", n=len(ruleset.all_conventions())))
     return 0
