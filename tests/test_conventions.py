@@ -182,6 +182,10 @@ def test_explain_and_coverage_follow_the_option(tmp_path, files):
     assert (decided_off["rule_id"], decided_off["class"], decided_off["question_id"]) == ("CONV-ACHATS-AA", "AA", "objet")
     human = invoke(["explain", budget, *READ, "--rules", rulebook, "--line", line, "--no-conventions"]).stdout
     assert "Conventions retirées (--no-conventions) : 1 règle(s) non appliquée(s)" in human
+    compared_on = json.loads(invoke(["compare", budget, *READ, "--rules", rulebook, "--format", "json"]).stdout)
+    compared_off = invoke(["compare", budget, *READ, "--rules", rulebook, "--format", "json", "--no-conventions"]).stdout
+    assert compared_on["meta"]["conventions_applied"] is True and json.loads(compared_off)["meta"]["conventions_applied"] is False
+    assert "Conventions retirées" in invoke(["compare", budget, *READ, "--rules", rulebook, "--no-conventions"]).stdout
 
 
 def test_lint_warns_on_an_uncited_rule(tmp_path, files):

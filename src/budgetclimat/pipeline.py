@@ -341,10 +341,12 @@ def check_invariants(result: RunResult, lines_read: int | None = None) -> None:
             )
 
 
-def compare_years(files, rules=None, answers=None, weights=None, carbon=None, trajectory=None, profile=None, basis=None, constants=None):
+def compare_years(files, rules=None, answers=None, weights=None, carbon=None, trajectory=None, profile=None, basis=None, constants=None,
+                  conventions=True):
     """Run the pipeline on each file (one budget year each) and build the per-year series of the views:
     ``(table, meta)``, what ``budgetclimat compare`` prints. The same rulebooks and answers serve every
-    year, so answers keyed by nature + fonction + label carry over from one year to the next."""
+    year, so answers keyed by nature + fonction + label carry over from one year to the next.
+    ``conventions=False``: without the convention rules (:func:`run`)."""
     from budgetclimat.rulebook import load_rulebook
     from budgetclimat.views.attach import compute_views
     from budgetclimat.views.series import series
@@ -358,7 +360,7 @@ def compare_years(files, rules=None, answers=None, weights=None, carbon=None, tr
     results = []
     views = None
     for path in files:
-        result = run([path], ruleset, answers_frame, profile=profile, basis=basis, constants=constants)
+        result = run([path], ruleset, answers_frame, profile=profile, basis=basis, constants=constants, conventions=conventions)
         if weights_rb is not None or carbon_rb is not None:
             views = compute_views(result.lines, result.register, result.ruleset, result.facts, weights=weights_rb, carbon=carbon_rb)
             result.weighted, result.carbon = views.weighted, views.carbon
@@ -372,5 +374,6 @@ def compare_years(files, rules=None, answers=None, weights=None, carbon=None, tr
         "trajectory": traj.id if traj else None,
         "objectives": objectives,
         "combined_rule": results[-1].weighted.combine if results and results[-1].weighted is not None else None,
+        "conventions_applied": ruleset.conventions_applied and conventions,
     }
     return table, meta
