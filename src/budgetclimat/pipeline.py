@@ -152,18 +152,23 @@ def run(
     constants: dict[str, str] | None = None,
     territory: TerritoryInputs | None = None,
     staff_costs: str | None = None,
+    conventions: bool = True,
 ) -> RunResult:
     """Read budget files, validate and reconcile them, classify their lines, compute the views.
 
     ``profile``, ``basis`` and ``constants`` are passed to :func:`budgetclimat.read.read_budgets`;
     ``territory`` adds the territory carbon budget (:func:`attach_territory`); ``staff_costs``
-    (``3a``/``3b``) overrides the rulebooks' choice of I4CE option for staff costs.
+    (``3a``/``3b``) overrides the rulebooks' choice of I4CE option for staff costs; ``conventions=False``
+    classifies without the rules declared ``convention: true`` (:meth:`RuleSet.without_conventions`: the
+    lines they decided fall to the next rule), still listed, as not applied, in the outputs.
     """
     from budgetclimat.read import read_budgets
     from budgetclimat.validate import validate_document
 
     inputs = [Path(p) for p in paths]
     ruleset = resolve_ruleset(rulebooks).with_staff_costs(staff_costs)  # configuration first: a bad rulebook fails before reading
+    if not conventions:
+        ruleset = ruleset.without_conventions()
     answers_frame = resolve_answers(answers)
     loaded_territory = load_territory(territory) if territory is not None else None
     documents = read_budgets(inputs, profile=profile, basis=basis, constants=constants)
@@ -205,12 +210,16 @@ def run_lines(
     rulebooks: RuleSet | Iterable[str | Path] | None = None,
     answers: pd.DataFrame | str | Path | Sequence[str | Path] | None = None,
     lines_read: int | None = None,
+    conventions: bool = True,
 ) -> RunResult:
     """Classify a canonical line frame already in memory (no reading, no validation). ``lines_read``: how
-    many lines the readers gave, checked against the lines classified (:func:`check_invariants`)."""
+    many lines the readers gave, checked against the lines classified (:func:`check_invariants`);
+    ``conventions=False``: without the convention rules, as :func:`run`."""
     from budgetclimat.engine import classify
 
     ruleset = resolve_ruleset(rulebooks)
+    if not conventions:
+        ruleset = ruleset.without_conventions()
     answers_frame = resolve_answers(answers)
     lines = lines.reset_index(drop=True)
     classification = classify(lines, ruleset, answers_frame)
@@ -332,10 +341,12 @@ def check_invariants(result: RunResult, lines_read: int | None = None) -> None:
             )
 
 
-def compare_years(files, rules=None, answers=None, weights=None, carbon=None, trajectory=None, profile=None, basis=None, constants=None):
+def compare_years(files, rules=None, answers=None, weights=None, carbon=None, trajectory=None, profile=None, basis=None, constants=None,
+                  conventions=True):
     """Run the pipeline on each file (one budget year each) and build the per-year series of the views:
     ``(table, meta)``, what ``budgetclimat compare`` prints. The same rulebooks and answers serve every
-    year, so answers keyed by nature + fonction + label carry over from one year to the next."""
+    year, so answers keyed by nature + fonction + label carry over from one year to the next.
+    ``conventions=False``: without the convention rules (:func:`run`)."""
     from budgetclimat.rulebook import load_rulebook
     from budgetclimat.views.attach import compute_views
     from budgetclimat.views.series import series
@@ -349,7 +360,7 @@ def compare_years(files, rules=None, answers=None, weights=None, carbon=None, tr
     results = []
     views = None
     for path in files:
-        result = run([path], ruleset, answers_frame, profile=profile, basis=basis, constants=constants)
+        result = run([path], ruleset, answers_frame, profile=profile, basis=basis, constants=constants, conventions=conventions)
         if weights_rb is not None or carbon_rb is not None:
             views = compute_views(result.lines, result.register, result.ruleset, result.facts, weights=weights_rb, carbon=carbon_rb)
             result.weighted, result.carbon = views.weighted, views.carbon
@@ -363,5 +374,6 @@ def compare_years(files, rules=None, answers=None, weights=None, carbon=None, tr
         "trajectory": traj.id if traj else None,
         "objectives": objectives,
         "combined_rule": results[-1].weighted.combine if results and results[-1].weighted is not None else None,
+        "conventions_applied": ruleset.conventions_applied and conventions,
     }
     return table, meta

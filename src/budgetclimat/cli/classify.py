@@ -21,6 +21,10 @@ for _key, _fr, _en in [
     ("finding", "  [{level}] {code} : {message}", "  [{level}] {code}: {message}"),
     ("written", "Écrit : {path}", "Written: {path}"),
     ("more", "  … et {n} autres, voir budgetclimat validate --report", "  … and {n} more, see budgetclimat validate --report"),
+    ("conventions", "  décidé par des conventions : {amount} ({lines} lignes, {n} règle(s) ; --no-conventions les retire)",
+     "  decided by conventions: {amount} ({lines} lines, {n} rule(s); --no-conventions removes them)"),
+    ("conventions-off", "Conventions retirées (--no-conventions) : {n} règle(s) non appliquée(s), leurs lignes passent à la règle suivante.",
+     "Conventions removed (--no-conventions): {n} rule(s) not applied, their lines fall to the next rule."),
     ("reconciliation-ko", "Rapprochement avec les fichiers sources : KO (voir les constats)", "Reconciliation with the source files: KO (see findings)"),
 ]:
     i18n.define(f"cli.classify.{_key}", fr=_fr, en=_en)
@@ -45,6 +49,17 @@ def rules_option(f):
         type=click.Path(path_type=Path, dir_okay=False),
         help="Rulebook YAML (repeatable). Default: the shipped scope and I4CE 2022 rulebooks. When given, "
         "only these rulebooks are used.",
+    )(f)
+
+
+def conventions_option(f):
+    """``--no-conventions``: classify without the rules declared ``convention: true`` (docs/rulebooks.md)."""
+    return click.option(
+        "--no-conventions",
+        "no_conventions",
+        is_flag=True,
+        help="Classify without the rules declared conventions (a class no I4CE cell supports): the lines "
+        "they decided fall to the next rule (usually the question of their topic). The outputs still list them, as not applied.",
     )(f)
 
 
@@ -74,8 +89,10 @@ def answers_option(f):
 @click.option("--staff-costs", type=click.Choice(["3a", "3b"]),
               help="I4CE option for staff costs: 3a pro rata of all other spending, 3b pro rata per fonction "
               "(remainder pro rata of the whole). Default: the rulebook's choice.")
+@conventions_option
 @reading_options
-def classify(files, rules, answers, output, lines_out, summary_json, inventory, trajectory, measures, staff_costs, profile, basis, constants) -> int:
+def classify(files, rules, answers, output, lines_out, summary_json, inventory, trajectory, measures, staff_costs, no_conventions, profile, basis,
+             constants) -> int:
     """Classify the lines of budget files by the rulebooks (I4CE 2022 by default).
 
     Exit code 0 when the data are valid, 1 when they have errors (outputs are still written), 2 on a
@@ -108,7 +125,7 @@ def classify(files, rules, answers, output, lines_out, summary_json, inventory, 
 
     territory = TerritoryInputs(inventory, trajectory, measures) if territory_files else None
     result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis,
-                 constants=constants, territory=territory, staff_costs=staff_costs)
+                 constants=constants, territory=territory, staff_costs=staff_costs, conventions=not no_conventions)
     if output is not None:
         from budgetclimat.export.workbook import is_budgetclimat_workbook, read_previous_classes, write_workbook
 
@@ -140,6 +157,12 @@ def _human(result, data: dict) -> str:
             out.append(i18n.t("cli.classify.class", code=c, label=i18n.t(f"class.{c}"), amount=format_euros(a["classes"][c]["cents"], lang)))
         out.append(i18n.t("cli.classify.out", amount=format_euros(a["out_of_scope"]["cents"], lang), lines=a["out_of_scope"]["lines"]))
         out.append(i18n.t("cli.classify.questions", n=a["questions_open"]))
+        used = [c for c in data.get("conventions", []) if c["axis"] == axis and c["lines"]]
+        if used:
+            out.append(i18n.t("cli.classify.conventions", amount=format_euros(sum(c["amount_cents"] for c in used), lang),
+                              lines=sum(c["lines"] for c in used), n=len(used)))
+    if data.get("conventions_applied") is False:
+        out.append(i18n.t("cli.classify.conventions-off", n=len(data.get("conventions", []))))
     if result.reconciliation_ok is False:
         out.append(i18n.t("cli.classify.reconciliation-ko"))
     f = data["findings"]
@@ -167,8 +190,9 @@ def _human(result, data: dict) -> str:
 @rules_option
 @answers_option
 @click.option("--format", "output_format", type=click.Choice(["human", "json"]), default="human", show_default=True)
+@conventions_option
 @reading_options
-def explain(files, line_id, rules, answers, output_format, profile, basis, constants) -> int:
+def explain(files, line_id, rules, answers, output_format, no_conventions, profile, basis, constants) -> int:
     """Explain how one line was classified: every rule tried, in order, and why it matched or not."""
     from budgetclimat.engine import explain as explain_line
     from budgetclimat.errors import ConfigError
@@ -178,10 +202,14 @@ def explain(files, line_id, rules, answers, output_format, profile, basis, const
             raise ConfigError("file-not-found", path=str(path))
     from budgetclimat.pipeline import run
 
-    result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis, constants=constants)
+    result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis, constants=constants,
+                 conventions=not no_conventions)
     explanation = explain_line(result.lines, result.ruleset, line_id, result.answers)
+    ruleset = result.ruleset
     if output_format == "json":
-        click.echo(json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2, default=str))
+        click.echo(json.dumps(explanation.to_dict() | {"conventions_applied": ruleset.conventions_applied}, ensure_ascii=False, indent=2, default=str))
     else:
         click.echo(explanation.render())
+        if not ruleset.conventions_applied:
+            click.echo(i18n.t("cli.classify.conventions-off", n=len(ruleset.all_conventions())))
     return 0

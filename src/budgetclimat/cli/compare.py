@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from budgetclimat import i18n
+from budgetclimat.cli.classify import conventions_option
 from budgetclimat.cli.options import input_files, reading_options
 
 for _key, _fr, _en in [
@@ -23,6 +24,8 @@ for _key, _fr, _en in [
     ("col.base", "Base (€)", "Base (€)"),
     ("col.combined", "Part verte", "Green share"),
     ("col.range", "Fourchette", "Range"),
+    ("conventions-off", "Conventions retirées (--no-conventions) : leurs lignes sont passées à la règle suivante.",
+     "Conventions removed (--no-conventions): their lines fell to the next rule."),
 ]:
     i18n.define(f"cli.compare.{_key}", fr=_fr, en=_en)
 
@@ -39,8 +42,9 @@ for _key, _fr, _en in [
 @click.option("--trajectory", "trajectory_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Trajectory YAML: shows each year's cap beside the budget's direct emissions.")
 @click.option("--format", "output_format", type=click.Choice(["human", "json"]), default="human", show_default=True)
+@conventions_option
 @reading_options
-def compare(files, rules, answers, weights_path, carbon_path, trajectory_path, output_format, profile, basis, constants) -> int:
+def compare(files, rules, answers, weights_path, carbon_path, trajectory_path, output_format, no_conventions, profile, basis, constants) -> int:
     """Compare budget files of several years: weighted shares per objective, combined share, tCO2e vs cap."""
     from budgetclimat.errors import ConfigError
 
@@ -50,7 +54,8 @@ def compare(files, rules, answers, weights_path, carbon_path, trajectory_path, o
     from budgetclimat.pipeline import compare_years
 
     table, meta = compare_years(files, rules=rules or None, answers=answers or None, weights=weights_path,
-                                carbon=carbon_path, trajectory=trajectory_path, profile=profile, basis=basis, constants=constants)
+                                carbon=carbon_path, trajectory=trajectory_path, profile=profile, basis=basis, constants=constants,
+                                conventions=not no_conventions)
     if output_format == "json":
         click.echo(json.dumps({"meta": meta, "years": _records(table)}, ensure_ascii=False, indent=2))
         return 0
@@ -87,4 +92,6 @@ def _human(table, meta) -> str:
             lines.append(i18n.t("cli.compare.cap", year=row["exercice"], cap=f"{row['cap_tco2e']:,.0f}".replace(",", "\u202f"),
                                 share=f"{100 * row['direct_share_of_cap']:.2f} %"))
     lines += ["", i18n.t("cli.compare.note")]
+    if meta.get("conventions_applied") is False:
+        lines.append(i18n.t("cli.compare.conventions-off"))
     return "\n".join(lines)

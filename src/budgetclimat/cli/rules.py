@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from budgetclimat import i18n
-from budgetclimat.cli.classify import answers_option, rules_option
+from budgetclimat.cli.classify import answers_option, conventions_option, rules_option
 from budgetclimat.cli.options import input_files, reading_options
 
 for _key, _fr, _en in [
@@ -86,7 +86,8 @@ def lint(rulebooks: tuple[Path, ...], output_format: str) -> int:
 @answers_option
 @reading_options
 @click.option("--format", "output_format", type=click.Choice(["human", "json", "csv"]), default="human", show_default=True)
-def coverage(files, rules, answers, profile, basis, constants, output_format) -> int:
+@conventions_option
+def coverage(files, rules, answers, profile, basis, constants, output_format, no_conventions) -> int:
     """Euros and lines decided by each rule, per axis, and the lines no rule matched."""
     from budgetclimat.engine.coverage import coverage as rule_coverage
     from budgetclimat.engine.coverage import unmatched
@@ -98,7 +99,8 @@ def coverage(files, rules, answers, profile, basis, constants, output_format) ->
     for path in files:
         if not path.is_file():
             raise ConfigError("file-not-found", path=str(path))
-    result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis, constants=constants)
+    result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis, constants=constants,
+                 conventions=not no_conventions)
     table = rule_coverage(result.register, result.ruleset)
     rest = unmatched(result.register, result.lines)
     if output_format == "csv":

@@ -129,6 +129,7 @@ def summary(result) -> dict:
             "files": [{"file": r.file, "available": r.available, "ok": r.ok if r.available else None, "ordre_balanced": r.ordre_balanced} for r in result.reconciliation],
         },
         "findings": {"errors": int((result.findings["level"] == ERROR).sum()), "warnings": int((result.findings["level"] == WARNING).sum())},
+        **conventions_summary(result),
         "axes": {},
     }
     for axis, rows in reg.groupby("axis", sort=False):
@@ -158,6 +159,16 @@ def summary(result) -> dict:
             "questions_open": int(first[(first["scope"] == "in") & first["question_id"].notna()]["line_id"].nunique()),
         }
     return out
+
+
+def conventions_summary(result) -> dict:
+    """``conventions_applied`` and ``conventions``: every convention rule, with the lines and cents it decided
+    in this run (0 when switched off by ``--no-conventions``; ``budgetclimat.engine.conventions``)."""
+    from budgetclimat.engine.conventions import records, usage
+
+    ruleset = result.ruleset
+    frame = usage(result.register, ruleset, result.lines, getattr(result, "facts", None))
+    return {"conventions_applied": bool(ruleset.conventions_applied), "conventions": records(frame)}
 
 
 def views_summary(result) -> dict:

@@ -14,7 +14,9 @@ Findings use the common findings frame (``row`` = line in the YAML file, ``colum
   containing the other, where an earlier rule's broader code range takes part of a narrower range the
   later rule names (the earlier one wins — is that intended?). Exceptions written first (a narrower
   earlier rule) are the normal way to write a rulebook and are not reported;
-* ``lint-fact-without-question`` (warning): a share taken from a fact no question asks for.
+* ``lint-fact-without-question`` (warning): a share taken from a fact no question asks for;
+* ``lint-uncited-class`` (warning): a classification rule that decides a class (not AA, not staff costs)
+  with neither an I4CE cell cited (``source.cells``) nor ``convention: true`` (with its reason).
 """
 
 from __future__ import annotations
@@ -40,6 +42,13 @@ for _code, _fr, _en in [
     ("lint-fact-without-question", "{file}, ligne {row}, règle {column} : part tirée du fait « {value} » qu'aucune question ne demande.", "{file}, line {row}, rule {column}: share from fact '{value}' that no question asks for."),
 ]:
     i18n.define(_code, fr=_fr, en=_en)
+i18n.define(
+    "lint-uncited-class",
+    fr="{file}, ligne {row}, règle {column} : décide la classe {value} sans citer de cellule des tableaux I4CE (source.cells) "
+    "ni se déclarer convention (convention: true et convention_reason).",
+    en="{file}, line {row}, rule {column}: decides class {value} without citing an I4CE table cell (source.cells) "
+    "nor being declared a convention (convention: true and convention_reason).",
+)
 
 
 def lint(ruleset: RuleSet, plans: dict[str, dict[str, set[str]]] | None = None, run_cases: bool = True) -> pd.DataFrame:
@@ -87,6 +96,9 @@ def _lint_rulebook(rb: Rulebook, ruleset: RuleSet, plans: dict, run_cases: bool)
             for piece in rule.then.pieces:
                 if piece.fact and rb.question_for_fact(piece.fact) is None:
                     rows.append(_finding(WARNING, "lint-fact-without-question", rb, rule, piece.fact))
+            decided = [p.klass for p in rule.then.pieces if p.klass != "AA"]
+            if rb.kind == "classification" and decided and not rule.then.staff_costs and not rule.convention and not _cites_cells(rule):
+                rows.append(_finding(WARNING, "lint-uncited-class", rb, rule, "/".join(dict.fromkeys(decided))))
     rows.extend(_shadowing(rb))
     if run_cases and rb.kind in ("scope", "classification"):
         from budgetclimat.engine.cases import run_case
@@ -97,6 +109,12 @@ def _lint_rulebook(rb: Rulebook, ruleset: RuleSet, plans: dict, run_cases: bool)
                 if problems:
                     rows.append(_finding(ERROR, "lint-case-fails", rb, rule, "; ".join(problems), line=case.line))
     return rows
+
+
+def _cites_cells(rule: Rule) -> bool:
+    """Does the rule cite at least one cell of the I4CE tables (``source: {cells: [...]}``)?"""
+    cells = (rule.source or {}).get("cells")
+    return isinstance(cells, list) and len(cells) > 0
 
 
 def _codes(rb: Rulebook, rule: Rule, conds: list[Condition], plans: dict, rule_nomenclatures: set[str]) -> list[dict]:

@@ -422,7 +422,7 @@ def _rules(ctx: Ctx, node: object, line: int, rb_id: str, spec: KindSpec, nomenc
         if "convention_reason" in body:
             reason = _i18n_text(ctx, body["convention_reason"], body.line_of("convention_reason"), f"{key}.convention_reason")
         if convention and reason is None:
-            ctx.fail("rulebook-missing-key", body.line, f"{key}.convention_reason", expected="convention_reason: {fr: …, en: …}")
+            ctx.fail("rulebook-missing-key", body.line_of("convention"), f"{key}.convention_reason", expected="convention_reason: {fr: …, en: …}")
         out.append(
             Rule(
                 id=rule_id,

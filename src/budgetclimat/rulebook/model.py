@@ -243,6 +243,9 @@ class RuleSet:
     """Rulebooks loaded together (rule ids unique across them), in evaluation order."""
 
     rulebooks: tuple[Rulebook, ...] = ()
+    # Conventions switched off by :meth:`without_conventions` (kept to list them, with 0 €, as not applied).
+    conventions_off: tuple[Rule, ...] = ()
+    conventions_applied: bool = True
 
     def of_kind(self, kind: str) -> list[Rulebook]:
         return [rb for rb in self.rulebooks if rb.kind == kind]
@@ -253,16 +256,27 @@ class RuleSet:
         if option is None:
             return self
         books = tuple(replace(rb, staff_costs_option=option) if rb.kind == "classification" else rb for rb in self.rulebooks)
-        return RuleSet(books)
+        return replace(self, rulebooks=books)
 
     def without_conventions(self) -> RuleSet:
         """The same rule set without the rules declared ``convention: true`` (lines they decided fall to
-        the next rule, usually the AA rule of their topic)."""
+        the next rule, usually the AA rule of their topic). The rules removed stay known
+        (:meth:`all_conventions`) so that outputs can list them as not applied."""
         books = tuple(replace(rb, rules=tuple(r for r in rb.rules if not r.convention)) for rb in self.rulebooks)
-        return RuleSet(books)
+        return RuleSet(books, conventions_off=self.conventions_off + tuple(self.conventions()), conventions_applied=False)
 
     def conventions(self) -> list[Rule]:
+        """The convention rules in force in this rule set (none after :meth:`without_conventions`)."""
         return [r for rb in self.rulebooks for r in rb.rules if r.convention]
+
+    def all_conventions(self) -> list[Rule]:
+        """Every convention rule of the rulebooks, in force or switched off, in rulebook order."""
+        order = {rb.id: i for i, rb in enumerate(self.rulebooks)}
+        rules = self.conventions() + list(self.conventions_off)
+        return sorted(rules, key=lambda r: (order.get(r.rulebook_id, len(order)), r.line))
+
+    def rulebook(self, rulebook_id: str) -> Rulebook | None:
+        return next((rb for rb in self.rulebooks if rb.id == rulebook_id), None)
 
     @property
     def scope(self) -> list[Rulebook]:

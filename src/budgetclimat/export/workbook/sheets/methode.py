@@ -10,7 +10,42 @@ import pandas as pd
 from budgetclimat import __version__
 
 from ..annex import definition_or_nearest
-from ..grid import H2, HEAD, NOTE, TEXT, TEXT_WRAP, TITLE, C, Grid
+from ..grid import H2, HEAD, MONEY, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, C, Grid
+from ..labels import _d
+
+# The « Conventions » section (rules that decide a class without an I4CE cell: budgetclimat.engine.conventions).
+for _key, _fr, _en in [
+    ("methode-conventions", "Conventions", "Conventions"),
+    ("conventions-what",
+     "Une convention est une règle qui décide une classe sans qu'une cellule des tableaux I4CE la fonde ; chacune est déclarée comme telle, "
+     "avec sa raison. Lignes et montants : ce que chaque convention a décidé dans les dépenses de l'exercice {exercice}, comme la Synthèse "
+     "(les frais de personnel, répartis au prorata des autres dépenses, suivent aussi ces classes).",
+     "A convention is a rule that decides a class without an I4CE table cell to support it; each is declared as such, with its reason. "
+     "Lines and amounts: what each convention decided among the expenses of {exercice}, as in the Summary "
+     "(staff costs, allocated pro rata of the other expenses, follow these classes too)."),
+    ("conventions-how-off",
+     "Pour classer sans aucune convention, relancez avec l'option --no-conventions (budgetclimat classify … --no-conventions) : "
+     "les lignes qu'elles décident passent à la règle suivante, le plus souvent une question « À approfondir ».",
+     "To classify without any convention, run again with the option --no-conventions (budgetclimat classify … --no-conventions): "
+     "the lines they decide fall to the next rule, usually a question (To investigate)."),
+    ("conventions-off",
+     "Conventions retirées : ce classeur a été produit avec l'option --no-conventions. Les règles ci-dessous n'ont pas été appliquées ; "
+     "les lignes qu'elles auraient décidées sont passées à la règle suivante.",
+     "Conventions removed: this workbook was produced with the option --no-conventions. The rules below were not applied; the lines "
+     "they would have decided fell to the next rule."),
+    ("conventions-none", "Aucune règle des référentiels utilisés n'est déclarée convention.", "No rule of the rulebooks used is declared a convention."),
+    ("col-rule", "Règle", "Rule"),
+    ("col-class-given", "Classe donnée", "Class given"),
+    ("col-convention-reason", "Raison de la convention", "Reason for the convention"),
+    ("conventions-all-axes", "Tous les axes", "All axes"),
+    ("conventions-staff", "Frais de personnel (au prorata)", "Staff costs (pro rata)"),
+    ("conventions-in", "Dans le périmètre", "In scope"),
+    ("conventions-not-applied", "non appliquée", "not applied"),
+    ("opt-conventions", "Conventions", "Conventions"),
+    ("opt-conventions-on", "appliquées", "applied"),
+    ("opt-conventions-off", "retirées (--no-conventions)", "removed (--no-conventions)"),
+]:
+    _d(_key, _fr, _en)
 
 
 def sha256_of(path) -> str:
@@ -62,6 +97,10 @@ def write(ctx) -> None:
         g.add(*[C(v, TEXT) for v in row])
     g.blank()
 
+    ruleset = ctx.prep.ruleset
+    if hasattr(ruleset, "all_conventions"):
+        conventions_section(ctx, g, ruleset)
+
     g.add(C(ctx.t("methode-annex"), H2))
     g.add(*[C(ctx.t(k), HEAD) for k in ["col-id", "col-exercice", "col-status", "col-version", "col-title", "col-file", "col-sha256"]])
     chosen = definition_or_nearest(ctx.prep.main_exercice, ctx.annex_definitions)[0]
@@ -92,6 +131,8 @@ def write(ctx) -> None:
     if basis is not None:
         options[ctx.t("opt-basis")] = ", ".join(dict.fromkeys(basis.dropna().astype(str)))
     options[ctx.t("opt-answers")] = str(0 if ctx.answers is None else len(ctx.answers))
+    if hasattr(ruleset, "conventions_applied"):
+        options[ctx.t("opt-conventions")] = ctx.t("opt-conventions-on" if ruleset.conventions_applied else "opt-conventions-off")
     options.update({str(k): str(v) for k, v in ctx.options.items()})
     for key, value in options.items():
         r = g.add(C(key, TEXT), C(value, TEXT))
@@ -101,3 +142,39 @@ def write(ctx) -> None:
     r = g.add(C("budgetclimat", TEXT), C(__version__, TEXT))
     g.merge_row(r, 2, 5)
     ctx.flush(ws, g, landscape=True)
+
+
+def class_given(ctx, code: str) -> str:
+    """The class a convention gives, in words (``TF/D`` for a split: both classes)."""
+    if code == "staff":
+        return ctx.t("conventions-staff")
+    if code == "in":
+        return ctx.t("conventions-in")
+    return " / ".join(ctx.cls(part) for part in code.split("/"))
+
+
+def conventions_section(ctx, g: Grid, ruleset) -> None:
+    """« Conventions »: each convention rule, its reason, the class it gives, the lines and euros it decided
+    among the expenses of the main exercice, and how to switch them off (or that they were)."""
+    from budgetclimat.engine.conventions import usage
+
+    g.add(C(ctx.t("methode-conventions"), H2))
+    table = usage(ctx.prep.main_register(), ruleset, ctx.prep.main_lines(), lang=ctx.lang)
+    if not len(table):
+        g.add(C(ctx.t("conventions-none"), NOTE))
+        g.blank()
+        return
+    if ruleset.conventions_applied:
+        g.add(C(ctx.t("conventions-what", exercice=ctx.prep.main_exercice or ""), NOTE))
+        g.add(C(ctx.t("conventions-how-off"), NOTE))
+    else:
+        g.add(C(ctx.t("conventions-off"), NOTE))
+    g.add(*[C(ctx.t(k), HEAD) for k in ["col-rule", "col-axis", "col-class-given", "col-lines", "col-amount", "col-id", "col-convention-reason"]])
+    for row in table.to_dict("records"):
+        axis = ctx.axis(row["axis"]) if isinstance(row["axis"], str) else ctx.t("conventions-all-axes")
+        given = class_given(ctx, row["class"])
+        if not row["applied"]:
+            given = f"{given} ({ctx.t('conventions-not-applied')})"
+        g.add(C(row["title"] or row["rule_id"], TEXT_WRAP), C(axis, TEXT_WRAP), C(given, TEXT_WRAP), C(int(row["lines"]), NUMBER),
+              C(int(row["amount_cents"]) / 100, MONEY), C(row["rule_id"], TEXT), C(row["reason"], TEXT_WRAP))
+    g.blank()
