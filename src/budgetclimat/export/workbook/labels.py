@@ -191,6 +191,7 @@ for _key, _fr, _en in [
      "Amounts: {basis}; classification by the I4CE method (favourable = very favourable + favourable under conditions; not classified = undefined, to investigate and outside the method's scope)."),
     ("annexe-axis", "Axe : {axis}", "Axis: {axis}"),
     ("annexe-unconfirmed", "* compte dont l'inclusion dans le périmètre légal n'est pas confirmée", "* account whose inclusion in the legal perimeter is not confirmed"),
+    ("annexe-name", "modèle « {title} » de {year}", "'{title}' layout of {year}"),
     ("annexe-nearest", "Aucune définition d'annexe pour l'exercice {exercice} (la première s'applique à partir de {first}) : annexe établie à titre indicatif avec la définition la plus proche ({id}).",
      "No annex definition for financial year {exercice} (the first applies from {first}): annex drawn up for information with the nearest definition ({id})."),
     ("annexe-none", "Aucune définition d'annexe pour l'exercice {exercice} (la première s'applique à partir de {first}).", "No annex definition for financial year {exercice} (the first applies from {first})."),
