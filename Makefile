@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_INPUT := examples/montpellier-ca-2018-m57.xml
+# The same budget with its exercice relabelled 2024 (the file says so): the legal annex applies from 2024.
+DEMO_ANNEX_INPUT := examples/demo-montpellier-ca-2018-relabelled-2024.xml
 DEMO_OUT := out
 
 .PHONY: demo test fuzz install install-test bench clean
@@ -29,6 +31,8 @@ demo: install
 	@echo "Rapport de contrôle écrit dans $(DEMO_OUT)/controles.json"
 	$(BIN)/budgetclimat classify $(DEMO_INPUT) -o $(DEMO_OUT)/annexe.xlsx --lines-out $(DEMO_OUT)/lignes.csv || [ $$? -eq 1 ]
 	@echo "Annexe (classeur pour le conseil) : $(DEMO_OUT)/annexe.xlsx — registre des lignes : $(DEMO_OUT)/lignes.csv"
+	$(BIN)/budgetclimat classify $(DEMO_ANNEX_INPUT) -o $(DEMO_OUT)/annexe-2024-demo.xlsx || [ $$? -eq 1 ]
+	@echo "Annexe légale « Impact du budget pour la transition écologique » (exercice 2024, budget 2018 réétiqueté pour la démonstration) : feuille « Annexe légale » de $(DEMO_OUT)/annexe-2024-demo.xlsx"
 
 test: install-test
 	$(BIN)/python -m pytest -q -n 2

@@ -32,20 +32,22 @@ def test_classify_writes_outputs(outputs):
 
 def test_lines_out_csv_exact_euros(outputs):
     out, _ = outputs
-    frame = pd.read_csv(out / "l.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    raw = (out / "l.csv").read_bytes()
+    assert raw.startswith("\ufeffline_id;".encode("utf-8"))  # BOM and « ; »: French Excel opens it in columns
+    frame = pd.read_csv(out / "l.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=";")
     for column in ["line_id", "exercice", "section", "sens", "operation", "chapitre", "nature", "fonction", "label", "amount", "scope",
                    "scope_reason", "axis", "class", "share", "amount_share", "rule_id", "question"]:  # fmt: skip
         assert column in frame.columns
-    assert frame["amount"].str.fullmatch(r"-?\d+\.\d\d").all()
+    assert frame["amount"].str.fullmatch(r"-?\d+,\d\d").all()  # decimal comma
     # Each line's pieces add up to its amount, to the cent, from the text alone.
-    cents = frame["amount_share"].str.replace(".", "", regex=False).astype(int)
+    cents = frame["amount_share"].str.replace(",", "", regex=False).astype(int)
     total = frame.assign(c=cents).groupby("line_id")["c"].sum()
-    amount = frame.drop_duplicates("line_id").set_index("line_id")["amount"].str.replace(".", "", regex=False).astype(int)
+    amount = frame.drop_duplicates("line_id").set_index("line_id")["amount"].str.replace(",", "", regex=False).astype(int)
     assert (total == amount.reindex(total.index)).all()
     # Montpellier CA 2018: real expenses, operating section, 295.79 M€ (PRIMER §6).
     lines = frame.drop_duplicates("line_id")
     real_f = lines[(lines["section"] == "F") & (lines["sens"] == "D") & (lines["operation"] == "reel")]
-    assert round(real_f["amount"].str.replace(".", "", regex=False).astype(int).sum() / 1e8, 2) == 295.79
+    assert round(real_f["amount"].str.replace(",", "", regex=False).astype(int).sum() / 1e8, 2) == 295.79
     out_rows = frame[frame["scope"] == "out"]
     assert (out_rows["class"] == "").all() and (out_rows["scope_reason"] != "").all()
 
@@ -81,7 +83,7 @@ def test_formula_like_labels_stay_text(tmp_path):
     )
     result = _classify_any_code(["classify", src, *RULES, "--lines-out", tmp_path / "l.csv", "-o", tmp_path / "c.xlsx"])
     with open(tmp_path / "l.csv", encoding="utf-8-sig", newline="") as handle:
-        labels = [row["label"] for row in csv.DictReader(handle)]
+        labels = [row["label"] for row in csv.DictReader(handle, delimiter=";")]
     assert labels == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)"], result.output
     from openpyxl import load_workbook
 
@@ -164,3 +166,12 @@ def test_rules_coverage():
     assert "ATT-VEH-AA" in result.stdout and "DEFAULT" in result.stdout
     rows = list(csv.DictReader(invoke(["rules", "coverage", MONTPELLIER, *RULES, "--format", "csv"]).stdout.splitlines()))
     assert sum(int(r["lines"]) for r in rows) == 1697
+
+
+def test_lines_out_csv_in_english_uses_commas_and_points(tmp_path):
+    invoke(["classify", MONTPELLIER, *RULES, "--lines-out", tmp_path / "l.csv", "--lang", "en"])
+    frame = pd.read_csv(tmp_path / "l.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert frame["amount"].str.fullmatch(r"-?\d+\.\d\d").all()
+    # the same euros as the French file, to the cent
+    total = frame.drop_duplicates("line_id")["amount"].str.replace(".", "", regex=False).astype(int).sum()
+    assert total == 89399819393  # Montpellier CA 2018: 893 998 193,93 € (sum of MtReal, PRIMER §6)

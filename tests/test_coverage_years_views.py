@@ -48,7 +48,7 @@ def _gironde_rows():
 def gironde(tmp_path_factory):
     out = tmp_path_factory.mktemp("gironde")
     result = invoke(["classify", GIRONDE, "-o", out / "g.xlsx", "--lines-out", out / "l.csv", "--summary-json", out / "s.json"])
-    lines = pd.read_csv(out / "l.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    lines = pd.read_csv(out / "l.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=";")
     return out, result, lines, json.loads((out / "s.json").read_text(encoding="utf-8"))
 
 

@@ -30,7 +30,7 @@ def register(request, tmp_path_factory):
     out = tmp_path_factory.mktemp(f"reg{request.param}") / "lignes.csv"
     invoke(["classify", XML, "--staff-costs", request.param, "--lines-out", out], 0)
     with out.open(encoding="utf-8-sig", newline="") as f:
-        return request.param, list(csv.DictReader(f))
+        return request.param, list(csv.DictReader(f, delimiter=";"))
 
 
 def test_every_line_once_per_axis_and_pieces_sum_to_the_line(register, executed_by_line):
@@ -78,7 +78,7 @@ def test_staff_costs_are_allocated_and_visible_per_line(register):
         # 3a: every staff line carries the same class shares, those of the other in-scope spending.
         shares = defaultdict(set)
         for r in staff:
-            shares[r["class"]].add(round(float(r["share"]), 9))
+            shares[r["class"]].add(round(float(r["share"].replace(",", ".")), 9))  # decimal comma (French CSV)
         assert all(len(v) == 1 for v in shares.values())
     else:
         assert {r["allocation"] for r in staff} <= {"3b-fonction", "3b-reste"}

@@ -283,7 +283,7 @@ def test_register_too_large_goes_to_csv(tmp_path):
     path = write(tmp_path, result, max_sheet_rows=20)
     csv = tmp_path / "annexe-lignes.csv"
     assert csv.is_file()
-    frame = pd.read_csv(csv, dtype=str)
+    frame = pd.read_csv(csv, dtype=str, sep=";")
     assert len(frame) == 40
     assert frame.loc[frame["line_id"] == "2024CA-00-00003", "label"].iloc[0].startswith("'=HYPERLINK")
     ws = openpyxl.load_workbook(path)["Lignes"]

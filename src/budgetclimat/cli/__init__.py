@@ -67,8 +67,14 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code; every failure becomes a message on stderr."""
+    from budgetclimat import i18n
+    from budgetclimat.cli.french import install, language_from_argv
     from budgetclimat.errors import EXIT_INTERRUPTED, EXIT_USAGE, BudgetclimatError
 
+    lang, argv = language_from_argv(sys.argv[1:] if argv is None else list(argv))
+    lang = lang if lang in i18n.LANGUAGES else "fr"
+    i18n.set_language(lang)  # before click parses: its own messages and the help are in this language
+    install(lang)
     try:
         result = cli.main(args=argv, prog_name="budgetclimat", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):  # Ctrl-C: outputs are atomic, nothing partial is left

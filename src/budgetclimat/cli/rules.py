@@ -15,6 +15,8 @@ for _key, _fr, _en in [
     ("rulebooks", "{n} livre(s) de règles, {rules} règle(s), {cases} cas", "{n} rulebook(s), {rules} rule(s), {cases} case(s)"),
     ("clean", "Aucun problème.", "No problem."),
     ("counts", "{errors} erreur(s), {warnings} avertissement(s)", "{errors} error(s), {warnings} warning(s)"),
+    ("progress-plans", "Lecture des plans de comptes fournis…", "Reading the shipped plans de comptes…"),
+    ("progress", "[{step}/{total}] {rulebook} : {rules} règles et leurs cas…", "[{step}/{total}] {rulebook}: {rules} rules and their cases…"),
     ("axis", "Axe {axis}", "Axis {axis}"),
     ("unmatched", "Lignes sans règle (DEFAULT) : {n}", "Lines no rule matched (DEFAULT): {n}"),
     ("more", "… et {n} autres (--format csv pour tout)", "… and {n} more (--format csv for all)"),
@@ -54,7 +56,7 @@ def lint(rulebooks: tuple[Path, ...], output_format: str) -> int:
             ruleset = ruleset_of(list(ruleset.rulebooks) + extra)
         except ImportError:
             pass
-    findings = run_lint(ruleset)
+    findings = run_lint(ruleset, progress=_progress)
     errors = int((findings["level"] == ERROR).sum())
     warnings = int((findings["level"] == WARNING).sum())
     if output_format == "json":
@@ -75,9 +77,23 @@ def lint(rulebooks: tuple[Path, ...], output_format: str) -> int:
         n_cases = sum(len(r.cases) for rb in ruleset.rulebooks for r in rb.rules)
         click.echo(i18n.t("cli.rules.rulebooks", n=len(ruleset.rulebooks), rules=n_rules, cases=n_cases))
         for r in findings.to_dict("records"):
-            click.echo(f"[{r['level']}] {r['code']} : {render_finding(r)}")
+            click.echo(f"[{_level(r['level'])}] {r['code']} : {render_finding(r)}")
         click.echo(i18n.t("cli.rules.counts", errors=errors, warnings=warnings) if len(findings) else i18n.t("cli.rules.clean"))
     return EXIT_INVALID_DATA if errors else EXIT_OK
+
+
+def _progress(step: int, total: int, rulebook) -> None:
+    """One line per step on stderr: the lint of the shipped rulebooks runs every case (about a minute)."""
+    if rulebook is None:
+        click.echo(i18n.t("cli.rules.progress-plans"), err=True)
+    else:
+        click.echo(i18n.t("cli.rules.progress", step=step, total=total, rulebook=rulebook.title or rulebook.id,
+                          rules=len(rulebook.rules)), err=True)
+
+
+def _level(level: str) -> str:
+    key = f"cli.classify.level.{level}"
+    return i18n.t(key) if key in i18n.catalogue() else level
 
 
 @rules.command("coverage")

@@ -19,6 +19,7 @@ from budgetclimat.errors import WARNING, ConfigError, concat_findings, findings_
 from budgetclimat.money import allocate
 from budgetclimat.rulebook.crosswalk import covered_mask, translate
 from budgetclimat.rulebook.model import CLASSES, Outcome, Rulebook, RuleSet
+from budgetclimat.rulebook.sources import readable
 
 REGISTER_COLUMNS = [
     "line_id", "axis", "piece", "scope", "scope_reason", "class", "share", "amount_share_cents", "rule_id",
@@ -402,7 +403,7 @@ def _texts(reg: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
             dtype="string",
         )  # a handful of distinct texts; staff rows are few
         text = text.mask(staff, staff_text)
-    reg["rationale"] = text
+    reg["rationale"] = readable(text)  # « tableau I4CE « Commande publique », ligne 144 », not an image file name
     questions = ruleset.questions()
     qtext = {qid: q.text.get() for qid, q in questions.items()}
     qanswers = {qid: (" | ".join(q.answers) if q.answers else (i18n.t("register.share-answers") if q.type == "share" else "")) for qid, q in questions.items()}

@@ -86,8 +86,29 @@ def _view_columns(result, out: pd.DataFrame) -> list[str]:
     return added
 
 
-def write_lines(result, path: str | Path, inputs: Iterable[Path] = ()) -> Path:
-    """Write the line register to ``path`` (``.csv``: UTF-8 with BOM, ``,``-separated; ``.parquet``)."""
+# CSV as the spreadsheet of the reader's language opens it with a double click: French Excel and
+# LibreOffice expect « ; » between fields and a decimal comma; English ones « , » and a point. UTF-8 with
+# a BOM in both (Excel reads it as UTF-8 only with the BOM).
+CSV_DIALECTS = {"fr": {"sep": ";", "decimal": ","}, "en": {"sep": ",", "decimal": "."}}
+EURO_TEXT_COLUMNS = ("amount", "amount_share")
+
+
+def to_csv(frame: pd.DataFrame, target, lang: str | None = None) -> None:
+    """``frame`` as CSV in the dialect of ``lang`` (default: the current language): separator, decimal
+    mark of numbers and of the exact euro texts (``1234,56`` in French)."""
+    dialect = CSV_DIALECTS.get(lang or i18n.language(), CSV_DIALECTS["fr"])
+    out = frame
+    if dialect["decimal"] != ".":
+        out = frame.copy()
+        for column in EURO_TEXT_COLUMNS:
+            if column in out.columns:
+                out[column] = out[column].astype("string").str.replace(".", dialect["decimal"], regex=False)
+    out.to_csv(target, index=False, encoding="utf-8-sig", lineterminator="\n", sep=dialect["sep"], decimal=dialect["decimal"])
+
+
+def write_lines(result, path: str | Path, inputs: Iterable[Path] = (), lang: str | None = None) -> Path:
+    """Write the line register to ``path`` (``.csv``: UTF-8 with BOM, in the dialect of ``lang`` — French:
+    ``;`` and decimal comma; English: ``,`` and point — see :func:`to_csv`; ``.parquet``)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet"):
@@ -97,7 +118,7 @@ def write_lines(result, path: str | Path, inputs: Iterable[Path] = ()) -> Path:
         if suffix == ".csv":
             for column in TEXT_COLUMNS:
                 frame[column] = formula_safe(frame[column])
-            frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+            to_csv(frame, tmp, lang)
         else:
             import pyarrow as pa
             import pyarrow.parquet as pq

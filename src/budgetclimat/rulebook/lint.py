@@ -51,13 +51,18 @@ i18n.define(
 )
 
 
-def lint(ruleset: RuleSet, plans: dict[str, dict[str, set[str]]] | None = None, run_cases: bool = True) -> pd.DataFrame:
+def lint(ruleset: RuleSet, plans: dict[str, dict[str, set[str]]] | None = None, run_cases: bool = True, progress=None) -> pd.DataFrame:
     """Lint every rulebook of ``ruleset``. ``plans``: norm → {"accounts": codes, "fonctions": codes};
-    by default the shipped plans de comptes (all years) are used."""
+    by default the shipped plans de comptes (all years) are used. ``progress(step, total, rulebook)``, when
+    given, is called before each rulebook (a long lint says where it is)."""
     if plans is None:
+        if progress is not None:
+            progress(0, len(ruleset.rulebooks), None)
         plans = shipped_plan_codes()
     rows: list[dict] = []
-    for rb in ruleset.rulebooks:
+    for i, rb in enumerate(ruleset.rulebooks, 1):
+        if progress is not None:
+            progress(i, len(ruleset.rulebooks), rb)
         rows.extend(_lint_rulebook(rb, ruleset, plans, run_cases))
     return findings_frame(rows)
 

@@ -46,6 +46,38 @@ class Context:
         return self.wb.create_sheet(self.t(key))
 
     def flush(self, ws, grid: Grid, **setup) -> None:
-        """Write ``grid``; ``setup`` (landscape, title_rows, freeze, gridlines…) goes to :func:`page_setup` first."""
+        """Write ``grid``; ``setup`` (landscape, title_rows, freeze, gridlines…) goes to :func:`page_setup` first,
+        with the header (collectivité, document and exercice) and footer (page N / M) every printed page has."""
         page_setup(ws, **setup)
+        self.header_footer(ws)
         flush(ws, self.styles, grid)
+
+    def header_footer(self, ws) -> None:
+        """Header: collectivité left, document and exercice centre, sheet right; footer: « page N / M »."""
+        lines = self.prep.main_lines()
+        name = _first(lines, "collectivite")
+        doc = _first(lines, "doc_type")
+        document = self.t(f"doc-{doc}") if doc and labels.known(f"doc-{doc}") else doc
+        exercice = "" if self.prep.main_exercice is None else str(self.prep.main_exercice)
+        ws.HeaderFooter.oddHeader.left.text = _escape(name)
+        ws.HeaderFooter.oddHeader.left.size = 8
+        ws.HeaderFooter.oddHeader.center.text = _escape(" ".join(p for p in (document, exercice) if p))
+        ws.HeaderFooter.oddHeader.center.size = 8
+        ws.HeaderFooter.oddHeader.right.text = "&A"  # the sheet's name
+        ws.HeaderFooter.oddHeader.right.size = 8
+        ws.HeaderFooter.oddFooter.left.text = _escape(self.t("footer-left"))
+        ws.HeaderFooter.oddFooter.left.size = 7
+        ws.HeaderFooter.oddFooter.center.text = self.t("footer-page")
+        ws.HeaderFooter.oddFooter.center.size = 8
+
+
+def _first(frame: pd.DataFrame, column: str) -> str:
+    if column not in frame.columns:
+        return ""
+    values = frame[column].dropna().astype(str)
+    return values.iloc[0] if len(values) else ""
+
+
+def _escape(text: str) -> str:
+    """Header/footer codes start with « & »: a literal ampersand is doubled."""
+    return str(text).replace("&", "&&")

@@ -69,6 +69,8 @@ _d("doc-BP", "Budget primitif", "Primary budget")
 _d("doc-BS", "Budget supplémentaire", "Supplementary budget")
 _d("doc-DM", "Décision modificative", "Amending decision")
 _d("doc-CA", "Compte administratif", "Administrative account")
+_d("footer-page", "page &P / &N", "page &P of &N")
+_d("footer-left", "Établi avec budgetclimat (méthode I4CE 2022)", "Prepared with budgetclimat (I4CE 2022 method)")
 _d("doc-CFU", "Compte financier unique", "Single financial account")
 _d("basis-executed", "montants exécutés (mandatés)", "executed amounts")
 _d("basis-voted", "montants votés", "voted amounts")
@@ -150,6 +152,14 @@ for _key, _fr, _en in [
     ("carbone-factors", "Facteurs d'émission utilisés", "Emission factors used"),
     ("carbone-territory", "Inventaire du territoire et plafonds", "Territory inventory and caps"),
     ("carbone-measures", "Mesures", "Measures"),
+    ("carbone-by-method", "Méthode d'estimation", "Estimation method"),
+    ("carbone-by-exclusion", "Dépenses sans estimation carbone, par motif", "Spending with no carbon estimate, by reason"),
+    ("col-tco2e-low", "tCO2e (fourchette basse)", "tCO2e (low)"),
+    ("col-tco2e-high", "tCO2e (fourchette haute)", "tCO2e (high)"),
+    ("col-factor", "Facteur d'émission", "Emission factor"),
+    ("col-factor-value", "Valeur", "Value"),
+    ("col-unit", "Unité", "Unit"),
+    ("col-source", "Source", "Source"),
     ("carbone-measures-lines", "Mesures ↔ lignes budgétaires", "Measures ↔ budget lines"),
     ("col-category", "Catégorie", "Category"),
     ("col-class", "Classe", "Class"),
@@ -181,6 +191,7 @@ for _key, _fr, _en in [
      "Amounts: {basis}; classification by the I4CE method (favourable = very favourable + favourable under conditions; not classified = undefined, to investigate and outside the method's scope)."),
     ("annexe-axis", "Axe : {axis}", "Axis: {axis}"),
     ("annexe-unconfirmed", "* compte dont l'inclusion dans le périmètre légal n'est pas confirmée", "* account whose inclusion in the legal perimeter is not confirmed"),
+    ("annexe-name", "modèle « {title} » de {year}", "'{title}' layout of {year}"),
     ("annexe-nearest", "Aucune définition d'annexe pour l'exercice {exercice} (la première s'applique à partir de {first}) : annexe établie à titre indicatif avec la définition la plus proche ({id}).",
      "No annex definition for financial year {exercice} (the first applies from {first}): annex drawn up for information with the nearest definition ({id})."),
     ("annexe-none", "Aucune définition d'annexe pour l'exercice {exercice} (la première s'applique à partir de {first}).", "No annex definition for financial year {exercice} (the first applies from {first})."),

@@ -27,9 +27,9 @@ def write(ctx) -> None:
         ctx.flush(ws, g, landscape=True)
         return
     status = ctx.t("annexe-final") if definition.status == "final" else ctx.t("annexe-provisional")
-    notes = [(ctx.t("annexe-nearest", exercice=facts["exercice"], first=definition.from_exercice, id=definition.id), WARN)] if nearest else []
+    notes = [(ctx.t("annexe-nearest", exercice=facts["exercice"], first=definition.from_exercice, id=_name(ctx, definition)), WARN)] if nearest else []
     notes += [
-        (ctx.t("annexe-definition", id=definition.id, from_exercice=definition.from_exercice, status=status), SUBTITLE),
+        (ctx.t("annexe-definition", id=_name(ctx, definition), from_exercice=definition.from_exercice, status=status), SUBTITLE),
         (ctx.t("annexe-basis", basis=definition.legal_basis), SUBTITLE),
         (ctx.t("annexe-perimeter", text=definition.text(definition.description, ctx.lang)), SUBTITLE),
         (ctx.t("annexe-amounts", basis=facts["basis"]), SUBTITLE),
@@ -73,3 +73,8 @@ def write(ctx) -> None:
     r = g.add(C(ctx.t("annexe-signature"), LABEL))
     g.merge_row(r, 1, ncols)
     ctx.flush(ws, g, landscape=False, gridlines=False)
+
+
+def _name(ctx, definition) -> str:
+    """The definition as a reader names it: « annexe « Impact du budget… » de 2024 », not its file id."""
+    return ctx.t("annexe-name", title=definition.text(definition.title, ctx.lang), year=definition.from_exercice)

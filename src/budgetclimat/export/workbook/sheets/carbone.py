@@ -3,8 +3,12 @@ territory inventory vs caps, measures and the measures ↔ budget lines check wh
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 from openpyxl.chart import AreaChart, BarChart, LineChart, Reference
+
+from budgetclimat import i18n
 
 from ..grid import H2, HEAD, NOTE, TEXT, TITLE, TONNES, C, Grid
 from .common import failed_view, money_row, write_failed_view
@@ -75,13 +79,15 @@ def write(ctx) -> None:
     charts = []
 
     by_cat = _part(ctx, "by_category")
+    factor_labels = _factor_labels(ctx)
     if isinstance(by_cat, pd.DataFrame) and len(by_cat):
         g.add(C(ctx.t("carbone-by-category"), H2))
-        head = g.add(C(ctx.t("col-category"), HEAD), C("factor_id", HEAD), C(ctx.t("col-amount"), HEAD), C(ctx.t("col-tco2e"), HEAD),
-                     C("min", HEAD), C("max", HEAD))
+        head = g.add(C(ctx.t("col-category"), HEAD), C(ctx.t("col-method"), HEAD), C(ctx.t("col-amount"), HEAD), C(ctx.t("col-tco2e"), HEAD),
+                     C(ctx.t("col-tco2e-low"), HEAD), C(ctx.t("col-tco2e-high"), HEAD))
         first = g.next_row
         for row in by_cat.sort_values("tco2e", ascending=False).itertuples(index=False):
-            g.add(C(str(row.carbon_category), TEXT), C(str(row.factor_id), TEXT), *money_row([row.amount_cents]),
+            label = factor_labels.get(str(row.factor_id)) or str(row.carbon_category).replace("_", " ")
+            g.add(C(label, TEXT), C(_method(ctx, getattr(row, "carbon_method", "")), TEXT), *money_row([row.amount_cents]),
                   C(float(row.tco2e), TONNES), C(float(getattr(row, "tco2e_low", float("nan"))), TONNES), C(float(getattr(row, "tco2e_high", float("nan"))), TONNES))
         charts.append(("cat", head, first, g.next_row - 1))
         g.blank()
@@ -100,12 +106,30 @@ def write(ctx) -> None:
             g.add(C(str(nature), TEXT), C(label, TEXT), *money_row([row["amount_cents"]]), C(float(row["tco2e"]), TONNES))
         g.blank()
 
-    for name, title in [("by_method", "col-method"), ("by_exclusion", "col-reason"), ("factors_used", "carbone-factors")]:
-        frame = _part(ctx, name)
-        if isinstance(frame, pd.DataFrame) and len(frame):
-            g.add(C(ctx.t(title) if name != "factors_used" else ctx.t("carbone-factors"), H2))
-            _generic(g, frame)
-            g.blank()
+    by_method = _part(ctx, "by_method")
+    if isinstance(by_method, pd.DataFrame) and len(by_method):
+        g.add(C(ctx.t("carbone-by-method"), H2))
+        g.add(C(ctx.t("col-method"), HEAD), C(ctx.t("col-lines"), HEAD), C(ctx.t("col-amount"), HEAD), C(ctx.t("col-tco2e"), HEAD))
+        for row in by_method.itertuples(index=False):
+            g.add(C(_method(ctx, row.carbon_method), TEXT), C(int(row.lines), TEXT), *money_row([row.amount_cents]), C(float(row.tco2e), TONNES))
+        g.blank()
+    by_exclusion = _part(ctx, "by_exclusion")
+    if isinstance(by_exclusion, pd.DataFrame) and len(by_exclusion):
+        g.add(C(ctx.t("carbone-by-exclusion"), H2))
+        g.add(C(ctx.t("col-reason"), HEAD), C(ctx.t("col-lines"), HEAD), C(ctx.t("col-amount"), HEAD))
+        for row in by_exclusion.itertuples(index=False):
+            g.add(C(_exclusion(ctx, row.carbon_exclusion), TEXT), C(int(row.lines), TEXT), *money_row([row.amount_cents]))
+        g.blank()
+    factors = _part(ctx, "factors_used")
+    if isinstance(factors, pd.DataFrame) and len(factors):
+        g.add(C(ctx.t("carbone-factors"), H2))
+        g.add(*[C(ctx.t(k), HEAD) for k in ("col-factor", "col-factor-value", "col-unit", "col-source", "col-edition", "col-status", "col-file")])
+        for row in factors.itertuples(index=False):
+            unit = str(getattr(row, "unit", "") or "").replace("k€", "k€ HT" if str(getattr(row, "vat_basis", "")) == "HT" else "k€")
+            g.add(C(str(getattr(row, "label", "") or ""), TEXT), C(float(row.value), TEXT), C(unit, TEXT), C(str(getattr(row, "source", "") or ""), TEXT),
+                  C(str(getattr(row, "edition", "") or ""), TEXT), C(_status(ctx, getattr(row, "status", "")), TEXT),
+                  C(Path(str(getattr(row, "file", "") or "")).name, TEXT))
+        g.blank()
 
     terr = _territory(ctx)
     if terr is not None:
@@ -159,6 +183,42 @@ def write(ctx) -> None:
     for i, chart in enumerate(built):
         chart.width, chart.height = 16, 8
         ws.add_chart(chart, f"A{chart_row + 17 * i}")
+
+
+def _factor_labels(ctx) -> dict[str, str]:
+    """Factor id -> its label (the reader sees « Travaux de construction », not an id)."""
+    factors = _part(ctx, "factors_used")
+    if not isinstance(factors, pd.DataFrame) or "label" not in factors.columns:
+        return {}
+    return {str(k): str(v) for k, v in zip(factors["factor_id"], factors["label"]) if isinstance(v, str) and v}
+
+
+def _method(ctx, code) -> str:
+    key = f"carbon.method.{code}"
+    return i18n.t(key, ctx.lang) if key in i18n.catalogue() else str(code)
+
+
+def _exclusion(ctx, code) -> str:
+    key = f"carbon.exclusion.{code}"
+    return i18n.t(key, ctx.lang) if key in i18n.catalogue() else str(code)
+
+
+# Factor statuses as the tables write them (English ids of the data files) -> reader's words.
+_STATUS = {
+    "second-hand, to verify": ("de seconde main, à vérifier", "second-hand, to verify"),
+    "estimate, to verify": ("estimation, à vérifier", "estimate, to verify"),
+    "from memory, to verify": ("valeur de mémoire, à vérifier", "from memory, to verify"),
+    "from memory, order of magnitude, to verify": ("ordre de grandeur, à vérifier", "order of magnitude, to verify"),
+    "verified": ("vérifié", "verified"),
+}
+
+
+def _status(ctx, status) -> str:
+    text = "" if status is None or status is pd.NA else str(status)
+    pair = _STATUS.get(text.strip())
+    if pair is None:
+        return text
+    return pair[0] if ctx.lang == "fr" else pair[1]
 
 
 def _trajectory_chart(ctx, ws, head, first, last, cols):

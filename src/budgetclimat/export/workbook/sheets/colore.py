@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..codes import chapter_labels, fonction_labels
 from ..frames import CLASSES, pivot_classes
 from ..grid import H2, HEAD, NUMBER, PERCENT, TEXT, TITLE, TOTAL_TEXT, C, Grid, class_look
 from .common import money_row
@@ -14,6 +15,8 @@ NCOLS = 12
 def write(ctx) -> None:
     ws = ctx.sheet("sheet-colore")
     g = Grid(widths={1: 12, 2: 38, **{c: 15 for c in range(3, NCOLS + 1)}})
+    main = ctx.prep.main_lines()
+    labels_f, labels_c = fonction_labels(main), chapter_labels(main)
     for axis in ctx.prep.axes:
         reg = ctx.prep.main_register(axis).copy()
         r = g.add(C(ctx.t("colore-title", axis=ctx.axis(axis)), TITLE))
@@ -24,21 +27,13 @@ def write(ctx) -> None:
         fonction = reg["fonction"].astype("string").fillna("")
         reg["fonction1"] = fonction.str[:1]
         reg["fonction2"] = fonction.str[:2]
-        labels_f = _fonction_labels(ctx.prep.main_lines())
         _table(ctx, g, reg, "section_key", ctx.t("by-section"), lambda k: ctx.t(f"section-{k}") if k in ("F", "I") else k)
-        _table(ctx, g, reg, "chapitre_key", ctx.t("by-chapitre"), lambda k: "" if k else ctx.t("no-chapitre"))
+        _table(ctx, g, reg, "chapitre_key", ctx.t("by-chapitre"), lambda k: labels_c.get(k, "") if k else ctx.t("no-chapitre"))
         _table(ctx, g, reg, "fonction1", ctx.t("by-fonction1"), lambda k: labels_f.get(k, "") if k else ctx.t("no-fonction"))
         _table(ctx, g, reg, "fonction2", ctx.t("by-fonction2"), lambda k: labels_f.get(k, "") if k else ctx.t("no-fonction"))
         _reasons(ctx, g, reg)
         g.blank(2)
     ctx.flush(ws, g, landscape=True, gridlines=False)
-
-
-def _fonction_labels(lines: pd.DataFrame) -> dict:
-    if "fonction_label" not in lines.columns:
-        return {}
-    known = lines[["fonction", "fonction_label"]].dropna().astype(str).drop_duplicates("fonction")
-    return dict(zip(known["fonction"], known["fonction_label"]))
 
 
 def _table(ctx, g: Grid, reg: pd.DataFrame, by: str, title: str, label) -> None:

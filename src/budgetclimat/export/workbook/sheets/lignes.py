@@ -153,7 +153,9 @@ def _write_elsewhere(ctx, ws, frame: pd.DataFrame, limit: int) -> None:
             if out[col].dtype == object or str(out[col].dtype).startswith("string"):
                 # Text from input data stays text in a spreadsheet: no leading =, +, -, @.
                 out[col] = out[col].astype("string").str.replace(r"^([=+\-@])", r"'\1", regex=True)
-        out.to_csv(tmp, index=False, encoding="utf-8-sig")  # BOM: Excel opens it as UTF-8
+        from budgetclimat.export.register import to_csv
+
+        to_csv(out, tmp, ctx.lang)  # BOM, and « ; » with a decimal comma in French: Excel opens it in columns
     g = Grid(widths={1: 120})
     g.add(C(ctx.t("lignes-title"), TITLE))
     g.add(C(ctx.t("lignes-elsewhere", n=len(frame), limit=limit, path=path.name), WARN))

@@ -1,0 +1,65 @@
+"""Every chapter and fonction the coloured budget shows has its label from the plan de comptes."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from tests.conftest import DATA
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _code_rows(path: Path) -> list[tuple[str, str]]:
+    from openpyxl import load_workbook
+
+    ws = load_workbook(path, read_only=True)["Budget vert coloré"]
+    rows, in_table = [], False
+    for r in ws.iter_rows(values_only=True):
+        r = list(r) + [None, None]
+        if r[0] == "Code":
+            in_table = True
+            continue
+        if in_table and r[0] in (None, "Total"):
+            in_table = r[0] is not None and False
+            continue
+        if in_table:
+            rows.append((str(r[0]), r[1] or ""))
+    return rows
+
+
+def _plan_labels(plan: Path) -> dict[str, str]:
+    root = etree.fromstring(gzip.decompress(plan.read_bytes()))
+    out: dict[str, set[str]] = {}
+    for el in root.iter():
+        tag = etree.QName(el).localname
+        if tag in ("Chapitre", "RefFonc") and el.get("Code"):
+            out.setdefault(el.get("Code"), set()).add(el.get("Libelle"))  # « 20 »: a chapter and a fonction
+    return out
+
+
+@pytest.mark.parametrize(
+    ("budget", "plan"),
+    [("montpellier-ca-2018-m57.xml", "rules/nomenclatures/plans/2018/M57.xml.gz"), ("montreuil-ca-2017-m14.xml", "rules/nomenclatures/plans/2017/M14_COM_SUP3500.xml.gz")],
+)
+def test_every_chapter_and_fonction_shown_has_the_plan_label(tmp_path, budget, plan):
+    _classify(DATA / budget, tmp_path / "a.xlsx")
+    rows = _code_rows(tmp_path / "a.xlsx")
+    labels = _plan_labels(ROOT / plan)
+    sections = {"F": "Fonctionnement", "I": "Investissement"}
+    assert len(rows) > 30
+    for code, label in rows:
+        assert label, f"code {code} shown without a label"
+        assert label == sections.get(code) or label in labels.get(code, set()), (code, label, labels.get(code))
+
+
+def _classify(src, out):
+    from budgetclimat.cli import run
+    from click.testing import CliRunner
+
+    with CliRunner().isolation():
+        code = run(["classify", str(src), "-o", str(out)])
+    assert code in (0, 1) and out.is_file()
