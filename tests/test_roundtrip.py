@@ -171,7 +171,7 @@ def test_worklist_lists_aa_lines_by_amount_with_a_drop_down(tmp_path, rulebooks)
     assert len(rows) == 1
     assert rows[0][header.index("Lignes")] == 2
     assert rows[0][header.index("Euros en jeu")] == (99_000_000_00 + 12_345_67) / 100
-    assert work["A2"].value == "Répondre aux 1 premières questions décide 100 % des euros à approfondir."
+    assert work["A2"].value == "Répondre à la première question décide 100 % des euros à approfondir."
     lists = wb["_listes"]
     column = next(c for c in lists[1] if c.value == "q:motorisation").column_letter
     assert [c.value for c in lists[column][1:] if c.value] == ["electrique", "hydrogene", "essence", "gazole"]

@@ -48,6 +48,16 @@ i18n.define(
     fr="Les {n} premières questions portent sur {pct} des euros à approfondir (une réponse peut appeler une question de suite).",
     en="The first {n} questions cover {pct} of the euros to investigate (an answer may call for a follow-up question).",
 )
+i18n.define(
+    "worklist.sentence-one",
+    fr="Répondre à la première question décide {pct} des euros à approfondir.",
+    en="Answering the first question decides {pct} of the euros to investigate.",
+)
+i18n.define(
+    "worklist.sentence-one-follow-up",
+    fr="La première question porte sur {pct} des euros à approfondir (une réponse peut appeler une question de suite).",
+    en="The first question covers {pct} of the euros to investigate (an answer may call for a follow-up question).",
+)
 i18n.define("worklist.sentence-empty", fr="Aucune question ouverte.", en="No open question.")
 
 
@@ -180,7 +190,7 @@ def _empty() -> pd.DataFrame:
 def aa_pairs(lines: pd.DataFrame, register: pd.DataFrame, ruleset) -> pd.DataFrame:
     """One row per line × question of the worklist: ``pos, line_id, question_id, key, fact, axes,
     amount_cents`` (the line's AA amount for that question, the largest over the axes where it is asked)."""
-    from budgetclimat.engine.keys import question_keys
+    from budgetclimat.engine.keys import key_values, question_keys
 
     lines = lines.reset_index(drop=True)
     reg = register
@@ -202,10 +212,18 @@ def aa_pairs(lines: pd.DataFrame, register: pd.DataFrame, ruleset) -> pd.DataFra
     pos_of = pd.Series(np.arange(len(lines)), index=lines["line_id"].astype("string").to_numpy())
     pairs["pos"] = pos_of.reindex(pairs["line_id"].astype("string").to_numpy()).to_numpy()
     questions = ruleset.questions()
-    pairs["key"] = question_keys(lines, pairs["pos"].to_numpy(dtype="int64"), pairs["question_id"].astype("string"), questions).to_numpy()
+    # Questions the rule set does not declare (``fact:…`` placeholders) are keyed by line; only declared
+    # ones go through question_keys (whose map of kinds fails on a frame where no id is declared).
+    positions = pairs["pos"].to_numpy(dtype="int64")
+    declared = pairs["question_id"].isin(list(questions)).to_numpy(dtype=bool)
+    keys = key_values(lines, "line").to_numpy(dtype=object)[positions]
+    if declared.any():
+        keys[declared] = question_keys(lines, positions[declared], pairs.loc[declared, "question_id"].astype("string"), questions).to_numpy(dtype=object)
+    pairs["key"] = pd.Series(keys, index=pairs.index, dtype="string")
     facts = {qid: q.fact for qid, q in questions.items()}
     qid = pairs["question_id"].astype("string")
-    pairs["fact"] = qid.map(facts).fillna(qid.str.replace(r"^fact:", "", regex=True)).astype("string")
+    lookup = {q: facts.get(q) or q.removeprefix("fact:") for q in pd.unique(qid.astype(str))}
+    pairs["fact"] = pd.Series(qid.astype(str).map(lookup).to_numpy(dtype=object), index=pairs.index, dtype="string")
     pairs["amount_cents"] = pairs["amount_cents"].astype("int64")
     return pairs[["pos", "line_id", "question_id", "key", "fact", "axes", "amount_cents"]]
 
@@ -227,8 +245,9 @@ def build_worklist(lines: pd.DataFrame, register: pd.DataFrame, ruleset, service
     pairs = pairs.assign(service_id=line_service.to_numpy()[pairs["pos"].to_numpy(dtype="int64")])
     own = {qid: services.resolve(q.service) for qid, q in ruleset.questions().items() if q.service}
     if own:
-        mapped = pairs["question_id"].map(own)
-        pairs["service_id"] = mapped.where(mapped.notna(), pairs["service_id"])
+        lookup = {q: own.get(q, "") for q in pd.unique(pairs["question_id"].astype(str))}
+        mapped = pd.Series(pairs["question_id"].astype(str).map(lookup).to_numpy(dtype=object), index=pairs.index, dtype="string")
+        pairs["service_id"] = mapped.where(mapped != "", pairs["service_id"])
     group = ["question_id", "key"]
     # A key spanning several services goes to the one with the most euros (ties: the id first in order).
     by_service = pairs.groupby(group + ["service_id"], sort=False)["amount_cents"].sum().reset_index()
@@ -303,7 +322,8 @@ def sentence(worklist: pd.DataFrame, ruleset, lang: str | None = None, share: fl
     if (lang or i18n.language()) == "en":
         pct = pct.replace(" %", "%")
     follow = follow_up_questions(ruleset) & set(worklist["question_id"].iloc[:n].astype(str))
-    return i18n.t("worklist.sentence-follow-up" if follow else "worklist.sentence", lang, n=n, pct=pct)
+    code = "worklist.sentence-one" if n == 1 else "worklist.sentence"
+    return i18n.t(code + ("-follow-up" if follow else ""), lang, n=n, pct=pct)
 
 
 # ---- attaching to a run, carry-over --------------------------------------------------------------
