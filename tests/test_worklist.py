@@ -280,6 +280,7 @@ def _fill_every_row(path: Path, out: Path) -> list[tuple[str, str, str, str]]:
         if not key:
             continue
         allowed = str(row[col["Réponses possibles"]].value or "")
+        assert allowed != "part entre 0 et 1 (ou %)"  # the share questions show the sheet's own hint
         value = "0.5" if allowed.startswith("part") else (allowed.split(",")[0].strip() or "aucun")  # free text: « aucun »
         row[col["Réponse"]].value = value
         typed.append((row[col["Question (identifiant)"]].value, key, row[col["Fait"]].value, value))

@@ -68,12 +68,15 @@ def worklist(ctx, result=None) -> pd.DataFrame:
     qtext = texts["question"].astype("string").to_dict() if "question" in texts.columns else {}
     qallowed = texts["allowed_answers"].to_dict() if "allowed_answers" in texts.columns else {}
     work["question"] = [_s(qtext.get(q)) or str(q) for q in work["question_id"]]  # one per row of the sheet
-    work["allowed_list"] = [parse_allowed(qallowed.get(q)) for q in work["question_id"]]
     work["qtype"] = [question_type(ruleset, q) for q in work["question_id"]]
+    # A share question has a number for answer (decimal validation), a text question free text: no list.
+    work["allowed_list"] = [parse_allowed(qallowed.get(q)) if t not in ("share", "text", "number") else []
+                            for q, t in zip(work["question_id"], work["qtype"])]
     lines = prep.lines.set_index(prep.lines["line_id"].astype("string"))
     first = work["line_ids"].str.split(";").str[0]
     work["key_text"] = [_key_text(ctx, key, lines.loc[lid] if lid in lines.index else None) for key, lid in zip(work["key"], first)]
-    work["examples"] = [_examples(lines, ids) for ids in work["line_ids"]]
+    # Example labels when the key is wider than a line (a line key already shows its label).
+    work["examples"] = ["" if str(key).startswith("line:") else _examples(lines, ids) for key, ids in zip(work["key"], work["line_ids"])]
     return work
 
 
