@@ -339,3 +339,81 @@ def test_last_years_answers_apply_to_next_year_by_key(tmp_path):
     value = next(v for q, k, f, v in typed if k == line_key[pick["line_id"]] and f == fact)
     pos = int(np.flatnonzero(after.lines["line_id"].to_numpy() == pick["line_id"])[0])
     assert after.facts[fact].iloc[pos] == value
+
+
+def _answer_in_sheet(path: Path, sheet: str, key: str, value: str, out: Path) -> None:
+    wb = openpyxl.load_workbook(path)
+    ws = wb[sheet]
+    header = [c.value for c in ws[4]]
+    key_col = next(i for i, h in enumerate(header) if h in ("Clé (technique)", "Key (technical)"))
+    answer_col = next(i for i, h in enumerate(header) if h in ("Réponse", "Answer"))
+    row = next(r for r in ws.iter_rows(min_row=5) if r[key_col].value == key)
+    row[answer_col].value = value
+    wb.save(out)
+
+
+def test_an_answer_typed_for_a_key_applies_to_all_its_lines_and_replaces_the_previous_one(tmp_path, rulebooks):
+    from budgetclimat.export.workbook import read_workbook_answers, write_workbook
+    from budgetclimat.pipeline import run_lines
+
+    lines = fixture_lines()
+    first = run_lines(lines, rulebooks)
+    book = write_workbook(first, tmp_path / "a.xlsx", timestamp=STAMP)
+    _answer_in_sheet(book, "À approfondir", "entity:213401722", "oui", tmp_path / "b.xlsx")
+    answers = read_workbook_answers(tmp_path / "b.xlsx")
+    assert answers[["line_id", "key", "fact", "value"]].astype(object).where(answers[["line_id", "key", "fact", "value"]].notna(), None).values.tolist() == [
+        [None, "entity:213401722", "garantie_origine", "oui"]]
+    second = run_lines(lines, rulebooks, answers)
+    reg = second.register[second.register["axis"] == "attenuation"]
+    elec = reg[reg["line_id"].isin(lines.loc[lines["nature"] == "60612", "line_id"])]
+    assert len(elec) == 3 and (elec["class"] == "TF").all()  # one answer, every line of the collectivité
+    assert not (second.worklist["question_id"] == "garantie-origine").any()
+
+    # Next round: the applied answer is kept (hidden sheet), by key.
+    _answer_in_sheet(tmp_path / "b.xlsx", "À approfondir", "line:21828|810|achatvehiculesutilitaires", "electrique", tmp_path / "b2.xlsx")
+    second = run_lines(lines, rulebooks, read_workbook_answers(tmp_path / "b2.xlsx"))
+    book2 = write_workbook(second, tmp_path / "c.xlsx", timestamp=STAMP)
+    kept = read_workbook_answers(book2)
+    assert kept[["key", "fact", "value"]].values.tolist() == [
+        ["entity:213401722", "garantie_origine", "oui"], ["line:21828|810|achatvehiculesutilitaires", "motorisation", "electrique"]]
+    # Typing « gazole » for the vehicle in « Lignes » (the same line key and fact) replaces « electrique ».
+    wb = openpyxl.load_workbook(book2)
+    ws = wb["Lignes"]
+    header = [c.value for c in ws[4]]
+    row = next(r for r in ws.iter_rows(min_row=5) if r[0].value == "2024CA-00-00001")
+    row[header.index("Fait")].value = "motorisation"
+    row[header.index("Valeur")].value = "gazole"
+    wb.save(tmp_path / "d.xlsx")
+    again = read_workbook_answers(tmp_path / "d.xlsx")
+    assert again[["key", "fact", "value"]].values.tolist() == [
+        ["entity:213401722", "garantie_origine", "oui"], ["line:21828|810|achatvehiculesutilitaires", "motorisation", "gazole"]]
+    third = run_lines(lines, rulebooks, again)
+    veh = third.register[(third.register["line_id"] == "2024CA-00-00001") & (third.register["axis"] == "attenuation")]
+    assert veh["class"].tolist() == ["D"]
+
+
+def test_english_sheet_reads_back_by_key(tmp_path, rulebooks):
+    from budgetclimat.export.workbook import read_workbook_answers, write_workbook
+    from budgetclimat.pipeline import run_lines
+
+    result = run_lines(fixture_lines(), rulebooks)
+    book = write_workbook(result, tmp_path / "a.xlsx", timestamp=STAMP, lang="en")
+    ws = openpyxl.load_workbook(book)["To investigate"]
+    assert ws["A2"].value == "Answering the first question decides 97% of the euros to investigate."  # 1 734 567,89 / 1 786 913,56
+    _answer_in_sheet(book, "To investigate", "line:21828|810|achatvehiculesutilitaires", "gazole", tmp_path / "b.xlsx")
+    answers = read_workbook_answers(tmp_path / "b.xlsx")
+    assert answers[["key", "fact", "value"]].values.tolist() == [["line:21828|810|achatvehiculesutilitaires", "motorisation", "gazole"]]
+
+
+def test_summary_json_worklist_is_the_runs(tmp_path, rulebooks):
+    from budgetclimat.export.register import summary
+    from budgetclimat.pipeline import run_lines
+
+    result = run_lines(fixture_lines(), rulebooks)
+    data = summary(result)
+    assert [(r["question_id"], r["key"], r["axes"], r["lines"], r["amount_cents"]) for r in data["worklist"]] == [
+        ("garantie-origine", "entity:213401722", ["attenuation"], 3, 1_734_567_89),
+        ("motorisation", "line:21828|020|vehiculedelamairie", ["attenuation", "biodiversite"], 1, 40_000_00),
+        ("motorisation", "line:21828|810|achatvehiculesutilitaires", ["attenuation", "biodiversite"], 1, 12_345_67),
+    ]
+    assert "carry_over" not in data
