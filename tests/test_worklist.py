@@ -417,3 +417,30 @@ def test_summary_json_worklist_is_the_runs(tmp_path, rulebooks):
         ("motorisation", "line:21828|810|achatvehiculesutilitaires", ["attenuation", "biodiversite"], 1, 12_345_67),
     ]
     assert "carry_over" not in data
+
+
+def test_twin_lines_keep_their_line_id(tmp_path, rulebooks):
+    """Two lines with the same nature, fonction and label share a line key: an override typed on one of
+    them in « Lignes » stays on that line (by line id), it does not spread to its twin."""
+    from budgetclimat.export.workbook import read_workbook_answers, write_workbook
+    from budgetclimat.pipeline import run_lines
+
+    lines = fixture_lines()
+    twin = lines[lines["line_id"] == "2024CA-00-00003"].copy()
+    twin["line_id"] = "2024CA-00-00099"
+    lines = pd.concat([lines, twin], ignore_index=True)
+    book = write_workbook(run_lines(lines, rulebooks), tmp_path / "a.xlsx", timestamp=STAMP)
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Lignes"]
+    header = [c.value for c in ws[4]]
+    for r in ws.iter_rows(min_row=5):
+        if r[0].value in ("2024CA-00-00003", "2024CA-00-00001"):
+            r[header.index("Classe (surcharge)")].value = "TF"
+    wb.save(tmp_path / "b.xlsx")
+    answers = read_workbook_answers(tmp_path / "b.xlsx")
+    by = dict(zip(answers["line_id"].fillna(answers["key"]), answers["class"]))
+    assert by == {"2024CA-00-00003": "TF", "line:21828|810|achatvehiculesutilitaires": "TF"}
+    result = run_lines(lines, rulebooks, answers)
+    reg = result.register[result.register["axis"] == "attenuation"].set_index("line_id")
+    assert reg.loc["2024CA-00-00003", "class"] == "TF" and reg.loc["2024CA-00-00003", "decided_by"] == "override"
+    assert reg.loc["2024CA-00-00099", "class"] == "N" and reg.loc["2024CA-00-00099", "decided_by"] == "default"

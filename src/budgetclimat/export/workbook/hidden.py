@@ -46,12 +46,16 @@ def current_classes(prep) -> pd.DataFrame:
 
 
 def line_keys(lines: pd.DataFrame) -> pd.Series:
-    """The ``line:…`` key of every line, indexed by ``line_id``."""
+    """The ``line:…`` key of every line whose key no other line of the run shares, indexed by ``line_id``.
+
+    Twins (same nature, fonction and label) keep their line id: an answer or override typed for one of
+    them must not spread to the others in silence."""
     from budgetclimat.engine.keys import key_values
 
     if not len(lines):
         return pd.Series(dtype="string")
-    return pd.Series(key_values(lines.reset_index(drop=True), "line").to_numpy(), index=lines["line_id"].astype("string").to_numpy(), dtype="string")
+    keys = pd.Series(key_values(lines.reset_index(drop=True), "line").to_numpy(), index=lines["line_id"].astype("string").to_numpy(), dtype="string")
+    return keys[~keys.duplicated(keep=False).to_numpy()]
 
 
 def keyed_answers(answers: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
