@@ -68,6 +68,8 @@ rules:
 
 VEHICLE = "2024CA-00-00001"
 STUDIES = "2024CA-00-00003"
+VEHICLE_KEY = "line:21828|810|achatvehiculesutilitaires"
+STUDIES_KEY = 'line:2031|020|=hyperlink("http://x","y")'
 
 
 @pytest.fixture
@@ -89,9 +91,10 @@ def _fill(path: Path, out: Path) -> None:
     wb = openpyxl.load_workbook(path)
     work = wb["À approfondir"]
     header = [c.value for c in work[4]]
-    row = next(r for r in work.iter_rows(min_row=5) if r[header.index("Identifiant")].value == VEHICLE)
+    row = next(r for r in work.iter_rows(min_row=5) if r[header.index("Clé (technique)")].value == VEHICLE_KEY)
     assert row[header.index("Question")].value == "Quelle est la motorisation du véhicule acheté ?"
     assert row[header.index("Fait")].value == "motorisation"
+    assert row[header.index("Porte sur")].value == "ligne « Achat véhicules utilitaires » (compte 21828, fonction 810)"
     row[header.index("Réponse")].value = "electrique"
     row[header.index("Auteur")].value = "Service parc auto"
     lines = wb["Lignes"]
@@ -117,11 +120,13 @@ def test_answers_typed_in_the_workbook_reclassify_and_are_listed(tmp_path, ruleb
     _fill(round1, filled)
     answers = read_workbook_answers(filled)
     assert set(answers["fact"].dropna()) == {"motorisation"}
-    assert answers.loc[answers["fact"] == "motorisation", "value"].tolist() == ["electrique"]
+    # answers are read back by key (the question's key, the line key for what is typed in « Lignes »)
+    assert answers.loc[answers["fact"] == "motorisation", ["key", "value"]].values.tolist() == [[VEHICLE_KEY, "electrique"]]
     overrides = answers[answers["class"].notna()]
-    assert overrides[["line_id", "axis", "class", "share"]].values.tolist() == [
-        [STUDIES, "attenuation", "FSC", "0.6"], [STUDIES, "attenuation", "N", "0.4"]]
-    assert pd.api.types.is_string_dtype(answers["line_id"])
+    assert overrides[["key", "axis", "class", "share"]].values.tolist() == [
+        [STUDIES_KEY, "attenuation", "FSC", "0.6"], [STUDIES_KEY, "attenuation", "N", "0.4"]]
+    assert answers["line_id"].isna().all()
+    assert pd.api.types.is_string_dtype(answers["key"])
 
     second = run_lines(lines, rulebooks, resolve_answers(filled))  # what `classify --answers annexe-remplie.xlsx` does
     classes = second.register[second.register["axis"] == "attenuation"]
@@ -160,13 +165,18 @@ def test_worklist_lists_aa_lines_by_amount_with_a_drop_down(tmp_path, rulebooks)
     result = run_lines(pd.concat([lines, extra], ignore_index=True), rulebooks)
     wb = openpyxl.load_workbook(write_workbook(result, tmp_path / "a.xlsx", timestamp=STAMP))
     work = wb["À approfondir"]
-    ids = [r[1] for r in work.iter_rows(min_row=5, values_only=True)]
-    assert ids[:2] == ["2024CA-00-00099", VEHICLE]  # largest amount first
+    header = [c.value for c in work[4]]
+    rows = list(work.iter_rows(min_row=5, values_only=True))
+    # the two vehicle lines share their line key: one question, two lines, their euros added up
+    assert len(rows) == 1
+    assert rows[0][header.index("Lignes")] == 2
+    assert rows[0][header.index("Euros en jeu")] == (99_000_000_00 + 12_345_67) / 100
+    assert work["A2"].value == "Répondre à la première question décide 100 % des euros à approfondir."
     lists = wb["_listes"]
     column = next(c for c in lists[1] if c.value == "q:motorisation").column_letter
     assert [c.value for c in lists[column][1:] if c.value] == ["electrique", "hydrogene", "essence", "gazole"]
     dv = next(dv for dv in work.data_validations.dataValidation if dv.type == "list")
-    assert "L5" in str(dv.sqref) and dv.formula1.startswith("'_listes'!")
+    assert "J5" in str(dv.sqref) and dv.formula1.startswith("'_listes'!")
 
 
 def test_english_workbook_round_trips_too(tmp_path, rulebooks):
@@ -183,7 +193,7 @@ def test_english_workbook_round_trips_too(tmp_path, rulebooks):
     row[header.index("Class (override)")].value = "d"
     wb.save(path)
     answers = read_workbook_answers(path)
-    assert answers[["line_id", "axis", "class"]].values.tolist() == [[STUDIES, "attenuation", "D"]]
+    assert answers[["key", "axis", "class"]].values.tolist() == [[STUDIES_KEY, "attenuation", "D"]]
 
 
 def test_cli_classify_writes_the_workbook_and_reads_it_back(tmp_path, rulebooks):

@@ -235,6 +235,9 @@ def run_lines(
     )
     # Views hook: weighted and carbon views (budgetclimat.views.attach), each isolated.
     attach_views(result)
+    from budgetclimat.engine.worklist import attach_worklist
+
+    attach_worklist(result)  # the worklist (question × key) and, with answers, the carry-over report
     check_invariants(result, lines_read)
     return result
 

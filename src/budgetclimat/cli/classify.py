@@ -25,6 +25,10 @@ for _key, _fr, _en in [
      "  decided by conventions: {amount} ({lines} lines, {n} rule(s); --no-conventions removes them)"),
     ("conventions-off", "Conventions retirées (--no-conventions) : {n} règle(s) non appliquée(s), leurs lignes passent à la règle suivante.",
      "Conventions removed (--no-conventions): {n} rule(s) not applied, their lines fall to the next rule."),
+    ("worklist", "Liste à approfondir : {n} question(s) × clé ; les {n80} premières couvrent 80 % des euros, les {n95} premières 95 %",
+     "Worklist: {n} question(s) × key; the first {n80} cover 80 % of the euros, the first {n95} 95 %"),
+    ("carry-over", "Réponses reprises : {reused} clé(s) retrouvée(s) dans ce budget, {new} question(s) nouvelle(s) sans réponse, {stale} réponse(s) ne correspondant plus à aucune ligne",
+     "Answers carried over: {reused} key(s) found in this budget, {new} new question(s) without answer, {stale} answer(s) matching no line any more"),
     ("reconciliation-ko", "Rapprochement avec les fichiers sources : KO (voir les constats)", "Reconciliation with the source files: KO (see findings)"),
 ]:
     i18n.define(f"cli.classify.{_key}", fr=_fr, en=_en)
@@ -86,13 +90,15 @@ def answers_option(f):
               help="Trajectory of the territory's net emissions (YAML); with --inventory.")
 @click.option("--measures", type=click.Path(path_type=Path, dir_okay=False),
               help="Measures of the climate plan, tied to budget lines (CSV/XLSX); with --inventory and --trajectory.")
+@click.option("--services", "services_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Fonction → service mapping for the worklist (YAML, as rules/services/default.yaml). Default: the shipped one.")
 @click.option("--staff-costs", type=click.Choice(["3a", "3b"]),
               help="I4CE option for staff costs: 3a pro rata of all other spending, 3b pro rata per fonction "
               "(remainder pro rata of the whole). Default: the rulebook's choice.")
 @conventions_option
 @reading_options
-def classify(files, rules, answers, output, lines_out, summary_json, inventory, trajectory, measures, staff_costs, no_conventions, profile, basis,
-             constants) -> int:
+def classify(files, rules, answers, output, lines_out, summary_json, inventory, trajectory, measures, services_file, staff_costs, no_conventions,
+             profile, basis, constants) -> int:
     """Classify the lines of budget files by the rulebooks (I4CE 2022 by default).
 
     Exit code 0 when the data are valid, 1 when they have errors (outputs are still written), 2 on a
@@ -110,7 +116,7 @@ def classify(files, rules, answers, output, lines_out, summary_json, inventory, 
             raise ConfigError("file-not-found", path=str(path))
     if territory_files and (inventory is None or trajectory is None):
         raise ConfigError("territory-incomplete")
-    inputs = list(files) + list(rules) + list(answers) + territory_files
+    inputs = list(files) + list(rules) + list(answers) + territory_files + ([services_file] if services_file is not None else [])
     for out in (output, lines_out, summary_json):
         if out is not None:
             check_not_input(out, inputs)
@@ -123,9 +129,14 @@ def classify(files, rules, answers, output, lines_out, summary_json, inventory, 
     from budgetclimat.export.register import summary, write_lines, write_summary_json
     from budgetclimat.pipeline import TerritoryInputs, run
 
+    from budgetclimat.engine.worklist import attach_worklist, load_services
+
+    services = load_services(services_file) if services_file is not None else None  # a bad file stops before reading (exit 2)
     territory = TerritoryInputs(inventory, trajectory, measures) if territory_files else None
     result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis,
                  constants=constants, territory=territory, staff_costs=staff_costs, conventions=not no_conventions)
+    if services is not None:
+        attach_worklist(result, services)
     if output is not None:
         from budgetclimat.export.workbook import is_budgetclimat_workbook, read_previous_classes, write_workbook
 
@@ -163,6 +174,14 @@ def _human(result, data: dict) -> str:
                               lines=sum(c["lines"] for c in used), n=len(used)))
     if data.get("conventions_applied") is False:
         out.append(i18n.t("cli.classify.conventions-off", n=len(data.get("conventions", []))))
+    work = getattr(result, "worklist", None)
+    if work is not None:
+        from budgetclimat.engine.worklist import coverage
+
+        out.append(i18n.t("cli.classify.worklist", n=len(work), n80=coverage(work, 0.8), n95=coverage(work, 0.95)))
+    carry = data.get("carry_over")
+    if carry is not None:
+        out.append(i18n.t("cli.classify.carry-over", reused=carry["keys_reused"], new=carry["worklist_new"], stale=carry["answers_stale"]))
     if result.reconciliation_ok is False:
         out.append(i18n.t("cli.classify.reconciliation-ko"))
     f = data["findings"]

@@ -75,7 +75,9 @@ def question_keys(lines: pd.DataFrame, positions: np.ndarray, question_ids: pd.S
     """The key of each (line position, question) pair: the question's declared key kind applied to the
     line. ``questions`` maps question ids to :class:`~budgetclimat.rulebook.model.Question`; a question
     the rule set does not declare (``fact:…`` placeholders) is keyed by line."""
-    kinds = question_ids.astype("string").map({qid: q.key for qid, q in questions.items()}).fillna("line").to_numpy()
+    ids = question_ids.astype("string").fillna("")
+    kind_of = {qid: questions[qid].key if qid in questions else "line" for qid in ids.unique()}  # a few questions
+    kinds = ids.map(kind_of).astype(object).to_numpy()
     table = all_keys(lines.reset_index(drop=True))
     out = np.empty(len(positions), dtype=object)
     for kind in np.unique(kinds):

@@ -179,6 +179,26 @@ def summary(result) -> dict:
             "decided_by": {str(k): int(v) for k, v in first.groupby("decided_by")["line_id"].size().items()},
             "questions_open": int(first[(first["scope"] == "in") & first["question_id"].notna()]["line_id"].nunique()),
         }
+    out.update(worklist_summary(result))
+    return out
+
+
+def worklist_summary(result) -> dict:
+    """``worklist``: one entry per question × key, largest euros first; ``carry_over`` when answers were given."""
+    from budgetclimat.engine.worklist import attach_worklist
+
+    if getattr(result, "worklist", None) is None:
+        attach_worklist(result)
+    work = result.worklist
+    out: dict = {
+        "worklist": [
+            {"question_id": str(r.question_id), "key": str(r.key), "axes": str(r.axes).split(","), "lines": int(r.lines),
+             "amount_cents": int(r.amount_cents), "service": str(r.service)}
+            for r in work.itertuples(index=False)  # one dict per row: the JSON itself is per row
+        ]
+    }
+    if getattr(result, "carry_over", None) is not None:
+        out["carry_over"] = dict(result.carry_over)
     return out
 
 

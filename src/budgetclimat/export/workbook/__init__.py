@@ -154,7 +154,7 @@ def write_workbook(
 
     from .sheets import annexe, approfondir, carbone, colore, controles, evolution, lignes, methode, pondere, synthese
 
-    work = approfondir.worklist(ctx)
+    work = approfondir.worklist(ctx, result)
     approfondir.register_lists(ctx, work)
     declare_lists(ctx)
 

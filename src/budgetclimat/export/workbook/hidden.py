@@ -45,6 +45,34 @@ def current_classes(prep) -> pd.DataFrame:
     return pd.DataFrame({"line_id": summary["line_id"], "axis": summary["axis"], "class_text": text})
 
 
+def line_keys(lines: pd.DataFrame) -> pd.Series:
+    """The ``line:…`` key of every line whose key no other line of the run shares, indexed by ``line_id``.
+
+    Twins (same nature, fonction and label) keep their line id: an answer or override typed for one of
+    them must not spread to the others in silence."""
+    from budgetclimat.engine.keys import key_values
+
+    if not len(lines):
+        return pd.Series(dtype="string")
+    keys = pd.Series(key_values(lines.reset_index(drop=True), "line").to_numpy(), index=lines["line_id"].astype("string").to_numpy(), dtype="string")
+    return keys[~keys.duplicated(keep=False).to_numpy()]
+
+
+def keyed_answers(answers: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
+    """Answers given for a ``line_id`` of this run are kept by the line's key (``line:…``) instead, so
+    that next year's run applies them to the same line; answers for unknown line ids stay as they are."""
+    if "line_id" not in answers.columns or not len(keys):
+        return answers
+    answers = answers.copy()
+    ids = answers["line_id"].astype("string")
+    key = ids.map(keys)
+    hit = (ids.notna() & key.notna()).to_numpy(dtype=bool)
+    if hit.any():
+        answers["key"] = answers["key"].astype("string").mask(hit, key)
+        answers["line_id"] = ids.mask(hit, pd.NA)
+    return answers
+
+
 def write_meta(ctx, classes: pd.DataFrame | None) -> None:
     ws = ctx.wb.create_sheet(META_SHEET)
     ws.sheet_state = "veryHidden"
@@ -59,12 +87,19 @@ def write_meta(ctx, classes: pd.DataFrame | None) -> None:
         g.add("#classes")
         for row in classes.itertuples(index=False):
             g.add(str(row.line_id), str(row.axis), str(row.class_text))
+    keys = line_keys(ctx.prep.lines)
+    if classes is not None:
+        # The line key of each line: answers typed per line in « Lignes » are read back by key, so that
+        # they carry over to next year's budget (line ids change with the file).
+        g.add("#line-keys")
+        for line_id, key in zip(keys.index, keys.to_numpy()):
+            g.add(str(line_id), str(key))
     if ctx.answers is not None and len(ctx.answers):
         from budgetclimat.engine.answers import ANSWER_COLUMNS
 
         cols = [c for c in ANSWER_COLUMNS if c not in ("source_file", "source_row")]
         g.add("#answers", *cols)
-        frame = ctx.answers.reindex(columns=cols)
+        frame = keyed_answers(ctx.answers.reindex(columns=cols), keys)
         for row in frame.itertuples(index=False):
             g.add("", *[None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v) for v in row])
     g.add("#end")

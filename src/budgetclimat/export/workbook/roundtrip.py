@@ -59,7 +59,7 @@ def _meta(book) -> dict:
     rows = _rows(book, META_SHEET)
     if not rows or _text(rows[0][0]) != MARKER:
         raise ConfigError("answers-unreadable", path="", detail=f"sheet {META_SHEET} is not a budgetclimat marker")
-    meta = {"layout": {}, "classes": [], "answers": [], "answer_columns": [], "axes": [], "axis_labels": []}
+    meta = {"layout": {}, "classes": [], "answers": [], "answer_columns": [], "axes": [], "axis_labels": [], "line_keys": {}}
     section = None
     for row in rows[1:]:
         head = _text(row[0]) if row else None
@@ -71,13 +71,15 @@ def _meta(book) -> dict:
             key, title, header_row, col_key, header = (row + [None] * 6)[1:6]
             entry = meta["layout"].setdefault(_text(key), {"title": _text(title), "header_row": int(float(header_row)), "columns": {}})
             entry["columns"][_text(col_key)] = _text(header)
-        elif head in ("#classes", "#end"):
+        elif head in ("#classes", "#line-keys", "#end"):
             section = head
         elif head == "#answers":
             section = head
             meta["answer_columns"] = [_text(v) for v in row[1:]]
         elif section == "#classes" and head:
             meta["classes"].append((head, _text(row[1]), _text(row[2]) or ""))
+        elif section == "#line-keys" and head:
+            meta["line_keys"][head] = _text(row[1])
         elif section == "#answers":
             meta["answers"].append([_text(v) for v in row[1:1 + len(meta["answer_columns"])]])
     return meta
@@ -160,6 +162,8 @@ def read_workbook_answers(path: str | Path) -> pd.DataFrame:
             if not line_id:
                 continue
             where = {"source_file": f"{path.name} [{lignes['title']}]", "source_row": number, "line_id": line_id}
+            if meta["line_keys"].get(line_id):  # kept by the line's key: it carries over to next year
+                where = {**where, "line_id": None, "key": meta["line_keys"][line_id]}
             comment, author = _text(row.get("comment")), _text(row.get("author"))
             fact, value = _text(row.get("fact")), _text(row.get("value"))
             override = _text(row.get("override_class"))
@@ -177,12 +181,13 @@ def read_workbook_answers(path: str | Path) -> pd.DataFrame:
     if work:
         rows, _ = _table(book, work)
         for number, row in rows:
-            line_id, answer = _text(row.get("line_id")), _text(row.get("answer"))
+            # One row per question × key (a workbook of an older version: per line, with a line id).
+            key, line_id, answer = _text(row.get("key")), _text(row.get("line_id")), _text(row.get("answer"))
             fact = _text(row.get("fact"))
-            if not line_id or not answer or not fact:
+            if not (key or line_id) or not answer or not fact:
                 continue
-            typed.append({"source_file": f"{path.name} [{work['title']}]", "source_row": number, "line_id": line_id,
-                          "fact": fact, "value": answer, "comment": _text(row.get("comment")), "author": _text(row.get("author"))})
+            typed.append({"source_file": f"{path.name} [{work['title']}]", "source_row": number, "line_id": None if key else line_id,
+                          "key": key, "fact": fact, "value": answer, "comment": _text(row.get("comment")), "author": _text(row.get("author"))})
 
     typed_frame = pd.DataFrame(typed, columns=ANSWER_COLUMNS)
     previous = pd.DataFrame(meta["answers"], columns=meta["answer_columns"] or None)
@@ -196,27 +201,33 @@ def read_workbook_answers(path: str | Path) -> pd.DataFrame:
         return conform_answers(pd.DataFrame(columns=ANSWER_COLUMNS), source_file=path.name)
     combined = pd.concat(frames, ignore_index=True)
     facts = combined[combined["fact"].notna()]
-    combined = combined.drop(facts[facts.duplicated(["line_id", "nature", "fonction", "label", "fact"], keep="last")].index)
+    combined = combined.drop(facts[facts.duplicated(["line_id", "key", "nature", "fonction", "label", "fact"], keep="last")].index)
     return conform_answers(combined.reset_index(drop=True), source_file=path.name)
 
 
+def _target(frame: pd.DataFrame) -> pd.Series:
+    """What an answer is given for: its line id, else its key, else nature|fonction|label."""
+    def col(name):
+        return frame[name].astype("string") if name in frame.columns else pd.Series(pd.NA, index=frame.index, dtype="string")
+
+    label_key = "nkey:" + col("nature").fillna("") + "|" + col("fonction").fillna("") + "|" + col("label").fillna("")
+    return ("id:" + col("line_id")).fillna("key:" + col("key")).fillna(label_key)
+
+
 def _drop_superseded(previous: pd.DataFrame, typed: pd.DataFrame) -> pd.DataFrame:
+    """A typed answer replaces the previous one for the same target (key or line) and fact; a typed
+    override the previous one for the same target and axis (or every axis)."""
     if typed.empty:
         return previous
-    fact_keys = set(zip(typed["line_id"], typed["fact"]))
-    class_rows = typed[typed["class"].notna()]
-    class_lines_all_axes = set(class_rows.loc[class_rows["axis"].isna(), "line_id"])
-    class_keys = set(zip(class_rows["line_id"], class_rows["axis"]))
-    keep = []
-    for row in previous.itertuples(index=False):
-        row = row._asdict() if hasattr(row, "_asdict") else dict(zip(previous.columns, row))
-        if row.get("fact") and (row.get("line_id"), row.get("fact")) in fact_keys:
-            keep.append(False)
-        elif row.get("class") and (row.get("line_id") in class_lines_all_axes or (row.get("line_id"), row.get("axis")) in class_keys):
-            keep.append(False)
-        else:
-            keep.append(True)
-    return previous[keep]
+    prev_target, typed_target = _target(previous), _target(typed)
+    typed_facts = set(zip(typed_target[typed["fact"].notna()], typed.loc[typed["fact"].notna(), "fact"]))
+    is_class = typed["class"].notna()
+    all_axes = set(typed_target[is_class & typed["axis"].isna()])
+    class_keys = set(zip(typed_target[is_class], typed.loc[is_class, "axis"]))
+    fact_hit = pd.Series([(t, f) in typed_facts for t, f in zip(prev_target, previous["fact"])], index=previous.index)
+    class_hit = pd.Series([t in all_axes or (t, a) in class_keys for t, a in zip(prev_target, previous["axis"])], index=previous.index)
+    drop = (previous["fact"].notna() & fact_hit) | (previous["class"].notna() & class_hit)
+    return previous[~drop.to_numpy(dtype=bool)]
 
 
 def compute_changes(previous: pd.DataFrame, prep: Prepared) -> pd.DataFrame:

@@ -1,4 +1,11 @@
-"""À approfondir: the worklist for services — each AA line with its question and a drop-down of answers."""
+"""À approfondir: the worklist for services — one row per question × key (``engine.worklist``), the
+euros its answer settles, the service it goes to, and a drop-down of answers.
+
+The first lines say how many of the first questions cover 80 % of the euros to investigate. Hidden
+columns carry the key, the question id and the fact, so that an answer typed here is read back as a
+keyed answer ``{key, fact, value}`` (``roundtrip.read_workbook_answers``) that applies to every line
+with that key — this year and next year.
+"""
 
 from __future__ import annotations
 
@@ -6,44 +13,109 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from .. import labels as _labels
 from ..grid import add_table, EDIT, EDIT_HEAD, HEAD, NOTE, TITLE, C, Grid, Look
-from ..questions import parse_allowed, question_fact, question_type
+from ..questions import parse_allowed, question_type
 from budgetclimat.money import format_euros
 
 HEADER_ROW = 4
 TABLE_NAME = "AApprofondir"
+HIDDEN = ("key", "question_id", "fact")
 _MONEY = Look(number_format="eur", border=True)
 _TEXT = Look(border=True, wrap=True)
 _CODE = Look(border=True)
+_INT = Look(number_format="#,##0", border=True)
+_LEAD = Look(bold=True, size=11, colour="1F3B57")
+
+for _key, _fr, _en in [
+    ("approfondir-title-questions", "À approfondir — questions aux services ({n} questions, {amount})", "To investigate — questions for services ({n} questions, {amount})"),
+    ("approfondir-note-keys", "Une ligne par question et par clé : la réponse vaut pour toutes les lignes de la clé (toute la collectivité, un compte, un compte × fonction, une opération ou une ligne), cette année et les suivantes. Remplir « Réponse » (liste déroulante), renvoyer le fichier, puis relancer « budgetclimat classify … --answers ce-fichier.xlsx ».",
+     "One row per question and key: the answer applies to every line of the key (the whole local government, an account, an account × function, an operation or a line), this year and the next. Fill in “Answer” (drop-down), send the file back, then re-run “budgetclimat classify … --answers this-file.xlsx”."),
+    ("wl-col-rank", "Rang", "Rank"),
+    ("wl-col-service", "Service", "Service"),
+    ("wl-col-key-text", "Porte sur", "Applies to"),
+    ("wl-col-examples", "Exemples de libellés", "Example labels"),
+    ("wl-col-axes", "Axes", "Axes"),
+    ("wl-col-lines", "Lignes", "Lines"),
+    ("wl-col-at-stake", "Euros en jeu", "Euros at stake"),
+    ("wl-col-key", "Clé (technique)", "Key (technical)"),
+    ("wl-col-question-id", "Question (identifiant)", "Question (id)"),
+    ("wl-key-entity", "toute la collectivité", "the whole local government"),
+    ("wl-key-account", "compte {nature}{label}", "account {nature}{label}"),
+    ("wl-key-fonction", "fonction {fonction}{label}", "function {fonction}{label}"),
+    ("wl-key-operation", "opération {code}{label}", "operation {code}{label}"),
+    ("wl-key-line", "ligne « {label} » (compte {nature}, fonction {fonction})", "line “{label}” (account {nature}, function {fonction})"),
+]:
+    _labels._d(_key, _fr, _en)
 
 
-def worklist(ctx) -> pd.DataFrame:
-    """One row per line × axis × question with an AA piece, largest amount first (staff lines allocated
-    pro rata are left out: they follow the others)."""
-    reg = ctx.prep.main_register()
-    reg = reg[reg["key"] == "AA"]
-    if "allocation" in reg.columns:
-        # Staff costs allocated pro rata (3a/3b) inherit an AA share but have no question of their own.
-        reg = reg[reg["allocation"].astype("string").fillna("") == ""]
-    reg = reg.copy()
-    for col in ["question_id", "question", "allowed_answers"]:
-        if col not in reg.columns:
-            reg[col] = pd.NA
-    reg["question_id"] = reg["question_id"].astype("string").fillna("")
-    grouped = reg.groupby(["line_id", "axis", "question_id"], sort=False).agg(
-        amount_cents=("amount_share_cents", "sum"),
-        question=("question", "first"),
-        allowed=("allowed_answers", "first"),
-        fonction=("fonction", "first"),
-        fonction_label=("fonction_label", "first"),
-        chapitre=("chapitre", "first"),
-        nature=("nature", "first"),
-        label=("label", "first"),
-    ).reset_index()
-    grouped["fact"] = [question_fact(ctx.prep.ruleset, q) if q else "" for q in grouped["question_id"]]
-    grouped["allowed_list"] = [parse_allowed(v) for v in grouped["allowed"]]
-    grouped["qtype"] = [question_type(ctx.prep.ruleset, q) if q else None for q in grouped["question_id"]]
-    return grouped.sort_values(["amount_cents", "line_id", "axis"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
+def worklist(ctx, result=None) -> pd.DataFrame:
+    """The run's worklist (``result.worklist``, else built here with the shipped services), with what
+    the sheet shows: the readable key, example labels, question text, allowed answers."""
+    from budgetclimat.engine.worklist import build_worklist
+    from budgetclimat.rulebook.model import RuleSet
+
+    prep = ctx.prep
+    ruleset = prep.ruleset if isinstance(prep.ruleset, RuleSet) else RuleSet()
+    work = getattr(result, "worklist", None) if result is not None else None
+    if work is None:
+        work = build_worklist(prep.lines, prep.register, ruleset, lang=ctx.lang)
+    work = work.copy()
+    if hasattr(result, "services") and getattr(result, "services", None) is not None and len(work):
+        work["service"] = work["service_id"].map(lambda s: result.services.label(str(s), ctx.lang))
+    reg = prep.register
+    texts = reg[reg["question_id"].notna()].drop_duplicates("question_id").set_index("question_id") if "question_id" in reg.columns else pd.DataFrame()
+    qtext = texts["question"].astype("string").to_dict() if "question" in texts.columns else {}
+    qallowed = texts["allowed_answers"].to_dict() if "allowed_answers" in texts.columns else {}
+    work["question"] = [_s(qtext.get(q)) or str(q) for q in work["question_id"]]  # one per row of the sheet
+    work["qtype"] = [question_type(ruleset, q) for q in work["question_id"]]
+    # A share question has a number for answer (decimal validation), a text question free text: no list.
+    work["allowed_list"] = [parse_allowed(qallowed.get(q)) if t not in ("share", "text", "number") else []
+                            for q, t in zip(work["question_id"], work["qtype"])]
+    lines = prep.lines.set_index(prep.lines["line_id"].astype("string"))
+    first = work["line_ids"].str.split(";").str[0]
+    work["key_text"] = [_key_text(ctx, key, lines.loc[lid] if lid in lines.index else None) for key, lid in zip(work["key"], first)]
+    # Example labels when the key is wider than a line (a line key already shows its label).
+    work["examples"] = ["" if str(key).startswith("line:") else _examples(lines, ids) for key, ids in zip(work["key"], work["line_ids"])]
+    return work
+
+
+def _attr(line, column: str) -> str:
+    if line is None or column not in line.index:
+        return ""
+    value = line[column]
+    if isinstance(value, pd.Series):
+        value = value.iloc[0]
+    return "" if value is None or value is pd.NA or (isinstance(value, float) and value != value) else str(value)
+
+
+def _key_text(ctx, key: str, line) -> str:
+    kind, _, value = str(key).partition(":")
+    nature, fonction = _attr(line, "nature"), _attr(line, "fonction")
+
+    def suffix(text: str) -> str:
+        return f" — {text}" if text else ""
+
+    if kind == "entity":
+        return ctx.t("wl-key-entity")
+    if kind == "account":
+        return ctx.t("wl-key-account", nature=value, label=suffix(_attr(line, "account_label")))
+    if kind == "account_fonction":
+        n, _, f = value.partition("|")
+        parts = [ctx.t("wl-key-account", nature=n, label=suffix(_attr(line, "account_label")))]
+        if f:
+            parts.append(ctx.t("wl-key-fonction", fonction=f, label=suffix(_attr(line, "fonction_label"))))
+        return " ; ".join(parts)
+    if kind == "operation":
+        return ctx.t("wl-key-operation", code=value, label=suffix(_attr(line, "ap_label")))
+    return ctx.t("wl-key-line", label=_attr(line, "label"), nature=nature, fonction=fonction or "–")
+
+
+def _examples(lines: pd.DataFrame, line_ids: str, n: int = 3) -> str:
+    ids = [i for i in str(line_ids).split(";") if i in lines.index][:50]
+    labels = list(dict.fromkeys(str(v) for v in lines.loc[ids, "label"].dropna()))
+    more = " ; …" if len(labels) > n else ""
+    return " ; ".join(labels[:n]) + more
 
 
 def register_lists(ctx, work: pd.DataFrame) -> None:
@@ -54,37 +126,46 @@ def register_lists(ctx, work: pd.DataFrame) -> None:
 
 
 def write(ctx, work: pd.DataFrame) -> None:
+    from budgetclimat.engine.worklist import sentence
+    from budgetclimat.rulebook.model import RuleSet
+
     ws = ctx.sheet("sheet-approfondir")
     t = ctx.t
     headers = [
-        ("amount", t("col-amount-eur"), 15), ("line_id", t("col-line-id"), 22), ("axis", t("col-axis"), 13),
-        ("fonction", t("col-fonction"), 9), ("fonction_label", t("col-fonction-label"), 24), ("chapitre", t("col-chapitre"), 9),
-        ("nature", t("col-nature"), 9), ("label", t("col-label"), 34), ("question", t("col-question"), 40),
-        ("allowed", t("col-allowed"), 26), ("fact", t("col-fact"), 14), ("answer", t("col-answer"), 18),
-        ("comment", t("col-comment"), 26), ("author", t("col-author"), 14),
+        ("rank", t("wl-col-rank"), 6), ("service", t("wl-col-service"), 20), ("question", t("col-question"), 44),
+        ("key_text", t("wl-col-key-text"), 34), ("examples", t("wl-col-examples"), 30), ("axes", t("wl-col-axes"), 14),
+        ("lines", t("wl-col-lines"), 8), ("amount", t("wl-col-at-stake"), 16), ("allowed", t("col-allowed"), 26),
+        ("answer", t("col-answer"), 18), ("comment", t("col-comment"), 26), ("author", t("col-author"), 14),
+        ("key", t("wl-col-key"), 24), ("question_id", t("wl-col-question-id"), 18), ("fact", t("col-fact"), 14),
     ]
     editable = {"answer", "comment", "author"}
     g = Grid(widths={i: w for i, (_, _, w) in enumerate(headers, 1)})
-    g.add(C(t("approfondir-title", n=len(work), amount=format_euros(int(work["amount_cents"].sum()) if len(work) else 0, ctx.lang)), TITLE))
-    g.add(C(t("approfondir-note"), NOTE))
-    g.blank()
+    total = int(work["amount_cents"].sum()) if len(work) else 0
+    g.add(C(t("approfondir-title-questions", n=len(work), amount=format_euros(total, ctx.lang)), TITLE))
+    ruleset = ctx.prep.ruleset if isinstance(ctx.prep.ruleset, RuleSet) else RuleSet()
+    g.add(C(sentence(work, ruleset, ctx.lang), _LEAD))
+    g.add(C(t("approfondir-note-keys"), NOTE))
     g.add(*[C(h, EDIT_HEAD if k in editable else HEAD) for k, h, _ in headers])
     for row in work.itertuples(index=False):
         allowed = ", ".join(row.allowed_list) if row.allowed_list else (t("share-answer") if row.qtype == "share" else "")
+        axes = ", ".join(ctx.axis(a) for a in str(row.axes).split(",") if a)
         g.add(
-            C(int(row.amount_cents) / 100, _MONEY), C(str(row.line_id), _CODE), C(ctx.axis(str(row.axis)), _CODE),
-            C(_s(row.fonction), _CODE), C(_s(row.fonction_label), _TEXT), C(_s(row.chapitre), _CODE), C(_s(row.nature), _CODE),
-            C(_s(row.label), _TEXT), C(_s(row.question), _TEXT), C(allowed, _TEXT), C(_s(row.fact), _CODE),
-            C(None, EDIT), C(None, EDIT), C(None, EDIT),
+            C(int(row.rank), _CODE), C(_s(row.service), _TEXT), C(_s(row.question), _TEXT), C(_s(row.key_text), _TEXT),
+            C(_s(row.examples), _TEXT), C(axes, _CODE), C(int(row.lines), _INT), C(int(row.amount_cents) / 100, _MONEY),
+            C(allowed, _TEXT), C(None, EDIT), C(None, EDIT), C(None, EDIT),
+            C(str(row.key), _CODE), C(str(row.question_id), _CODE), C(_s(row.fact), _CODE),
         )
     if work.empty:
         g.add(*[C("", EDIT if k in editable else _CODE) for k, _, _ in headers])
-    ctx.flush(ws, g, landscape=True, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", freeze=f"C{HEADER_ROW + 1}")
+    keys = [k for k, _, _ in headers]
+    for k in HIDDEN:  # write-only sheets: column settings before the first row
+        ws.column_dimensions[get_column_letter(keys.index(k) + 1)].hidden = True
+    ctx.flush(ws, g, landscape=True, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", freeze=f"D{HEADER_ROW + 1}")
     ctx.layout["approfondir"] = (ws.title, HEADER_ROW, {k: h for k, h, _ in headers})
     last_row = HEADER_ROW + max(len(work), 1)
     add_table(ws, TABLE_NAME, HEADER_ROW, [h for _, h, _ in headers], last_row)
 
-    answer_col = get_column_letter([k for k, _, _ in headers].index("answer") + 1)
+    answer_col = get_column_letter(keys.index("answer") + 1)
     by_list: dict[str, list[int]] = {}
     shares: list[int] = []
     for i, row in enumerate(work.itertuples(index=False)):
