@@ -82,6 +82,8 @@ HELP_FR = {
     "Answers and overrides (CSV or XLSX; repeatable, applied in order).":
         "Réponses et classements manuels (CSV ou XLSX, ou le classeur de l'an dernier ; répétable, appliqués dans l'ordre).",
     "Workbook to write (.xlsx).": "Classeur à écrire (.xlsx).",
+    "Fonction → service mapping for the worklist (YAML, as rules/services/default.yaml). Default: the shipped one.":
+        "Correspondance fonction → service pour la liste à approfondir (YAML, comme rules/services/default.yaml). Par défaut : celle fournie.",
     "Classify without the rules declared conventions (a class no I4CE cell supports): the lines they decided fall to the next rule (usually the question of their topic). The outputs still list them, as not applied.":
         "Classer sans les règles déclarées conventions (une classe qu'aucune cellule I4CE ne fonde) : leurs lignes passent à la règle suivante (en général la question de leur thème). Les sorties les listent encore, comme non appliquées.",
     "Line register, long format (.csv or .parquet).": "Registre des lignes, format long (.csv ou .parquet).",
