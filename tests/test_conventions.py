@@ -98,7 +98,7 @@ def _classify(tmp_path, budget, rulebook, *extra, name="s"):
     lines = tmp_path / f"{name}.csv"
     workbook = tmp_path / f"{name}.xlsx"
     result = invoke(["classify", budget, *READ, "--rules", rulebook, "--summary-json", summary, "--lines-out", lines, "-o", workbook, *extra])
-    register = list(csv.DictReader(io.StringIO(lines.read_text(encoding="utf-8-sig"))))
+    register = list(csv.DictReader(io.StringIO(lines.read_text(encoding="utf-8-sig")), delimiter=";"))
     return result, json.loads(summary.read_text(encoding="utf-8")), register, workbook
 
 
