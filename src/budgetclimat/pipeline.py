@@ -49,6 +49,8 @@ class RunResult:
     # Territory carbon budget, when an inventory and a trajectory are given (attach_territory).
     territory: object = None  # budgetclimat.views.territory.TerritoryResult
     measures: object = None  # budgetclimat.views.territory.MeasuresMoney
+    # Ranges while questions are open (budgetclimat.engine.bounds.BoundsResult), None when it failed.
+    bounds: object = None
 
     @property
     def errors(self) -> int:
@@ -227,6 +229,15 @@ def run_lines(
     # Views hook: weighted and carbon views (budgetclimat.views.attach), each isolated.
     attach_views(result)
     check_invariants(result, lines_read)
+    attach_bounds(result)
+    return result
+
+
+def attach_bounds(result: RunResult) -> RunResult:
+    """The ranges per axis (:func:`budgetclimat.engine.bounds.compute_bounds`), isolated like a view."""
+    from budgetclimat.engine.bounds import compute_bounds
+
+    result.bounds = isolated_view(result, "bounds", lambda: compute_bounds(result.lines, result.ruleset, result.answers, result.register))
     return result
 
 
@@ -238,7 +249,8 @@ i18n.define(
     title_en="View not computed",
 )
 for _view, _fr, _en in [("weighted", "budget vert pondéré", "weighted green budget"), ("carbon", "budget carbone", "carbon budget"),
-                         ("territory", "budget carbone du territoire", "territory carbon budget")]:
+                         ("territory", "budget carbone du territoire", "territory carbon budget"),
+                         ("bounds", "fourchettes (questions ouvertes)", "ranges (open questions)")]:
     i18n.define(f"view-name.{_view}", fr=_fr, en=_en)
 
 

@@ -157,6 +157,9 @@ def summary(result) -> dict:
             "decided_by": {str(k): int(v) for k, v in first.groupby("decided_by")["line_id"].size().items()},
             "questions_open": int(first[(first["scope"] == "in") & first["question_id"].notna()]["line_id"].nunique()),
         }
+        bounds = getattr(result, "bounds", None)  # ranges while questions are open (engine.bounds)
+        if bounds is not None and axis in bounds.axes:
+            out["axes"][axis].update(bounds.axes[axis].to_json())
     return out
 
 
