@@ -270,8 +270,8 @@ def _enumerate(start: pd.DataFrame, start_q: np.ndarray, rb: Rulebook, questions
 
 
 def _answers_frame(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=ans.ANSWER_COLUMNS)
-    frame["source_file"] = frame["source_file"].fillna("bounds")
+    frame = pd.DataFrame(rows, columns=ans.ANSWER_COLUMNS, dtype=object)
+    frame["source_file"] = "bounds"
     frame["source_row"] = pd.Series(np.arange(2, len(frame) + 2), index=frame.index)
     return frame.astype({c: "string" for c in ans.ANSWER_COLUMNS if c != "source_row"}).astype({"source_row": "Int64"})
 
