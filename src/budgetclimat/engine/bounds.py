@@ -85,6 +85,14 @@ class BoundsResult:
     answers: dict[tuple[str, str, str], pd.DataFrame] = field(default_factory=dict)
 
 
+def percent_text(part: int, whole: int, lang: str) -> str:
+    """``12,3 %`` (French) or ``12.3%`` (English) of ``whole`` for display; ``—`` when ``whole`` is 0."""
+    if not whole:
+        return "—"
+    value = f"{100 * part / whole:.1f}".replace("-0.0", "0.0")  # display only; the figures are the cents
+    return value.replace(".", ",") + "\u00a0%" if lang == "fr" else value + "%"
+
+
 def mask_classes(mask: int) -> str:
     return "|".join(c for c in CLASSES if mask & _BIT[c])
 
