@@ -132,7 +132,7 @@ def _brute_force(lines, ruleset):
     keys = {"genre": "account:6111", "contrat": "entity:*"}
     l0, l1 = (f"line:6111|{f}|{w}" for f, w in (("020", "un"), ("212", "deux")))
     seen = {g: [] for g in GROUPS}
-    for genre, contrat, p0, p1, cls in itertools.product(["a", "b", "c"], ["x", "y"], ["0", "1"], ["0", "1"], [None, "TF", "FSC", "N", "D", "IM"]):
+    for genre, contrat, p0, p1, cls in itertools.product(["a", "b", "c"], ["x", "y"], ["0", "1"], ["0", "1"], [None, "TF", "N", "D"]):  # FSC counts as TF, IM as none
         rows = [
             {"key": keys["genre"], "fact": "genre", "value": genre},
             {"key": keys["contrat"], "fact": "contrat", "value": contrat},
@@ -206,3 +206,51 @@ def test_decided_bounded_open_sum_to_in_scope_montreuil(montreuil):
         assert b.decided_cents == int(reg.loc[reg["class"] != "AA", "amount_share_cents"].sum())
         for g, s in OBJECTIVES:
             assert isinstance(getattr(b, f"{g}_{s}_cents"), int)
+
+
+def test_summary_terminal_and_failure(case, monkeypatch):
+    from budgetclimat import i18n
+    from budgetclimat.cli.classify import _human
+    from budgetclimat.export.register import summary
+    from budgetclimat.pipeline import run_lines
+
+    lines, ruleset = case
+    result = run_lines(lines, ruleset)
+    data = summary(result)
+    axis = data["axes"]["attenuation"]
+    b = result.bounds.axes["attenuation"]
+    assert axis["bounds"]["favourable_max_cents"] == b.favourable_max_cents and axis["open_cents"] == b.open_cents
+    text = _human(result, data)
+    assert "favorable entre " in text and "\u00a0%" in text and "au moins neutre : 300,00" in text
+    i18n.set_language("en")
+    text = _human(result, summary(result))
+    assert "favourable between " in text and "at least neutral: €300.00" in text
+
+    # A failure of the computation is a warning; the run and the summary go on without ranges.
+    import budgetclimat.engine.bounds as bounds_module
+
+    def boom(*args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(bounds_module, "compute_bounds", boom)
+    failed = run_lines(lines, ruleset)
+    data = summary(failed)
+    assert failed.bounds is None and "bounds" not in data["axes"]["attenuation"]
+    hit = failed.findings[failed.findings["code"] == "view-failed"]
+    assert list(hit["column"]) == ["bounds"] and "boom" in hit["value"].iloc[0]
+    assert data["findings"]["warnings"] >= 1
+
+
+def test_analyst_aa_stays(case):
+    """A line an analyst classed « AA » is not enumerated, and no class is put over the analyst's."""
+    from budgetclimat.pipeline import run_lines
+
+    lines, ruleset = case
+    answers = conform_answers(pd.DataFrame([{"line_id": "L3", "class": "AA"}]))
+    result = run_lines(lines, ruleset, answers)
+    reach = result.bounds.reachable.set_index("line_id")
+    assert reach.loc["L3", "classes"] == "AA" and not reach.loc["L3", "open"]
+    chosen = result.bounds.answers[("attenuation", "favourable", "max")]
+    assert not ((chosen["line_id"] == "L3") & (chosen["source_file"] == "bounds")).any()
+    again = run_lines(lines, ruleset, chosen)
+    assert group_cents(again.register, "favourable") == result.bounds.axes["attenuation"].favourable_max_cents

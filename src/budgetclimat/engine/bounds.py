@@ -364,7 +364,9 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
         aa = rows[rows["class"] == "AA"]
         staff = aa["decided_by"] == "staff"
         # One entry per AA line (a line is AA as a whole; its first AA piece carries the question).
-        first = aa[~staff].drop_duplicates("pos")
+        # An analyst's class « AA » (an override) stays: it is not enumerated, and no other class is put over it.
+        kept = aa[aa["decided_by"] == "override"].drop_duplicates("pos")
+        first = aa[~staff & (aa["decided_by"] != "override")].drop_duplicates("pos")
         pos = first["pos"].to_numpy(dtype="int64")
         g_of = gid[pos]
         node_frame = pd.DataFrame({"gid": g_of, "q": first["question_id"].astype(object).where(first["question_id"].notna(), None).to_numpy()})
@@ -376,6 +378,8 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
         real = mask & ALL_MASK  # staying AA (an « à approfondir » answer) does not widen the range
         bound = np.where(is_open | (real == 0), None, np.where((real & ~AT_LEAST_NEUTRAL) == 0, "at_least_neutral", np.where((real & ~AT_MOST_NEUTRAL) == 0, "at_most_neutral", None)))
         reach = pd.DataFrame({"line_id": first["line_id"].to_numpy(), "axis": rb.axis, "classes": [mask_classes(int(m)) for m in mask], "open": is_open, "bound": bound})
+        if len(kept):
+            reach = pd.concat([reach, pd.DataFrame({"line_id": kept["line_id"].to_numpy(), "axis": rb.axis, "classes": "AA", "open": False, "bound": None})], ignore_index=True)
         reach_parts.append(reach.astype({"line_id": "string", "axis": "string", "classes": "string", "bound": "string"}))
 
         in_cents = int(rows["amount_share_cents"].sum())

@@ -70,6 +70,7 @@ class Prepared:
 
 
 def prepare(result) -> Prepared:
+    bounds = _get(result, "bounds")  # first: computed on first use, a failure joins the findings read below
     lines = _get(result, "lines")
     register = _get(result, "register")
     if lines is None:
@@ -101,7 +102,7 @@ def prepare(result) -> Prepared:
         carbon=_get(result, "carbon"),
         territory=_get(result, "territory"),
         measures=_get(result, "measures"),
-        bounds=_get(result, "bounds"),
+        bounds=bounds,
     )
 
 
