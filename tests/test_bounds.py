@@ -162,10 +162,6 @@ def test_bounds_equal_brute_force(case):
     assert expected["favourable"][1] == 100000 + 50000 + 30000 + 20000 + 9999 - int(9999 * 7001 / 207001 + 0.5)
 
 
-def _favourable_share_cents(result, axis: str) -> int:
-    return group_cents(result.register[result.register["axis"] == axis].assign(axis="attenuation"), "favourable")
-
-
 @pytest.fixture(scope="module")
 def montreuil():
     from budgetclimat.pipeline import run
@@ -173,27 +169,27 @@ def montreuil():
     return run([DATA / "montreuil-ca-2016-m14.xml"])
 
 
-@pytest.mark.parametrize("sense", ["max", "min"])
-def test_extreme_answers_reproduce_the_bound_montreuil(montreuil, sense):
+@pytest.mark.parametrize(("group", "sense"), OBJECTIVES)
+def test_extreme_answers_reproduce_the_bound_montreuil(montreuil, group, sense):
     """Through the public path: the answers chosen for the bound (one per worklist row = question × key,
     follow-up rows included, an analyst class for open lines) given as an answers frame to ``run_lines``
     give the bound to the cent."""
     from budgetclimat.pipeline import run_lines
 
     first = montreuil
-    chosen = first.bounds.answers[("attenuation", "favourable", sense)]
+    chosen = first.bounds.answers[("attenuation", group, sense)]
     facts = chosen[chosen["fact"].notna()]
     # One answer per worklist row (question × key), keyed by key, never by line id.
     assert len(facts) and not facts.duplicated(["key", "fact"]).any() and facts["line_id"].isna().all()
     again = run_lines(first.lines, first.ruleset, chosen)
-    bound = getattr(first.bounds.axes["attenuation"], f"favourable_{sense}_cents")
-    assert _favourable_share_cents(again, "attenuation") == bound
+    bound = getattr(first.bounds.axes["attenuation"], f"{group}_{sense}_cents")
+    assert group_cents(again.register, group) == bound
     # Every line the answers reach is decided: no question is left open on the axis (but « à approfondir » answers).
     reg = again.register
     left = reg[(reg["axis"] == "attenuation") & (reg["class"] == "AA") & (reg["decided_by"] != "staff")]
     assert left.empty
     b = first.bounds.axes["attenuation"]
-    assert b.favourable_min_cents < b.favourable_max_cents <= b.in_scope_cents
+    assert getattr(b, f"{group}_min_cents") < getattr(b, f"{group}_max_cents") <= b.in_scope_cents
 
 
 def test_decided_bounded_open_sum_to_in_scope_montreuil(montreuil):
