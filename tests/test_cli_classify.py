@@ -60,6 +60,14 @@ def test_summary_json(outputs):
     assert classes == axis["in_scope"]["cents"]
     assert axis["in_scope"]["cents"] + axis["out_of_scope"]["cents"] == data["total_cents"]
     assert sum(r["cents"] for r in axis["out_of_scope"]["by_reason"]) == axis["out_of_scope"]["cents"]
+    # Ranges while questions are open: min ≤ max per group, decided + bounded + open = in scope.
+    bounds = axis["bounds"]
+    assert set(bounds) == {f"{g}_{s}_cents" for g in ("favourable", "unfavourable", "neutral") for s in ("min", "max")}
+    for g in ("favourable", "unfavourable", "neutral"):
+        assert bounds[f"{g}_min_cents"] <= bounds[f"{g}_max_cents"] <= axis["in_scope"]["cents"]
+    assert axis["decided_cents"] + axis["bounded_cents"] + axis["open_cents"] == axis["in_scope"]["cents"]
+    assert axis["decided_cents"] == axis["in_scope"]["cents"] - axis["classes"]["AA"]["cents"]
+    assert "tant que les questions sont ouvertes : favorable entre " in outputs[1].stdout
     assert data["lines"] == 1697 and data["reconciliation"]["ok"] is True
     assert axis["classes"]["N"]["euros"].count(".") == 1
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from budgetclimat.rulebook import load_rulebooks
 from budgetclimat.rulebook.lint import lint
 
@@ -87,3 +89,107 @@ rules:
     shadow = findings[findings["code"] == "lint-shadowed"].iloc[0]
     assert shadow["value"] == "R-VEH" and shadow["row"] == 9 and shadow["level"] == "error"
     assert findings[findings["code"] == "lint-overlap"].iloc[0]["level"] == "warning"
+
+
+DEAD_END = """rulebook: {id: t-dead, kind: classification, axis: attenuation, nomenclatures: [M57], default: {class: AA, question: genre}}
+questions:
+  genre:
+    fact: genre
+    text: {fr: "Genre ?"}
+    answers: [velo, voiture, autre]
+  energie:
+    fact: energie
+    text: {fr: "Énergie ?"}
+    answers: [electrique, gazole]
+rules:
+  - id: R-VELO
+    when: {fact: {genre: [velo]}}
+    then: {class: TF}
+    cases:
+      - given: {nature: "2182"}
+        facts: {genre: velo}
+        expect: {class: TF}
+  - id: R-VOITURE-ELEC
+    when: {fact: {genre: [voiture], energie: [electrique]}}
+    then: {class: TF}
+    cases:
+      - given: {nature: "2182"}
+        facts: {genre: voiture, energie: electrique}
+        expect: {class: TF}
+  - id: R-VOITURE-GAZOLE
+    when: {fact: {genre: [voiture], energie: [gazole]}}
+    then: {class: TF}
+    cases:
+      - given: {nature: "2182"}
+        facts: {genre: voiture, energie: gazole}
+        expect: {class: TF}
+  - id: R-VOITURE
+    when: {fact: {genre: [voiture]}}
+    then: {class: AA, question: energie}
+    cases:
+      - given: {nature: "2182"}
+        facts: {genre: voiture}
+        expect: {class: AA, question: energie}
+"""
+
+
+def _lint_text(tmp_path, text):
+    path = tmp_path / "rb.yaml"
+    path.write_text(text, encoding="utf-8")
+    return lint(load_rulebooks([path]), plans=PLANS)
+
+
+def test_dead_end_answer_fails_and_its_fix_passes(tmp_path):
+    findings = _lint_text(tmp_path, DEAD_END)
+    dead = findings[findings["code"] == "lint-answer-dead-end"]
+    # « autre » is read by no rule: the line would stay on the same question whatever the service says.
+    assert list(zip(dead["column"], dead["value"], dead["level"])) == [("genre", "autre", "error")]
+    # Both answers of « energie » lead to TF: asking it cannot change a class (a warning).
+    one = findings[findings["code"] == "lint-question-one-class"]
+    assert list(zip(one["column"], one["level"])) == [("energie", "warning")]
+    fixed = DEAD_END.replace("when: {fact: {genre: [velo]}}", "when: {fact: {genre: [velo, autre]}}").replace(
+        "when: {fact: {genre: [voiture], energie: [gazole]}}\n    then: {class: TF}", "when: {fact: {genre: [voiture], energie: [gazole]}}\n    then: {class: D}"
+    ).replace("facts: {genre: voiture, energie: gazole}\n        expect: {class: TF}", "facts: {genre: voiture, energie: gazole}\n        expect: {class: D}")
+    assert _lint_text(tmp_path, fixed).empty
+
+
+def test_unread_text_and_share_questions_fail(tmp_path):
+    text = """rulebook: {id: t-unread, kind: classification, axis: attenuation, nomenclatures: [M57], default: {class: AA, question: objet}}
+questions:
+  objet:
+    fact: objet
+    text: {fr: "Que finance la ligne ?"}
+    type: text
+  part:
+    fact: part
+    text: {fr: "Part ?"}
+    type: share
+  lu:
+    fact: lu
+    text: {fr: "Texte lu ?"}
+    type: text
+rules:
+  - id: R-LU
+    when: {fact: {lu: present, part: present}}
+    then: {class: N}
+    cases:
+      - given: {nature: "2182"}
+        facts: {lu: "x", part: "0.5"}
+        expect: {class: N}
+"""
+    findings = _lint_text(tmp_path, text)
+    unread = findings[findings["code"] == "lint-question-unread"]
+    # « part » is tested (present) but no split takes its share: its value changes nothing.
+    assert sorted(zip(unread["column"], unread["level"])) == [("objet", "error"), ("part", "error")]
+
+
+@pytest.mark.xfail(reason="shipped rulebooks are being made closed by other helpers (h9/questions, h9/fidelity): "
+                   "nature-depense and destination-terrain are free text no rule reads; solaire-sol-terres answer "
+                   "terres_productives and biodiversité changement-climatique answers other than defavorable are read by no rule",
+                   strict=False)
+def test_shipped_rulebooks_have_no_dead_end():
+    from budgetclimat.rulebook import default_rulebooks
+
+    findings = lint(default_rulebooks(), run_cases=False)
+    dead = findings[findings["code"].isin(["lint-answer-dead-end", "lint-question-unread"])]
+    assert dead.empty, dead[["file", "column", "value"]].to_string()

@@ -49,6 +49,21 @@ class RunResult:
     # Territory carbon budget, when an inventory and a trajectory are given (attach_territory).
     territory: object = None  # budgetclimat.views.territory.TerritoryResult
     measures: object = None  # budgetclimat.views.territory.MeasuresMoney
+    # Ranges while questions are open (budgetclimat.engine.bounds.BoundsResult): computed on first use of
+    # ``bounds`` (a few classify runs: only the outputs that show ranges pay for them), None when it failed.
+    _bounds: object = field(default=None, repr=False)
+    _bounds_done: bool = field(default=False, repr=False)
+
+    @property
+    def bounds(self):
+        """:class:`~budgetclimat.engine.bounds.BoundsResult` of this run (:func:`attach_bounds`), or None."""
+        if not self._bounds_done:
+            attach_bounds(self)
+        return self._bounds
+
+    @bounds.setter
+    def bounds(self, value) -> None:
+        self._bounds, self._bounds_done = value, True
 
     @property
     def errors(self) -> int:
@@ -242,6 +257,16 @@ def run_lines(
     return result
 
 
+def attach_bounds(result: RunResult) -> RunResult:
+    """The ranges per axis (:func:`budgetclimat.engine.bounds.compute_bounds`), isolated like a view: a
+    failure is a ``view-failed`` warning and ``result.bounds`` is None."""
+    from budgetclimat.engine.bounds import compute_bounds
+
+    result._bounds_done = True
+    result._bounds = isolated_view(result, "bounds", lambda: compute_bounds(result.lines, result.ruleset, result.answers, result.register))
+    return result
+
+
 i18n.define(
     "view-failed",
     fr="La vue « {expected} » ({column}) n'a pas pu être calculée ({value}) : le budget coloré et l'annexe légale sont produits sans elle ; sa feuille dit pourquoi elle est vide.",
@@ -250,7 +275,8 @@ i18n.define(
     title_en="View not computed",
 )
 for _view, _fr, _en in [("weighted", "budget vert pondéré", "weighted green budget"), ("carbon", "budget carbone", "carbon budget"),
-                         ("territory", "budget carbone du territoire", "territory carbon budget")]:
+                         ("territory", "budget carbone du territoire", "territory carbon budget"),
+                         ("bounds", "fourchettes (questions ouvertes)", "ranges (open questions)")]:
     i18n.define(f"view-name.{_view}", fr=_fr, en=_en)
 
 

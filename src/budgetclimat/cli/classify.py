@@ -17,6 +17,16 @@ for _key, _fr, _en in [
     ("out", "  hors périmètre : {amount} ({lines} lignes)", "  out of scope: {amount} ({lines} lines)"),
     ("class", "    {code:<4} {label:<28} {amount:>22}", "    {code:<4} {label:<28} {amount:>22}"),
     ("questions", "  questions ouvertes : {n} ligne(s)", "  open questions: {n} line(s)"),
+    (
+        "ranges",
+        "  tant que les questions sont ouvertes : favorable entre {fav_min} et {fav_max}, défavorable entre {unf_min} et {unf_max}, neutre entre {neu_min} et {neu_max} (du périmètre)",
+        "  while questions are open: favourable between {fav_min} and {fav_max}, unfavourable between {unf_min} and {unf_max}, neutral between {neu_min} and {neu_max} (of the scope)",
+    ),
+    (
+        "decided",
+        "  décidé : {decided} ; borné : {bounded} (dont au moins neutre : {least}) ; ouvert : {open}",
+        "  decided: {decided}; bounded: {bounded} (of which at least neutral: {least}); open: {open}",
+    ),
     ("findings", "Constats : {errors} erreur(s), {warnings} avertissement(s)", "Findings: {errors} error(s), {warnings} warning(s)"),
     ("finding", "  [{level}] {code} : {message}", "  [{level}] {code}: {message}"),
     ("written", "Écrit : {path}", "Written: {path}"),
@@ -168,6 +178,8 @@ def _human(result, data: dict) -> str:
             out.append(i18n.t("cli.classify.class", code=c, label=i18n.t(f"class.{c}"), amount=format_euros(a["classes"][c]["cents"], lang)))
         out.append(i18n.t("cli.classify.out", amount=format_euros(a["out_of_scope"]["cents"], lang), lines=a["out_of_scope"]["lines"]))
         out.append(i18n.t("cli.classify.questions", n=a["questions_open"]))
+        if "bounds" in a:  # ranges while questions are open (engine.bounds)
+            out.extend(_ranges(a, lang))
         used = [c for c in data.get("conventions", []) if c["axis"] == axis and c["lines"]]
         if used:
             out.append(i18n.t("cli.classify.conventions", amount=format_euros(sum(c["amount_cents"] for c in used), lang),
@@ -201,6 +213,19 @@ def _human(result, data: dict) -> str:
     if len(groups) > MAX_LISTED:
         out.append(i18n.t("cli.classify.more", n=len(groups) - MAX_LISTED))
     return "\n".join(out)
+
+
+def _ranges(a: dict, lang: str) -> list[str]:
+    from budgetclimat.engine.bounds import percent_text
+    from budgetclimat.money import format_euros
+
+    b, whole = a["bounds"], a["in_scope"]["cents"]
+    pct = {f"{k[:3]}_{s}": percent_text(b[f"{k}_{s}_cents"], whole, lang) for k in ("favourable", "unfavourable", "neutral") for s in ("min", "max")}
+    return [
+        i18n.t("cli.classify.ranges", **pct),
+        i18n.t("cli.classify.decided", decided=format_euros(a["decided_cents"], lang), bounded=format_euros(a["bounded_cents"], lang),
+               least=format_euros(a["at_least_neutral_cents"], lang), open=format_euros(a["open_cents"], lang)),
+    ]
 
 
 @click.command("explain")

@@ -140,6 +140,7 @@ def summary(result) -> dict:
     """Totals by axis and class (cents and euros), in/out of scope (by reason), counts, reconciliation."""
     reg = result.register
     lines = result.lines
+    bounds = getattr(result, "bounds", None)  # first: a failure to compute them is one of the findings counted below
     out: dict = {
         "lines": int(len(lines)),
         "total_cents": int(lines["amount_cents"].sum()),
@@ -179,6 +180,8 @@ def summary(result) -> dict:
             "decided_by": {str(k): int(v) for k, v in first.groupby("decided_by")["line_id"].size().items()},
             "questions_open": int(first[(first["scope"] == "in") & first["question_id"].notna()]["line_id"].nunique()),
         }
+        if bounds is not None and axis in bounds.axes:  # ranges while questions are open (engine.bounds)
+            out["axes"][axis].update(bounds.axes[axis].to_json())
     out.update(worklist_summary(result))
     return out
 

@@ -17,6 +17,13 @@ Findings use the common findings frame (``row`` = line in the YAML file, ``colum
 * ``lint-fact-without-question`` (warning): a share taken from a fact no question asks for;
 * ``lint-uncited-class`` (warning): a classification rule that decides a class (not AA, not staff costs)
   with neither an I4CE cell cited (``source.cells``) nor ``convention: true`` (with its reason).
+* ``lint-answer-dead-end`` (error): an allowed answer of a choice question that no rule reads (no
+  ``fact_in`` condition of the rule set contains it): answering it can lead neither to a class nor to a
+  further question;
+* ``lint-question-unread`` (error): a question whose fact no rule reads (a free-text or number question
+  no condition tests, a share question no split takes its share from);
+* ``lint-question-one-class`` (warning): a choice question whose every answer leads to the same outcome:
+  asking it cannot change a class.
 """
 
 from __future__ import annotations
@@ -39,6 +46,21 @@ for _code, _fr, _en in [
     ("lint-unknown-fonction", "{file}, ligne {row}, règle {column} : fonction « {value} » absente des plans de comptes {expected}.", "{file}, line {row}, rule {column}: fonction '{value}' is in no plan de comptes {expected}."),
     ("lint-shadowed", "{file}, ligne {row}, règle {column} : jamais appliquée, la règle {value} (plus haut) couvre déjà toutes ses lignes.", "{file}, line {row}, rule {column}: never applies, rule {value} (above) already matches all its lines."),
     ("lint-overlap", "{file}, ligne {row}, règle {column} : peut s'appliquer aux mêmes lignes que {value} (plus haut) avec un autre résultat ; c'est {value} qui l'emporte.", "{file}, line {row}, rule {column}: may match the same lines as {value} (above) with another outcome; {value} wins."),
+    (
+        "lint-answer-dead-end",
+        "{file}, question {column} : la réponse « {value} » n'est lue par aucune règle (aucune condition fact_in sur « {expected} » ne la contient) : y répondre ne mène ni à une classe ni à une autre question.",
+        "{file}, question {column}: answer '{value}' is read by no rule (no fact_in condition on '{expected}' contains it): answering it leads neither to a class nor to a further question.",
+    ),
+    (
+        "lint-question-unread",
+        "{file}, question {column} : le fait « {value} » (question {expected}) n'est lu par aucune règle : une réponse ne peut changer aucun classement.",
+        "{file}, question {column}: fact '{value}' ({expected} question) is read by no rule: an answer cannot change any class.",
+    ),
+    (
+        "lint-question-one-class",
+        "{file}, question {column} : toutes ses réponses mènent au même résultat ({value}) : la poser ne peut changer aucun classement.",
+        "{file}, question {column}: every answer leads to the same outcome ({value}): asking it cannot change any class.",
+    ),
     ("lint-fact-without-question", "{file}, ligne {row}, règle {column} : part tirée du fait « {value} » qu'aucune question ne demande.", "{file}, line {row}, rule {column}: share from fact '{value}' that no question asks for."),
 ]:
     i18n.define(_code, fr=_fr, en=_en)
@@ -64,7 +86,60 @@ def lint(ruleset: RuleSet, plans: dict[str, dict[str, set[str]]] | None = None, 
         if progress is not None:
             progress(i, len(ruleset.rulebooks), rb)
         rows.extend(_lint_rulebook(rb, ruleset, plans, run_cases))
+        rows.extend(_dead_ends(rb, ruleset))
     return findings_frame(rows)
+
+
+def _describe_outcome(outcome: object) -> str:
+    if isinstance(outcome, Outcome):
+        if outcome.staff_costs:
+            return "staff_costs"
+        text = " + ".join(p.klass for p in outcome.pieces)
+        return f"{text}, question {outcome.question}" if outcome.question else text
+    return str(outcome)
+
+
+def _dead_ends(rb: Rulebook, ruleset: RuleSet) -> list[dict]:
+    """Questions whose answers do not all lead, through the rules, to a class or to a further question."""
+    if not rb.questions:
+        return []
+    read_values: dict[str, set[str]] = {}  # fact -> values some fact_in condition contains (lower case)
+    read_any: set[str] = set()  # facts some condition tests
+    split_facts: set[str] = set()  # facts a split takes a share from
+    outcomes: dict[tuple[str, str], set] = {}  # (fact, value) -> outcomes of the rules whose fact_in contains it
+    for book in ruleset.rulebooks:
+        for rule in book.rules:
+            for cond in conditions(rule.when):
+                if not cond.fact:
+                    continue
+                read_any.add(cond.column)
+                if cond.op == "fact_in":
+                    for value in cond.values:
+                        key = (cond.column, str(value).strip().lower())
+                        read_values.setdefault(cond.column, set()).add(key[1])
+                        outcomes.setdefault(key, set()).add(rule.then)
+            if isinstance(rule.then, Outcome):
+                split_facts |= {p.fact for p in rule.then.pieces if p.fact}
+    rows = []
+    for qid, q in rb.questions.items():
+        base = {"file": str(rb.path), "row": None, "column": qid}
+        if q.type == "share":
+            if q.fact not in split_facts:
+                rows.append({**base, "level": ERROR, "code": "lint-question-unread", "value": q.fact, "expected": q.type})
+            continue
+        if q.type != "choice" or not q.answers:
+            if q.fact not in read_any:
+                rows.append({**base, "level": ERROR, "code": "lint-question-unread", "value": q.fact, "expected": q.type})
+            continue
+        seen = read_values.get(q.fact, set())
+        dead = [a for a in q.answers if str(a).strip().lower() not in seen]
+        for answer in dead:
+            rows.append({**base, "level": ERROR, "code": "lint-answer-dead-end", "value": answer, "expected": q.fact})
+        if not dead:
+            reached = set().union(*(outcomes[(q.fact, str(a).strip().lower())] for a in q.answers))
+            if len(reached) == 1:
+                rows.append({**base, "level": WARNING, "code": "lint-question-one-class", "value": _describe_outcome(next(iter(reached))), "expected": ""})
+    return rows
 
 
 def shipped_plan_codes() -> dict[str, dict[str, set[str]]]:

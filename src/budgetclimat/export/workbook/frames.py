@@ -50,6 +50,7 @@ class Prepared:
     carbon: object = None
     territory: object = None  # views.territory.TerritoryResult (``years`` per year) when given
     measures: object = None  # views.territory.MeasuresMoney (measures, links, unfunded, uncovered) when given
+    bounds: object = None  # engine.bounds.BoundsResult: ranges while questions are open (None when not computed)
 
     # -- scope of the main figures: expenses of the latest exercice ---------------------------------
     def main_register(self, axis: str | None = None) -> pd.DataFrame:
@@ -69,6 +70,7 @@ class Prepared:
 
 
 def prepare(result) -> Prepared:
+    bounds = _get(result, "bounds")  # first: computed on first use, a failure joins the findings read below
     lines = _get(result, "lines")
     register = _get(result, "register")
     if lines is None:
@@ -100,6 +102,7 @@ def prepare(result) -> Prepared:
         carbon=_get(result, "carbon"),
         territory=_get(result, "territory"),
         measures=_get(result, "measures"),
+        bounds=bounds,
     )
 
 

@@ -89,6 +89,22 @@ for _key, _fr, _en in [
     ("perimeter-text", "Dépenses réelles et d'ordre, {basis} ; {n_lines} lignes de dépense dont {n_out} hors périmètre (motifs : feuille « Budget vert coloré »)",
      "Real and order expenses, {basis}; {n_lines} expense lines of which {n_out} out of scope (reasons: sheet “Coloured green budget”)"),
     ("kf-title", "Chiffres clés — budget vert coloré (part des dépenses dans le périmètre)", "Key figures — coloured green budget (share of in-scope spending)"),
+    ("kf-ranges-title", "Fourchettes tant que des questions restent ouvertes (part des dépenses dans le périmètre, toutes les lignes lues)",
+     "Ranges while questions are open (share of in-scope spending, every line read)"),
+    ("col-range-favourable", "Favorable (TF + FSC)", "Favourable (TF + FSC)"),
+    ("col-range-unfavourable", "Défavorable (D)", "Unfavourable (D)"),
+    ("col-range-neutral", "Neutre (N)", "Neutral (N)"),
+    ("col-decided", "Décidé (€)", "Decided (€)"),
+    ("col-bounded", "Borné (€)", "Bounded (€)"),
+    ("col-at-least-neutral", "dont « au moins neutre » (€)", "of which “at least neutral” (€)"),
+    ("col-open", "Ouvert (€)", "Open (€)"),
+    ("range-text", "entre {low} et {high}", "between {low} and {high}"),
+    ("note-ranges", "Chaque borne est atteinte par des réponses réelles, données une fois par question et par clé (feuille « À approfondir ») ; "
+     "elle se resserre à mesure que les réponses arrivent. Décidé : classé ; borné : à approfondir, mais toutes les classes encore possibles sont "
+     "au moins neutres (ou toutes au plus neutres) ; ouvert : le reste (questions libres, frais de personnel répartis). Décidé + borné + ouvert = périmètre.",
+     "Each bound is reached by real answers, given once per question and key (sheet “To be investigated”); it narrows as answers come in. "
+     "Decided: classified; bounded: to be investigated, but every class still possible is at least neutral (or every one at most neutral); "
+     "open: the rest (free-text questions, allocated staff costs). Decided + bounded + open = in scope."),
     ("kf-amounts-title", "Montants par axe (€)", "Amounts per axis (€)"),
     ("kf-classes-title", "Détail par classe I4CE (€)", "Detail by I4CE class (€)"),
     ("col-axis", "Axe", "Axis"),

@@ -61,6 +61,7 @@ def write(ctx) -> None:
               *money_row([t["in_scope"].iloc[0], t["out"].iloc[0], t["total"].iloc[0]]))
     g.add(C(ctx.t("note-shares"), NOTE))
     g.blank()
+    _ranges_block(ctx, g, axes)
 
     # Class detail per axis: the data of the charts.
     g.add(C(ctx.t("kf-classes-title"), H2))
@@ -97,6 +98,33 @@ def write(ctx) -> None:
         if pie and pie[1]:
             _pie_chart(ctx, ws, pie[0], pie[1], axes[0], f"E{chart_row}", pie[2])
     del weighted_rows, carbon_rows
+
+
+def _ranges_block(ctx, g: Grid, axes: list[str]) -> None:
+    """The coloured budget as ranges while questions are open (engine.bounds), and decided / bounded / open euros apart."""
+    from budgetclimat.engine.bounds import percent_text
+
+    bounds = getattr(ctx.prep, "bounds", None)
+    if bounds is None or not any(a in bounds.axes for a in axes):
+        return
+    g.add(C(ctx.t("kf-ranges-title"), H2))
+    g.add(C(ctx.t("col-axis"), HEAD), *[C(ctx.t(f"col-range-{k}"), HEAD) for k in ("favourable", "unfavourable", "neutral")],
+          *[C(ctx.t(k), HEAD) for k in ("col-decided", "col-bounded", "col-at-least-neutral", "col-open")])
+    for axis in axes:
+        b = bounds.axes.get(axis)
+        if b is None:
+            continue
+        ranges = [
+            ctx.t("range-text", low=percent_text(getattr(b, f"{k}_min_cents"), b.in_scope_cents, ctx.lang),
+                  high=percent_text(getattr(b, f"{k}_max_cents"), b.in_scope_cents, ctx.lang))
+            for k in ("favourable", "unfavourable", "neutral")
+        ]
+        g.add(C(ctx.axis(axis), TOTAL_TEXT), *[C(text, TEXT) for text in ranges],
+              *money_row([b.decided_cents, b.bounded_cents, b.at_least_neutral_cents, b.open_cents]))
+    r = g.add(C(ctx.t("note-ranges"), Look(italic=True, size=9, colour="555555", wrap=True)))
+    g.merge_row(r, 1, WIDTH)
+    g.heights[r] = 40
+    g.blank()
 
 
 def _uncovered_line(ctx, g: Grid) -> None:

@@ -1,0 +1,424 @@
+"""Ranges while questions are open: reachable classes and bounds per axis (``docs/register.md``, « bounds »).
+
+For every « à approfondir » (AA) line × axis that is not a staff allocation, the engine enumerates the
+allowed answers of its open question through the rules (a choice question: every answer; a share
+question: 0 and the largest share its split leaves), then the next question an answer leads to, up to
+:data:`MAX_DEPTH`. A text or number question, a question no rule reads, an answer that changes nothing
+or the depth limit make the line **open**: every class is reachable (an analyst's class can still
+decide it). The enumeration runs on the engine's distinct combinations (the match frame), never per line.
+
+Bounds per axis: ``favourable`` (TF + FSC euros), ``unfavourable`` (D) and ``neutral`` (N), each with
+its min and max over the ways the open questions can be answered **consistently by key** (one answer per
+worklist row = question × key). Each bound is *achieved*: the extreme answer of every row (the one that
+maximises or minimises the objective over the row's lines, looking ahead through follow-up questions)
+is chosen level by level, open lines get the analyst class that serves the objective, and the bound is
+what :func:`budgetclimat.engine.classify` gives with those answers (so staff costs allocated pro rata
+move with the other lines). The extreme answers are kept (:attr:`BoundsResult.answers`): applying them
+through the public path reproduces the bound to the cent.
+
+The greedy choice is exact when rows do not compete through their follow-up questions (each row's lines
+reach follow-up rows of their own); otherwise the bound is still achieved by real answers, and may be
+narrower than the widest conceivable range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from budgetclimat.engine import answers as ans
+from budgetclimat.engine.matcher import fact_column
+from budgetclimat.rulebook.model import CLASSES, Outcome, Rulebook, RuleSet
+
+MAX_DEPTH = 8
+GROUPS = {"favourable": ("TF", "FSC"), "unfavourable": ("D",), "neutral": ("N",)}
+OBJECTIVES = [(g, s) for g in GROUPS for s in ("min", "max")]
+# The analyst class that serves each objective on an open line (any class is reachable there).
+OPEN_CLASS = {
+    ("favourable", "max"): "TF", ("favourable", "min"): "D", ("unfavourable", "max"): "D",
+    ("unfavourable", "min"): "TF", ("neutral", "max"): "N", ("neutral", "min"): "D",
+}  # fmt: skip
+REAL_CLASSES = [c for c in CLASSES if c != "AA"]  # an open line can reach each of them
+_BIT = {c: 1 << i for i, c in enumerate(CLASSES)}
+ALL_MASK = sum(_BIT[c] for c in REAL_CLASSES)
+AT_LEAST_NEUTRAL = _BIT["TF"] | _BIT["FSC"] | _BIT["N"]
+AT_MOST_NEUTRAL = _BIT["N"] | _BIT["D"]
+
+
+@dataclass
+class AxisBounds:
+    axis: str
+    in_scope_cents: int
+    decided_cents: int  # in-scope euros not AA
+    bounded_cents: int  # AA euros whose reachable classes are all ≥ neutral or all ≤ neutral
+    open_cents: int  # the other AA euros (staff allocations, open questions, mixed reachable classes)
+    at_least_neutral_cents: int
+    at_most_neutral_cents: int
+    favourable_min_cents: int
+    favourable_max_cents: int
+    unfavourable_min_cents: int
+    unfavourable_max_cents: int
+    neutral_min_cents: int
+    neutral_max_cents: int
+
+    def to_json(self) -> dict:
+        return {
+            "bounds": {f"{g}_{s}_cents": int(getattr(self, f"{g}_{s}_cents")) for g, s in OBJECTIVES},
+            "decided_cents": int(self.decided_cents),
+            "bounded_cents": int(self.bounded_cents),
+            "at_least_neutral_cents": int(self.at_least_neutral_cents),
+            "at_most_neutral_cents": int(self.at_most_neutral_cents),
+            "open_cents": int(self.open_cents),
+        }
+
+
+@dataclass
+class BoundsResult:
+    """``axes``: :class:`AxisBounds` per axis; ``reachable``: one row per AA line × axis (``line_id``,
+    ``axis``, ``classes`` « TF|FSC|N », ``open``, ``bound`` = ``at_least_neutral`` / ``at_most_neutral`` /
+    NA); ``answers``: the answers frame achieving each bound, by ``(axis, group, "min"|"max")``."""
+
+    axes: dict[str, AxisBounds]
+    reachable: pd.DataFrame
+    answers: dict[tuple[str, str, str], pd.DataFrame] = field(default_factory=dict)
+
+
+def percent_text(part: int, whole: int, lang: str) -> str:
+    """``12,3 %`` (French) or ``12.3%`` (English) of ``whole`` for display; ``—`` when ``whole`` is 0."""
+    if not whole:
+        return "—"
+    value = f"{100 * part / whole:.1f}".replace("-0.0", "0.0")  # display only; the figures are the cents
+    return value.replace(".", ",") + "\u00a0%" if lang == "fr" else value + "%"
+
+
+def mask_classes(mask: int) -> str:
+    return "|".join(c for c in CLASSES if mask & _BIT[c])
+
+
+# ---- enumeration ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Tree:
+    """Nodes (a combination with some facts set, waiting for ``question``) and edges (node × answer)."""
+
+    nodes: pd.DataFrame  # _node, _q, _depth, _open, _mask, v_<objective>…
+    edges: pd.DataFrame  # _node, _answer, _value, _child (-1 leaf), _open, _mask, v_<objective>…
+
+
+def _vcols() -> list[str]:
+    return [f"v_{g}_{s}" for g, s in OBJECTIVES]
+
+
+def _question_kind(qid: str, questions: dict, frame_columns) -> tuple[str, str | None]:
+    """(kind, fact): kind ``choice``/``share`` when answers can be enumerated, else ``open``."""
+    if qid is None or pd.isna(qid):
+        return "open", None
+    if str(qid).startswith("fact:"):
+        fact = str(qid)[len("fact:") :]
+        return ("share" if fact_column(fact) in frame_columns else "open"), fact
+    q = questions.get(qid)
+    if q is None or fact_column(q.fact) not in frame_columns:
+        return "open", None
+    if q.type == "share":
+        return "share", q.fact
+    if q.type == "choice" and q.answers:
+        return "choice", q.fact
+    return "open", q.fact
+
+
+def _split_partners(rb: Rulebook, fact: str) -> list[list[str]]:
+    """For each split reading ``fact`` as a share, the other facts giving shares in the same split."""
+    out = []
+    for rule in rb.rules:
+        if isinstance(rule.then, Outcome):
+            facts = [p.fact for p in rule.then.pieces if p.fact]
+            if fact in facts:
+                out.append([f for f in facts if f != fact])
+    return out
+
+
+def _share_max(sub: pd.DataFrame, rb: Rulebook, fact: str) -> np.ndarray:
+    """The largest share ``fact`` can take on each row, the other shares of its splits being kept (≤ 1 in all)."""
+    used = np.zeros(len(sub))
+    for partners in _split_partners(rb, fact):
+        known = np.zeros(len(sub))
+        for other in partners:
+            col = fact_column(other)
+            if col in sub.columns:
+                share, _ = ans.parse_share(sub[col])
+                known = known + share.fillna(0).to_numpy(dtype="float64")
+        used = np.maximum(used, known)
+    return np.clip(1.0 - used, 0.0, 1.0)
+
+
+def _share_text(values: np.ndarray) -> np.ndarray:
+    return np.array([format(round(float(v), 9), ".9g") for v in values], dtype=object)  # a few distinct values per level
+
+
+def _expand(level: pd.DataFrame, kinds: dict, questions: dict, rb: Rulebook) -> pd.DataFrame:
+    parts = []
+    for qid, sub in level.groupby("_q", sort=False):
+        kind, fact = kinds[qid]
+        col = fact_column(fact)
+        if kind == "choice":
+            options = pd.DataFrame({"_answer": list(questions[qid].answers)})
+            exp = sub.merge(options, how="cross")
+            exp["_value"] = exp["_answer"]
+        else:
+            zero = sub.assign(_answer="0", _value="0")
+            top = sub.assign(_answer="max", _value=_share_text(_share_max(sub, rb, fact)))
+            exp = pd.concat([zero, top], ignore_index=True)
+        exp[col] = exp["_value"].astype("string")
+        parts.append(exp)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _leaf_values(pieces: pd.DataFrame, n: int) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
+    """Per evaluated row: group shares (normalised as :func:`money.allocate` does), class mask, AA question, has AA."""
+    p = pieces[["gid", "class", "share", "question_id"]].copy()
+    p["gid"] = p["gid"].astype("int64")
+    p["share"] = p["share"].astype("float64")
+    total = p.groupby("gid")["share"].transform("sum").to_numpy()
+    first = ~p["gid"].duplicated().to_numpy()
+    weight = np.where(total > 0, p["share"].to_numpy() / np.where(total > 0, total, 1), first.astype("float64"))
+    p["w"] = weight
+    cls = p["class"].astype("string").fillna("AA")
+    shares = {}
+    for g, members in GROUPS.items():
+        shares[g] = np.bincount(p["gid"], weights=np.where(cls.isin(members).to_numpy(), weight, 0.0), minlength=n)
+    bits = cls.map(_BIT).fillna(0).astype("int64").to_numpy() * (weight > 0)
+    mask = np.zeros(n, dtype="int64")
+    np.bitwise_or.at(mask, p["gid"].to_numpy(), bits)
+    is_aa = (cls == "AA").to_numpy()
+    has_aa = np.zeros(n, dtype=bool)
+    has_aa[p["gid"].to_numpy()[is_aa]] = True
+    aa_q = np.full(n, None, dtype=object)
+    qrows = p[is_aa]
+    aa_q[qrows["gid"].to_numpy()] = qrows["question_id"].to_numpy()
+    return shares, mask, aa_q, has_aa
+
+
+def _enumerate(start: pd.DataFrame, start_q: np.ndarray, rb: Rulebook, questions: dict) -> _Tree:
+    """The answer tree from ``start`` (match-frame rows, one per node) waiting for ``start_q``."""
+    from budgetclimat.engine.classify import _axis_pieces
+
+    match_cols = list(start.columns)
+    vcols = _vcols()
+    level = start.assign(_node=np.arange(len(start)), _q=start_q, _depth=0).reset_index(drop=True)
+    next_id = len(start)
+    node_parts, edge_parts = [], []
+    while len(level):
+        kinds = {q: _question_kind(q, questions, match_cols) for q in pd.unique(level["_q"])}
+        node_open = level["_q"].map(lambda q: kinds[q][0] == "open").to_numpy(dtype=bool)  # per distinct question
+        node_parts.append(level[["_node", "_q", "_depth"]].assign(_open=node_open, _stuck=node_open))
+        todo = level[~node_open]
+        if not len(todo):
+            break
+        exp = _expand(todo, kinds, questions, rb)
+        n = len(exp)
+        pieces = _axis_pieces(exp[match_cols].reset_index(drop=True), rb, np.full(n, None, dtype=object), np.zeros(n, dtype=bool))
+        shares, mask, aa_q, has_aa = _leaf_values(pieces, n)
+        # A follow-up question whose fact is already set (the answer changed nothing), mixed AA pieces, or the depth limit: open.
+        child_fact_set = np.zeros(n, dtype=bool)
+        for q in pd.unique(aa_q[has_aa]):
+            kind, fact = _question_kind(q, questions, match_cols)
+            if fact is not None and fact_column(fact) in exp.columns:
+                sel = has_aa & (aa_q == q)
+                child_fact_set[sel] = exp[fact_column(fact)].notna().to_numpy()[sel]
+        mixed = has_aa & ((mask & ~_BIT["AA"]) != 0)
+        too_deep = exp["_depth"].to_numpy() + 1 >= MAX_DEPTH
+        # An answer that leads back to a question already answered (« à approfondir » as an answer) leaves the
+        # line AA: a leaf worth nothing in any group. Mixed AA pieces, no question or the depth limit: open.
+        stays = has_aa & child_fact_set & ~mixed
+        open_edge = has_aa & ~stays & (mixed | too_deep | pd.isna(aa_q))
+        child = has_aa & ~open_edge & ~stays
+        edges = exp[["_node", "_answer", "_value"]].copy()
+        edges["_child"] = -1
+        ids = np.arange(next_id, next_id + int(child.sum()))
+        edges.loc[child, "_child"] = ids
+        next_id += len(ids)
+        edges["_open"] = open_edge
+        edges["_mask"] = np.where(open_edge, ALL_MASK, np.where(child, 0, np.where(stays, _BIT["AA"], mask)))
+        for (g, s), vc in zip(OBJECTIVES, vcols):
+            edges[vc] = np.where(open_edge, 1.0 if s == "max" else 0.0, np.where(stays, 0.0, shares[g]))
+        edge_parts.append(edges)
+        level = exp.loc[child, match_cols + ["_depth"]].assign(_node=ids, _q=aa_q[child], _depth=exp.loc[child, "_depth"].to_numpy() + 1)
+        level = level.reset_index(drop=True)
+    nodes = pd.concat(node_parts, ignore_index=True).set_index("_node").sort_index()
+    edges = pd.concat(edge_parts, ignore_index=True) if edge_parts else pd.DataFrame(columns=["_node", "_answer", "_value", "_child", "_open", "_mask", *vcols])
+    # Backward: a node's value is the best over its answers; deepest nodes first (children have larger ids).
+    nodes["_mask"] = np.where(nodes["_open"], ALL_MASK, 0).astype("int64")
+    for (g, s), vc in zip(OBJECTIVES, vcols):
+        nodes[vc] = np.where(nodes["_open"], 1.0 if s == "max" else 0.0, np.nan)
+    for depth in sorted(nodes["_depth"].unique(), reverse=True):
+        ids = nodes.index[(nodes["_depth"] == depth).to_numpy() & ~nodes["_open"].to_numpy()]
+        if not len(ids):
+            continue
+        e = edges[edges["_node"].isin(ids)].copy()
+        has_child = e["_child"].to_numpy() >= 0
+        kids = e.loc[has_child, "_child"].to_numpy()
+        for vc in vcols:
+            e.loc[has_child, vc] = nodes.loc[kids, vc].to_numpy()
+        e.loc[has_child, "_mask"] = nodes.loc[kids, "_mask"].to_numpy()
+        e.loc[has_child, "_open"] = nodes.loc[kids, "_open"].to_numpy()
+        edges.loc[e.index, vcols + ["_mask", "_open"]] = e[vcols + ["_mask", "_open"]]
+        grouped = e.groupby("_node")
+        for (g, s), vc in zip(OBJECTIVES, vcols):
+            nodes.loc[ids, vc] = (grouped[vc].max() if s == "max" else grouped[vc].min()).reindex(ids).to_numpy()
+        m = e.groupby("_node")["_mask"].agg(lambda x: int(np.bitwise_or.reduce(x.to_numpy(dtype="int64"))))  # one value per node
+        nodes.loc[ids, "_mask"] = m.reindex(ids).to_numpy()
+        nodes.loc[ids, "_open"] = e.groupby("_node")["_open"].any().reindex(ids).to_numpy()
+    return _Tree(nodes=nodes, edges=edges)
+
+
+# ---- bounds --------------------------------------------------------------------------------------
+
+
+def _answers_frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=ans.ANSWER_COLUMNS, dtype=object)
+    frame["source_file"] = "bounds"
+    frame["source_row"] = pd.Series(np.arange(2, len(frame) + 2), index=frame.index)
+    return frame.astype({c: "string" for c in ans.ANSWER_COLUMNS if c != "source_row"}).astype({"source_row": "Int64"})
+
+
+def _greedy(axis: str, objective: tuple[str, str], tree: _Tree, start_pos: np.ndarray, start_node: np.ndarray, amounts: np.ndarray,
+            lines: pd.DataFrame, questions: dict, open_pos: np.ndarray, open_qids: np.ndarray) -> list[dict]:
+    """The extreme answers for ``objective`` on ``axis``: row by row (question × key), level by level."""
+    from budgetclimat.engine.keys import question_keys
+
+    g, s = objective
+    vc = f"v_{g}_{s}"
+    rows: list[dict] = []
+    edges = tree.edges.set_index(["_node", "_answer"])
+    pos, node = start_pos.copy(), start_node.copy()
+    open_lines = [(open_pos, open_qids)]
+    for _ in range(MAX_DEPTH + 1):
+        if not len(pos):
+            break
+        qids = tree.nodes.loc[node, "_q"].to_numpy(dtype=object)
+        stuck = tree.nodes.loc[node, "_stuck"].to_numpy(dtype=bool)  # its own question cannot be enumerated: open
+        open_lines.append((pos[stuck], qids[stuck]))
+        pos, node, qids = pos[~stuck], node[~stuck], qids[~stuck]
+        if not len(pos):
+            break
+        keys = question_keys(lines, pos, pd.Series(qids, dtype="string"), questions).to_numpy(dtype=object)
+        table = pd.DataFrame({"pos": pos, "_node": node, "q": qids, "key": keys, "amount": amounts[pos]})
+        cand = table.merge(tree.edges[["_node", "_answer", "_value", vc]], on="_node")
+        cand["score"] = cand[vc].astype("float64") * cand["amount"].astype("float64")
+        cand["_share"] = pd.to_numeric(cand["_value"], errors="coerce")
+        per = cand.groupby(["q", "key", "_answer"], sort=False).agg(score=("score", "sum"), value=("_value", "first"), share=("_share", "min")).reset_index()
+        # A share chosen for a key is the smallest largest share of its lines (their splits stay ≤ 1).
+        per["value"] = per["value"].where(per["_answer"] != "max", pd.Series(_share_text(per["share"].fillna(0).to_numpy()), index=per.index))
+        per["_order"] = np.arange(len(per))
+        best = per.sort_values(["score", "_order"], ascending=[s == "min", True], kind="stable").drop_duplicates(["q", "key"])
+        for r in best.itertuples(index=False):  # one answer per worklist row
+            fact = _facts_of(questions, r.q)[0]
+            rows.append({"key": r.key, "fact": fact, "value": r.value})
+        chosen = table.merge(best[["q", "key", "_answer"]], on=["q", "key"])
+        step = edges.loc[list(zip(chosen["_node"], chosen["_answer"]))]
+        child = step["_child"].to_numpy(dtype="int64")
+        go_on = child >= 0
+        open_leaf = step["_open"].to_numpy(dtype=bool) & ~go_on
+        open_lines.append((chosen["pos"].to_numpy()[open_leaf], np.full(int(open_leaf.sum()), None, dtype=object)))
+        pos, node = chosen["pos"].to_numpy()[go_on], child[go_on]
+    cls = OPEN_CLASS[objective]
+    line_ids = lines["line_id"].astype("string").to_numpy()
+    for p, _q in open_lines:
+        for one in np.unique(p):  # open lines: few (an analyst class each)
+            rows.append({"line_id": line_ids[one], "axis": axis, "class": cls})
+    return rows
+
+
+def _facts_of(questions: dict, qid) -> list[str]:
+    if qid is None or pd.isna(qid):
+        return []
+    if str(qid).startswith("fact:"):
+        return [str(qid)[len("fact:") :]]
+    q = questions.get(qid)
+    return [q.fact] if q is not None else []
+
+
+def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame | None, register: pd.DataFrame) -> BoundsResult:
+    """Reachable classes of every AA line × axis and the bounds per axis (module docstring)."""
+    from budgetclimat.engine.classify import _facts, _match_frame, classify
+
+    lines = lines.reset_index(drop=True)
+    answers = ans.empty_answers() if answers is None else answers.reset_index(drop=True)
+    pairs, _ = ans.match(lines, answers)
+    facts = _facts(lines, answers, pairs)
+    frame = _match_frame(lines, facts, ruleset)
+    gid = frame.groupby(list(frame.columns), dropna=False, sort=False).ngroup().to_numpy()
+    combos = frame.loc[~pd.Series(gid).duplicated().to_numpy()].reset_index(drop=True)
+    questions = ruleset.questions()
+    pos_of = pd.Series(np.arange(len(lines)), index=lines["line_id"].astype("string").to_numpy())
+    amounts = lines["amount_cents"].astype("int64").to_numpy()
+    reg = register.assign(pos=register["line_id"].map(pos_of).to_numpy())
+
+    reach_parts, plans = [], {}
+    axes: dict[str, AxisBounds] = {}
+    for rb in ruleset.classification:
+        rows = reg[(reg["axis"] == rb.axis) & (reg["scope"] == "in")]
+        aa = rows[rows["class"] == "AA"]
+        staff = aa["decided_by"] == "staff"
+        # One entry per AA line (a line is AA as a whole; its first AA piece carries the question).
+        # An analyst's class « AA » (an override) stays: it is not enumerated, and no other class is put over it.
+        kept = aa[aa["decided_by"] == "override"].drop_duplicates("pos")
+        first = aa[~staff & (aa["decided_by"] != "override")].drop_duplicates("pos")
+        pos = first["pos"].to_numpy(dtype="int64")
+        g_of = gid[pos]
+        node_frame = pd.DataFrame({"gid": g_of, "q": first["question_id"].astype(object).where(first["question_id"].notna(), None).to_numpy()})
+        starts = node_frame.drop_duplicates().reset_index(drop=True)
+        tree = _enumerate(combos.loc[starts["gid"].to_numpy()].reset_index(drop=True), starts["q"].to_numpy(dtype=object), rb, questions)
+        start_node = node_frame.merge(starts.reset_index(names="_node"), on=["gid", "q"], how="left")["_node"].to_numpy(dtype="int64")
+        mask = tree.nodes.loc[start_node, "_mask"].to_numpy(dtype="int64")
+        is_open = tree.nodes.loc[start_node, "_open"].to_numpy(dtype=bool)
+        real = mask & ALL_MASK  # staying AA (an « à approfondir » answer) does not widen the range
+        bound = np.where(is_open | (real == 0), None, np.where((real & ~AT_LEAST_NEUTRAL) == 0, "at_least_neutral", np.where((real & ~AT_MOST_NEUTRAL) == 0, "at_most_neutral", None)))
+        reach = pd.DataFrame({"line_id": first["line_id"].to_numpy(), "axis": rb.axis, "classes": [mask_classes(int(m)) for m in mask], "open": is_open, "bound": bound})
+        if len(kept):
+            reach = pd.concat([reach, pd.DataFrame({"line_id": kept["line_id"].to_numpy(), "axis": rb.axis, "classes": "AA", "open": False, "bound": None})], ignore_index=True)
+        reach_parts.append(reach.astype({"line_id": "string", "axis": "string", "classes": "string", "bound": "string"}))
+
+        in_cents = int(rows["amount_share_cents"].sum())
+        aa_by_pos = aa.groupby("pos")["amount_share_cents"].sum()
+        at_least = int(aa_by_pos.reindex(pos[bound == "at_least_neutral"]).sum())
+        at_most = int(aa_by_pos.reindex(pos[bound == "at_most_neutral"]).sum())
+        decided = int(rows.loc[rows["class"] != "AA", "amount_share_cents"].sum())
+        axes[rb.axis] = dict(axis=rb.axis, in_scope_cents=in_cents, decided_cents=decided, bounded_cents=at_least + at_most,
+                             open_cents=int(aa["amount_share_cents"].sum()) - at_least - at_most,
+                             at_least_neutral_cents=at_least, at_most_neutral_cents=at_most)
+        staff_pos = np.unique(aa.loc[staff, "pos"].to_numpy(dtype="int64"))
+        del staff_pos  # staff allocations follow the other lines: no answer of their own
+        for objective in OBJECTIVES:
+            plans[(rb.axis, objective)] = _greedy(rb.axis, objective, tree, pos, start_node, amounts, lines, questions,
+                                                  np.array([], dtype="int64"), np.array([], dtype=object))
+
+    # One classify run per objective (axes together when their answers do not disagree), else per axis.
+    result_answers: dict[tuple[str, str, str], pd.DataFrame] = {}
+    totals: dict[tuple[str, tuple[str, str]], int] = {}
+    axis_names = [rb.axis for rb in ruleset.classification]
+    for objective in OBJECTIVES:
+        combined = [r for a in axis_names for r in plans[(a, objective)]]
+        fact_rows = pd.DataFrame([r for r in combined if "fact" in r], columns=["key", "fact", "value"])
+        conflict = len(fact_rows) and fact_rows.drop_duplicates().duplicated(["key", "fact"]).any()
+        runs = [[a] for a in axis_names] if conflict else [axis_names]
+        for run_axes in runs:
+            extra = _answers_frame([r for a in run_axes for r in plans[(a, objective)]])
+            full = pd.concat([answers, extra], ignore_index=True) if len(answers) else extra
+            if len(extra):
+                out = classify(lines, ruleset, full).register
+            else:
+                out = register
+            for a in run_axes:
+                sub = out[(out["axis"] == a) & (out["scope"] == "in")]
+                totals[(a, objective)] = int(sub.loc[sub["class"].isin(GROUPS[objective[0]]), "amount_share_cents"].sum())
+                result_answers[(a, objective[0], objective[1])] = full
+    result_axes = {}
+    for a, base in axes.items():
+        values = {f"{g}_{s}_cents": totals[(a, (g, s))] for g, s in OBJECTIVES}
+        result_axes[a] = AxisBounds(**base, **values)
+    reachable = pd.concat(reach_parts, ignore_index=True) if reach_parts else pd.DataFrame(columns=["line_id", "axis", "classes", "open", "bound"])
+    return BoundsResult(axes=result_axes, reachable=reachable, answers=result_answers)
