@@ -59,6 +59,24 @@ rules:
     cases:
       - given: {nature: "60612"}
         expect: {class: D}
+  - id: CONV-OBJET-ENERGIE
+    when: {fact: {objet: [energie]}}
+    then: {class: D}
+    rationale: "Objet donné par le service : énergie"
+    source: {image: fixture.png, cells: [3]}
+    cases:
+      - given: {nature: "6068"}
+        facts: {objet: energie}
+        expect: {class: D}
+  - id: CONV-OBJET-AUTRE
+    when: {fact: {objet: [bureau, autre]}}
+    then: {class: N}
+    rationale: "Objet donné par le service : sans effet climat"
+    source: {image: fixture.png, cells: [4]}
+    cases:
+      - given: {nature: "6068"}
+        facts: {objet: bureau}
+        expect: {class: N}
   - id: CONV-ACHATS-AA
     title: "Achats à préciser"
     when: {nature: {prefix: ["606"]}}
@@ -269,7 +287,7 @@ def test_ruleset_without_conventions_keeps_them_known(files):
     ruleset = load_rulebooks([rulebook])
     assert [r.id for r in ruleset.all_conventions()] == ["CONV-FOURNITURES-N"] and ruleset.conventions_applied
     off = ruleset.without_conventions()
-    assert [r.id for r in off.rulebooks[0].rules] == ["CONV-ELEC-D", "CONV-ACHATS-AA"]
+    assert [r.id for r in off.rulebooks[0].rules] == ["CONV-ELEC-D", "CONV-OBJET-ENERGIE", "CONV-OBJET-AUTRE", "CONV-ACHATS-AA"]
     assert off.conventions() == [] and [r.id for r in off.all_conventions()] == ["CONV-FOURNITURES-N"]
     assert not off.conventions_applied and not off.with_staff_costs("3b").conventions_applied  # other options keep the switch
     assert off.without_conventions() == off  # idempotent
