@@ -72,9 +72,9 @@ def test_gironde_m52_has_in_scope_euros_through_the_crosswalk(gironde):
         (982, "ATT-DEPLACEMENTS-TC", "TF"),
         # 2051 « Concessions et droits similaires » (software licences), fonction 52: IT software, N.
         (461, "ATT-NTIC-LOGICIELS", "N"),
-        # 20422 subsidy, fonction 53 personnes âgées = M57 423: social action read by its fonction, N.
-        # (Read as M57 without translation, 53 would be « agglomérations et villes moyennes ».)
-        (390, "ATT-SUBV-ACTION-SOCIALE", "N"),
+        # 20422 equipment subsidy, fonction 53 personnes âgées = M57 423: an equipment subsidy funds works or
+        # equipment a criterion covers, so it is AA (autre_subvention cell 141), not read by its fonction.
+        (390, "ATT-SUBV-AA", "AA"),
     ],
 )
 def test_gironde_hand_checked_lines(gironde, row, rule, klass):
@@ -89,7 +89,7 @@ def test_explain_says_how_an_m52_line_was_read():
     # Row 390 (line 389): 20422 under M52 fonction 53 personnes âgées, read as M57 fonction 423.
     result = invoke(["explain", GIRONDE, "--line", "2016CA-00-00389"])
     assert "(lue comme M57, fonction 423 par la correspondance du livre)" in result.stdout
-    assert "ATT-SUBV-ACTION-SOCIALE : s'applique" in result.stdout
+    assert "ATT-SUBV-AA : s'applique" in result.stdout
 
 
 def test_gironde_uncovered_lines_are_said_in_one_finding(gironde):

@@ -13,7 +13,8 @@ def enrich(lines: pd.DataFrame, plan: Plan | None) -> pd.DataFrame:
     ``account_label`` from the account (``nature``), ``fonction_label`` from the fonction, ``label``
     from ``account_label`` where the source had none, ``chapitre`` from the account, sens and
     réel/ordre where the source had none (for an account the plan lacks, from its closest parent
-    account in the plan). Lines the plan does not know at all are left as they are.
+    account in the plan), ``chapitre_plan`` = that chapter of the plan whatever chapter the source
+    voted the line in. Lines the plan does not know at all are left as they are.
     """
     out = lines.copy()
     if plan is None or out.empty:
@@ -31,6 +32,8 @@ def enrich(lines: pd.DataFrame, plan: Plan | None) -> pd.DataFrame:
     if parent.notna().any():
         chapter = chapter.fillna(plan.chapter_of(parent, out["sens"], out["operation"], _column(out, "ordre_kind")))
     out["chapitre"] = _fill(out, "chapitre", chapter)
+    # The plan's own chapter, whatever chapter the source voted the line in (scope rules test it).
+    out["chapitre_plan"] = _fill(out, "chapitre_plan", chapter)
     return out
 
 

@@ -89,7 +89,7 @@ ENUM_VALUES = {
 }
 CASE_COLUMNS = [
     "line_id", "exercice", "doc_type", "budget_code", "budget_kind", "nomenclature", "section", "sens",
-    "operation", "ordre_kind", "chapitre", "chapitre_fonction", "nature", "fonction", "operation_code",
+    "operation", "ordre_kind", "chapitre", "chapitre_plan", "chapitre_fonction", "nature", "fonction", "operation_code",
     "label", "amount",
 ]  # fmt: skip
 

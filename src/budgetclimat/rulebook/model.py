@@ -17,7 +17,7 @@ CLASSES = ("TF", "FSC", "N", "D", "IM", "AA")
 AXES = ("attenuation", "adaptation", "eau", "economie_circulaire", "pollution", "biodiversite")
 
 # Columns a `when` may test, by form.
-CODE_COLUMNS = ("nature", "fonction", "chapitre", "chapitre_fonction", "operation_code")
+CODE_COLUMNS = ("nature", "fonction", "chapitre", "chapitre_plan", "chapitre_fonction", "operation_code")
 ENUM_COLUMNS = (
     "section",
     "sens",

@@ -108,7 +108,7 @@ register_kind("carbon", _carbon_then, CARBON_META)
 # ---- first match ---------------------------------------------------------------------------------
 
 MATCH_KEYS = [
-    "nature", "fonction", "chapitre", "chapitre_fonction", "operation_code", "section", "sens", "operation",
+    "nature", "fonction", "chapitre", "chapitre_plan", "chapitre_fonction", "operation_code", "section", "sens", "operation",
     "ordre_kind", "budget_kind", "budget_code", "nomenclature", "doc_type", "label", "amount",
 ]
 
