@@ -285,7 +285,7 @@ def _answers_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def _greedy(axis: str, objective: tuple[str, str], tree: _Tree, start_pos: np.ndarray, start_node: np.ndarray, amounts: np.ndarray,
-            lines: pd.DataFrame, questions: dict, open_pos: np.ndarray, open_qids: np.ndarray) -> list[dict]:
+            lines: pd.DataFrame, questions: dict) -> list[dict]:
     """The extreme answers for ``objective`` on ``axis``: row by row (question × key), level by level."""
     from budgetclimat.engine.keys import question_keys
 
@@ -294,7 +294,7 @@ def _greedy(axis: str, objective: tuple[str, str], tree: _Tree, start_pos: np.nd
     rows: list[dict] = []
     edges = tree.edges.set_index(["_node", "_answer"])
     pos, node = start_pos.copy(), start_node.copy()
-    open_lines = [(open_pos, open_qids)]
+    open_lines: list[tuple[np.ndarray, np.ndarray]] = []
     for _ in range(MAX_DEPTH + 1):
         if not len(pos):
             break
@@ -390,11 +390,9 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
         axes[rb.axis] = dict(axis=rb.axis, in_scope_cents=in_cents, decided_cents=decided, bounded_cents=at_least + at_most,
                              open_cents=int(aa["amount_share_cents"].sum()) - at_least - at_most,
                              at_least_neutral_cents=at_least, at_most_neutral_cents=at_most)
-        staff_pos = np.unique(aa.loc[staff, "pos"].to_numpy(dtype="int64"))
-        del staff_pos  # staff allocations follow the other lines: no answer of their own
+        # Staff allocations follow the other lines: no answer of their own (they move in the classify runs below).
         for objective in OBJECTIVES:
-            plans[(rb.axis, objective)] = _greedy(rb.axis, objective, tree, pos, start_node, amounts, lines, questions,
-                                                  np.array([], dtype="int64"), np.array([], dtype=object))
+            plans[(rb.axis, objective)] = _greedy(rb.axis, objective, tree, pos, start_node, amounts, lines, questions)
 
     # One classify run per objective (axes together when their answers do not disagree), else per axis.
     result_answers: dict[tuple[str, str, str], pd.DataFrame] = {}
