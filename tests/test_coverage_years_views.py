@@ -190,7 +190,7 @@ def test_a_failing_view_leaves_the_coloured_budget_and_annex_intact(montpellier_
     for sheet in ("Budget vert coloré", "Annexe légale"):
         assert _sheet_values(tmp_path / "f.xlsx", sheet) == _sheet_values(out / "a.xlsx", sheet)
     annex = [v for row in _sheet_values(tmp_path / "f.xlsx", "Annexe légale") for v in row if v]
-    assert "Impact du budget pour la transition écologique" in annex and any(str(v).startswith("Définition appliquée : annexe-tef-2025") for v in annex)
+    assert "Impact du budget pour la transition écologique" in annex and any(str(v).startswith("Définition appliquée : modèle « Impact du budget pour la transition écologique » de 2025") for v in annex)
     carbon = [v for row in _sheet_values(tmp_path / "f.xlsx", "Budget carbone") for v in row if v]
     assert any("n'a pas pu être calculée" in str(v) and "factor table exploded" in str(v) for v in carbon)
 

@@ -307,7 +307,7 @@ def test_legal_annex_uses_the_latest_definition_not_after_the_exercice(tmp_path)
     result = make_result()
     ws = openpyxl.load_workbook(write(tmp_path, result))["Annexe légale"]
     values = list(ws.iter_rows(values_only=True))
-    assert any(r[0] and "annexe-tef-2024" in str(r[0]) for r in values)
+    assert any(r[0] and "modèle « Impact du budget pour la transition écologique » de 2024" in str(r[0]) for r in values)
     total = next(r for r in values if r[0] == "Total")
     # 21828 AA 12 345,67 + 2313 FSC/D + 2031 IM 50 000 + 2111 TF 300 000 ; 1641 (chapter 16) is not listed
     assert [_cents(v) for v in total[2:7]] == [300_000_00 + 1_200_000_01, 0, 800_000_00, 12_345_67 + 50_000_00, 2_362_345_68]

@@ -279,6 +279,10 @@ def _enumerate(start: pd.DataFrame, start_q: np.ndarray, rb: Rulebook, questions
 
 def _answers_frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=ans.ANSWER_COLUMNS, dtype=object)
+    # A row reached at two levels (an entity-keyed follow-up also asked directly) is answered once: the
+    # last answer, the one classify would apply (the last given wins), as one answers-file row would.
+    keyed = frame["fact"].notna() & frame["key"].notna()
+    frame = frame[~(keyed & frame.duplicated(["key", "fact"], keep="last"))].reset_index(drop=True)
     frame["source_file"] = "bounds"
     frame["source_row"] = pd.Series(np.arange(2, len(frame) + 2), index=frame.index)
     return frame.astype({c: "string" for c in ans.ANSWER_COLUMNS if c != "source_row"}).astype({"source_row": "Int64"})
