@@ -79,8 +79,8 @@ def test_6247_coach_hire_follows_public_transport_operation(montreuil):
     line = _line(montreuil, "6247", "421")
     assert int(line.amount_cents.iloc[0]) == 728000
     row = _one(_classify(line), "attenuation")
-    assert (row["class"], row["rule_id"], row["question_id"]) == ("AA", "ATT-DEPLACEMENTS-TC", "part-km-bas-carbone")
-    rule = RULES["ATT-DEPLACEMENTS-TC"]
+    assert (row["class"], row["rule_id"], row["question_id"]) == ("AA", "ATT-TRANSPORTS-COLLECTIFS-M14", "part-km-bas-carbone")
+    rule = RULES["ATT-TRANSPORTS-COLLECTIFS-M14"]
     assert rule.source["image"] == "transport_collectif.png" and list(rule.source["cells"]) == [42, 43]
     assert (_cell_class(42), _cell_class(43)) == ("Très favorable", "Favorable sous conditions")
     # Answered: 25 % of the km by low-carbon coaches → 25 % TF, 75 % FSC (never TF as a whole).
@@ -88,6 +88,31 @@ def test_6247_coach_hire_follows_public_transport_operation(montreuil):
     att = register[register.axis == "attenuation"].sort_values("class")
     assert att["class"].tolist() == ["FSC", "TF"]
     assert att.amount_share_cents.tolist() == [546000, 182000]
+
+
+def test_6247_in_m57_is_staff_public_transport(montpellier):
+    # M57 6247 is « Transports collectifs du personnel » (plan M57 2018): staff travel by public transport, TF.
+    lines = montpellier[(montpellier.nature == "6247") & (montpellier.sens == "D") & (montpellier.operation == "reel")]
+    rows = run_lines(lines.reset_index(drop=True), RULESET).register
+    att = rows[rows.axis == "attenuation"]
+    if len(att):
+        assert set(att["class"]) == {"TF"} and set(att.rule_id) == {"ATT-DEPLACEMENTS-TC"}
+    rule = RULES["ATT-DEPLACEMENTS-TC"]
+    assert list(rule.source["cells"]) == [115] and _cell_class(115) == "Très favorable"
+    plan = (ROOT / "rules" / "nomenclatures" / "plan-de-compte-M57-M57-2018.xml").read_text(encoding="utf-8", errors="replace")
+    assert 'Code="6247" Libelle="Transports collectifs du personnel"' in plan
+
+
+def test_renovation_answer_skips_the_land_use_question(montpellier):
+    # Montpellier CA 2018, 21312 « Bâtiments scolaires » under 212: the attenuation answer « renovation »
+    # (operation key) tells the works are on an existing building: no land-use change (cell 183).
+    line = _line(montpellier, "21312", "212")
+    assert _one(_classify(line), "biodiversite")["question_id"] == "usage-sols"
+    row = _one(_classify(line, {"operation_batiment": "renovation"}, kind="operation"), "biodiversite")
+    assert (row["class"], row["question_id"]) == ("AA", "surexploitation")
+    row = _one(_classify(line, {"operation_batiment": "construction_neuve", "batiment_neuf_performance": "au_dela_norme_avec_artificialisation"}, kind="operation"), "biodiversite")
+    assert (row["class"], row["rule_id"]) == ("D", "BIO-USAGE-SOLS-ARTIFICIALISATION-D")
+    assert _cell_class(184) == "Défavorable"
 
 
 # --- financial and legal charges: a declared convention, not cell 144 ----------------------------------------
