@@ -307,3 +307,21 @@ def test_entity_answer_settles_every_electricity_line(montpellier):
     register = run_lines(lines.reset_index(drop=True), RULESET, pd.DataFrame([{"key": key, "fact": "garantie_origine_renouvelable", "value": "oui"}])).register
     att = register[register.axis == "attenuation"]
     assert set(att["class"]) == {"TF"} and set(att.rule_id) == {"ATT-ELEC-GO-RENOUVELABLE"}
+
+
+def test_collectivite_wide_contract_is_asked_once_per_account(montpellier):
+    # Montpellier CA 2018, 6283 « Frais de nettoyage des locaux » under several fonctions: one question per
+    # account; one answer for the account settles every line, an answer for one account × fonction wins there.
+    lines = montpellier[(montpellier.nature == "6283") & (montpellier.sens == "D") & (montpellier.operation == "reel") & (montpellier.amount_cents > 0)]
+    assert lines.fonction.nunique() > 1
+    register = run_lines(lines.reset_index(drop=True), RULESET).register
+    att = register[register.axis == "attenuation"]
+    assert set(att.question_id) == {"clauses-marche-collectivite"} and QUESTIONS["clauses-marche-collectivite"].key == "account"
+    first = lines.iloc[[0]]
+    answers = pd.DataFrame([
+        {"key": "account:6283", "fact": "clause_marche", "value": "sans_clause_sans_energie_transport"},
+        {"key": key_values(first, "account_fonction").iloc[0], "fact": "clause_marche", "value": "clause_energie_bas_carbone"},
+    ])
+    att = run_lines(lines.reset_index(drop=True), RULESET, answers).register.query("axis == 'attenuation'").set_index("line_id")
+    assert att.loc[first.line_id.iloc[0], "class"] == "FSC"
+    assert set(att.drop(index=first.line_id.iloc[0])["class"]) == {"N"}
