@@ -107,7 +107,10 @@ def test_renovation_answer_skips_the_land_use_question(montpellier):
     # Montpellier CA 2018, 21312 « Bâtiments scolaires » under 212: the attenuation answer « renovation »
     # (operation key) tells the works are on an existing building: no land-use change (cell 183).
     line = _line(montpellier, "21312", "212")
-    assert _one(_classify(line), "biodiversite")["question_id"] == "usage-sols"
+    # unanswered, biodiversity asks the same works question as mitigation (one worklist row for both axes)
+    assert _one(_classify(line), "biodiversite")["question_id"] == "operation-batiment"
+    row = _one(_classify(line, {"operation_batiment": "construction_neuve"}, kind="operation"), "biodiversite")
+    assert row["question_id"] == "usage-sols"  # a new building may change the use of land
     row = _one(_classify(line, {"operation_batiment": "renovation"}, kind="operation"), "biodiversite")
     assert (row["class"], row["question_id"]) == ("AA", "surexploitation")
     row = _one(_classify(line, {"operation_batiment": "construction_neuve", "batiment_neuf_performance": "au_dela_norme_avec_artificialisation"}, kind="operation"), "biodiversite")
