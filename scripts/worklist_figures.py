@@ -14,7 +14,7 @@ from budgetclimat.pipeline import run
 
 
 def pct(part: int, whole: int) -> str:
-    return "–" if not whole else f"{100 * part / whole:.1f} %".replace(".", ",")
+    return "–" if not whole else f"{max(100 * part / whole, 0.0):.1f} %".replace(".", ",")  # a negative line can make a bound -0
 
 
 def main(paths: list[str]) -> None:
@@ -28,12 +28,14 @@ def main(paths: list[str]) -> None:
         n80, n95 = coverage(work, 0.8), coverage(work, 0.95)
         for axis, b in result.bounds.axes.items():
             aa = b.in_scope_cents - b.decided_cents
-            print(f"| {path.rsplit('/', 1)[-1]} | {axis} | {pct(b.decided_cents, b.in_scope_cents)} | "
-                  f"{pct(b.favourable_min_cents, b.in_scope_cents)} – {pct(b.favourable_max_cents, b.in_scope_cents)} | "
-                  f"{pct(b.unfavourable_min_cents, b.in_scope_cents)} – {pct(b.unfavourable_max_cents, b.in_scope_cents)} | "
-                  f"{pct(b.neutral_min_cents, b.in_scope_cents)} – {pct(b.neutral_max_cents, b.in_scope_cents)} | "
-                  f"{aa / 100:,.0f}".replace(",", " ") + f" | {len(work)} | {n80} | {n95} |")
-
+            cells = [
+                path.rsplit("/", 1)[-1], axis, pct(b.decided_cents, b.in_scope_cents),
+                f"{pct(b.favourable_min_cents, b.in_scope_cents)} – {pct(b.favourable_max_cents, b.in_scope_cents)}",
+                f"{pct(b.unfavourable_min_cents, b.in_scope_cents)} – {pct(b.unfavourable_max_cents, b.in_scope_cents)}",
+                f"{pct(b.neutral_min_cents, b.in_scope_cents)} – {pct(b.neutral_max_cents, b.in_scope_cents)}",
+                f"{aa / 100:,.0f}".replace(",", " "), str(len(work)), str(n80), str(n95),
+            ]
+            print("| " + " | ".join(cells) + " |")
 
 if __name__ == "__main__":
     main(sys.argv[1:])

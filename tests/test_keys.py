@@ -87,3 +87,33 @@ def test_account_fonction_key_beats_entity_key():
     # euros reconcile: every line's pieces sum to its amount
     reg = out.register[out.register["axis"] == "attenuation"]
     assert reg.groupby("line_id")["amount_share_cents"].sum().to_dict() == dict(zip(lines["line_id"], lines["amount_cents"].astype(np.int64)))
+
+
+def test_an_answer_outside_the_question_list_stops_the_run_naming_the_cell():
+    import pytest
+
+    from budgetclimat.errors import ConfigError
+
+    lines = _lines()
+    bad = conform_answers(pd.DataFrame([{"key": "entity:213401722", "fact": "garantie_origine_renouvelable", "value": "peut-être"}]), source_file="r.csv")
+    with pytest.raises(ConfigError) as info:
+        classify(lines, default_rulebooks(), bad)
+    assert info.value.code == "answers-bad-value"
+    message = info.value.message()
+    assert "r.csv, ligne 2, colonne value : « peut-être »" in message and "garantie-origine" in message and "non, oui" in message
+
+
+def test_a_share_answer_above_100_percent_stops_the_run():
+    import pytest
+
+    from budgetclimat.errors import ConfigError
+
+    for value in ("140 %", "beaucoup"):
+        bad = conform_answers(pd.DataFrame([{"key": "entity:213401722", "fact": "part_repas_vegetariens", "value": value}]), source_file="r.csv")
+        with pytest.raises(ConfigError) as info:
+            classify(_lines(), default_rulebooks(), bad)
+        assert info.value.code == "answers-bad-share" and f"« {value} »" in info.value.message()
+    # « 40 % », « 0,4 » and « 40 » are the same share
+    for value in ("40 %", "0,4", "40"):
+        ok = conform_answers(pd.DataFrame([{"key": "entity:213401722", "fact": "part_repas_vegetariens", "value": value}]))
+        classify(_lines(), default_rulebooks(), ok)

@@ -323,7 +323,7 @@ def test_last_years_answers_apply_to_next_year_by_key(tmp_path):
     assert carry["answers_stale"] == len(stale)
     assert carry["worklist_new"] == len(new)
     assert len(reused) > 100 and len(stale) > 0  # the same city: most keys come back, some lines are gone
-    assert f"Réponses reprises : {len(reused)} clé(s) retrouvée(s) dans ce budget, {len(new)} question(s) nouvelle(s) sans réponse, {len(stale)} réponse(s)" in text
+    assert f"Réponses reprises : {len(reused)} clé(s) retrouvée(s) dans ce budget ; {len(new)} question(s) restent sans réponse ; {len(stale)} réponse(s)" in text
     # Every question of 2017 whose key was not answered in 2016 is still asked, unless another answer
     # reached its lines (an answer by another key — the operation's works type, a collectivité fact — can
     # settle a line or skip a question: biodiversité reads the works type given for mitigation).

@@ -37,8 +37,8 @@ for _key, _fr, _en in [
      "Conventions removed (--no-conventions): {n} rule(s) not applied, their lines fall to the next rule."),
     ("worklist", "Liste à approfondir : {n} question(s) × clé ; les {n80} premières couvrent 80 % des euros, les {n95} premières 95 %",
      "Worklist: {n} question(s) × key; the first {n80} cover 80 % of the euros, the first {n95} 95 %"),
-    ("carry-over", "Réponses reprises : {reused} clé(s) retrouvée(s) dans ce budget, {new} question(s) nouvelle(s) sans réponse, {stale} réponse(s) ne correspondant plus à aucune ligne",
-     "Answers carried over: {reused} key(s) found in this budget, {new} new question(s) without answer, {stale} answer(s) matching no line any more"),
+    ("carry-over", "Réponses reprises : {reused} clé(s) retrouvée(s) dans ce budget ; {new} question(s) restent sans réponse ; {stale} réponse(s) ne correspondent plus à aucune ligne",
+     "Answers carried over: {reused} key(s) found in this budget; {new} question(s) remain without answer; {stale} answer(s) match no line any more"),
     ("reconciliation-ko", "Rapprochement avec les fichiers sources : KO (voir les constats)", "Reconciliation with the source files: KO (see findings)"),
 ]:
     i18n.define(f"cli.classify.{_key}", fr=_fr, en=_en)

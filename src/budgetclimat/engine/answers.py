@@ -79,6 +79,11 @@ i18n.define(
     en="{file}, row {row}, column {column}: '{value}' is not a share (a number between 0 and 1, or a percentage)",
 )
 i18n.define(
+    "answers-bad-value",
+    fr="{file}, ligne {row}, colonne {column} : « {value} » n'est pas une réponse possible à la question « {question} » ; réponses possibles : {expected}",
+    en="{file}, row {row}, column {column}: '{value}' is not an allowed answer to question '{question}'; allowed answers: {expected}",
+)
+i18n.define(
     "answers-share-sum",
     fr="{file}, ligne {row} : les parts de la ligne {value} (axe {column}) font {expected} au lieu de 1",
     en="{file}, row {row}: the shares of line {value} (axis {column}) sum to {expected} instead of 1",
@@ -203,6 +208,36 @@ def parse_share(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return number.mask(bad), bad.astype(bool)
 
 
+def _check_values(answers: pd.DataFrame, questions: dict) -> None:
+    given = answers[answers["fact"].notna() & answers["value"].notna()]
+    if not len(given):
+        return
+    choices: dict[str, set[str]] = {}
+    shares: set[str] = set()
+    for q in questions.values():
+        if q.type == "choice" and q.answers:
+            choices.setdefault(q.fact, set()).update(q.answers)
+        elif q.type == "share":
+            shares.add(q.fact)
+    value = given["value"].astype("string").str.strip()
+    allowed = given["fact"].map(lambda f: choices.get(f))  # one lookup per row of a small file
+    is_choice = allowed.notna().to_numpy()
+    if is_choice.any():
+        ok = [v in a for v, a in zip(value[is_choice], allowed[is_choice])]
+        bad = given[is_choice][[not x for x in ok]]
+        if len(bad):
+            r = bad.iloc[0]
+            question = next(q.id for q in questions.values() if q.fact == r["fact"] and q.answers)
+            raise ConfigError("answers-bad-value", file=r["source_file"], row=r["source_row"], column="value", value=r["value"],
+                              question=question, expected=", ".join(sorted(choices[r["fact"]])))
+    share_rows = given[given["fact"].isin(sorted(shares)).to_numpy() & ~is_choice]
+    if len(share_rows):
+        _, bad_share = parse_share(share_rows["value"])
+        if bad_share.any():
+            r = share_rows[bad_share.to_numpy()].iloc[0]
+            raise ConfigError("answers-bad-share", file=r["source_file"], row=r["source_row"], column="value", value=r["value"])
+
+
 def label_key(lines: pd.DataFrame) -> pd.Series:
     """The carry-over key of lines (or answers): nature|fonction|label without accents, case, spaces."""
     label = normalise(lines["label"]).str.replace(" ", "", regex=False)
@@ -261,9 +296,15 @@ def match(lines: pd.DataFrame, answers: pd.DataFrame) -> tuple[pd.DataFrame, pd.
     return pairs, findings
 
 
-def check_answers(answers: pd.DataFrame, facts: set[str], axes: list[str]) -> pd.DataFrame:
-    """Configuration problems raise :class:`ConfigError`; doubtful rows come back as findings."""
+def check_answers(answers: pd.DataFrame, facts: set[str], axes: list[str], questions: dict | None = None) -> pd.DataFrame:
+    """Configuration problems raise :class:`ConfigError`; doubtful rows come back as findings.
+
+    With ``questions`` (id → Question), a value given for the fact of a choice question must be one of its
+    answers, and a value for a share question a share: a value outside them would send the line down
+    another branch of the rules in silence (or be dropped), so it stops the run naming the cell."""
     rows = []
+    if questions:
+        _check_values(answers, questions)
     bad_class = answers["class"].notna() & ~answers["class"].str.upper().isin(CLASSES)
     if bad_class.any():
         r = answers[bad_class].iloc[0]

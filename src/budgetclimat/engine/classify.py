@@ -56,7 +56,7 @@ def classify(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame | None
     """Classify canonical ``lines`` with ``ruleset`` (scope then classification rulebooks) and ``answers``."""
     lines = lines.reset_index(drop=True)
     answers = ans.empty_answers() if answers is None else answers.reset_index(drop=True)
-    findings = [ans.check_answers(answers, ruleset.facts(), ruleset.axes)]
+    findings = [ans.check_answers(answers, ruleset.facts(), ruleset.axes, ruleset.questions())]
     pairs, stale = ans.match(lines, answers)
     findings.append(stale)
     facts = _facts(lines, answers, pairs)
