@@ -98,7 +98,7 @@ def test_invariant_on_random_amounts(ruleset):
             for i in range(n)
         ]
     )  # fmt: skip
-    answers = conform_answers(pd.DataFrame({"line_id": ["L1", "L17"], "fact": ["part_modes_doux", "part_modes_doux"], "value": ["0.333", "2/3"]}))
+    answers = conform_answers(pd.DataFrame({"line_id": ["L1", "L17"], "fact": ["part_modes_doux", "part_modes_doux"], "value": ["0.333", "66,7 %"]}))
     result = classify(lines, ruleset, answers)
     check_invariant(lines, result.register, ["attenuation"])
 

@@ -117,3 +117,10 @@ def test_a_share_answer_above_100_percent_stops_the_run():
     for value in ("40 %", "0,4", "40"):
         ok = conform_answers(pd.DataFrame([{"key": "entity:213401722", "fact": "part_repas_vegetariens", "value": value}]))
         classify(_lines(), default_rulebooks(), ok)
+
+
+def test_answers_are_compared_as_the_rules_read_them_case_and_spaces_aside():
+    lines = _lines()
+    answers = conform_answers(pd.DataFrame([{"key": "entity:213401722", "fact": "garantie_origine_renouvelable", "value": " Oui "}]))
+    out = classify(lines, default_rulebooks(), answers)
+    assert _attenuation(out, "2024CA-00-00001") == ["TF"]  # « Oui » is the answer « oui » (cell 84)

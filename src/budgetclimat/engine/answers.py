@@ -219,8 +219,8 @@ def _check_values(answers: pd.DataFrame, questions: dict) -> None:
             choices.setdefault(q.fact, set()).update(q.answers)
         elif q.type == "share":
             shares.add(q.fact)
-    value = given["value"].astype("string").str.strip()
-    allowed = given["fact"].map(lambda f: choices.get(f))  # one lookup per row of a small file
+    value = given["value"].astype("string").str.strip().str.lower()  # as the rules compare them (matcher fact_in)
+    allowed = given["fact"].map(lambda f: {a.lower() for a in choices[f]} if f in choices else None)  # a small file
     is_choice = allowed.notna().to_numpy()
     if is_choice.any():
         ok = [v in a for v, a in zip(value[is_choice], allowed[is_choice])]
