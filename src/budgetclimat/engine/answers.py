@@ -212,24 +212,21 @@ def _check_values(answers: pd.DataFrame, questions: dict) -> None:
     given = answers[answers["fact"].notna() & answers["value"].notna()]
     if not len(given):
         return
-    choices: dict[str, set[str]] = {}
-    shares: set[str] = set()
-    for q in questions.values():
-        if q.type == "choice" and q.answers:
-            choices.setdefault(q.fact, set()).update(q.answers)
-        elif q.type == "share":
-            shares.add(q.fact)
-    value = given["value"].astype("string").str.strip().str.lower()  # as the rules compare them (matcher fact_in)
-    allowed = given["fact"].map(lambda f: {a.lower() for a in choices[f]} if f in choices else None)  # a small file
-    is_choice = allowed.notna().to_numpy()
-    if is_choice.any():
-        ok = [v in a for v, a in zip(value[is_choice], allowed[is_choice])]
-        bad = given[is_choice][[not x for x in ok]]
-        if len(bad):
-            r = bad.iloc[0]
-            question = next(q.id for q in questions.values() if q.fact == r["fact"] and q.answers)
-            raise ConfigError("answers-bad-value", file=r["source_file"], row=r["source_row"], column="value", value=r["value"],
-                              question=question, expected=", ".join(sorted(choices[r["fact"]])))
+    choices = pd.DataFrame(
+        [(q.fact, a.lower()) for q in questions.values() if q.type == "choice" for a in q.answers], columns=["fact", "answer"]
+    ).drop_duplicates()
+    shares = {q.fact for q in questions.values() if q.type == "share"}
+    # as the rules compare them (matcher fact_in): case and spaces aside
+    value = given["value"].astype("string").str.strip().str.lower()
+    is_choice = given["fact"].isin(choices["fact"]).to_numpy()
+    asked = pd.DataFrame({"fact": given["fact"].to_numpy(), "answer": value.to_numpy()})[is_choice]
+    known = asked.merge(choices.assign(_ok=True), on=["fact", "answer"], how="left")["_ok"].notna().to_numpy()
+    if not known.all():
+        r = given[is_choice].iloc[int(np.flatnonzero(~known)[0])]
+        question = next(q.id for q in questions.values() if q.fact == r["fact"] and q.answers)
+        expected = ", ".join(sorted({a for q in questions.values() if q.fact == r["fact"] for a in q.answers}))
+        raise ConfigError("answers-bad-value", file=r["source_file"], row=r["source_row"], column="value", value=r["value"],
+                          question=question, expected=expected)
     share_rows = given[given["fact"].isin(sorted(shares)).to_numpy() & ~is_choice]
     if len(share_rows):
         _, bad_share = parse_share(share_rows["value"])

@@ -393,7 +393,9 @@ def _texts(reg: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
     option = {rb.axis: rb.staff_costs_option for rb in ruleset.classification}
     out_rows = reg["scope"] == "out"
     reg["scope_reason"] = reg["scope_reason"].astype("string").fillna(reg["rule_id"].map(reason).where(out_rows).astype("string"))
-    text = reg["rule_id"].map(rationale).astype("string")
+    # « tableau I4CE « Commande publique », ligne 144 », not an image file name: once per rule, not per row
+    readable_text = readable(pd.Series(rationale, dtype="string")) if rationale else pd.Series(dtype="string")
+    text = reg["rule_id"].map(readable_text).astype("string")
     text = text.mask(reg["rule_id"] == DEFAULT_RULE, reg["axis"].map(default_text).astype("string"))
     staff = reg["decided_by"] == "staff"
     if staff.any():
@@ -403,7 +405,7 @@ def _texts(reg: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
             dtype="string",
         )  # a handful of distinct texts; staff rows are few
         text = text.mask(staff, staff_text)
-    reg["rationale"] = readable(text)  # « tableau I4CE « Commande publique », ligne 144 », not an image file name
+    reg["rationale"] = text
     questions = ruleset.questions()
     qtext = {qid: q.text.get() for qid, q in questions.items()}
     qanswers = {qid: (" | ".join(q.answers) if q.answers else (i18n.t("register.share-answers") if q.type == "share" else "")) for qid, q in questions.items()}

@@ -52,12 +52,14 @@ def key_values(lines: pd.DataFrame, kind: str) -> pd.Series:
     elif kind == "account_fonction":
         value = nature + "|" + fonction
     elif kind == "operation":
-        op = _text(lines, "ap_code").where(_text(lines, "ap_code") != "", _text(lines, "operation_code"))
+        ap = _text(lines, "ap_code")
+        op = ap.where(ap != "", _text(lines, "operation_code"))
         fallback = "account_fonction:" + nature + "|" + fonction
         return ("operation:" + op).where(op != "", fallback).astype("string")
-    else:  # line
-        label = normalise(_text(lines, "label")).fillna("").str.replace(" ", "", regex=False)
-        value = nature + "|" + fonction + "|" + label
+    else:  # line: the carry-over key of answers given by nature, fonction and label
+        from budgetclimat.engine.answers import label_key
+
+        value = label_key(lines) if "label" in lines.columns else nature + "|" + fonction + "|"
     return (kind + ":" + value).astype("string")
 
 
