@@ -348,8 +348,9 @@ def _facts_of(questions: dict, qid) -> list[str]:
 def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame | None, register: pd.DataFrame) -> BoundsResult:
     """Reachable classes of every AA line × axis and the bounds per axis (module docstring)."""
     from budgetclimat.engine.classify import _facts, _match_frame, classify
+    from budgetclimat.engine.keys import with_keys
 
-    lines = lines.reset_index(drop=True)
+    lines = with_keys(lines.reset_index(drop=True))  # keys once, not on each of the classify runs below
     answers = ans.empty_answers() if answers is None else answers.reset_index(drop=True)
     pairs, _ = ans.match(lines, answers)
     facts = _facts(lines, answers, pairs)

@@ -154,10 +154,11 @@ def _scope(combos: pd.DataFrame, ruleset: RuleSet) -> tuple[np.ndarray, np.ndarr
     rule_ids = np.full(n, None, dtype=object)
     out = np.zeros(n, dtype=bool)
     decided = np.zeros(n, dtype=bool)
+    cache: dict = {}
     for rb in ruleset.scope:
         gate = _gate(rb, combos)
         for rule in rb.rules:
-            hit = evaluate(rule.when, combos) & gate & ~decided
+            hit = evaluate(rule.when, combos, cache) & gate & ~decided
             rule_ids[hit] = rule.id
             out[hit] = rule.then.out
             decided |= hit
@@ -173,13 +174,25 @@ def _empty_pieces() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in _PIECE_COLUMNS})
 
 
-def _rows(gids: np.ndarray, axis: str, **values) -> pd.DataFrame:
-    frame = pd.DataFrame({"gid": gids})
-    frame["axis"] = axis
-    defaults = {"piece": 0, "scope": "in", "scope_reason": None, "class": None, "share": 1.0, "rule_id": None, "question_id": None, "decided_by": None, "staff": False}
-    for col, default in defaults.items():
-        frame[col] = values.get(col, default)
-    return frame
+_PIECE_DEFAULTS = {"piece": 0, "scope": "in", "scope_reason": None, "class": None, "share": 1.0, "rule_id": None, "question_id": None, "decided_by": None, "staff": False}
+_PIECE_KINDS = {"gid": "int64", "piece": "int64", "share": "float64", "staff": bool}
+
+
+def _rows(gids: np.ndarray, axis: str, **values) -> dict[str, np.ndarray]:
+    """Pieces of ``gids`` as columns of numpy arrays (one frame is built per axis, in :func:`_pieces_frame`)."""
+    n = len(gids)
+    out = {"gid": np.asarray(gids, dtype="int64"), "axis": np.full(n, axis, dtype=object)}
+    for col, default in _PIECE_DEFAULTS.items():
+        value = values.get(col, default)
+        kind = _PIECE_KINDS.get(col, object)
+        out[col] = np.asarray(value, dtype=kind) if isinstance(value, np.ndarray) else np.full(n, value, dtype=kind)
+    return out
+
+
+def _pieces_frame(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    if not parts:
+        return _empty_pieces()
+    return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in _PIECE_COLUMNS})
 
 
 def _axis_pieces(combos: pd.DataFrame, rb: Rulebook, scope_rule: np.ndarray, scope_out: np.ndarray) -> pd.DataFrame:
@@ -194,34 +207,31 @@ def _axis_pieces(combos: pd.DataFrame, rb: Rulebook, scope_rule: np.ndarray, sco
     if uncovered.any():
         parts.append(_rows(gids[uncovered], rb.axis, scope="out", scope_reason=i18n.t("register.scope-nomenclature"), decided_by="rule"))
     chosen = np.full(len(combos), -1)
+    cache: dict = {}
     for i, rule in enumerate(rb.rules):
-        hit = evaluate(rule.when, combos) & active & (chosen == -1)
+        hit = evaluate(rule.when, combos, cache) & active & (chosen == -1)
         chosen[hit] = i
     for i in np.unique(chosen[active]):
         sel = active & (chosen == i)
-        if i == -1:
-            parts.append(_outcome_rows(rb.default, combos[sel], gids[sel], rb, DEFAULT_RULE, "default", set()))
-        else:
-            rule = rb.rules[i]
-            parts.append(_outcome_rows(rule.then, combos[sel], gids[sel], rb, rule.id, "rule", rule.facts_used()))
-    return pd.concat(parts, ignore_index=True) if parts else _empty_pieces()
+        outcome, rule_id, by, used = (rb.default, DEFAULT_RULE, "default", set()) if i == -1 else (rb.rules[i].then, rb.rules[i].id, "rule", rb.rules[i].facts_used())
+        read = {fact_column(f) for f in used} | {fact_column(p.fact) for p in outcome.pieces if p.fact}
+        sub = combos.loc[sel, [c for c in combos.columns if c in read]]  # only the facts the outcome reads: fewer copies
+        parts.extend(_outcome_rows(outcome, sub, gids[sel], rb, rule_id, by, used))
+    return _pieces_frame(parts)
 
 
-def _outcome_rows(outcome: Outcome, sub: pd.DataFrame, gids: np.ndarray, rb: Rulebook, rule_id: str, decided_by: str, facts_used: set[str]) -> pd.DataFrame:
+def _outcome_rows(outcome: Outcome, sub: pd.DataFrame, gids: np.ndarray, rb: Rulebook, rule_id: str, decided_by: str, facts_used: set[str]) -> list[dict]:
     by = np.full(len(sub), decided_by, dtype=object)
     if facts_used:
         present = sub[[fact_column(f) for f in sorted(facts_used)]].notna().any(axis=1).to_numpy()
         by[present] = "answer"
     if outcome.staff_costs:
-        return _rows(gids, rb.axis, rule_id=rule_id, decided_by=by, staff=True)
+        return [_rows(gids, rb.axis, rule_id=rule_id, decided_by=by, staff=True)]
     if not any(p.fact for p in outcome.pieces) and not any(p.rest for p in outcome.pieces):
-        return pd.concat(
-            [
-                _rows(gids, rb.axis, piece=k, **{"class": p.klass}, share=p.share, rule_id=rule_id, question_id=outcome.question, decided_by=by)
-                for k, p in enumerate(outcome.pieces)
-            ],
-            ignore_index=True,
-        )
+        return [
+            _rows(gids, rb.axis, piece=k, **{"class": p.klass}, share=p.share, rule_id=rule_id, question_id=outcome.question, decided_by=by)
+            for k, p in enumerate(outcome.pieces)
+        ]
     # A split with shares from facts: a line whose fact is missing waits for its answer (AA + question).
     fact_shares = {}
     missing = np.zeros(len(sub), dtype=bool)
@@ -251,7 +261,7 @@ def _outcome_rows(outcome: Outcome, sub: pd.DataFrame, gids: np.ndarray, rb: Rul
             parts.append(
                 _rows(gids[ok], rb.axis, piece=k, **{"class": p.klass}, share=rest if value is None else value, rule_id=rule_id, decided_by=by[ok])
             )
-    return pd.concat(parts, ignore_index=True)
+    return parts
 
 
 def _allocate(reg: pd.DataFrame, n_lines: int) -> pd.DataFrame:

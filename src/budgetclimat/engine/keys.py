@@ -68,9 +68,21 @@ def key_kind(keys: pd.Series) -> pd.Series:
     return keys.astype("string").str.split(":", n=1).str[0]
 
 
+_CACHED = "_key:"  # columns added by with_keys: the keys computed once for repeated runs on the same lines
+
+
 def all_keys(lines: pd.DataFrame) -> pd.DataFrame:
     """One column per key kind, aligned with ``lines``."""
+    if all(_CACHED + kind in lines.columns for kind in KEY_KINDS):
+        return pd.DataFrame({kind: lines[_CACHED + kind].to_numpy() for kind in KEY_KINDS}, index=lines.index)
     return pd.DataFrame({kind: key_values(lines, kind).to_numpy() for kind in KEY_KINDS}, index=lines.index)
+
+
+def with_keys(lines: pd.DataFrame) -> pd.DataFrame:
+    """``lines`` with their keys attached, for a caller that classifies the same lines many times (the
+    bounds): :func:`all_keys` then reads them instead of normalising labels again on every run."""
+    table = all_keys(lines)
+    return lines.assign(**{_CACHED + kind: table[kind] for kind in KEY_KINDS})
 
 
 def question_keys(lines: pd.DataFrame, positions: np.ndarray, question_ids: pd.Series, questions: dict) -> pd.Series:

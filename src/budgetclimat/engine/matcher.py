@@ -44,21 +44,30 @@ def columns_of(matcher) -> set[str]:
     return {fact_column(c.column) if c.fact else c.column for c in conditions(matcher)}
 
 
-def evaluate(matcher, frame: pd.DataFrame) -> np.ndarray:
-    """Boolean mask (numpy) of the rows of ``frame`` the matcher holds for."""
+def evaluate(matcher, frame: pd.DataFrame, cache: dict | None = None) -> np.ndarray:
+    """Boolean mask (numpy) of the rows of ``frame`` the matcher holds for.
+
+    ``cache``: a dict kept by the caller while it evaluates many rules on the SAME frame; a condition
+    several rules share (the same column, operator and values) is then computed once."""
     if isinstance(matcher, All):
         mask = np.ones(len(frame), dtype=bool)
         for item in matcher.items:
-            mask &= evaluate(item, frame)
+            mask &= evaluate(item, frame, cache)
         return mask
     if isinstance(matcher, Any_):
         mask = np.zeros(len(frame), dtype=bool)
         for item in matcher.items:
-            mask |= evaluate(item, frame)
+            mask |= evaluate(item, frame, cache)
         return mask
     if isinstance(matcher, Not):
-        return ~evaluate(matcher.item, frame)
-    return _condition(matcher, frame)
+        return ~evaluate(matcher.item, frame, cache)
+    if cache is None:
+        return _condition(matcher, frame)
+    key = (matcher.column, matcher.op, matcher.values, matcher.fact)
+    if key not in cache:
+        cache[key] = _condition(matcher, frame)
+        cache[key].flags.writeable = False  # shared between rules: never modified in place
+    return cache[key]
 
 
 def first_failing(matcher, frame: pd.DataFrame) -> Condition | object | None:
