@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import re
+import textwrap
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -110,8 +111,10 @@ class Styles:
                 proto_cell.fill = PatternFill(patternType="solid", fgColor=look.fill, bgColor=look.fill)
             if look.number_format:
                 proto_cell.number_format = {"eur": self.eur, "eur0": self.eur0}.get(look.number_format, look.number_format)
-            if look.wrap or look.align:
-                proto_cell.alignment = Alignment(wrap_text=look.wrap, horizontal=look.align, vertical="top" if look.wrap else None)
+            if look.wrap or look.align or look.border:
+                # Cells of a table row align at the top (a wrapped neighbour makes the row taller); headers centre.
+                vertical = "center" if look.fill or look.hatch else "top" if look.wrap or look.border else None
+                proto_cell.alignment = Alignment(wrap_text=look.wrap, horizontal=look.align, vertical=vertical)
             if look.border:
                 proto_cell.border = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
             if look.unlocked:
@@ -208,10 +211,59 @@ def make_cell(ws, styles: Styles, c: C | None) -> WriteOnlyCell | None:
     return cell
 
 
+DEFAULT_WIDTH = 8.43  # a column whose width the sheet does not set (in characters of the default font)
+LINE_PT = 15.0  # height of one line of 10-pt text, with LibreOffice's and Excel's leading and a little air
+_PADDING_PT = 3.0
+
+
+def text_lines(text: object, width: float, size: float = 10) -> int:
+    """Lines a wrapped cell of ``width`` characters needs for ``text`` at ``size`` points (greedy word wrap,
+    a little narrower than the column so that a line never ends clipped)."""
+    capacity = max(1, int(width * 0.95 * 10 / size))
+    return sum(max(1, len(textwrap.wrap(part, capacity, break_on_hyphens=False))) for part in clean_text(text).split("\n"))
+
+
+def wrapped_height(lines: int, size: float = 10) -> float:
+    """Row height (points) that shows ``lines`` lines of text at ``size`` points."""
+    return round(lines * LINE_PT * max(1.0, size / 10) + _PADDING_PT, 1)
+
+
+def fitted_heights(grid: Grid) -> dict[int, float]:
+    """Row heights that show every wrapped cell of ``grid`` whole: write-only sheets cannot be measured and
+    LibreOffice does not grow a row whose height the file leaves implicit, so wrapped text would overlap the
+    next rows in print. The width of a cell is its column's, or the sum of its merged columns'."""
+    spans: dict[tuple[int, int], float] = {}
+    for rng in grid.merges:
+        first, _, last = rng.partition(":")
+        (c1, r1), (c2, r2) = (_split_ref(first), _split_ref(last or first))
+        spans[(r1, c1)] = sum(grid.widths.get(c, DEFAULT_WIDTH) for c in range(c1, c2 + 1))
+    heights: dict[int, float] = {}
+    for r, row in enumerate(grid.rows, 1):
+        best = 0.0
+        for c, cell in enumerate(row, 1):
+            if cell is None or cell.look is None or not cell.look.wrap or cell.value is None or not isinstance(cell.value, str):
+                continue
+            width = spans.get((r, c), grid.widths.get(c, DEFAULT_WIDTH))
+            best = max(best, wrapped_height(text_lines(cell.value, width, cell.look.size), cell.look.size))
+        if best and best > LINE_PT + _PADDING_PT:  # one line: the default height shows it
+            heights[r] = best
+    return heights
+
+
+def _split_ref(ref: str) -> tuple[int, int]:
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+    letters, row = coordinate_from_string(ref)
+    return column_index_from_string(letters), row
+
+
 def flush(ws, styles: Styles, grid: Grid) -> None:
     for col, width in grid.widths.items():
         ws.column_dimensions[get_column_letter(col)].width = width
-    for row, height in grid.heights.items():
+    heights = dict(grid.heights)
+    for row, height in fitted_heights(grid).items():
+        heights[row] = max(height, heights.get(row, 0))
+    for row, height in sorted(heights.items()):
         ws.row_dimensions[row].height = height
     for rng in grid.merges:
         ws.merged_cells.add(rng)
@@ -220,8 +272,11 @@ def flush(ws, styles: Styles, grid: Grid) -> None:
 
 
 def page_setup(ws, *, landscape: bool = True, title_rows: str | None = None, fit_width: bool = True,
-               freeze: str | None = None, gridlines: bool = True) -> None:
-    """Print and view settings; in write-only mode they must be set before the first row is written."""
+               freeze: str | None = None, gridlines: bool = True, one_page: bool = False) -> None:
+    """Print and view settings; in write-only mode they must be set before the first row is written.
+
+    A4, the orientation given, fitted to the page width (as many pages down as needed; ``one_page``: the
+    whole sheet on one page), ``title_rows`` (« 4:4 ») repeated at the top of every printed page."""
     ws.sheet_view.showGridLines = gridlines
     if freeze:
         ws.freeze_panes = freeze
@@ -230,9 +285,12 @@ def page_setup(ws, *, landscape: bool = True, title_rows: str | None = None, fit
     if fit_width:
         ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
         ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
+        ws.page_setup.fitToHeight = 1 if one_page else 0
     ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.5
+    # The header and footer print between the paper's edge and the body: with the header margin equal to the
+    # top margin (openpyxl's default), LibreOffice gives them no room and they do not print at all.
+    ws.page_margins.top = ws.page_margins.bottom = 0.7
+    ws.page_margins.header = ws.page_margins.footer = 0.3
     ws.print_options.horizontalCentered = True
     if title_rows:
         ws.print_title_rows = title_rows
