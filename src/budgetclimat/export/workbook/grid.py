@@ -131,6 +131,7 @@ H2 = Look(bold=True, size=12, colour=TITLE_COLOUR)
 HEAD = Look(bold=True, colour="FFFFFF", fill=HEADER_FILL, wrap=True, border=True, align="center")
 LABEL = Look(bold=True, wrap=True, align="left")
 NOTE = Look(italic=True, size=9, colour="555555")
+NOTE_WRAP = Look(italic=True, size=9, colour="555555", wrap=True)
 TEXT = Look(border=True)
 TEXT_WRAP = Look(border=True, wrap=True)
 MONEY = Look(number_format="eur", border=True)
@@ -187,6 +188,14 @@ class Grid:
             self.heights.setdefault(len(self.rows), 30)
         return len(self.rows)
 
+    def paragraph(self, text: str, last_col: int, look: Look = NOTE_WRAP) -> int:
+        """A row of running text across columns 1..``last_col``, wrapped (its height follows the text),
+        instead of a line overflowing past the printed width."""
+        r = self.add(C(text, look))
+        if last_col > 1:
+            self.merge_row(r, 1, last_col)
+        return r
+
     def blank(self, n: int = 1) -> None:
         for _ in range(n):
             self.rows.append([])
@@ -212,14 +221,14 @@ def make_cell(ws, styles: Styles, c: C | None) -> WriteOnlyCell | None:
 
 
 DEFAULT_WIDTH = 8.43  # a column whose width the sheet does not set (in characters of the default font)
-LINE_PT = 15.0  # height of one line of 10-pt text, with LibreOffice's and Excel's leading and a little air
+LINE_PT = 13.0  # height of one line of 10-pt text with LibreOffice's and Excel's leading (Excel's 10-pt row: 12.75)
 _PADDING_PT = 3.0
 
 
 def text_lines(text: object, width: float, size: float = 10) -> int:
     """Lines a wrapped cell of ``width`` characters needs for ``text`` at ``size`` points (greedy word wrap,
     a little narrower than the column so that a line never ends clipped)."""
-    capacity = max(1, int(width * 0.95 * 10 / size))
+    capacity = max(1, int(width * 1.1 * 10 / size))
     return sum(max(1, len(textwrap.wrap(part, capacity, break_on_hyphens=False))) for part in clean_text(text).split("\n"))
 
 

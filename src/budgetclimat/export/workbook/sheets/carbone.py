@@ -3,6 +3,7 @@ territory inventory vs caps, measures and the measures ↔ budget lines check wh
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -10,10 +11,14 @@ from openpyxl.chart import AreaChart, BarChart, LineChart, Reference
 
 from budgetclimat import i18n
 
-from ..grid import H2, HEAD, NOTE, TEXT, TITLE, TONNES, C, Grid
+from ..grid import H2, HEAD, NOTE, TEXT, TEXT_WRAP, TITLE, TONNES, C, Grid
 from .common import failed_view, money_row, write_failed_view
 
 _SKIP = {"amount_cents", "tco2e", "tco2e_low", "tco2e_high"}
+TABLE_CM = 24.0  # the category table (columns A..F) as printed: its chart is as wide
+CAT_BAR_CM = 0.55  # per category bar, so that every label of the chart reads
+MAX_CHART_CM = 14.5  # under the height of a landscape A4 page, with the sheet's title
+ROW_CM = 15 / 72 * 2.54  # a row of the default height (15 pt)
 
 
 def _view(ctx):
@@ -82,14 +87,20 @@ def write(ctx) -> None:
     factor_labels = _factor_labels(ctx)
     if isinstance(by_cat, pd.DataFrame) and len(by_cat):
         g.add(C(ctx.t("carbone-by-category"), H2))
+        # Its chart first, as wide as the table below and tall enough for one readable bar per category, on
+        # the first page (a chart placed after a long table would be cut by a page break): rows are kept
+        # free for it, since write-only sheets place a chart over rows, not between them.
+        anchor = g.next_row
+        height = min(MAX_CHART_CM, max(7.0, CAT_BAR_CM * len(by_cat) + 3.0))
+        g.blank(math.ceil(height / ROW_CM) + 1)
         head = g.add(C(ctx.t("col-category"), HEAD), C(ctx.t("col-method"), HEAD), C(ctx.t("col-amount"), HEAD), C(ctx.t("col-tco2e"), HEAD),
                      C(ctx.t("col-tco2e-low"), HEAD), C(ctx.t("col-tco2e-high"), HEAD))
         first = g.next_row
         for row in by_cat.sort_values("tco2e", ascending=False).itertuples(index=False):
             label = factor_labels.get(str(row.factor_id)) or str(row.carbon_category).replace("_", " ")
-            g.add(C(label, TEXT), C(_method(ctx, getattr(row, "carbon_method", "")), TEXT), *money_row([row.amount_cents]),
+            g.add(C(label, TEXT_WRAP), C(_method(ctx, getattr(row, "carbon_method", "")), TEXT_WRAP), *money_row([row.amount_cents]),
                   C(float(row.tco2e), TONNES), C(float(getattr(row, "tco2e_low", float("nan"))), TONNES), C(float(getattr(row, "tco2e_high", float("nan"))), TONNES))
-        charts.append(("cat", head, first, g.next_row - 1))
+        charts.append(("cat", head, first, g.next_row - 1, anchor, height))
         g.blank()
 
     lines = _part(ctx, "lines")
@@ -126,9 +137,9 @@ def write(ctx) -> None:
         g.add(*[C(ctx.t(k), HEAD) for k in ("col-factor", "col-factor-value", "col-unit", "col-source", "col-edition", "col-status", "col-file")])
         for row in factors.itertuples(index=False):
             unit = str(getattr(row, "unit", "") or "").replace("k€", "k€ HT" if str(getattr(row, "vat_basis", "")) == "HT" else "k€")
-            g.add(C(str(getattr(row, "label", "") or ""), TEXT), C(float(row.value), TEXT), C(unit, TEXT), C(str(getattr(row, "source", "") or ""), TEXT),
-                  C(str(getattr(row, "edition", "") or ""), TEXT), C(_status(ctx, getattr(row, "status", "")), TEXT),
-                  C(Path(str(getattr(row, "file", "") or "")).name, TEXT))
+            g.add(C(str(getattr(row, "label", "") or ""), TEXT_WRAP), C(float(row.value), TEXT), C(unit, TEXT), C(str(getattr(row, "source", "") or ""), TEXT_WRAP),
+                  C(str(getattr(row, "edition", "") or ""), TEXT_WRAP), C(_status(ctx, getattr(row, "status", "")), TEXT_WRAP),
+                  C(Path(str(getattr(row, "file", "") or "")).name, TEXT_WRAP))
         g.blank()
 
     terr = _territory(ctx)
@@ -163,7 +174,7 @@ def write(ctx) -> None:
     built = []
     for spec in charts:
         if spec[0] == "cat":
-            _, head, first, last = spec
+            _, head, first, last, anchor, height = spec
             chart = BarChart()
             chart.type = "bar"
             chart.title = ctx.t("chart-tco2e")
@@ -173,7 +184,13 @@ def write(ctx) -> None:
             chart.x_axis.delete = False
             chart.y_axis.delete = False
             chart.series[0].graphicalProperties.solidFill = "8C510A"
-            built.append(chart)
+            chart.x_axis.scaling.orientation = "maxMin"  # largest first, as in the table
+            chart.y_axis.crosses = "max"  # …with the tonnes axis still at the bottom
+            chart.y_axis.number_format = "#,##0"
+            chart.x_axis.tickLblSkip = 1  # every category named, in 8 pt so that the names do not overlap
+            chart.x_axis.txPr = _font(800)
+            chart.width, chart.height = TABLE_CM, height
+            ws.add_chart(chart, f"A{anchor}")
         else:
             _, head, first, last, cols = spec
             built.append(_trajectory_chart(ctx, ws, head, first, last, cols))
@@ -183,6 +200,14 @@ def write(ctx) -> None:
     for i, chart in enumerate(built):
         chart.width, chart.height = 16, 8
         ws.add_chart(chart, f"A{chart_row + 17 * i}")
+
+
+def _font(size: int):
+    """Text properties of a chart axis: ``size`` in hundredths of a point."""
+    from openpyxl.chart.text import RichText
+    from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties
+
+    return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=CharacterProperties(sz=size)), endParaRPr=CharacterProperties(sz=size))])
 
 
 def _factor_labels(ctx) -> dict[str, str]:

@@ -6,7 +6,7 @@ import pandas as pd
 
 from ..codes import chapter_labels, fonction_labels
 from ..frames import CLASSES, pivot_classes
-from ..grid import H2, HEAD, NUMBER, PERCENT, TEXT, TITLE, TOTAL_TEXT, C, Grid, class_look
+from ..grid import H2, HEAD, NUMBER, PERCENT, TEXT, TEXT_WRAP, TITLE, TOTAL_TEXT, C, Grid, class_look
 from .common import money_row
 
 NCOLS = 12
@@ -46,7 +46,7 @@ def _table(ctx, g: Grid, reg: pd.DataFrame, by: str, title: str, label) -> None:
         table = table.iloc[0:0]
     for key, row in table.iterrows():
         code = key if isinstance(key, str) else str(key)
-        g.add(C(code, TEXT), C(label(code), TEXT), *money_row([row[k] for k in CLASSES] + [row["in_scope"]]),
+        g.add(C(code, TEXT), C(label(code), TEXT_WRAP), *money_row([row[k] for k in CLASSES] + [row["in_scope"]]),
               C(_ratio(row["favourable"], row["in_scope"]), PERCENT), C(_ratio(row["undefined"], row["in_scope"]), PERCENT),
               *money_row([row["out"]]))
     total = pivot_classes(reg)
@@ -68,7 +68,7 @@ def _reasons(ctx, g: Grid, reg: pd.DataFrame) -> None:
     reasons = out.assign(reason=out["scope_reason"].astype("string").fillna("")).groupby("reason").agg(
         lines=("line_id", "nunique"), cents=("amount_share_cents", "sum")).sort_values("cents", ascending=False)
     for reason, row in reasons.iterrows():
-        r = g.add(C(str(reason), TEXT), C("", TEXT), C(int(row["lines"]), NUMBER), *money_row([row["cents"]]))
+        r = g.add(C(str(reason), TEXT_WRAP), C("", TEXT), C(int(row["lines"]), NUMBER), *money_row([row["cents"]]))
         g.merge_row(r, 1, 2)
     r = g.add(C(ctx.t("total-row"), TOTAL_TEXT), C("", TOTAL_TEXT), C(int(out["line_id"].nunique()), NUMBER), *money_row([out["amount_share_cents"].sum()], bold=True))
     g.merge_row(r, 1, 2)

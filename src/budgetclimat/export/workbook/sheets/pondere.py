@@ -47,7 +47,7 @@ def write(ctx) -> None:
     ws = ctx.sheet("sheet-pondere")
     g = Grid(widths={1: 30, 2: 18, 3: 18, 4: 14, 5: 12})
     g.add(C(ctx.t("pondere-title"), TITLE))
-    g.add(C(ctx.t("note-weighted"), NOTE))
+    g.paragraph(ctx.t("note-weighted"), 5)
     g.blank()
     g.add(C(ctx.t("col-objective"), HEAD), C(ctx.t("col-weighted-amount"), HEAD), C(ctx.t("col-base-amount"), HEAD),
           C(ctx.t("col-weighted-share"), HEAD), C(ctx.t("col-lines"), HEAD))
@@ -64,4 +64,4 @@ def write(ctx) -> None:
         except Exception:  # noqa: BLE001 - the label is a nicety
             label = str(getattr(view, "combine", ""))
         g.add(C(label, TEXT), *money_row([combined, view.base_cents]), C(float(view.combined_share), PERCENT))
-    ctx.flush(ws, g, landscape=True)
+    ctx.flush(ws, g, landscape=False)
