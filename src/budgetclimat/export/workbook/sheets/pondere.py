@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..grid import H2, HEAD, NOTE, PERCENT, TEXT, TITLE, C, Grid
+from ..grid import H2, HEAD, NOTE, PERCENT, TEXT, TEXT_WRAP, TITLE, C, Grid
 from .common import failed_view, money_row, write_failed_view
 
 
@@ -63,5 +63,5 @@ def write(ctx) -> None:
             label = view.summary(ctx.lang)["combined"]["label"]
         except Exception:  # noqa: BLE001 - the label is a nicety
             label = str(getattr(view, "combine", ""))
-        g.add(C(label, TEXT), *money_row([combined, view.base_cents]), C(float(view.combined_share), PERCENT))
+        g.add(C(label, TEXT_WRAP), *money_row([combined, view.base_cents]), C(float(view.combined_share), PERCENT))
     ctx.flush(ws, g, landscape=False)
