@@ -60,9 +60,9 @@ def test_every_sheet_prints_on_a4_fitted_to_the_width(books, which):
 
 def _lower_bound_lines(text: str, width: float, size: float) -> int:
     """Fewest lines ``text`` can take in a column of ``width`` characters: its own line breaks, and its length
-    over the most characters of ``size``-point text a line of that width holds (1.25 per character of width
+    over the most characters of ``size``-point text a line of that width holds (1.5 per character of width
     at 10 pt, more generous than any real font)."""
-    per_line = width * 1.25 * 10 / size
+    per_line = width * 1.5 * 10 / size
     return max(text.count("\n") + 1, sum(math.ceil(len(part) / per_line) or 1 for part in text.split("\n")))
 
 

@@ -226,9 +226,10 @@ _PADDING_PT = 3.0
 
 
 def text_lines(text: object, width: float, size: float = 10) -> int:
-    """Lines a wrapped cell of ``width`` characters needs for ``text`` at ``size`` points (greedy word wrap,
-    a little narrower than the column so that a line never ends clipped)."""
-    capacity = max(1, int(width * 1.25 * 10 / size))
+    """Lines a wrapped cell of ``width`` characters needs for ``text`` at ``size`` points (greedy word wrap).
+    A column holds about 1.45 characters of prose per unit of width as LibreOffice prints it (DejaVu Sans
+    standing in for Calibri, which is narrower still); 1.35 leaves room for digits and capitals."""
+    capacity = max(1, int(width * 1.35 * 10 / size))
     return sum(max(1, len(textwrap.wrap(part, capacity, break_on_hyphens=False))) for part in clean_text(text).split("\n"))
 
 

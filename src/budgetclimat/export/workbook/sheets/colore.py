@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+from openpyxl.worksheet.pagebreak import Break
 
 from ..codes import chapter_labels, fonction_labels
 from ..frames import CLASSES, pivot_classes
@@ -17,8 +18,11 @@ def write(ctx) -> None:
     g = Grid(widths={1: 12, 2: 38, **{c: 15 for c in range(3, NCOLS + 1)}})
     main = ctx.prep.main_lines()
     labels_f, labels_c = fonction_labels(main), chapter_labels(main)
+    breaks = []
     for axis in ctx.prep.axes:
         reg = ctx.prep.main_register(axis).copy()
+        if g.rows:
+            breaks.append(g.next_row - 1)  # each axis starts a printed page
         r = g.add(C(ctx.t("colore-title", axis=ctx.axis(axis)), TITLE))
         g.merge_row(r, 1, NCOLS)
         g.blank()
@@ -34,6 +38,8 @@ def write(ctx) -> None:
         _reasons(ctx, g, reg)
         g.blank(2)
     ctx.flush(ws, g, landscape=True, gridlines=False)
+    for row in breaks:
+        ws.row_breaks.append(Break(id=row))
 
 
 def _table(ctx, g: Grid, reg: pd.DataFrame, by: str, title: str, label) -> None:

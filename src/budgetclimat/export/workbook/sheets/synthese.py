@@ -15,7 +15,7 @@ from .common import colour_series, document_facts, money_row
 WIDTH = 8  # columns A..H
 # One portrait A4 page: the tables (A..H) and, below them, the two charts side by side within A..H.
 FIRST_WIDTH, MONEY_WIDTH = 26, 16  # a money column shows « 10 123 456 789,00 € » in bold
-BAR_CM, PIE_CM, CHART_CM = 14.0, 12.5, 7.5
+BAR_CM, PIE_CM, CHART_CM = 14.0, 12.5, 9.0
 
 
 def write(ctx) -> None:
