@@ -97,6 +97,7 @@ class Styles:
     def __init__(self, lang: str) -> None:
         self.eur = EUR_EN if lang == "en" else EUR_FR
         self.eur0 = self.eur.rsplit(";", 1)[0]  # zero shown as 0,00 € (reconciliation differences)
+        self.pct = PCT if lang == "en" else '0.0"\u00a0"%'  # French: « 81,5 % », a non-breaking space before %
         self._cache: dict[tuple[Look, object], object] = {}
 
     def apply(self, cell: WriteOnlyCell, look: Look) -> None:
@@ -110,7 +111,7 @@ class Styles:
             elif look.fill:
                 proto_cell.fill = PatternFill(patternType="solid", fgColor=look.fill, bgColor=look.fill)
             if look.number_format:
-                proto_cell.number_format = {"eur": self.eur, "eur0": self.eur0}.get(look.number_format, look.number_format)
+                proto_cell.number_format = {"eur": self.eur, "eur0": self.eur0, PCT: self.pct}.get(look.number_format, look.number_format)
             if look.wrap or look.align or look.border:
                 # Cells of a table row align at the top (a wrapped neighbour makes the row taller); headers centre.
                 vertical = "center" if look.fill or look.hatch else "top" if look.wrap or look.border else None
