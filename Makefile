@@ -29,8 +29,8 @@ demo: install
 	@mkdir -p $(DEMO_OUT)
 	$(BIN)/budgetclimat validate $(DEMO_INPUT) --report $(DEMO_OUT)/controles.json
 	@echo "Rapport de contrôle écrit dans $(DEMO_OUT)/controles.json"
-	$(BIN)/budgetclimat classify $(DEMO_INPUT) -o $(DEMO_OUT)/annexe.xlsx --lines-out $(DEMO_OUT)/lignes.csv || [ $$? -eq 1 ]
-	@echo "Annexe (classeur pour le conseil) : $(DEMO_OUT)/annexe.xlsx — registre des lignes : $(DEMO_OUT)/lignes.csv"
+	$(BIN)/budgetclimat classify $(DEMO_INPUT) -o $(DEMO_OUT)/annexe.xlsx --pack $(DEMO_OUT)/conseil.xlsx --lines-out $(DEMO_OUT)/lignes.csv || [ $$? -eq 1 ]
+	@echo "Annexe (classeur de travail, toutes les feuilles) : $(DEMO_OUT)/annexe.xlsx — dossier du conseil à imprimer : $(DEMO_OUT)/conseil.xlsx — registre des lignes : $(DEMO_OUT)/lignes.csv"
 	$(BIN)/budgetclimat classify $(DEMO_ANNEX_INPUT) -o $(DEMO_OUT)/annexe-2024-demo.xlsx || [ $$? -eq 1 ]
 	@echo "Annexe légale « Impact du budget pour la transition écologique » (exercice 2024, budget 2018 réétiqueté pour la démonstration) : feuille « Annexe légale » de $(DEMO_OUT)/annexe-2024-demo.xlsx"
 

@@ -92,6 +92,9 @@ def answers_option(f):
 @rules_option
 @answers_option
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Workbook to write (.xlsx).")
+@click.option("--pack", "pack", type=click.Path(path_type=Path, dir_okay=False),
+              help="Council pack to write (.xlsx): only the sheets a council receives (summary, coloured, weighted and carbon "
+              "budgets, legal annex, method), to print in a few pages; -o keeps every sheet for work.")
 @click.option("--lines-out", type=click.Path(path_type=Path, dir_okay=False), help="Line register, long format (.csv or .parquet).")
 @click.option("--summary-json", type=click.Path(path_type=Path, dir_okay=False), help="Totals by axis and class (JSON).")
 @click.option("--inventory", type=click.Path(path_type=Path, dir_okay=False),
@@ -107,7 +110,7 @@ def answers_option(f):
               "(remainder pro rata of the whole). Default: the rulebook's choice.")
 @conventions_option
 @reading_options
-def classify(files, rules, answers, output, lines_out, summary_json, inventory, trajectory, measures, services_file, staff_costs, no_conventions,
+def classify(files, rules, answers, output, pack, lines_out, summary_json, inventory, trajectory, measures, services_file, staff_costs, no_conventions,
              profile, basis, constants) -> int:
     """Classify the lines of budget files by the rulebooks (I4CE 2022 by default).
 
@@ -127,11 +130,11 @@ def classify(files, rules, answers, output, lines_out, summary_json, inventory, 
     if territory_files and (inventory is None or trajectory is None):
         raise ConfigError("territory-incomplete")
     inputs = list(files) + list(rules) + list(answers) + territory_files + ([services_file] if services_file is not None else [])
-    for out in (output, lines_out, summary_json):
+    for out in (output, pack, lines_out, summary_json):
         if out is not None:
             check_not_input(out, inputs)
-    check_distinct({"-o": output, "--lines-out": lines_out, "--summary-json": summary_json})
-    for out, allowed, option in ((output, (".xlsx",), "-o"), (lines_out, (".csv", ".parquet"), "--lines-out"), (summary_json, (".json",), "--summary-json")):
+    check_distinct({"-o": output, "--pack": pack, "--lines-out": lines_out, "--summary-json": summary_json})
+    for out, allowed, option in ((output, (".xlsx",), "-o"), (pack, (".xlsx",), "--pack"), (lines_out, (".csv", ".parquet"), "--lines-out"), (summary_json, (".json",), "--summary-json")):
         if out is not None:
             check_extension(out, allowed, option)
             check_writable(out)
@@ -154,6 +157,11 @@ def classify(files, rules, answers, output, lines_out, summary_json, inventory, 
         previous = next((read_previous_classes(p) for p in reversed(answers) if is_budgetclimat_workbook(p)), None)
         write_workbook(result, output, lang=i18n.language(), inputs=inputs, previous=previous)
         click.echo(i18n.t("cli.classify.written", path=output), err=True)
+    if pack is not None:
+        from budgetclimat.export.workbook import write_workbook
+
+        write_workbook(result, pack, lang=i18n.language(), inputs=inputs, pack=True)
+        click.echo(i18n.t("cli.classify.written", path=pack), err=True)
     if lines_out is not None:
         write_lines(result, lines_out, inputs)
         click.echo(i18n.t("cli.classify.written", path=lines_out), err=True)

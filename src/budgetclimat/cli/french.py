@@ -82,6 +82,8 @@ HELP_FR = {
     "Answers and overrides (CSV or XLSX; repeatable, applied in order).":
         "Réponses et classements manuels (CSV ou XLSX, ou le classeur de l'an dernier ; répétable, appliqués dans l'ordre).",
     "Workbook to write (.xlsx).": "Classeur à écrire (.xlsx).",
+    "Council pack to write (.xlsx): only the sheets a council receives (summary, coloured, weighted and carbon budgets, legal annex, method), to print in a few pages; -o keeps every sheet for work.":
+        "Dossier du conseil à écrire (.xlsx) : seulement les feuilles que reçoit le conseil (synthèse, budgets vert coloré, pondéré et carbone, annexe légale, méthode), à imprimer en quelques pages ; -o garde toutes les feuilles pour le travail.",
     "Fonction → service mapping for the worklist (YAML, as rules/services/default.yaml). Default: the shipped one.":
         "Correspondance fonction → service pour la liste à approfondir (YAML, comme rules/services/default.yaml). Par défaut : celle fournie.",
     "Classify without the rules declared conventions (a class no I4CE cell supports): the lines they decided fall to the next rule (usually the question of their topic). The outputs still list them, as not applied.":

@@ -36,6 +36,8 @@ from .roundtrip import compute_changes, is_budgetclimat_workbook, read_previous_
 __all__ = ["write_workbook", "read_workbook_answers", "read_previous_classes", "is_budgetclimat_workbook", "resolve_timestamp"]
 
 SHEET_ROW_LIMIT = 1_048_575
+# The sheets of the council pack (``write_workbook(…, pack=True)``, ``classify --pack``), by label key.
+PACK_SHEETS = ("sheet-synthese", "sheet-colore", "sheet-pondere", "sheet-carbone", "sheet-evolution", "sheet-annexe", "sheet-methode")
 _DEFAULT_STAMP = datetime(1980, 1, 1)
 
 
@@ -120,6 +122,7 @@ def write_workbook(
     previous: pd.DataFrame | None = None,
     options: dict | None = None,
     annex_dir: str | Path | None = None,
+    pack: bool = False,
 ) -> Path:
     """Write the council annex workbook for a pipeline ``RunResult`` (or any object/dict with ``lines``,
     ``register``, ``findings``, ``reconciliation``, ``documents``, ``ruleset`` and optionally ``weighted``
@@ -128,6 +131,10 @@ def write_workbook(
     ``answers``: the canonical answers frame applied by this run (kept so the next round trip keeps them);
     ``previous``: ``line_id, axis, class_text`` of the previous run (see :func:`read_previous_classes`),
     to list what changed in « Contrôles ».
+
+    ``pack``: the council pack — only the sheets a council receives (:data:`PACK_SHEETS`: Synthèse, coloured,
+    weighted and carbon budgets, evolution, legal annex, method), without the register, the worklist, the
+    checks and the hidden sheets of the round trip; the full workbook keeps them for work.
     """
     from openpyxl import Workbook
 
@@ -154,23 +161,27 @@ def write_workbook(
 
     from .sheets import annexe, approfondir, carbone, colore, controles, evolution, lignes, methode, pondere, synthese
 
-    work = approfondir.worklist(ctx, result)
-    approfondir.register_lists(ctx, work)
-    declare_lists(ctx)
-
-    synthese.write(ctx)
-    colore.write(ctx)
-    pondere.write(ctx)
-    carbone.write(ctx)
-    evolution.write(ctx)
-    annexe.write(ctx)
-    lignes.write(ctx)
-    approfondir.write(ctx, work)
-    controles.write(ctx)
-    methode.write(ctx)
-    write_lists(ctx)
-    in_sheet = len(prep.lines) <= limit - 4
-    write_meta(ctx, current_classes(prep) if in_sheet else None)
+    if pack:
+        ctx.pack = True
+        for sheet in (synthese, colore, pondere, carbone, evolution, annexe, methode):
+            sheet.write(ctx)
+    else:
+        work = approfondir.worklist(ctx, result)
+        approfondir.register_lists(ctx, work)
+        declare_lists(ctx)
+        synthese.write(ctx)
+        colore.write(ctx)
+        pondere.write(ctx)
+        carbone.write(ctx)
+        evolution.write(ctx)
+        annexe.write(ctx)
+        lignes.write(ctx)
+        approfondir.write(ctx, work)
+        controles.write(ctx)
+        methode.write(ctx)
+        write_lists(ctx)
+        in_sheet = len(prep.lines) <= limit - 4
+        write_meta(ctx, current_classes(prep) if in_sheet else None)
 
     facts = {"collectivite": _first(prep.main_lines(), "collectivite"), "exercice": prep.main_exercice or ""}
     wb.properties.title = f"{_labels.tr('title', lang, collectivite=facts['collectivite'])} — {facts['exercice']}"

@@ -12,6 +12,7 @@ with, and stripped of control characters. Money arrives as integer cents and is 
 from __future__ import annotations
 
 import copy
+import math
 import re
 import warnings
 import zipfile
@@ -96,6 +97,7 @@ class Styles:
     def __init__(self, lang: str) -> None:
         self.eur = EUR_EN if lang == "en" else EUR_FR
         self.eur0 = self.eur.rsplit(";", 1)[0]  # zero shown as 0,00 € (reconciliation differences)
+        self.pct = PCT if lang == "en" else '0.0"\u00a0"%'  # French: « 81,5 % », a non-breaking space before %
         self._cache: dict[tuple[Look, object], object] = {}
 
     def apply(self, cell: WriteOnlyCell, look: Look) -> None:
@@ -109,9 +111,11 @@ class Styles:
             elif look.fill:
                 proto_cell.fill = PatternFill(patternType="solid", fgColor=look.fill, bgColor=look.fill)
             if look.number_format:
-                proto_cell.number_format = {"eur": self.eur, "eur0": self.eur0}.get(look.number_format, look.number_format)
-            if look.wrap or look.align:
-                proto_cell.alignment = Alignment(wrap_text=look.wrap, horizontal=look.align, vertical="top" if look.wrap else None)
+                proto_cell.number_format = {"eur": self.eur, "eur0": self.eur0, PCT: self.pct}.get(look.number_format, look.number_format)
+            if look.wrap or look.align or look.border:
+                # Cells of a table row align at the top (a wrapped neighbour makes the row taller); headers centre.
+                vertical = "center" if look.fill or look.hatch else "top" if look.wrap or look.border else None
+                proto_cell.alignment = Alignment(wrap_text=look.wrap, horizontal=look.align, vertical=vertical)
             if look.border:
                 proto_cell.border = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
             if look.unlocked:
@@ -128,6 +132,7 @@ H2 = Look(bold=True, size=12, colour=TITLE_COLOUR)
 HEAD = Look(bold=True, colour="FFFFFF", fill=HEADER_FILL, wrap=True, border=True, align="center")
 LABEL = Look(bold=True, wrap=True, align="left")
 NOTE = Look(italic=True, size=9, colour="555555")
+NOTE_WRAP = Look(italic=True, size=9, colour="555555", wrap=True)
 TEXT = Look(border=True)
 TEXT_WRAP = Look(border=True, wrap=True)
 MONEY = Look(number_format="eur", border=True)
@@ -184,6 +189,14 @@ class Grid:
             self.heights.setdefault(len(self.rows), 30)
         return len(self.rows)
 
+    def paragraph(self, text: str, last_col: int, look: Look = NOTE_WRAP) -> int:
+        """A row of running text across columns 1..``last_col``, wrapped (its height follows the text),
+        instead of a line overflowing past the printed width."""
+        r = self.add(C(text, look))
+        if last_col > 1:
+            self.merge_row(r, 1, last_col)
+        return r
+
     def blank(self, n: int = 1) -> None:
         for _ in range(n):
             self.rows.append([])
@@ -208,10 +221,85 @@ def make_cell(ws, styles: Styles, c: C | None) -> WriteOnlyCell | None:
     return cell
 
 
+DEFAULT_WIDTH = 8.43  # a column whose width the sheet does not set (in characters of the default font)
+LINE_PT = 13.0  # height of one line of 10-pt text with LibreOffice's and Excel's leading (Excel's 10-pt row: 12.75)
+_PADDING_PT = 3.0
+
+
+# Widths of characters, in widths of an average lower-case letter (DejaVu Sans, which LibreOffice prints when
+# Calibri is missing, and which is wider than Calibri): capitals, digits and signs are wider, i, l, t, r narrower.
+_CHAR_WIDTH = {**{ch: 0.5 for ch in "il.,;:'’|!"}, **{ch: 0.65 for ch in "ftrj()[]-/ \u00a0\u202f"}, **{ch: 1.7 for ch in "%€mwMW"}}
+
+
+def _text_width(word: str) -> float:
+    return sum(_CHAR_WIDTH.get(ch, 1.45 if ch.isupper() else 1.2 if ch.isdigit() else 1.0) for ch in word)
+
+
+def text_lines(text: object, width: float, size: float = 10) -> int:
+    """Lines a wrapped cell of ``width`` characters needs for ``text`` at ``size`` points: greedy word wrap
+    at 1.3 lower-case letters per unit of column width at 10 pt, less one unit of cell padding — as
+    LibreOffice prints, with a little room to spare."""
+    capacity = max(1.0, (width - 1) * 1.3 * 10 / size)
+    total = 0
+    for part in clean_text(text).split("\n"):
+        lines, used = 1, 0.0
+        for word in part.split(" "):
+            if not word:
+                continue
+            w = _text_width(word)
+            if used and used + 0.65 + w <= capacity:
+                used += 0.65 + w
+                continue
+            if used:
+                lines += 1
+            extra = max(0, math.ceil(w / capacity) - 1)  # a word longer than the line breaks inside
+            lines += extra
+            used = w - extra * capacity
+        total += lines
+    return total
+
+
+def wrapped_height(lines: int, size: float = 10) -> float:
+    """Row height (points) that shows ``lines`` lines of text at ``size`` points."""
+    return round(lines * LINE_PT * max(1.0, size / 10) + _PADDING_PT, 1)
+
+
+def fitted_heights(grid: Grid) -> dict[int, float]:
+    """Row heights that show every wrapped cell of ``grid`` whole: write-only sheets cannot be measured and
+    LibreOffice does not grow a row whose height the file leaves implicit, so wrapped text would overlap the
+    next rows in print. The width of a cell is its column's, or the sum of its merged columns'."""
+    spans: dict[tuple[int, int], float] = {}
+    for rng in grid.merges:
+        first, _, last = rng.partition(":")
+        (c1, r1), (c2, r2) = (_split_ref(first), _split_ref(last or first))
+        spans[(r1, c1)] = sum(grid.widths.get(c, DEFAULT_WIDTH) for c in range(c1, c2 + 1))
+    heights: dict[int, float] = {}
+    for r, row in enumerate(grid.rows, 1):
+        best = 0.0
+        for c, cell in enumerate(row, 1):
+            if cell is None or cell.look is None or not cell.look.wrap or cell.value is None or not isinstance(cell.value, str):
+                continue
+            width = spans.get((r, c), grid.widths.get(c, DEFAULT_WIDTH))
+            best = max(best, wrapped_height(text_lines(cell.value, width, cell.look.size), cell.look.size))
+        if best and best > LINE_PT + _PADDING_PT:  # one line: the default height shows it
+            heights[r] = best
+    return heights
+
+
+def _split_ref(ref: str) -> tuple[int, int]:
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+    letters, row = coordinate_from_string(ref)
+    return column_index_from_string(letters), row
+
+
 def flush(ws, styles: Styles, grid: Grid) -> None:
     for col, width in grid.widths.items():
         ws.column_dimensions[get_column_letter(col)].width = width
-    for row, height in grid.heights.items():
+    heights = dict(grid.heights)
+    for row, height in fitted_heights(grid).items():
+        heights[row] = max(height, heights.get(row, 0))
+    for row, height in sorted(heights.items()):
         ws.row_dimensions[row].height = height
     for rng in grid.merges:
         ws.merged_cells.add(rng)
@@ -220,8 +308,11 @@ def flush(ws, styles: Styles, grid: Grid) -> None:
 
 
 def page_setup(ws, *, landscape: bool = True, title_rows: str | None = None, fit_width: bool = True,
-               freeze: str | None = None, gridlines: bool = True) -> None:
-    """Print and view settings; in write-only mode they must be set before the first row is written."""
+               freeze: str | None = None, gridlines: bool = True, one_page: bool = False) -> None:
+    """Print and view settings; in write-only mode they must be set before the first row is written.
+
+    A4, the orientation given, fitted to the page width (as many pages down as needed; ``one_page``: the
+    whole sheet on one page), ``title_rows`` (« 4:4 ») repeated at the top of every printed page."""
     ws.sheet_view.showGridLines = gridlines
     if freeze:
         ws.freeze_panes = freeze
@@ -230,9 +321,12 @@ def page_setup(ws, *, landscape: bool = True, title_rows: str | None = None, fit
     if fit_width:
         ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
         ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
+        ws.page_setup.fitToHeight = 1 if one_page else 0
     ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.5
+    # The header and footer print between the paper's edge and the body: with the header margin equal to the
+    # top margin (openpyxl's default), LibreOffice gives them no room and they do not print at all.
+    ws.page_margins.top = ws.page_margins.bottom = 0.7
+    ws.page_margins.header = ws.page_margins.footer = 0.3
     ws.print_options.horizontalCentered = True
     if title_rows:
         ws.print_title_rows = title_rows

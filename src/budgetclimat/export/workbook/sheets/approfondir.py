@@ -143,8 +143,8 @@ def write(ctx, work: pd.DataFrame) -> None:
     total = int(work["amount_cents"].sum()) if len(work) else 0
     g.add(C(t("approfondir-title-questions", n=len(work), amount=format_euros(total, ctx.lang)), TITLE))
     ruleset = ctx.prep.ruleset if isinstance(ctx.prep.ruleset, RuleSet) else RuleSet()
-    g.add(C(sentence(work, ruleset, ctx.lang), _LEAD))
-    g.add(C(t("approfondir-note-keys"), NOTE))
+    g.paragraph(sentence(work, ruleset, ctx.lang), 12, Look(bold=True, size=11, colour="1F3B57", wrap=True))
+    g.paragraph(t("approfondir-note-keys"), 12)
     g.add(*[C(h, EDIT_HEAD if k in editable else HEAD) for k, h, _ in headers])
     for row in work.itertuples(index=False):
         allowed = ", ".join(row.allowed_list) if row.allowed_list else (t("share-answer") if row.qtype == "share" else "")

@@ -3,17 +3,28 @@ territory inventory vs caps, measures and the measures ↔ budget lines check wh
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
 from openpyxl.chart import AreaChart, BarChart, LineChart, Reference
+from openpyxl.worksheet.pagebreak import Break
 
 from budgetclimat import i18n
 
-from ..grid import H2, HEAD, NOTE, TEXT, TITLE, TONNES, C, Grid
+from ..grid import H2, HEAD, NOTE, TEXT, TEXT_WRAP, TITLE, TONNES, C, Grid
 from .common import failed_view, money_row, write_failed_view
+from ..labels import _d
+
+PACK_ACCOUNTS = 25  # accounts listed one by one in the council pack
+_d("carbone-other-accounts", "Autres comptes ({n})", "Other accounts ({n})")
+_d("carbone-other-accounts-where", "détail dans le classeur de travail complet", "detail in the full working workbook")
 
 _SKIP = {"amount_cents", "tco2e", "tco2e_low", "tco2e_high"}
+TABLE_CM = 26.0  # the category table (columns A..F) as printed: its chart is as wide
+CAT_BAR_CM = 0.55  # per category bar, so that every label of the chart reads
+MAX_CHART_CM = 14.5  # under the height of a landscape A4 page, with the sheet's title
+ROW_CM = 15 / 72 * 2.54  # a row of the default height (15 pt)
 
 
 def _view(ctx):
@@ -73,23 +84,30 @@ def write(ctx) -> None:
             write_failed_view(ctx, "sheet-carbone", "carbone-title", reason)
         return
     ws = ctx.sheet("sheet-carbone")
-    g = Grid(widths={1: 30, 2: 24, 3: 18, 4: 14, 5: 14, 6: 14, 7: 16, 8: 16})
+    g = Grid(widths={1: 34, 2: 30, 3: 18, 4: 18, 5: 18, 6: 18, 7: 26, 8: 16})
     g.add(C(ctx.t("carbone-title"), TITLE))
     g.blank()
     charts = []
+    breaks = []
 
     by_cat = _part(ctx, "by_category")
     factor_labels = _factor_labels(ctx)
     if isinstance(by_cat, pd.DataFrame) and len(by_cat):
         g.add(C(ctx.t("carbone-by-category"), H2))
+        # Its chart first, as wide as the table below and tall enough for one readable bar per category, on
+        # the first page (a chart placed after a long table would be cut by a page break): rows are kept
+        # free for it, since write-only sheets place a chart over rows, not between them.
+        anchor = g.next_row
+        height = min(MAX_CHART_CM, max(7.0, CAT_BAR_CM * len(by_cat) + 3.0))
+        g.blank(math.ceil(height / ROW_CM) + 1)
         head = g.add(C(ctx.t("col-category"), HEAD), C(ctx.t("col-method"), HEAD), C(ctx.t("col-amount"), HEAD), C(ctx.t("col-tco2e"), HEAD),
                      C(ctx.t("col-tco2e-low"), HEAD), C(ctx.t("col-tco2e-high"), HEAD))
         first = g.next_row
         for row in by_cat.sort_values("tco2e", ascending=False).itertuples(index=False):
             label = factor_labels.get(str(row.factor_id)) or str(row.carbon_category).replace("_", " ")
-            g.add(C(label, TEXT), C(_method(ctx, getattr(row, "carbon_method", "")), TEXT), *money_row([row.amount_cents]),
+            g.add(C(label, TEXT_WRAP), C(_method(ctx, getattr(row, "carbon_method", "")), TEXT_WRAP), *money_row([row.amount_cents]),
                   C(float(row.tco2e), TONNES), C(float(getattr(row, "tco2e_low", float("nan"))), TONNES), C(float(getattr(row, "tco2e_high", float("nan"))), TONNES))
-        charts.append(("cat", head, first, g.next_row - 1))
+        charts.append(("cat", head, first, g.next_row - 1, anchor, height))
         g.blank()
 
     lines = _part(ctx, "lines")
@@ -97,13 +115,20 @@ def write(ctx) -> None:
         merged = lines[["line_id", "tco2e"]].merge(ctx.prep.lines[["line_id", "nature", "amount_cents"]], on="line_id", how="left")
         by_acc = merged.groupby("nature", dropna=False).agg(amount_cents=("amount_cents", "sum"), tco2e=("tco2e", "sum"))
         by_acc = by_acc[by_acc["tco2e"] != 0].sort_values("tco2e", ascending=False)
+        # The council pack shows the accounts that make most of the tonnes, the others in one row (the full
+        # workbook lists every account).
+        rest = by_acc.iloc[PACK_ACCOUNTS:] if ctx.pack and len(by_acc) > PACK_ACCOUNTS + 1 else by_acc.iloc[0:0]
+        by_acc = by_acc.iloc[: len(by_acc) - len(rest)]
         g.add(C(ctx.t("carbone-by-account"), H2))
         g.add(C(ctx.t("col-nature"), HEAD), C(ctx.t("col-label"), HEAD), C(ctx.t("col-amount"), HEAD), C(ctx.t("col-tco2e"), HEAD))
         labels = ctx.prep.lines.dropna(subset=["nature"]).drop_duplicates("nature").set_index("nature").get("account_label")
         for nature, row in by_acc.iterrows():
             label = "" if labels is None else labels.get(nature, "")
             label = "" if label is None or label is pd.NA or label != label else str(label)
-            g.add(C(str(nature), TEXT), C(label, TEXT), *money_row([row["amount_cents"]]), C(float(row["tco2e"]), TONNES))
+            g.add(C(str(nature), TEXT), C(label, TEXT_WRAP), *money_row([row["amount_cents"]]), C(float(row["tco2e"]), TONNES))
+        if len(rest):
+            g.add(C(ctx.t("carbone-other-accounts", n=len(rest)), TEXT_WRAP), C(ctx.t("carbone-other-accounts-where"), TEXT_WRAP),
+                  *money_row([int(rest["amount_cents"].sum())]), C(float(rest["tco2e"].sum()), TONNES))
         g.blank()
 
     by_method = _part(ctx, "by_method")
@@ -118,17 +143,19 @@ def write(ctx) -> None:
         g.add(C(ctx.t("carbone-by-exclusion"), H2))
         g.add(C(ctx.t("col-reason"), HEAD), C(ctx.t("col-lines"), HEAD), C(ctx.t("col-amount"), HEAD))
         for row in by_exclusion.itertuples(index=False):
-            g.add(C(_exclusion(ctx, row.carbon_exclusion), TEXT), C(int(row.lines), TEXT), *money_row([row.amount_cents]))
+            g.add(C(_exclusion(ctx, row.carbon_exclusion), TEXT_WRAP), C(int(row.lines), TEXT), *money_row([row.amount_cents]))
         g.blank()
     factors = _part(ctx, "factors_used")
     if isinstance(factors, pd.DataFrame) and len(factors):
+        if g.rows:
+            breaks.append(g.next_row - 1)  # a table of reference: it starts a printed page
         g.add(C(ctx.t("carbone-factors"), H2))
         g.add(*[C(ctx.t(k), HEAD) for k in ("col-factor", "col-factor-value", "col-unit", "col-source", "col-edition", "col-status", "col-file")])
         for row in factors.itertuples(index=False):
             unit = str(getattr(row, "unit", "") or "").replace("k€", "k€ HT" if str(getattr(row, "vat_basis", "")) == "HT" else "k€")
-            g.add(C(str(getattr(row, "label", "") or ""), TEXT), C(float(row.value), TEXT), C(unit, TEXT), C(str(getattr(row, "source", "") or ""), TEXT),
-                  C(str(getattr(row, "edition", "") or ""), TEXT), C(_status(ctx, getattr(row, "status", "")), TEXT),
-                  C(Path(str(getattr(row, "file", "") or "")).name, TEXT))
+            g.add(C(str(getattr(row, "label", "") or ""), TEXT_WRAP), C(float(row.value), TEXT), C(unit, TEXT), C(str(getattr(row, "source", "") or ""), TEXT_WRAP),
+                  C(str(getattr(row, "edition", "") or ""), TEXT_WRAP), C(_status(ctx, getattr(row, "status", "")), TEXT_WRAP),
+                  C(Path(str(getattr(row, "file", "") or "")).name, TEXT_WRAP))
         g.blank()
 
     terr = _territory(ctx)
@@ -160,10 +187,12 @@ def write(ctx) -> None:
             g.blank()
     chart_row = g.next_row + 1
     ctx.flush(ws, g, landscape=True)
+    for row in breaks:
+        ws.row_breaks.append(Break(id=row))
     built = []
     for spec in charts:
         if spec[0] == "cat":
-            _, head, first, last = spec
+            _, head, first, last, anchor, height = spec
             chart = BarChart()
             chart.type = "bar"
             chart.title = ctx.t("chart-tco2e")
@@ -173,7 +202,13 @@ def write(ctx) -> None:
             chart.x_axis.delete = False
             chart.y_axis.delete = False
             chart.series[0].graphicalProperties.solidFill = "8C510A"
-            built.append(chart)
+            chart.x_axis.scaling.orientation = "maxMin"  # largest first, as in the table
+            chart.y_axis.crosses = "max"  # …with the tonnes axis still at the bottom
+            chart.y_axis.number_format = "#,##0"
+            chart.x_axis.tickLblSkip = 1  # every category named, in 8 pt so that the names do not overlap
+            chart.x_axis.txPr = _font(800)
+            chart.width, chart.height = TABLE_CM, height
+            ws.add_chart(chart, f"A{anchor}")
         else:
             _, head, first, last, cols = spec
             built.append(_trajectory_chart(ctx, ws, head, first, last, cols))
@@ -183,6 +218,14 @@ def write(ctx) -> None:
     for i, chart in enumerate(built):
         chart.width, chart.height = 16, 8
         ws.add_chart(chart, f"A{chart_row + 17 * i}")
+
+
+def _font(size: int):
+    """Text properties of a chart axis: ``size`` in hundredths of a point."""
+    from openpyxl.chart.text import RichText
+    from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties
+
+    return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=CharacterProperties(sz=size)), endParaRPr=CharacterProperties(sz=size))])
 
 
 def _factor_labels(ctx) -> dict[str, str]:

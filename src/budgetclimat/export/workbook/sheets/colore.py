@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
+from openpyxl.worksheet.pagebreak import Break
 
 from ..codes import chapter_labels, fonction_labels
 from ..frames import CLASSES, pivot_classes
-from ..grid import H2, HEAD, NUMBER, PERCENT, TEXT, TITLE, TOTAL_TEXT, C, Grid, class_look
+from ..grid import H2, HEAD, NUMBER, PERCENT, TEXT, TEXT_WRAP, TITLE, TOTAL_TEXT, C, Grid, class_look
 from .common import money_row
 
 NCOLS = 12
@@ -17,8 +18,11 @@ def write(ctx) -> None:
     g = Grid(widths={1: 12, 2: 38, **{c: 15 for c in range(3, NCOLS + 1)}})
     main = ctx.prep.main_lines()
     labels_f, labels_c = fonction_labels(main), chapter_labels(main)
+    breaks = []
     for axis in ctx.prep.axes:
         reg = ctx.prep.main_register(axis).copy()
+        if g.rows:
+            breaks.append(g.next_row - 1)  # each axis starts a printed page
         r = g.add(C(ctx.t("colore-title", axis=ctx.axis(axis)), TITLE))
         g.merge_row(r, 1, NCOLS)
         g.blank()
@@ -34,6 +38,8 @@ def write(ctx) -> None:
         _reasons(ctx, g, reg)
         g.blank(2)
     ctx.flush(ws, g, landscape=True, gridlines=False)
+    for row in breaks:
+        ws.row_breaks.append(Break(id=row))
 
 
 def _table(ctx, g: Grid, reg: pd.DataFrame, by: str, title: str, label) -> None:
@@ -46,7 +52,7 @@ def _table(ctx, g: Grid, reg: pd.DataFrame, by: str, title: str, label) -> None:
         table = table.iloc[0:0]
     for key, row in table.iterrows():
         code = key if isinstance(key, str) else str(key)
-        g.add(C(code, TEXT), C(label(code), TEXT), *money_row([row[k] for k in CLASSES] + [row["in_scope"]]),
+        g.add(C(code, TEXT), C(label(code), TEXT_WRAP), *money_row([row[k] for k in CLASSES] + [row["in_scope"]]),
               C(_ratio(row["favourable"], row["in_scope"]), PERCENT), C(_ratio(row["undefined"], row["in_scope"]), PERCENT),
               *money_row([row["out"]]))
     total = pivot_classes(reg)
@@ -68,7 +74,7 @@ def _reasons(ctx, g: Grid, reg: pd.DataFrame) -> None:
     reasons = out.assign(reason=out["scope_reason"].astype("string").fillna("")).groupby("reason").agg(
         lines=("line_id", "nunique"), cents=("amount_share_cents", "sum")).sort_values("cents", ascending=False)
     for reason, row in reasons.iterrows():
-        r = g.add(C(str(reason), TEXT), C("", TEXT), C(int(row["lines"]), NUMBER), *money_row([row["cents"]]))
+        r = g.add(C(str(reason), TEXT_WRAP), C("", TEXT), C(int(row["lines"]), NUMBER), *money_row([row["cents"]]))
         g.merge_row(r, 1, 2)
     r = g.add(C(ctx.t("total-row"), TOTAL_TEXT), C("", TOTAL_TEXT), C(int(out["line_id"].nunique()), NUMBER), *money_row([out["amount_share_cents"].sum()], bold=True))
     g.merge_row(r, 1, 2)

@@ -13,7 +13,7 @@ from .common import money_row
 
 def write(ctx) -> None:
     ws = ctx.sheet("sheet-controles")
-    g = Grid(widths={1: 22, 2: 22, 3: 14, 4: 14, 5: 18, 6: 18, 7: 18, 8: 60})
+    g = Grid(widths={1: 30, 2: 22, 3: 14, 4: 14, 5: 18, 6: 18, 7: 18, 8: 60})
     g.add(C(ctx.t("controles-title"), TITLE))
     g.blank()
     _changes(ctx, g)

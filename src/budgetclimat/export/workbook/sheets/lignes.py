@@ -75,7 +75,7 @@ def write(ctx) -> None:
     g.add(C(ctx.t("lignes-note"), NOTE))
     g.blank()
     g.add(*[C(c.header, EDIT_HEAD if c.key in EDITABLE else HEAD) for c in columns])
-    ctx.flush(ws, g, landscape=True, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", freeze=f"B{HEADER_ROW + 1}", fit_width=False)
+    ctx.flush(ws, g, landscape=True, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", freeze=f"B{HEADER_ROW + 1}")
     ctx.layout["lignes"] = (ws.title, HEADER_ROW, {c.key: c.header for c in columns})
 
     from ..grid import make_cell

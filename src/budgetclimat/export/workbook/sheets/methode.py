@@ -88,7 +88,7 @@ def write(ctx) -> None:
     ws = ctx.sheet("sheet-methode")
     g = Grid(widths={1: 30, 2: 16, 3: 12, 4: 12, 5: 40, 6: 26, 7: 66})
     g.add(C(ctx.t("methode-title"), TITLE))
-    g.add(C(ctx.t("methode-note"), NOTE))
+    g.paragraph(ctx.t("methode-note"), 7)
     g.blank()
 
     g.add(C(ctx.t("methode-rulebooks"), H2))
@@ -165,10 +165,10 @@ def conventions_section(ctx, g: Grid, ruleset) -> None:
         g.blank()
         return
     if ruleset.conventions_applied:
-        g.add(C(ctx.t("conventions-what", exercice=ctx.prep.main_exercice or ""), NOTE))
-        g.add(C(ctx.t("conventions-how-off"), NOTE))
+        g.paragraph(ctx.t("conventions-what", exercice=ctx.prep.main_exercice or ""), 7)
+        g.paragraph(ctx.t("conventions-how-off"), 7)
     else:
-        g.add(C(ctx.t("conventions-off"), NOTE))
+        g.paragraph(ctx.t("conventions-off"), 7)
     g.add(*[C(ctx.t(k), HEAD) for k in ["col-rule", "col-axis", "col-class-given", "col-lines", "col-amount", "col-id", "col-convention-reason"]])
     for row in table.to_dict("records"):
         axis = ctx.axis(row["axis"]) if isinstance(row["axis"], str) else ctx.t("conventions-all-axes")

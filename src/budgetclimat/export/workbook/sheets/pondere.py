@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..grid import H2, HEAD, NOTE, PERCENT, TEXT, TITLE, C, Grid
+from ..grid import H2, HEAD, NOTE, PERCENT, TEXT, TEXT_WRAP, TITLE, C, Grid
 from .common import failed_view, money_row, write_failed_view
 
 
@@ -47,7 +47,7 @@ def write(ctx) -> None:
     ws = ctx.sheet("sheet-pondere")
     g = Grid(widths={1: 30, 2: 18, 3: 18, 4: 14, 5: 12})
     g.add(C(ctx.t("pondere-title"), TITLE))
-    g.add(C(ctx.t("note-weighted"), NOTE))
+    g.paragraph(ctx.t("note-weighted"), 5)
     g.blank()
     g.add(C(ctx.t("col-objective"), HEAD), C(ctx.t("col-weighted-amount"), HEAD), C(ctx.t("col-base-amount"), HEAD),
           C(ctx.t("col-weighted-share"), HEAD), C(ctx.t("col-lines"), HEAD))
@@ -63,5 +63,5 @@ def write(ctx) -> None:
             label = view.summary(ctx.lang)["combined"]["label"]
         except Exception:  # noqa: BLE001 - the label is a nicety
             label = str(getattr(view, "combine", ""))
-        g.add(C(label, TEXT), *money_row([combined, view.base_cents]), C(float(view.combined_share), PERCENT))
-    ctx.flush(ws, g, landscape=True)
+        g.add(C(label, TEXT_WRAP), *money_row([combined, view.base_cents]), C(float(view.combined_share), PERCENT))
+    ctx.flush(ws, g, landscape=False)

@@ -9,16 +9,19 @@ from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.drawing.fill import ColorChoice, PatternFillProperties
 
 from ..frames import CLASSES, ROLLUPS, pivot_classes, shares
-from ..grid import CLASS_COLOURS, H2, HEAD, LABEL, NOTE, PERCENT_BOLD, SUBTITLE, TEXT, TITLE, TOTAL_TEXT, WARN, C, Grid, Look, class_look
+from ..grid import CLASS_COLOURS, H2, HEAD, LABEL, NOTE, PERCENT_BOLD, SUBTITLE, TEXT, TEXT_WRAP, TITLE, TOTAL_TEXT, WARN, C, Grid, Look, class_look
 from .common import colour_series, document_facts, money_row
 
 WIDTH = 8  # columns A..H
+# One portrait A4 page: the tables (A..H) and, below them, the two charts side by side within A..H.
+FIRST_WIDTH, MONEY_WIDTH = 26, 16  # a money column shows « 10 123 456 789,00 € » in bold
+BAR_CM, PIE_CM, CHART_CM = 14.0, 12.5, 9.0
 
 
 def write(ctx) -> None:
     ws = ctx.sheet("sheet-synthese")
     facts = document_facts(ctx)
-    g = Grid(widths={1: 30, **{c: 17 for c in range(2, WIDTH + 1)}})
+    g = Grid(widths={1: FIRST_WIDTH, **{c: MONEY_WIDTH for c in range(2, WIDTH + 1)}})
     _uncovered_line(ctx, g)
     r = g.add(C(ctx.t("title", collectivite=facts["collectivite"]), TITLE))
     g.merge_row(r, 1, WIDTH)
@@ -91,7 +94,7 @@ def write(ctx) -> None:
     g.blank()
     chart_row = g.next_row
 
-    ctx.flush(ws, g, landscape=True, gridlines=False)
+    ctx.flush(ws, g, landscape=False, gridlines=False, one_page=True)
 
     if axes:
         _bar_chart(ctx, ws, head_row, first_data, last_data, f"A{chart_row}")
@@ -119,7 +122,7 @@ def _ranges_block(ctx, g: Grid, axes: list[str]) -> None:
                   high=percent_text(getattr(b, f"{k}_max_cents"), b.in_scope_cents, ctx.lang))
             for k in ("favourable", "unfavourable", "neutral")
         ]
-        g.add(C(ctx.axis(axis), TOTAL_TEXT), *[C(text, TEXT) for text in ranges],
+        g.add(C(ctx.axis(axis), TOTAL_TEXT), *[C(text, TEXT_WRAP) for text in ranges],
               *money_row([b.decided_cents, b.bounded_cents, b.at_least_neutral_cents, b.open_cents]))
     r = g.add(C(ctx.t("note-ranges"), Look(italic=True, size=9, colour="555555", wrap=True)))
     g.merge_row(r, 1, WIDTH)
@@ -164,7 +167,7 @@ def _bar_chart(ctx, ws, head_row: int, first: int, last: int, anchor: str) -> No
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     chart.legend.position = "b"
-    chart.width, chart.height = 15, 7.5
+    chart.width, chart.height = BAR_CM, CHART_CM
     ws.add_chart(chart, anchor)
 
 
@@ -195,7 +198,7 @@ def _pie_chart(ctx, ws, head_row: int, present: list[str], axis: str, anchor: st
     series.dLbls.dLbl = [DataLabel(idx=i, showPercent=False, showVal=False, showCatName=False, showSerName=False, showLegendKey=False)
                          for i, share in enumerate(slice_shares) if share < 0.02]
     chart.legend.position = "r"
-    chart.width, chart.height = 13, 7.5
+    chart.width, chart.height = PIE_CM, CHART_CM
     ws.add_chart(chart, anchor)
 
 
