@@ -363,7 +363,7 @@ def test_a_label_chosen_in_the_drop_down_round_trips_to_its_code(tmp_path, ruleb
         read_workbook_answers(tmp_path / "b.xlsx")
     assert info.value.code == "answers-bad-value"
     assert "b.xlsx [À approfondir], ligne 5, colonne J (Réponse) : « charbon »" in info.value.message()
-    assert "électrique, hydrogene, essence, gazole" in info.value.message()
+    assert "électrique ; hydrogene ; essence ; gazole" in info.value.message()
 
 
 def test_english_drop_down_shows_english_labels(tmp_path, rulebooks):

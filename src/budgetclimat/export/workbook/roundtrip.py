@@ -170,7 +170,7 @@ class _Cells:
                 for text in [code, *labels]:
                     lookup.setdefault(_fold(text), code)
             self.choices[fact] = lookup
-            self.expected[fact] = ", ".join((labels[lang_index] if len(labels) > lang_index else code) for code, labels in entries)
+            self.expected[fact] = " ; ".join((labels[lang_index] if len(labels) > lang_index else code) for code, labels in entries)
         self.path = path
 
     def value(self, fact: str | None, raw, layout: dict, position: dict, column: str, number: int, question: str | None = None) -> str | None:

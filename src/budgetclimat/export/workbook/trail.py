@@ -148,9 +148,15 @@ def build(ctx) -> Trail:
     overrides = rows[rows["class"].notna()]
     notes = rows[rows["fact"].isna() & rows["class"].isna()]
     texts: dict[str, list[str]] = {}
-    for r in facts.itertuples(index=False):  # answered lines only: a few thousand at most
+    # One text per answer (not per line: an answer for the whole collectivité reaches every line), mapped to its lines.
+    per_answer = facts.drop_duplicates("answer")
+    answer_text = {}
+    for r in per_answer.itertuples(index=False):  # answers, not lines: a few hundred
         detail = "; ".join(b for b in (where(r), who(r)) if b)
-        texts.setdefault(r.line_id, []).append(f"{qtext.get(r.fact, r.fact)} → {value_label(r.fact, _s(r.value))}" + (f" ({detail})" if detail else ""))
+        answer_text[r.answer] = f"{qtext.get(r.fact, r.fact)} → {value_label(r.fact, _s(r.value))}" + (f" ({detail})" if detail else "")
+    if len(facts):
+        joined = facts["answer"].map(answer_text).groupby(facts["line_id"], sort=False).agg(list)
+        texts.update({k: list(v) for k, v in joined.items()})
     axes = list(ctx.prep.axes)
     for line_id, group in overrides.groupby("line_id", sort=False):
         for axis in axes:
@@ -169,9 +175,10 @@ def build(ctx) -> Trail:
         axis_names = sorted({ctx.axis(a) for a in axis_rows["axis"].dropna()})
         texts.setdefault(line_id, []).append(ctx.t("trail-override-line", axis=(", ".join(axis_names) + " ") if axis_names else "", classes=text)
                                              + (f" ({where(axis_rows.iloc[0])})" if where(axis_rows.iloc[0]) else ""))
-    for r in notes.itertuples(index=False):
-        if not r.own and who(r):
-            texts.setdefault(r.line_id, []).append(f"{who(r)} ({where(r)})" if where(r) else who(r))
+    notes = notes[~notes["own"].to_numpy(dtype=bool)]  # a line's own comment is in its Commentaire cell
+    note_text = {r.answer: (f"{who(r)} ({where(r)})" if where(r) else who(r)) for r in notes.drop_duplicates("answer").itertuples(index=False)}
+    for line_id, items in notes["answer"].map(note_text).groupby(notes["line_id"], sort=False).agg(list).items():
+        texts.setdefault(line_id, []).extend(t for t in items if t)
     trail.text = {k: "\n".join(v) for k, v in texts.items()}
 
     # Written back into the editable columns: what was given for the line itself.

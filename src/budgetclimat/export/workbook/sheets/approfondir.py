@@ -149,7 +149,7 @@ def write(ctx, work: pd.DataFrame) -> None:
     g.add(C(t("approfondir-note-keys"), NOTE))
     g.add(*[C(h, EDIT_HEAD if k in editable else HEAD) for k, h, _ in headers])
     for row in work.itertuples(index=False):
-        allowed = ", ".join(row.allowed_list) if row.allowed_list else (t("share-answer") if row.qtype == "share" else "")
+        allowed = " ; ".join(row.allowed_list) if row.allowed_list else (t("share-answer") if row.qtype == "share" else "")  # labels may hold commas
         axes = ", ".join(ctx.axis(a) for a in str(row.axes).split(",") if a)
         g.add(
             C(int(row.rank), _CODE), C(_s(row.service), _TEXT), C(_s(row.question), _TEXT), C(_s(row.key_text), _TEXT),
