@@ -83,6 +83,23 @@ def _class_text(rows: pd.DataFrame, lang: str) -> str:
     return " + ".join(pieces)
 
 
+def _facts_read(ctx) -> pd.MultiIndex | None:
+    """``(line_id, fact)`` pairs: the facts the rules that decided each line test, and the fact of its open question."""
+    ruleset = ctx.prep.ruleset
+    reg = ctx.prep.register
+    if not hasattr(ruleset, "classification") or "rule_id" not in reg.columns:
+        return None
+    pairs = [(rule.id, fact) for rb in ruleset.classification for rule in rb.rules for fact in rule.facts_used()]
+    pairs += [(f"q:{qid}", str(q.fact)) for qid, q in ruleset.questions().items()]
+    table = pd.DataFrame(pairs, columns=["ref", "fact"]).astype("string")
+    refs = pd.concat([
+        pd.DataFrame({"line_id": reg["line_id"], "ref": reg["rule_id"]}),
+        pd.DataFrame({"line_id": reg["line_id"], "ref": "q:" + reg["question_id"].astype("string")}) if "question_id" in reg.columns else None,
+    ]).dropna().astype("string").drop_duplicates()
+    hit = refs.merge(table, on="ref")[["line_id", "fact"]].drop_duplicates()
+    return pd.MultiIndex.from_frame(hit)
+
+
 def build(ctx) -> Trail:
     from budgetclimat.engine import answers as ans
     from budgetclimat.engine.keys import key_kind
@@ -145,6 +162,13 @@ def build(ctx) -> Trail:
 
     # The answer that wins per line and fact (as the engine: most specific, then the last given).
     facts = rows[rows["fact"].notna()].drop_duplicates(["pos", "fact"], keep="last")
+    # An answer given for a wider key (the whole collectivité, an account) is shown on the lines whose
+    # classification read that fact (the deciding rule tests it, or the line still waits for it), not on
+    # every line it reaches; an answer given for the line itself is always shown.
+    used = _facts_read(ctx)
+    if used is not None and len(facts):
+        read = pd.MultiIndex.from_arrays([facts["line_id"].astype("string"), facts["fact"].astype("string")]).isin(used)
+        facts = facts[facts["own"].to_numpy(dtype=bool) | read]
     overrides = rows[rows["class"].notna()]
     notes = rows[rows["fact"].isna() & rows["class"].isna()]
     texts: dict[str, list[str]] = {}
@@ -152,7 +176,7 @@ def build(ctx) -> Trail:
     per_answer = facts.drop_duplicates("answer")
     answer_text = {}
     for r in per_answer.itertuples(index=False):  # answers, not lines: a few hundred
-        detail = "; ".join(b for b in (where(r), who(r)) if b)
+        detail = " ; ".join(b for b in (where(r), who(r)) if b)
         answer_text[r.answer] = f"{qtext.get(r.fact, r.fact)} → {value_label(r.fact, _s(r.value))}" + (f" ({detail})" if detail else "")
     if len(facts):
         joined = facts["answer"].map(answer_text).groupby(facts["line_id"], sort=False).agg(list)
