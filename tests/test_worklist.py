@@ -286,7 +286,7 @@ def _fill_every_row(path: Path, out: Path) -> list[tuple[str, str, str, str]]:
             continue
         allowed = str(row[col["Réponses possibles"]].value or "")
         assert allowed != "part entre 0 et 1 (ou %)"  # the share questions show the sheet's own hint
-        value = "0.5" if allowed.startswith("part") else (allowed.split(",")[0].strip() or "aucun")  # free text: « aucun »
+        value = "0.5" if allowed.startswith("part") else (allowed.split(" ; ")[0].strip() or "aucun")  # labels, « ; »-separated; free text: « aucun »
         row[col["Réponse"]].value = value
         typed.append((row[col["Question (identifiant)"]].value, key, row[col["Fait"]].value, value))
     wb.save(out)
@@ -348,7 +348,12 @@ def test_last_years_answers_apply_to_next_year_by_key(tmp_path):
     fact = fact_of[pick["question_id"]]
     value = next(v for q, k, f, v in typed if k == line_key[pick["line_id"]] and f == fact)
     pos = int(np.flatnonzero(after.lines["line_id"].to_numpy() == pick["line_id"])[0])
-    assert after.facts[fact].iloc[pos] == value
+    # the drop-down label typed (« électrique ») is read back as its code (``electrique``)
+    from budgetclimat.export.workbook.questions import answer_choices
+
+    question = plain17.ruleset.questions()[pick["question_id"]]
+    code = {label: code for code, label in answer_choices(question.answers, "fr")}.get(value, value)
+    assert after.facts[fact].iloc[pos] == code
 
 
 def _answer_in_sheet(path: Path, sheet: str, key: str, value: str, out: Path) -> None:

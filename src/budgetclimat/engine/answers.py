@@ -17,6 +17,8 @@
 ``share``      … and its share when a line is split into several override pieces (they sum to 1)
 ``comment``    kept in the register and the workbook
 ``author``     idem
+``date``       when the answer was given (ISO ``2025-03-14``): a workbook's answers take the date the
+               workbook was saved; shown in « Lignes » (« surcharge de X le 14/03 : … »)
 ``source_file`` the answers file (for findings)
 ``source_row`` 1-based row in that file, header included (for findings)
 ============== =====================================================================================
@@ -26,6 +28,8 @@ Another source (the sheets of a previous ``classify`` workbook) only has to prod
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +41,7 @@ from budgetclimat.errors import WARNING, ConfigError, findings_frame
 from budgetclimat.rulebook.model import CLASSES
 
 ANSWER_COLUMNS = [
-    "line_id", "key", "nature", "fonction", "label", "axis", "fact", "value", "class", "share", "comment", "author",
+    "line_id", "key", "nature", "fonction", "label", "axis", "fact", "value", "class", "share", "comment", "author", "date",
     "source_file", "source_row",
 ]  # fmt: skip
 
@@ -55,6 +59,7 @@ _ALIASES = {
     "share": ["share", "part", "quote_part"],
     "comment": ["comment", "commentaire", "remarque"],
     "author": ["author", "auteur"],
+    "date": ["date", "date_reponse", "answered_on"],
 }
 
 i18n.define("answers-unreadable", fr="Fichier de réponses {path} illisible : {detail}", en="Answers file {path} cannot be read: {detail}")
@@ -75,8 +80,8 @@ i18n.define(
 )
 i18n.define(
     "answers-bad-share",
-    fr="{file}, ligne {row}, colonne {column} : « {value} » n'est pas une part (nombre entre 0 et 1, ou pourcentage)",
-    en="{file}, row {row}, column {column}: '{value}' is not a share (a number between 0 and 1, or a percentage)",
+    fr="{file}, ligne {row}, colonne {column} : « {value} » n'est pas une part ; attendu : une part entre 0 et 1 (« 0,4 ») ou un pourcentage entre 0 et 100 (« 40 % » ou « 40 »)",
+    en="{file}, row {row}, column {column}: '{value}' is not a share; expected: a share between 0 and 1 ('0.4') or a percentage between 0 and 100 ('40 %' or '40')",
 )
 i18n.define(
     "answers-bad-value",
@@ -197,15 +202,49 @@ def _refuse_uncached_formulas(path: Path) -> None:
 
 
 def parse_share(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Shares from text: ``0.4``, ``0,4``, ``40 %``, ``40`` (> 1 read as a percentage). Returns (share, bad)."""
+    """Shares from text: ``0.4``, ``0,4``, ``40 %``, ``40`` (a number above 1 and up to 100 is a percentage).
+    Returns (share, bad). Bad: not one number (``1.000,5``, ``40-50``, ``2/3``), below 0, above 100 (%)."""
     text = values.astype("string").str.strip()
     empty = text.isna() | (text == "")
     percent = text.str.contains("%", regex=False).fillna(False)
-    cleaned = text.str.replace("%", "", regex=False).str.replace(",", ".", regex=False).str.replace(r"\s", "", regex=True)
-    number = pd.to_numeric(cleaned, errors="coerce").astype("Float64")
+    cleaned = text.str.replace("%", "", regex=False).str.replace(r"\s", "", regex=True)
+    # « 1.000,5 » or « 1,5,2 »: two separators, two readings — refused rather than guessed
+    ambiguous = (cleaned.str.count(r"[.,]") > 1).fillna(False)
+    cleaned = cleaned.str.replace(",", ".", regex=False)
+    number = pd.to_numeric(cleaned.mask(ambiguous), errors="coerce").astype("Float64")
     number = number.mask(percent | (number > 1), number / 100)
     bad = ~empty & (number.isna() | (number < 0) | (number > 1))
     return number.mask(bad), bad.astype(bool)
+
+
+def share_decimal(value) -> Decimal | None:
+    """One share as an exact Decimal (``0.4`` for « 0,4 », « 40 % », « 40 », or a cell holding 0.4 with a
+    percent format); ``None`` when empty; ``ValueError`` when it is not a share (:func:`parse_share`'s rules)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = repr(float(value)) if isinstance(value, float) else str(value)
+    else:
+        text = str(value).strip()
+    if not text:
+        return None
+    _, bad = parse_share(pd.Series([text], dtype="string"))
+    if bool(bad.iloc[0]):
+        raise ValueError(text)
+    cleaned = re.sub(r"\s", "", text.replace("%", "")).replace(",", ".")
+    number = Decimal(cleaned)
+    if "%" in text or number > 1:
+        number = number / 100
+    return number
+
+
+def share_text(value) -> str | None:
+    """The canonical text of a share (``0.4``): what the workbook keeps, so a share reads the same after N round trips."""
+    number = share_decimal(value)
+    if number is None:
+        return None
+    text = format(number.normalize(), "f")
+    return "0" if text in ("-0", "0.0") else text
 
 
 def _check_values(answers: pd.DataFrame, questions: dict) -> None:

@@ -39,10 +39,22 @@ def write_lists(ctx) -> None:
 
 
 def current_classes(prep) -> pd.DataFrame:
-    """``line_id, axis, class_text`` of this run; ``out`` for a line out of scope on the axis."""
+    """``line_id, axis, class_text, decided_by`` of this run; ``out`` for a line out of scope on the axis.
+    ``decided_by``: ``rule``, ``answer``, ``override``, ``staff`` (a staff line allocated pro rata) or ``default``."""
     summary = line_class_summary(prep.register)
     text = summary["class_text"].where(~summary["is_out"], "out")
-    return pd.DataFrame({"line_id": summary["line_id"], "axis": summary["axis"], "class_text": text})
+    out = pd.DataFrame({"line_id": summary["line_id"], "axis": summary["axis"], "class_text": text})
+    reg = prep.register
+    if "decided_by" in reg.columns and len(out):
+        by = reg.drop_duplicates(["line_id", "axis"])[["line_id", "axis", "decided_by"]].astype("string")
+        out = out.astype({"line_id": "string", "axis": "string"}).merge(by, on=["line_id", "axis"], how="left")
+    else:
+        out["decided_by"] = pd.Series(pd.NA, index=out.index, dtype="string")
+    return out
+
+
+def _s(value) -> str:
+    return "" if value is None or value is pd.NA or (isinstance(value, float) and value != value) else str(value)
 
 
 def line_keys(lines: pd.DataFrame) -> pd.Series:
@@ -83,10 +95,23 @@ def write_meta(ctx, classes: pd.DataFrame | None) -> None:
     for key, (title, header_row, columns) in ctx.layout.items():
         for col_key, header in columns.items():
             g.add("#layout", key, title, header_row, col_key, header)
+    # What an answer may be, so the round trip reads a label chosen in a drop-down as its code and a
+    # share typed as « 40 % » as 0.4, naming the cell when it cannot.
+    from .questions import _questions_of, answer_choices
+
+    for q in _questions_of(ctx.prep.ruleset).values():
+        qtype, fact = str(getattr(q, "type", "") or ""), str(getattr(q, "fact", "") or "")
+        if qtype == "share":
+            g.add("#share", fact)
+        elif getattr(q, "answers", None):
+            fr, en = answer_choices(q.answers, "fr"), answer_choices(q.answers, "en")
+            for (code, label_fr), (_, label_en) in zip(fr, en):
+                g.add("#choice", fact, code, label_fr, label_en)
     if classes is not None:
         g.add("#classes")
+        has_by = "decided_by" in classes.columns
         for row in classes.itertuples(index=False):
-            g.add(str(row.line_id), str(row.axis), str(row.class_text))
+            g.add(str(row.line_id), str(row.axis), str(row.class_text), *([_s(row.decided_by)] if has_by else []))
     keys = line_keys(ctx.prep.lines)
     if classes is not None:
         # The line key of each line: answers typed per line in « Lignes » are read back by key, so that

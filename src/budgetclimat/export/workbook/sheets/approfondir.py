@@ -15,7 +15,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from .. import labels as _labels
 from ..grid import add_table, EDIT, EDIT_HEAD, HEAD, NOTE, TITLE, C, Grid, Look
-from ..questions import parse_allowed, question_type
+from ..questions import answer_choices, parse_allowed, question_type
 from budgetclimat.money import format_euros
 
 HEADER_ROW = 4
@@ -72,6 +72,8 @@ def worklist(ctx, result=None) -> pd.DataFrame:
     # A share question has a number for answer (decimal validation), a text question free text: no list.
     work["allowed_list"] = [parse_allowed(qallowed.get(q)) if t not in ("share", "text", "number") else []
                             for q, t in zip(work["question_id"], work["qtype"])]
+    # The drop-down shows labels (« électrique »); the round trip reads them back as codes (``electrique``).
+    work["allowed_list"] = [[label for _, label in answer_choices(codes, ctx.lang)] if codes else [] for codes in work["allowed_list"]]
     lines = prep.lines.set_index(prep.lines["line_id"].astype("string"))
     first = work["line_ids"].str.split(";").str[0]
     work["key_text"] = [_key_text(ctx, key, lines.loc[lid] if lid in lines.index else None) for key, lid in zip(work["key"], first)]
@@ -147,7 +149,7 @@ def write(ctx, work: pd.DataFrame) -> None:
     g.paragraph(t("approfondir-note-keys"), 12)
     g.add(*[C(h, EDIT_HEAD if k in editable else HEAD) for k, h, _ in headers])
     for row in work.itertuples(index=False):
-        allowed = ", ".join(row.allowed_list) if row.allowed_list else (t("share-answer") if row.qtype == "share" else "")
+        allowed = " ; ".join(row.allowed_list) if row.allowed_list else (t("share-answer") if row.qtype == "share" else "")  # labels may hold commas
         axes = ", ".join(ctx.axis(a) for a in str(row.axes).split(",") if a)
         g.add(
             C(int(row.rank), _CODE), C(_s(row.service), _TEXT), C(_s(row.question), _TEXT), C(_s(row.key_text), _TEXT),
@@ -179,10 +181,36 @@ def write(ctx, work: pd.DataFrame) -> None:
         dv.sqref = _sqref(answer_col, rows)
         ws.data_validations.append(dv)
     if shares:
-        dv = DataValidation(type="decimal", operator="between", formula1="0", formula2="1", allow_blank=True,
-                            promptTitle=t("dv-answer-title"), prompt=t("dv-share-prompt"), showInputMessage=True)
+        dv = share_validation(ctx, answer_col, shares[0])
         dv.sqref = _sqref(answer_col, shares)
         ws.data_validations.append(dv)
+
+
+for _key, _fr, _en in [
+    ("dv-share-title", "Part (0 à 100 %)", "Share (0 to 100 %)"),
+    ("dv-share-input", "Taper une part : 0,4 ou 40 % ou 40 (un nombre de 1 à 100 est lu comme un pourcentage).",
+     "Type a share: 0.4 or 40% or 40 (a number from 1 to 100 is read as a percentage)."),
+    ("dv-share-error-title", "Part attendue", "Share expected"),
+    ("dv-share-error", "Une part entre 0 et 1 (0,4) ou un pourcentage entre 0 et 100 (40 % ou 40) est attendu.",
+     "A share between 0 and 1 (0.4) or a percentage between 0 and 100 (40% or 40) is expected."),
+]:
+    _labels._d(_key, _fr, _en)
+
+
+def share_validation(ctx, col: str, first_row: int) -> DataValidation:
+    """A share typed as « 0,4 », « 0.4 », « 40 % », « 40% » or « 40 »: a number from 0 to 100 (a cell
+    holding 0.4 with a percent format included), or a text that reads as one once « % » and spaces are
+    removed and the decimal point is the spreadsheet's own (``MID(1/2,2,1)`` is « , » or « . »).
+    The engine reads the cell with the same rules (``engine.answers.share_decimal``) and names the cell
+    when it cannot; the validation only helps the person typing."""
+    cell = f"{col}{first_row}"
+    sep = "MID(1/2,2,1)"
+    cleaned = f'SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE({cell},"%","")," ",""),CHAR(160),""),",","."),".",{sep})'
+    # (a text out of range passes here: Excel caps a validation formula at 255 characters; the engine stops on it)
+    formula = f"IF(ISNUMBER({cell}),AND({cell}>=0,{cell}<=100),ISNUMBER(--{cleaned}))"
+    return DataValidation(type="custom", formula1=formula, allow_blank=True, showErrorMessage=True, errorStyle="stop",
+                          errorTitle=ctx.t("dv-share-error-title"), error=ctx.t("dv-share-error"),
+                          promptTitle=ctx.t("dv-share-title"), prompt=ctx.t("dv-share-input"), showInputMessage=True)
 
 
 def _sqref(col: str, rows: list[int]):

@@ -7,6 +7,7 @@ import pandas as pd
 from budgetclimat import i18n
 from budgetclimat.errors import render_finding
 
+from .. import labels as _labels
 from ..grid import MONEY_ZERO, H2, HEAD, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, C, Grid
 from .common import money_row
 
@@ -30,16 +31,68 @@ def _changes(ctx, g: Grid) -> None:
         g.add(C(ctx.t("controles-no-previous"), NOTE))
         g.blank()
         return
-    g.add(C(ctx.t("controles-changes", n=len(changes)), H2))
+    kind = changes["kind"] if "kind" in changes.columns else pd.Series("change", index=changes.index)
+    real, staff = changes[(kind != "staff").to_numpy()], changes[(kind == "staff").to_numpy()]
+    g.add(C(ctx.t("controles-changes", n=len(real)), H2))
     if changes.empty:
         g.add(C(ctx.t("controles-no-changes"), NOTE))
-    else:
+    if len(real):
+        # Real changes of class first (largest amounts first), each with why and who.
         g.add(C(ctx.t("col-line-id"), HEAD), C(ctx.t("col-axis"), HEAD), C(ctx.t("col-old-class"), HEAD), C(ctx.t("col-new-class"), HEAD),
-              C(ctx.t("col-amount"), HEAD), C(ctx.t("col-nature"), HEAD), C(ctx.t("col-fonction"), HEAD), C(ctx.t("col-label"), HEAD))
-        for row in changes.itertuples(index=False):
+              C(ctx.t("col-amount"), HEAD), C(ctx.t("col-label"), HEAD), C(ctx.t("changes-col-why"), HEAD), C(ctx.t("col-author"), HEAD))
+        why = _why(ctx, real)
+        for row, reason in zip(real.itertuples(index=False), why):
             g.add(C(str(row.line_id), TEXT), C(ctx.axis(str(row.axis)), TEXT), C(_s(row.old_class), TEXT), C(_s(row.new_class), TEXT),
-                  *money_row([None if pd.isna(row.amount_cents) else row.amount_cents]), C(_s(row.nature), TEXT), C(_s(row.fonction), TEXT), C(_s(row.label), TEXT_WRAP))
+                  *money_row([None if pd.isna(row.amount_cents) else row.amount_cents]), C(_s(row.label), TEXT_WRAP), C(reason, TEXT_WRAP),
+                  C(_s(getattr(row, "author", None)), TEXT))
+    if len(staff):
+        # Staff-cost lines whose pro-rata shares only moved because other lines changed: one row, summed.
+        lines = staff.drop_duplicates("line_id")
+        total = int(lines["amount_cents"].fillna(0).sum())
+        from budgetclimat.money import format_euros
+
+        g.add(C(ctx.t("changes-staff", n=len(lines), amount=format_euros(total, ctx.lang)), TEXT))
     g.blank()
+
+
+for _key, _fr, _en in [
+    ("changes-col-why", "Pourquoi", "Why"),
+    ("changes-staff", "{n} lignes de frais de personnel réaffectées au prorata : {amount} (leur répartition suit celle des autres lignes)",
+     "{n} staff-cost lines re-allocated pro rata: {amount} (their split follows the other lines)"),
+    ("changes-why-rule", "règle {rule}", "rule {rule}"),
+    ("changes-why-answer", "réponse : {detail}", "answer: {detail}"),
+    ("changes-why-default", "aucune règle ne s'applique (classement par défaut)", "no rule applies (default class)"),
+    ("changes-why-new", "ligne nouvelle", "new line"),
+    ("changes-why-gone", "ligne absente de ce budget", "line not in this budget"),
+    ("changes-why-staff", "frais de personnel répartis au prorata", "staff costs allocated pro rata"),
+]:
+    _labels._d(_key, _fr, _en)
+
+
+def _why(ctx, changes: pd.DataFrame) -> list[str]:
+    """Why a line changed class: the rule, the answer (question → answer), the override (« surcharge de X
+    le JJ/MM : … »), or a line new or gone."""
+    from ..trail import build
+
+    trail = build(ctx)
+    out = []
+    for row in changes.itertuples(index=False):  # the real changes: a handful
+        by, line_id = _s(row.decided_by), str(row.line_id)
+        if not _s(row.old_class):
+            out.append(ctx.t("changes-why-new"))
+        elif not _s(row.new_class):
+            out.append(ctx.t("changes-why-gone"))
+        elif by == "override":
+            out.append(trail.override.get((line_id, str(row.axis))) or ctx.t("trail-override", who="", when="", why=""))
+        elif by == "answer":
+            out.append(ctx.t("changes-why-answer", detail=(trail.text.get(line_id) or "").replace("\n", " ; ")))
+        elif by == "default" or _s(row.rule_id) == "DEFAULT":
+            out.append(ctx.t("changes-why-default"))
+        elif by == "staff":
+            out.append(ctx.t("changes-why-staff"))
+        else:
+            out.append(ctx.t("changes-why-rule", rule=_s(row.rule_id)))
+    return out
 
 
 _HEADERS = {"file": "col-file", "section": "col-section", "sens": "col-sens", "operation": "col-operation", "basis": "opt-basis",

@@ -19,6 +19,7 @@ HEADER_ROW = 4
 TABLE_NAME = "Registre"
 EDITABLE = ["fact", "value", "override_axis", "override_class", "comment", "author"]
 _PLAIN = Look()
+_WRAP = Look(wrap=True)
 _MONEY = Look(number_format="eur")
 _WEIGHT = Look(number_format="0%")
 _TONNES = Look(number_format="#,##0.00")
@@ -41,11 +42,26 @@ def wide_frame(ctx) -> pd.DataFrame:
     summary = line_class_summary(prep.register)
     reasons = summary[summary["is_out"]].groupby("line_id")["scope_reason"].first()
     base["scope_reason"] = base["line_id"].map(reasons)
+    from ..trail import build
+
+    trail = build(ctx)
+    reg = prep.register
+    overridden = reg[reg["decided_by"] == "override"] if "decided_by" in reg.columns else reg.iloc[:0]
     for axis in prep.axes:
         s = summary[summary["axis"] == axis].set_index("line_id")
         base[f"class:{axis}"] = base["line_id"].map(s["class_text"])
         base[f"rule:{axis}"] = base["line_id"].map(s["rule_id"])
         base[f"rationale:{axis}"] = base["line_id"].map(s["rationale"])
+        # An overridden line shows who overrode it, when and why, not the rule it overrode.
+        ids = overridden.loc[overridden["axis"] == axis, "line_id"].astype("string").unique()
+        if len(ids):
+            hit = base["line_id"].astype("string").isin(ids).to_numpy(dtype=bool)
+            base.loc[hit, f"rule:{axis}"] = ctx.t("trail-override-rule")
+            texts = {i: trail.override.get((i, axis)) or ctx.t("trail-override", who="", when="", why="") for i in ids}
+            base.loc[hit, f"rationale:{axis}"] = base.loc[hit, "line_id"].astype("string").map(texts).to_numpy()
+    base["trail"] = base["line_id"].astype("string").map(trail.text)
+    for key in EDITABLE:
+        base[f"edit:{key}"] = base["line_id"].astype("string").map({i: cells.get(key) for i, cells in trail.editable.items()})
     from .pondere import line_weights
 
     weights = line_weights(ctx)
@@ -136,10 +152,13 @@ def _columns(ctx, frame: pd.DataFrame) -> list[Column]:
             cols.append(Column(col, t("col-weight-objective", objective=objective), [None if pd.isna(v) else float(v) for v in frame[col]], _WEIGHT, 10))
     if "tco2e" in frame.columns:
         cols.append(Column("tco2e", t("col-tco2e"), [None if pd.isna(v) else float(v) for v in frame["tco2e"]], _TONNES, 10))
+    if "trail" in frame.columns:  # read-only: what the previous round trips applied to the line
+        cols.append(Column("trail", t("col-trail"), _text(frame["trail"]), _WRAP, 40))
     empty = [None] * len(frame)
     for key, label, width in [("fact", "col-fact", 14), ("value", "col-value", 14), ("override_axis", "col-override-axis", 14),
                               ("override_class", "col-override-class", 16), ("comment", "col-comment", 30), ("author", "col-author", 14)]:
-        cols.append(Column(key, t(label), empty, EDIT, width))
+        values = _text(frame[f"edit:{key}"].astype("string").replace("", pd.NA)) if f"edit:{key}" in frame.columns else empty
+        cols.append(Column(key, t(label), values, EDIT, width))
     return cols
 
 
