@@ -196,7 +196,7 @@ class Rule:
     when: Matcher
     then: Any  # Outcome (classification), ScopeOutcome (scope), or what a registered kind validator returns
     title: str = ""
-    rationale: str = ""
+    rationale: Text = Text("")  # ``rationale: « … »`` (user rulebooks) or ``{fr: …, en: …}`` (shipped ones)
     source: dict | None = None
     cases: tuple[Case, ...] = ()
     line: int = 0
