@@ -23,7 +23,7 @@ i18n.define("explain.matched", fr="  {rule} : s'applique", en="  {rule}: matches
 i18n.define("explain.failed", fr="  {rule} : non ({condition})", en="  {rule}: no ({condition})")
 i18n.define("explain.skipped", fr="  (hors périmètre : {reason})", en="  (out of scope: {reason})")
 i18n.define("explain.decided", fr="  → décidé par {rule} ({decided_by}) : {rationale}", en="  → decided by {rule} ({decided_by}): {rationale}")
-i18n.define("explain.piece", fr="     {klass} {share:.1%} = {amount}", en="     {klass} {share:.1%} = {amount}")
+i18n.define("explain.piece", fr="     {klass} {share} = {amount}", en="     {klass} {share} = {amount}")
 i18n.define("explain.question", fr="     question {question_id} : {question} [{answers}]", en="     question {question_id}: {question} [{answers}]")
 i18n.define("explain.crosswalk", fr="  (lue comme {read_as} par la correspondance du livre)", en="  (read as {read_as} through the rulebook's crosswalk)")
 i18n.define("explain.in-scope", fr="  → dans le périmètre", en="  → in scope")
@@ -81,7 +81,7 @@ class Explanation:
             out.append(i18n.t("explain.decided", lang, rule=first["rule_id"], decided_by=first["decided_by"], rationale=first["rationale"] or ""))
             for r in rows.itertuples():
                 klass = f"{r._6} {class_label(r._6, lang)}" if pd.notna(r._6) else "-"
-                out.append(i18n.t("explain.piece", lang, klass=klass, share=float(r.share), amount=format_euros(int(r.amount_share_cents), lang or i18n.language())))
+                out.append(i18n.t("explain.piece", lang, klass=klass, share=_percent(float(r.share), lang), amount=format_euros(int(r.amount_share_cents), lang or i18n.language())))
             if pd.notna(first["question_id"]):
                 out.append(
                     i18n.t("explain.question", lang, question_id=first["question_id"], question=first["question"], answers=first["allowed_answers"] if pd.notna(first["allowed_answers"]) else "")
@@ -161,3 +161,10 @@ def _try(rule, rulebook_id: str, frame: pd.DataFrame) -> Trial:
         return Trial(rule.id, rulebook_id, True)
     failing = first_failing(rule.when, frame)
     return Trial(rule.id, rulebook_id, False, describe(failing))
+
+
+def _percent(share: float, lang: str | None) -> str:
+    """``40,0 %`` in French, ``40.0%`` in English."""
+    if (lang or i18n.language()) == "fr":
+        return f"{100 * share:.1f}".replace(".", ",") + "\u00a0%"
+    return f"{share:.1%}"
