@@ -13,7 +13,7 @@ from budgetclimat.rulebook.crosswalk import translate
 from budgetclimat.engine.matcher import describe, evaluate, first_failing
 from budgetclimat.errors import ConfigError
 from budgetclimat.money import format_euros
-from budgetclimat.rulebook.model import RuleSet, class_label
+from budgetclimat.rulebook.model import RuleSet, axis_label, class_label
 
 i18n.define("explain-unknown-line", fr="Ligne « {line_id} » introuvable dans les fichiers lus.", en="Line '{line_id}' not found in the files read.")
 i18n.define("explain.line", fr="Ligne {line_id} : {label} ({amount})", en="Line {line_id}: {label} ({amount})")
@@ -69,7 +69,7 @@ class Explanation:
         out.append(i18n.t("explain.scope", lang))
         out.extend(_trial_lines(self.scope_trials, lang))
         for ax in self.axes:
-            out.append(i18n.t("explain.axis", lang, axis=ax.axis))
+            out.append(i18n.t("explain.axis", lang, axis=axis_label(ax.axis, lang) if f"axis.{ax.axis}" in i18n.catalogue() else ax.axis))
             if ax.read_as:
                 out.append(i18n.t("explain.crosswalk", lang, read_as=ax.read_as))
             out.extend(_trial_lines(ax.trials, lang))
@@ -78,7 +78,7 @@ class Explanation:
             if first["scope"] == "out":
                 out.append(i18n.t("explain.skipped", lang, reason=first["scope_reason"]))
                 continue
-            out.append(i18n.t("explain.decided", lang, rule=first["rule_id"], decided_by=first["decided_by"], rationale=first["rationale"] or ""))
+            out.append(i18n.t("explain.decided", lang, rule=first["rule_id"], decided_by=_decided_by(first["decided_by"], lang), rationale=first["rationale"] or ""))
             for r in rows.itertuples():
                 klass = f"{r._6} {class_label(r._6, lang)}" if pd.notna(r._6) else "-"
                 out.append(i18n.t("explain.piece", lang, klass=klass, share=_percent(float(r.share), lang), amount=format_euros(int(r.amount_share_cents), lang or i18n.language())))
@@ -168,3 +168,14 @@ def _percent(share: float, lang: str | None) -> str:
     if (lang or i18n.language()) == "fr":
         return f"{100 * share:.1f}".replace(".", ",") + "\u00a0%"
     return f"{share:.1%}"
+
+
+for _code, _fr, _en in [("rule", "règle", "rule"), ("default", "classe par défaut du livre", "rulebook default"), ("staff", "frais de personnel au prorata", "staff costs pro rata"),
+                        ("answer", "réponse", "answer"), ("override", "surcharge", "override"), ("scope", "périmètre", "scope")]:
+    i18n.define(f"explain.decided-by.{_code}", fr=_fr, en=_en)
+
+
+def _decided_by(code, lang: str | None) -> str:
+    """How a piece was decided, in words (``rule`` → « règle »); an unknown code as it is."""
+    key = f"explain.decided-by.{code}"
+    return i18n.t(key, lang) if key in i18n.catalogue() else str(code)
