@@ -206,7 +206,8 @@ def test_rationale_with_an_unknown_language_names_line_and_key(tmp_path):
 SHIPPED = Path(__file__).resolve().parents[1] / "rules"
 
 
-@pytest.mark.parametrize("name", ["scope/default.yaml", "i4ce-2022/attenuation.yaml", "i4ce-2022/biodiversite.yaml"])
+@pytest.mark.parametrize("name", ["scope/default.yaml", "i4ce-2022/attenuation.yaml", "i4ce-2022/biodiversite.yaml", "carbon/m57-m14-ademe-2023.yaml",
+                                  "weights/eu-climat-2021-2027.yaml", "weights/rio-markers-eu.yaml"])
 def test_shipped_rulebooks_say_everything_in_french_and_english(name):
     """Every text a reader sees (rationale, question, scope reason, convention reason) has both languages."""
     rb = load_rulebook(SHIPPED / name)
