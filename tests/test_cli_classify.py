@@ -183,3 +183,42 @@ def test_lines_out_csv_in_english_uses_commas_and_points(tmp_path):
     # the same euros as the French file, to the cent
     total = frame.drop_duplicates("line_id")["amount"].str.replace(".", "", regex=False).astype(int).sum()
     assert total == 89399819393  # Montpellier CA 2018: 893 998 193,93 € (sum of MtReal, PRIMER §6)
+
+
+def _tiny_budget(tmp_path):
+    src = tmp_path / "budget.csv"
+    src.write_text(
+        "BGT_NATDEC,BGT_ANNEE,BGT_SIRET,BGT_NOM,BGT_CONTNAT,BGT_NATURE,BGT_NATURE_LABEL,BGT_FONCTION,BGT_SECTION,BGT_OPBUDG,BGT_CODRD,BGT_MTREAL\n"
+        "09,2024,21340172201787,Ville,011,6064,Fournitures,020,F,0,D,100.00\n",
+        encoding="utf-8",
+    )
+    return src
+
+
+@pytest.mark.parametrize(("lang", "words"), [("fr", ["Aucun fichier écrit", "-o", "--lines-out", "--summary-json"]),
+                                             ("en", ["No file written", "-o", "--lines-out", "--summary-json"])])
+def test_classify_without_output_says_where_results_can_go(tmp_path, lang, words):
+    stderr = _stderr_of(["--lang", lang, "classify", _tiny_budget(tmp_path), *RULES])
+    tail = stderr.strip().splitlines()[-1]
+    assert all(w in tail for w in words), stderr
+    assert not [p for p in tmp_path.iterdir() if p.name != "budget.csv"]  # and indeed nothing was written
+
+
+def test_classify_with_an_output_does_not_say_nothing_was_written(tmp_path):
+    stderr = _stderr_of(["classify", _tiny_budget(tmp_path), *RULES, "--summary-json", tmp_path / "s.json"])
+    assert "Aucun fichier écrit" not in stderr and (tmp_path / "s.json").is_file()
+
+
+def _stderr_of(args) -> str:
+    from budgetclimat import i18n
+    from budgetclimat.cli import run
+    from click.testing import CliRunner
+
+    try:
+        with CliRunner().isolation() as (out, err, _):
+            code = run([str(a) for a in args])
+            stderr = err.getvalue().decode()
+    finally:
+        i18n.set_language("fr")
+    assert code in (0, 1) and "Traceback" not in stderr, stderr
+    return stderr

@@ -98,7 +98,19 @@ def test_report_json_is_written_and_inputs_untouched(tmp_path):
 def test_report_csv_by_extension(tmp_path):
     report = tmp_path / "constats.csv"
     invoke(["validate", BAD / "unknown-account.csv", "--report", report], 0)
-    rows = list(csv.DictReader(report.open(encoding="utf-8")))
+    # French dialect, as French Excel opens it: BOM, « ; » between columns
+    assert report.read_bytes().startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(report.open(encoding="utf-8-sig"), delimiter=";"))
+    assert [r["code"] for r in rows] == ["account-unknown"] and rows[0]["level"] == "warning"
+
+
+def test_report_csv_in_english_uses_the_english_dialect(tmp_path):
+    report = tmp_path / "findings.csv"
+    invoke(["--lang", "en", "validate", BAD / "unknown-account.csv", "--report", report], 0)
+    assert report.read_bytes().startswith(b"\xef\xbb\xbf")
+    header = report.read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header.startswith("level,") and ";" not in header
+    rows = list(csv.DictReader(report.open(encoding="utf-8-sig")))
     assert [r["code"] for r in rows] == ["account-unknown"]
 
 

@@ -182,3 +182,40 @@ def test_case_with_unknown_given_column(tmp_path):
     rules = "  - id: R1\n    then: {class: N}\n    cases:\n      - given: {natur: '6064'}\n        expect: {class: N}\n"
     err = error_of(write(tmp_path, rules))
     assert err.code == "rulebook-unknown-key" and err.params["line"] == 15
+
+
+def test_rationale_in_two_languages_or_one(tmp_path):
+    from budgetclimat import i18n
+
+    path = write(tmp_path, '  - id: R1\n    then: {class: N}\n    rationale: {fr: "Neutre", en: "Neutral"}\n'
+                           '  - id: R2\n    then: {class: N}\n    rationale: "Texte seul"\n  - id: R3\n    then: {class: N}\n')
+    r1, r2, r3 = load_rulebook(path).rules
+    assert (r1.rationale.get("fr"), r1.rationale.get("en")) == ("Neutre", "Neutral")
+    assert (r2.rationale.get("fr"), r2.rationale.get("en")) == ("Texte seul", "Texte seul")  # a user's plain text, in both modes
+    assert r3.rationale.get() == ""
+    i18n.set_language("en")
+    assert r1.rationale.get() == "Neutral"
+
+
+def test_rationale_with_an_unknown_language_names_line_and_key(tmp_path):
+    path = write(tmp_path, '  - id: R1\n    then: {class: N}\n    rationale: {fr: "Neutre", de: "Neutral"}\n')
+    err = error_of(path)
+    assert err.code == "rulebook-unknown-key" and err.params["line"] == 14 and err.params["key"] == "R1.rationale.de"
+
+
+SHIPPED = Path(__file__).resolve().parents[1] / "rules"
+
+
+@pytest.mark.parametrize("name", ["scope/default.yaml", "i4ce-2022/attenuation.yaml", "i4ce-2022/biodiversite.yaml", "carbon/m57-m14-ademe-2023.yaml",
+                                  "weights/eu-climat-2021-2027.yaml", "weights/rio-markers-eu.yaml"])
+def test_shipped_rulebooks_say_everything_in_french_and_english(name):
+    """Every text a reader sees (rationale, question, scope reason, convention reason) has both languages."""
+    rb = load_rulebook(SHIPPED / name)
+    missing = [f"{r.id}.rationale" for r in rb.rules if not (r.rationale.fr and r.rationale.en)]
+    missing += [f"{q.id}.text" for q in rb.questions.values() if not (q.text.fr and q.text.en)]
+    missing += [f"{r.id}.reason" for r in rb.rules if getattr(r.then, "reason", None) is not None and not (r.then.reason.fr and r.then.reason.en)]
+    missing += [f"{r.id}.convention_reason" for r in rb.rules if r.convention_reason is not None and not (r.convention_reason.fr and r.convention_reason.en)]
+    assert not missing, missing
+    # The English text is not the French one copied (a few short citations may read the same in both).
+    same = [r.id for r in rb.rules if r.rationale.fr == r.rationale.en]
+    assert len(same) <= len(rb.rules) // 10, same

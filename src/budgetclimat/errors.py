@@ -13,6 +13,8 @@ rendered only when shown, in the user's language.
 
 from __future__ import annotations
 
+import re
+
 from typing import TYPE_CHECKING
 
 from budgetclimat import i18n
@@ -140,7 +142,38 @@ def render_finding(row: dict, lang: str | None = None) -> str:
     import pandas as pd
 
     params = {k: ("" if pd.isna(v) else v) for k, v in row.items()}
+    column = params.get("column")
+    if isinstance(column, str) and f"column.{column}" in i18n.catalogue():
+        # A column of the line model (« amount_cents ») is said as the reader knows it (« le montant »);
+        # the finding keeps the id (JSON, report), the message names what the file calls it.
+        params["column"] = i18n.t(f"column.{column}", lang)
+    elif isinstance(column, str) and _TOTAL_KEY.fullmatch(column):
+        # « F/D/reel », a reconciliation key: « fonctionnement, dépenses, réel »
+        params["column"] = ", ".join(i18n.t(f"total-key.{part}", lang) for part in column.split("/"))
     return i18n.t(str(row["code"]), lang, **params)
+
+
+_TOTAL_KEY = re.compile(r"[FI?]/[DR?]/(?:reel|ordre|\?)")
+for _part, _fr, _en in [("F", "fonctionnement", "operating"), ("I", "investissement", "investment"), ("D", "dépenses", "expenses"),
+                        ("R", "recettes", "revenues"), ("reel", "réel", "real"), ("ordre", "ordre", "order"), ("?", "non reconnu", "not recognised")]:
+    i18n.define(f"total-key.{_part}", fr=_fr, en=_en)
+
+
+# The line-model columns a finding may name, as a message says them (``colonne {column}``); the French names
+# of the model (nature, fonction, chapitre, section, sens, exercice, nomenclature) are the reader's words already.
+for _column, _fr, _en in [
+    ("amount_cents", "du montant", "of the amount"),
+    ("amount_basis", "de la base des montants", "of the amount basis"),
+    ("budget_kind", "du type de budget (principal, annexe)", "of the budget kind (main, annexed)"),
+    ("budget_code", "du code du budget", "of the budget code"),
+    ("doc_type", "du type de document (BP, CA…)", "of the document type (BP, CA…)"),
+    ("operation", "réel/ordre", "real/order"),
+    ("ordre_kind", "du type d'opération d'ordre", "of the kind of order entry"),
+    ("operation_code", "du code d'opération", "of the operation code"),
+    ("collectivite", "de la collectivité", "of the local authority"),
+    ("label", "du libellé", "of the label"),
+]:
+    i18n.define(f"column.{_column}", fr=_fr, en=_en)
 
 
 GROUP_KEYS = ["file", "level", "code", "column", "value"]

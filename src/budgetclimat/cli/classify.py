@@ -50,6 +50,13 @@ i18n.define(
 )
 
 MAX_LISTED = 20
+i18n.define(
+    "cli.classify.nothing-written",
+    fr="Aucun fichier écrit : seul ce résumé est affiché. -o annexe.xlsx écrit le classeur de travail, --pack conseil.xlsx "
+    "le dossier pour le conseil, --lines-out lignes.csv (ou .parquet) le registre des lignes, --summary-json resume.json les chiffres en JSON.",
+    en="No file written: only this summary is shown. -o annex.xlsx writes the working workbook, --pack council.xlsx "
+    "the council pack, --lines-out lines.csv (or .parquet) the line register, --summary-json summary.json the figures as JSON.",
+)
 for _level, _fr, _en in (("error", "erreur", "error"), ("warning", "avertissement", "warning"), ("info", "information", "information")):
     i18n.define(f"cli.classify.level.{_level}", fr=_fr, en=_en)
 SAID_IN_FULL = ("nomenclature-not-covered", "view-failed", "deflator-nearest-year")
@@ -169,6 +176,8 @@ def classify(files, rules, answers, output, pack, lines_out, summary_json, inven
         write_summary_json(result, summary_json, inputs)
         click.echo(i18n.t("cli.classify.written", path=summary_json), err=True)
     click.echo(_human(result, summary(result)))
+    if output is None and pack is None and lines_out is None and summary_json is None:
+        click.echo(i18n.t("cli.classify.nothing-written"), err=True)
     return EXIT_INVALID_DATA if result.has_errors else EXIT_OK
 
 

@@ -81,17 +81,29 @@ def _human(table, meta) -> str:
                         combined=i18n.t("cli.compare.col.combined"), tco2e="tCO2e", range=i18n.t("cli.compare.col.range")))
     for row in table.to_dict("records"):
         base = format_euros(int(row.get("base_cents", 0)), lang)
-        share = f"{100 * row.get('combined_share', 0.0):.1f} %"
-        tco2e = f"{row.get('tco2e', float('nan')):,.0f}".replace(",", "\u202f")
-        rng = f"{row.get('tco2e_low', float('nan')):,.0f} – {row.get('tco2e_high', float('nan')):,.0f}".replace(",", "\u202f")
+        share = _pct(100 * row.get('combined_share', 0.0), 1, lang)
+        tco2e = _int(row.get('tco2e', float('nan')), lang)
+        rng = f"{_int(row.get('tco2e_low', float('nan')), lang)} – {_int(row.get('tco2e_high', float('nan')), lang)}"
         lines.append(i18n.t("cli.compare.header", year=row["exercice"], base=base, combined=share, tco2e=tco2e, range=rng))
         lines.append(i18n.t("cli.compare.objectives"))
-        parts = [f"{o} {100 * row.get(f'share_{o}', 0.0):.1f} %" for o in meta["objectives"]]
+        parts = [f"{o} {_pct(100 * row.get(f'share_{o}', 0.0), 1, lang)}" for o in meta["objectives"]]
         lines.append("    " + " · ".join(parts))
         if "cap_tco2e" in row and row["cap_tco2e"] == row["cap_tco2e"]:
-            lines.append(i18n.t("cli.compare.cap", year=row["exercice"], cap=f"{row['cap_tco2e']:,.0f}".replace(",", "\u202f"),
-                                share=f"{100 * row['direct_share_of_cap']:.2f} %"))
+            lines.append(i18n.t("cli.compare.cap", year=row["exercice"], cap=_int(row['cap_tco2e'], lang),
+                                share=_pct(100 * row['direct_share_of_cap'], 2, lang)))
     lines += ["", i18n.t("cli.compare.note")]
     if meta.get("conventions_applied") is False:
         lines.append(i18n.t("cli.compare.conventions-off"))
     return "\n".join(lines)
+
+
+def _pct(value: float, digits: int, lang: str) -> str:
+    """``12,3 %`` in French, ``12.3 %`` in English."""
+    text = f"{value:.{digits}f}"
+    return (text.replace(".", ",") if lang == "fr" else text) + " %"
+
+
+def _int(value: float, lang: str) -> str:
+    """``12 345`` (narrow no-break space) in French, ``12,345`` in English."""
+    text = f"{value:,.0f}"
+    return text.replace(",", "\u202f") if lang == "fr" else text

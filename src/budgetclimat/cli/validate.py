@@ -166,14 +166,18 @@ def to_json(reports: list, findings) -> dict:
     }
 
 
-def to_csv(findings) -> str:
+def _formula_safe(findings):
     # Values come from input files: a cell starting like a formula must stay text in a spreadsheet.
     out = findings.copy()
     for column in ("file", "column", "value", "expected", "message"):
         text = out[column].astype("string")
         risky = text.str.match(r"^[=+@\t\r]|^-[^0-9]").fillna(False)
         out[column] = text.mask(risky, "'" + text)
-    return out.to_csv(index=False, lineterminator="\n")
+    return out
+
+
+def to_csv(findings) -> str:
+    return _formula_safe(findings).to_csv(index=False, lineterminator="\n")
 
 
 def to_human(reports: list, findings) -> str:
@@ -238,6 +242,10 @@ def _write_report(report: Path, files: tuple[Path, ...], reports: list, findings
 
     with atomic_output(report, files) as tmp:
         if report.suffix.lower() == ".csv":
-            tmp.write_text(to_csv(findings), encoding="utf-8")
+            # The file a person opens in a spreadsheet: the CSV dialect of the language, like the line register
+            # (French: « ; », decimal comma, UTF-8 with BOM, so that French Excel splits the columns).
+            from budgetclimat.export.register import to_csv as register_csv
+
+            register_csv(_formula_safe(findings), tmp)
         else:
             tmp.write_text(json.dumps(to_json(reports, findings), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -393,12 +393,12 @@ def _texts(reg: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
     reason: dict[str, str] = {}
     for rb in ruleset.scope:
         for rule in rb.rules:
-            rationale[rule.id] = rule.rationale
+            rationale[rule.id] = rule.rationale.get()
             if rule.then.reason is not None:
                 reason[rule.id] = rule.then.reason.get()
     for rb in ruleset.classification:
         for rule in rb.rules:
-            rationale[rule.id] = rule.rationale
+            rationale[rule.id] = rule.rationale.get()
     default_text = {rb.axis: i18n.t("register.default-rationale", rulebook=rb.id) for rb in ruleset.classification}
     option = {rb.axis: rb.staff_costs_option for rb in ruleset.classification}
     out_rows = reg["scope"] == "out"

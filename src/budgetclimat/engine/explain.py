@@ -13,7 +13,7 @@ from budgetclimat.rulebook.crosswalk import translate
 from budgetclimat.engine.matcher import describe, evaluate, first_failing
 from budgetclimat.errors import ConfigError
 from budgetclimat.money import format_euros
-from budgetclimat.rulebook.model import RuleSet, class_label
+from budgetclimat.rulebook.model import RuleSet, axis_label, class_label
 
 i18n.define("explain-unknown-line", fr="Ligne « {line_id} » introuvable dans les fichiers lus.", en="Line '{line_id}' not found in the files read.")
 i18n.define("explain.line", fr="Ligne {line_id} : {label} ({amount})", en="Line {line_id}: {label} ({amount})")
@@ -23,7 +23,7 @@ i18n.define("explain.matched", fr="  {rule} : s'applique", en="  {rule}: matches
 i18n.define("explain.failed", fr="  {rule} : non ({condition})", en="  {rule}: no ({condition})")
 i18n.define("explain.skipped", fr="  (hors périmètre : {reason})", en="  (out of scope: {reason})")
 i18n.define("explain.decided", fr="  → décidé par {rule} ({decided_by}) : {rationale}", en="  → decided by {rule} ({decided_by}): {rationale}")
-i18n.define("explain.piece", fr="     {klass} {share:.1%} = {amount}", en="     {klass} {share:.1%} = {amount}")
+i18n.define("explain.piece", fr="     {klass} {share} = {amount}", en="     {klass} {share} = {amount}")
 i18n.define("explain.question", fr="     question {question_id} : {question} [{answers}]", en="     question {question_id}: {question} [{answers}]")
 i18n.define("explain.crosswalk", fr="  (lue comme {read_as} par la correspondance du livre)", en="  (read as {read_as} through the rulebook's crosswalk)")
 i18n.define("explain.in-scope", fr="  → dans le périmètre", en="  → in scope")
@@ -69,7 +69,7 @@ class Explanation:
         out.append(i18n.t("explain.scope", lang))
         out.extend(_trial_lines(self.scope_trials, lang))
         for ax in self.axes:
-            out.append(i18n.t("explain.axis", lang, axis=ax.axis))
+            out.append(i18n.t("explain.axis", lang, axis=axis_label(ax.axis, lang) if f"axis.{ax.axis}" in i18n.catalogue() else ax.axis))
             if ax.read_as:
                 out.append(i18n.t("explain.crosswalk", lang, read_as=ax.read_as))
             out.extend(_trial_lines(ax.trials, lang))
@@ -78,10 +78,10 @@ class Explanation:
             if first["scope"] == "out":
                 out.append(i18n.t("explain.skipped", lang, reason=first["scope_reason"]))
                 continue
-            out.append(i18n.t("explain.decided", lang, rule=first["rule_id"], decided_by=first["decided_by"], rationale=first["rationale"] or ""))
+            out.append(i18n.t("explain.decided", lang, rule=first["rule_id"], decided_by=_decided_by(first["decided_by"], lang), rationale=first["rationale"] or ""))
             for r in rows.itertuples():
                 klass = f"{r._6} {class_label(r._6, lang)}" if pd.notna(r._6) else "-"
-                out.append(i18n.t("explain.piece", lang, klass=klass, share=float(r.share), amount=format_euros(int(r.amount_share_cents), lang or i18n.language())))
+                out.append(i18n.t("explain.piece", lang, klass=klass, share=_percent(float(r.share), lang), amount=format_euros(int(r.amount_share_cents), lang or i18n.language())))
             if pd.notna(first["question_id"]):
                 out.append(
                     i18n.t("explain.question", lang, question_id=first["question_id"], question=first["question"], answers=first["allowed_answers"] if pd.notna(first["allowed_answers"]) else "")
@@ -161,3 +161,21 @@ def _try(rule, rulebook_id: str, frame: pd.DataFrame) -> Trial:
         return Trial(rule.id, rulebook_id, True)
     failing = first_failing(rule.when, frame)
     return Trial(rule.id, rulebook_id, False, describe(failing))
+
+
+def _percent(share: float, lang: str | None) -> str:
+    """``40,0 %`` in French, ``40.0%`` in English."""
+    if (lang or i18n.language()) == "fr":
+        return f"{100 * share:.1f}".replace(".", ",") + "\u00a0%"
+    return f"{share:.1%}"
+
+
+for _code, _fr, _en in [("rule", "règle", "rule"), ("default", "classe par défaut du livre", "rulebook default"), ("staff", "frais de personnel au prorata", "staff costs pro rata"),
+                        ("answer", "réponse", "answer"), ("override", "surcharge", "override"), ("scope", "périmètre", "scope")]:
+    i18n.define(f"explain.decided-by.{_code}", fr=_fr, en=_en)
+
+
+def _decided_by(code, lang: str | None) -> str:
+    """How a piece was decided, in words (``rule`` → « règle »); an unknown code as it is."""
+    key = f"explain.decided-by.{code}"
+    return i18n.t(key, lang) if key in i18n.catalogue() else str(code)

@@ -253,6 +253,35 @@ def views_summary(result) -> dict:
 
 def write_summary_json(result, path: str | Path, inputs: Iterable[Path] = ()) -> Path:
     path = Path(path)
+    data = without_paths(summary(result) | views_summary(result))
     with atomic_output(path, inputs) as tmp:
-        tmp.write_text(json.dumps(summary(result) | views_summary(result), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def without_paths(data):
+    """No path of the machine that ran it in an output: a file is named by its name and, for the rulebooks,
+    its sha256 (``{"file": "attenuation.yaml", "sha256": …}`` in place of ``path``)."""
+    if isinstance(data, list):
+        return [without_paths(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    out = {}
+    for key, value in data.items():
+        if key in ("path", "file") and isinstance(value, str) and value:
+            name = Path(value).name
+            out["file"] = name
+            if key == "path":
+                out["sha256"] = _sha256(value)
+        else:
+            out[key] = without_paths(value)
+    return out
+
+
+def _sha256(path: str) -> str | None:
+    import hashlib
+
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None

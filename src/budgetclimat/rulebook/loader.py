@@ -429,7 +429,7 @@ def _rules(ctx: Ctx, node: object, line: int, rb_id: str, spec: KindSpec, nomenc
                 when=when,
                 then=then,
                 title=str(body.get("title", "")),
-                rationale=str(body.get("rationale", "")),
+                rationale=_i18n_text(ctx, body["rationale"], body.line_of("rationale"), f"{key}.rationale") if "rationale" in body else Text(""),
                 source=source,
                 cases=cases,
                 line=body.line,

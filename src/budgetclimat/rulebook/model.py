@@ -95,7 +95,9 @@ class Condition:
         if self.op in ("present", "absent"):
             return f"{name}: {self.op}"
         if self.op in ("min", "max"):
-            return f"{name} {self.op} {self.values[0] / 100:.2f} €"
+            from budgetclimat.money import format_euros
+
+            return f"{name} {self.op} {format_euros(int(self.values[0]), i18n.language())}"
         shown = ", ".join(str(v) for v in self.values)
         return f"{name} {self.op} [{shown}]"
 
@@ -196,7 +198,7 @@ class Rule:
     when: Matcher
     then: Any  # Outcome (classification), ScopeOutcome (scope), or what a registered kind validator returns
     title: str = ""
-    rationale: str = ""
+    rationale: Text = Text("")  # ``rationale: « … »`` (user rulebooks) or ``{fr: …, en: …}`` (shipped ones)
     source: dict | None = None
     cases: tuple[Case, ...] = ()
     line: int = 0

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from budgetclimat import i18n
+
 CLASSES = ["TF", "FSC", "N", "D", "IM", "AA"]
 IN_SCOPE_KEYS = CLASSES + ["none"]
 ALL_KEYS = IN_SCOPE_KEYS + ["out"]
@@ -30,9 +32,11 @@ def class_key(register: pd.DataFrame) -> pd.Series:
     return key.mask(scope.isin(["out", "hors", "excluded"]), "out").astype("string")
 
 
-def format_share(share: float) -> str:
+def format_share(share: float, lang: str | None = None) -> str:
+    """``60 %``, ``6,1 %`` in French, ``6.1 %`` in English (the round trip reads both)."""
     pct = round(float(share) * 100, 1)
-    return (f"{pct:.1f}".rstrip("0").rstrip(".")) + " %"
+    text = f"{pct:.1f}".rstrip("0").rstrip(".") + " %"
+    return text.replace(".", ",") if (lang or i18n.language()) == "fr" else text
 
 
 @dataclass
@@ -126,7 +130,7 @@ def shares(table: pd.DataFrame, column: str) -> pd.Series:
     return (table[column] / base).astype("float64")
 
 
-def line_class_summary(register: pd.DataFrame) -> pd.DataFrame:
+def line_class_summary(register: pd.DataFrame, lang: str | None = None) -> pd.DataFrame:
     """One row per line × axis: the class as shown to people (``TF`` or ``TF 60 % + D 40 %``), rules,
     rationale, question, out-of-scope reason. Most lines have one piece and are taken as they are; only
     split lines are joined piece by piece."""
@@ -139,7 +143,7 @@ def line_class_summary(register: pd.DataFrame) -> pd.DataFrame:
     share = reg["share"].astype("float64") if "share" in reg.columns else pd.Series(1.0, index=reg.index)
     label = reg["key"].astype("string").where(reg["key"] != "out", "")
     whole = share.isna() | (share >= 0.99995)
-    piece_text = label.where(whole, label + " " + share.fillna(1).map(format_share).astype("string"))
+    piece_text = label.where(whole, label + " " + share.fillna(1).map(lambda v: format_share(v, lang)).astype("string"))
     frame = pd.DataFrame({
         "line_id": reg["line_id"].astype("string").to_numpy(), "axis": reg["axis"].astype("string").to_numpy(),
         "class_text": piece_text.to_numpy(), "rule_id": col("rule_id").to_numpy(), "rationale": col("rationale").to_numpy(),

@@ -236,7 +236,7 @@ for _key, _fr, _en in [
     ("col-amount-eur", "Montant (€)", "Amount (€)"),
     ("col-scope-reason", "Hors périmètre (motif)", "Out of scope (reason)"),
     ("col-class-axis", "Classe {axis}", "Class {axis}"),
-    ("col-rule-axis", "Règle {axis}", "Rule {axis}"),
+    ("col-rule-axis", "Réf. de la règle {axis}", "Rule ref. {axis}"),
     ("col-rationale-axis", "Justification {axis}", "Rationale {axis}"),
     ("col-question-axis", "Question {axis}", "Question {axis}"),
     ("col-weight-objective", "Poids {objective}", "Weight {objective}"),
@@ -315,5 +315,23 @@ for _key, _fr, _en in [
     ("opt-timestamp", "Horodatage", "Timestamp"),
     ("opt-answers", "Réponses appliquées", "Answers applied"),
     ("props-subject", "Annexe climat du budget — {collectivite} {exercice}", "Climate annex of the budget — {collectivite} {exercice}"),
+]:
+    _d(_key, _fr, _en)
+
+# Codes of the reconciliation and findings frames, in the reader's words.
+for _key, _fr, _en in [
+    ("value-operation-reel", "réel", "real"),
+    ("value-operation-ordre", "ordre", "order"),
+    ("value-kind-section", "entre sections", "between sections"),
+    ("value-kind-interieur", "à l'intérieur d'une section", "within a section"),
+    ("value-level-error", "erreur", "error"),
+    ("value-level-warning", "avertissement", "warning"),
+    ("value-level-info", "information", "information"),
+    ("value-section-F", "fonctionnement", "operating"),
+    ("value-section-I", "investissement", "investment"),
+    ("value-sens-D", "dépense", "expense"),
+    ("value-sens-R", "recette", "revenue"),
+    ("col-section-expense", "Section (dépense)", "Section (expense)"),
+    ("col-section-revenue", "Section (recette)", "Section (revenue)"),
 ]:
     _d(_key, _fr, _en)

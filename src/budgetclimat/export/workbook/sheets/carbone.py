@@ -13,8 +13,8 @@ from openpyxl.worksheet.pagebreak import Break
 from budgetclimat import i18n
 
 from ..grid import H2, HEAD, NOTE, TEXT, TEXT_WRAP, TITLE, TONNES, C, Grid
+from ..labels import _d, known
 from .common import failed_view, money_row, write_failed_view
-from ..labels import _d
 
 PACK_ACCOUNTS = 25  # accounts listed one by one in the council pack
 _d("carbone-other-accounts", "Autres comptes ({n})", "Other accounts ({n})")
@@ -177,13 +177,13 @@ def write(ctx) -> None:
         g.add(C(ctx.t("carbone-measures"), H2))
         keep = [c for c in ["id", "title", "sector", "service", "status", "cost_cents", "reduction_tco2e_yr", "removal_tco2e_yr",
                             "cost_eur_per_tco2e", "lines"] if c in table.columns]
-        _generic(g, table[keep])
+        _generic(g, table[keep], ctx)
         g.blank()
     for name, key in [("links", "carbone-measures-lines"), ("unfunded", "carbone-unfunded"), ("uncovered", "carbone-uncovered")]:
         frame = getattr(measures, name, None)
         if isinstance(frame, pd.DataFrame) and len(frame):
             g.add(C(ctx.t(key), H2))
-            _generic(g, frame)
+            _generic(g, frame, ctx)
             g.blank()
     chart_row = g.next_row + 1
     ctx.flush(ws, g, landscape=True)
@@ -302,9 +302,26 @@ def _gap_chart(ctx, ws, head, first, last, cols):
     return area
 
 
-def _generic(g: Grid, frame: pd.DataFrame) -> None:
+# Headers of the measures tables: the reader's words, not the column ids of the measures file.
+_MEASURE_HEADERS = {"id": "col-id", "title": "col-title", "sector": "col-sector", "service": "wl-col-service", "status": "col-status",
+                    "cost_cents": "col-cost", "reduction_tco2e_yr": "col-reduction-yr", "removal_tco2e_yr": "col-removal-yr",
+                    "cost_eur_per_tco2e": "col-cost-per-tonne", "lines": "col-lines", "linked_lines": "col-lines", "measure_id": "col-measure",
+                    "line_id": "col-line-id", "link": "col-link", "voted_cents": "col-voted", "executed_cents": "col-executed",
+                    "axis": "col-axis", "class": "col-class", "amount_cents": "col-amount"}
+for _key, _fr, _en in [("col-sector", "Secteur", "Sector"), ("col-cost", "Coût", "Cost"), ("col-reduction-yr", "Réduction (tCO2e/an)", "Reduction (tCO2e/yr)"),
+                       ("col-removal-yr", "Absorption (tCO2e/an)", "Removal (tCO2e/yr)"), ("col-measure", "Mesure", "Measure"),
+                       ("col-link", "Lien", "Link"), ("col-voted", "Voté", "Voted"), ("col-executed", "Exécuté", "Executed")]:
+    _d(_key, _fr, _en)
+
+
+def _header(ctx, column) -> str:
+    key = _MEASURE_HEADERS.get(str(column))
+    return ctx.t(key) if key and known(key) else str(column).removesuffix("_cents")
+
+
+def _generic(g: Grid, frame: pd.DataFrame, ctx=None) -> None:
     """A frame as a table: ``*_cents`` columns as euros, floats as numbers, the rest as text."""
-    g.add(*[C(str(c).removesuffix("_cents"), HEAD) for c in frame.columns])
+    g.add(*[C(_header(ctx, c) if ctx is not None else str(c).removesuffix("_cents"), HEAD) for c in frame.columns])
     for row in frame.itertuples(index=False):
         cells = []
         for col, value in zip(frame.columns, row):

@@ -9,7 +9,18 @@ from budgetclimat.errors import render_finding
 
 from .. import labels as _labels
 from ..grid import MONEY_ZERO, H2, HEAD, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, C, Grid
+from ..labels import known
 from .common import money_row
+
+
+_VALUES = {"level": "level", "operation": "operation", "kind": "kind", "section": "section", "sens": "sens", "expense_section": "section", "revenue_section": "section"}
+
+
+def _value(ctx, column: str, value) -> str:
+    """A code of column ``column`` (``reel``, ``interieur``, ``F``…) as a reader says it; other values unchanged."""
+    text = _s(value)
+    key = f"value-{_VALUES.get(column, column)}-{text}"
+    return ctx.t(key) if column in _VALUES and known(key) else text
 
 
 def write(ctx) -> None:
@@ -98,7 +109,7 @@ def _why(ctx, changes: pd.DataFrame) -> list[str]:
 _HEADERS = {"file": "col-file", "section": "col-section", "sens": "col-sens", "operation": "col-operation", "basis": "opt-basis",
             "lines_in": "rec-lines-in", "lines_out": "rec-lines-out", "raw_cents": "rec-raw", "lines_cents": "rec-lines",
             "difference_cents": "rec-difference", "pair": "col-what", "expense_cents": "rec-expense", "revenue_cents": "rec-revenue",
-            "kind": "col-category", "expense_section": "col-section", "revenue_section": "col-section"}
+            "kind": "col-category", "expense_section": "col-section-expense", "revenue_section": "col-section-revenue"}
 
 
 def _reconciliation_frames(rec) -> list[pd.DataFrame]:
@@ -139,7 +150,7 @@ def _frame(ctx, g: Grid, rec: pd.DataFrame) -> None:
             elif isinstance(value, (int, float)) and not pd.isna(value):
                 cells.append(C(value, NUMBER))
             else:
-                cells.append(C(_s(value), TEXT))
+                cells.append(C(_value(ctx, col, value), TEXT))
         g.add(*cells)
     g.blank()
 
@@ -172,9 +183,19 @@ def _findings(ctx, g: Grid) -> None:
     g.add(C(ctx.t("col-level"), HEAD), C(ctx.t("col-code"), HEAD), C(ctx.t("col-file"), HEAD), C(ctx.t("col-row"), HEAD),
           C(ctx.t("col-column"), HEAD), C(ctx.t("col-value"), HEAD), C("", HEAD), C(ctx.t("col-message"), HEAD))
     for row in findings.to_dict("records"):
-        g.add(C(_s(row.get("level")), TEXT), C(_s(row.get("code")), TEXT), C(_s(row.get("file")), TEXT),
-              C(None if pd.isna(row.get("row")) else int(row["row"]), NUMBER), C(_s(row.get("column")), TEXT), C(_s(row.get("value")), TEXT),
+        g.add(C(_value(ctx, "level", row.get("level")), TEXT), C(_s(row.get("code")), TEXT), C(_s(row.get("file")), TEXT),
+              C(None if pd.isna(row.get("row")) else int(row["row"]), NUMBER), C(_column(ctx, row.get("column")), TEXT), C(_s(row.get("value")), TEXT),
               C("", TEXT), C(render_finding(row, ctx.lang), TEXT_WRAP))
+
+
+# Internal column names a finding may carry -> the header the reader knows (the file's own column names pass through).
+_COLUMNS = {"amount_cents": "col-amount", "exercice": "col-exercice", "section": "col-section", "sens": "col-sens", "operation": "col-operation",
+            "chapitre": "col-chapitre", "nature": "col-nature", "fonction": "col-fonction", "label": "col-label"}
+
+
+def _column(ctx, value) -> str:
+    text = _s(value)
+    return ctx.t(_COLUMNS[text]) if text in _COLUMNS else text
 
 
 def _s(value) -> str:

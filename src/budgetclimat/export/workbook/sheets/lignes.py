@@ -133,7 +133,7 @@ def _columns(ctx, frame: pd.DataFrame) -> list[Column]:
         Column("exercice", t("col-exercice"), [None if pd.isna(v) else int(v) for v in frame["exercice"]], _PLAIN, 8),
         Column("section", t("col-section"), _text(frame["section"]), _PLAIN, 8),
         Column("sens", t("col-sens"), _text(frame["sens"]), _PLAIN, 6),
-        Column("operation", t("col-operation"), _text(frame["operation"]), _PLAIN, 9),
+        Column("operation", t("col-operation"), _text(frame["operation"].map({c: t(f"value-operation-{c}") for c in ("reel", "ordre")}).fillna(frame["operation"])), _PLAIN, 9),
         Column("chapitre", t("col-chapitre"), _text(frame["chapitre"]), _PLAIN, 9),
         Column("nature", t("col-nature"), _text(frame["nature"]), _PLAIN, 9),
         Column("fonction", t("col-fonction"), _text(frame["fonction"]), _PLAIN, 9),

@@ -11,7 +11,7 @@ from budgetclimat import __version__
 
 from ..annex import definition_or_nearest
 from ..grid import H2, HEAD, MONEY, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, C, Grid
-from ..labels import _d
+from ..labels import _d, known
 
 # The « Conventions » section (rules that decide a class without an I4CE cell: budgetclimat.engine.conventions).
 for _key, _fr, _en in [
@@ -44,6 +44,19 @@ for _key, _fr, _en in [
     ("opt-conventions", "Conventions", "Conventions"),
     ("opt-conventions-on", "appliquées", "applied"),
     ("opt-conventions-off", "retirées (--no-conventions)", "removed (--no-conventions)"),
+    ("lang-fr", "français", "French"),
+    ("lang-en", "anglais", "English"),
+    ("kind-scope", "Périmètre", "Scope"),
+    ("kind-classification", "Classement", "Classification"),
+    ("kind-weights", "Pondération", "Weights"),
+    ("kind-carbon", "Carbone", "Carbon"),
+    ("status-provisional", "provisoire", "provisional"),
+    ("status-final", "conforme à l'arrêté", "as per the arrêté"),
+    ("col-rule-ref", "Référence de la règle", "Rule reference"),
+    ("col-encoding", "Encodage", "Encoding"),
+    ("col-price-year", "Année des prix", "Price year"),
+    ("col-vat-basis", "Base TVA", "VAT basis"),
+    ("stamp-format", "{day:02d}/{month:02d}/{year} à {hour:02d} h {minute:02d} (UTC)", "{year}-{month:02d}-{day:02d} {hour:02d}:{minute:02d} UTC"),
 ]:
     _d(_key, _fr, _en)
 
@@ -59,11 +72,17 @@ def sha256_of(path) -> str:
     return digest.hexdigest()
 
 
-def rulebook_rows(ruleset) -> list[list[str]]:
+def _known(ctx, key: str, code: str) -> str:
+    """The reader's word for a code (``kind-scope`` → « Périmètre »); the code itself when none is defined."""
+    return ctx.t(f"{key}-{code}") if known(f"{key}-{code}") else code
+
+
+def rulebook_rows(ruleset, ctx=None) -> list[list[str]]:
     rows = []
     for rb in getattr(ruleset, "rulebooks", None) or []:
         path = getattr(rb, "path", None)
-        rows.append([str(getattr(rb, "id", "")), str(getattr(rb, "kind", "")), str(getattr(rb, "version", "")),
+        kind = str(getattr(rb, "kind", ""))
+        rows.append([str(getattr(rb, "id", "")), kind if ctx is None else _known(ctx, "kind", kind), str(getattr(rb, "version", "")),
                      str(getattr(rb, "edition", "")), str(getattr(rb, "title", "")), Path(path).name if path else "",
                      sha256_of(path) if path else ""])
     return rows
@@ -93,7 +112,7 @@ def write(ctx) -> None:
 
     g.add(C(ctx.t("methode-rulebooks"), H2))
     g.add(*[C(ctx.t(k), HEAD) for k in ["col-id", "col-category", "col-version", "col-edition", "col-title", "col-file", "col-sha256"]])
-    for row in rulebook_rows(ctx.prep.ruleset):
+    for row in rulebook_rows(ctx.prep.ruleset, ctx):
         g.add(*[C(v, TEXT) for v in row])
     g.blank()
 
@@ -105,28 +124,38 @@ def write(ctx) -> None:
     g.add(*[C(ctx.t(k), HEAD) for k in ["col-id", "col-exercice", "col-status", "col-version", "col-title", "col-file", "col-sha256"]])
     chosen = definition_or_nearest(ctx.prep.main_exercice, ctx.annex_definitions)[0]
     for d in ctx.annex_definitions:
-        g.add(C(d.id + (" ✔" if chosen is d else ""), TEXT), C(f"≥ {d.from_exercice}", TEXT), C(d.status, TEXT), C("", TEXT),
+        g.add(C(d.id + (" ✔" if chosen is d else ""), TEXT), C(f"≥ {d.from_exercice}", TEXT), C(_known(ctx, "status", d.status), TEXT), C("", TEXT),
               C(d.text(d.title, ctx.lang), TEXT), C(Path(d.path).name, TEXT), C(d.sha256, TEXT))
     g.blank()
 
     factors = getattr(ctx.prep.carbon, "factors_used", None)
     if isinstance(factors, pd.DataFrame) and len(factors):
         g.add(C(ctx.t("methode-factors"), H2))
-        cols = [c for c in ["factor_id", "source", "edition", "status", "unit", "price_year", "vat_basis"] if c in factors.columns]
-        g.add(*[C(c, HEAD) for c in cols])
+        # The factor by its label (an id such as ``ademe-2023-specialised-services`` is not for a reader), its status in words.
+        from .carbone import _status
+
+        heads = {"label": "col-factor", "source": "col-source", "edition": "col-edition", "status": "col-status", "unit": "col-unit",
+                 "price_year": "col-price-year", "vat_basis": "col-vat-basis"}
+        cols = [c for c in heads if c in factors.columns]
+        g.add(*[C(ctx.t(heads[c]), HEAD) for c in cols])
         for row in factors[cols].itertuples(index=False):
-            g.add(*[C("" if pd.isna(v) else str(v), TEXT_WRAP) for v in row])
+            values = ["" if pd.isna(v) else (_status(ctx, v) if c == "status" else str(v)) for c, v in zip(cols, row)]
+            g.add(*[C(v, TEXT_WRAP) for v in values])
         g.blank()
 
     g.add(C(ctx.t("methode-inputs"), H2))
-    g.add(C(ctx.t("col-name"), HEAD), C(ctx.t("col-category"), HEAD), C("encoding", HEAD), None, None, None, C(ctx.t("col-sha256"), HEAD))
+    g.add(C(ctx.t("col-name"), HEAD), C(ctx.t("col-category"), HEAD), C(ctx.t("col-encoding"), HEAD), None, None, None, C(ctx.t("col-sha256"), HEAD))
     for name, fmt, enc, sha in input_rows(ctx):
         g.add(C(name, TEXT), C(fmt, TEXT), C(enc, TEXT), None, None, None, C(sha, TEXT))
     g.blank()
 
     g.add(C(ctx.t("methode-options"), H2))
     g.add(C(ctx.t("col-key"), HEAD), C(ctx.t("col-value-generic"), HEAD))
-    options = {ctx.t("opt-lang"): ctx.lang, ctx.t("opt-timestamp"): ctx.stamp.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    # The fixed date of reproducible output (1980-01-01) is no date to show; a real one is written for a reader.
+    options = {ctx.t("opt-lang"): ctx.t(f"lang-{ctx.lang}") if known(f"lang-{ctx.lang}") else ctx.lang}
+    if ctx.show_stamp:
+        s = ctx.stamp
+        options[ctx.t("opt-timestamp")] = ctx.t("stamp-format", day=s.day, month=s.month, year=s.year, hour=s.hour, minute=s.minute)
     basis = ctx.prep.main_lines().get("amount_basis")
     if basis is not None:
         options[ctx.t("opt-basis")] = ", ".join(dict.fromkeys(basis.dropna().astype(str)))
@@ -169,7 +198,7 @@ def conventions_section(ctx, g: Grid, ruleset) -> None:
         g.paragraph(ctx.t("conventions-how-off"), 7)
     else:
         g.paragraph(ctx.t("conventions-off"), 7)
-    g.add(*[C(ctx.t(k), HEAD) for k in ["col-rule", "col-axis", "col-class-given", "col-lines", "col-amount", "col-id", "col-convention-reason"]])
+    g.add(*[C(ctx.t(k), HEAD) for k in ["col-rule", "col-axis", "col-class-given", "col-lines", "col-amount", "col-rule-ref", "col-convention-reason"]])
     for row in table.to_dict("records"):
         axis = ctx.axis(row["axis"]) if isinstance(row["axis"], str) else ctx.t("conventions-all-axes")
         given = class_given(ctx, row["class"])
