@@ -147,9 +147,9 @@ def compute(result, exercice: int | None = None) -> Figures:
     total = int(lines["amount_cents"].astype("int64").sum())
     conventions = _conventions(result, reg, lines, None if whole else exercice)
     axes: dict[str, AxisFigures] = {}
-    parts_all = out_part(reg, lines)
+    reg = reg.assign(_part=out_part(reg, lines).to_numpy())
     for axis, rows in reg.groupby("axis", sort=False):
-        axes[str(axis)] = _axis(str(axis), rows, parts_all.loc[rows.index], total, len(lines), bounds, conventions)
+        axes[str(axis)] = _axis(str(axis), rows, total, len(lines), bounds, conventions)
     ruleset = _get(result, "ruleset")
     return Figures(exercice=None if whole else exercice, lines=int(len(lines)), total_cents=total, axes=axes,
                    conventions_applied=bool(getattr(ruleset, "conventions_applied", True)), conventions=conventions)
@@ -159,7 +159,7 @@ def _amount(rows: pd.DataFrame) -> Amount:
     return Amount(int(rows["amount_share_cents"].astype("int64").sum()), int(rows["line_id"].nunique()))
 
 
-def _axis(axis: str, rows: pd.DataFrame, parts: pd.Series, total: int, n_lines: int, bounds, conventions: list[dict]) -> AxisFigures:
+def _axis(axis: str, rows: pd.DataFrame, total: int, n_lines: int, bounds, conventions: list[dict]) -> AxisFigures:
     first = rows[rows["piece"] == 0]
     scope = rows["scope"].astype("string")
     in_rows = rows[(scope == "in").fillna(False).to_numpy(dtype=bool)]
@@ -168,8 +168,7 @@ def _axis(axis: str, rows: pd.DataFrame, parts: pd.Series, total: int, n_lines: 
     cents = in_rows.groupby("class")["amount_share_cents"].sum()
     class_lines = in_rows.groupby("class")["line_id"].nunique()
     reasons = out_rows.groupby("scope_reason", dropna=False).agg(cents=("amount_share_cents", "sum"), lines=("line_id", "nunique"))
-    part_of = parts[out_mask]
-    per_part = out_rows.groupby(part_of.to_numpy()).agg(cents=("amount_share_cents", "sum"), lines=("line_id", "nunique"))
+    per_part = out_rows.groupby("_part").agg(cents=("amount_share_cents", "sum"), lines=("line_id", "nunique"))
     axis_bounds = bounds.axes.get(axis) if bounds is not None and hasattr(bounds, "axes") else None
     return AxisFigures(
         axis=axis,
