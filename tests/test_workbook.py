@@ -169,9 +169,16 @@ def test_class_totals_equal_the_register_to_the_cent(tmp_path):
     result = make_result()
     ws = openpyxl.load_workbook(write(tmp_path, result))["Synthèse"]
     rows = {r[0]: r for r in ws.iter_rows(values_only=True) if r and r[0] in ("Atténuation", "Biodiversité")}
-    # The "Détail par classe" table is the second block keyed by axis: find the row with 8 money cells.
-    detail = [r for r in ws.iter_rows(values_only=True) if r and r[0] == "Atténuation"][1]
+    # The "Détail par classe" table: the Atténuation row under the header of the classes.
+    table = list(ws.iter_rows(values_only=True))
+    head = next(i for i, r in enumerate(table) if r and r[0] == "Axe" and r[1] == "Très favorable")
+    detail = table[head + 1]
+    assert detail[0] == "Atténuation"
     expected = _register_totals(result, "attenuation")
+    # out of scope on the Synthèse: every line (the terminal's and the JSON's figure), revenue included
+    reg = result.register
+    expected["out"] = int(reg.loc[(reg["axis"] == "attenuation") & (reg["scope"] == "out"), "amount_share_cents"].sum())
+    assert expected["out"] == 700_000_00 + 400_000_00 + 10_000_00 + 5_000_000_00  # 1641 (debt), ordre 6811 and 7811, revenue 73111
     assert [_cents(v) for v in detail[1:8]] == [expected[c] for c in ["TF", "FSC", "N", "D", "IM", "AA", "out"]]
     # independent figures: the split line 2 000 000,01 € gives FSC 60 % and D 40 % to the cent
     assert expected["FSC"] == 1_200_000_01

@@ -15,6 +15,12 @@ for _key, _fr, _en in [
     ("axis", "Axe {axis}", "Axis {axis}"),
     ("in", "  dans le périmètre : {amount} ({lines} lignes)", "  in scope: {amount} ({lines} lines)"),
     ("out", "  hors périmètre : {amount} ({lines} lignes)", "  out of scope: {amount} ({lines} lines)"),
+    ("out-parts", "    dont recettes {revenue}, opérations d'ordre {ordre}, dette {debt}, autres motifs {other}",
+     "    of which revenue {revenue}, ordre operations {ordre}, debt {debt}, other reasons {other}"),
+    ("exercice", "Exercice {exercice} ({n} lignes ; la Synthèse du classeur montre le dernier exercice)",
+     "Financial year {exercice} ({n} lines; the workbook's Synthèse shows the latest year)"),
+    ("exercice-axis", "  {axis} : dans le périmètre {in_amount} ; hors périmètre {out_amount}",
+     "  {axis}: in scope {in_amount}; out of scope {out_amount}"),
     ("class", "    {code:<4} {label:<28} {amount:>22}", "    {code:<4} {label:<28} {amount:>22}"),
     ("questions", "  questions ouvertes : {n} ligne(s)", "  open questions: {n} line(s)"),
     (
@@ -194,6 +200,7 @@ def _human(result, data: dict) -> str:
         for c in CLASSES:
             out.append(i18n.t("cli.classify.class", code=c, label=i18n.t(f"class.{c}"), amount=format_euros(a["classes"][c]["cents"], lang)))
         out.append(i18n.t("cli.classify.out", amount=format_euros(a["out_of_scope"]["cents"], lang), lines=a["out_of_scope"]["lines"]))
+        out.append(i18n.t("cli.classify.out-parts", **{k: format_euros(v["cents"], lang) for k, v in a["out_of_scope"]["parts"].items()}))
         out.append(i18n.t("cli.classify.questions", n=a["questions_open"]))
         if "bounds" in a:  # ranges while questions are open (engine.bounds)
             out.extend(_ranges(a, lang))
@@ -201,6 +208,12 @@ def _human(result, data: dict) -> str:
         if used:
             out.append(i18n.t("cli.classify.conventions", amount=format_euros(sum(c["amount_cents"] for c in used), lang),
                               lines=sum(c["lines"] for c in used), n=len(used)))
+    for year, figures in data.get("by_exercice", {}).items():  # a run over several years: each year apart
+        out.append(i18n.t("cli.classify.exercice", exercice=year, n=figures["lines"]))
+        for axis, a in figures["axes"].items():
+            out.append(i18n.t("cli.classify.exercice-axis", axis=i18n.t(f"axis.{axis}"), in_amount=format_euros(a["in_scope"]["cents"], lang),
+                              out_amount=format_euros(a["out_of_scope"]["cents"], lang)))
+            out.append(i18n.t("cli.classify.out-parts", **{k: format_euros(v["cents"], lang) for k, v in a["out_of_scope"]["parts"].items()}))
     if data.get("conventions_applied") is False:
         out.append(i18n.t("cli.classify.conventions-off", n=len(data.get("conventions", []))))
     work = getattr(result, "worklist", None)

@@ -137,51 +137,29 @@ def _euros(cents: int) -> str:
 
 
 def summary(result) -> dict:
-    """Totals by axis and class (cents and euros), in/out of scope (by reason), counts, reconciliation."""
-    reg = result.register
-    lines = result.lines
-    bounds = getattr(result, "bounds", None)  # first: a failure to compute them is one of the findings counted below
+    """Totals by axis and class (cents and euros), in/out of scope (by reason and by part: revenue, ordre,
+    debt, other), counts, reconciliation. The figures are :func:`budgetclimat.engine.figures.compute`'s,
+    the ones the terminal and the workbook's Synthèse show."""
+    from budgetclimat.engine.figures import compute, exercices
+
+    figures = compute(result)  # first: the ranges are computed there, a failure is one of the findings counted below
     out: dict = {
-        "lines": int(len(lines)),
-        "total_cents": int(lines["amount_cents"].sum()),
-        "total": _euros(int(lines["amount_cents"].sum())),
+        "lines": figures.lines,
+        "total_cents": figures.total_cents,
+        "total": _euros(figures.total_cents),
         "rulebooks": [{"id": rb.id, "kind": rb.kind, "version": rb.version, "axis": rb.axis, "path": str(rb.path)} for rb in result.ruleset.rulebooks],
         "reconciliation": {
             "ok": result.reconciliation_ok,
             "files": [{"file": r.file, "available": r.available, "ok": r.ok if r.available else None, "ordre_balanced": r.ordre_balanced} for r in result.reconciliation],
         },
         "findings": {"errors": int((result.findings["level"] == ERROR).sum()), "warnings": int((result.findings["level"] == WARNING).sum())},
-        **conventions_summary(result),
-        "axes": {},
+        "conventions_applied": figures.conventions_applied,
+        "conventions": figures.conventions,
+        "axes": {axis: a.to_json() for axis, a in figures.axes.items()},
     }
-    for axis, rows in reg.groupby("axis", sort=False):
-        first = rows[rows["piece"] == 0]
-        in_rows = rows[rows["scope"] == "in"]
-        out_rows = rows[rows["scope"] == "out"]
-        classes = in_rows.groupby("class")["amount_share_cents"].sum()
-        class_lines = in_rows.groupby("class")["line_id"].nunique()
-        reasons = out_rows.groupby("scope_reason", dropna=False).agg(cents=("amount_share_cents", "sum"), lines=("line_id", "nunique"))
-        in_cents = int(in_rows["amount_share_cents"].sum())
-        out_cents = int(out_rows["amount_share_cents"].sum())
-        out["axes"][axis] = {
-            "in_scope": {"cents": in_cents, "euros": _euros(in_cents), "lines": int(in_rows["line_id"].nunique())},
-            "out_of_scope": {
-                "cents": out_cents,
-                "euros": _euros(out_cents),
-                "lines": int(out_rows["line_id"].nunique()),
-                "by_reason": [
-                    {"reason": None if pd.isna(reason) else str(reason), "cents": int(r["cents"]), "euros": _euros(int(r["cents"])), "lines": int(r["lines"])}
-                    for reason, r in reasons.iterrows()
-                ],
-            },
-            "classes": {
-                c: {"cents": int(classes.get(c, 0)), "euros": _euros(int(classes.get(c, 0))), "lines": int(class_lines.get(c, 0))} for c in CLASSES
-            },
-            "decided_by": {str(k): int(v) for k, v in first.groupby("decided_by")["line_id"].size().items()},
-            "questions_open": int(first[(first["scope"] == "in") & first["question_id"].notna()]["line_id"].nunique()),
-        }
-        if bounds is not None and axis in bounds.axes:  # ranges while questions are open (engine.bounds)
-            out["axes"][axis].update(bounds.axes[axis].to_json())
+    years = exercices(result)
+    if len(years) > 1:  # a run over several years: the figures of each (the Synthèse shows the latest)
+        out["by_exercice"] = {str(year): compute(result, year).to_json() for year in years}
     out.update(worklist_summary(result))
     return out
 

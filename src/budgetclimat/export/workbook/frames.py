@@ -55,6 +55,7 @@ class Prepared:
     territory: object = None  # views.territory.TerritoryResult (``years`` per year) when given
     measures: object = None  # views.territory.MeasuresMoney (measures, links, unfunded, uncovered) when given
     bounds: object = None  # engine.bounds.BoundsResult: ranges while questions are open (None when not computed)
+    figures: object = None  # engine.figures.Figures of the main exercice: the Synthèse's, the terminal's and the JSON's
 
     # -- scope of the main figures: expenses of the latest exercice ---------------------------------
     def main_register(self, axis: str | None = None) -> pd.DataFrame:
@@ -92,6 +93,12 @@ def prepare(result) -> Prepared:
     present = [a for a in pd.unique(reg["axis"].dropna().astype(str))]
     axes = [a for a in AXIS_ORDER if a in present] + sorted(a for a in present if a not in AXIS_ORDER)
     exercices = sorted(int(x) for x in pd.unique(lines["exercice"].dropna()))
+    from types import SimpleNamespace
+
+    from budgetclimat.engine.figures import compute
+
+    source = SimpleNamespace(lines=lines, register=register, bounds=bounds, ruleset=_get(result, "ruleset"), facts=_get(result, "facts"))
+    figures = compute(source, exercices[-1] if len(exercices) > 1 else None)
     return Prepared(
         lines=lines,
         register=reg,
@@ -107,6 +114,7 @@ def prepare(result) -> Prepared:
         territory=_get(result, "territory"),
         measures=_get(result, "measures"),
         bounds=bounds,
+        figures=figures,
     )
 
 
@@ -123,6 +131,23 @@ def pivot_classes(reg: pd.DataFrame, by: list[str] | None = None) -> pd.DataFram
         table[roll] = table[[k for k, r in ROLLUP.items() if r == roll]].sum(axis=1)
     table.columns.name = None
     return table
+
+
+def figures_table(axis_figures) -> pd.DataFrame:
+    """One axis of :class:`budgetclimat.engine.figures.Figures` as the one-row table of :func:`pivot_classes`
+    (class keys, ``out``, ``in_scope``, ``total``, roll-ups), plus the out-of-scope parts (``out_revenue``…)."""
+    from budgetclimat.engine.figures import OUT_PARTS
+
+    row = {k: axis_figures.classes[k].cents for k in CLASSES}
+    row["none"] = axis_figures.in_scope.cents - sum(row.values())  # in scope without a class (0: the invariants)
+    row["out"] = axis_figures.out_of_scope.cents
+    row["in_scope"] = axis_figures.in_scope.cents
+    row["total"] = axis_figures.total.cents
+    for roll in ROLLUPS:
+        row[roll] = sum(row[k] for k, r in ROLLUP.items() if r == roll)
+    for part in OUT_PARTS:
+        row[f"out_{part}"] = axis_figures.out_parts[part].cents
+    return pd.DataFrame([row]).astype("int64")
 
 
 def shares(table: pd.DataFrame, column: str) -> pd.Series:

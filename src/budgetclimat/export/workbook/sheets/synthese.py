@@ -8,7 +8,7 @@ from openpyxl.chart.series import DataPoint
 from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.drawing.fill import ColorChoice, PatternFillProperties
 
-from ..frames import CLASSES, ROLLUPS, pivot_classes, shares
+from ..frames import CLASSES, ROLLUPS, figures_table, shares
 from ..grid import CLASS_COLOURS, H2, HEAD, LABEL, NOTE, PERCENT_BOLD, SUBTITLE, TEXT, TEXT_WRAP, TITLE, TOTAL_TEXT, WARN, C, Grid, Look, class_look
 from .common import colour_series, document_facts, money_row
 
@@ -30,9 +30,9 @@ def write(ctx) -> None:
     g.merge_row(r, 1, WIDTH)
     g.blank()
 
-    spending = ctx.prep.main_register(ctx.prep.axes[0]) if ctx.prep.axes else ctx.prep.main_register()
-    n_lines = spending["line_id"].nunique()
-    n_out = spending.loc[spending["key"] == "out", "line_id"].nunique()
+    figures = ctx.prep.figures  # engine.figures: the terminal's and the summary JSON's figures
+    n_lines = figures.lines
+    n_out = figures.axes[ctx.prep.axes[0]].out_of_scope.lines if ctx.prep.axes else 0
     info = [
         ("info-collectivite", facts["collectivite"]),
         ("info-siret", facts["siret"]),
@@ -52,18 +52,19 @@ def write(ctx) -> None:
     g.blank()
 
     axes = ctx.prep.axes
-    tables = {axis: pivot_classes(ctx.prep.main_register(axis)) for axis in axes}
+    tables = {axis: figures_table(figures.axes[axis]) for axis in axes}
 
     # Shares per axis (roll-up).
     r = g.add(C(ctx.t("kf-title"), H2))
     g.add(C(ctx.t("col-axis"), HEAD), *[C(ctx.t(f"rollup-{k}"), class_look(k)) for k in ROLLUPS],
-          C(ctx.t("col-in-scope"), HEAD), C(ctx.cls("out"), class_look("out")), C(ctx.t("col-total-spending"), HEAD))
+          C(ctx.t("col-in-scope"), HEAD), C(ctx.cls("out"), class_look("out")), C(ctx.t("col-total-budget"), HEAD))
     for axis in axes:
         t = tables[axis]
         g.add(C(ctx.axis(axis), TOTAL_TEXT), *[C(_nan(shares(t, k).iloc[0]), PERCENT_BOLD) for k in ROLLUPS],
               *money_row([t["in_scope"].iloc[0], t["out"].iloc[0], t["total"].iloc[0]]))
     g.add(C(ctx.t("note-shares"), NOTE))
     g.blank()
+    _out_parts_block(ctx, g, axes, tables)
     _ranges_block(ctx, g, axes)
 
     # Class detail per axis: the data of the charts.
@@ -107,14 +108,14 @@ def _ranges_block(ctx, g: Grid, axes: list[str]) -> None:
     """The coloured budget as ranges while questions are open (engine.bounds), and decided / bounded / open euros apart."""
     from budgetclimat.engine.bounds import percent_text
 
-    bounds = getattr(ctx.prep, "bounds", None)
-    if bounds is None or not any(a in bounds.axes for a in axes):
+    bounds = {axis: ctx.prep.figures.axes[axis].bounds for axis in axes if ctx.prep.figures.axes[axis].bounds is not None}
+    if not bounds:
         return
     g.add(C(ctx.t("kf-ranges-title"), H2))
     g.add(C(ctx.t("col-axis"), HEAD), *[C(ctx.t(f"col-range-{k}"), HEAD) for k in ("favourable", "unfavourable", "neutral")],
           *[C(ctx.t(k), HEAD) for k in ("col-decided", "col-bounded", "col-at-least-neutral", "col-open")])
     for axis in axes:
-        b = bounds.axes.get(axis)
+        b = bounds.get(axis)
         if b is None:
             continue
         ranges = [
@@ -127,6 +128,18 @@ def _ranges_block(ctx, g: Grid, axes: list[str]) -> None:
     r = g.add(C(ctx.t("note-ranges"), Look(italic=True, size=9, colour="555555", wrap=True)))
     g.merge_row(r, 1, WIDTH)
     g.heights[r] = 40
+    g.blank()
+
+
+def _out_parts_block(ctx, g: Grid, axes: list[str], tables: dict) -> None:
+    """Out of scope split into revenue, ordre, debt and other reasons (engine.figures), as the terminal says it."""
+    g.add(C(ctx.t("kf-out-title"), H2))
+    g.add(C(ctx.t("col-axis"), HEAD), *[C(ctx.t(f"col-out-{part}"), HEAD) for part in ("revenue", "ordre", "debt", "other")],
+          C(ctx.cls("out"), class_look("out")))
+    for axis in axes:
+        t = tables[axis]
+        g.add(C(ctx.axis(axis), TOTAL_TEXT), *money_row([t[f"out_{part}"].iloc[0] for part in ("revenue", "ordre", "debt", "other")] + [t["out"].iloc[0]]))
+    g.add(C(ctx.t("note-out"), NOTE))
     g.blank()
 
 
