@@ -407,7 +407,7 @@ def test_an_override_and_its_author_show_on_the_line_after_a_re_run_and_survive_
         studies, vehicle = rows[STUDIES], rows[VEHICLE]
         # the override replaces the rule's rationale, with who, when and why; the rule column says it is one
         assert studies[header.index("Justification Atténuation")] == f"surcharge de Direction des finances le {saved_on} : étude de rénovation énergétique"
-        assert studies[header.index("Règle Atténuation")] == "surcharge manuelle"
+        assert studies[header.index("Réf. de la règle Atténuation")] == "surcharge manuelle"
         assert studies[header.index("Classe Atténuation")] == "FSC 60 % + N 40 %"
         # the editable columns show what was given for the line, so it is read again
         assert [studies[header.index(h)] for h in ("Axe (surcharge)", "Classe (surcharge)", "Commentaire", "Auteur")] == [

@@ -53,9 +53,6 @@ ENGLISH_BARE_IDS = {"specialised_services", "factor_id", "reel", "interieur", "r
 ALLOWED = {
     "rule id": [("Lignes", "Réf. de la règle"), ("Lines", "Rule ref."), ("Méthode", "Référence de la règle"), ("Method", "Rule reference")],
 }
-# The allowed answers of À approfondir and their drop-downs show codes until they get labels: that column
-# belongs to the round-trip work (labels of closed answers), scanned separately when it is done.
-ANSWER_COLUMNS = [("À approfondir", "Réponses possibles"), ("To investigate", "Allowed answers")]
 
 
 def _header_of(ws, column: int, row: int, headers: dict) -> str:
@@ -82,8 +79,6 @@ def scan(path: Path, forbidden: dict, bare: set[str] = FRENCH_BARE_IDS) -> list[
                 if not isinstance(cell.value, str) or get_column_letter(cell.column) in hidden:
                     continue
                 header = _header_of(ws, cell.column, cell.row, headers) if (cell.column, cell.row) not in headers else ""
-                if any(ws.title == s and header.startswith(h) for s, h in ANSWER_COLUMNS):
-                    continue
                 text = cell.value
                 if text.strip() in bare:
                     hits.append(f"{ws.title}!{cell.coordinate} bare id: {text!r}")
