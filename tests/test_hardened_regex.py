@@ -45,8 +45,10 @@ def test_case5_catastrophic_regex_runs_in_linear_time(tmp_path, pattern, matches
     start = time.monotonic()
     invoke(["classify", budget, "--rules", rulebook])
     classify_seconds = time.monotonic() - start
-    # Python's re takes > 30 s (a*…$) to > 150 s ((a|a)+$) on these; RE2 takes milliseconds.
-    assert lint_seconds < 5 and classify_seconds < 5, (lint_seconds, classify_seconds)
+    # Python's re takes > 30 s (a*…$) to > 150 s ((a|a)+$) on these; RE2 takes milliseconds. The bound is
+    # generous (a loaded 2-core CI machine runs the whole classify of this small file in a few seconds), not
+    # a speed measure: it only tells RE2 from a backtracking engine.
+    assert lint_seconds < 20 and classify_seconds < 20, (lint_seconds, classify_seconds)
     from budgetclimat.pipeline import run
 
     result = run([budget], rulebooks=[rulebook])
