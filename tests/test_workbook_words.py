@@ -28,7 +28,7 @@ FRENCH_FORBIDDEN = {
     "rule id": re.compile(r"\b(?:SCOPE|ATT|BIO|CARB|EU|RIO|W)-[A-Z0-9][A-Z0-9-]*\b"),
     "English id or word": re.compile(
         r"(?<![\w-])(?:specialised|revenue|staff|second-hand|to verify|verified|estimate|provisional|scope|spending|the|of|and|with|"
-        r"cells?|rows?|rule|rationale|encoding|warning|error|min|max|reel|interieur)(?![\w-])"
+        r"cells?|rows?|rule|rationale|encoding|warning|error|min|max|reel|interieur|derived|assumed|average|price|prefer)(?![\w-])"
     ),
     "image file": re.compile(r"\.png\b"),
     "absolute path": re.compile(r"(?:^|[\s«(\"'])(?:/(?:[\w.-]+/)+[\w.-]*|[A-Za-z]:\\)"),
