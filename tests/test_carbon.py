@@ -217,3 +217,21 @@ def test_montpellier_ca_2018_carbon_totals():
     assert 5_000 < carbon.tco2e < 100_000  # an order of magnitude, not a figure to the tonne
     revenue = carbon.by_exclusion.set_index("carbon_exclusion").loc["revenue", "amount_cents"]
     assert revenue == int(result.lines.loc[result.lines["sens"] == "R", "amount_cents"].sum())
+
+
+def test_a_cancellation_nets_against_its_purchase_in_the_range(settings):
+    """A cancellation (negative amount) on the same factor nets against the purchase: the factor's error is
+    correlated, so the category's range is the net tonnes at ±50 %, never below zero for a net purchase
+    (Montreuil 2016, 60621: +47 305,13 € and −47 305,13 € gave « -231 to 231 » before)."""
+    lines = _lines([("L1", 2018, "231312", 12_000_000), ("L2", 2018, "231312", -12_000_000), ("L3", 2018, "231312", 6_000_000)])
+    mapping = pd.DataFrame({"line_id": ["L1", "L2", "L3"], "carbon_category": ["construction"] * 3, "carbon_exclusion": [None] * 3})
+    result = carbon_view(lines, mapping, settings)
+    one = 100_000 * 117.43 / 103.05 / 1000 * 245 / 1000  # tCO2e of 120 000 € TTC (first test)
+    # each line keeps its own interval, low ≤ high (the cancellation: −1.5 × to −0.5 ×)
+    per_line = result.lines.set_index("line_id")
+    assert per_line.loc["L2", "tco2e_low"] == pytest.approx(-1.5 * one, abs=1e-5) and per_line.loc["L2", "tco2e_high"] == pytest.approx(-0.5 * one, abs=1e-5)
+    # the category and the total: the net (L3, half of L1) at ±50 %
+    cat = result.by_category.iloc[0]
+    assert cat["tco2e"] == pytest.approx(0.5 * one, abs=1e-5)
+    assert (cat["tco2e_low"], cat["tco2e_high"]) == (pytest.approx(0.25 * one, abs=1e-5), pytest.approx(0.75 * one, abs=1e-5))
+    assert (result.tco2e_low, result.tco2e_high) == (pytest.approx(0.25 * one, abs=1e-5), pytest.approx(0.75 * one, abs=1e-5))

@@ -315,3 +315,23 @@ def test_deterministic(ruleset):
     b = classify(lines.sample(frac=1, random_state=3), ruleset).register
     key = ["line_id", "axis", "piece"]
     pd.testing.assert_frame_equal(a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True))
+
+
+def test_an_answer_signs_only_the_rows_it_decides(ruleset):
+    """The comment and author of an answer given for the whole collectivité go on the rows whose rule reads
+    its fact (or whose open question asks it), not on every line it reaches (Montreuil: « cantines … » on
+    all 1 461 lines); an override puts its author's reason in place of the rule's rationale."""
+    lines = make_lines(
+        {"nature": "21828", "section": "I", "label": "Achat véhicule", "amount_cents": 1000},  # the rule reads motorisation
+        {"nature": "6064", "amount_cents": 999},  # fournitures: no motorisation here
+        {"nature": "2151", "section": "I", "amount_cents": 500},  # asks part_modes_doux, not motorisation
+    )
+    answers = conform_answers(pd.DataFrame({
+        "key": ["entity:*", None], "line_id": [None, "L1"], "fact": ["motorisation", None], "value": ["gazole", None],
+        "class": [None, "TF"], "comment": ["parc de la ville", "vu avec les achats"], "author": ["P. Durand", "A. Leroy"],
+    }), "a.xlsx")
+    reg = classify(lines, ruleset, answers).register.set_index("line_id")
+    assert (reg.loc["L0", "class"], reg.loc["L0", "comment"], reg.loc["L0", "author"]) == ("D", "parc de la ville", "P. Durand")
+    assert (reg.loc["L1", "class"], reg.loc["L1", "author"]) == ("TF", "A. Leroy")  # the override's, not P. Durand's
+    assert reg.loc["L1", "rationale"] == "surcharge de A. Leroy : vu avec les achats"
+    assert pd.isna(reg.loc["L2", "comment"]) and pd.isna(reg.loc["L2", "author"])

@@ -145,7 +145,9 @@ def attach_territory(result: RunResult, loaded: tuple) -> RunResult:
     direct = None
     if result.carbon is not None and len(result.lines):
         per_line = result.carbon.lines.merge(result.lines[["line_id", "exercice"]], on="line_id", how="left")
-        grams = per_line.groupby("exercice")[["gco2e", "gco2e_low", "gco2e_high"]].sum()
+        from budgetclimat.views.carbon import range_sums
+
+        grams = range_sums(per_line, "exercice")
         direct = pd.DataFrame({
             "year": grams.index.astype("int64"),
             "tco2e": grams["gco2e"].to_numpy() / 1e6,

@@ -193,7 +193,7 @@ def _human(result, data: dict) -> str:
     from budgetclimat.rulebook.model import CLASSES
 
     lang = i18n.language()
-    out = [i18n.t("cli.classify.lines", n=data["lines"], axes=len(data["axes"]), names=", ".join(data["axes"]))]
+    out = [i18n.t("cli.classify.lines", n=data["lines"], axes=len(data["axes"]), names=", ".join(i18n.t(f"axis.{a}") for a in data["axes"]))]
     for axis, a in data["axes"].items():
         out.append(i18n.t("cli.classify.axis", axis=i18n.t(f"axis.{axis}")))
         out.append(i18n.t("cli.classify.in", amount=format_euros(a["in_scope"]["cents"], lang), lines=a["in_scope"]["lines"]))

@@ -35,6 +35,11 @@ i18n.define(
     en="No rule of rulebook {rulebook} applies: default class.",
 )
 i18n.define(
+    "register.override-rationale",
+    fr="surcharge de {author} : {comment}",
+    en="override by {author}: {comment}",
+)
+i18n.define(
     "register.staff-rationale",
     fr="Frais de personnel répartis selon l'option {option} ({allocation}).",
     en="Staff costs allocated by option {option} ({allocation}).",
@@ -91,7 +96,7 @@ def classify(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame | None
     reg, override_findings, overridden = _overrides(reg, lines, answers, pairs, ruleset)
     findings.append(override_findings)
     reg = _staff(reg, lines, ruleset, overridden)
-    reg = _comments(reg, answers, pairs)
+    reg = _comments(reg, answers, pairs, ruleset)
     reg = _texts(reg, ruleset)
     reg = reg.sort_values(["axis_no", "pos", "piece"], kind="stable").reset_index(drop=True)
     register = reg[REGISTER_COLUMNS].astype(REGISTER_DTYPES)
@@ -373,18 +378,37 @@ def _staff(reg: pd.DataFrame, lines: pd.DataFrame, ruleset: RuleSet, overridden:
     return _allocate(reg, len(lines))
 
 
-def _comments(reg: pd.DataFrame, answers: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+def _comments(reg: pd.DataFrame, answers: pd.DataFrame, pairs: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
+    """The comment and author of the answers behind each register row: an answer given for the line itself,
+    or a fact its rule reads (or its open question asks) on that axis. An answer given for the whole
+    collectivité or an account does not sign the rows it does not decide."""
     rows = pairs.merge(answers.reset_index(names="answer"), on="answer")
     rows = rows[rows["class"].isna() & (rows["comment"].notna() | rows["author"].notna())]
     if not len(rows):
         return reg
-    joined = rows.groupby("pos").agg(
-        _comment=("comment", lambda s: " | ".join(s.dropna().astype(str))), _author=("author", lambda s: ", ".join(dict.fromkeys(s.dropna().astype(str))))
-    )
-    reg = reg.merge(joined, left_on="pos", right_index=True, how="left")
+    reg = reg.reset_index(drop=True)
+    reads = [(rule.id, fact) for rb in ruleset.classification for rule in rb.rules for fact in _facts_read(rule.then, rule.facts_used())]
+    reads += [(qid, q.fact) for qid, q in ruleset.questions().items()]
+    reads = pd.DataFrame(reads, columns=["_by", "fact"]).drop_duplicates().assign(_reads=True)
+    cand = reg[["pos", "rule_id", "question_id"]].reset_index(names="_row").merge(
+        rows[["pos", "line_id", "fact", "comment", "author"]], on="pos")
+    own = cand["line_id"].notna().to_numpy()  # given for this line
+    by_rule = cand[["rule_id", "fact"]].astype("string").merge(reads.astype({"_by": "string", "fact": "string"}), left_on=["rule_id", "fact"], right_on=["_by", "fact"], how="left")["_reads"].notna().to_numpy()
+    by_q = cand[["question_id", "fact"]].astype("string").merge(reads.astype({"_by": "string", "fact": "string"}), left_on=["question_id", "fact"], right_on=["_by", "fact"], how="left")["_reads"].notna().to_numpy()
+    cand = cand[own | by_rule | by_q]
+    if not len(cand):
+        return reg
+    joined = cand.groupby("_row").agg(
+        _comment=("comment", lambda s: " | ".join(dict.fromkeys(s.dropna().astype(str)))), _author=("author", lambda s: ", ".join(dict.fromkeys(s.dropna().astype(str))))
+    )  # one group per register row signed: few
+    reg = reg.join(joined)
     reg["comment"] = reg["comment"].astype("string").fillna(reg["_comment"].astype("string").replace("", pd.NA))
     reg["author"] = reg["author"].astype("string").fillna(reg["_author"].astype("string").replace("", pd.NA))
     return reg.drop(columns=["_comment", "_author"])
+
+
+def _facts_read(outcome, facts_used) -> set[str]:
+    return set(facts_used) | ({p.fact for p in outcome.pieces if p.fact} if isinstance(outcome, Outcome) else set())
 
 
 def _texts(reg: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
@@ -415,6 +439,11 @@ def _texts(reg: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
             dtype="string",
         )  # a handful of distinct texts; staff rows are few
         text = text.mask(staff, staff_text)
+    overridden = (reg["decided_by"] == "override").fillna(False).to_numpy(dtype=bool)
+    if overridden.any():  # the analyst's reason replaces the rule's (the rule id stays: the rule it overrode)
+        text = text.mask(overridden, pd.Series(
+            [i18n.t("register.override-rationale", author=a if isinstance(a, str) else "?", comment=c if isinstance(c, str) else "")
+             for a, c in zip(reg.loc[overridden, "author"], reg.loc[overridden, "comment"])], index=reg.index[overridden], dtype="string"))
     reg["rationale"] = text
     questions = ruleset.questions()
     qtext = {qid: q.text.get() for qid, q in questions.items()}

@@ -14,7 +14,8 @@ Where a quantity is known for a line (litres of fuel, kWh, tonnes of waste) and 
 it replaces the money estimate (``carbon_method = physical``). Emissions are carried per line in whole
 grams (int64) so that the total is exactly the sum of the lines; ``tco2e`` is that divided by 10⁶.
 Spend-based factors are orders of magnitude: every line carries a low/high range from the factor's
-uncertainty, and totals of the range are the sums of the line bounds (errors treated as correlated).
+uncertainty; totals of the range treat the factor's error as correlated (:func:`range_sums`): every line at the
+factor's low end, then at its high end, so that a cancellation nets against the purchase it cancels.
 """
 
 from __future__ import annotations
@@ -333,6 +334,23 @@ def _physical_override(frame, kg, uncertainty, quantities, settings):
     return kg, uncertainty
 
 
+def range_sums(frame: pd.DataFrame, by=None) -> pd.DataFrame:
+    """``gco2e``, ``gco2e_low`` and ``gco2e_high`` summed (per ``by`` when given) with the factor's error
+    taken as correlated: each line at the factor's low end, then at its high end, summed, and the range is
+    the smaller and larger sum. A cancellation line (negative amount) thus nets against the purchase it
+    cancels instead of widening the range below zero."""
+    g = frame["gco2e"].to_numpy(dtype="int64")
+    low, high = frame["gco2e_low"].to_numpy(dtype="int64"), frame["gco2e_high"].to_numpy(dtype="int64")
+    parts = pd.DataFrame({"gco2e": g, "_at_low": np.where(g >= 0, low, high), "_at_high": np.where(g >= 0, high, low)}, index=frame.index)
+    if by is None:
+        sums = parts.sum().to_frame().T
+    else:
+        keys = [frame[c] for c in by] if isinstance(by, list) else [by if not isinstance(by, str) else frame[by]]
+        sums = parts.groupby(keys, sort=True).sum()
+    return pd.DataFrame({"gco2e": sums["gco2e"].astype("int64"), "gco2e_low": np.minimum(sums["_at_low"], sums["_at_high"]).astype("int64"),
+                         "gco2e_high": np.maximum(sums["_at_low"], sums["_at_high"]).astype("int64")}, index=sums.index)
+
+
 def _result(frame: pd.DataFrame, settings: CarbonSettings) -> CarbonResult:
     lines = frame[LINE_COLUMNS + ["gco2e_low", "gco2e_high", "amount_cents"]].copy()
     by_method = (
@@ -342,11 +360,11 @@ def _result(frame: pd.DataFrame, settings: CarbonSettings) -> CarbonResult:
     )
     by_method["tco2e"] = by_method["gco2e"] / 1e6
     emitting = lines[lines["carbon_method"] != EXCLUDED]
+    keyed = emitting.assign(carbon_category=emitting["carbon_category"].fillna(emitting["factor_id"]))
+    keys = ["carbon_category", "factor_id", "carbon_method"]
     by_category = (
-        emitting.assign(carbon_category=emitting["carbon_category"].fillna(emitting["factor_id"]))
-        .groupby(["carbon_category", "factor_id", "carbon_method"], sort=True)
-        .agg(lines=("line_id", "size"), amount_cents=("amount_cents", "sum"), gco2e=("gco2e", "sum"),
-             gco2e_low=("gco2e_low", "sum"), gco2e_high=("gco2e_high", "sum"))
+        keyed.groupby(keys, sort=True).agg(lines=("line_id", "size"), amount_cents=("amount_cents", "sum"))
+        .join(range_sums(keyed, keys))
         .reset_index().sort_values("gco2e", ascending=False, kind="stable").reset_index(drop=True)
     )
     for column in ("", "_low", "_high"):
@@ -364,8 +382,8 @@ def _result(frame: pd.DataFrame, settings: CarbonSettings) -> CarbonResult:
     return CarbonResult(
         lines=lines.drop(columns=["amount_cents"]),
         total_gco2e=int(lines["gco2e"].sum()),
-        total_low_gco2e=int(lines["gco2e_low"].sum()),
-        total_high_gco2e=int(lines["gco2e_high"].sum()),
+        total_low_gco2e=int(range_sums(lines)["gco2e_low"].iloc[0]),
+        total_high_gco2e=int(range_sums(lines)["gco2e_high"].iloc[0]),
         by_method=by_method.drop(columns=["gco2e"]),
         by_category=by_category.drop(columns=["gco2e", "gco2e_low", "gco2e_high"]),
         by_exclusion=by_exclusion,

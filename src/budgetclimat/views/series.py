@@ -38,7 +38,9 @@ def year_frame(result) -> pd.DataFrame:
     carbon = getattr(result, "carbon", None)
     if carbon is not None:
         c = carbon.lines.assign(exercice=carbon.lines["line_id"].map(years))
-        grouped = c.groupby("exercice")[["gco2e", "gco2e_low", "gco2e_high"]].sum()
+        from budgetclimat.views.carbon import range_sums
+
+        grouped = range_sums(c, "exercice")
         for year, g in grouped.iterrows():
             row = rows.setdefault(int(year), {"exercice": int(year)})
             row["tco2e"] = int(g["gco2e"]) / 1e6

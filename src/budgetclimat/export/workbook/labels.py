@@ -75,6 +75,22 @@ _d("doc-CFU", "Compte financier unique", "Single financial account")
 _d("basis-executed", "montants exécutés (mandatés)", "executed amounts")
 _d("basis-voted", "montants votés", "voted amounts")
 _d("basis-open_credits", "crédits ouverts", "open credits")
+_d("basis-carried_forward", "restes à réaliser", "carried forward")
+_d("basis-previous_carried", "reports de l'exercice précédent", "carried from the previous year")
+_d("basis-previous_budget", "budget de l'exercice précédent", "previous year's budget")
+_d("basis-proposed", "propositions nouvelles", "proposed amounts")
+# Input formats and nomenclature variants, as a reader names them (Méthode, Synthèse).
+_d("format-totem", "XML TOTEM (Actes budgétaires)", "TOTEM XML (Actes budgétaires)")
+_d("format-csv", "CSV", "CSV")
+_d("format-xlsx", "classeur XLSX", "XLSX workbook")
+_d("format-ods", "classeur ODS", "ODS workbook")
+_d("format-xls", "classeur XLS", "XLS workbook")
+_d("variant-COM_SUP3500", "communes de 3 500 habitants et plus", "communes of 3,500 inhabitants or more")
+_d("variant-COM_500_3500", "communes de 500 à 3 500 habitants", "communes of 500 to 3,500 inhabitants")
+_d("variant-COM_INF500", "communes de moins de 500 habitants", "communes under 500 inhabitants")
+_d("variant-A", "abrégée", "abridged")
+_d("variant-D", "développée", "developed")
+_d("variant-CCAS", "centres communaux d'action sociale", "social action centres")
 
 # Synthèse
 for _key, _fr, _en in [
@@ -343,3 +359,23 @@ for _key, _fr, _en in [
     ("col-section-revenue", "Section (recette)", "Section (revenue)"),
 ]:
     _d(_key, _fr, _en)
+
+
+def basis_text(basis, lang: str) -> str:
+    """« montants exécutés (mandatés) » for ``executed``; an unknown basis as given."""
+    return tr(f"basis-{basis}", lang) if isinstance(basis, str) and known(f"basis-{basis}") else ("" if basis is None else str(basis))
+
+
+def format_text(fmt, lang: str) -> str:
+    return tr(f"format-{fmt}", lang) if isinstance(fmt, str) and known(f"format-{fmt}") else ("" if fmt is None else str(fmt))
+
+
+def nomenclature_text(variant: str, lang: str) -> str:
+    """« M14 (communes de 3 500 habitants et plus) » for ``M14-M14_COM_SUP3500``; « M57 » for ``M57-M57``."""
+    parts = []
+    for one in str(variant).split(", "):
+        base, _, detail = one.partition("-")
+        detail = detail[len(base) + 1:] if detail.startswith(base + "_") else ("" if detail == base else detail)
+        words = tr(f"variant-{detail}", lang) if detail and known(f"variant-{detail}") else detail.replace("_", " ")
+        parts.append(f"{base} ({words})" if words else base)
+    return ", ".join(dict.fromkeys(parts))

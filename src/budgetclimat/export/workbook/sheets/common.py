@@ -11,6 +11,7 @@ from budgetclimat import __version__
 
 from ..frames import CLASSES, Prepared
 from ..grid import CLASS_COLOURS, HEAD, MONEY, MONEY_BOLD, NUMBER, PERCENT, TEXT, TOTAL_TEXT, C, Grid, class_look
+from ..labels import basis_text, nomenclature_text
 from budgetclimat.money import format_euros as fmt_eur
 
 
@@ -57,8 +58,8 @@ def document_facts(ctx) -> dict:
         "exercice": ctx.prep.main_exercice if ctx.prep.main_exercice is not None else "",
         "document": doc_text,
         "budget": distinct(lines.get("budget_label", pd.Series(dtype="string"))) or distinct(lines.get("budget_code", pd.Series(dtype="string"))),
-        "nomenclature": distinct(lines.get("nomenclature_variant", pd.Series(dtype="string"))) or distinct(lines.get("nomenclature", pd.Series(dtype="string"))),
-        "basis": ctx.t(f"basis-{basis}") if basis in ("executed", "voted", "open_credits") else basis,
+        "nomenclature": nomenclature_text(distinct(lines.get("nomenclature_variant", pd.Series(dtype="string"))) or distinct(lines.get("nomenclature", pd.Series(dtype="string"))), ctx.lang),
+        "basis": basis_text(basis, ctx.lang),
         "version": __version__,
     }
 

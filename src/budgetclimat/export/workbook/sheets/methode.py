@@ -11,7 +11,7 @@ from budgetclimat import __version__
 
 from ..annex import definition_or_nearest
 from ..grid import H2, HEAD, MONEY, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, C, Grid
-from ..labels import _d, known
+from ..labels import _d, basis_text, format_text, known
 
 # The « Conventions » section (rules that decide a class without an I4CE cell: budgetclimat.engine.conventions).
 for _key, _fr, _en in [
@@ -96,7 +96,7 @@ def input_rows(ctx) -> list[list[str]]:
             continue
         name = Path(source.path).name
         seen.add(name)
-        rows.append([name, str(getattr(source, "format", "")), str(getattr(source, "encoding", "") or ""), str(source.sha256)])
+        rows.append([name, format_text(getattr(source, "format", ""), ctx.lang), str(getattr(source, "encoding", "") or ""), str(source.sha256)])
     for path in ctx.inputs:
         if Path(path).name not in seen and Path(path).is_file():
             rows.append([Path(path).name, "", "", sha256_of(path)])
@@ -158,7 +158,7 @@ def write(ctx) -> None:
         options[ctx.t("opt-timestamp")] = ctx.t("stamp-format", day=s.day, month=s.month, year=s.year, hour=s.hour, minute=s.minute)
     basis = ctx.prep.main_lines().get("amount_basis")
     if basis is not None:
-        options[ctx.t("opt-basis")] = ", ".join(dict.fromkeys(basis.dropna().astype(str)))
+        options[ctx.t("opt-basis")] = ", ".join(dict.fromkeys(basis_text(b, ctx.lang) for b in basis.dropna().astype(str)))
     options[ctx.t("opt-answers")] = str(0 if ctx.answers is None else len(ctx.answers))
     if hasattr(ruleset, "conventions_applied"):
         options[ctx.t("opt-conventions")] = ctx.t("opt-conventions-on" if ruleset.conventions_applied else "opt-conventions-off")
