@@ -237,9 +237,9 @@ def _text_width(word: str) -> float:
 
 def text_lines(text: object, width: float, size: float = 10) -> int:
     """Lines a wrapped cell of ``width`` characters needs for ``text`` at ``size`` points: greedy word wrap
-    at 1.3 lower-case letters per unit of column width at 10 pt, less one unit of cell padding — as
+    at 1.2 lower-case letters per unit of column width at 10 pt, less one unit of cell padding — as
     LibreOffice prints, with a little room to spare."""
-    capacity = max(1.0, (width - 1) * 1.3 * 10 / size)
+    capacity = max(1.0, (width - 1) * 1.2 * 10 / size)
     total = 0
     for part in clean_text(text).split("\n"):
         lines, used = 1, 0.0

@@ -205,5 +205,5 @@ def conventions_section(ctx, g: Grid, ruleset) -> None:
         if not row["applied"]:
             given = f"{given} ({ctx.t('conventions-not-applied')})"
         g.add(C(row["title"] or row["rule_id"], TEXT_WRAP), C(axis, TEXT_WRAP), C(given, TEXT_WRAP), C(int(row["lines"]), NUMBER),
-              C(int(row["amount_cents"]) / 100, MONEY), C(row["rule_id"], TEXT), C(row["reason"], TEXT_WRAP))
+              C(int(row["amount_cents"]) / 100, MONEY), C(row["rule_id"], TEXT_WRAP), C(row["reason"], TEXT_WRAP))  # a long reference wraps at its hyphens
     g.blank()
