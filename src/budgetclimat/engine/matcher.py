@@ -94,7 +94,7 @@ def describe(matcher) -> str:
 
 
 def _bool(series: pd.Series, na: bool) -> np.ndarray:
-    return series.astype("boolean").fillna(na).to_numpy(dtype=bool)
+    return series.to_numpy(dtype=bool, na_value=na)  # boolean, Arrow or numpy results alike; a missing value reads ``na``
 
 
 def _keyword_pattern(words) -> str:
