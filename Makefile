@@ -35,7 +35,7 @@ demo: install
 	@echo "Annexe légale « Impact du budget pour la transition écologique » (exercice 2024, budget 2018 réétiqueté pour la démonstration) : feuille « Annexe légale » de $(DEMO_OUT)/annexe-2024-demo.xlsx"
 
 test: install-test
-	$(BIN)/python -m pytest -q -n 2 --dist worksteal
+	$(BIN)/python -m pytest -q -n 2
 
 # The full mutation campaign (>= 1,000 damaged copies of the shipped budgets), summary table per family.
 # Files go to a temporary directory; FUZZ_ARGS passes options (e.g. FUZZ_ARGS="--only 'amounts-*'").
