@@ -387,14 +387,12 @@ def _comments(reg: pd.DataFrame, answers: pd.DataFrame, pairs: pd.DataFrame, rul
     if not len(rows):
         return reg
     reg = reg.reset_index(drop=True)
-    reads = [(rule.id, fact) for rb in ruleset.classification for rule in rb.rules for fact in _facts_read(rule.then, rule.facts_used())]
-    reads += [(qid, q.fact) for qid, q in ruleset.questions().items()]
-    reads = pd.DataFrame(reads, columns=["_by", "fact"]).drop_duplicates().assign(_reads=True)
+    reads = facts_read(ruleset).assign(_reads=True)
     cand = reg[["pos", "rule_id", "question_id"]].reset_index(names="_row").merge(
         rows[["pos", "line_id", "fact", "comment", "author"]], on="pos")
     own = cand["line_id"].notna().to_numpy()  # given for this line
-    by_rule = cand[["rule_id", "fact"]].astype("string").merge(reads.astype({"_by": "string", "fact": "string"}), left_on=["rule_id", "fact"], right_on=["_by", "fact"], how="left")["_reads"].notna().to_numpy()
-    by_q = cand[["question_id", "fact"]].astype("string").merge(reads.astype({"_by": "string", "fact": "string"}), left_on=["question_id", "fact"], right_on=["_by", "fact"], how="left")["_reads"].notna().to_numpy()
+    by_rule, by_q = (pd.DataFrame({"ref": ref, "fact": cand["fact"].astype("string")}).merge(reads, on=["ref", "fact"], how="left")["_reads"].notna().to_numpy()
+                     for ref in (cand["rule_id"].astype("string"), "q:" + cand["question_id"].astype("string")))
     cand = cand[own | by_rule | by_q]
     if not len(cand):
         return reg
@@ -407,8 +405,12 @@ def _comments(reg: pd.DataFrame, answers: pd.DataFrame, pairs: pd.DataFrame, rul
     return reg.drop(columns=["_comment", "_author"])
 
 
-def _facts_read(outcome, facts_used) -> set[str]:
-    return set(facts_used) | ({p.fact for p in outcome.pieces if p.fact} if isinstance(outcome, Outcome) else set())
+def facts_read(ruleset: RuleSet) -> pd.DataFrame:
+    """``ref, fact``: the facts each classification rule tests or splits by (``ref`` = its id) and the fact
+    each question asks (``ref`` = ``q:<question id>``) — which answers concern a register row."""
+    pairs = [(rule.id, fact) for rb in ruleset.classification for rule in rb.rules for fact in rule.facts_used()]
+    pairs += [(f"q:{qid}", str(q.fact)) for qid, q in ruleset.questions().items()]
+    return pd.DataFrame(pairs, columns=["ref", "fact"]).drop_duplicates().astype("string")
 
 
 def _texts(reg: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:

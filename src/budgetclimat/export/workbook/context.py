@@ -33,6 +33,7 @@ class Context:
     list_values: dict = field(default_factory=dict)  # list name -> values, written to the hidden list sheet
     layout: dict = field(default_factory=dict)  # sheet key -> (title, header row, {column key: header})
     pack: bool = False  # the council pack: only the council sheets (write_workbook(pack=True))
+    trail: object = None  # trail.Trail of the answers applied, built on first use
 
     def t(self, key: str, **params: object) -> str:
         return labels.tr(key, self.lang, **params)

@@ -89,9 +89,9 @@ def _facts_read(ctx) -> pd.MultiIndex | None:
     reg = ctx.prep.register
     if not hasattr(ruleset, "classification") or "rule_id" not in reg.columns:
         return None
-    pairs = [(rule.id, fact) for rb in ruleset.classification for rule in rb.rules for fact in rule.facts_used()]
-    pairs += [(f"q:{qid}", str(q.fact)) for qid, q in ruleset.questions().items()]
-    table = pd.DataFrame(pairs, columns=["ref", "fact"]).astype("string")
+    from budgetclimat.engine.classify import facts_read
+
+    table = facts_read(ruleset)
     refs = pd.concat([
         pd.DataFrame({"line_id": reg["line_id"], "ref": reg["rule_id"]}),
         pd.DataFrame({"line_id": reg["line_id"], "ref": "q:" + reg["question_id"].astype("string")}) if "question_id" in reg.columns else None,
@@ -101,6 +101,13 @@ def _facts_read(ctx) -> pd.MultiIndex | None:
 
 
 def build(ctx) -> Trail:
+    """The trail of the run (built once per workbook: « Lignes » and « Contrôles » both read it)."""
+    if ctx.trail is None:
+        ctx.trail = _build(ctx)
+    return ctx.trail
+
+
+def _build(ctx) -> Trail:
     from budgetclimat.engine import answers as ans
     from budgetclimat.engine.keys import key_kind
 
