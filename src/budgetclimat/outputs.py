@@ -116,3 +116,17 @@ def atomic_output(output: Path, inputs: Iterable[Path] = ()) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def sha256_of(path) -> str:
+    """The sha256 of a file named in an output (rulebooks, tables, inputs), read in chunks; "" if it cannot be read."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return ""
+    return digest.hexdigest()

@@ -11,7 +11,7 @@ import pandas as pd
 
 from budgetclimat import i18n
 from budgetclimat.errors import ERROR, WARNING, ConfigError
-from budgetclimat.outputs import atomic_output
+from budgetclimat.outputs import atomic_output, sha256_of
 from budgetclimat.rulebook.model import CLASSES
 
 LINE_COLUMNS = [
@@ -250,16 +250,7 @@ def without_paths(data):
             name = Path(value).name
             out["file"] = name
             if key == "path":
-                out["sha256"] = _sha256(value)
+                out["sha256"] = sha256_of(value) or None
         else:
             out[key] = without_paths(value)
     return out
-
-
-def _sha256(path: str) -> str | None:
-    import hashlib
-
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return None

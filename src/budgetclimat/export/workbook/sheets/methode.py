@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pandas as pd
 
 from budgetclimat import __version__
+from budgetclimat.outputs import sha256_of
 
 from ..annex import definition_or_nearest
 from ..grid import H2, HEAD, MONEY, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, C, Grid
@@ -59,17 +59,6 @@ for _key, _fr, _en in [
     ("stamp-format", "{day:02d}/{month:02d}/{year} à {hour:02d} h {minute:02d} (UTC)", "{year}-{month:02d}-{day:02d} {hour:02d}:{minute:02d} UTC"),
 ]:
     _d(_key, _fr, _en)
-
-
-def sha256_of(path) -> str:
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-    except OSError:
-        return ""
-    return digest.hexdigest()
 
 
 def _known(ctx, key: str, code: str) -> str:
