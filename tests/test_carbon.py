@@ -207,7 +207,7 @@ def test_montpellier_ca_2018_carbon_totals():
     from budgetclimat.pipeline import run
 
     result = run([Path(__file__).parent / "data" / "montpellier-ca-2018-m57.xml"])
-    carbon = result.carbon
+    carbon = result.views["carbon"]
     assert carbon.total_gco2e == int(carbon.lines["gco2e"].sum())
     assert len(carbon.lines) == 1697
     # Real expenses F 295.79 M€ + I 114.83 M€ (PRIMER §6): the excluded and the estimated parts of the

@@ -38,7 +38,7 @@ def test_series_keeps_last_run_per_year_and_adds_caps():
     assert len(table) == 1
     row = table.iloc[0]
     assert row["cap_tco2e"] == trajectory.cap(2018)
-    assert row["tco2e"] == result.carbon.tco2e
+    assert row["tco2e"] == result.views["carbon"].tco2e
     assert row["direct_share_of_cap"] == row["tco2e"] / row["cap_tco2e"]
 
 

@@ -181,7 +181,9 @@ def test_a_failing_view_leaves_the_coloured_budget_and_annex_intact(montpellier_
     def broken(*args, **kwargs):
         raise RuntimeError("factor table exploded")
 
-    monkeypatch.setattr("budgetclimat.views.attach.compute_carbon", broken)
+    from budgetclimat.views.base import VIEWS, ViewSpec
+
+    monkeypatch.setitem(VIEWS, "carbon", ViewSpec("carbon", broken))
     result = invoke(["classify", xml2026, "-o", tmp_path / "f.xlsx", "--summary-json", tmp_path / "f.json"])
     assert "view-failed (avertissement) : 1" in result.stdout and "factor table exploded" in result.stdout
     failed = json.loads((tmp_path / "f.json").read_text(encoding="utf-8"))

@@ -31,8 +31,7 @@ class FakeResult:
     register: pd.DataFrame
     ruleset: object = None
     answers: pd.DataFrame | None = None
-    weighted: object = None
-    carbon: object = None
+    views: dict = field(default_factory=dict)
     inputs: list = field(default_factory=list)
 
 
@@ -342,8 +341,8 @@ def test_views_when_present(tmp_path):
 
     result = make_result()
     reg = result.register.assign(amount_cents=result.register["amount_share_cents"])
-    result.weighted = weighted_view(result.lines[result.lines["sens"] == "D"], weights_from_classes(reg, {"TF": 10_000, "FSC": 4_000}),
-                                    objectives=["attenuation", "biodiversite"])
+    result.views["weighted"] = weighted_view(result.lines[result.lines["sens"] == "D"], weights_from_classes(reg, {"TF": 10_000, "FSC": 4_000}),
+                                             objectives=["attenuation", "biodiversite"])
 
     class Territory:
         years = pd.DataFrame({"year": [2022, 2023, 2024, 2025], "cap_tco2e": [1000.0, 950.0, 900.0, 850.0],
@@ -351,13 +350,13 @@ def test_views_when_present(tmp_path):
                               "projected_net_tco2e": [1000.0, 980.0, 940.0, 900.0], "measures_effect_tco2e": [0.0, 0.0, 40.0, 80.0],
                               "bau_net_tco2e": [1000.0, 980.0, 980.0, 980.0], "gap_tco2e": [0.0, 30.0, 40.0, 50.0]})
 
-    result.territory = Territory()
+    result.views["territory"] = Territory()
     path = write(tmp_path, result)
     wb = openpyxl.load_workbook(path)
     assert "Budget vert pondéré" in wb.sheetnames
     rows = list(wb["Budget vert pondéré"].iter_rows(values_only=True))
     att = next(r for r in rows if r[0] == "Atténuation")
-    assert _cents(att[1]) == int(result.weighted.totals.loc[0, "weighted_cents"])
+    assert _cents(att[1]) == int(result.views["weighted"].totals.loc[0, "weighted_cents"])
     assert "Budget carbone" in wb.sheetnames
     rows = list(wb["Budget carbone"].iter_rows(values_only=True))
     assert any(r[0] == 2025 and r[1] == 850.0 for r in rows)

@@ -31,7 +31,8 @@ class RunResult:
     * ``reconciliation``: one :class:`~budgetclimat.reconcile.Reconciliation` per document;
     * ``register``: one row per line × axis × piece (``docs/register.md``);
     * ``ruleset``: the rulebooks used; ``answers``: the canonical answers frame applied;
-      ``facts``: the facts per line (aligned with ``lines``).
+      ``facts``: the facts per line (aligned with ``lines``);
+    * ``views``: ``{name: view}`` (:mod:`budgetclimat.views.base`), e.g. ``result.views["carbon"].lines``.
     """
 
     documents: list
@@ -43,12 +44,9 @@ class RunResult:
     answers: pd.DataFrame
     facts: pd.DataFrame = field(default_factory=pd.DataFrame)
     inputs: list[Path] = field(default_factory=list)
-    # Views hook (budgetclimat.views.attach): weighted green budget and carbon budget of the lines.
-    weighted: object = None  # budgetclimat.views.weighted.WeightedResult
-    carbon: object = None  # budgetclimat.views.carbon.CarbonResult
-    # Territory carbon budget, when an inventory and a trajectory are given (attach_territory).
-    territory: object = None  # budgetclimat.views.territory.TerritoryResult
-    measures: object = None  # budgetclimat.views.territory.MeasuresMoney
+    # The views computed (budgetclimat.views.base), in the registry's order: weighted, carbon, and with
+    # territory files territory and measures; a view that failed or does not apply is absent.
+    views: dict = field(default_factory=dict)
     # Ranges while questions are open (budgetclimat.engine.bounds.BoundsResult): computed on first use of
     # ``bounds`` (a few classify runs: only the outputs that show ranges pay for them), None when it failed.
     _bounds: object = field(default=None, repr=False)
@@ -135,31 +133,6 @@ def load_territory(territory: TerritoryInputs) -> tuple:
     return load_inventory(territory.inventory), load_trajectory(territory.trajectory), measures
 
 
-def attach_territory(result: RunResult, loaded: tuple) -> RunResult:
-    """Add the territory view (caps, inventory, measures' effects, stock) and the measures' money to
-    ``result``, with the budget's own spend-based tCO2e per exercice as the collectivité's direct share.
-    ``loaded`` is what :func:`load_territory` returns."""
-    from budgetclimat.views.territory import measures_money, territory_view
-
-    inventory, trajectory, measures = loaded
-    direct = None
-    if result.carbon is not None and len(result.lines):
-        per_line = result.carbon.lines.merge(result.lines[["line_id", "exercice"]], on="line_id", how="left")
-        from budgetclimat.views.carbon import range_sums
-
-        grams = range_sums(per_line, "exercice")
-        direct = pd.DataFrame({
-            "year": grams.index.astype("int64"),
-            "tco2e": grams["gco2e"].to_numpy() / 1e6,
-            "tco2e_low": grams["gco2e_low"].to_numpy() / 1e6,
-            "tco2e_high": grams["gco2e_high"].to_numpy() / 1e6,
-        })
-    if measures is not None:
-        result.measures = measures_money(measures, result.lines, result.register)
-    result.territory = territory_view(inventory, trajectory, measures, direct)
-    return result
-
-
 def run(
     paths: Iterable[str | Path],
     rulebooks: RuleSet | Iterable[str | Path] | None = None,
@@ -174,8 +147,8 @@ def run(
     """Read budget files, validate and reconcile them, classify their lines, compute the views.
 
     ``profile``, ``basis`` and ``constants`` are passed to :func:`budgetclimat.read.read_budgets`;
-    ``territory`` adds the territory carbon budget (:func:`attach_territory`); ``staff_costs``
-    (``3a``/``3b``) overrides the rulebooks' choice of I4CE option for staff costs; ``conventions=False``
+    ``territory`` adds the territory carbon budget and the measures' money (views ``territory`` and
+    ``measures``); ``staff_costs`` (``3a``/``3b``) overrides the rulebooks' choice of I4CE option for staff costs; ``conventions=False``
     classifies without the rules declared ``convention: true`` (:meth:`RuleSet.without_conventions`: the
     lines they decided fall to the next rule), still listed, as not applied, in the outputs.
     """
@@ -193,13 +166,12 @@ def run(
     frames = [doc.lines for doc in documents if len(doc.lines)]
     lines = model.conform(pd.concat(frames, ignore_index=True)) if frames else model.empty_lines()
     stop_on_unplaceable(lines, concat_findings([r.findings for r in reports]))
-    result = run_lines(lines, ruleset, answers_frame, lines_read=sum(len(doc.lines) for doc in documents))
+    options = {"territory": loaded_territory} if loaded_territory is not None else {}
+    result = run_lines(lines, ruleset, answers_frame, lines_read=sum(len(doc.lines) for doc in documents), view_options=options)
     result.documents = documents
     result.reconciliation = [r.reconciliation for r in reports]
     result.findings = concat_findings([r.findings for r in reports] + [result.findings])
     result.inputs = inputs
-    if loaded_territory is not None:
-        isolated_view(result, "territory", lambda: attach_territory(result, loaded_territory))
     annex_year(result)
     return result
 
@@ -228,10 +200,12 @@ def run_lines(
     answers: pd.DataFrame | str | Path | Sequence[str | Path] | None = None,
     lines_read: int | None = None,
     conventions: bool = True,
+    view_options: dict | None = None,
 ) -> RunResult:
     """Classify a canonical line frame already in memory (no reading, no validation). ``lines_read``: how
     many lines the readers gave, checked against the lines classified (:func:`check_invariants`);
-    ``conventions=False``: without the convention rules, as :func:`run`."""
+    ``conventions=False``: without the convention rules, as :func:`run`; ``view_options``: the views'
+    inputs (:class:`budgetclimat.views.base.ViewInputs`, e.g. ``territory``)."""
     from budgetclimat.engine import classify
 
     ruleset = resolve_ruleset(rulebooks)
@@ -250,8 +224,7 @@ def run_lines(
         answers=answers_frame,
         facts=classification.facts,
     )
-    # Views hook: weighted and carbon views (budgetclimat.views.attach), each isolated.
-    attach_views(result)
+    attach_views(result, view_options)  # the registered views, each isolated
     from budgetclimat.engine.worklist import attach_worklist
 
     attach_worklist(result)  # the worklist (question × key) and, with answers, the carry-over report
@@ -278,6 +251,7 @@ i18n.define(
 )
 for _view, _fr, _en in [("weighted", "budget vert pondéré", "weighted green budget"), ("carbon", "budget carbone", "carbon budget"),
                          ("territory", "budget carbone du territoire", "territory carbon budget"),
+                         ("measures", "mesures du territoire et leur coût", "territory measures and their cost"),
                          ("bounds", "fourchettes (questions ouvertes)", "ranges (open questions)")]:
     i18n.define(f"view-name.{_view}", fr=_fr, en=_en)
 
@@ -311,18 +285,23 @@ def annex_year(result: RunResult) -> RunResult:
     return result
 
 
-def attach_views(result: RunResult) -> RunResult:
-    """The weighted and carbon views of ``result``, each computed apart (:func:`isolated_view`); the carbon
-    view's own findings (e.g. ``deflator-nearest-year``) join the run's findings."""
-    from budgetclimat.views.attach import compute_carbon, compute_weighted
+def attach_views(result: RunResult, options: dict | None = None) -> RunResult:
+    """The registered views of ``result`` (:data:`budgetclimat.views.base.VIEWS`, in order) in
+    ``result.views``, each computed apart (:func:`isolated_view`); a view's own findings (e.g. the carbon
+    view's ``deflator-nearest-year``) join the run's findings."""
+    from budgetclimat.views.attach import compute_views
+    from budgetclimat.views.base import ViewInputs
 
-    lines, register, ruleset, facts = result.lines, result.register, result.ruleset, result.facts
-    weighted = isolated_view(result, "weighted", lambda: compute_weighted(lines, register, ruleset, facts))
-    carbon = isolated_view(result, "carbon", lambda: compute_carbon(lines, ruleset, facts))
-    result.weighted = weighted[0] if weighted is not None else None
-    result.carbon = carbon[0] if carbon is not None else None
-    if result.carbon is not None and len(getattr(result.carbon, "findings", ())):
-        result.findings = concat_findings([result.findings, result.carbon.findings])
+    inputs = ViewInputs(result.lines, result.register, result.ruleset, result.facts, dict(options or {}))
+
+    def isolate(name, compute):
+        view = isolated_view(result, name, compute)
+        findings = getattr(view, "findings", None)
+        if findings is not None and len(findings):
+            result.findings = concat_findings([result.findings, findings])
+        return view
+
+    result.views = compute_views(inputs, isolate=isolate)
     return result
 
 
@@ -380,6 +359,7 @@ def compare_years(files, rules=None, answers=None, weights=None, carbon=None, tr
     ``conventions=False``: without the convention rules (:func:`run`)."""
     from budgetclimat.rulebook import load_rulebook
     from budgetclimat.views.attach import compute_views
+    from budgetclimat.views.base import ViewInputs
     from budgetclimat.views.series import series
     from budgetclimat.views.trajectory import load_trajectory
 
@@ -389,22 +369,23 @@ def compare_years(files, rules=None, answers=None, weights=None, carbon=None, tr
     carbon_rb = load_rulebook(carbon) if carbon else None
     traj = load_trajectory(trajectory) if trajectory else None
     results = []
-    views = None
     for path in files:
         result = run([path], ruleset, answers_frame, profile=profile, basis=basis, constants=constants, conventions=conventions)
         if weights_rb is not None or carbon_rb is not None:
-            views = compute_views(result.lines, result.register, result.ruleset, result.facts, weights=weights_rb, carbon=carbon_rb)
-            result.weighted, result.carbon = views.weighted, views.carbon
+            options = {"weights": weights_rb, "carbon": carbon_rb}
+            inputs = ViewInputs(result.lines, result.register, result.ruleset, result.facts, options, result.views)
+            result.views = compute_views(inputs, names=("weighted", "carbon"))
         results.append(result)
     table = series(results, traj)
-    objectives = results[-1].weighted.objectives if results and results[-1].weighted is not None else []
+    weighted = results[-1].views.get("weighted") if results else None
+    objectives = weighted.objectives if weighted is not None else []
     meta = {
         "files": [str(p) for p in files],
         "weights": weights_rb.id if weights_rb else "poids-classes-i4ce",
         "carbon": carbon_rb.id if carbon_rb else "carbone-m57-m14-ademe-2023",
         "trajectory": traj.id if traj else None,
         "objectives": objectives,
-        "combined_rule": results[-1].weighted.combine if results and results[-1].weighted is not None else None,
+        "combined_rule": weighted.combine if weighted is not None else None,
         "conventions_applied": ruleset.conventions_applied and conventions,
     }
     return table, meta

@@ -64,25 +64,18 @@ def line_register(result) -> pd.DataFrame:
     return out[REGISTER_EXPORT_COLUMNS + _view_columns(result, out)]
 
 
-# Weighted and carbon views (budgetclimat.views): per-line columns repeated on each axis × piece row.
-CARBON_EXPORT_COLUMNS = ["tco2e", "tco2e_low", "tco2e_high", "carbon_method", "factor_id"]
+# The views' per-line columns (``register_columns`` of a view: weights, tonnes) repeated on each axis × piece row.
 
 
 def _view_columns(result, out: pd.DataFrame) -> list[str]:
     added: list[str] = []
-    weighted = getattr(result, "weighted", None)
-    if weighted is not None:
-        names = [f"weight_{o}" for o in weighted.objectives]
-        weights = weighted.lines.set_index("line_id")[names]
-        for name in names:
-            out[name] = out["line_id"].map(weights[name]).astype("Float64")
-        added += names
-    carbon = getattr(result, "carbon", None)
-    if carbon is not None:
-        per_line = carbon.lines.set_index("line_id")
-        for name in CARBON_EXPORT_COLUMNS:
-            out[name] = out["line_id"].map(per_line[name])
-        added += CARBON_EXPORT_COLUMNS
+    for view in (getattr(result, "views", None) or {}).values():
+        columns = getattr(view, "register_columns", None)
+        if columns is None:
+            continue
+        for name, values in columns(out["line_id"]).items():
+            out[name] = values
+            added.append(name)
     return added
 
 
@@ -194,38 +187,18 @@ def conventions_summary(result) -> dict:
 
 
 def views_summary(result) -> dict:
-    """Weighted and carbon totals, overall and per budget year (``exercice``) when there are several."""
-    out: dict = {}
-    weighted = getattr(result, "weighted", None)
-    carbon = getattr(result, "carbon", None)
-    if weighted is None and carbon is None:
-        return out
+    """Every view's summary under its name, in the views' order: the per-line views (weighted, carbon), then
+    their totals per budget year (``by_year``, when there are several exercices), then the others
+    (territory, measures)."""
     from budgetclimat.views.series import per_year_views
 
-    if weighted is not None:
-        out["weighted"] = weighted.summary()
-    if carbon is not None:
-        out["carbon"] = carbon.summary()
-    years = per_year_views(result)
-    if len(years) > 1:
-        out["by_year"] = years
-    territory = getattr(result, "territory", None)
-    if territory is not None:
-        out["territory"] = territory.summary()
-    measures = getattr(result, "measures", None)
-    if measures is not None:
-        table = measures.measures
-        out["measures"] = {
-            "measures": [
-                {"id": str(r["id"]), "sector": None if pd.isna(r["sector"]) else str(r["sector"]),
-                 "linked_lines": int(r["linked_lines"]), "voted_cents": int(r["voted_cents"]),
-                 "executed_cents": int(r["executed_cents"]), "cost_cents": int(r["cost_cents"]),
-                 "cost_eur_per_tco2e_yr": None if pd.isna(r["cost_eur_per_tco2e_yr"]) else round(float(r["cost_eur_per_tco2e_yr"]), 2)}
-                for r in table.to_dict("records")
-            ],
-            "unfunded": measures.unfunded["id"].astype(str).tolist(),
-            "favourable_lines_uncovered": int(measures.uncovered["line_id"].nunique()),
-        }
+    views = getattr(result, "views", None) or {}
+    out: dict = {name: view.summary() for name, view in views.items() if view.lines is not None}
+    if out:
+        years = per_year_views(result)
+        if len(years) > 1:
+            out["by_year"] = years
+    out.update({name: view.summary() for name, view in views.items() if view.lines is None})
     return out
 
 

@@ -1,36 +1,30 @@
-"""Compute the weighted and carbon views of a pipeline run (called by :func:`budgetclimat.pipeline.run_lines`).
+"""The registered views of a run, in order (:mod:`budgetclimat.views.base`), and how each is computed.
 
 Which rulebooks: the ``weights`` / ``carbon`` rulebooks of the run's rule set when it has some (the
 first of each kind), else the shipped defaults (``rules/weights/i4ce-classes.yaml`` and
-``rules/carbon/m57-m14-ademe-2023.yaml``).
+``rules/carbon/m57-m14-ademe-2023.yaml``); ``options["weights"]`` / ``options["carbon"]`` replace them.
 
-The base of the weighted shares is the in-scope expense lines (scope rulebooks); the carbon rulebook
-sees every line and excludes what it must, with a reason.
+The base of the weighted shares is the in-scope real expense lines, the scope as the register decided it
+(:func:`~budgetclimat.views.base.in_scope_lines`); the carbon rulebook sees every line and excludes what
+it must, with a reason. The territory and the measures' money apply when the user gave their files
+(``options["territory"]``: what :func:`budgetclimat.pipeline.load_territory` returns).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import pandas as pd
 
 from budgetclimat.paths import rules_dir
 from budgetclimat.rulebook import load_rulebook
 from budgetclimat.rulebook.model import RuleSet
-from budgetclimat.views.carbon import CarbonResult
+from budgetclimat.views.base import VIEWS, ViewInputs, ViewSpec, in_scope_lines, register_view
+from budgetclimat.views.carbon import CarbonResult, range_sums
 from budgetclimat.views.rulebooks import apply_carbon, apply_weights
+from budgetclimat.views.territory import MeasuresMoney, TerritoryResult, measures_money, territory_view
 from budgetclimat.views.weighted import WeightedResult
 
 DEFAULT_WEIGHTS = "weights/i4ce-classes.yaml"
 DEFAULT_CARBON = "carbon/m57-m14-ademe-2023.yaml"
-
-
-@dataclass
-class Views:
-    weighted: WeightedResult
-    carbon: CarbonResult
-    weights_rulebook: str
-    carbon_rulebook: str
 
 
 def _pick(ruleset: RuleSet, kind: str, default: str):
@@ -49,30 +43,67 @@ def long_facts(lines: pd.DataFrame, facts: pd.DataFrame | None) -> pd.DataFrame:
     return out.astype("string").reset_index(drop=True)
 
 
-def compute_views(lines: pd.DataFrame, register: pd.DataFrame, ruleset: RuleSet, facts: pd.DataFrame | None = None,
-                  weights=None, carbon=None) -> Views:
-    """Weighted and carbon views of classified lines; ``weights``/``carbon`` override the rulebooks used."""
-    weighted, name = compute_weighted(lines, register, ruleset, facts, weights)
-    carbon_result, carbon_name = compute_carbon(lines, ruleset, facts, carbon)
-    return Views(weighted, carbon_result, name, carbon_name)
-
-
-def compute_weighted(lines: pd.DataFrame, register: pd.DataFrame, ruleset: RuleSet, facts: pd.DataFrame | None = None,
-                     weights=None) -> tuple[WeightedResult, str]:
-    """The weighted view alone (and the id of the weights rulebook used)."""
-    from budgetclimat.engine.classify import scope_decisions
-
-    weights_rb = weights or _pick(ruleset, "weights", DEFAULT_WEIGHTS)
-    facts_long = long_facts(lines, facts)
-    scope = scope_decisions(lines, RuleSet(tuple(ruleset.scope)), facts.reset_index(drop=True) if facts is not None and len(facts.columns) else None)
-    base = ((scope["scope"] == "in").to_numpy() & (lines["sens"] == "D").fillna(False).to_numpy(dtype=bool)
+def compute_weighted(inputs: ViewInputs) -> WeightedResult:
+    """The weighted view: weights on the in-scope real expense lines."""
+    lines = inputs.lines
+    weights_rb = inputs.options.get("weights") or _pick(inputs.ruleset, "weights", DEFAULT_WEIGHTS)
+    facts_long = long_facts(lines, inputs.facts)
+    base = (in_scope_lines(lines, inputs.register).to_numpy(dtype=bool) & (lines["sens"] == "D").fillna(False).to_numpy(dtype=bool)
             & (lines["operation"] == "reel").fillna(False).to_numpy(dtype=bool))
-    weighted, _ = apply_weights(lines[base].reset_index(drop=True), weights_rb, register, facts_long)
-    return weighted, getattr(weights_rb, "id", None) or weights_rb.rulebook.id
+    weighted, _ = apply_weights(lines[base].reset_index(drop=True), weights_rb, inputs.register, facts_long)
+    return weighted
 
 
-def compute_carbon(lines: pd.DataFrame, ruleset: RuleSet, facts: pd.DataFrame | None = None, carbon=None) -> tuple[CarbonResult, str]:
-    """The carbon view alone (and the id of the carbon rulebook used)."""
-    carbon_rb = carbon or _pick(ruleset, "carbon", DEFAULT_CARBON)
-    result = apply_carbon(lines, carbon_rb, long_facts(lines, facts))
-    return result, getattr(carbon_rb, "id", None) or carbon_rb.rulebook.id
+def compute_carbon(inputs: ViewInputs) -> CarbonResult:
+    """The carbon view of every line (its findings, e.g. ``deflator-nearest-year``, join the run's)."""
+    carbon_rb = inputs.options.get("carbon") or _pick(inputs.ruleset, "carbon", DEFAULT_CARBON)
+    return apply_carbon(inputs.lines, carbon_rb, long_facts(inputs.lines, inputs.facts))
+
+
+def compute_territory(inputs: ViewInputs) -> TerritoryResult | None:
+    """Caps, inventory, measures' effects and stock, with the carbon view's tCO2e per exercice as the
+    collectivité's direct share; None without territory files."""
+    loaded = inputs.options.get("territory")
+    if loaded is None:
+        return None
+    inventory, trajectory, measures = loaded
+    carbon = inputs.views.get("carbon")
+    direct = None
+    if carbon is not None and len(inputs.lines):
+        per_line = carbon.lines.merge(inputs.lines[["line_id", "exercice"]], on="line_id", how="left")
+        grams = range_sums(per_line, "exercice")
+        direct = pd.DataFrame({
+            "year": grams.index.astype("int64"),
+            "tco2e": grams["gco2e"].to_numpy() / 1e6,
+            "tco2e_low": grams["gco2e_low"].to_numpy() / 1e6,
+            "tco2e_high": grams["gco2e_high"].to_numpy() / 1e6,
+        })
+    return territory_view(inventory, trajectory, measures, direct)
+
+
+def compute_measures(inputs: ViewInputs) -> MeasuresMoney | None:
+    """The measures' money (voted and executed amounts of the lines each pays with); None without measures."""
+    loaded = inputs.options.get("territory")
+    if loaded is None or loaded[2] is None:
+        return None
+    return measures_money(loaded[2], inputs.lines, inputs.register)
+
+
+for _spec in (ViewSpec("weighted", compute_weighted), ViewSpec("carbon", compute_carbon),
+              ViewSpec("territory", compute_territory), ViewSpec("measures", compute_measures)):
+    register_view(_spec)
+
+
+def compute_views(inputs: ViewInputs, names=None, isolate=None) -> dict:
+    """The registered views (or those named) of ``inputs``, in the registry's order: ``{name: view}``,
+    a view that does not apply left out. ``isolate(name, compute)``, when given, runs each computation
+    (the pipeline's :func:`~budgetclimat.pipeline.isolated_view`: a failure is a finding, None)."""
+    views = dict(inputs.views)
+    for name, spec in list(VIEWS.items()):
+        if names is not None and name not in names:
+            continue
+        step = ViewInputs(inputs.lines, inputs.register, inputs.ruleset, inputs.facts, inputs.options, views)
+        view = isolate(name, lambda: spec.compute(step)) if isolate is not None else spec.compute(step)
+        if view is not None:
+            views[name] = view
+    return views

@@ -42,6 +42,7 @@ from budgetclimat.views.factors import (
 )
 
 SPEND, PHYSICAL, EXCLUDED = "spend", "physical", "excluded"
+REGISTER_COLUMNS = ["tco2e", "tco2e_low", "tco2e_high", "carbon_method", "factor_id"]  # per line, in the line register
 METHODS = (SPEND, PHYSICAL, EXCLUDED)
 UNMAPPED = "unmapped"
 
@@ -176,7 +177,18 @@ class CarbonResult:
     def tco2e_high(self) -> float:
         return self.total_high_gco2e / 1e6
 
-    def summary(self) -> dict:
+    def register_columns(self, line_ids: pd.Series) -> dict[str, pd.Series]:
+        """Tonnes (and range), method and factor of the lines ``line_ids``, for the line register."""
+        per_line = self.lines.set_index("line_id")
+        return {name: line_ids.map(per_line[name]) for name in REGISTER_COLUMNS}
+
+    def per_year(self, years: pd.Series) -> dict[int, dict]:
+        """Per exercice (``years``: exercice by line id): tCO2e and its range."""
+        grouped = range_sums(self.lines.assign(exercice=self.lines["line_id"].map(years)), "exercice")
+        return {int(year): {"tco2e": int(g["gco2e"]) / 1e6, "tco2e_low": int(g["gco2e_low"]) / 1e6, "tco2e_high": int(g["gco2e_high"]) / 1e6}
+                for year, g in grouped.iterrows()}
+
+    def summary(self, lang: str | None = None) -> dict:
         """A JSON-ready summary (totals, by method, by category, excluded amounts, factor provenance)."""
         return {
             "tco2e": round(self.tco2e, 3),

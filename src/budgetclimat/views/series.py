@@ -17,35 +17,16 @@ def _year_of(result) -> pd.Series:
 
 
 def year_frame(result) -> pd.DataFrame:
-    """One row per exercice of one run (see :func:`series`)."""
+    """One row per exercice of one run (see :func:`series`): the per-year figures of each view that has
+    some (``per_year``: weighted, carbon), then the class shares of each axis."""
     years = _year_of(result)
     rows: dict[int, dict] = {}
-    weighted = getattr(result, "weighted", None)
-    if weighted is not None:
-        w = weighted.lines.assign(exercice=weighted.lines["line_id"].map(years))
-        cents = [f"weighted_{o}_cents" for o in weighted.objectives] + ["weighted_combined_cents", "amount_cents"]
-        grouped = w.groupby("exercice")[cents].sum()
-        for year, g in grouped.iterrows():
-            row = rows.setdefault(int(year), {"exercice": int(year)})
-            base = int(g["amount_cents"])
-            row["base_cents"] = base
-            for o in weighted.objectives:
-                row[f"weighted_{o}_cents"] = int(g[f"weighted_{o}_cents"])
-                row[f"share_{o}"] = g[f"weighted_{o}_cents"] / base if base else 0.0
-            row["combined_rule"] = weighted.combine
-            row["combined_cents"] = int(g["weighted_combined_cents"])
-            row["combined_share"] = g["weighted_combined_cents"] / base if base else 0.0
-    carbon = getattr(result, "carbon", None)
-    if carbon is not None:
-        c = carbon.lines.assign(exercice=carbon.lines["line_id"].map(years))
-        from budgetclimat.views.carbon import range_sums
-
-        grouped = range_sums(c, "exercice")
-        for year, g in grouped.iterrows():
-            row = rows.setdefault(int(year), {"exercice": int(year)})
-            row["tco2e"] = int(g["gco2e"]) / 1e6
-            row["tco2e_low"] = int(g["gco2e_low"]) / 1e6
-            row["tco2e_high"] = int(g["gco2e_high"]) / 1e6
+    for view in (getattr(result, "views", None) or {}).values():
+        per_year = getattr(view, "per_year", None)
+        if per_year is None:
+            continue
+        for year, values in per_year(years).items():
+            rows.setdefault(year, {"exercice": year}).update(values)
     register = getattr(result, "register", None)
     if register is not None and len(register):
         reg = register[register["scope"] == "in"].assign(exercice=register["line_id"].map(years))

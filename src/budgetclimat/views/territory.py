@@ -187,6 +187,23 @@ class MeasuresMoney:
     unfunded: pd.DataFrame  # measures linked to no budget line
     uncovered: pd.DataFrame  # favourable register lines (TF/FSC) no measure pays with
 
+    lines = None  # a view per measure, not per line (budgetclimat.views.base)
+    sums = None  # computed again on a merged run: the measures' links are per line
+
+    def summary(self, lang: str | None = None) -> dict:
+        """Per measure its lines and money, the measures no line pays for, the favourable lines no measure pays with."""
+        return {
+            "measures": [
+                {"id": str(r["id"]), "sector": None if pd.isna(r["sector"]) else str(r["sector"]),
+                 "linked_lines": int(r["linked_lines"]), "voted_cents": int(r["voted_cents"]),
+                 "executed_cents": int(r["executed_cents"]), "cost_cents": int(r["cost_cents"]),
+                 "cost_eur_per_tco2e_yr": None if pd.isna(r["cost_eur_per_tco2e_yr"]) else round(float(r["cost_eur_per_tco2e_yr"]), 2)}
+                for r in self.measures.to_dict("records")
+            ],
+            "unfunded": self.unfunded["id"].astype(str).tolist(),
+            "favourable_lines_uncovered": int(self.uncovered["line_id"].nunique()),
+        }
+
 
 def measures_money(measures: pd.DataFrame, lines: pd.DataFrame, register: pd.DataFrame | None = None) -> MeasuresMoney:
     """Cost of each measure from the voted and executed amounts of its lines; the two checks.
@@ -267,7 +284,10 @@ class TerritoryResult:
     year_missed: int | None
     stock_exhausted_year: int | None
 
-    def summary(self) -> dict:
+    lines = None  # a view per year, not per line (budgetclimat.views.base)
+    sums = None  # computed from the inputs and the carbon view's years: again on a merged run
+
+    def summary(self, lang: str | None = None) -> dict:
         rows = [{k: (None if pd.isna(v) else (round(float(v), 3) if isinstance(v, (float, np.floating)) else int(v) if isinstance(v, (np.integer,)) else v))
                  for k, v in r.items()} for r in self.years.to_dict("records")]
         return {"budget_tco2e": round(self.budget_tco2e, 3), "year_missed": self.year_missed,

@@ -118,6 +118,29 @@ class WeightedResult:
     def combined_share(self) -> float:
         return self.combined_cents / self.base_cents if self.base_cents else 0.0
 
+    def register_columns(self, line_ids: pd.Series) -> dict[str, pd.Series]:
+        """The weight of each objective of the lines ``line_ids`` (empty where a line has none), for the line register."""
+        names = [f"weight_{o}" for o in self.objectives]
+        weights = self.lines.set_index("line_id")[names]
+        return {name: line_ids.map(weights[name]).astype("Float64") for name in names}
+
+    def per_year(self, years: pd.Series) -> dict[int, dict]:
+        """Per exercice (``years``: exercice by line id): base, weighted cents and share per objective, combined."""
+        w = self.lines.assign(exercice=self.lines["line_id"].map(years))
+        cents = [f"weighted_{o}_cents" for o in self.objectives] + ["weighted_combined_cents", "amount_cents"]
+        out: dict[int, dict] = {}
+        for year, g in w.groupby("exercice")[cents].sum().iterrows():
+            row = out.setdefault(int(year), {})
+            base = int(g["amount_cents"])
+            row["base_cents"] = base
+            for o in self.objectives:
+                row[f"weighted_{o}_cents"] = int(g[f"weighted_{o}_cents"])
+                row[f"share_{o}"] = g[f"weighted_{o}_cents"] / base if base else 0.0
+            row["combined_rule"] = self.combine
+            row["combined_cents"] = int(g["weighted_combined_cents"])
+            row["combined_share"] = g["weighted_combined_cents"] / base if base else 0.0
+        return out
+
     def summary(self, lang: str | None = None) -> dict:
         return {
             "base_cents": self.base_cents,

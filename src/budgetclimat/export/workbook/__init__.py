@@ -37,6 +37,7 @@ __all__ = ["write_workbook", "read_workbook_answers", "read_previous_classes", "
 
 SHEET_ROW_LIMIT = 1_048_575
 # The sheets of the council pack (``write_workbook(…, pack=True)``, ``classify --pack``), by label key.
+# (with the view sheets registered in ``sheets.VIEW_SHEETS`` after the coloured budget: weighted, carbon…)
 PACK_SHEETS = ("sheet-synthese", "sheet-colore", "sheet-pondere", "sheet-carbone", "sheet-evolution", "sheet-annexe", "sheet-methode")
 _DEFAULT_STAMP = datetime(1980, 1, 1)
 
@@ -125,8 +126,7 @@ def write_workbook(
     pack: bool = False,
 ) -> Path:
     """Write the council annex workbook for a pipeline ``RunResult`` (or any object/dict with ``lines``,
-    ``register``, ``findings``, ``reconciliation``, ``documents``, ``ruleset`` and optionally ``weighted``
-    and ``carbon``). Atomic: the file appears complete or not at all; an input is never overwritten.
+    ``register``, ``findings``, ``reconciliation``, ``documents``, ``ruleset`` and optionally ``views``). Atomic: the file appears complete or not at all; an input is never overwritten.
 
     ``answers``: the canonical answers frame applied by this run (kept so the next round trip keeps them);
     ``previous``: ``line_id, axis, class_text`` of the previous run (see :func:`read_previous_classes`),
@@ -159,20 +159,21 @@ def write_workbook(
     if previous is not None:
         ctx.changes = compute_changes(previous, prep)
 
-    from .sheets import annexe, approfondir, carbone, colore, controles, evolution, lignes, methode, pondere, synthese
+    from .sheets import VIEW_SHEETS, annexe, approfondir, colore, controles, evolution, lignes, methode, synthese
 
     if pack:
         ctx.pack = True
-        for sheet in (synthese, colore, pondere, carbone, evolution, annexe, methode):
-            sheet.write(ctx)
+        view_writers = [sheet.write for sheet in VIEW_SHEETS.values() if sheet.pack]
+        for write in (synthese.write, colore.write, *view_writers, evolution.write, annexe.write, methode.write):
+            write(ctx)
     else:
         work = approfondir.worklist(ctx, result)
         approfondir.register_lists(ctx, work)
         declare_lists(ctx)
         synthese.write(ctx)
         colore.write(ctx)
-        pondere.write(ctx)
-        carbone.write(ctx)
+        for sheet in VIEW_SHEETS.values():  # the views' sheets (weighted, carbon…), in their order
+            sheet.write(ctx)
         evolution.write(ctx)
         annexe.write(ctx)
         lignes.write(ctx)

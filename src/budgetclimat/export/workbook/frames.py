@@ -50,10 +50,7 @@ class Prepared:
     reconciliation: pd.DataFrame | None
     documents: list = field(default_factory=list)
     ruleset: object = None
-    weighted: pd.DataFrame | None = None
-    carbon: object = None
-    territory: object = None  # views.territory.TerritoryResult (``years`` per year) when given
-    measures: object = None  # views.territory.MeasuresMoney (measures, links, unfunded, uncovered) when given
+    views: dict = field(default_factory=dict)  # the run's views by name (budgetclimat.views.base): a sheet reads its view here
     bounds: object = None  # engine.bounds.BoundsResult: ranges while questions are open (None when not computed)
     figures: object = None  # engine.figures.Figures of the main exercice: the Synthèse's, the terminal's and the JSON's
 
@@ -109,10 +106,7 @@ def prepare(result) -> Prepared:
         reconciliation=_get(result, "reconciliation"),
         documents=list(_get(result, "documents", None) or []),
         ruleset=_get(result, "ruleset"),
-        weighted=_get(result, "weighted"),
-        carbon=_get(result, "carbon"),
-        territory=_get(result, "territory"),
-        measures=_get(result, "measures"),
+        views=dict(_get(result, "views", None) or {}),
         bounds=bounds,
         figures=figures,
     )

@@ -28,7 +28,7 @@ ROW_CM = 15 / 72 * 2.54  # a row of the default height (15 pt)
 
 
 def _view(ctx):
-    return ctx.prep.carbon
+    return ctx.prep.views.get("carbon")
 
 
 def _part(ctx, name):
@@ -55,7 +55,7 @@ _TERRITORY = ["year", "cap_tco2e", "inventory_net_tco2e", "projected_net_tco2e",
 
 def _territory(ctx) -> pd.DataFrame | None:
     """Per year: cap, inventory net, projection with measures, measures' effect, business as usual, gap."""
-    terr = ctx.prep.territory
+    terr = ctx.prep.views.get("territory")
     frame = getattr(terr, "years", terr)
     if not isinstance(frame, pd.DataFrame) or not len(frame) or "year" not in frame.columns:
         return None
@@ -79,7 +79,7 @@ def line_tonnes(ctx) -> pd.Series | None:
 
 def write(ctx) -> None:
     if not key_figures(ctx) and _territory(ctx) is None:
-        reason = failed_view(ctx, "carbon", "territory")
+        reason = failed_view(ctx, "carbon", "territory", "measures")
         if reason:
             write_failed_view(ctx, "sheet-carbone", "carbone-title", reason)
         return
@@ -171,7 +171,7 @@ def write(ctx) -> None:
         charts.append(("traj", head, first, g.next_row - 1, cols))
         g.blank()
 
-    measures = ctx.prep.measures
+    measures = ctx.prep.views.get("measures")
     table = getattr(measures, "measures", None)
     if isinstance(table, pd.DataFrame) and len(table):
         g.add(C(ctx.t("carbone-measures"), H2))

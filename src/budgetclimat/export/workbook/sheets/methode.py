@@ -117,7 +117,7 @@ def write(ctx) -> None:
               C(d.text(d.title, ctx.lang), TEXT), C(Path(d.path).name, TEXT), C(d.sha256, TEXT))
     g.blank()
 
-    factors = getattr(ctx.prep.carbon, "factors_used", None)
+    factors = getattr(ctx.prep.views.get("carbon"), "factors_used", None)
     if isinstance(factors, pd.DataFrame) and len(factors):
         g.add(C(ctx.t("methode-factors"), H2))
         # The factor by its label (an id such as ``ademe-2023-specialised-services`` is not for a reader), its status in words.

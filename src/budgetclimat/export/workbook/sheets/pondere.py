@@ -9,7 +9,7 @@ from .common import failed_view, money_row, write_failed_view
 
 
 def _view(ctx):
-    return ctx.prep.weighted
+    return ctx.prep.views.get("weighted")
 
 
 def summary(ctx) -> pd.DataFrame | None:
