@@ -152,18 +152,114 @@ def _one_monetary_factor_per_category(factors: FactorTable) -> dict[str, str]:
 
 
 @dataclass
+class CarbonSums:
+    """The carbon view's totals as integers, mergeable across partitions of the lines (``a + b``): whole
+    grams and the two ends of the correlated range (:func:`range_sums`: Σ of each line at the factor's low
+    end, Σ at its high end), lines and cents per method, per category (category × factor × method) and
+    per exclusion reason, and the factor-table rows used (indexed by their position in the table). Tonnes
+    and the range's low/high are derived when rendering."""
+
+    lines: int
+    gco2e: int
+    at_low: int
+    at_high: int
+    by_method: pd.DataFrame  # index carbon_method (every METHODS): lines, amount_cents, gco2e
+    by_category: pd.DataFrame  # index carbon_category, factor_id, carbon_method (sorted): lines, amount_cents, gco2e, at_low, at_high
+    by_exclusion: pd.DataFrame  # index carbon_exclusion (sorted): lines, amount_cents
+    factors_used: pd.DataFrame  # provenance columns, index: row position in the factor table
+
+    @classmethod
+    def of(cls, lines: pd.DataFrame, factors: pd.DataFrame) -> CarbonSums:
+        """The sums of per-line estimates ``lines`` (``carbon_method``, ``carbon_category``, ``carbon_exclusion``,
+        ``factor_id``, ``amount_cents``, ``gco2e``, ``gco2e_low``, ``gco2e_high``); ``factors``: the factor table."""
+        g = lines["gco2e"].to_numpy(dtype="int64")
+        low, high = lines["gco2e_low"].to_numpy(dtype="int64"), lines["gco2e_high"].to_numpy(dtype="int64")
+        parts = lines.assign(at_low=np.where(g >= 0, low, high), at_high=np.where(g >= 0, high, low))
+        by_method = (
+            parts.groupby("carbon_method", sort=False)
+            .agg(lines=("line_id", "size"), amount_cents=("amount_cents", "sum"), gco2e=("gco2e", "sum"))
+            .reindex(list(METHODS), fill_value=0)
+        )
+        emitting = parts[parts["carbon_method"] != EXCLUDED]
+        keyed = emitting.assign(carbon_category=emitting["carbon_category"].fillna(emitting["factor_id"]))
+        by_category = keyed.groupby(["carbon_category", "factor_id", "carbon_method"], sort=True).agg(
+            lines=("line_id", "size"), amount_cents=("amount_cents", "sum"), gco2e=("gco2e", "sum"), at_low=("at_low", "sum"), at_high=("at_high", "sum"))
+        excluded = parts[parts["carbon_method"] == EXCLUDED]
+        by_exclusion = excluded.groupby("carbon_exclusion", sort=True).agg(lines=("line_id", "size"), amount_cents=("amount_cents", "sum"))
+        used_ids = set("+".join(emitting["factor_id"].dropna()).split("+")) - {""}
+        provenance = [c for c in ("factor_id", "kind", "category", "label", "value", "unit", "currency", "price_year", "vat_basis",
+                                  "region", "uncertainty_pct", "source", "edition", "status", "file") if c in factors.columns]
+        used = factors["factor_id"].isin(used_ids).to_numpy(dtype=bool)
+        factors_used = factors.loc[used, provenance].set_axis(np.flatnonzero(used), axis=0)
+        return cls(len(lines), int(g.sum()), int(parts["at_low"].sum()), int(parts["at_high"].sum()),
+                   by_method, by_category, by_exclusion, factors_used)
+
+    def __add__(self, other: CarbonSums) -> CarbonSums:
+        def add(a: pd.DataFrame, b: pd.DataFrame, sort: bool) -> pd.DataFrame:
+            return pd.concat([a, b]).groupby(level=list(range(a.index.nlevels)), sort=sort).sum()
+
+        factors = pd.concat([self.factors_used, other.factors_used])
+        return CarbonSums(
+            self.lines + other.lines, self.gco2e + other.gco2e, self.at_low + other.at_low, self.at_high + other.at_high,
+            add(self.by_method, other.by_method, False).reindex(list(METHODS), fill_value=0),
+            add(self.by_category, other.by_category, True), add(self.by_exclusion, other.by_exclusion, True),
+            factors[~factors.index.duplicated()].sort_index(),
+        )
+
+    merge = __add__
+
+
+@dataclass
 class CarbonResult:
-    """Per-line estimates and totals; ``total_gco2e`` is exactly ``lines.gco2e.sum()``."""
+    """Per-line estimates and the totals rendered from their :class:`CarbonSums`; ``total_gco2e`` is
+    exactly ``lines.gco2e.sum()``."""
 
     lines: pd.DataFrame  # LINE_COLUMNS, one row per line of the input, same order
-    total_gco2e: int
-    total_low_gco2e: int
-    total_high_gco2e: int
-    by_method: pd.DataFrame  # carbon_method, lines, amount_cents, tco2e
-    by_category: pd.DataFrame  # carbon_category, factor_id, amount_cents, tco2e, tco2e_low, tco2e_high
-    by_exclusion: pd.DataFrame  # carbon_exclusion, lines, amount_cents
-    factors_used: pd.DataFrame  # provenance of every factor applied
+    sums: CarbonSums
     findings: pd.DataFrame = field(default_factory=empty_findings)  # e.g. deflator-nearest-year warnings
+
+    @property
+    def total_gco2e(self) -> int:
+        return self.sums.gco2e
+
+    @property
+    def total_low_gco2e(self) -> int:
+        return min(self.sums.at_low, self.sums.at_high)
+
+    @property
+    def total_high_gco2e(self) -> int:
+        return max(self.sums.at_low, self.sums.at_high)
+
+    @property
+    def by_method(self) -> pd.DataFrame:
+        """``carbon_method, lines, amount_cents, tco2e``, one row per method."""
+        out = self.sums.by_method.reset_index()
+        out["tco2e"] = out["gco2e"] / 1e6
+        return out.drop(columns=["gco2e"])
+
+    @property
+    def by_category(self) -> pd.DataFrame:
+        """``carbon_category, factor_id, carbon_method, lines, amount_cents, tco2e, tco2e_low, tco2e_high``, most tonnes first."""
+        t = self.sums.by_category
+        at_low, at_high = t["at_low"].to_numpy(dtype="int64"), t["at_high"].to_numpy(dtype="int64")
+        out = (
+            t[["lines", "amount_cents"]].assign(gco2e=t["gco2e"].astype("int64"), gco2e_low=np.minimum(at_low, at_high).astype("int64"),
+                                                  gco2e_high=np.maximum(at_low, at_high).astype("int64"))
+            .reset_index().sort_values("gco2e", ascending=False, kind="stable").reset_index(drop=True)
+        )
+        for column in ("", "_low", "_high"):
+            out[f"tco2e{column}"] = out[f"gco2e{column}"] / 1e6
+        return out.drop(columns=["gco2e", "gco2e_low", "gco2e_high"])
+
+    @property
+    def by_exclusion(self) -> pd.DataFrame:
+        """``carbon_exclusion, lines, amount_cents``, largest amount first."""
+        return self.sums.by_exclusion.reset_index().sort_values("amount_cents", ascending=False, kind="stable").reset_index(drop=True)
+
+    @property
+    def factors_used(self) -> pd.DataFrame:
+        """Provenance of every factor applied, in the factor table's order."""
+        return self.sums.factors_used.reset_index(drop=True)
 
     @property
     def tco2e(self) -> float:
@@ -365,42 +461,7 @@ def range_sums(frame: pd.DataFrame, by=None) -> pd.DataFrame:
 
 def _result(frame: pd.DataFrame, settings: CarbonSettings) -> CarbonResult:
     lines = frame[LINE_COLUMNS + ["gco2e_low", "gco2e_high", "amount_cents"]].copy()
-    by_method = (
-        lines.groupby("carbon_method", sort=False)
-        .agg(lines=("line_id", "size"), amount_cents=("amount_cents", "sum"), gco2e=("gco2e", "sum"))
-        .reindex(list(METHODS), fill_value=0).reset_index()
-    )
-    by_method["tco2e"] = by_method["gco2e"] / 1e6
-    emitting = lines[lines["carbon_method"] != EXCLUDED]
-    keyed = emitting.assign(carbon_category=emitting["carbon_category"].fillna(emitting["factor_id"]))
-    keys = ["carbon_category", "factor_id", "carbon_method"]
-    by_category = (
-        keyed.groupby(keys, sort=True).agg(lines=("line_id", "size"), amount_cents=("amount_cents", "sum"))
-        .join(range_sums(keyed, keys))
-        .reset_index().sort_values("gco2e", ascending=False, kind="stable").reset_index(drop=True)
-    )
-    for column in ("", "_low", "_high"):
-        by_category[f"tco2e{column}"] = by_category[f"gco2e{column}"] / 1e6
-    excluded = lines[lines["carbon_method"] == EXCLUDED]
-    by_exclusion = (
-        excluded.groupby("carbon_exclusion", sort=True)
-        .agg(lines=("line_id", "size"), amount_cents=("amount_cents", "sum"))
-        .reset_index().sort_values("amount_cents", ascending=False, kind="stable").reset_index(drop=True)
-    )
-    used_ids = set("+".join(emitting["factor_id"].dropna()).split("+")) - {""}
-    provenance = [c for c in ("factor_id", "kind", "category", "label", "value", "unit", "currency", "price_year", "vat_basis",
-                              "region", "uncertainty_pct", "source", "edition", "status", "file") if c in settings.factors.frame.columns]
-    factors_used = settings.factors.frame.loc[settings.factors.frame["factor_id"].isin(used_ids), provenance].reset_index(drop=True)
-    return CarbonResult(
-        lines=lines.drop(columns=["amount_cents"]),
-        total_gco2e=int(lines["gco2e"].sum()),
-        total_low_gco2e=int(range_sums(lines)["gco2e_low"].iloc[0]),
-        total_high_gco2e=int(range_sums(lines)["gco2e_high"].iloc[0]),
-        by_method=by_method.drop(columns=["gco2e"]),
-        by_category=by_category.drop(columns=["gco2e", "gco2e_low", "gco2e_high"]),
-        by_exclusion=by_exclusion,
-        factors_used=factors_used,
-    )
+    return CarbonResult(lines=lines.drop(columns=["amount_cents"]), sums=CarbonSums.of(lines, settings.factors.frame))
 
 
 def quantities_from_facts(facts: pd.DataFrame, settings: CarbonSettings) -> pd.DataFrame:

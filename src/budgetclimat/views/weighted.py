@@ -99,16 +99,82 @@ def parse_weights_then(then: object, *, objectives: list[str], scale: dict[str, 
     return WeightsOutcome(tuple(pairs))
 
 
+def _cents(numerator: int) -> int:
+    """Cents from an exact numerator (cents × bp), rounded half up (away from zero)."""
+    return int((Decimal(int(numerator)) / BP).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class WeightedSums:
+    """The weighted view's totals as exact integers, mergeable across partitions of the lines (``a + b``):
+    base lines and cents, per objective the numerator Σ cents × bp and the lines it weighs, the combined
+    numerator. The cents are these numerators rounded (:func:`_cents`), shares are derived when rendering:
+    the sums of two halves of a run's lines, merged, are the whole run's to the unit."""
+
+    objectives: tuple[str, ...]
+    combine: str
+    lines: int
+    base_cents: int
+    weighted_num: tuple[int, ...]
+    lines_weighted: tuple[int, ...]
+    combined_num: int
+
+    def __add__(self, other: WeightedSums) -> WeightedSums:
+        if (self.objectives, self.combine) != (other.objectives, other.combine):
+            raise ValueError(f"weighted sums of other objectives or rule: {self.objectives}/{self.combine} and {other.objectives}/{other.combine}")
+        return WeightedSums(self.objectives, self.combine, self.lines + other.lines, self.base_cents + other.base_cents,
+                            tuple(a + b for a, b in zip(self.weighted_num, other.weighted_num, strict=True)),
+                            tuple(a + b for a, b in zip(self.lines_weighted, other.lines_weighted, strict=True)),
+                            self.combined_num + other.combined_num)
+
+    merge = __add__
+
+    @property
+    def weighted_cents(self) -> tuple[int, ...]:
+        return tuple(_cents(n) for n in self.weighted_num)
+
+    @property
+    def combined_cents(self) -> int:
+        return _cents(self.combined_num)
+
+
 @dataclass
 class WeightedResult:
-    """Weighted amounts per line and per objective, and the combined green share."""
+    """Weighted amounts per line and per objective, and the combined green share; the totals are rendered
+    from :class:`WeightedSums`."""
 
     lines: pd.DataFrame  # line_id, amount_cents, weight_<obj> (float), weighted_<obj>_cents (int64), weight_combined, weighted_combined_cents
-    totals: pd.DataFrame  # objective, weighted_cents, base_cents, share, lines_weighted
-    base_cents: int
-    combine: str
-    combined_cents: int
-    objectives: list[str] = field(default_factory=list)
+    sums: WeightedSums
+
+    @property
+    def objectives(self) -> list[str]:
+        return list(self.sums.objectives)
+
+    @property
+    def combine(self) -> str:
+        return self.sums.combine
+
+    @property
+    def base_cents(self) -> int:
+        return self.sums.base_cents
+
+    @property
+    def combined_cents(self) -> int:
+        return self.sums.combined_cents
+
+    @property
+    def totals(self) -> pd.DataFrame:
+        """``objective, weighted_cents, base_cents, share, lines_weighted``, one row per objective."""
+        base_cents = self.base_cents
+        table = pd.DataFrame({
+            "objective": pd.Series(self.objectives, dtype="string"),
+            "weighted_cents": list(self.sums.weighted_cents),
+            "lines_weighted": list(self.sums.lines_weighted),
+        })
+        table["weighted_cents"] = table["weighted_cents"].astype("int64")
+        table["base_cents"] = base_cents
+        table["share"] = table["weighted_cents"] / base_cents if base_cents else 0.0
+        return table[["objective", "weighted_cents", "base_cents", "share", "lines_weighted"]]
 
     @property
     def double_counting(self) -> bool:
@@ -188,12 +254,10 @@ def weighted_view(lines: pd.DataFrame, weights: pd.DataFrame, *, objectives: lis
     out = base.copy()
     cents = base["amount_cents"].to_numpy()
     safe = np.where(cents == 0, 1, cents)
-    totals = []
     for j, objective in enumerate(objectives):
         column = num[:, j]
         out[f"weight_{objective}"] = np.where(cents == 0, 0.0, column / (safe * BP))
         out[f"weighted_{objective}_cents"] = _round_lines(column)
-        totals.append(objective)
 
     sign = np.where(cents < 0, -1, 1)
     combined_num = (num * sign[:, None]).max(axis=1) * sign if combine == "max" else num.sum(axis=1)
@@ -202,17 +266,13 @@ def weighted_view(lines: pd.DataFrame, weights: pd.DataFrame, *, objectives: lis
     out["weight_combined"] = np.where(cents == 0, 0.0, combined_num / (safe * BP))
     out["weighted_combined_cents"] = _round_lines(combined_num)
 
-    base_cents = int(cents.sum())
-    table = pd.DataFrame({
-        "objective": pd.Series(objectives, dtype="string"),
-        "weighted_cents": [int(out[f"weighted_{o}_cents"].sum()) for o in objectives],
-        "lines_weighted": [int((num[:, j] != 0).sum()) for j in range(len(objectives))],
-    })
-    table["weighted_cents"] = table["weighted_cents"].astype("int64")
-    table["base_cents"] = base_cents
-    table["share"] = table["weighted_cents"] / base_cents if base_cents else 0.0
-    return WeightedResult(out, table[["objective", "weighted_cents", "base_cents", "share", "lines_weighted"]], base_cents,
-                          combine, int(out["weighted_combined_cents"].sum()), objectives)
+    sums = WeightedSums(
+        objectives=tuple(objectives), combine=combine, lines=n, base_cents=int(cents.sum()),
+        weighted_num=tuple(int(num[:, j].sum()) for j in range(len(objectives))),
+        lines_weighted=tuple(int((num[:, j] != 0).sum()) for j in range(len(objectives))),
+        combined_num=int(np.asarray(combined_num, dtype="int64").sum()),
+    )
+    return WeightedResult(out, sums)
 
 
 def _round_lines(numerators: np.ndarray) -> np.ndarray:
@@ -220,8 +280,7 @@ def _round_lines(numerators: np.ndarray) -> np.ndarray:
     numerators = np.asarray(numerators, dtype="int64")
     floor = np.floor_divide(numerators, BP)
     rem = numerators - floor * BP  # in [0, BP)
-    total_num = int(numerators.sum())
-    total = int((Decimal(total_num) / BP).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    total = _cents(int(numerators.sum()))
     left = total - int(floor.sum())
     out = floor.copy()
     if left > 0:
