@@ -147,9 +147,9 @@ def run(
     """Read budget files, validate and reconcile them, classify their lines, compute the views.
 
     ``profile``, ``basis`` and ``constants`` are passed to :func:`budgetclimat.read.read_budgets`;
-    ``territory`` adds the territory carbon budget and the measures' money (views ``territory`` and
-    ``measures``); ``staff_costs`` (``3a``/``3b``) overrides the rulebooks' choice of I4CE option for staff costs; ``conventions=False``
-    classifies without the rules declared ``convention: true`` (:meth:`RuleSet.without_conventions`: the
+    ``territory`` adds the territory carbon budget and the measures' money (views ``territory``,
+    ``measures``); ``staff_costs`` (``3a``/``3b``) overrides the rulebooks' choice of I4CE option for staff
+    costs; ``conventions=False`` classifies without the rules declared ``convention: true`` (:meth:`RuleSet.without_conventions`: the
     lines they decided fall to the next rule), still listed, as not applied, in the outputs.
     """
     from budgetclimat.read import read_budgets
