@@ -32,6 +32,7 @@ from budgetclimat import i18n
 from budgetclimat.engine.matcher import normalise
 from budgetclimat.errors import ConfigError
 from budgetclimat.money import allocate, parse_cents
+from budgetclimat.rulebook.model import classes_of
 from budgetclimat.views.trajectory import Trajectory
 
 INVENTORY_COLUMNS = ["year", "sector", "emissions_tco2e", "removals_tco2e"]
@@ -42,7 +43,7 @@ MEASURE_COLUMNS = [
 MEASURE_REQUIRED = ["id", "sector", "status", "start_year"]
 # Compared without accents or case: « Abandonnée », « annulé », "cancelled"…
 INACTIVE_STATUSES = ("abandonne", "abandonnee", "abandoned", "cancelled", "canceled", "annule", "annulee")
-FAVOURABLE = ("TF", "FSC")
+FAVOURABLE = classes_of("favourable")
 
 i18n.define(
     "territory-bad-value",
