@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from budgetclimat import i18n
+from budgetclimat import i18n, yamlfile
 from budgetclimat.errors import INFO, ConfigError, findings_frame
 
 WORKLIST_COLUMNS = ["question_id", "key", "fact", "axes", "lines", "amount_cents", "service", "service_id", "line_ids", "rank"]
@@ -117,8 +117,6 @@ def default_services_path() -> Path:
 def load_services(path: str | Path | None = None) -> Services:
     """Read and validate a services mapping (``None``: the shipped one). A mistake raises
     :class:`ConfigError` ``services-invalid`` naming the file, the line and what is wrong (exit 2)."""
-    from budgetclimat import yamlfile
-
     path = Path(path) if path is not None else default_services_path()
 
     def bad(line: int, detail: str):
