@@ -108,8 +108,8 @@ def test_yaml_syntax_error_has_a_line(tmp_path):
     path = write(tmp_path, VALID + "columns: [unclosed\n")
     with pytest.raises(ConfigError) as info:
         load_profile(path)
-    assert info.value.code == "profile-unreadable"
-    assert "line 14" in info.value.params["detail"]
+    assert info.value.code == "yaml-invalid"
+    assert info.value.params["file"] == str(path) and info.value.params["line"] == 14
 
 
 def test_duplicate_ids_are_refused(tmp_path):

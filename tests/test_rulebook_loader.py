@@ -152,12 +152,12 @@ def test_codes_keep_their_text(tmp_path):
 
 def test_duplicate_yaml_key(tmp_path):
     err = error_of(write(tmp_path, "  - id: R1\n    then: {class: N}\n    then: {class: D}\n"))
-    assert err.code == "rulebook-duplicate-key" and err.params["line"] == 14
+    assert err.code == "yaml-duplicate-key" and err.params["line"] == 14 and err.params["first"] == 13
 
 
 def test_yaml_syntax_error_has_a_line(tmp_path):
     err = error_of(write(tmp_path, "  - id: R1\n    then: {class: N\n"))
-    assert err.code == "rulebook-yaml" and err.params["line"] >= 13
+    assert err.code == "yaml-invalid" and err.params["line"] >= 13
 
 
 def test_amount_condition_in_euros(tmp_path):

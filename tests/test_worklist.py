@@ -208,8 +208,7 @@ def test_services_are_nomenclature_aware():
     ("services:\n  default: nope\n  services: {a: {fr: A}}\n", "service par défaut « nope »"),
     ("services:\n  default: a\n  services: {a: {fr: A}}\n  fonctions: {M57: {\"7\": b}}\n", "service « b » inconnu"),
     ("services:\n  default: a\n  services: {a: {fr: A}}\n  fonctions: {M57: {x7: a}}\n", "n'est pas un préfixe de fonction"),
-    ("services: [a\n", "YAML illisible"),
-])
+])  # a services file that is not YAML: tests/test_yaml_files.py
 def test_a_bad_services_file_stops_with_exit_2(tmp_path, text, expected):
     bad = tmp_path / "services.yaml"
     bad.write_text(text, encoding="utf-8")

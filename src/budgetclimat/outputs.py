@@ -130,3 +130,21 @@ def sha256_of(path) -> str:
     except OSError:
         return ""
     return digest.hexdigest()
+
+
+# Text a spreadsheet would take for a formula when it opens a CSV (« CSV injection », OWASP): a cell
+# starting with = + - or @, or with a tab or a carriage return (which some spreadsheets skip before reading
+# the rest). « - » is included even before a digit: « -2+3+cmd|'/C calc'!A0 » starts like a number.
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def formula_safe(text):
+    """Texts from input files stay text in every output a spreadsheet opens: one that starts like a formula
+    (:data:`FORMULA_START`) gets a leading ``'``; the others, and missing values, are kept as they are.
+
+    ``text`` is a pandas Series; the result has the ``string`` dtype. The one guard of every output: the line
+    register's CSV, the validate and lint reports, the register written beside a too-large workbook (workbook
+    cells are written as string cells, never as formulas: ``export.workbook.grid``)."""
+    text = text.astype("string")
+    risky = text.str.match(FORMULA_START).fillna(False)
+    return text.mask(risky, "'" + text)

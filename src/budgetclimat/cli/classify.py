@@ -248,9 +248,10 @@ def _human(result, data: dict) -> str:
 def _ranges(a: dict, lang: str) -> list[str]:
     from budgetclimat.engine.bounds import percent_text
     from budgetclimat.money import format_euros
+    from budgetclimat.rulebook.model import BOUNDED_ROLLUPS
 
     b, whole = a["bounds"], a["in_scope"]["cents"]
-    pct = {f"{k[:3]}_{s}": percent_text(b[f"{k}_{s}_cents"], whole, lang) for k in ("favourable", "unfavourable", "neutral") for s in ("min", "max")}
+    pct = {f"{k[:3]}_{s}": percent_text(b[f"{k}_{s}_cents"], whole, lang) for k in BOUNDED_ROLLUPS for s in ("min", "max")}
     return [
         i18n.t("cli.classify.ranges", **pct),
         i18n.t("cli.classify.decided", decided=format_euros(a["decided_cents"], lang), bounded=format_euros(a["bounded_cents"], lang),

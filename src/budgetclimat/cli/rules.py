@@ -65,7 +65,7 @@ def lint(rulebooks: tuple[Path, ...], output_format: str) -> int:
             r["message"] = render_finding(r)
         click.echo(json.dumps({"errors": errors, "warnings": warnings, "findings": records}, ensure_ascii=False, indent=2, default=str))
     elif output_format == "csv":
-        from budgetclimat.export.register import formula_safe
+        from budgetclimat.outputs import formula_safe
 
         out = findings.copy()
         out["message"] = [render_finding(r) for r in findings.to_dict("records")]
@@ -108,8 +108,9 @@ def coverage(files, rules, answers, profile, basis, constants, output_format, no
     from budgetclimat.engine.coverage import coverage as rule_coverage
     from budgetclimat.engine.coverage import unmatched
     from budgetclimat.errors import ConfigError
-    from budgetclimat.export.register import euros_text, formula_safe
+    from budgetclimat.export.register import euros_text
     from budgetclimat.money import format_euros
+    from budgetclimat.outputs import formula_safe
     from budgetclimat.pipeline import run
 
     for path in files:

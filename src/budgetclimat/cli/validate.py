@@ -168,11 +168,11 @@ def to_json(reports: list, findings) -> dict:
 
 def _formula_safe(findings):
     # Values come from input files: a cell starting like a formula must stay text in a spreadsheet.
+    from budgetclimat.outputs import formula_safe
+
     out = findings.copy()
     for column in ("file", "column", "value", "expected", "message"):
-        text = out[column].astype("string")
-        risky = text.str.match(r"^[=+@\t\r]|^-[^0-9]").fillna(False)
-        out[column] = text.mask(risky, "'" + text)
+        out[column] = formula_safe(out[column])
     return out
 
 

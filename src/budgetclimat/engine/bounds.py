@@ -30,10 +30,10 @@ import pandas as pd
 
 from budgetclimat.engine import answers as ans
 from budgetclimat.engine.matcher import fact_column
-from budgetclimat.rulebook.model import CLASSES, Outcome, Rulebook, RuleSet
+from budgetclimat.rulebook.model import BOUNDED_ROLLUPS, CLASSES, Outcome, Rulebook, RuleSet, classes_of
 
 MAX_DEPTH = 8
-GROUPS = {"favourable": ("TF", "FSC"), "unfavourable": ("D",), "neutral": ("N",)}
+GROUPS = {rollup: classes_of(rollup) for rollup in BOUNDED_ROLLUPS}
 OBJECTIVES = [(g, s) for g in GROUPS for s in ("min", "max")]
 # The analyst class that serves each objective on an open line (any class is reachable there).
 OPEN_CLASS = {

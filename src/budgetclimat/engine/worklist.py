@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from budgetclimat import i18n
+from budgetclimat import i18n, yamlfile
 from budgetclimat.errors import INFO, ConfigError, findings_frame
 
 WORKLIST_COLUMNS = ["question_id", "key", "fact", "axes", "lines", "amount_cents", "service", "service_id", "line_ids", "rank"]
@@ -117,26 +117,12 @@ def default_services_path() -> Path:
 def load_services(path: str | Path | None = None) -> Services:
     """Read and validate a services mapping (``None``: the shipped one). A mistake raises
     :class:`ConfigError` ``services-invalid`` naming the file, the line and what is wrong (exit 2)."""
-    import yaml
-
-    from budgetclimat.rulebook.yamlnodes import DuplicateKey, load
-
     path = Path(path) if path is not None else default_services_path()
-    if not path.is_file():
-        raise ConfigError("file-not-found", path=str(path))
 
     def bad(line: int, detail: str):
         return ConfigError("services-invalid", path=str(path), line=line, detail=detail)
 
-    try:
-        doc = load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise bad(1, "le fichier n'est pas en UTF-8 / not UTF-8") from None
-    except DuplicateKey as exc:
-        raise bad(exc.line, f"clé « {exc.key} » en double / duplicate key") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise bad(mark.line + 1 if mark else 1, f"YAML illisible / unreadable YAML: {getattr(exc, 'problem', exc)}") from None
+    doc = yamlfile.load_file(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("services"), dict):
         raise bad(1, "attendu une clé « services » (un dictionnaire) / expected a 'services' mapping")
     root = doc["services"]

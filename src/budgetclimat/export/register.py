@@ -11,8 +11,8 @@ import pandas as pd
 
 from budgetclimat import i18n
 from budgetclimat.errors import ERROR, WARNING, ConfigError
-from budgetclimat.outputs import atomic_output, sha256_of
-from budgetclimat.rulebook.model import CLASSES
+from budgetclimat.outputs import atomic_output, formula_safe, sha256_of
+from budgetclimat.rulebook.model import CLASSES, class_label
 
 LINE_COLUMNS = [
     "line_id", "source_file", "source_row", "collectivite", "exercice", "doc_type", "budget_code", "budget_kind",
@@ -47,20 +47,13 @@ def euros_text(cents: pd.Series) -> pd.Series:
     return text
 
 
-def formula_safe(text: pd.Series) -> pd.Series:
-    """Text from input files stays text in a spreadsheet: a cell starting with = + - @ (or tab/CR) gets a ``'``."""
-    text = text.astype("string")
-    risky = text.str.match(r"^[=+\-@\t\r]").fillna(False)
-    return text.mask(risky, "'" + text)
-
-
 def line_register(result) -> pd.DataFrame:
     """The register joined with the line columns (one row per line × axis × piece), euros as exact text."""
     lines = result.lines[[c for c in LINE_COLUMNS if c in result.lines.columns] + ["amount_cents"]]
     out = result.register.merge(lines, on="line_id", how="left", validate="many_to_one")
     out["amount"] = euros_text(out["amount_cents"])
     out["amount_share"] = euros_text(out["amount_share_cents"])
-    out["class_label"] = out["class"].map({c: i18n.t(f"class.{c}") for c in CLASSES}).astype("string")
+    out["class_label"] = out["class"].map({c: class_label(c) for c in CLASSES}).astype("string")
     return out[REGISTER_EXPORT_COLUMNS + _view_columns(result, out)]
 
 

@@ -14,9 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import yaml
-
-from budgetclimat import i18n, model
+from budgetclimat import i18n, model, yamlfile
 from budgetclimat.errors import ConfigError
 from budgetclimat.paths import rules_dir
 
@@ -33,11 +31,6 @@ i18n.define(
     "profile-invalid",
     fr="Profil {file}, ligne {line}, clé « {key} » : {problem} (attendu : {expected}).",
     en="Profile {file}, line {line}, key '{key}': {problem} (expected: {expected}).",
-)
-i18n.define(
-    "profile-unreadable",
-    fr="Profil {file} illisible : {detail}",
-    en="Profile {file} cannot be read: {detail}",
 )
 i18n.define(
     "profile-unknown",
@@ -201,35 +194,14 @@ i18n.define(
 
 
 class _Doc:
-    """A parsed YAML document that can say on which line a key sits."""
+    """A parsed profile (:func:`budgetclimat.yamlfile.load_file`) that can say on which line a key sits."""
 
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            self.node = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else "?"
-            raise ConfigError("profile-unreadable", file=str(path), detail=f"line {line}: {getattr(exc, 'problem', exc)}") from None
+        self.data = yamlfile.load_file(path)
 
-    def line(self, keys: tuple) -> int | str:
-        node = self.node
-        found = node.start_mark.line + 1 if node is not None else 1
-        for key in keys:
-            child = None
-            if isinstance(node, yaml.MappingNode):
-                for k, v in node.value:
-                    if k.value == str(key):
-                        found, child = k.start_mark.line + 1, v
-                        break
-            elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-                child = node.value[key]
-                found = child.start_mark.line + 1
-            if child is None:
-                break
-            node = child
-        return found
+    def line(self, keys: tuple) -> int:
+        return yamlfile.line_at(self.data, keys)
 
     def fail(self, keys: tuple, problem: str, expected: str) -> ConfigError:
         return ConfigError(
@@ -244,13 +216,7 @@ class _Doc:
 
 def load_profile(path: str | Path) -> Profile:
     """Read and validate one profile file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("profile-unreadable", file=str(path), detail=str(exc)) from None
-    doc = _Doc(path, text)
-    return _build(doc)
+    return _build(_Doc(Path(path)))
 
 
 _TOP_KEYS = {"id", "title", "source", "detect", "read", "constants", "columns", "amounts", "split", "filter", "checks"}

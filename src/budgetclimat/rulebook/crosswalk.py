@@ -18,10 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from budgetclimat import yamlfile
 from budgetclimat.errors import ConfigError
-from budgetclimat.rulebook import yamlnodes
 
 _CODE = re.compile(r"^[0-9]+$")
 TOP_KEYS = ["id", "from", "to", "accounts", "fonctions", "source", "rationale"]
@@ -48,10 +47,7 @@ def load_crosswalk(path: str | Path) -> Crosswalk:
     path = Path(path)
     if not path.is_file():
         raise ConfigError("rulebook-not-found", path=str(path))
-    try:
-        raw = yamlnodes.load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError("rulebook-yaml", file=str(path), line=0, detail=str(exc)) from None
+    raw = yamlfile.load_file(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("crosswalk"), dict):
         raise ConfigError("rulebook-missing-key", file=str(path), line=1, key="crosswalk", expected="crosswalk: {id, from, to, accounts, fonctions, rationale}")
     node = raw["crosswalk"]

@@ -15,11 +15,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-import yaml
-
-from budgetclimat import i18n, paths
+from budgetclimat import i18n, paths, yamlfile
 from budgetclimat.errors import ConfigError
-from budgetclimat.rulebook import saferegex, yamlnodes
+from budgetclimat.rulebook import saferegex
 from budgetclimat.rulebook.model import (
     AXES,
     CLASSES,
@@ -42,12 +40,11 @@ from budgetclimat.rulebook.model import (
     ScopeOutcome,
     Text,
 )
-from budgetclimat.rulebook.yamlnodes import MDict, MList, RawInt
+from budgetclimat.yamlfile import MDict, MList, RawInt
 
 _WHERE = "{file}, ligne {line}, clé « {key} » : "
 _WHERE_EN = "{file}, line {line}, key '{key}': "
 for _code, _fr, _en in [
-    ("rulebook-yaml", "{file}, ligne {line} : YAML invalide ({detail}).", "{file}, line {line}: invalid YAML ({detail})."),
     ("rulebook-unknown-key", _WHERE + "clé inconnue{hint}. Clés possibles : {expected}.", _WHERE_EN + "unknown key{hint}. Expected one of: {expected}."),
     ("rulebook-missing-key", _WHERE + "clé obligatoire absente ({expected}).", _WHERE_EN + "required key missing ({expected})."),
     ("rulebook-type", _WHERE + "{found} trouvé, {expected} attendu.", _WHERE_EN + "found {found}, expected {expected}."),
@@ -59,7 +56,6 @@ for _code, _fr, _en in [
     ("rulebook-split-sum", _WHERE + "les parts fixes font {found} au lieu de 1.", _WHERE_EN + "fixed shares sum to {found} instead of 1."),
     ("rulebook-split-rest", _WHERE + "une seule part « rest » est permise.", _WHERE_EN + "at most one 'rest' share is allowed."),
     ("rulebook-duplicate-id", _WHERE + "identifiant « {found} » déjà utilisé ({other}).", _WHERE_EN + "id '{found}' already used ({other})."),
-    ("rulebook-duplicate-key", "{file}, ligne {line} : clé « {key} » répétée.", "{file}, line {line}: key '{key}' repeated."),
     ("rulebook-aa-question", _WHERE + "une règle de classe AA doit nommer une question (« question: … »).", _WHERE_EN + "a rule with class AA must name a question ('question: …')."),
     ("rulebook-unsafe-regex", _WHERE + "expression régulière « {found} » hors du sous-ensemble sûr : {detail}.", _WHERE_EN + "regex '{found}' is outside the safe subset: {detail}."),
     ("rulebook-duplicate-axis", "{file} : l'axe « {found} » a déjà un livre de règles de classement ({other}).", "{file}: axis '{found}' already has a classification rulebook ({other})."),
@@ -220,16 +216,7 @@ def load_rulebook(path: str | Path) -> Rulebook:
     if not path.is_file():
         raise ConfigError("rulebook-not-found", path=str(path))
     ctx = Ctx(file=str(path))
-    try:
-        raw = yamlnodes.load(path.read_text(encoding="utf-8"))
-    except yamlnodes.DuplicateKey as exc:
-        raise ConfigError("rulebook-duplicate-key", file=str(path), line=exc.line, key=exc.key) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        raise ConfigError("rulebook-yaml", file=str(path), line=line, detail=getattr(exc, "problem", None) or str(exc)) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError("rulebook-yaml", file=str(path), line=0, detail=f"UTF-8 attendu ({exc.reason})") from None
+    raw = yamlfile.load_file(path)
     top = _mapping(ctx, raw, 1, "(fichier)")
     _check_keys(ctx, top, TOP_KEYS, "")
     if "rulebook" not in top:

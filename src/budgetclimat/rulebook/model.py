@@ -13,8 +13,28 @@ from typing import Any
 from budgetclimat import i18n
 
 KINDS = ("scope", "classification", "weights", "carbon")
+
+# ---- the method's classes, roll-ups and axes: the one definition every stage and output reads -----
+# (labels: ``class.*``, ``rollup.*``, ``axis.*`` and the short ``axis-short.*`` below).
+
+# The I4CE classes, most to least favourable, then the two that decide nothing (undefined, to investigate).
 CLASSES = ("TF", "FSC", "N", "D", "IM", "AA")
+# What each class counts as in the headline figures (PRIMER §4, « roll-up »), and those roll-ups in the
+# order the Synthèse and Évolution sheets show them.
+ROLLUP = {"TF": "favourable", "FSC": "favourable", "N": "neutral", "D": "unfavourable", "IM": "undefined", "AA": "undefined"}
+ROLLUPS = ("favourable", "neutral", "unfavourable", "undefined")
+# The roll-ups that decide something, in the order their ranges are given while questions are open
+# (engine.bounds): what is still undefined is the open part.
+BOUNDED_ROLLUPS = ("favourable", "unfavourable", "neutral")
+# The six environmental objectives of the EU taxonomy, in their legal order (1 mitigation … 6 biodiversity):
+# the order of the legal annex and of the weighted budget's objectives.
 AXES = ("attenuation", "adaptation", "eau", "economie_circulaire", "pollution", "biodiversite")
+# The axes the I4CE method rates, in its order. The coloured budget is an I4CE budget: its sheets show these
+# first, then the other taxonomy axes (a user rulebook may rate them) in the legal order. This is the only
+# place where the two orders differ: AXES for the annex and the objectives, AXIS_DISPLAY_ORDER for the
+# classified axes of the workbook.
+I4CE_AXES = ("attenuation", "adaptation", "biodiversite")
+AXIS_DISPLAY_ORDER = I4CE_AXES + tuple(a for a in AXES if a not in I4CE_AXES)
 
 # Columns a `when` may test, by form.
 CODE_COLUMNS = ("nature", "fonction", "chapitre", "chapitre_plan", "chapitre_fonction", "operation_code")
@@ -36,9 +56,16 @@ for _code, _fr, _en in [
     ("N", "Neutre", "Neutral"),
     ("D", "Défavorable", "Unfavourable"),
     ("IM", "Indéfini méthodologique", "Methodologically undefined"),
-    ("AA", "À approfondir", "To be investigated"),
+    ("AA", "À approfondir", "To investigate"),
 ]:
     i18n.define(f"class.{_code}", fr=_fr, en=_en)
+for _code, _fr, _en in [
+    ("favourable", "Favorable", "Favourable"),
+    ("neutral", "Neutre", "Neutral"),
+    ("unfavourable", "Défavorable", "Unfavourable"),
+    ("undefined", "Indéfini", "Undefined"),
+]:
+    i18n.define(f"rollup.{_code}", fr=_fr, en=_en)
 for _code, _fr, _en in [
     ("attenuation", "Atténuation du changement climatique", "Climate change mitigation"),
     ("adaptation", "Adaptation au changement climatique et prévention des risques naturels", "Climate change adaptation and natural risks"),
@@ -48,14 +75,35 @@ for _code, _fr, _en in [
     ("biodiversite", "Biodiversité et protection des espaces naturels, agricoles et forestiers", "Biodiversity and natural, agricultural and forest land"),
 ]:
     i18n.define(f"axis.{_code}", fr=_fr, en=_en)
+for _code, _fr, _en in [
+    ("attenuation", "Atténuation", "Mitigation"),
+    ("adaptation", "Adaptation", "Adaptation"),
+    ("eau", "Eau", "Water"),
+    ("economie_circulaire", "Économie circulaire", "Circular economy"),
+    ("pollution", "Pollutions", "Pollution"),
+    ("biodiversite", "Biodiversité", "Biodiversity"),
+]:
+    i18n.define(f"axis-short.{_code}", fr=_fr, en=_en)
+
+
+def classes_of(rollup: str) -> tuple[str, ...]:
+    """The classes that count as ``rollup`` (``favourable``: TF and FSC)."""
+    return tuple(c for c in CLASSES if ROLLUP[c] == rollup)
 
 
 def class_label(code: str, lang: str | None = None) -> str:
     return i18n.t(f"class.{code}", lang)
 
 
-def axis_label(code: str, lang: str | None = None) -> str:
-    return i18n.t(f"axis.{code}", lang)
+def rollup_label(code: str, lang: str | None = None) -> str:
+    return i18n.t(f"rollup.{code}", lang)
+
+
+def axis_label(code: str, lang: str | None = None, *, short: bool = False) -> str:
+    """The axis's name as the legal annex gives it, or (``short``) as a column header; an axis declared by
+    a user (a weights objective) is shown as written."""
+    key = f"axis-short.{code}" if short else f"axis.{code}"
+    return i18n.t(key, lang) if key in i18n.catalogue() else code
 
 
 @dataclass(frozen=True)

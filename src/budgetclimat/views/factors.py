@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from budgetclimat import i18n
+from budgetclimat import i18n, yamlfile
 from budgetclimat.errors import ConfigError
 
 KINDS = ("monetary", "physical")
@@ -324,15 +323,10 @@ class VatRates:
 
 def load_vat(path: str | Path) -> VatRates:
     path = Path(path)
-    try:
-        doc = yaml.compose(path.read_text(encoding="utf-8"))
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError("factor-file-unreadable", file=str(path), detail=str(exc)) from exc
-    lines = _yaml_lines(doc)
+    data = yamlfile.load_file(path)
 
     def bad(key: str, detail: str, expected: str) -> ConfigError:
-        return ConfigError("vat-bad-config", file=str(path), line=lines.get(key, 1), key=key, detail=detail, expected=expected)
+        return ConfigError("vat-bad-config", file=str(path), line=yamlfile.line_at(data, key), key=key, detail=detail, expected=expected)
 
     if not isinstance(data, dict) or not isinstance(data.get("vat"), dict):
         raise bad("vat", "bloc absent", "a mapping 'vat:' with default_rate and rates")
@@ -361,19 +355,3 @@ def load_vat(path: str | Path) -> VatRates:
                 raise bad(key + ".nature", f"{prefix!r}", "account prefixes as strings of digits")
             by_prefix.append((str(prefix), float(rate), str(item.get("reason", ""))))
     return VatRates(float(default), by_prefix, include, str(vat.get("id", path.stem)), str(vat.get("source", "")))
-
-
-def _yaml_lines(node: yaml.Node | None, prefix: str = "") -> dict[str, int]:
-    """Dotted key path -> 1-based line, for error messages."""
-    out: dict[str, int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            key = f"{prefix}.{k.value}" if prefix else str(k.value)
-            out[key] = k.start_mark.line + 1
-            out.update(_yaml_lines(v, key))
-    elif isinstance(node, yaml.SequenceNode):
-        for n, v in enumerate(node.value):
-            key = f"{prefix}[{n}]"
-            out[key] = v.start_mark.line + 1
-            out.update(_yaml_lines(v, key))
-    return out

@@ -26,12 +26,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from budgetclimat import i18n
+from budgetclimat import i18n, yamlfile
 from budgetclimat.engine.matcher import normalise
 from budgetclimat.errors import ConfigError
 from budgetclimat.money import allocate, parse_cents
+from budgetclimat.rulebook.model import classes_of
 from budgetclimat.views.trajectory import Trajectory
 
 INVENTORY_COLUMNS = ["year", "sector", "emissions_tco2e", "removals_tco2e"]
@@ -42,7 +42,7 @@ MEASURE_COLUMNS = [
 MEASURE_REQUIRED = ["id", "sector", "status", "start_year"]
 # Compared without accents or case: « Abandonnée », « annulé », "cancelled"…
 INACTIVE_STATUSES = ("abandonne", "abandonnee", "abandoned", "cancelled", "canceled", "annule", "annulee")
-FAVOURABLE = ("TF", "FSC")
+FAVOURABLE = classes_of("favourable")
 
 i18n.define(
     "territory-bad-value",
@@ -58,20 +58,29 @@ i18n.define("territory-unreadable", fr="{file} : fichier illisible ({detail})", 
 
 
 def _read_table(path: Path, key: str) -> pd.DataFrame:
-    """CSV (UTF-8, ``,`` or ``;``) or YAML (a list of rows under ``key``); every cell as a string."""
+    """CSV (UTF-8, ``,`` or ``;``) or YAML (a list of rows under ``key``); every cell as a string. A YAML
+    table keeps its rows (``attrs["yaml_rows"]``) so that an error names the line of the value."""
+    if path.suffix.lower() in (".yaml", ".yml"):
+        data = yamlfile.load_file(path)
+        rows = data.get(key) if isinstance(data, dict) else data
+        if not isinstance(rows, list):
+            raise ConfigError("territory-missing-column", file=str(path), column=key, expected=f"{key}: [ {{…}}, … ]")
+        frame = pd.DataFrame(rows)
+        for column in frame.columns:
+            frame[column] = frame[column].map(lambda v: ";".join(map(str, v)) if isinstance(v, list) else v)
+        frame = frame.astype("string")
+        frame.attrs["yaml_rows"] = rows
+        return frame
     try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            rows = data.get(key) if isinstance(data, dict) else data
-            if not isinstance(rows, list):
-                raise ConfigError("territory-missing-column", file=str(path), column=key, expected=f"{key}: [ {{…}}, … ]")
-            frame = pd.DataFrame(rows)
-            for column in frame.columns:
-                frame[column] = frame[column].map(lambda v: ";".join(map(str, v)) if isinstance(v, list) else v)
-            return frame.astype("string")
         return pd.read_csv(path, dtype="string", keep_default_na=False, sep=None, engine="python", encoding="utf-8")
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, pd.errors.ParserError) as exc:
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise ConfigError("territory-unreadable", file=str(path), detail=str(exc)) from None
+
+
+def _row(frame: pd.DataFrame, i: int, column: str) -> int:
+    """The line of row ``i``'s ``column`` in its file: the YAML line of the value, or the CSV row (header 1)."""
+    rows = frame.attrs.get("yaml_rows")
+    return yamlfile.line_at(rows, (i, column)) if rows is not None else i + 2
 
 
 def _numbers(frame: pd.DataFrame, column: str, file: str, expected: str, *, required: bool, integer: bool = False) -> pd.Series:
@@ -83,7 +92,7 @@ def _numbers(frame: pd.DataFrame, column: str, file: str, expected: str, *, requ
         bad |= values.notna() & (values != values.round())
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ConfigError("territory-bad-value", file=file, row=i + 2, column=column, value=frame[column].iloc[i], expected=expected)
+        raise ConfigError("territory-bad-value", file=file, row=_row(frame, i, column), column=column, value=frame[column].iloc[i], expected=expected)
     return values.astype("float64")
 
 
@@ -130,11 +139,11 @@ def conform_measures(frame: pd.DataFrame, file: str = "<measures>") -> pd.DataFr
     blank_id = out["id"].isna()
     if blank_id.any():
         i = int(np.flatnonzero(blank_id.to_numpy())[0])
-        raise ConfigError("territory-bad-value", file=file, row=i + 2, column="id", value="", expected="a measure id")
+        raise ConfigError("territory-bad-value", file=file, row=_row(frame, i, "id"), column="id", value="", expected="a measure id")
     cents, bad = parse_cents(frame["cost"].astype("string"))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ConfigError("territory-bad-value", file=file, row=i + 2, column="cost", value=frame["cost"].iloc[i], expected="an amount in euros")
+        raise ConfigError("territory-bad-value", file=file, row=_row(frame, i, "cost"), column="cost", value=frame["cost"].iloc[i], expected="an amount in euros")
     out["declared_cost_cents"] = cents.astype("Int64")
     out["reduction_tco2e_yr"] = _numbers(frame, "reduction_tco2e_yr", file, "tCO2e per year ≥ 0", required=False).fillna(0.0)
     out["removal_tco2e_yr"] = _numbers(frame, "removal_tco2e_yr", file, "tCO2e per year ≥ 0", required=False).fillna(0.0)

@@ -20,11 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from budgetclimat import i18n
+from budgetclimat import i18n, yamlfile
 from budgetclimat.errors import ConfigError
-from budgetclimat.rulebook import yamlnodes
 
 SHAPES = ("linear", "constant_rate", "cumulative_budget", "stepped")
 UNITS = {"tCO2e": 1.0, "ktCO2e": 1e3, "MtCO2e": 1e6}
@@ -34,7 +32,6 @@ i18n.define(
     fr="{file}, ligne {line}, clé « {key} » : {detail} ; attendu : {expected}",
     en="{file}, line {line}, key '{key}': {detail}; expected: {expected}",
 )
-i18n.define("trajectory-unreadable", fr="{file} : YAML illisible ({detail})", en="{file}: unreadable YAML ({detail})")
 
 
 @dataclass
@@ -117,13 +114,10 @@ def _caps(years, caps, period=None, confidence=None) -> pd.DataFrame:
 def load_trajectory(path: str | Path) -> Trajectory:
     """Load a trajectory YAML (see ``docs/view-trajectory.md``); every mistake names file, line and key."""
     path = Path(path)
-    try:
-        raw = yamlnodes.load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError("trajectory-unreadable", file=str(path), detail=str(exc)) from None
+    raw = yamlfile.load_file(path)
 
     def fail(node, key: str, detail: str, expected: str):
-        line = node.line_of(key.split(".")[-1]) if isinstance(node, yamlnodes.MDict) else getattr(node, "line", 1)
+        line = node.line_of(key.split(".")[-1]) if isinstance(node, yamlfile.MDict) else getattr(node, "line", 1)
         raise ConfigError("trajectory-bad", file=str(path), line=line, key=key, detail=detail, expected=expected)
 
     if not isinstance(raw, dict) or not isinstance(raw.get("trajectory"), dict):

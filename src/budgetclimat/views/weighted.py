@@ -24,8 +24,7 @@ import pandas as pd
 
 from budgetclimat import i18n
 from budgetclimat.errors import ConfigError
-
-AXES = ("attenuation", "adaptation", "eau", "economie_circulaire", "pollution", "biodiversite")
+from budgetclimat.rulebook.model import AXES
 BP = 10_000  # basis points in a weight of 1
 COMBINE_RULES = ("max", "sum")
 

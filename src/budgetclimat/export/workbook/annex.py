@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from budgetclimat import i18n
+from budgetclimat import i18n, yamlfile
 from budgetclimat.errors import ConfigError
 from budgetclimat.paths import rules_dir
 
@@ -21,8 +20,8 @@ from .frames import ALL_KEYS, Prepared
 
 i18n.define(
     "annex-invalid",
-    fr="Définition d'annexe {path} invalide : {detail}",
-    en="Invalid annex definition {path}: {detail}",
+    fr="Définition d'annexe {path} invalide, ligne {line} : {detail}",
+    en="Invalid annex definition {path}, line {line}: {detail}",
 )
 
 _ROWS = ("nature", "chapitre", "total")
@@ -79,17 +78,17 @@ class AnnexDefinition:
         return any(acc.code == row and not acc.confirmed for acc in self.accounts + self.keep_accounts)
 
 
-def _fail(path: Path, detail: str) -> ConfigError:
-    return ConfigError("annex-invalid", path=str(path), detail=detail)
+def _fail(path: Path, detail: str, line: int = 1) -> ConfigError:
+    return ConfigError("annex-invalid", path=str(path), line=line, detail=detail)
 
 
 def _accounts(path: Path, items, key: str) -> tuple[Account, ...]:
     out = []
-    for item in items or []:
+    for n, item in enumerate(items or []):
         if isinstance(item, (str, int)):
             item = {"code": str(item)}
         if not isinstance(item, dict) or "code" not in item:
-            raise _fail(path, f"{key}: each account needs a code")
+            raise _fail(path, f"{key}: each account needs a code", yamlfile.line_at(items, (n,)))
         out.append(Account(str(item["code"]), str(item.get("label", "")), bool(item.get("confirmed", True))))
     return tuple(out)
 
@@ -97,11 +96,8 @@ def _accounts(path: Path, items, key: str) -> tuple[Account, ...]:
 def load_definition(path: Path) -> AnnexDefinition:
     import hashlib
 
+    doc = yamlfile.load_file(path)
     raw_bytes = Path(path).read_bytes()
-    try:
-        doc = yaml.safe_load(raw_bytes)
-    except yaml.YAMLError as exc:
-        raise _fail(path, str(exc)) from None
     annex = (doc or {}).get("annex") if isinstance(doc, dict) else None
     if not isinstance(annex, dict):
         raise _fail(path, "top-level key 'annex' expected")
@@ -110,12 +106,13 @@ def load_definition(path: Path) -> AnnexDefinition:
         layout = annex["layout"]
         rows = layout.get("rows", "nature")
         if rows not in _ROWS:
-            raise _fail(path, f"layout.rows: one of {', '.join(_ROWS)} expected, got {rows!r}")
+            raise _fail(path, f"layout.rows: one of {', '.join(_ROWS)} expected, got {rows!r}", yamlfile.line_at(doc, "annex.layout.rows"))
         columns = []
-        for col in layout["columns"]:
+        for n, col in enumerate(layout["columns"]):
             bad = [c for c in col["classes"] if c not in ALL_KEYS]
             if bad:
-                raise _fail(path, f"layout.columns.{col['key']}: unknown classes {bad} (expected {ALL_KEYS})")
+                raise _fail(path, f"layout.columns.{col['key']}: unknown classes {bad} (expected {ALL_KEYS})",
+                            yamlfile.line_at(doc, ("annex", "layout", "columns", n, "classes")))
             columns.append(AnnexColumn(str(col["key"]), dict(col["label"]), tuple(col["classes"])))
         return AnnexDefinition(
             id=str(annex["id"]),
@@ -141,7 +138,7 @@ def load_definition(path: Path) -> AnnexDefinition:
             sha256=hashlib.sha256(raw_bytes).hexdigest(),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise _fail(path, f"missing or wrong key {exc}") from None
+        raise _fail(path, f"missing or wrong key {exc}", yamlfile.line_at(doc, "annex")) from None
 
 
 def load_definitions(folder: Path | None = None) -> list[AnnexDefinition]:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from budgetclimat.rulebook.model import CLASSES, axis_label, class_label, rollup_label
+
 from . import labels
 from .frames import Prepared
 from .grid import Grid, Styles, flush, page_setup
@@ -39,10 +41,16 @@ class Context:
         return labels.tr(key, self.lang, **params)
 
     def axis(self, axis: str) -> str:
-        return self.t(f"axis-{axis}") if labels.known(f"axis-{axis}") else axis
+        return axis_label(axis, self.lang, short=True)
 
     def cls(self, key: str) -> str:
+        """A class's label, or the workbook's for ``out`` (out of scope) and ``none`` (in scope, no class)."""
+        if key in CLASSES:
+            return class_label(key, self.lang)
         return self.t(f"class-{key}") if labels.known(f"class-{key}") else key
+
+    def rollup(self, key: str) -> str:
+        return rollup_label(key, self.lang)
 
     def sheet(self, key: str):
         return self.wb.create_sheet(self.t(key))

@@ -8,13 +8,12 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from budgetclimat import i18n
+from budgetclimat.rulebook.model import AXIS_DISPLAY_ORDER, CLASSES, ROLLUP, ROLLUPS
 
-CLASSES = ["TF", "FSC", "N", "D", "IM", "AA"]
-IN_SCOPE_KEYS = CLASSES + ["none"]
-ALL_KEYS = IN_SCOPE_KEYS + ["out"]
-ROLLUP = {"TF": "favourable", "FSC": "favourable", "N": "neutral", "D": "unfavourable", "IM": "undefined", "AA": "undefined", "none": "undefined"}
-ROLLUPS = ["favourable", "neutral", "unfavourable", "undefined"]
-AXIS_ORDER = ["attenuation", "adaptation", "biodiversite", "eau", "economie_circulaire", "pollution"]
+# Class keys of the sheets: the classes, ``none`` (in scope without a class, counted as undefined), ``out``.
+IN_SCOPE_KEYS = [*CLASSES, "none"]
+ALL_KEYS = [*IN_SCOPE_KEYS, "out"]
+KEY_ROLLUP = {**ROLLUP, "none": "undefined"}
 _LINE_ATTRS = ["exercice", "doc_type", "section", "sens", "operation", "chapitre", "nature", "fonction", "fonction_label", "label", "amount_cents"]
 
 
@@ -88,7 +87,7 @@ def prepare(result) -> Prepared:
     reg["key"] = class_key(reg)
     reg["amount_share_cents"] = reg["amount_share_cents"].fillna(0).astype("int64")
     present = [a for a in pd.unique(reg["axis"].dropna().astype(str))]
-    axes = [a for a in AXIS_ORDER if a in present] + sorted(a for a in present if a not in AXIS_ORDER)
+    axes = [a for a in AXIS_DISPLAY_ORDER if a in present] + sorted(a for a in present if a not in AXIS_DISPLAY_ORDER)
     exercices = sorted(int(x) for x in pd.unique(lines["exercice"].dropna()))
     from types import SimpleNamespace
 
@@ -122,7 +121,7 @@ def pivot_classes(reg: pd.DataFrame, by: list[str] | None = None) -> pd.DataFram
     table["in_scope"] = table[IN_SCOPE_KEYS].sum(axis=1)
     table["total"] = table["in_scope"] + table["out"]
     for roll in ROLLUPS:
-        table[roll] = table[[k for k, r in ROLLUP.items() if r == roll]].sum(axis=1)
+        table[roll] = table[[k for k, r in KEY_ROLLUP.items() if r == roll]].sum(axis=1)
     table.columns.name = None
     return table
 
@@ -138,7 +137,7 @@ def figures_table(axis_figures) -> pd.DataFrame:
     row["in_scope"] = axis_figures.in_scope.cents
     row["total"] = axis_figures.total.cents
     for roll in ROLLUPS:
-        row[roll] = sum(row[k] for k, r in ROLLUP.items() if r == roll)
+        row[roll] = sum(row[k] for k, r in KEY_ROLLUP.items() if r == roll)
     for part in OUT_PARTS:
         row[f"out_{part}"] = axis_figures.out_parts[part].cents
     return pd.DataFrame([row]).astype("int64")

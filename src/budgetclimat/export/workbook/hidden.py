@@ -7,9 +7,10 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from budgetclimat import __version__
+from budgetclimat.rulebook.model import CLASSES
 
+from .frames import line_class_summary
 from .grid import C, Grid
-from .frames import CLASSES, line_class_summary
 
 LISTS_SHEET = "_listes"
 META_SHEET = "_budgetclimat"

@@ -34,26 +34,11 @@ for _key, _fr, _en in [
 ]:
     _d(_key, _fr, _en)
 
-# Classes, roll-ups, axes.
+# Class keys beside the method's classes (whose labels, with the roll-ups' and the axes', are the rulebook
+# model's: Context.cls, Context.rollup, Context.axis), sections, directions, operations.
 for _key, _fr, _en in [
-    ("class-TF", "Très favorable", "Very favourable"),
-    ("class-FSC", "Favorable sous conditions", "Favourable under conditions"),
-    ("class-N", "Neutre", "Neutral"),
-    ("class-D", "Défavorable", "Unfavourable"),
-    ("class-IM", "Indéfini méthodologique", "Methodologically undefined"),
-    ("class-AA", "À approfondir", "To investigate"),
     ("class-out", "Hors périmètre", "Out of scope"),
     ("class-none", "Non classé", "Not classified"),
-    ("rollup-favourable", "Favorable", "Favourable"),
-    ("rollup-neutral", "Neutre", "Neutral"),
-    ("rollup-unfavourable", "Défavorable", "Unfavourable"),
-    ("rollup-undefined", "Indéfini", "Undefined"),
-    ("axis-attenuation", "Atténuation", "Mitigation"),
-    ("axis-adaptation", "Adaptation", "Adaptation"),
-    ("axis-biodiversite", "Biodiversité", "Biodiversity"),
-    ("axis-eau", "Eau", "Water"),
-    ("axis-economie_circulaire", "Économie circulaire", "Circular economy"),
-    ("axis-pollution", "Pollutions", "Pollution"),
     ("section-F", "Fonctionnement", "Operating"),
     ("section-I", "Investissement", "Investment"),
     ("sens-D", "Dépense", "Expense"),
@@ -118,7 +103,7 @@ for _key, _fr, _en in [
     ("note-ranges", "Chaque borne est atteinte par des réponses réelles, données une fois par question et par clé (feuille « À approfondir ») ; "
      "elle se resserre à mesure que les réponses arrivent. Décidé : classé ; borné : à approfondir, mais toutes les classes encore possibles sont "
      "au moins neutres (ou toutes au plus neutres) ; ouvert : le reste (questions libres, frais de personnel répartis). Décidé + borné + ouvert = périmètre.",
-     "Each bound is reached by real answers, given once per question and key (sheet “To be investigated”); it narrows as answers come in. "
+     "Each bound is reached by real answers, given once per question and key (sheet “To investigate”); it narrows as answers come in. "
      "Decided: classified; bounded: to be investigated, but every class still possible is at least neutral (or every one at most neutral); "
      "open: the rest (free-text questions, allocated staff costs). Decided + bounded + open = in scope."),
     ("kf-amounts-title", "Montants par axe (€)", "Amounts per axis (€)"),

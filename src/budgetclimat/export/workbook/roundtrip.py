@@ -15,8 +15,9 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from budgetclimat.errors import ConfigError
+from budgetclimat.rulebook.model import CLASSES
 
-from .frames import CLASSES, Prepared, line_class_summary
+from .frames import Prepared, line_class_summary
 from .hidden import MARKER, META_SHEET
 
 _SPLIT = re.compile(r"^\s*([A-Za-z]+)\s*(?:[:=]?\s*(\d+(?:[.,]\d+)?)\s*(%?))?\s*$")
@@ -214,14 +215,12 @@ def read_workbook_answers(path: str | Path) -> pd.DataFrame:
     for ids, labels in [(meta["axes"], meta["axis_labels"])]:
         axis_of.update({a: a for a in ids})
         axis_of.update({lbl: a for lbl, a in zip(labels, ids)})
-    from .context import Context  # noqa: F401 - labels are registered with the sheets
-    from . import labels as _labels
     from budgetclimat import i18n
+    from budgetclimat.rulebook.model import axis_label
 
     for axis in meta["axes"]:
         for lang in i18n.LANGUAGES:
-            if _labels.known(f"axis-{axis}"):
-                axis_of[_labels.tr(f"axis-{axis}", lang)] = axis
+            axis_of[axis_label(axis, lang, short=True)] = axis
 
     typed: list[dict] = []
     lignes = meta["layout"].get("lignes")

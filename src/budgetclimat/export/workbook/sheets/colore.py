@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandas as pd
 from openpyxl.worksheet.pagebreak import Break
 
+from budgetclimat.rulebook.model import CLASSES
+
 from ..codes import chapter_labels, fonction_labels
-from ..frames import CLASSES, pivot_classes
+from ..frames import pivot_classes
 from ..grid import H2, HEAD, NUMBER, PERCENT, TEXT, TEXT_WRAP, TITLE, TOTAL_TEXT, C, Grid, class_look
 from .common import money_row
 

@@ -8,8 +8,9 @@ from openpyxl.drawing.fill import ColorChoice, PatternFillProperties
 from openpyxl.drawing.line import LineProperties
 
 from budgetclimat import __version__
+from budgetclimat.rulebook.model import CLASSES
 
-from ..frames import CLASSES, Prepared
+from ..frames import Prepared
 from ..grid import CLASS_COLOURS, HEAD, MONEY, MONEY_BOLD, NUMBER, PERCENT, TEXT, TOTAL_TEXT, C, Grid, class_look
 from ..labels import basis_text, nomenclature_text
 from budgetclimat.money import format_euros as fmt_eur
@@ -67,7 +68,7 @@ def document_facts(ctx) -> dict:
 def class_headers(ctx, first_header: str, keys: list[str], extra: list[str] = ()) -> list[C]:
     cells = [C(first_header, HEAD)]
     for k in keys:
-        cells.append(C(ctx.cls(k) if k in CLASSES or k in ("out", "none") else ctx.t(f"rollup-{k}"), class_look(k)))
+        cells.append(C(ctx.cls(k) if k in CLASSES or k in ("out", "none") else ctx.rollup(k), class_look(k)))
     cells.extend(C(h, HEAD) for h in extra)
     return cells
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from openpyxl.chart import LineChart, Reference
 
-from ..frames import ROLLUPS, pivot_classes
+from budgetclimat.rulebook.model import ROLLUPS
+
+from ..frames import pivot_classes
 from ..grid import H2, HEAD, PERCENT, TEXT, TITLE, C, Grid, class_look
 from .common import money_row
 
@@ -21,7 +23,7 @@ def write(ctx) -> None:
     for axis in prep.axes:
         reg = prep.register[(prep.register["axis"] == axis) & (prep.register["sens"] == "D")]
         g.add(C(ctx.axis(axis), H2))
-        head = g.add(C(ctx.t("col-year"), HEAD), *[C(ctx.t(f"rollup-{k}"), class_look(k)) for k in ROLLUPS],
+        head = g.add(C(ctx.t("col-year"), HEAD), *[C(ctx.rollup(k), class_look(k)) for k in ROLLUPS],
                      C(ctx.t("col-in-scope"), HEAD), C(ctx.cls("out"), class_look("out")))
         first = g.next_row
         for year in prep.exercices:

@@ -163,15 +163,14 @@ def _columns(ctx, frame: pd.DataFrame) -> list[Column]:
 
 
 def _write_elsewhere(ctx, ws, frame: pd.DataFrame, limit: int) -> None:
-    from budgetclimat.outputs import atomic_output
+    from budgetclimat.outputs import atomic_output, formula_safe
 
     path = ctx.register_elsewhere
     with atomic_output(path, ctx.inputs) as tmp:
         out = frame.copy()
         for col in out.columns:
             if out[col].dtype == object or str(out[col].dtype).startswith("string"):
-                # Text from input data stays text in a spreadsheet: no leading =, +, -, @.
-                out[col] = out[col].astype("string").str.replace(r"^([=+\-@])", r"'\1", regex=True)
+                out[col] = formula_safe(out[col])  # text from input data stays text in a spreadsheet
         from budgetclimat.export.register import to_csv
 
         to_csv(out, tmp, ctx.lang)  # BOM, and « ; » with a decimal comma in French: Excel opens it in columns

@@ -8,7 +8,9 @@ from openpyxl.chart.series import DataPoint
 from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.drawing.fill import ColorChoice, PatternFillProperties
 
-from ..frames import CLASSES, ROLLUPS, figures_table, shares
+from budgetclimat.rulebook.model import BOUNDED_ROLLUPS, CLASSES, ROLLUPS
+
+from ..frames import figures_table, shares
 from ..grid import CLASS_COLOURS, H2, HEAD, LABEL, NOTE, PERCENT_BOLD, SUBTITLE, TEXT, TEXT_WRAP, TITLE, TOTAL_TEXT, WARN, C, Grid, Look, class_look
 from .common import colour_series, document_facts, money_row
 
@@ -56,7 +58,7 @@ def write(ctx) -> None:
 
     # Shares per axis (roll-up).
     r = g.add(C(ctx.t("kf-title"), H2))
-    g.add(C(ctx.t("col-axis"), HEAD), *[C(ctx.t(f"rollup-{k}"), class_look(k)) for k in ROLLUPS],
+    g.add(C(ctx.t("col-axis"), HEAD), *[C(ctx.rollup(k), class_look(k)) for k in ROLLUPS],
           C(ctx.t("col-in-scope"), HEAD), C(ctx.cls("out"), class_look("out")), C(ctx.t("col-total-budget"), HEAD))
     for axis in axes:
         t = tables[axis]
@@ -112,7 +114,7 @@ def _ranges_block(ctx, g: Grid, axes: list[str]) -> None:
     if not bounds:
         return
     g.add(C(ctx.t("kf-ranges-title"), H2))
-    g.add(C(ctx.t("col-axis"), HEAD), *[C(ctx.t(f"col-range-{k}"), HEAD) for k in ("favourable", "unfavourable", "neutral")],
+    g.add(C(ctx.t("col-axis"), HEAD), *[C(ctx.t(f"col-range-{k}"), HEAD) for k in BOUNDED_ROLLUPS],
           *[C(ctx.t(k), HEAD) for k in ("col-decided", "col-bounded", "col-at-least-neutral", "col-open")])
     for axis in axes:
         b = bounds.get(axis)
@@ -121,7 +123,7 @@ def _ranges_block(ctx, g: Grid, axes: list[str]) -> None:
         ranges = [
             ctx.t("range-text", low=percent_text(getattr(b, f"{k}_min_cents"), b.in_scope_cents, ctx.lang),
                   high=percent_text(getattr(b, f"{k}_max_cents"), b.in_scope_cents, ctx.lang))
-            for k in ("favourable", "unfavourable", "neutral")
+            for k in BOUNDED_ROLLUPS
         ]
         g.add(C(ctx.axis(axis), TOTAL_TEXT), *[C(text, TEXT_WRAP) for text in ranges],
               *money_row([b.decided_cents, b.bounded_cents, b.at_least_neutral_cents, b.open_cents]))
