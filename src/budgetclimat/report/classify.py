@@ -19,7 +19,7 @@ from budgetclimat.engine.worklist import coverage
 from budgetclimat.errors import group_findings, render_finding, render_group
 from budgetclimat.export.register import summary
 from budgetclimat.money import format_euros
-from budgetclimat.report.common import records
+from budgetclimat.report.common import level_text, records
 from budgetclimat.rulebook.model import CLASSES
 
 for _key, _fr, _en in [
@@ -125,14 +125,14 @@ class ClassifyReport:
         f = data["findings"]
         out.append(i18n.t("cli.classify.findings", errors=f["errors"], warnings=f["warnings"]))
         for row in self.counts:
-            level = i18n.t(f"cli.classify.level.{row['level']}")
+            level = level_text(row["level"])
             out.append(f"  {row['code']} ({level}) : {row['count']}" if lang == "fr" else f"  {row['code']} ({level}): {row['count']}")
         # Warnings that change how the figures read are said in full first; then errors and warnings, one entry
         # per code × column × value (the detail: budgetclimat validate --report).
         for row in self.said_in_full:
-            out.append(i18n.t("cli.classify.finding", level=i18n.t(f"cli.classify.level.{row['level']}"), code=row["code"], message=render_finding(row)))
+            out.append(i18n.t("cli.classify.finding", level=level_text(row["level"]), code=row["code"], message=render_finding(row)))
         for row in self.groups:
-            out.append(i18n.t("cli.classify.finding", level=i18n.t(f"cli.classify.level.{row['level']}"), code=row["code"], message=render_group(row)))
+            out.append(i18n.t("cli.classify.finding", level=level_text(row["level"]), code=row["code"], message=render_group(row)))
         if self.more:
             out.append(i18n.t("cli.classify.more", n=self.more))
         return "\n".join(out)
