@@ -206,9 +206,9 @@ def test_decided_bounded_open_sum_to_in_scope_montreuil(montreuil):
 
 def test_summary_terminal_and_failure(case, monkeypatch):
     from budgetclimat import i18n
-    from budgetclimat.cli.classify import _human
     from budgetclimat.export.register import summary
     from budgetclimat.pipeline import run_lines
+    from budgetclimat.report import classify_report
 
     lines, ruleset = case
     result = run_lines(lines, ruleset)
@@ -216,10 +216,10 @@ def test_summary_terminal_and_failure(case, monkeypatch):
     axis = data["axes"]["attenuation"]
     b = result.bounds.axes["attenuation"]
     assert axis["bounds"]["favourable_max_cents"] == b.favourable_max_cents and axis["open_cents"] == b.open_cents
-    text = _human(result, data)
+    text = classify_report(result).text()
     assert "favorable entre " in text and "\u00a0%" in text and "au moins neutre : 300,00" in text
     i18n.set_language("en")
-    text = _human(result, summary(result))
+    text = classify_report(result).text()
     assert "favourable between " in text and "at least neutral: €300.00" in text
 
     # A failure of the computation is a warning; the run and the summary go on without ranges.

@@ -198,12 +198,12 @@ def test_each_out_of_scope_line_in_exactly_one_part(small):
 
 
 def test_small_run_terminal_json_and_synthese_agree(small, tmp_path):
-    from budgetclimat.cli.classify import _human
     from budgetclimat.export.register import summary
     from budgetclimat.export.workbook import write_workbook
+    from budgetclimat.report import classify_report
 
     data = summary(small)
-    terminal = terminal_figures(_human(small, data))
+    terminal = terminal_figures(classify_report(small).text())
     synthese = synthese_figures(write_workbook(small, tmp_path / "a.xlsx", timestamp=STAMP))
     for axis, a in data["axes"].items():
         figures = {"in": a["in_scope"]["cents"], "out": a["out_of_scope"]["cents"], **{p: a["out_of_scope"]["parts"][p]["cents"] for p in PARTS}}
@@ -214,20 +214,19 @@ def test_small_run_terminal_json_and_synthese_agree(small, tmp_path):
 
 def test_english_terminal_says_the_split(small):
     from budgetclimat import i18n
-    from budgetclimat.cli.classify import _human
-    from budgetclimat.export.register import summary
+    from budgetclimat.report import classify_report
 
     i18n.set_language("en")
-    text = _human(small, summary(small))
+    text = classify_report(small).text()
     assert "of which revenue €5,810,000.00, ordre operations €400,005.00, debt €730,000.00, other reasons €3,234.56" in text
 
 
 def test_several_years_give_each_year_and_the_synthese_the_latest(tmp_path):
     """Two exercices in one run: the JSON keeps the whole run in ``axes`` and each year in ``by_exercice``;
     the Synthèse shows the latest year, equal to its ``by_exercice`` entry."""
-    from budgetclimat.cli.classify import _human
     from budgetclimat.export.register import summary
     from budgetclimat.export.workbook import write_workbook
+    from budgetclimat.report import classify_report
     from budgetclimat.pipeline import run_lines
 
     first = split_lines()
@@ -248,5 +247,5 @@ def test_several_years_give_each_year_and_the_synthese_the_latest(tmp_path):
         assert synthese[axis]["total"] == a["total"]["cents"] == year["total_cents"]
         assert synthese[axis]["out"] == a["out_of_scope"]["cents"] and synthese[axis]["in"] == a["in_scope"]["cents"]
         assert synthese[axis]["revenue"] == 2 * (5_000_000_00 + 10_000_00 + 800_000_00)
-    text = _human(result, data)
+    text = classify_report(result).text()
     assert "Exercice 2025 (16 lignes ; la Synthèse du classeur montre le dernier exercice)" in text

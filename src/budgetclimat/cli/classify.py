@@ -10,44 +10,7 @@ import click
 from budgetclimat import i18n
 from budgetclimat.cli.options import input_files, reading_options
 
-for _key, _fr, _en in [
-    ("lines", "{n} lignes lues, {axes} axe(s) : {names}", "{n} lines read, {axes} axis/axes: {names}"),
-    ("axis", "Axe {axis}", "Axis {axis}"),
-    ("in", "  dans le périmètre : {amount} ({lines} lignes)", "  in scope: {amount} ({lines} lines)"),
-    ("out", "  hors périmètre : {amount} ({lines} lignes)", "  out of scope: {amount} ({lines} lines)"),
-    ("out-parts", "    dont recettes {revenue}, opérations d'ordre {ordre}, dette {debt}, autres motifs {other}",
-     "    of which revenue {revenue}, ordre operations {ordre}, debt {debt}, other reasons {other}"),
-    ("exercice", "Exercice {exercice} ({n} lignes ; la Synthèse du classeur montre le dernier exercice)",
-     "Financial year {exercice} ({n} lines; the workbook's Synthèse shows the latest year)"),
-    ("exercice-axis", "  {axis} : dans le périmètre {in_amount} ; hors périmètre {out_amount}",
-     "  {axis}: in scope {in_amount}; out of scope {out_amount}"),
-    ("class", "    {code:<4} {label:<28} {amount:>22}", "    {code:<4} {label:<28} {amount:>22}"),
-    ("questions", "  questions ouvertes : {n} ligne(s)", "  open questions: {n} line(s)"),
-    (
-        "ranges",
-        "  tant que les questions sont ouvertes : favorable entre {fav_min} et {fav_max}, défavorable entre {unf_min} et {unf_max}, neutre entre {neu_min} et {neu_max} (du périmètre)",
-        "  while questions are open: favourable between {fav_min} and {fav_max}, unfavourable between {unf_min} and {unf_max}, neutral between {neu_min} and {neu_max} (of the scope)",
-    ),
-    (
-        "decided",
-        "  décidé : {decided} ; borné : {bounded} (dont au moins neutre : {least}) ; ouvert : {open}",
-        "  decided: {decided}; bounded: {bounded} (of which at least neutral: {least}); open: {open}",
-    ),
-    ("findings", "Constats : {errors} erreur(s), {warnings} avertissement(s)", "Findings: {errors} error(s), {warnings} warning(s)"),
-    ("finding", "  [{level}] {code} : {message}", "  [{level}] {code}: {message}"),
-    ("written", "Écrit : {path}", "Written: {path}"),
-    ("more", "  … et {n} autres, voir budgetclimat validate --report", "  … and {n} more, see budgetclimat validate --report"),
-    ("conventions", "  décidé par des conventions : {amount} ({lines} lignes, {n} règle(s) ; --no-conventions les retire)",
-     "  decided by conventions: {amount} ({lines} lines, {n} rule(s); --no-conventions removes them)"),
-    ("conventions-off", "Conventions retirées (--no-conventions) : {n} règle(s) non appliquée(s), leurs lignes passent à la règle suivante.",
-     "Conventions removed (--no-conventions): {n} rule(s) not applied, their lines fall to the next rule."),
-    ("worklist", "Liste à approfondir : {n} question(s) × clé ; les {n80} premières couvrent 80 % des euros, les {n95} premières 95 %",
-     "Worklist: {n} question(s) × key; the first {n80} cover 80 % of the euros, the first {n95} 95 %"),
-    ("carry-over", "Réponses reprises : {reused} clé(s) retrouvée(s) dans ce budget ; {new} question(s) restent sans réponse ; {stale} réponse(s) ne correspondent plus à aucune ligne",
-     "Answers carried over: {reused} key(s) found in this budget; {new} question(s) remain without answer; {stale} answer(s) match no line any more"),
-    ("reconciliation-ko", "Rapprochement avec les fichiers sources : KO (voir les constats)", "Reconciliation with the source files: KO (see findings)"),
-]:
-    i18n.define(f"cli.classify.{_key}", fr=_fr, en=_en)
+i18n.define("cli.classify.written", fr="Écrit : {path}", en="Written: {path}")
 
 i18n.define(
     "territory-incomplete",
@@ -55,7 +18,6 @@ i18n.define(
     en="The territory carbon budget needs both --inventory and --trajectory; --measures is optional.",
 )
 
-MAX_LISTED = 20
 i18n.define(
     "cli.classify.nothing-written",
     fr="Aucun fichier écrit : seul ce résumé est affiché. -o annexe.xlsx écrit le classeur de travail, --pack conseil.xlsx "
@@ -63,9 +25,6 @@ i18n.define(
     en="No file written: only this summary is shown. -o annex.xlsx writes the working workbook, --pack council.xlsx "
     "the council pack, --lines-out lines.csv (or .parquet) the line register, --summary-json summary.json the figures as JSON.",
 )
-for _level, _fr, _en in (("error", "erreur", "error"), ("warning", "avertissement", "warning"), ("info", "information", "information")):
-    i18n.define(f"cli.classify.level.{_level}", fr=_fr, en=_en)
-SAID_IN_FULL = ("nomenclature-not-covered", "view-failed", "deflator-nearest-year")
 
 
 def rules_option(f):
@@ -133,9 +92,6 @@ def classify(files, rules, answers, output, pack, lines_out, summary_json, inven
     from budgetclimat.errors import EXIT_INVALID_DATA, EXIT_OK, ConfigError
     from budgetclimat.outputs import check_distinct, check_extension, check_not_input, check_writable
 
-    for path in files:
-        if not path.is_file():
-            raise ConfigError("file-not-found", path=str(path))
     territory_files = [p for p in (inventory, trajectory, measures) if p is not None]
     for path in territory_files:
         if not path.is_file():
@@ -152,8 +108,9 @@ def classify(files, rules, answers, output, pack, lines_out, summary_json, inven
             check_extension(out, allowed, option)
             check_writable(out)
 
-    from budgetclimat.export.register import summary, write_lines, write_summary_json
+    from budgetclimat.export.register import write_lines, write_summary_json
     from budgetclimat.pipeline import TerritoryInputs, run
+    from budgetclimat.report import classify_report
 
     from budgetclimat.engine.worklist import attach_worklist, load_services
 
@@ -181,82 +138,10 @@ def classify(files, rules, answers, output, pack, lines_out, summary_json, inven
     if summary_json is not None:
         write_summary_json(result, summary_json, inputs)
         click.echo(i18n.t("cli.classify.written", path=summary_json), err=True)
-    click.echo(_human(result, summary(result)))
+    click.echo(classify_report(result).text())
     if output is None and pack is None and lines_out is None and summary_json is None:
         click.echo(i18n.t("cli.classify.nothing-written"), err=True)
     return EXIT_INVALID_DATA if result.has_errors else EXIT_OK
-
-
-def _human(result, data: dict) -> str:
-    from budgetclimat.errors import group_findings, render_finding, render_group
-    from budgetclimat.money import format_euros
-    from budgetclimat.rulebook.model import CLASSES
-
-    lang = i18n.language()
-    out = [i18n.t("cli.classify.lines", n=data["lines"], axes=len(data["axes"]), names=", ".join(i18n.t(f"axis.{a}") for a in data["axes"]))]
-    for axis, a in data["axes"].items():
-        out.append(i18n.t("cli.classify.axis", axis=i18n.t(f"axis.{axis}")))
-        out.append(i18n.t("cli.classify.in", amount=format_euros(a["in_scope"]["cents"], lang), lines=a["in_scope"]["lines"]))
-        for c in CLASSES:
-            out.append(i18n.t("cli.classify.class", code=c, label=i18n.t(f"class.{c}"), amount=format_euros(a["classes"][c]["cents"], lang)))
-        out.append(i18n.t("cli.classify.out", amount=format_euros(a["out_of_scope"]["cents"], lang), lines=a["out_of_scope"]["lines"]))
-        out.append(i18n.t("cli.classify.out-parts", **{k: format_euros(v["cents"], lang) for k, v in a["out_of_scope"]["parts"].items()}))
-        out.append(i18n.t("cli.classify.questions", n=a["questions_open"]))
-        if "bounds" in a:  # ranges while questions are open (engine.bounds)
-            out.extend(_ranges(a, lang))
-        used = [c for c in data.get("conventions", []) if c["axis"] == axis and c["lines"]]
-        if used:
-            out.append(i18n.t("cli.classify.conventions", amount=format_euros(sum(c["amount_cents"] for c in used), lang),
-                              lines=sum(c["lines"] for c in used), n=len(used)))
-    for year, figures in data.get("by_exercice", {}).items():  # a run over several years: each year apart
-        out.append(i18n.t("cli.classify.exercice", exercice=year, n=figures["lines"]))
-        for axis, a in figures["axes"].items():
-            out.append(i18n.t("cli.classify.exercice-axis", axis=i18n.t(f"axis.{axis}"), in_amount=format_euros(a["in_scope"]["cents"], lang),
-                              out_amount=format_euros(a["out_of_scope"]["cents"], lang)))
-            out.append(i18n.t("cli.classify.out-parts", **{k: format_euros(v["cents"], lang) for k, v in a["out_of_scope"]["parts"].items()}))
-    if data.get("conventions_applied") is False:
-        out.append(i18n.t("cli.classify.conventions-off", n=len(data.get("conventions", []))))
-    work = getattr(result, "worklist", None)
-    if work is not None:
-        from budgetclimat.engine.worklist import coverage
-
-        out.append(i18n.t("cli.classify.worklist", n=len(work), n80=coverage(work, 0.8), n95=coverage(work, 0.95)))
-    carry = data.get("carry_over")
-    if carry is not None:
-        out.append(i18n.t("cli.classify.carry-over", reused=carry["keys_reused"], new=carry["worklist_new"], stale=carry["answers_stale"]))
-    if result.reconciliation_ok is False:
-        out.append(i18n.t("cli.classify.reconciliation-ko"))
-    f = data["findings"]
-    out.append(i18n.t("cli.classify.findings", errors=f["errors"], warnings=f["warnings"]))
-    findings = result.findings
-    for code, count in findings.groupby(["level", "code"]).size().items():
-        level = i18n.t(f"cli.classify.level.{code[0]}")
-        out.append(f"  {code[1]} ({level}) : {count}" if lang == "fr" else f"  {code[1]} ({level}): {count}")
-    # Warnings that change how the figures read are said in full first; then errors and warnings, one entry
-    # per code × column × value (the detail: budgetclimat validate --report).
-    said = findings["code"].isin(SAID_IN_FULL).fillna(False)
-    for row in findings[said].head(MAX_LISTED).to_dict("records"):
-        out.append(i18n.t("cli.classify.finding", level=i18n.t(f"cli.classify.level.{row['level']}"), code=row["code"], message=render_finding(row)))
-    groups = group_findings(findings[findings["level"].isin(["error", "warning"]) & ~said])
-    for row in groups.head(MAX_LISTED).to_dict("records"):
-        out.append(i18n.t("cli.classify.finding", level=i18n.t(f"cli.classify.level.{row['level']}"), code=row["code"], message=render_group(row)))
-    if len(groups) > MAX_LISTED:
-        out.append(i18n.t("cli.classify.more", n=len(groups) - MAX_LISTED))
-    return "\n".join(out)
-
-
-def _ranges(a: dict, lang: str) -> list[str]:
-    from budgetclimat.engine.bounds import percent_text
-    from budgetclimat.money import format_euros
-    from budgetclimat.rulebook.model import BOUNDED_ROLLUPS
-
-    b, whole = a["bounds"], a["in_scope"]["cents"]
-    pct = {f"{k[:3]}_{s}": percent_text(b[f"{k}_{s}_cents"], whole, lang) for k in BOUNDED_ROLLUPS for s in ("min", "max")}
-    return [
-        i18n.t("cli.classify.ranges", **pct),
-        i18n.t("cli.classify.decided", decided=format_euros(a["decided_cents"], lang), bounded=format_euros(a["bounded_cents"], lang),
-               least=format_euros(a["at_least_neutral_cents"], lang), open=format_euros(a["open_cents"], lang)),
-    ]
 
 
 @click.command("explain")
@@ -270,12 +155,8 @@ def _ranges(a: dict, lang: str) -> list[str]:
 def explain(files, line_id, rules, answers, output_format, no_conventions, profile, basis, constants) -> int:
     """Explain how one line was classified: every rule tried, in order, and why it matched or not."""
     from budgetclimat.engine import explain as explain_line
-    from budgetclimat.errors import ConfigError
-
-    for path in files:
-        if not path.is_file():
-            raise ConfigError("file-not-found", path=str(path))
     from budgetclimat.pipeline import run
+    from budgetclimat.report.classify import conventions_off_line
 
     result = run(files, rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis, constants=constants,
                  conventions=not no_conventions)
@@ -285,6 +166,7 @@ def explain(files, line_id, rules, answers, output_format, no_conventions, profi
         click.echo(json.dumps(explanation.to_dict() | {"conventions_applied": ruleset.conventions_applied}, ensure_ascii=False, indent=2, default=str))
     else:
         click.echo(explanation.render())
-        if not ruleset.conventions_applied:
-            click.echo(i18n.t("cli.classify.conventions-off", n=len(ruleset.all_conventions())))
+        note = conventions_off_line(ruleset)
+        if note is not None:
+            click.echo(note)
     return 0

@@ -38,8 +38,8 @@ def _stdin_as_file(ctx: click.Context, param: click.Parameter, values: tuple[Pat
 
 
 def input_files(f: F) -> F:
-    """``FILE...``: budget files (``-``: standard input); existence is checked by the command, to answer in
-    the user's language."""
+    """``FILE...``: budget files (``-``: standard input); existence is checked by the reader
+    (:func:`budgetclimat.read.require_files`), to answer in the user's language."""
     return click.argument(
         "files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False, allow_dash=True), callback=_stdin_as_file
     )(f)

@@ -51,9 +51,7 @@ def read_budget(
     ``constants`` give values for columns a CSV/XLSX export does not carry (``{"nomenclature": "M57"}``);
     a TOTEM file carries them all in its header, so they do not apply there.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError("file-not-found", path=str(p))
+    p = require_files([path])[0]
     if basis is not None and basis not in model.AMOUNT_COLUMNS:
         raise ConfigError("amount-basis-unknown", value=basis, expected=", ".join(model.AMOUNT_COLUMNS))
     kind = TOTEM if profile == TOTEM else detect_format(p)
@@ -75,6 +73,16 @@ def read_budget(
         raise InvalidDataError("csv-unreadable", file=p.name, value=str(exc)) from None
 
 
+def require_files(paths: Iterable[str | Path]) -> list[Path]:
+    """``paths`` as :class:`~pathlib.Path`, each an existing regular file, all checked before any is read:
+    ``file-not-found``, or ``input-not-a-file`` for a folder, a pipe or a device (:class:`ConfigError`)."""
+    files = [Path(p) for p in paths]
+    for p in files:
+        if not p.is_file():
+            raise ConfigError("file-not-found", path=str(p))
+    return files
+
+
 def read_budgets(
     paths: Iterable[str | Path],
     profile: str | None = None,
@@ -83,7 +91,7 @@ def read_budgets(
 ) -> list[model.BudgetDocument]:
     """Read several files; files sharing year, document and budget code get distinct line ids
     (``file_index`` = their position among those files, in the order given)."""
-    documents = [read_budget(p, profile=profile, basis=basis, constants=constants) for p in paths]
+    documents = [read_budget(p, profile=profile, basis=basis, constants=constants) for p in require_files(paths)]
     seen: dict[tuple, int] = {}
     for document in documents:
         lines = document.lines
@@ -97,4 +105,4 @@ def read_budgets(
     return documents
 
 
-__all__ = ["read_budget", "read_budgets"]
+__all__ = ["read_budget", "read_budgets", "require_files"]

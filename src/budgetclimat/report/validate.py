@@ -1,0 +1,258 @@
+"""The report of ``budgetclimat validate``: per file what it is, its totals, the reconciliation, the
+findings counted by code, then the findings grouped as a person reads them (:class:`ValidateReport`).
+
+    >>> from budgetclimat.report import validate_files
+    >>> print(validate_files(["ca-2024.xml"]).text())   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from budgetclimat import i18n
+from budgetclimat.errors import ERROR, concat_findings, group_findings, render_finding, render_group
+from budgetclimat.export.register import to_csv as register_csv
+from budgetclimat.outputs import formula_safe
+from budgetclimat.model import BASIS_LABELS
+from budgetclimat.money import format_euros
+from budgetclimat.outputs import atomic_output
+from budgetclimat.read import read_budget, require_files
+from budgetclimat.report.common import plain, records
+from budgetclimat.validate import DocumentReport, counts_by_code, validate_document
+
+MAX_LISTED = 50
+
+_T = {
+    "file": ("Fichier", "File"),
+    "collectivite": ("Collectivité", "Local government"),
+    "siret": ("SIRET", "SIRET"),
+    "exercice": ("Exercice", "Year"),
+    "doc_type": ("Document", "Document"),
+    "budget": ("Budget", "Budget"),
+    "nomenclature": ("Nomenclature", "Nomenclature"),
+    "plans": ("Plan de comptes utilisé", "Plan de comptes used"),
+    "no-plan": ("aucun", "none"),
+    "basis": ("Base des montants", "Amount basis"),
+    "lines": ("Lignes", "Lines"),
+    "lines-detail": ("{lines_in} dans le fichier source, {lines_out} lues", "{lines_in} in the source file, {lines_out} read"),
+    "totals": ("Totaux (lignes lues)", "Totals (lines read)"),
+    "reel": ("Réel", "Real"),
+    "ordre": ("Ordre", "Ordre"),
+    "F": ("Fonctionnement", "Operating"),
+    "I": ("Investissement", "Investment"),
+    "D": ("dépenses", "expenses"),
+    "R": ("recettes", "revenue"),
+    "reconciliation": ("Rapprochement avec le fichier source", "Reconciliation with the source file"),
+    "ok": ("OK (totaux et nombres de lignes identiques au centime près)", "OK (totals and line counts equal to the cent)"),
+    "ko": ("KO (voir les constats reconciliation-mismatch)", "KO (see the reconciliation-mismatch findings)"),
+    "unavailable": ("non fait (pas de totaux bruts)", "not done (no raw totals)"),
+    "ordre-balance": ("Équilibre des opérations d'ordre", "Ordre operations balance"),
+    "balanced": ("équilibrées", "balanced"),
+    "unbalanced": ("déséquilibrées (voir les constats ordre-unbalanced)", "unbalanced (see the ordre-unbalanced findings)"),
+    "not-checkable": ("non vérifiable (aucune ligne lue comme opération d'ordre)", "not checkable (no line read as an ordre operation)"),
+    "findings": ("Constats", "Findings"),
+    "none": ("aucun", "none"),
+    "counts": ("{errors} erreur(s), {warnings} avertissement(s)", "{errors} error(s), {warnings} warning(s)"),
+    "error": ("erreur", "error"),
+    "warning": ("avertissement", "warning"),
+    "info": ("information", "information"),
+    "more": ("… et {n} autres, voir --report", "… and {n} more, see --report"),
+    "grouped": (
+        "{findings} constat(s) regroupé(s) en {groups} (même code, colonne et valeur) ; le détail ligne à ligne est dans --report",
+        "{findings} finding(s) grouped into {groups} (same code, column and value); the line-by-line detail is in --report",
+    ),
+    "total": ("Au total", "Overall"),
+    "report-written": ("Rapport écrit dans {path}", "Report written to {path}"),
+}
+for _key, (_fr, _en) in _T.items():
+    i18n.define(f"cli.validate.{_key}", fr=_fr, en=_en)
+
+
+def _basis_text(basis: object, lang: str) -> str:
+    labels = BASIS_LABELS.get(str(basis))
+    return str(basis) if labels is None else labels[0 if lang == "fr" else 1]
+
+
+def _t(key: str, **params: object) -> str:
+    return i18n.t(f"cli.validate.{key}", **params)
+
+
+@dataclass
+class ValidateReport:
+    """What ``budgetclimat validate`` says about some documents.
+
+    * ``documents``: one :class:`~budgetclimat.validate.DocumentReport` per file, in input order;
+    * ``findings``: the findings listed (all of them, or the errors only: ``level``), with their
+      ``message`` rendered in the language current when the report was built;
+    * ``level``: the lowest level listed (``warning`` or ``error``); counts and totals ignore it.
+    """
+
+    documents: list[DocumentReport]
+    findings: pd.DataFrame
+    level: str = "warning"
+
+    @property
+    def errors(self) -> int:
+        return sum(r.errors for r in self.documents)
+
+    @property
+    def warnings(self) -> int:
+        return sum(r.warnings for r in self.documents)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(r.errors for r in self.documents)
+
+    def text(self) -> str:
+        """The terminal summary (``--format human``)."""
+        return to_human(self.documents, self.findings)
+
+    def to_dict(self) -> dict:
+        """The figures and findings as JSON-ready data (``--format json``)."""
+        return to_json(self.documents, self.findings)
+
+    def json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+
+    def csv(self) -> str:
+        """The findings listed, one per row (``--format csv``); cells safe in a spreadsheet."""
+        return to_csv(self.findings)
+
+    def render(self, output_format: str) -> str:
+        """``human``, ``json`` or ``csv``: what the command prints."""
+        return {"human": self.text, "json": self.json, "csv": self.csv}[output_format]()
+
+    def complete(self) -> ValidateReport:
+        """The same report listing every finding whatever ``level`` (what ``--report`` writes)."""
+        return self if self.level == "warning" else validate_report(self.documents, "warning")
+
+    def write(self, path: Path, inputs: Iterable[Path] = ()) -> None:
+        """The complete report to ``path`` (atomically, never over an input): CSV of the findings in the
+        dialect of the language (``.csv``) or JSON (any other suffix)."""
+        findings = self.complete().findings
+        with atomic_output(path, inputs) as tmp:
+            if path.suffix.lower() == ".csv":
+                # The file a person opens in a spreadsheet: the CSV dialect of the language, like the line register
+                # (French: « ; », decimal comma, UTF-8 with BOM, so that French Excel splits the columns).
+                register_csv(_formula_safe(findings), tmp)
+            else:
+                tmp.write_text(json.dumps(to_json(self.documents, findings), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def validate_files(paths: Iterable[str | Path], profile: str | None = None, basis: str | None = None,
+                   constants: dict[str, str] | None = None, level: str = "warning") -> ValidateReport:
+    """Read and validate each file (its own ``file_index``), every path checked before any is read."""
+    files = require_files(paths)
+    documents = [
+        validate_document(read_budget(path, profile=profile, basis=basis, file_index=index, constants=constants))
+        for index, path in enumerate(files)
+    ]
+    return validate_report(documents, level)
+
+
+def validate_report(documents: list[DocumentReport], level: str = "warning") -> ValidateReport:
+    """The report of validated documents, listing the findings from ``level`` up (``error``: errors only)."""
+    return ValidateReport(list(documents), _listed_findings(documents, level), level)
+
+
+def _listed_findings(reports: list, level: str):
+    findings = concat_findings([r.findings for r in reports])
+    if level == "error":
+        findings = findings[findings["level"] == ERROR]
+    findings = findings.reset_index(drop=True)
+    # Messages are rendered once per shown finding (text, not data processing).
+    findings["message"] = pd.Series([render_finding(row) for row in findings.to_dict("records")], index=findings.index, dtype="string")
+    return findings
+
+
+def to_json(reports: list, findings) -> dict:
+    files = []
+    for r in reports:
+        mine = findings[findings["file"] == r.reconciliation.file]
+        files.append(
+            {
+                **{k: plain(v) if not isinstance(v, list) else v for k, v in r.summary().items()},
+                "totals": records(r.reconciliation.totals),
+                "ordre": records(r.reconciliation.ordre),
+                "counts": {row["code"]: int(row["count"]) for row in counts_by_code(r.findings).to_dict("records")},
+                "findings": records(mine),
+                # What a person reads: one entry per code × column × value, with the count and first rows.
+                "groups": [{**g, "message": render_group(g)} for g in records(group_findings(mine))],
+            }
+        )
+    return {
+        "language": i18n.language(),
+        "errors": sum(r.errors for r in reports),
+        "warnings": sum(r.warnings for r in reports),
+        "files": files,
+    }
+
+
+def _formula_safe(findings):
+    # Values come from input files: a cell starting like a formula must stay text in a spreadsheet.
+    out = findings.copy()
+    for column in ("file", "column", "value", "expected", "message"):
+        out[column] = formula_safe(out[column])
+    return out
+
+
+def to_csv(findings) -> str:
+    return _formula_safe(findings).to_csv(index=False, lineterminator="\n")
+
+
+def to_human(reports: list, findings) -> str:
+    lang = i18n.language()
+    lines: list[str] = []
+    for r in reports:
+        s = r.summary()
+        rec = r.reconciliation
+        lines.append(f"== {_t('file')} : {s['file']}" if lang == "fr" else f"== {_t('file')}: {s['file']}")
+        colon = " : " if lang == "fr" else ": "
+        for key in ("collectivite", "siret", "exercice", "doc_type", "budget", "nomenclature"):
+            if s[key] is not None:
+                lines.append(f"{_t(key)}{colon}{s[key]}")
+        lines.append(f"{_t('plans')}{colon}{', '.join(s['plans']) or _t('no-plan')}")
+        lines.append(f"{_t('basis')}{colon}{_basis_text(s['basis'], lang)}")
+        count = _count_text(s["lines_out"], lang)
+        detail = _t("lines-detail", lines_in=_count_text(s["lines_in"], lang), lines_out=count) if s["lines_in"] is not None else count
+        lines.append(f"{_t('lines')}{colon}{detail}")
+        lines.append(f"{_t('totals')}{colon.rstrip()}")
+        totals = rec.totals.set_index(["section", "sens", "operation"])["lines_cents"]
+        width = 20
+        lines.append(f"  {'':<30}{_t('reel'):>{width}}{_t('ordre'):>{width}}")
+        for section in ("F", "I"):
+            for sens in ("D", "R"):
+                cells = [format_euros(int(totals.get((section, sens, op), 0)), lang) for op in ("reel", "ordre")]
+                label = f"{_t(section)}, {_t(sens)}"
+                lines.append(f"  {label:<30}{cells[0]:>{width}}{cells[1]:>{width}}")
+        status = _t("unavailable") if s["reconciliation_ok"] is None else _t("ok") if s["reconciliation_ok"] else _t("ko")
+        lines.append(f"{_t('reconciliation')}{colon}{status}")
+        balance = "not-checkable" if s["ordre_balanced"] is None else "balanced" if s["ordre_balanced"] else "unbalanced"
+        lines.append(f"{_t('ordre-balance')}{colon}{_t(balance)}")
+        lines.append(f"{_t('findings')}{colon}{_t('counts', errors=s['errors'], warnings=s['warnings'])}")
+        for row in counts_by_code(r.findings).to_dict("records"):
+            lines.append(f"  {row['code']} ({_t(row['level'])}){colon}{row['count']}")
+        lines.append("")
+    if len(reports) > 1:
+        errors, warnings = sum(r.errors for r in reports), sum(r.warnings for r in reports)
+        lines.append(f"{_t('total')}{colon}{_t('counts', errors=errors, warnings=warnings)}")
+        lines.append("")
+    if len(findings):
+        groups = group_findings(findings)
+        lines.append(f"{_t('findings')}{colon.rstrip()}")
+        if len(groups) < len(findings):
+            lines.append("  " + _t("grouped", findings=len(findings), groups=len(groups)))
+        for row in groups.head(MAX_LISTED).to_dict("records"):
+            lines.append(f"  [{_t(row['level'])}] {row['code']}{colon}{render_group(row)}")
+        if len(groups) > MAX_LISTED:
+            lines.append("  " + _t("more", n=len(groups) - MAX_LISTED))
+    return "\n".join(lines).rstrip("\n")
+
+
+def _count_text(n: int, lang: str) -> str:
+    return f"{int(n):,}".replace(",", "\u202f" if lang == "fr" else ",")
