@@ -7,12 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import budgetclimat.views  # noqa: F401 - registers the weights and carbon kinds
+from budgetclimat.engine.match import first_match
 from budgetclimat.errors import ConfigError
 from budgetclimat.paths import rules_dir
 from budgetclimat.rulebook import load_rulebook
-from budgetclimat.views.rulebooks import apply_weights, first_match, weights_preset
-from budgetclimat.views.weighted import weight_to_bp, weighted_view, weights_from_classes
+from budgetclimat.rulebook.kinds import weight_to_bp
+from budgetclimat.views.rulebooks import apply_weights, weights_preset
+from budgetclimat.views.weighted import weighted_view, weights_from_classes
 
 LINES = pd.DataFrame({"line_id": ["a", "b", "c"], "amount_cents": [101, 101, 1000]})
 WEIGHTS = pd.DataFrame({

@@ -38,17 +38,6 @@ def _pick(ruleset: RuleSet, kind: str, default: str):
     return books[0] if books else load_rulebook(rules_dir() / default)
 
 
-def long_facts(lines: pd.DataFrame, facts: pd.DataFrame | None) -> pd.DataFrame:
-    """The engine's facts (one column per fact, aligned with ``lines``) as ``line_id, fact, value`` rows."""
-    if facts is None or not len(facts.columns):
-        return pd.DataFrame({"line_id": pd.Series(dtype="string"), "fact": pd.Series(dtype="string"), "value": pd.Series(dtype="string")})
-    wide = facts.reset_index(drop=True).copy()
-    wide.columns = [str(c).removeprefix("fact:") for c in wide.columns]
-    wide.insert(0, "line_id", lines["line_id"].reset_index(drop=True).astype("string"))
-    out = wide.melt(id_vars="line_id", var_name="fact", value_name="value").dropna(subset=["value"])
-    return out.astype("string").reset_index(drop=True)
-
-
 def compute_views(lines: pd.DataFrame, register: pd.DataFrame, ruleset: RuleSet, facts: pd.DataFrame | None = None,
                   weights=None, carbon=None) -> Views:
     """Weighted and carbon views of classified lines; ``weights``/``carbon`` override the rulebooks used."""
@@ -63,16 +52,15 @@ def compute_weighted(lines: pd.DataFrame, register: pd.DataFrame, ruleset: RuleS
     from budgetclimat.engine.classify import scope_decisions
 
     weights_rb = weights or _pick(ruleset, "weights", DEFAULT_WEIGHTS)
-    facts_long = long_facts(lines, facts)
     scope = scope_decisions(lines, RuleSet(tuple(ruleset.scope)), facts.reset_index(drop=True) if facts is not None and len(facts.columns) else None)
     base = ((scope["scope"] == "in").to_numpy() & (lines["sens"] == "D").fillna(False).to_numpy(dtype=bool)
             & (lines["operation"] == "reel").fillna(False).to_numpy(dtype=bool))
-    weighted, _ = apply_weights(lines[base].reset_index(drop=True), weights_rb, register, facts_long)
+    weighted, _ = apply_weights(lines[base].reset_index(drop=True), weights_rb, register, facts[base] if facts is not None else None)
     return weighted, getattr(weights_rb, "id", None) or weights_rb.rulebook.id
 
 
 def compute_carbon(lines: pd.DataFrame, ruleset: RuleSet, facts: pd.DataFrame | None = None, carbon=None) -> tuple[CarbonResult, str]:
     """The carbon view alone (and the id of the carbon rulebook used)."""
     carbon_rb = carbon or _pick(ruleset, "carbon", DEFAULT_CARBON)
-    result = apply_carbon(lines, carbon_rb, long_facts(lines, facts))
+    result = apply_carbon(lines, carbon_rb, facts)
     return result, getattr(carbon_rb, "id", None) or carbon_rb.rulebook.id
