@@ -139,13 +139,3 @@ def test_apply_rules_then_classes_for_unmatched_lines(tmp_path: Path):
     assert rule.tolist()[0] == "W1" and pd.isna(rule.tolist()[1])
     assert totals["mobilite"] == 1000
     assert totals["attenuation"] == 400 + 2000  # rule on v (0.4), class TF on s (1.0); v's class D is not used
-
-
-def test_loader_registers_the_views_kinds_on_its_own():
-    import subprocess
-    import sys
-
-    code = ("from budgetclimat.rulebook import load_rulebook; from budgetclimat.paths import rules_dir; "
-            "rb = load_rulebook(rules_dir() / 'weights' / 'rio-markers-eu.yaml'); print(type(rb.rules[0].then).__name__)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "WeightsThen"

@@ -29,7 +29,7 @@ import pandas as pd
 from budgetclimat import i18n
 from budgetclimat.errors import WARNING, ConfigError, empty_findings, findings_frame
 from budgetclimat.paths import rules_dir
-from budgetclimat.rulebook.kinds import EXCLUSIONS, UNMAPPED
+from budgetclimat.rulebook.kinds import UNMAPPED
 from budgetclimat.views.factors import (
     MONETARY_QUANTITY_UNITS,
     Deflator,
