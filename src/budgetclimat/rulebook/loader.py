@@ -399,10 +399,8 @@ def _rules(ctx: Ctx, node: object, line: int, rb_id: str, spec: KindSpec, nomenc
             then = _classification_then(ctx, body["then"], then_line, f"{key}.then", allow_staff=True)
         elif ctx.kind == "scope":
             then = _scope_then(ctx, body["then"], then_line, f"{key}.then")
-        elif spec.then is not None:
-            then = spec.then(ctx, body["then"], then_line)
         else:
-            then = _mapping(ctx, body["then"], then_line, f"{key}.then")
+            then = spec.then(ctx, body["then"], then_line)
         source = body.get("source")
         if source is not None:
             source = dict(_mapping(ctx, source, body.line_of("source"), f"{key}.source"))
