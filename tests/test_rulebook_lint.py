@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from budgetclimat.engine.cases import run_case
 from budgetclimat.rulebook import load_rulebooks
 from budgetclimat.rulebook.lint import lint
 
@@ -19,7 +20,7 @@ def codes(findings):
 
 def test_fixtures_are_clean():
     rs = load_rulebooks([FIXTURES / "scope.yaml", FIXTURES / "attenuation.yaml"])
-    assert lint(rs, plans=PLANS).empty
+    assert lint(rs, run_case, plans=PLANS).empty
 
 
 def test_problems_are_found(tmp_path):
@@ -75,7 +76,7 @@ rules:
 """,
         encoding="utf-8",
     )
-    findings = lint(load_rulebooks([path]), plans=PLANS)
+    findings = lint(load_rulebooks([path]), run_case, plans=PLANS)
     got = codes(findings)
     assert ("lint-case-fails", "R-VEH") in got
     assert ("lint-no-case", "R-VEH-ELEC") in got
@@ -136,7 +137,7 @@ rules:
 def _lint_text(tmp_path, text):
     path = tmp_path / "rb.yaml"
     path.write_text(text, encoding="utf-8")
-    return lint(load_rulebooks([path]), plans=PLANS)
+    return lint(load_rulebooks([path]), run_case, plans=PLANS)
 
 
 def test_dead_end_answer_fails_and_its_fix_passes(tmp_path):
@@ -188,7 +189,7 @@ rules:
 def test_shipped_rulebooks_have_no_dead_end():
     from budgetclimat.rulebook import default_rulebooks
 
-    findings = lint(default_rulebooks(), run_cases=False)
+    findings = lint(default_rulebooks(), run_case=None)
     dead = findings[findings["code"].isin(["lint-answer-dead-end", "lint-question-unread"])]
     assert dead.empty, dead[["file", "column", "value"]].to_string()
     # and every question can change a class (issue 9: no worklist row whose answer changes nothing)

@@ -7,12 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import budgetclimat.views  # noqa: F401 - registers the weights and carbon kinds
+from budgetclimat.engine.match import first_match
 from budgetclimat.errors import ConfigError
 from budgetclimat.paths import rules_dir
 from budgetclimat.rulebook import load_rulebook
-from budgetclimat.views.rulebooks import apply_weights, first_match, weights_preset
-from budgetclimat.views.weighted import weight_to_bp, weighted_view, weights_from_classes
+from budgetclimat.rulebook.kinds import weight_to_bp
+from budgetclimat.views.rulebooks import apply_weights, weights_preset
+from budgetclimat.views.weighted import weighted_view, weights_from_classes
 
 LINES = pd.DataFrame({"line_id": ["a", "b", "c"], "amount_cents": [101, 101, 1000]})
 WEIGHTS = pd.DataFrame({
@@ -138,13 +139,3 @@ def test_apply_rules_then_classes_for_unmatched_lines(tmp_path: Path):
     assert rule.tolist()[0] == "W1" and pd.isna(rule.tolist()[1])
     assert totals["mobilite"] == 1000
     assert totals["attenuation"] == 400 + 2000  # rule on v (0.4), class TF on s (1.0); v's class D is not used
-
-
-def test_loader_registers_the_views_kinds_on_its_own():
-    import subprocess
-    import sys
-
-    code = ("from budgetclimat.rulebook import load_rulebook; from budgetclimat.paths import rules_dir; "
-            "rb = load_rulebook(rules_dir() / 'weights' / 'rio-markers-eu.yaml'); print(type(rb.rules[0].then).__name__)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "WeightsThen"

@@ -23,25 +23,19 @@ def lint(rulebooks: tuple[Path, ...], output_format: str) -> int:
 
     Exit code 1 when a problem of level error is found, 2 when a rulebook does not load.
     """
+    from budgetclimat.engine.cases import run_case
     from budgetclimat.errors import EXIT_INVALID_DATA, EXIT_OK
     from budgetclimat.report.rules import lint_report
-    from budgetclimat.rulebook import default_rulebooks, load_rulebooks, shipped_rulebook_paths
+    from budgetclimat.rulebook import default_rulebooks, load_rulebooks, ruleset_of, shipped_rulebook_paths
     from budgetclimat.rulebook.lint import lint as run_lint
 
     if rulebooks:
         ruleset = load_rulebooks(rulebooks)
     else:
         ruleset = default_rulebooks()
-        # Weights and carbon rulebooks are linted for their shared parts when their kind is registered.
-        try:
-            import budgetclimat.views.rulebooks  # noqa: F401 - registers the weights/carbon kinds
-            from budgetclimat.rulebook import ruleset_of
-
-            extra = [load_rulebooks([p]).rulebooks[0] for p in shipped_rulebook_paths(("weights", "carbon"))]
-            ruleset = ruleset_of(list(ruleset.rulebooks) + extra)
-        except ImportError:
-            pass
-    findings = run_lint(ruleset, progress=_progress)
+        extra = [load_rulebooks([p]).rulebooks[0] for p in shipped_rulebook_paths(("weights", "carbon"))]
+        ruleset = ruleset_of(list(ruleset.rulebooks) + extra)
+    findings = run_lint(ruleset, run_case, progress=_progress)
     report = lint_report(ruleset, findings)
     click.echo(report.render(output_format), nl=output_format != "csv")
     return EXIT_INVALID_DATA if report.errors else EXIT_OK

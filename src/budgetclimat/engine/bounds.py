@@ -347,16 +347,15 @@ def _facts_of(questions: dict, qid) -> list[str]:
 
 def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame | None, register: pd.DataFrame) -> BoundsResult:
     """Reachable classes of every AA line × axis and the bounds per axis (module docstring)."""
-    from budgetclimat.engine.classify import _facts, _match_frame, classify
+    from budgetclimat.engine.classify import classify
+    from budgetclimat.engine.match import distinct, line_facts, match_frame
     from budgetclimat.engine.keys import with_keys
 
     lines = with_keys(lines.reset_index(drop=True))  # keys once, not on each of the classify runs below
     answers = ans.empty_answers() if answers is None else answers.reset_index(drop=True)
     pairs, _ = ans.match(lines, answers)
-    facts = _facts(lines, answers, pairs)
-    frame = _match_frame(lines, facts, ruleset)
-    gid = frame.groupby(list(frame.columns), dropna=False, sort=False).ngroup().to_numpy()
-    combos = frame.loc[~pd.Series(gid).duplicated().to_numpy()].reset_index(drop=True)
+    facts = line_facts(lines, answers, pairs)
+    gid, combos = distinct(match_frame(lines, facts, ruleset.scope + ruleset.classification))
     questions = ruleset.questions()
     pos_of = pd.Series(np.arange(len(lines)), index=lines["line_id"].astype("string").to_numpy())
     amounts = lines["amount_cents"].astype("int64").to_numpy()

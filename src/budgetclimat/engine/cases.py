@@ -1,4 +1,7 @@
-"""Run a rule's test cases (``cases:`` in a rulebook) through the real engine."""
+"""Run a rule's test cases (``cases:`` in a rulebook) through the real engine.
+
+:func:`run_case` is the case runner ``rules lint`` is given (:func:`budgetclimat.rulebook.lint.lint`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import pandas as pd
 from budgetclimat import model
 from budgetclimat.engine.answers import conform_answers
 from budgetclimat.engine.classify import classify, scope_decisions
+from budgetclimat.engine.match import first_match
 from budgetclimat.rulebook.model import Case, Outcome, Piece, Rule, Rulebook, RuleSet
 
 CASE_LINE_ID = "2024CA-00-00001"
@@ -55,12 +59,20 @@ def case_answers(case: Case) -> pd.DataFrame:
 def run_case(rulebook: Rulebook, rule: Rule, case: Case, context: RuleSet | None = None) -> list[str]:
     """Problems found running ``case`` of ``rule`` (empty list: the case passes).
 
-    Scope rulebooks run alone; a classification rulebook runs after the scope rulebooks of ``context``.
+    Scope rulebooks run alone; a classification rulebook runs after the scope rulebooks of ``context``;
+    a weights or carbon rulebook is matched alone (its cases expect a ``rule``).
     """
     lines = case_line(rulebook, case)
     answers = case_answers(case)
     expect = case.expect
     problems: list[str] = []
+    if rulebook.kind not in ("scope", "classification"):
+        got = first_match(rulebook, lines, _facts(answers)).iloc[0]
+        got = None if pd.isna(got) else str(got)
+        if "rule" in expect and got != expect["rule"]:
+            problems.append(f"decided by {got or 'no rule'}, expected {expect['rule']}")
+        problems.extend(f"expect.{key} does not apply to a {rulebook.kind} rulebook (expect.rule does)" for key in expect if key != "rule")
+        return problems
     if rulebook.kind == "scope":
         ruleset = RuleSet((rulebook, _PROBE))
         decision = scope_decisions(lines, ruleset, _facts(answers)).iloc[0]

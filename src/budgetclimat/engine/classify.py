@@ -14,10 +14,11 @@ import pandas as pd
 
 from budgetclimat import i18n
 from budgetclimat.engine import answers as ans
-from budgetclimat.engine.matcher import columns_of, evaluate, fact_column, normalise
+from budgetclimat.engine.match import covered, distinct, first_rule, line_facts, match_frame
+from budgetclimat.engine.matcher import fact_column
 from budgetclimat.errors import WARNING, ConfigError, concat_findings, findings_frame
 from budgetclimat.money import allocate
-from budgetclimat.rulebook.crosswalk import covered_mask, translate
+from budgetclimat.rulebook.crosswalk import translate
 from budgetclimat.rulebook.model import CLASSES, Outcome, Rulebook, RuleSet
 from budgetclimat.rulebook.sources import readable
 
@@ -64,12 +65,9 @@ def classify(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame | None
     findings = [ans.check_answers(answers, ruleset.facts(), ruleset.axes, ruleset.questions())]
     pairs, stale = ans.match(lines, answers)
     findings.append(stale)
-    facts = _facts(lines, answers, pairs)
+    facts = line_facts(lines, answers, pairs)
 
-    frame = _match_frame(lines, facts, ruleset)
-    keys = list(frame.columns)
-    gid = frame.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
-    combos = frame.loc[~pd.Series(gid).duplicated().to_numpy()].reset_index(drop=True)
+    gid, combos = distinct(match_frame(lines, facts, ruleset.scope + ruleset.classification))
 
     scope_rule, scope_out = _scope(combos, ruleset)
     pieces = pd.concat(
@@ -109,64 +107,26 @@ def _uncovered(lines: pd.DataFrame, gid: np.ndarray, combos: pd.DataFrame, rules
 
     missing = np.zeros(len(combos), dtype=bool)
     for rb in ruleset.classification:
-        missing |= ~_gate(rb, combos)
+        missing |= ~covered(rb, combos)
     return uncovered_finding(lines, (missing & ~scope_out)[gid], ruleset)
 
 
-# ---- facts and the match frame -------------------------------------------------------------------
-
-
-def _facts(lines: pd.DataFrame, answers: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
-    rows = pairs.merge(answers[["fact", "value"]].reset_index(names="answer"), on="answer")
-    # The most specific answer wins (line over key, account × fonction over collectivité…), then the last given.
-    rows = rows[rows["fact"].notna()].sort_values(["rank", "answer"], kind="stable")
-    if not len(rows):
-        return pd.DataFrame(index=lines.index)
-    wide = rows.drop_duplicates(["pos", "fact"], keep="last").pivot(index="pos", columns="fact", values="value")
-    wide = wide.reindex(range(len(lines))).astype("string")
-    wide.columns = [str(c) for c in wide.columns]
-    wide.index = lines.index
-    return wide
-
-
-def _match_frame(lines: pd.DataFrame, facts: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
-    needed = {"nomenclature"}
-    for rb in ruleset.scope + ruleset.classification:
-        for rule in rb.rules:
-            needed |= columns_of(rule.when)
-            needed |= {fact_column(f) for f in rule.facts_used()}
-    frame = pd.DataFrame(index=lines.index)
-    for col in sorted(needed):
-        if col.startswith("fact:"):
-            name = col[len("fact:") :]
-            frame[col] = facts[name] if name in facts.columns else pd.Series(pd.NA, index=lines.index, dtype="string")
-        elif col == "label":
-            frame[col] = normalise(lines["label"])
-        elif col == "amount_cents":
-            frame[col] = lines["amount_cents"].astype("int64")
-        else:
-            frame[col] = lines[col].astype("string").str.strip()
-    return frame
-
-
-def _gate(rb: Rulebook, combos: pd.DataFrame) -> np.ndarray:
-    """Combinations ``rb`` covers: its nomenclatures, directly or through its crosswalks (M52 read as M57)."""
-    return covered_mask(combos, rb.nomenclatures, rb.crosswalks)
+# ---- scope ----------------------------------------------------------------------------------------
 
 
 def _scope(combos: pd.DataFrame, ruleset: RuleSet) -> tuple[np.ndarray, np.ndarray]:
+    """First match across the scope rulebooks, in order: the deciding rule id of each combination and
+    whether it is out of scope."""
     n = len(combos)
     rule_ids = np.full(n, None, dtype=object)
     out = np.zeros(n, dtype=bool)
     decided = np.zeros(n, dtype=bool)
-    cache: dict = {}
     for rb in ruleset.scope:
-        gate = _gate(rb, combos)
-        for rule in rb.rules:
-            hit = evaluate(rule.when, combos, cache) & gate & ~decided
-            rule_ids[hit] = rule.id
-            out[hit] = rule.then.out
-            decided |= hit
+        chosen = first_rule(rb, combos, among=~decided)
+        hit = chosen >= 0
+        rule_ids[hit] = np.array([r.id for r in rb.rules], dtype=object)[chosen[hit]]
+        out[hit] = np.array([r.then.out for r in rb.rules], dtype=bool)[chosen[hit]]
+        decided |= hit
     return rule_ids, out
 
 
@@ -202,20 +162,16 @@ def _pieces_frame(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
 
 def _axis_pieces(combos: pd.DataFrame, rb: Rulebook, scope_rule: np.ndarray, scope_out: np.ndarray) -> pd.DataFrame:
     gids = np.arange(len(combos))
-    covered = _gate(rb, combos)
-    combos = translate(combos, rb.crosswalks)  # the rules see an M52 line as the M57 line it maps to
-    active = ~scope_out & covered
+    chosen = first_rule(rb, combos, among=~scope_out)
+    in_book = covered(rb, combos)
+    combos = translate(combos, rb.crosswalks)  # the outcomes read an M52 line as the M57 line it maps to
+    active = ~scope_out & in_book
     parts = []
     if scope_out.any():
         parts.append(_rows(gids[scope_out], rb.axis, scope="out", rule_id=scope_rule[scope_out], decided_by="rule"))
-    uncovered = ~scope_out & ~covered
+    uncovered = ~scope_out & ~in_book
     if uncovered.any():
         parts.append(_rows(gids[uncovered], rb.axis, scope="out", scope_reason=i18n.t("register.scope-nomenclature"), decided_by="rule"))
-    chosen = np.full(len(combos), -1)
-    cache: dict = {}
-    for i, rule in enumerate(rb.rules):
-        hit = evaluate(rule.when, combos, cache) & active & (chosen == -1)
-        chosen[hit] = i
     for i in np.unique(chosen[active]):
         sel = active & (chosen == i)
         outcome, rule_id, by, used = (rb.default, DEFAULT_RULE, "default", set()) if i == -1 else (rb.rules[i].then, rb.rules[i].id, "rule", rb.rules[i].facts_used())
@@ -465,10 +421,7 @@ def _texts(reg: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
 def scope_decisions(lines: pd.DataFrame, ruleset: RuleSet, facts: pd.DataFrame | None = None) -> pd.DataFrame:
     """The scope stage alone: ``line_id, scope (in/out), scope_rule_id, scope_reason`` per line."""
     lines = lines.reset_index(drop=True)
-    facts = pd.DataFrame(index=lines.index) if facts is None else facts.reset_index(drop=True)
-    frame = _match_frame(lines, facts, ruleset)
-    gid = frame.groupby(list(frame.columns), dropna=False, sort=False).ngroup().to_numpy()
-    combos = frame.loc[~pd.Series(gid).duplicated().to_numpy()].reset_index(drop=True)
+    gid, combos = distinct(match_frame(lines, facts, ruleset.scope + ruleset.classification))
     rule_ids, out = _scope(combos, ruleset)
     reasons = {r.id: r.then.reason.get() for rb in ruleset.scope for r in rb.rules if r.then.reason is not None}
     rule_col = pd.Series(rule_ids[gid], dtype="string")

@@ -8,9 +8,10 @@ import pandas as pd
 
 from budgetclimat import i18n
 from budgetclimat.engine import answers as ans
-from budgetclimat.engine.classify import DEFAULT_RULE, _facts, _gate, _match_frame, classify
+from budgetclimat.engine.classify import DEFAULT_RULE, classify
+from budgetclimat.engine.match import covered, first_rule, line_facts, match_frame
+from budgetclimat.engine.matcher import describe, first_failing
 from budgetclimat.rulebook.crosswalk import translate
-from budgetclimat.engine.matcher import describe, evaluate, first_failing
 from budgetclimat.errors import ConfigError
 from budgetclimat.money import format_euros
 from budgetclimat.rulebook.model import RuleSet, axis_label, class_label
@@ -117,22 +118,19 @@ def explain(lines: pd.DataFrame, ruleset: RuleSet, line_id: str, answers: pd.Dat
     answers = ans.empty_answers() if answers is None else answers.reset_index(drop=True)
     result = classify(lines, ruleset, answers)
     pairs, _ = ans.match(lines, answers)
-    facts = _facts(lines, answers, pairs)
+    facts = line_facts(lines, answers, pairs)
     one = lines.iloc[[pos]].reset_index(drop=True)
     one_facts = facts.iloc[[pos]].reset_index(drop=True)
-    frame = _match_frame(one, one_facts, ruleset)
+    frame = match_frame(one, one_facts, ruleset.scope + ruleset.classification)
 
     scope_trials: list[Trial] = []
-    decided = False
     for rb in ruleset.scope:
-        if decided or not _gate(rb, frame).all():
+        if not covered(rb, frame).all():
             continue
-        for rule in rb.rules:
-            trial = _try(rule, rb.id, frame)
-            scope_trials.append(trial)
-            if trial.matched:
-                decided = True
-                break
+        trials = _trials(rb, frame, frame)
+        scope_trials.extend(trials)
+        if trials and trials[-1].matched:
+            break
     axes = []
     register = result.register
     for rb in ruleset.classification:
@@ -143,12 +141,8 @@ def explain(lines: pd.DataFrame, ruleset: RuleSet, line_id: str, answers: pd.Dat
             seen = translate(frame, rb.crosswalks)  # an M52 line is tried as the M57 line it maps to
             if seen["nomenclature"].iloc[0] != frame["nomenclature"].iloc[0]:
                 read_as = f"{seen['nomenclature'].iloc[0]}" + (f", fonction {seen['fonction'].iloc[0]}" if "fonction" in seen.columns and pd.notna(seen["fonction"].iloc[0]) else "")
-            for rule in rb.rules:
-                trial = _try(rule, rb.id, seen)
-                trials.append(trial)
-                if trial.matched:
-                    break
-            else:
+            trials = _trials(rb, frame, seen)
+            if not (trials and trials[-1].matched):
                 trials.append(Trial(DEFAULT_RULE, rb.id, True))
         axes.append(AxisExplanation(rb.axis, trials, rows, read_as))
     line = {k: (None if pd.isna(v) else (v.item() if hasattr(v, "item") else v)) for k, v in one.iloc[0].items()}
@@ -156,11 +150,13 @@ def explain(lines: pd.DataFrame, ruleset: RuleSet, line_id: str, answers: pd.Dat
     return Explanation(line=line, facts=fact_values, scope_trials=scope_trials, axes=axes)
 
 
-def _try(rule, rulebook_id: str, frame: pd.DataFrame) -> Trial:
-    if evaluate(rule.when, frame).all():
-        return Trial(rule.id, rulebook_id, True)
-    failing = first_failing(rule.when, frame)
-    return Trial(rule.id, rulebook_id, False, describe(failing))
+def _trials(rb, frame: pd.DataFrame, seen: pd.DataFrame) -> list[Trial]:
+    """The rules of ``rb`` tried on the one-line ``frame`` up to the deciding one (the engine's first
+    match), each failed one with its first failing condition on ``seen`` (the line as the rules read it)."""
+    decided = int(first_rule(rb, frame)[0])
+    tried = rb.rules if decided < 0 else rb.rules[:decided]
+    trials = [Trial(rule.id, rb.id, False, describe(first_failing(rule.when, seen))) for rule in tried]
+    return trials if decided < 0 else trials + [Trial(rb.rules[decided].id, rb.id, True)]
 
 
 def _percent(share: float, lang: str | None) -> str:

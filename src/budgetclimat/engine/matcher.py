@@ -7,12 +7,12 @@ The frame is a *match frame*: one row per distinct combination of the columns th
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import numpy as np
 import pandas as pd
 
 from budgetclimat.rulebook.model import All, Any_, Condition, Not
+from budgetclimat.rulebook.saferegex import contains, evaluated_pattern, normalise_text
 
 FACT_PREFIX = "fact:"
 
@@ -23,14 +23,6 @@ def normalise(values: pd.Series) -> pd.Series:
     s = s.str.normalize("NFKD").str.replace("[\u0300-\u036f]", "", regex=True)
     s = s.str.lower().str.replace("[\u2019\u2018`´]", "'", regex=True).str.replace(r"\s+", " ", regex=True).str.strip()
     return s.astype("string")
-
-
-def normalise_text(text: str) -> str:
-    """:func:`normalise` for one string (keywords, patterns)."""
-    s = unicodedata.normalize("NFKD", text)
-    s = "".join(ch for ch in s if not unicodedata.combining(ch)).lower()
-    s = re.sub("[\u2019\u2018`´]", "'", s)
-    return re.sub(r"\s+", " ", s).strip()
 
 
 def fact_column(name: str) -> str:
@@ -138,22 +130,9 @@ def _condition(cond: Condition, frame: pd.DataFrame) -> np.ndarray:
     raise ValueError(f"unknown operator {op!r}")  # the loader never builds one
 
 
-def evaluated_pattern(pattern: str) -> str:
-    """The pattern as evaluated on normalised labels (lower case, accents removed)."""
-    return normalise_text(pattern) if not _has_escape_letters(pattern) else pattern
-
-
 def _regex(values: pd.Series, pattern: str) -> np.ndarray:
     """RE2 through pyarrow (linear time in the label length, whatever the pattern; case ignored)."""
     import pyarrow as pa
 
-    from budgetclimat.rulebook.saferegex import contains
-
     array = pa.array(values.astype("string").to_numpy(dtype=object, na_value=None), type=pa.string())
     return np.asarray(contains(array, pattern).fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _has_escape_letters(pattern: str) -> bool:
-    # Lower-casing would turn \D, \W, \S, \B into their opposites: keep such patterns as written
-    # (IGNORECASE still applies); accents in their literals are then the author's responsibility.
-    return bool(re.search(r"\\[DWSB]", pattern))

@@ -1,5 +1,6 @@
 """What a rule says: the rulebook model (:mod:`.model`), its loader and validation (:mod:`.loader`),
-the safe regex subset (:mod:`.saferegex`) and ``rules lint`` (:mod:`.lint`).
+the ``then`` of the weights and carbon kinds (:mod:`.kinds`), the safe regex subset (:mod:`.saferegex`)
+and ``rules lint`` (:mod:`.lint`).
 
 How rules are evaluated on a line frame is :mod:`budgetclimat.engine`.
 """
@@ -8,7 +9,6 @@ from budgetclimat.rulebook.loader import (
     default_rulebooks,
     load_rulebook,
     load_rulebooks,
-    register_kind,
     ruleset_of,
     shipped_rulebook_paths,
 )
@@ -47,7 +47,6 @@ __all__ = [
     "default_rulebooks",
     "load_rulebook",
     "load_rulebooks",
-    "register_kind",
     "ruleset_of",
     "shipped_rulebook_paths",
 ]

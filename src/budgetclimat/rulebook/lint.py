@@ -3,7 +3,8 @@
 Findings use the common findings frame (``row`` = line in the YAML file, ``column`` = rule id):
 
 * ``lint-no-case`` (error): a rule without a test case;
-* ``lint-case-fails`` (error): a case whose outcome differs from what it expects;
+* ``lint-case-fails`` (error): a case whose outcome differs from what it expects (the cases are run by
+  the case runner the caller gives: :func:`budgetclimat.engine.cases.run_case`);
 * ``lint-fonction-without-nomenclature`` (error): a rule on ``fonction`` that does not say which
   nomenclature (fonction codes differ between M57 and M14), unless the rulebook lists exactly one;
 * ``lint-unknown-account`` / ``lint-unknown-fonction`` (error): a code or prefix that is the prefix of
@@ -28,11 +29,16 @@ Findings use the common findings frame (``row`` = line in the YAML file, ``colum
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from budgetclimat import i18n
 from budgetclimat.errors import ERROR, WARNING, findings_frame
-from budgetclimat.rulebook.model import All, Condition, Outcome, Rule, Rulebook, RuleSet, ScopeOutcome, conditions
+from budgetclimat.rulebook.model import All, Case, Condition, Outcome, Rule, Rulebook, RuleSet, ScopeOutcome, conditions
+
+# Runs one test case of a rule: ``run_case(rulebook, rule, case, ruleset)`` → the problems found (empty: it passes).
+CaseRunner = Callable[[Rulebook, Rule, Case, RuleSet], list[str]]
 
 for _code, _fr, _en in [
     ("lint-no-case", "{file}, ligne {row}, règle {column} : aucun cas de test (cases).", "{file}, line {row}, rule {column}: no test case (cases)."),
@@ -73,10 +79,12 @@ i18n.define(
 )
 
 
-def lint(ruleset: RuleSet, plans: dict[str, dict[str, set[str]]] | None = None, run_cases: bool = True, progress=None) -> pd.DataFrame:
-    """Lint every rulebook of ``ruleset``. ``plans``: norm → {"accounts": codes, "fonctions": codes};
-    by default the shipped plans de comptes (all years) are used. ``progress(step, total, rulebook)``, when
-    given, is called before each rulebook (a long lint says where it is)."""
+def lint(ruleset: RuleSet, run_case: CaseRunner | None, plans: dict[str, dict[str, set[str]]] | None = None, progress=None) -> pd.DataFrame:
+    """Lint every rulebook of ``ruleset``. ``run_case`` runs each test case (the engine's
+    :func:`budgetclimat.engine.cases.run_case`); ``None``: the cases are not run, only their presence is
+    checked. ``plans``: norm → {"accounts": codes, "fonctions": codes}; by default the shipped plans de
+    comptes (all years) are used. ``progress(step, total, rulebook)``, when given, is called before each
+    rulebook (a long lint says where it is)."""
     if plans is None:
         if progress is not None:
             progress(0, len(ruleset.rulebooks), None)
@@ -85,7 +93,7 @@ def lint(ruleset: RuleSet, plans: dict[str, dict[str, set[str]]] | None = None, 
     for i, rb in enumerate(ruleset.rulebooks, 1):
         if progress is not None:
             progress(i, len(ruleset.rulebooks), rb)
-        rows.extend(_lint_rulebook(rb, ruleset, plans, run_cases))
+        rows.extend(_lint_rulebook(rb, ruleset, plans, run_case))
         rows.extend(_dead_ends(rb, ruleset))
     return findings_frame(rows)
 
@@ -162,7 +170,7 @@ def _finding(level: str, code: str, rb: Rulebook, rule: Rule, value: object = ""
     return {"level": level, "code": code, "file": str(rb.path), "row": line or rule.line, "column": rule.id, "value": str(value), "expected": expected}
 
 
-def _lint_rulebook(rb: Rulebook, ruleset: RuleSet, plans: dict, run_cases: bool) -> list[dict]:
+def _lint_rulebook(rb: Rulebook, ruleset: RuleSet, plans: dict, run_case: CaseRunner | None) -> list[dict]:
     rows: list[dict] = []
     for rule in rb.rules:
         if not rule.cases:
@@ -180,9 +188,7 @@ def _lint_rulebook(rb: Rulebook, ruleset: RuleSet, plans: dict, run_cases: bool)
             if rb.kind == "classification" and decided and not rule.then.staff_costs and not rule.convention and not _cites_cells(rule):
                 rows.append(_finding(WARNING, "lint-uncited-class", rb, rule, "/".join(dict.fromkeys(decided))))
     rows.extend(_shadowing(rb))
-    if run_cases and rb.kind in ("scope", "classification"):
-        from budgetclimat.engine.cases import run_case
-
+    if run_case is not None:
         for rule in rb.rules:
             for case in rule.cases:
                 problems = run_case(rb, rule, case, ruleset)

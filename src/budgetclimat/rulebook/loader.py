@@ -1,9 +1,8 @@
 """Load and validate rulebooks: every mistake is a :class:`ConfigError` naming file, line, key and what was expected.
 
 The shared parts (metadata, questions, ``when``, ``rationale``, ``cases``) are validated here for every
-kind. The ``then`` of ``scope`` and ``classification`` rules is validated here too; other kinds register
-their own validator with :func:`register_kind` (``budgetclimat.views`` does it for ``weights`` and
-``carbon``). Until then their ``then`` is kept as a plain mapping.
+kind. The ``then`` of ``scope`` and ``classification`` rules is validated here too; that of ``weights``
+and ``carbon`` rules, and their extra metadata keys, by :mod:`budgetclimat.rulebook.kinds`.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from pathlib import Path
 from budgetclimat import i18n, paths, yamlfile
 from budgetclimat.errors import ConfigError
 from budgetclimat.rulebook import saferegex
+from budgetclimat.rulebook.kinds import CARBON_META, WEIGHTS_META, carbon_then, weights_then
 from budgetclimat.rulebook.model import (
     AXES,
     CLASSES,
@@ -98,17 +98,12 @@ class KindSpec:
     meta_keys: list[str] = field(default_factory=list)
 
 
-_KINDS: dict[str, KindSpec] = {}
-
-
-def register_kind(kind: str, then: Callable[["Ctx", object, int], object], meta_keys: Iterable[str] = ()) -> None:
-    """Register the ``then`` validator (and extra metadata keys) of a kind (``weights``, ``carbon``).
-
-    ``then(ctx, node, line)`` gets the raw YAML value of a rule's ``then`` and returns the object stored
-    in :attr:`Rule.then`; it reports problems with ``ctx.fail(code, line, key, **params)`` (raises).
-    Extra metadata values are kept in :attr:`Rulebook.extra`.
-    """
-    _KINDS[kind] = KindSpec(then=then, meta_keys=list(meta_keys))
+# ``then(ctx, node, line)`` gets the raw YAML value of a rule's ``then`` and returns the object stored in
+# :attr:`Rule.then`; extra metadata values are kept in :attr:`Rulebook.extra`.
+_KINDS: dict[str, KindSpec] = {
+    "weights": KindSpec(then=weights_then, meta_keys=WEIGHTS_META),
+    "carbon": KindSpec(then=carbon_then, meta_keys=CARBON_META),
+}
 
 
 @dataclass
@@ -226,9 +221,6 @@ def load_rulebook(path: str | Path) -> Rulebook:
     if kind not in KINDS:
         ctx.fail("rulebook-value", meta.line_of("kind"), "rulebook.kind", found=kind, expected=", ".join(KINDS))
     ctx.kind = kind
-    if kind in ("weights", "carbon") and kind not in _KINDS:
-        import budgetclimat.views  # noqa: F401 - views hook: registers the weights and carbon kinds
-
     spec = _KINDS.get(kind, KindSpec())
     _check_keys(ctx, meta, META_KEYS + KIND_META_KEYS.get(kind, []) + spec.meta_keys, "rulebook.")
     for required in ("id", "kind") + (("axis",) if kind == "classification" else ()):
@@ -394,10 +386,8 @@ def _rules(ctx: Ctx, node: object, line: int, rb_id: str, spec: KindSpec, nomenc
             then = _classification_then(ctx, body["then"], then_line, f"{key}.then", allow_staff=True)
         elif ctx.kind == "scope":
             then = _scope_then(ctx, body["then"], then_line, f"{key}.then")
-        elif spec.then is not None:
-            then = spec.then(ctx, body["then"], then_line)
         else:
-            then = _mapping(ctx, body["then"], then_line, f"{key}.then")
+            then = spec.then(ctx, body["then"], then_line)
         source = body.get("source")
         if source is not None:
             source = dict(_mapping(ctx, source, body.line_of("source"), f"{key}.source"))

@@ -7,9 +7,15 @@ but is not what makes them safe: ``(a|a)+$`` passes it and backtracks exponentia
 The guarantee comes from the engine: patterns are evaluated by RE2 (through ``pyarrow.compute``, a
 linear-time automaton, no backtracking), so one evaluation takes time proportional to the label's length
 whatever the pattern; a pattern RE2 cannot compile is refused at load (:func:`check`).
+
+Labels are compared normalised (accents, case and repeated spaces removed); so are the keywords and the
+patterns a rule gives (:func:`normalise_text`, :func:`evaluated_pattern`).
 """
 
 from __future__ import annotations
+
+import re
+import unicodedata
 
 try:  # Python ≥ 3.11
     import re._constants as _c
@@ -44,11 +50,29 @@ def check(pattern: str) -> None:
         raise UnsafeRegex(f"invalid regex: {exc}") from exc
     _walk(tree, inside_repeat=False)
     _re2_compiles(pattern)
-    from budgetclimat.engine.matcher import evaluated_pattern
-
     evaluated = evaluated_pattern(pattern)
     if evaluated != pattern:
         _re2_compiles(evaluated)
+
+
+def normalise_text(text: str) -> str:
+    """A keyword or pattern as labels are compared: accents, case and repeated spaces removed (NFKD,
+    combining marks dropped, lower case, typographic apostrophes as ``'``)."""
+    s = unicodedata.normalize("NFKD", text)
+    s = "".join(ch for ch in s if not unicodedata.combining(ch)).lower()
+    s = re.sub("[\u2019\u2018`´]", "'", s)
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def evaluated_pattern(pattern: str) -> str:
+    """The pattern as evaluated on normalised labels (lower case, accents removed)."""
+    return normalise_text(pattern) if not _has_escape_letters(pattern) else pattern
+
+
+def _has_escape_letters(pattern: str) -> bool:
+    # Lower-casing would turn \D, \W, \S, \B into their opposites: keep such patterns as written
+    # (IGNORECASE still applies); accents in their literals are then the author's responsibility.
+    return bool(re.search(r"\\[DWSB]", pattern))
 
 
 def _re2_compiles(pattern: str) -> None:

@@ -32,32 +32,21 @@ def _pick(ruleset: RuleSet, kind: str, default: str):
     return books[0] if books else load_rulebook(rules_dir() / default)
 
 
-def long_facts(lines: pd.DataFrame, facts: pd.DataFrame | None) -> pd.DataFrame:
-    """The engine's facts (one column per fact, aligned with ``lines``) as ``line_id, fact, value`` rows."""
-    if facts is None or not len(facts.columns):
-        return pd.DataFrame({"line_id": pd.Series(dtype="string"), "fact": pd.Series(dtype="string"), "value": pd.Series(dtype="string")})
-    wide = facts.reset_index(drop=True).copy()
-    wide.columns = [str(c).removeprefix("fact:") for c in wide.columns]
-    wide.insert(0, "line_id", lines["line_id"].reset_index(drop=True).astype("string"))
-    out = wide.melt(id_vars="line_id", var_name="fact", value_name="value").dropna(subset=["value"])
-    return out.astype("string").reset_index(drop=True)
-
-
 def compute_weighted(inputs: ViewInputs) -> WeightedResult:
     """The weighted view: weights on the in-scope real expense lines."""
     lines = inputs.lines
     weights_rb = inputs.options.get("weights") or _pick(inputs.ruleset, "weights", DEFAULT_WEIGHTS)
-    facts_long = long_facts(lines, inputs.facts)
+    facts = inputs.facts
     base = (in_scope_lines(lines, inputs.register).to_numpy(dtype=bool) & (lines["sens"] == "D").fillna(False).to_numpy(dtype=bool)
             & (lines["operation"] == "reel").fillna(False).to_numpy(dtype=bool))
-    weighted, _ = apply_weights(lines[base].reset_index(drop=True), weights_rb, inputs.register, facts_long)
+    weighted, _ = apply_weights(lines[base].reset_index(drop=True), weights_rb, inputs.register, facts[base] if facts is not None else None)
     return weighted
 
 
 def compute_carbon(inputs: ViewInputs) -> CarbonResult:
     """The carbon view of every line (its findings, e.g. ``deflator-nearest-year``, join the run's)."""
     carbon_rb = inputs.options.get("carbon") or _pick(inputs.ruleset, "carbon", DEFAULT_CARBON)
-    return apply_carbon(inputs.lines, carbon_rb, long_facts(inputs.lines, inputs.facts))
+    return apply_carbon(inputs.lines, carbon_rb, inputs.facts)
 
 
 def compute_territory(inputs: ViewInputs) -> TerritoryResult | None:

@@ -29,6 +29,7 @@ import pandas as pd
 from budgetclimat import i18n
 from budgetclimat.errors import WARNING, ConfigError, empty_findings, findings_frame
 from budgetclimat.paths import rules_dir
+from budgetclimat.rulebook.kinds import UNMAPPED
 from budgetclimat.views.factors import (
     MONETARY_QUANTITY_UNITS,
     Deflator,
@@ -44,28 +45,6 @@ from budgetclimat.views.factors import (
 SPEND, PHYSICAL, EXCLUDED = "spend", "physical", "excluded"
 REGISTER_COLUMNS = ["tco2e", "tco2e_low", "tco2e_high", "carbon_method", "factor_id"]  # per line, in the line register
 METHODS = (SPEND, PHYSICAL, EXCLUDED)
-UNMAPPED = "unmapped"
-
-# Exclusion reasons with a stable code; a rule may add its own free text.
-EXCLUSIONS = {
-    "staff": ("frais de personnel : pas d'achat de biens ou services", "staff costs: no purchase of goods or services"),
-    "debt": ("dette (capital et intérêts) : flux financier", "debt (principal and interest): financial flow"),
-    "financial": ("flux financiers, prêts, dépôts, participations", "financial flows, loans, deposits, holdings"),
-    "ordre": ("opération d'ordre : aucun flux de trésorerie", "ordre operation: no cash flow"),
-    "revenue": ("recette : le budget carbone compte les dépenses", "revenue: the carbon budget counts expenses"),
-    "subsidy": ("subvention ou participation : usage final inconnu (à cartographier si le bénéficiaire déclare ses achats)",
-                "subsidy or contribution: end use unknown (map it if the recipient reports its purchases)"),
-    "transfer": ("reversement, attribution de compensation, contribution obligatoire : transfert entre administrations",
-                 "reversal, compensation, statutory contribution: transfer between administrations"),
-    "tax": ("impôts et taxes : prélèvement, pas un achat", "taxes: levy, not a purchase"),
-    "land": ("acquisition foncière : transfert d'un actif existant", "land purchase: transfer of an existing asset"),
-    "provision": ("dotations aux provisions et amortissements : écriture comptable", "provisions and depreciation: accounting entry"),
-    "rental": ("loyers et charges locatives : couverts par le bilan du propriétaire", "rents: counted by the owner"),
-    "out_of_scope": ("hors périmètre du budget carbone", "outside the carbon budget's scope"),
-    UNMAPPED: ("compte non cartographié : aucune catégorie de facteur", "unmapped account: no factor category"),
-}
-for _code, (_fr, _en) in EXCLUSIONS.items():
-    i18n.define(f"carbon.exclusion.{_code}", fr=_fr, en=_en)
 for _code, _fr, _en in [
     (SPEND, "monétaire (ratio €)", "spend-based (€ ratio)"),
     (PHYSICAL, "physique (quantité)", "physical (quantity)"),
@@ -464,14 +443,19 @@ def _result(frame: pd.DataFrame, settings: CarbonSettings) -> CarbonResult:
     return CarbonResult(lines=lines.drop(columns=["amount_cents"]), sums=CarbonSums.of(lines, settings.factors.frame))
 
 
-def quantities_from_facts(facts: pd.DataFrame, settings: CarbonSettings) -> pd.DataFrame:
-    """Answers (``line_id, fact, value``) whose fact is declared in ``physical_facts`` become quantities."""
-    if facts is None or not len(facts) or not settings.physical_facts:
+def quantities_from_facts(lines: pd.DataFrame, facts: pd.DataFrame | None, settings: CarbonSettings) -> pd.DataFrame:
+    """The facts declared in ``physical_facts`` become quantities (``line_id, factor_id, quantity``): one
+    row per line and fact given, fact by fact. ``facts``: the engine's facts (one column per fact) aligned
+    with ``lines``."""
+    chosen = [c for c in facts.columns if c in settings.physical_facts] if facts is not None else []
+    if not chosen:
         return pd.DataFrame({"line_id": pd.Series(dtype="string"), "factor_id": pd.Series(dtype="string"),
                              "quantity": pd.Series(dtype="float64")})
-    chosen = facts[facts["fact"].isin(list(settings.physical_facts))]
+    wide = facts[chosen].reset_index(drop=True)
+    wide.insert(0, "line_id", lines["line_id"].reset_index(drop=True).astype("string"))
+    given = wide.melt(id_vars="line_id", var_name="fact", value_name="value").dropna(subset=["value"]).astype("string")
     return pd.DataFrame({
-        "line_id": chosen["line_id"].astype("string"),
-        "factor_id": chosen["fact"].map(settings.physical_facts).astype("string"),
-        "quantity": pd.to_numeric(chosen["value"].astype("string").str.replace(",", ".", regex=False), errors="coerce"),
+        "line_id": given["line_id"],
+        "factor_id": given["fact"].map(settings.physical_facts).astype("string"),
+        "quantity": pd.to_numeric(given["value"].str.replace(",", ".", regex=False), errors="coerce"),
     }).reset_index(drop=True)

@@ -1,7 +1,7 @@
-"""``kind: weights`` and ``kind: carbon`` rulebooks: their ``then``, their metadata, and applying them.
+"""Applying ``kind: weights`` and ``kind: carbon`` rulebooks: their metadata resolved, their rules run.
 
-Registered with the rulebook loader on import (:func:`budgetclimat.rulebook.register_kind`), so that a
-typo in a weights or carbon rulebook fails on load with file, line and key like any other rulebook.
+What their rules say (``then``) and which metadata keys they have is part of the rulebook
+(:mod:`budgetclimat.rulebook.kinds`): a typo fails on load with file, line and key like any other rulebook.
 
 * weights — ``then: {weights: {attenuation: 1.0, eau: significant}}``; metadata ``objectives`` (extra
   objectives with fr/en labels), ``scale`` (labels → weights), ``from_classes`` (class → weight, for lines
@@ -12,151 +12,32 @@ typo in a weights or carbon rulebook fails on load with file, line and key like 
   ``categories`` (category → factor id), ``physical_facts`` (answer fact → physical factor id),
   ``default`` (what an unmatched line gets, ``{exclude: unmapped}`` by default).
 
-Rules are evaluated first-match, in file order, with the engine's vectorised matcher on the distinct
-combinations of the columns they test.
+Rules are evaluated by the engine's evaluator (:func:`budgetclimat.engine.match.first_match`): first
+match, in file order, on the distinct combinations of the columns they test.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from budgetclimat import i18n
-from budgetclimat.engine import matcher as engine_matcher
+from budgetclimat.engine.match import first_match
 from budgetclimat.errors import ConfigError
-from budgetclimat.rulebook import Rulebook, register_kind
+from budgetclimat.rulebook import Rulebook
+from budgetclimat.rulebook.kinds import BP, IDENT, UNMAPPED, CarbonThen, weight_to_bp
 from budgetclimat.rulebook.model import CLASSES, Text
-from budgetclimat.views.carbon import EXCLUSIONS, UNMAPPED, CarbonResult, CarbonSettings, carbon_view, quantities_from_facts
+from budgetclimat.views.carbon import CarbonResult, CarbonSettings, carbon_view, quantities_from_facts
 from budgetclimat.views.factors import load_deflator, load_exchange_rates, load_factor_tables, load_vat
-from budgetclimat.views.weighted import AXES, BP, COMBINE_RULES, WeightedResult, weight_to_bp, weighted_view, weights_from_classes
-
-_IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+from budgetclimat.views.weighted import AXES, COMBINE_RULES, WeightedResult, weighted_view, weights_from_classes
 
 i18n.define(
     "views-meta",
     fr="{file}, clé « {key} » : {detail} ; attendu : {expected}",
     en="{file}, key '{key}': {detail}; expected: {expected}",
 )
-
-
-# ---- then validators (called by the loader) ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WeightsThen:
-    """Raw weights of a rule: numbers or scale labels, resolved against the rulebook's scale on use."""
-
-    weights: tuple[tuple[str, object], ...]
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class CarbonThen:
-    category: str | None = None
-    exclude: str | None = None
-    reason: Text | None = None
-    line: int = 0
-
-
-def _weights_then(ctx, node, line: int) -> WeightsThen:
-    if not isinstance(node, dict) or set(node) != {"weights"} or not isinstance(node["weights"], dict) or not node["weights"]:
-        ctx.fail("rulebook-type", line, "then", found=repr(node), expected="{weights: {attenuation: 1.0, adaptation: 0.4}}")
-    pairs = []
-    for objective, value in node["weights"].items():
-        if not isinstance(objective, str) or not _IDENT.match(objective):
-            ctx.fail("rulebook-value", line, "then.weights", found=objective, expected="an objective: " + ", ".join(AXES) + " or a declared one")
-        if isinstance(value, str) and _IDENT.match(value):
-            pairs.append((objective, value))  # a scale label, checked against the rulebook's scale on use
-            continue
-        try:
-            weight_to_bp(value, file=ctx.file, line=line, key=f"then.weights.{objective}")
-        except ConfigError:
-            ctx.fail("rulebook-value", line, f"then.weights.{objective}", found=value, expected="a weight in [0, 1], '40 %', or a scale label")
-        pairs.append((objective, value))
-    return WeightsThen(tuple(pairs), line)
-
-
-def _carbon_then(ctx, node, line: int) -> CarbonThen:
-    if not isinstance(node, dict) or not ({"category"} <= set(node) <= {"category"} or {"exclude"} <= set(node) <= {"exclude", "reason"}):
-        ctx.fail("rulebook-type", line, "then", found=repr(node), expected="{category: construction} or {exclude: staff, reason: '…'}")
-    if "category" in node:
-        category = node["category"]
-        if not isinstance(category, str) or not _IDENT.match(category):
-            ctx.fail("rulebook-value", line, "then.category", found=category, expected="a category name [a-z_]+ declared under 'categories'")
-        return CarbonThen(category=category, line=line)
-    code = node["exclude"]
-    if code not in EXCLUSIONS and not (isinstance(code, str) and _IDENT.match(code) and "reason" in node):
-        ctx.fail("rulebook-value", line, "then.exclude", found=code,
-                 expected=", ".join(EXCLUSIONS) + " (or your own code with a 'reason')")
-    reason = None
-    if "reason" in node:
-        r = node["reason"]
-        reason = Text(str(r.get("fr", "")), str(r.get("en", ""))) if isinstance(r, dict) else Text(str(r))
-    return CarbonThen(exclude=str(code), reason=reason, line=line)
-
-
-WEIGHTS_META = ["objectives", "scale", "from_classes", "axes", "combine"]
-CARBON_META = ["factors", "vat", "deflator", "exchange_rates", "categories", "physical_facts", "default"]
-register_kind("weights", _weights_then, WEIGHTS_META)
-register_kind("carbon", _carbon_then, CARBON_META)
-
-
-# ---- first match ---------------------------------------------------------------------------------
-
-MATCH_KEYS = [
-    "nature", "fonction", "chapitre", "chapitre_plan", "chapitre_fonction", "operation_code", "section", "sens", "operation",
-    "ordre_kind", "budget_kind", "budget_code", "nomenclature", "doc_type", "label", "amount",
-]
-
-
-def first_match(rulebook: Rulebook, lines: pd.DataFrame, facts: pd.DataFrame | None = None) -> pd.Series:
-    """The id of the first rule of ``rulebook`` each line matches (``<NA>`` when none), aligned on ``lines``.
-
-    Evaluated once per distinct combination of the tested columns. ``facts`` (``line_id, fact, value``)
-    feed ``fact`` conditions.
-    """
-    frame = pd.DataFrame(index=lines.index)
-    for column in MATCH_KEYS:
-        source = "amount_cents" if column == "amount" else column
-        if source in lines.columns:
-            frame[column] = lines[source]
-        else:
-            frame[column] = pd.Series(pd.NA, index=lines.index, dtype="string" if column != "amount" else "Int64")
-    frame["label"] = engine_matcher.normalise(frame["label"])
-    fact_columns: list[str] = []
-    if facts is not None and len(facts):
-        wide = facts.pivot_table(index="line_id", columns="fact", values="value", aggfunc="last")
-        for name in wide.columns:
-            col = engine_matcher.fact_column(str(name))
-            frame[col] = lines["line_id"].map(wide[name]).astype("string").to_numpy()
-            fact_columns.append(col)
-    for rule in rulebook.rules:
-        for col in engine_matcher.columns_of(rule.when):
-            if col not in frame.columns:
-                frame[col] = pd.Series(pd.NA, index=lines.index, dtype="string")
-                fact_columns.append(col)
-    keys = MATCH_KEYS + fact_columns
-    filled = frame[keys].astype("string").fillna("\x00")
-    codes = filled.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
-    first_rows = pd.Series(np.arange(len(frame))).groupby(codes).first().sort_index().to_numpy()
-    distinct = frame.iloc[first_rows].reset_index(drop=True)
-    if "amount" in distinct:
-        distinct["amount"] = distinct["amount"].astype("Int64").fillna(0).astype("int64")
-    decided = np.full(len(distinct), None, dtype=object)
-    open_ = np.ones(len(distinct), dtype=bool)
-    if rulebook.nomenclatures:
-        open_ &= distinct["nomenclature"].isin(list(rulebook.nomenclatures)).fillna(False).to_numpy(dtype=bool)
-    for rule in rulebook.rules:
-        if not open_.any():
-            break
-        hit = open_ & engine_matcher.evaluate(rule.when, distinct)
-        decided[hit] = rule.id
-        open_ &= ~hit
-    return pd.Series(decided[codes], index=lines.index, dtype="string")
 
 
 def _meta_error(rulebook: Rulebook, key: str, detail: str, expected: str) -> ConfigError:
@@ -183,7 +64,7 @@ def weights_preset(rulebook: Rulebook) -> WeightsPreset:
     extra = rulebook.extra
     labels: dict[str, Text] = {}
     for name, text in (extra.get("objectives") or {}).items():
-        if not _IDENT.match(str(name)):
+        if not IDENT.match(str(name)):
             raise _meta_error(rulebook, f"objectives.{name}", "nom invalide", "[a-z_]+")
         labels[str(name)] = Text(str(text.get("fr", name)), str(text.get("en", ""))) if isinstance(text, dict) else Text(str(text))
     objectives = list(AXES) + [o for o in labels if o not in AXES]
@@ -218,8 +99,9 @@ def apply_weights(lines: pd.DataFrame, rulebook: Rulebook | WeightsPreset, regis
     """The weighted view of ``lines`` (the base: pass the in-scope expense lines) under one weights rulebook.
 
     Lines matched by a rule take its weights; the others take the class mapping (``from_classes``) on the
-    ``register`` (``line_id, axis, class, amount_cents`` pieces) when the rulebook has one. Returns the
-    result and the deciding rule per line (``<NA>``: class mapping or nothing).
+    ``register`` (``line_id, axis, class, amount_cents`` pieces) when the rulebook has one. ``facts``: the
+    engine's facts (one column per fact) aligned with ``lines``. Returns the result and the deciding rule
+    per line (``<NA>``: class mapping or nothing).
     """
     preset = rulebook if isinstance(rulebook, WeightsPreset) else weights_preset(rulebook)
     rule = first_match(preset.rulebook, lines, facts)
@@ -293,8 +175,8 @@ def apply_carbon(lines: pd.DataFrame, rulebook: Rulebook | CarbonMapping, facts:
                  quantities: pd.DataFrame | None = None) -> CarbonResult:
     """The carbon view of ``lines`` under one carbon rulebook (first match; unmatched lines get its default).
 
-    Quantities come from ``quantities`` (``line_id, factor_id, quantity``) and from answers whose fact is
-    declared in ``physical_facts``.
+    ``facts``: the engine's facts (one column per fact) aligned with ``lines``. Quantities come from
+    ``quantities`` (``line_id, factor_id, quantity``) and from the facts declared in ``physical_facts``.
     """
     mapping = rulebook if isinstance(rulebook, CarbonMapping) else carbon_mapping(rulebook)
     rule = first_match(mapping.rulebook, lines, facts)
@@ -309,7 +191,7 @@ def apply_carbon(lines: pd.DataFrame, rulebook: Rulebook | CarbonMapping, facts:
         "carbon_exclusion": exclusion.to_numpy(),
         "carbon_rule": rule.fillna("DEFAULT").to_numpy(),
     })
-    q = quantities_from_facts(facts, mapping.settings) if facts is not None else None
+    q = quantities_from_facts(lines, facts, mapping.settings) if facts is not None else None
     if quantities is not None and len(quantities):
         q = quantities if q is None or not len(q) else pd.concat([q, quantities], ignore_index=True)
     return carbon_view(lines, frame, mapping.settings, q)

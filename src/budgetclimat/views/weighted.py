@@ -24,15 +24,11 @@ import pandas as pd
 
 from budgetclimat import i18n
 from budgetclimat.errors import ConfigError
+from budgetclimat.rulebook.kinds import BP, weight_to_bp
 from budgetclimat.rulebook.model import AXES
-BP = 10_000  # basis points in a weight of 1
+
 COMBINE_RULES = ("max", "sum")
 
-i18n.define(
-    "weights-bad-weight",
-    fr="{file}, ligne {line}, clé « {key} » : « {value} » n'est pas un poids ; attendu : {expected}",
-    en="{file}, line {line}, key '{key}': '{value}' is not a weight; expected: {expected}",
-)
 i18n.define(
     "weights-unknown-objective",
     fr="{file}, ligne {line} : objectif « {value} » inconnu ; attendu : un des axes ({expected}) ou un objectif déclaré dans « objectives »",
@@ -47,31 +43,6 @@ i18n.define("weighted.combined.max", fr="part verte combinée (poids maximal de 
             en="combined green share (largest weight of the line across objectives)")
 i18n.define("weighted.combined.sum", fr="somme des objectifs — DOUBLE COMPTE : un même euro compte pour plusieurs objectifs",
             en="sum over objectives — DOUBLE COUNTING: one euro counts under several objectives")
-
-
-def weight_to_bp(value: object, *, file: str = "<weights>", line: int = 0, key: str = "weight",
-                 scale: dict[str, float] | None = None) -> int:
-    """A weight given as a number in [0, 1], a percentage string (``"40 %"``) or a scale label → basis points."""
-    scale = scale or {}
-    raw = value
-    if isinstance(value, str) and value in scale:
-        value = scale[value]
-    if isinstance(value, bool):
-        value = None
-    if isinstance(value, str):
-        text = value.strip().replace(",", ".")
-        try:
-            value = Decimal(text[:-1].strip()) / 100 if text.endswith("%") else Decimal(text)
-        except ArithmeticError:
-            value = None
-    if isinstance(value, (int, float)):
-        value = Decimal(str(value))
-    if not isinstance(value, Decimal) or not value.is_finite() or not 0 <= value <= 1:
-        expected = "a number between 0 and 1 (0.4), a percentage ('40 %')"
-        if scale:
-            expected += " or one of " + ", ".join(f"{k} ({v})" for k, v in scale.items())
-        raise ConfigError("weights-bad-weight", file=file, line=line, key=key, value=raw, expected=expected)
-    return int((value * BP).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True)
