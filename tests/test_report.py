@@ -95,6 +95,7 @@ def test_compare_report_renders_a_table_without_the_pipeline():
 def test_lint_report_counts_and_lines(tmp_path):
     from budgetclimat.report import lint_report
     from budgetclimat.rulebook import load_rulebooks
+    from budgetclimat.engine.cases import run_case
     from budgetclimat.rulebook.lint import lint
 
     path = tmp_path / "rb.yaml"
@@ -109,7 +110,7 @@ def test_lint_report_counts_and_lines(tmp_path):
         encoding="utf-8",
     )
     ruleset = load_rulebooks([path])
-    report = lint_report(ruleset, lint(ruleset, plans={"M57": {"accounts": {"6064"}, "fonctions": set()}}))
+    report = lint_report(ruleset, lint(ruleset, run_case, plans={"M57": {"accounts": {"6064"}, "fonctions": set()}}))
     lines = report.text().splitlines()
     assert lines[0] == "1 livre(s) de règles, 1 règle(s), 0 cas"
     codes = {line.split("] ")[1].split(" : ")[0] for line in lines[1:-1]}
