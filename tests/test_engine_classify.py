@@ -12,7 +12,7 @@ from budgetclimat import model
 from budgetclimat.engine import classify, explain
 from budgetclimat.engine.answers import conform_answers
 from budgetclimat.errors import ConfigError
-from budgetclimat.rulebook import load_rulebook, load_rulebooks
+from budgetclimat.rulebook import load_rulebooks
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rulebooks"
 DEFAULTS = {

@@ -34,7 +34,6 @@ def test_a_column_repeated_with_the_same_values_is_read_once_with_a_warning(tmp_
 
 def test_a_column_repeated_with_other_values_is_still_an_error(tmp_path):
     rows = _rows()
-    amount = rows[0].index("Montant")
     path = tmp_path / "cedi.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows([rows[0] + ["Montant"]] + [r + ["1.00"] for r in rows[1:]])

@@ -9,15 +9,12 @@ Expected totals are computed here from the rows written (Decimal), not from what
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import resource
 import subprocess
 import sys
 import time
 import zipfile
-import zlib
 from decimal import Decimal
 from pathlib import Path
 

@@ -399,7 +399,7 @@ def test_an_override_and_its_author_show_on_the_line_after_a_re_run_and_survive_
     filled = tmp_path / "r1-rempli.xlsx"
     _fill(round1, filled)  # motorisation answered by key in « À approfondir »; an override typed in « Lignes »
     saved_on = openpyxl.load_workbook(filled).properties.modified.strftime("%d/%m")
-    path, previous = filled, None
+    path = filled
     for n in (2, 3):  # two round trips after the first: nothing typed again
         result = run_lines(lines, rulebooks, resolve_answers(path))
         path = write_workbook(result, tmp_path / f"r{n}.xlsx", timestamp=STAMP, previous=read_previous_classes(path))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
 from budgetclimat.engine.cases import run_case
 from budgetclimat.rulebook import load_rulebooks

@@ -406,3 +406,14 @@ def allocate(total_cents: pd.Series, shares: pd.Series, group: pd.Series) -> pd.
     first_of_group = ~frame["g"].duplicated().to_numpy()
     pieces = np.where(zero_group, np.where(first_of_group, absolute, 0), pieces)
     return pd.Series(pieces * sign, index=total_cents.index, dtype="int64")
+
+
+def euros_text(cents: pd.Series) -> pd.Series:
+    """Integer cents as exact euro text with two decimals (``-1234.56``), no float on the way."""
+    values = cents.astype("int64").to_numpy()
+    units = np.abs(values) // 100
+    rest = np.abs(values) % 100
+    sign = np.where(values < 0, "-", "")
+    text = pd.Series(sign, dtype="string") + pd.Series(units.astype(str), dtype="string") + "." + pd.Series(rest.astype(str), dtype="string").str.zfill(2)
+    text.index = cents.index
+    return text

@@ -93,7 +93,7 @@ def resolve_ruleset(rulebooks: RuleSet | Iterable[str | Path] | None) -> RuleSet
 
 def resolve_answers(answers: pd.DataFrame | str | Path | Sequence[str | Path] | None) -> pd.DataFrame:
     """An answers frame from a path, several paths (concatenated in order), a frame, or nothing."""
-    from budgetclimat.engine.answers import conform_answers, empty_answers, read_answers
+    from budgetclimat.engine.answers import conform_answers, empty_answers
 
     if answers is None:
         return empty_answers()

@@ -19,7 +19,6 @@ import io
 import random
 import re
 import zipfile
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal

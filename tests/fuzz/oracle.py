@@ -21,7 +21,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 READ, REFUSE, EITHER = "read", "refuse", "either"
 INT64_MAX = 2**63 - 1

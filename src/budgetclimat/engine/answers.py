@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from budgetclimat import i18n
-from budgetclimat.engine.matcher import normalise
+from budgetclimat.engine.keys import SPECIFICITY, all_keys, key_kind, label_key
 from budgetclimat.errors import WARNING, ConfigError, findings_frame
 from budgetclimat.rulebook.model import CLASSES
 
@@ -274,18 +274,6 @@ def _check_values(answers: pd.DataFrame, questions: dict) -> None:
             raise ConfigError("answers-bad-share", file=r["source_file"], row=r["source_row"], column="value", value=r["value"])
 
 
-def label_key(lines: pd.DataFrame) -> pd.Series:
-    """The carry-over key of lines (or answers): nature|fonction|label without accents, case, spaces."""
-    label = normalise(lines["label"]).str.replace(" ", "", regex=False)
-    return (
-        lines["nature"].astype("string").fillna("").str.strip()
-        + "|"
-        + lines["fonction"].astype("string").fillna("").str.strip()
-        + "|"
-        + label
-    ).astype("string")
-
-
 def match(lines: pd.DataFrame, answers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pair answers with lines. Returns ``(pairs, stale)``.
 
@@ -294,7 +282,6 @@ def match(lines: pd.DataFrame, answers: pd.DataFrame) -> tuple[pd.DataFrame, pd.
     fonction, an account, the collectivité; :data:`budgetclimat.engine.keys.SPECIFICITY`); ``stale`` is
     a findings frame (``answer-stale``) for answers matching no line.
     """
-    from budgetclimat.engine.keys import SPECIFICITY, all_keys, key_kind
 
     ids = pd.DataFrame({"line_id": lines["line_id"].astype("string").to_numpy(), "pos": np.arange(len(lines))})
     ans = answers.reset_index(drop=True).assign(answer=np.arange(len(answers)))

@@ -14,7 +14,8 @@ import pandas as pd
 
 from budgetclimat import i18n
 from budgetclimat.engine import answers as ans
-from budgetclimat.engine.match import covered, distinct, first_rule, line_facts, match_frame
+from budgetclimat.engine.coverage import uncovered_finding
+from budgetclimat.engine.match import DEFAULT_RULE, covered, distinct, first_rule, line_facts, match_frame
 from budgetclimat.engine.matcher import fact_column
 from budgetclimat.errors import WARNING, ConfigError, concat_findings, findings_frame
 from budgetclimat.money import allocate
@@ -27,7 +28,6 @@ REGISTER_COLUMNS = [
     "rationale", "question_id", "question", "allowed_answers", "allocation", "decided_by", "comment", "author",
 ]  # fmt: skip
 REGISTER_DTYPES = {c: "string" for c in REGISTER_COLUMNS} | {"piece": "int64", "share": "float64", "amount_share_cents": "int64"}
-DEFAULT_RULE = "DEFAULT"
 
 i18n.define("register.scope-nomenclature", fr="nomenclature non couverte", en="nomenclature not covered")
 i18n.define(
@@ -103,8 +103,6 @@ def classify(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame | None
 
 def _uncovered(lines: pd.DataFrame, gid: np.ndarray, combos: pd.DataFrame, ruleset: RuleSet, scope_out: np.ndarray) -> pd.DataFrame:
     """The ``nomenclature-not-covered`` finding: in-scope lines some classification rulebook does not cover."""
-    from budgetclimat.engine.coverage import uncovered_finding
-
     missing = np.zeros(len(combos), dtype=bool)
     for rb in ruleset.classification:
         missing |= ~covered(rb, combos)

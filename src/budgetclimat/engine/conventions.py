@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from budgetclimat.money import euros_text
 from budgetclimat.rulebook.model import Outcome, Rule, RuleSet, ScopeOutcome
 
 COLUMNS = ["rule_id", "rulebook", "kind", "axis", "title", "reason", "class", "lines", "amount_cents", "applied"]
@@ -98,8 +99,6 @@ def _scope_counts(register: pd.DataFrame, frame: pd.DataFrame, ruleset: RuleSet,
 
 def records(frame: pd.DataFrame) -> list[dict]:
     """The rows of :func:`usage` as plain JSON values (the summary JSON's ``conventions``)."""
-    from budgetclimat.export.register import euros_text
-
     euros = euros_text(frame["amount_cents"]) if len(frame) else pd.Series(dtype="string")
     return [
         {

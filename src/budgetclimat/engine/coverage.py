@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from budgetclimat import i18n
-from budgetclimat.engine.classify import DEFAULT_RULE
+from budgetclimat.engine.match import DEFAULT_RULE
 
 
 def coverage(register: pd.DataFrame, ruleset) -> pd.DataFrame:

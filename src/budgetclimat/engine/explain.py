@@ -8,8 +8,8 @@ import pandas as pd
 
 from budgetclimat import i18n
 from budgetclimat.engine import answers as ans
-from budgetclimat.engine.classify import DEFAULT_RULE, classify
-from budgetclimat.engine.match import covered, first_rule, line_facts, match_frame
+from budgetclimat.engine.classify import classify
+from budgetclimat.engine.match import DEFAULT_RULE, covered, first_rule, line_facts, match_frame
 from budgetclimat.engine.matcher import describe, first_failing
 from budgetclimat.rulebook.crosswalk import translate
 from budgetclimat.errors import ConfigError

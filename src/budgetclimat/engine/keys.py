@@ -57,8 +57,6 @@ def key_values(lines: pd.DataFrame, kind: str) -> pd.Series:
         fallback = "account_fonction:" + nature + "|" + fonction
         return ("operation:" + op).where(op != "", fallback).astype("string")
     else:  # line: the carry-over key of answers given by nature, fonction and label
-        from budgetclimat.engine.answers import label_key
-
         value = label_key(lines) if "label" in lines.columns else nature + "|" + fonction + "|"
     return (kind + ":" + value).astype("string")
 
@@ -98,3 +96,15 @@ def question_keys(lines: pd.DataFrame, positions: np.ndarray, question_ids: pd.S
         sel = kinds == kind
         out[sel] = table[kind].to_numpy()[positions[sel]]
     return pd.Series(out, index=question_ids.index, dtype="string")
+
+
+def label_key(lines: pd.DataFrame) -> pd.Series:
+    """The carry-over key of lines (or answers): nature|fonction|label without accents, case, spaces."""
+    label = normalise(lines["label"]).str.replace(" ", "", regex=False)
+    return (
+        lines["nature"].astype("string").fillna("").str.strip()
+        + "|"
+        + lines["fonction"].astype("string").fillna("").str.strip()
+        + "|"
+        + label
+    ).astype("string")

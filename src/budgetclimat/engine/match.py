@@ -28,6 +28,8 @@ from budgetclimat.engine.matcher import FACT_PREFIX, columns_of, evaluate, fact_
 from budgetclimat.rulebook.crosswalk import covered_mask, translate
 from budgetclimat.rulebook.model import Rulebook
 
+DEFAULT_RULE = "DEFAULT"  # the rule id of a piece decided by a rulebook's default (no rule matched)
+
 
 def line_facts(lines: pd.DataFrame, answers: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     """One column per fact (text), aligned with ``lines``, from ``answers`` and the ``pairs`` (``pos``,

@@ -6,11 +6,11 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from budgetclimat import i18n
 from budgetclimat.errors import ERROR, WARNING, ConfigError
+from budgetclimat.money import euros_text
 from budgetclimat.outputs import atomic_output, formula_safe, sha256_of
 from budgetclimat.rulebook.model import CLASSES, class_label
 
@@ -34,17 +34,6 @@ i18n.define(
     fr="Format de sortie « {path} » inconnu : utilisez .csv ou .parquet.",
     en="Unknown output format '{path}': use .csv or .parquet.",
 )
-
-
-def euros_text(cents: pd.Series) -> pd.Series:
-    """Integer cents as exact euro text with two decimals (``-1234.56``), no float on the way."""
-    values = cents.astype("int64").to_numpy()
-    units = np.abs(values) // 100
-    rest = np.abs(values) % 100
-    sign = np.where(values < 0, "-", "")
-    text = pd.Series(sign, dtype="string") + pd.Series(units.astype(str), dtype="string") + "." + pd.Series(rest.astype(str), dtype="string").str.zfill(2)
-    text.index = cents.index
-    return text
 
 
 def line_register(result) -> pd.DataFrame:

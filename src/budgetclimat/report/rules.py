@@ -20,9 +20,8 @@ from budgetclimat import i18n
 from budgetclimat.engine.coverage import coverage as rule_coverage
 from budgetclimat.engine.coverage import unmatched
 from budgetclimat.errors import ERROR, WARNING, render_finding
-from budgetclimat.export.register import euros_text
+from budgetclimat.money import euros_text, format_euros
 from budgetclimat.outputs import formula_safe
-from budgetclimat.money import format_euros
 from budgetclimat.report.common import level_text, records
 
 for _key, _fr, _en in [

@@ -16,7 +16,7 @@ objectives (``combine: max``); ``combine: sum`` adds them and is labelled as dou
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np

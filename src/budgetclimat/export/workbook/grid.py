@@ -271,7 +271,7 @@ def fitted_heights(grid: Grid) -> dict[int, float]:
     spans: dict[tuple[int, int], float] = {}
     for rng in grid.merges:
         first, _, last = rng.partition(":")
-        (c1, r1), (c2, r2) = (_split_ref(first), _split_ref(last or first))
+        (c1, r1), (c2, _) = (_split_ref(first), _split_ref(last or first))
         spans[(r1, c1)] = sum(grid.widths.get(c, DEFAULT_WIDTH) for c in range(c1, c2 + 1))
     heights: dict[int, float] = {}
     for r, row in enumerate(grid.rows, 1):

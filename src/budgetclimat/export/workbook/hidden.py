@@ -10,7 +10,7 @@ from budgetclimat import __version__
 from budgetclimat.rulebook.model import CLASSES
 
 from .frames import line_class_summary
-from .grid import C, Grid
+from .grid import Grid
 
 LISTS_SHEET = "_listes"
 META_SHEET = "_budgetclimat"

@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from budgetclimat.errors import ConfigError
 from budgetclimat.rulebook.model import CLASSES
 
-from .frames import Prepared, line_class_summary
+from .frames import Prepared
 from .hidden import MARKER, META_SHEET
 
 _SPLIT = re.compile(r"^\s*([A-Za-z]+)\s*(?:[:=]?\s*(\d+(?:[.,]\d+)?)\s*(%?))?\s*$")

@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .. import labels as _labels
-from ..grid import add_table, EDIT, EDIT_HEAD, HEAD, NOTE, TITLE, C, Grid, Look
+from ..grid import add_table, EDIT, EDIT_HEAD, HEAD, TITLE, C, Grid, Look
 from ..questions import answer_choices, parse_allowed, question_type
 from budgetclimat.money import format_euros
 

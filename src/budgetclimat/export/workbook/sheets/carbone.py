@@ -12,7 +12,7 @@ from openpyxl.worksheet.pagebreak import Break
 
 from budgetclimat import i18n
 
-from ..grid import H2, HEAD, NOTE, TEXT, TEXT_WRAP, TITLE, TONNES, C, Grid
+from ..grid import H2, HEAD, TEXT, TEXT_WRAP, TITLE, TONNES, C, Grid
 from ..labels import _d, known
 from .common import failed_view, money_row, write_failed_view
 

@@ -10,10 +10,8 @@ from openpyxl.drawing.line import LineProperties
 from budgetclimat import __version__
 from budgetclimat.rulebook.model import CLASSES
 
-from ..frames import Prepared
-from ..grid import CLASS_COLOURS, HEAD, MONEY, MONEY_BOLD, NUMBER, PERCENT, TEXT, TOTAL_TEXT, C, Grid, class_look
+from ..grid import CLASS_COLOURS, HEAD, MONEY, MONEY_BOLD, C, Grid, class_look
 from ..labels import basis_text, nomenclature_text
-from budgetclimat.money import format_euros as fmt_eur
 
 
 def first(series: pd.Series) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..grid import H2, HEAD, NOTE, PERCENT, TEXT, TEXT_WRAP, TITLE, C, Grid
+from ..grid import H2, HEAD, PERCENT, TEXT, TEXT_WRAP, TITLE, C, Grid
 from .common import failed_view, money_row, write_failed_view
 
 
