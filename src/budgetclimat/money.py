@@ -360,11 +360,6 @@ def _decimal_cents(text: object) -> object:
     return int(scaled)
 
 
-def cents_to_euros(cents: pd.Series) -> pd.Series:
-    """Cents to euros for display or export (float64 with exactly two meaningful decimals)."""
-    return (cents.astype("Float64") / 100).round(2)
-
-
 def format_euros(cents: int, lang: str = "fr") -> str:
     """``123456789`` -> ``1 234 567,89 €`` (fr) or ``€1,234,567.89`` (en)."""
     sign = "-" if cents < 0 else ""

@@ -66,14 +66,6 @@ class AxisFigures:
     bounds: object = None  # engine.bounds.AxisBounds, or None when not computed (or not for this subset)
     conventions: list[dict] = field(default_factory=list)  # convention records of this axis that decided lines
 
-    @property
-    def conventions_cents(self) -> int:
-        return int(sum(c["amount_cents"] for c in self.conventions))
-
-    @property
-    def conventions_lines(self) -> int:
-        return int(sum(c["lines"] for c in self.conventions))
-
     def to_json(self) -> dict:
         """The axis entry of the summary JSON (``docs/register.md``); the keys of earlier versions kept."""
         out = {

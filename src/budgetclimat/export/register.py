@@ -158,16 +158,6 @@ def worklist_summary(result) -> dict:
     return out
 
 
-def conventions_summary(result) -> dict:
-    """``conventions_applied`` and ``conventions``: every convention rule, with the lines and cents it decided
-    in this run (0 when switched off by ``--no-conventions``; ``budgetclimat.engine.conventions``)."""
-    from budgetclimat.engine.conventions import records, usage
-
-    ruleset = result.ruleset
-    frame = usage(result.register, ruleset, result.lines, getattr(result, "facts", None))
-    return {"conventions_applied": bool(ruleset.conventions_applied), "conventions": records(frame)}
-
-
 def views_summary(result) -> dict:
     """Every view's summary under its name, in the views' order: the per-line views (weighted, carbon), then
     their totals per budget year (``by_year``, when there are several exercices), then the others

@@ -42,7 +42,6 @@ CHAPTER_ATTRIBUTES = {
 }
 CHAPTER_COLUMNS = list(CHAPTER_ATTRIBUTES.values())
 ACCOUNT_COLUMNS = ["code", "label", "parent", "is_leaf", "deleted", *CHAPTER_COLUMNS]
-CHAPTER_TABLE_COLUMNS = ["code", "label", "section", "type", "kind"]
 FONCTION_COLUMNS = ["code", "label", "level", "parent"]
 
 

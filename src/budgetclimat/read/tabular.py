@@ -1132,7 +1132,6 @@ i18n.define(
 )
 
 
-_A_YEAR = i18n.define("expected.year", fr="une année sur quatre chiffres", en="a four-digit year")
 _COLUMN_AT = i18n.define("tabular.column-at", fr="colonne {n} « {name} »", en="column {n} '{name}'")
 
 

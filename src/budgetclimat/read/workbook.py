@@ -32,7 +32,6 @@ from budgetclimat import i18n, limits
 from budgetclimat.errors import ConfigError, InvalidDataError
 
 ZIP_MAGIC = b"PK\x03\x04"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader
 _CHUNK = 1 << 16
 _HEAD = 1 << 16  # bytes of an XML member searched for a DOCTYPE (it can only precede the root)

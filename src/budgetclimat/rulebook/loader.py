@@ -121,9 +121,6 @@ class Ctx:
 
 # ---- small typed getters -------------------------------------------------------------------------
 
-_TYPE_NAMES = {str: "texte", int: "nombre entier", float: "nombre", list: "liste", dict: "table (clé: valeur)", bool: "booléen"}
-
-
 def _kind_name(value: object) -> str:
     if value is None:
         return "vide"

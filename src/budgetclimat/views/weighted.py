@@ -45,30 +45,6 @@ i18n.define("weighted.combined.sum", fr="somme des objectifs — DOUBLE COMPTE :
             en="sum over objectives — DOUBLE COUNTING: one euro counts under several objectives")
 
 
-@dataclass(frozen=True)
-class WeightsOutcome:
-    """The ``then`` of a weights rule: basis points per objective (unnamed objectives weigh 0)."""
-
-    weights: tuple[tuple[str, int], ...]
-
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.weights)
-
-
-def parse_weights_then(then: object, *, objectives: list[str], scale: dict[str, float] | None = None,
-                       file: str = "<weights>", line: int = 0) -> WeightsOutcome:
-    """Validate the ``then`` of a weights rule: ``{weights: {objective: weight, …}}``."""
-    if not isinstance(then, dict) or set(then) != {"weights"} or not isinstance(then["weights"], dict):
-        raise ConfigError("weights-bad-weight", file=file, line=line, key="then", value=then,
-                          expected="{weights: {attenuation: 1.0, adaptation: 0.4}}")
-    pairs = []
-    for objective, value in then["weights"].items():
-        if objective not in objectives:
-            raise ConfigError("weights-unknown-objective", file=file, line=line, value=objective, expected=", ".join(objectives))
-        pairs.append((str(objective), weight_to_bp(value, file=file, line=line, key=f"then.weights.{objective}", scale=scale)))
-    return WeightsOutcome(tuple(pairs))
-
-
 def _cents(numerator: int) -> int:
     """Cents from an exact numerator (cents × bp), rounded half up (away from zero)."""
     return int((Decimal(int(numerator)) / BP).quantize(Decimal(1), rounding=ROUND_HALF_UP))
@@ -280,9 +256,3 @@ def weights_from_classes(register: pd.DataFrame, mapping: dict[str, int], axis_t
     })
 
 
-def weights_from_outcomes(matched: pd.DataFrame, outcomes: dict[str, WeightsOutcome]) -> pd.DataFrame:
-    """Long weights from the rule each line matched (``line_id, rule_id``) and the rules' outcomes."""
-    rows = [(rule_id, objective, bp) for rule_id, outcome in outcomes.items() for objective, bp in outcome.weights]
-    table = pd.DataFrame(rows, columns=["rule_id", "objective", "weight_bp"])
-    out = matched[["line_id", "rule_id"]].merge(table, on="rule_id", how="inner")
-    return out[["line_id", "objective", "weight_bp"]].reset_index(drop=True)

@@ -25,7 +25,6 @@ _MONEY = Look(number_format="eur", border=True)
 _TEXT = Look(border=True, wrap=True)
 _CODE = Look(border=True)
 _INT = Look(number_format="#,##0", border=True)
-_LEAD = Look(bold=True, size=11, colour="1F3B57")
 
 for _key, _fr, _en in [
     ("approfondir-title-questions", "À approfondir — questions aux services ({n} questions, {amount})", "To investigate — questions for services ({n} questions, {amount})"),

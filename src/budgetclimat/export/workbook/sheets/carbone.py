@@ -20,7 +20,6 @@ PACK_ACCOUNTS = 25  # accounts listed one by one in the council pack
 _d("carbone-other-accounts", "Autres comptes ({n})", "Other accounts ({n})")
 _d("carbone-other-accounts-where", "détail dans le classeur de travail complet", "detail in the full working workbook")
 
-_SKIP = {"amount_cents", "tco2e", "tco2e_low", "tco2e_high"}
 TABLE_CM = 26.0  # the category table (columns A..F) as printed: its chart is as wide
 CAT_BAR_CM = 0.55  # per category bar, so that every label of the chart reads
 MAX_CHART_CM = 14.5  # under the height of a landscape A4 page, with the sheet's title

@@ -63,14 +63,6 @@ def document_facts(ctx) -> dict:
     }
 
 
-def class_headers(ctx, first_header: str, keys: list[str], extra: list[str] = ()) -> list[C]:
-    cells = [C(first_header, HEAD)]
-    for k in keys:
-        cells.append(C(ctx.cls(k) if k in CLASSES or k in ("out", "none") else ctx.rollup(k), class_look(k)))
-    cells.extend(C(h, HEAD) for h in extra)
-    return cells
-
-
 def money_row(values, bold=False):
     look = MONEY_BOLD if bold else MONEY
     return [C(None if v is None else int(v) / 100, look) for v in values]
