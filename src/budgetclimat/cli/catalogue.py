@@ -8,29 +8,21 @@ import click
 
 from budgetclimat import i18n
 
-i18n.define(
-    "unknown-code",
-    fr="Code inconnu du catalogue : {value}. « budgetclimat errors » liste tous les codes.",
-    en="Code not in the catalogue: {value}. \"budgetclimat errors\" lists every code.",
-)
-
 
 def load_catalogue() -> dict[str, i18n.Text]:
-    """Import every module of the library so that all codes are registered, then return the codes.
-
-    Modules register their texts at import time. Catalogue codes are the undotted keys
-    (``account-unknown``); dotted keys (``cli.validate.totals``) are labels of the interface.
-    """
+    """The catalogue codes, sorted: the undotted keys of the static catalogue (``account-unknown``);
+    dotted keys (``cli.validate.totals``) are labels of the interface. Nothing else is imported."""
+    # extract_catalogue: transitional begin
     import importlib
-    import pkgutil
+    from pathlib import Path
 
     import budgetclimat
 
-    for module in pkgutil.walk_packages(budgetclimat.__path__, "budgetclimat."):
-        if module.name.startswith("budgetclimat.cli") or module.name.endswith("__main__"):
-            continue
-        importlib.import_module(module.name)
-    importlib.import_module("budgetclimat.cli.catalogue")
+    root = Path(budgetclimat.__file__).parent  # texts still registered at import: import every module (export/ too)
+    for path in sorted(root.rglob("*.py")):
+        if path.name != "__main__.py":
+            importlib.import_module(".".join(("budgetclimat", *path.relative_to(root).with_suffix("").parts)).removesuffix(".__init__"))
+    # extract_catalogue: transitional end
     return {k: v for k, v in sorted(i18n.catalogue().items()) if "." not in k}
 
 

@@ -1,4 +1,5 @@
-"""Every text the workbook shows, French first (keys prefixed ``workbook.``, registered with :func:`i18n.define`)."""
+"""Every text the workbook shows, French first: keys prefixed ``workbook.`` in the static catalogue
+(``budgetclimat/messages/export.yaml``)."""
 
 from __future__ import annotations
 
