@@ -175,3 +175,108 @@ def test_a_conflicting_text_is_refused(tmp_path, monkeypatch):
     same = [extract_catalogue.Entry("x-code", {"fr": "un", "en": "one"}, "src/budgetclimat/read/a.py:3")]
     assert extract_catalogue.merge(files, same, {"x-code": "read"}) == []
     assert files == {"read": {"x-code": {"fr": "un", "en": "one", "section": "other"}}}
+
+
+TOY_I18N = '''\
+def define(key, fr, en, *, title_fr="", title_en=""):
+    return key
+
+
+def t(key, lang=None, /, **params):
+    return key
+'''
+TOY = '''\
+"""A toy module with every kind of define the script handles."""
+
+from budgetclimat import i18n
+from budgetclimat.helpers import JOINED
+
+_WHERE = "f {file} : "
+RULES = {}
+
+
+def _rule(code, level, fr, en, **kwargs):
+    i18n.define(code, fr=_WHERE + fr, en=en)
+    RULES[code] = (level, kwargs)
+    return code
+
+
+def _label(key, fr, en):
+    return i18n.define(key, fr=fr, en=en)
+
+
+A = _rule("a-code", "error", "message a", "message a en")
+B = _rule(
+    "b-code", "warning",
+    "message b",
+    "message b en",
+    expected=_label("x.label", JOINED, "label"),
+)
+
+# The texts of a loop.
+for _k, _fr, _en in [("one", "un", "one"), ("two", "deux", "two")]:
+    i18n.define(f"n.{_k}", fr=_fr, en=_en)
+
+i18n.define("c-code", fr="c", en="c en", title_fr="C", title_en="C en")
+
+
+def f():
+    return i18n.t(i18n.define("d.inner", fr="d", en="d en"))
+'''
+
+
+def _toy_tree(tmp_path: Path) -> Path:
+    for name in ("extract_catalogue.py", "catalogue_usage.py", "gen_errors_doc.py"):
+        (tmp_path / "scripts").mkdir(exist_ok=True)
+        (tmp_path / "scripts" / name).write_text((SCRIPTS / name).read_text(encoding="utf-8"), encoding="utf-8")
+    package = tmp_path / "src" / "budgetclimat"
+    package.mkdir(parents=True)
+    (tmp_path / "tests").mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "i18n.py").write_text(TOY_I18N, encoding="utf-8")
+    (package / "helpers.py").write_text('JOINED = ", ".join(["BP", "CA"])\n', encoding="utf-8")
+    (package / "toy.py").write_text(TOY, encoding="utf-8")
+    return tmp_path
+
+
+def _extract(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(root / "scripts" / "extract_catalogue.py"), *args], capture_output=True, text=True, cwd=root, check=False)
+
+
+def test_extract_script_moves_the_texts_and_removes_the_calls(tmp_path):
+    root = _toy_tree(tmp_path)
+    assert _extract(root, "--check").returncode == 1
+    done = _extract(root)
+    assert done.returncode == 0, done.stderr
+    code = (root / "src" / "budgetclimat" / "toy.py").read_text(encoding="utf-8")
+    compile(code, "toy.py", "exec")
+    assert "i18n.define" not in code and "_WHERE" not in code and "_label" not in code and "JOINED" not in code and "for _k" not in code
+    assert 'A = _rule("a-code", "error")' in code
+    assert 'B = _rule(\n    "b-code", "warning",\n    expected="x.label",\n)' in code
+    assert "def _rule(code, level, **kwargs):\n    RULES[code] = (level, kwargs)" in code
+    assert 'return i18n.t("d.inner")' in code
+    assert "# The texts of a loop." not in code
+    data = yaml.safe_load((root / "src" / "budgetclimat" / "messages" / "toy.yaml").read_text(encoding="utf-8"))
+    assert data["a-code"] == {"fr": "f {file} : message a", "en": "message a en", "section": "other"}
+    assert data["x.label"] == {"fr": "BP, CA", "en": "label"}
+    assert data["n.two"] == {"fr": "deux", "en": "two"}
+    assert data["c-code"] == {"fr": "c", "en": "c en", "title_fr": "C", "title_en": "C en", "section": "other"}
+    assert data["d.inner"] == {"fr": "d", "en": "d en"}
+    assert len(data) == 7
+    # re-runnable: nothing left to do, nothing changes
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    assert _extract(root, "--check").returncode == 0
+    assert _extract(root).returncode == 0
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts} == before
+
+
+def test_extract_script_refuses_a_conflicting_text(tmp_path):
+    root = _toy_tree(tmp_path)
+    messages = root / "src" / "budgetclimat" / "messages"
+    messages.mkdir()
+    (messages / "read.yaml").write_text("c-code:\n  fr: autre\n  en: c en\n", encoding="utf-8")
+    done = _extract(root)
+    assert done.returncode == 1
+    assert "c-code: messages/read.yaml and src/budgetclimat/toy.py:" in done.stderr
+    assert "define" in (root / "src" / "budgetclimat" / "toy.py").read_text(encoding="utf-8")  # nothing written
+    assert not (messages / "toy.yaml").exists()
