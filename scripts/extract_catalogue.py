@@ -114,11 +114,14 @@ def record() -> tuple[list[Entry], dict[tuple[Path, tuple[int, int, int, int]], 
         frame = sys._getframe(1)
         path = Path(frame.f_code.co_filename).resolve()
         if frame.f_code.co_name != "<module>":  # a wrapper: the site is where the module calls it
-            wrappers.setdefault(path, set()).add(frame.f_code.co_name)
+            name, wrapper_path = frame.f_code.co_name, path
+            wrappers.setdefault(path, set()).add(name)
             frame = frame.f_back
             path = Path(frame.f_code.co_filename).resolve()
             if frame.f_code.co_name != "<module>":
                 raise ExtractError(f"{path}:{frame.f_lineno}: define() called through two functions; convert it by hand")
+            if path != wrapper_path and not _wrapper(_function(wrapper_path, name)).pure:
+                raise ExtractError(f"{path}:{frame.f_lineno}: {name}() of another module registers a text and does more; convert it by hand")
         positions = list(frame.f_code.co_positions())[frame.f_lasti // 2]
         span = (positions[0], positions[2], positions[1], positions[3])
         sites.setdefault((path, span), []).append(key)
@@ -137,6 +140,14 @@ def record() -> tuple[list[Entry], dict[tuple[Path, tuple[int, int, int, int]], 
 
 
 # -- 2. the source edits --------------------------------------------------------------------------------
+
+
+def _function(path: Path, name: str) -> ast.FunctionDef:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = [s for s in tree.body if isinstance(s, ast.FunctionDef) and s.name == name]
+    if not found:
+        raise ExtractError(f"{path}: define() called from {name}(), which is not a module-level function; convert it by hand")
+    return found[0]
 
 
 def _is_define(func: ast.AST) -> bool:

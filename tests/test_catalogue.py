@@ -280,3 +280,14 @@ def test_extract_script_refuses_a_conflicting_text(tmp_path):
     assert "c-code: messages/read.yaml and src/budgetclimat/toy.py:" in done.stderr
     assert "define" in (root / "src" / "budgetclimat" / "toy.py").read_text(encoding="utf-8")  # nothing written
     assert not (messages / "toy.yaml").exists()
+
+
+def test_extract_script_refuses_what_it_cannot_rewrite_safely(tmp_path):
+    """A function of another module that registers a text and does more (its call cannot just go)."""
+    root = _toy_tree(tmp_path)
+    package = root / "src" / "budgetclimat"
+    (package / "other.py").write_text("from budgetclimat import toy\n\nX = toy._rule('e-code', 'error', 'e', 'e en')\n", encoding="utf-8")
+    done = _extract(root)
+    assert done.returncode == 1
+    assert "_rule() of another module registers a text and does more; convert it by hand" in done.stderr
+    assert (package / "other.py").read_text(encoding="utf-8").endswith("'e', 'e en')\n")
