@@ -19,9 +19,9 @@ Re-runnable and deterministic. How it works:
    goes, with the parameters used by nothing else, and the matching arguments at its call sites.
    Names of the module (imports, private constants and functions) that were used only by what was removed
    are removed too, so that no unused import is left.
-4. New undotted codes get, from the current ``docs/errors.md``, their section and level, and from the code
-   that uses them (``scripts/catalogue_usage.py``) the exit code of the exception that carries them and,
-   when the page gives no level, the level of the finding dicts that name them.
+4. New undotted codes get, from the current ``docs/errors.md``, their section and level. Every code without
+   them gets, from the code that uses it (``scripts/catalogue_usage.py``), the exit code of the exception
+   that carries it and the level of the finding dicts that name it, when there is exactly one.
 5. Blocks between ``# extract_catalogue: transitional begin`` and ``... end`` lines in ``src/`` and ``tests/``
    (the transitional ``i18n.define`` itself) are deleted.
 
@@ -551,6 +551,12 @@ def merge(files: dict[str, dict[str, dict]], entries: list[Entry], stages: dict[
             section, level = documented.get(key, (gen_errors_doc.DEFAULT_SECTION, ""))
             values |= {"section": section, "level": level or levels.get(key, ""), "exit": exits.get(key)}
         files.setdefault(stage, {})[key] = values
+    for data in files.values():  # every code: a missing exit code or level is taken from the code that uses it
+        for key, values in data.items():
+            if "." not in key and values.get("exit") is None and key in exits:
+                values["exit"] = exits[key]
+            if "." not in key and not values.get("level") and key in levels:
+                values["level"] = levels[key]
     return []
 
 

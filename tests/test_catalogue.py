@@ -92,7 +92,14 @@ def test_the_scan_sees_each_kind_of_use(tmp_path):
         "def f(x):\n"
         "    raise ConfigError('a-config' if x else 'b-config', path=x)\n"
         "def g():\n"
-        "    return [{'level': WARNING, 'code': 'c-finding'}, i18n.t('d.label'), tr('sheet'), i18n.title('e-title')]\n",
+        "    return [{'level': WARNING, 'code': 'c-finding'}, i18n.t('d.label'), tr('sheet'), i18n.title('e-title')]\n"
+        "def _finding(level, code, file):\n"
+        "    return {'level': level, 'code': code, 'file': file}\n"
+        "class Ctx:\n"
+        "    def fail(self, code, line):\n"
+        "        raise ConfigError(code, line=line)\n"
+        "def h(ctx):\n"
+        "    return _finding(ERROR, 'f-helper', 'x'), ctx.fail('g-helper', 3)\n",
         encoding="utf-8",
     )
     saved = catalogue_usage.ROOT
@@ -101,9 +108,9 @@ def test_the_scan_sees_each_kind_of_use(tmp_path):
         uses = catalogue_usage.scan(source.parent)
     finally:
         catalogue_usage.ROOT = saved
-    assert sorted(u.key for u in uses) == ["a-config", "b-config", "c-finding", "d.label", "e-title", "workbook.sheet"]
-    assert catalogue_usage.exit_codes(uses) == {"a-config": 2, "b-config": 2}
-    assert catalogue_usage.levels(uses) == {"c-finding": "warning"}
+    assert sorted(u.key for u in uses) == ["a-config", "b-config", "c-finding", "d.label", "e-title", "f-helper", "g-helper", "workbook.sheet"]
+    assert catalogue_usage.exit_codes(uses) == {"a-config": 2, "b-config": 2, "g-helper": 2}
+    assert catalogue_usage.levels(uses) == {"c-finding": "warning", "f-helper": "error"}
 
 
 # extract_catalogue: transitional begin
@@ -141,13 +148,16 @@ def test_catalogue_file_is_well_formed(path):
         assert entry.get("exit") in (None, 1, 2, 3), (path.name, key)
 
 
-def test_catalogued_exit_codes_match_the_exceptions_that_raise_them():
+def test_catalogued_exit_codes_and_levels_match_the_code():
     from budgetclimat.cli.catalogue import load_catalogue
 
     catalogue = load_catalogue()
-    exits = catalogue_usage.exit_codes(catalogue_usage.scan())
+    uses = catalogue_usage.scan()
+    exits, levels = catalogue_usage.exit_codes(uses), catalogue_usage.levels(uses)
     wrong = sorted(f"{k}: catalogue {t.exit}, raised with exit {exits[k]}" for k, t in catalogue.items() if t.exit is not None and k in exits and exits[k] != t.exit)
+    wrong += sorted(f"{k}: catalogue {t.level}, findings of level {levels[k]}" for k, t in catalogue.items() if t.level and k in levels and levels[k] != t.level)
     assert not wrong, wrong
+    assert len([t for t in catalogue.values() if t.exit is not None]) > 80 and len([t for t in catalogue.values() if t.level]) > 60
 
 
 # extract_catalogue: transitional begin
