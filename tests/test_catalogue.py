@@ -51,15 +51,9 @@ def test_help_does_not_load_the_catalogue():
         "print(code, i18n._CATALOGUE is None, 'yaml' in sys.modules)\n"
     )
     assert done.returncode == 0, done.stderr
-    # extract_catalogue: transitional begin
-    pytest.skip("the CLI modules still call i18n.define at import until scripts/extract_catalogue.py has run")
-    # extract_catalogue: transitional end
     assert done.stdout.splitlines()[-1] == "0 True False"
 
 
-# extract_catalogue: transitional begin
-@pytest.mark.skip(reason="load_catalogue imports the library until scripts/extract_catalogue.py has run")
-# extract_catalogue: transitional end
 def test_errors_command_imports_no_stage_of_the_library():
     done = _run(
         "import sys\n"
@@ -113,9 +107,6 @@ def test_the_scan_sees_each_kind_of_use(tmp_path):
     assert catalogue_usage.levels(uses) == {"c-finding": "warning", "f-helper": "error"}
 
 
-# extract_catalogue: transitional begin
-@pytest.mark.skip(reason="until scripts/extract_catalogue.py has moved the texts")
-# extract_catalogue: transitional end
 def test_no_define_call_remains():
     done = subprocess.run([sys.executable, str(SCRIPTS / "extract_catalogue.py"), "--check"], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
@@ -160,9 +151,6 @@ def test_catalogued_exit_codes_and_levels_match_the_code():
     assert len([t for t in catalogue.values() if t.exit is not None]) > 80 and len([t for t in catalogue.values() if t.level]) > 60
 
 
-# extract_catalogue: transitional begin
-@pytest.mark.skip(reason="docs/errors.md is generated once scripts/extract_catalogue.py has moved the texts")
-# extract_catalogue: transitional end
 def test_docs_errors_is_generated_from_the_catalogue():
     """docs/errors.md is generated from the catalogue; regenerate with scripts/gen_errors_doc.py."""
     done = subprocess.run([sys.executable, str(SCRIPTS / "gen_errors_doc.py"), "--check"], capture_output=True, text=True, check=False)

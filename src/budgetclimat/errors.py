@@ -154,26 +154,6 @@ def render_finding(row: dict, lang: str | None = None) -> str:
 
 
 _TOTAL_KEY = re.compile(r"[FI?]/[DR?]/(?:reel|ordre|\?)")
-for _part, _fr, _en in [("F", "fonctionnement", "operating"), ("I", "investissement", "investment"), ("D", "dépenses", "expenses"),
-                        ("R", "recettes", "revenues"), ("reel", "réel", "real"), ("ordre", "ordre", "order"), ("?", "non reconnu", "not recognised")]:
-    i18n.define(f"total-key.{_part}", fr=_fr, en=_en)
-
-
-# The line-model columns a finding may name, as a message says them (``colonne {column}``); the French names
-# of the model (nature, fonction, chapitre, section, sens, exercice, nomenclature) are the reader's words already.
-for _column, _fr, _en in [
-    ("amount_cents", "du montant", "of the amount"),
-    ("amount_basis", "de la base des montants", "of the amount basis"),
-    ("budget_kind", "du type de budget (principal, annexe)", "of the budget kind (main, annexed)"),
-    ("budget_code", "du code du budget", "of the budget code"),
-    ("doc_type", "du type de document (BP, CA…)", "of the document type (BP, CA…)"),
-    ("operation", "réel/ordre", "real/order"),
-    ("ordre_kind", "du type d'opération d'ordre", "of the kind of order entry"),
-    ("operation_code", "du code d'opération", "of the operation code"),
-    ("collectivite", "de la collectivité", "of the local authority"),
-    ("label", "du libellé", "of the label"),
-]:
-    i18n.define(f"column.{_column}", fr=_fr, en=_en)
 
 
 GROUP_KEYS = ["file", "level", "code", "column", "value"]
@@ -227,58 +207,3 @@ def render_group(group: dict, lang: str | None = None) -> str:
     shown = ", ".join(str(r) for r in rows) + (", …" if count > len(rows) else "")
     key = "findings.group-rows" if rows else "findings.group-count"
     return f"{text} {i18n.t(key, lang, count=count, rows=shown)}"
-
-
-i18n.define(
-    "findings.group-rows",
-    fr="[{count} lignes : {rows}]",
-    en="[{count} lines: {rows}]",
-)
-i18n.define(
-    "findings.group-count",
-    fr="[{count} fois]",
-    en="[{count} times]",
-)
-i18n.define(
-    "file-not-found",
-    fr="Fichier introuvable : {path}",
-    en="File not found: {path}",
-)
-i18n.define(
-    "output-is-input",
-    fr="Le fichier de sortie {path} est aussi un fichier d'entrée : il ne sera pas écrasé.",
-    en="Output file {path} is also an input file: it will not be overwritten.",
-)
-i18n.define(
-    "internal-error",
-    fr="Erreur interne inattendue ({kind}) : {detail}. Merci de signaler ce problème avec le fichier en cause.",
-    en="Unexpected internal error ({kind}): {detail}. Please report it with the file concerned.",
-)
-# Shared by every reader (TOTEM, CSV, XLSX): one code for an amount cell that is not a number.
-i18n.define(
-    "amount-not-a-number",
-    fr='fichier {file}, ligne {row}, colonne {column} : "{value}" n\'est pas un montant (attendu : un nombre, ex. {expected}).',
-    en='file {file}, row {row}, column {column}: "{value}" is not an amount (expected: a number, e.g. {expected}).',
-    title_fr="Montant illisible",
-    title_en="Amount not a number",
-)
-i18n.define(
-    "findings-more",
-    fr="  … et {n} autre(s) constat(s) : `budgetclimat validate` les liste tous.",
-    en="  … and {n} more finding(s): `budgetclimat validate` lists them all.",
-)
-i18n.define(
-    "lines-unplaceable",
-    fr="Classement impossible : {n} ligne(s) n'ont pas de sens dépense/recette lisible (fichier {file}, ligne {row} pour la première) ; leurs euros ne peuvent être placés ni en dépense ni en recette. Corrigez le fichier source :",
-    en="Cannot classify: {n} line(s) have no readable expense/revenue direction (file {file}, row {row} for the first); their euros cannot be placed. Fix the source file:",
-)
-i18n.define(
-    "invariant-violated",
-    fr="Contrôle de cohérence interne en échec ({check}) : {detail}. Le calcul est faux, rien n'a été écrit. C'est un défaut de budgetclimat, pas de vos données : merci de le signaler avec le fichier en cause.",
-    en="Internal consistency check failed ({check}): {detail}. The computation is wrong, nothing was written. This is a defect of budgetclimat, not of your data: please report it with the file concerned.",
-)
-i18n.define(
-    "input-not-a-file",
-    fr="{path} n'est pas un fichier ordinaire (dossier, tube, périphérique ou /dev/stdin) : budgetclimat ne lit que des fichiers, qu'il relit pour les vérifier. Enregistrez d'abord le contenu dans un fichier.",
-    en="{path} is not a regular file (folder, pipe, device or /dev/stdin): budgetclimat reads only files, which it reads again to check them. Save the content to a file first.",
-)

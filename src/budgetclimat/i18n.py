@@ -77,22 +77,6 @@ def _catalogue() -> dict[str, Text]:
     return _CATALOGUE
 
 
-# extract_catalogue: transitional begin
-# Until scripts/extract_catalogue.py has moved every define(...) call of src/ into the catalogue files, modules
-# still register texts at import time; a key also in the catalogue must have the same texts. The script
-# deletes this block (and the other blocks so marked).
-def define(key: str, fr: str, en: str, *, title_fr: str = "", title_en: str = "") -> str:
-    """Register a text (message template or label) and return its key."""
-    known = _catalogue().get(key)
-    if known is not None:
-        if (known.fr, known.en, known.title_fr, known.title_en) != (fr, en, title_fr, title_en):
-            raise ValueError(f"text key {key!r} defined twice with different texts ({known.source} and the code)")
-        return key
-    _catalogue()[key] = Text(key, fr, en, title_fr, title_en, source="code")
-    return key
-# extract_catalogue: transitional end
-
-
 def set_language(lang: str) -> None:
     global _current
     if lang not in LANGUAGES:

@@ -56,52 +56,6 @@ MB = 1_000_000
 
 _overrides: contextvars.ContextVar[Mapping[str, int]] = contextvars.ContextVar("budgetclimat_limits", default={})
 
-i18n.define(
-    "limit-unknown",
-    fr="Limite « {value} » inconnue (attendu : {expected}).",
-    en="Unknown limit '{value}' (expected: {expected}).",
-)
-i18n.define(
-    "limit-invalid",
-    fr="Limite {column} : « {value} » n'est pas un entier positif (source : {file}).",
-    en="Limit {column}: '{value}' is not a positive integer (from: {file}).",
-)
-i18n.define(
-    "input-too-large",
-    fr="Le fichier {file} pèse {value} Mo : au-delà de la limite de {expected} Mo. Pour l'accepter : --limit file-mb=N (ou BUDGETCLIMAT_LIMIT_FILE_MB=N).",
-    en="file {file} is {value} MB: over the limit of {expected} MB. To accept it: --limit file-mb=N (or BUDGETCLIMAT_LIMIT_FILE_MB=N).",
-    title_fr="Fichier trop gros",
-    title_en="File too large",
-)
-i18n.define(
-    "zip-too-large",
-    fr="Classeur {file} : {value} Mo une fois décompressé (d'après le répertoire de l'archive), au-delà de la limite de {expected} Mo ; rien n'a été lu. Pour l'accepter : --limit unzipped-mb=N (ou BUDGETCLIMAT_LIMIT_UNZIPPED_MB=N).",
-    en="Workbook {file}: {value} MB once uncompressed (from the archive directory), over the limit of {expected} MB; nothing was read. To accept it: --limit unzipped-mb=N (or BUDGETCLIMAT_LIMIT_UNZIPPED_MB=N).",
-    title_fr="Classeur trop gros une fois décompressé",
-    title_en="Workbook too large uncompressed",
-)
-i18n.define(
-    "zip-ratio",
-    fr="Classeur {file}, membre {column} : compressé {value} fois, au-delà de la limite de {expected} (archive piégée ou anormale) ; rien n'a été lu. Pour l'accepter : --limit zip-ratio=N (ou BUDGETCLIMAT_LIMIT_ZIP_RATIO=N).",
-    en="Workbook {file}, member {column}: compressed {value} times, over the limit of {expected} (a zip bomb or an abnormal archive); nothing was read. To accept it: --limit zip-ratio=N (or BUDGETCLIMAT_LIMIT_ZIP_RATIO=N).",
-    title_fr="Taux de compression anormal",
-    title_en="Abnormal compression ratio",
-)
-i18n.define(
-    "sheet-too-large",
-    fr="fichier {file}, {column} : {value}, au-delà de la limite de {expected} ; rien n'a été lu. Pour l'accepter : --limit {limit}=N (ou BUDGETCLIMAT_LIMIT_{env}=N).",
-    en="file {file}, {column}: {value}, over the limit of {expected}; nothing was read. To accept it: --limit {limit}=N (or BUDGETCLIMAT_LIMIT_{env}=N).",
-    title_fr="Feuille ou fichier trop grand",
-    title_en="Sheet or file too large",
-)
-i18n.define(
-    "cell-too-long",
-    fr="fichier {file}, ligne {row}, colonne {column} : cellule de {value} caractères, au-delà de la limite de {expected}. Pour l'accepter : --limit cell-chars=N (ou BUDGETCLIMAT_LIMIT_CELL_CHARS=N).",
-    en="file {file}, row {row}, column {column}: a cell of {value} characters, over the limit of {expected}. To accept it: --limit cell-chars=N (or BUDGETCLIMAT_LIMIT_CELL_CHARS=N).",
-    title_fr="Cellule trop longue",
-    title_en="Cell too long",
-)
-
 
 def get(name: str) -> int:
     """The value in force for limit ``name``: override, else environment, else default."""

@@ -42,8 +42,6 @@ from decimal import Decimal, InvalidOperation
 import numpy as np
 import pandas as pd
 
-from budgetclimat import i18n
-
 # Problems a cell may have (values of ParsedAmounts.problem).
 NOT_A_NUMBER = "not-a-number"
 AMBIGUOUS = "ambiguous"
@@ -57,13 +55,6 @@ _MAX_DIGITS = 15
 # The largest amount accepted in any format, in euros (TOTEM and CSV/XLSX alike).
 MAX_AMOUNT_EUROS = 10**_MAX_DIGITS
 
-i18n.define(
-    "amount-too-large",
-    fr='fichier {file}, ligne {row}, colonne {column} : le montant "{value}" est hors limites (attendu : {expected}).',
-    en='file {file}, row {row}, column {column}: amount "{value}" is out of range (expected: {expected}).',
-    title_fr="Montant hors limites",
-    title_en="Amount out of range",
-)
 _SHAPES = {
     "int": r"\d+",
     "both_comma": r"\d{1,3}(?:\.\d{3})+,\d+",  # 1.234,56: comma decimal

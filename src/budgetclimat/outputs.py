@@ -18,21 +18,6 @@ from pathlib import Path
 from budgetclimat import i18n
 from budgetclimat.errors import ConfigError
 
-i18n.define(
-    "output-not-writable",
-    fr="Impossible d'écrire le fichier de sortie {path} : {reason}. Rien n'a été écrit.",
-    en="Cannot write output file {path}: {reason}. Nothing was written.",
-)
-i18n.define(
-    "output-extension",
-    fr="Le fichier de sortie {path} doit avoir l'extension {expected} : c'est le format écrit pour {option}.",
-    en="Output file {path} must have the extension {expected}: that is the format written for {option}.",
-)
-i18n.define(
-    "output-duplicate",
-    fr="Le même fichier {path} est donné à {option} et {other} : chaque sortie doit avoir son propre fichier.",
-    en="The same file {path} is given to {option} and {other}: each output needs its own file.",
-)
 _REASONS = {
     (errno.ENOTDIR, errno.EEXIST): ("un élément du chemin est un fichier, pas un dossier", "a part of the path is a file, not a folder"),
     (errno.EACCES, errno.EPERM, errno.EROFS): ("droits insuffisants ou disque en lecture seule", "permission denied or read-only disk"),

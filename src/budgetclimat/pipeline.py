@@ -242,20 +242,6 @@ def attach_bounds(result: RunResult) -> RunResult:
     return result
 
 
-i18n.define(
-    "view-failed",
-    fr="La vue « {expected} » ({column}) n'a pas pu être calculée ({value}) : le budget coloré et l'annexe légale sont produits sans elle ; sa feuille dit pourquoi elle est vide.",
-    en="The '{expected}' view ({column}) could not be computed ({value}): the coloured budget and the legal annex are produced without it; its sheet says why it is empty.",
-    title_fr="Vue non calculée",
-    title_en="View not computed",
-)
-for _view, _fr, _en in [("weighted", "budget vert pondéré", "weighted green budget"), ("carbon", "budget carbone", "carbon budget"),
-                         ("territory", "budget carbone du territoire", "territory carbon budget"),
-                         ("measures", "mesures du territoire et leur coût", "territory measures and their cost"),
-                         ("bounds", "fourchettes (questions ouvertes)", "ranges (open questions)")]:
-    i18n.define(f"view-name.{_view}", fr=_fr, en=_en)
-
-
 def isolated_view(result: RunResult, view: str, compute) -> object:
     """``compute()``, or None with a ``view-failed`` warning in ``result.findings`` when it raises.
 

@@ -20,71 +20,21 @@ from budgetclimat import i18n, model
 from budgetclimat.errors import ERROR, WARNING, concat_findings, empty_findings, findings_frame
 from budgetclimat.money import format_euros
 
-RECONCILIATION_MISMATCH = i18n.define(
-    "reconciliation-mismatch",
-    fr="fichier {file} : le total {column} des lignes lues ({value}) diffère de celui du fichier source "
-    "({expected}) : des lignes ont été perdues, dédoublées ou mal lues",
-    en="file {file}: the {column} total of the lines read ({value}) differs from the source file's "
-    "({expected}): lines were lost, duplicated or misread",
-    title_fr="Totaux non rapprochés avec le fichier source",
-    title_en="Totals do not reconcile with the source file",
-)
-RECONCILIATION_UNAVAILABLE = i18n.define(
-    "reconciliation-unavailable",
-    fr="fichier {file} : le lecteur n'a pas fourni de totaux bruts{value} ; le rapprochement n'est pas fait "
-    "(attendu : {expected})",
-    en="file {file}: the reader gave no raw totals{value}; totals are not reconciled (expected: {expected})",
-    title_fr="Rapprochement impossible",
-    title_en="Reconciliation not possible",
-)
-ORDRE_UNBALANCED = i18n.define(
-    "ordre-unbalanced",
-    fr="fichier {file} : opérations d'ordre déséquilibrées, {column} : {value} contre {expected}. "
-    "C'est normal seulement si le fichier ne contient qu'une partie du document budgétaire.",
-    en="file {file}: ordre operations do not balance, {column}: {value} against {expected}. "
-    "This is expected only if the file holds part of the budget document.",
-    title_fr="Opérations d'ordre déséquilibrées",
-    title_en="Ordre operations do not balance",
-)
-ORDRE_MISSING = i18n.define(
-    "ordre-missing",
-    fr="fichier {file} : aucune ligne n'est lue comme opération d'ordre, mais {value} ligne(s) portent des comptes qui "
-    "n'existent qu'en ordre ({column} ; première ligne {row}) : l'équilibre des opérations d'ordre n'est pas vérifiable "
-    "et ces lignes sont comptées comme réelles (attendu : {expected}). Vérifiez la colonne réel/ordre (OpBudg) ou les "
-    "chapitres d'ordre (040–043, ou ceux du vote par fonction : 925/926/946/947 en M57, 910/914/934/935 en M14).",
-    en="file {file}: no line is read as an ordre operation, but {value} line(s) carry accounts that exist only as ordre "
-    "({column}; first line {row}): the ordre balance cannot be checked and these lines count as real (expected: "
-    "{expected}). Check the real/ordre column (OpBudg) or the ordre chapters (040–043, or those of the vote par "
-    "fonction: 925/926/946/947 in M57, 910/914/934/935 in M14).",
-    title_fr="Aucune opération d'ordre lue",
-    title_en="No ordre operation read",
-)
-_EXPECTED_ORDRE = i18n.define(
-    "expected.ordre-lines", fr="des lignes d'ordre (040/042 amortissements, 021/023 virement)",
-    en="ordre lines (040/042 depreciation, 021/023 transfer)",
-)
+RECONCILIATION_MISMATCH = "reconciliation-mismatch"
+RECONCILIATION_UNAVAILABLE = "reconciliation-unavailable"
+ORDRE_UNBALANCED = "ordre-unbalanced"
+ORDRE_MISSING = "ordre-missing"
+_EXPECTED_ORDRE = "expected.ordre-lines"
 # Accounts that exist only as ordre operations in M57, M14 and M52 (checked against their plans: no real
 # chapter on any of their leaves): depreciation 6811 / 28…, the virement 021/023.
 ORDRE_ONLY_PREFIXES = ("6811", "28", "021", "023")
-_EXPECTED_RAW = i18n.define("expected.raw-totals", fr="des totaux bruts par section, sens et opération", en="raw totals by section, direction and operation")
-_LINES = i18n.define("reconcile.lines", fr="{n} lignes, {amount}", en="{n} lines, {amount}")
-_ON_BASIS = i18n.define("reconcile.on-basis", fr=" sur la base « {basis} »", en=" on basis \"{basis}\"")
-_PAIR_SECTION_F = i18n.define(
-    "reconcile.ordre-section-f", fr="dépenses d'ordre de fonctionnement (042) / recettes d'ordre d'investissement (040)",
-    en="ordre expenses in operating (042) / ordre revenue in investment (040)",
-)
-_PAIR_SECTION_I = i18n.define(
-    "reconcile.ordre-section-i", fr="dépenses d'ordre d'investissement (040) / recettes d'ordre de fonctionnement (042)",
-    en="ordre expenses in investment (040) / ordre revenue in operating (042)",
-)
-_PAIR_INTERIEUR_I = i18n.define(
-    "reconcile.ordre-interieur-i", fr="dépenses / recettes d'ordre à l'intérieur de l'investissement (041)",
-    en="ordre expenses / revenue within investment (041)",
-)
-_PAIR_INTERIEUR_F = i18n.define(
-    "reconcile.ordre-interieur-f", fr="dépenses / recettes d'ordre à l'intérieur du fonctionnement (043)",
-    en="ordre expenses / revenue within operating (043)",
-)
+_EXPECTED_RAW = "expected.raw-totals"
+_LINES = "reconcile.lines"
+_ON_BASIS = "reconcile.on-basis"
+_PAIR_SECTION_F = "reconcile.ordre-section-f"
+_PAIR_SECTION_I = "reconcile.ordre-section-i"
+_PAIR_INTERIEUR_I = "reconcile.ordre-interieur-i"
+_PAIR_INTERIEUR_F = "reconcile.ordre-interieur-f"
 
 def ordre_kind(lines: pd.DataFrame) -> pd.Series:
     """The line's ordre kind, falling back on its chapter (040/042 between sections, 041/043 within)."""

@@ -28,9 +28,6 @@ from budgetclimat import i18n, model
 from budgetclimat.errors import ERROR, WARNING, concat_findings, empty_findings, findings_frame
 from budgetclimat.reconcile import Reconciliation, ordre_kind, reconcile
 
-_WHERE_FR = "fichier {file}, ligne {row}, colonne {column} : "
-_WHERE_EN = "file {file}, row {row}, column {column}: "
-
 
 @dataclass(frozen=True)
 class Rule:
@@ -52,167 +49,95 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
-def _rule(code: str, level: str, fr: str, en: str, title_fr: str, title_en: str, **kwargs: object) -> str:
-    i18n.define(code, fr=_WHERE_FR + fr, en=_WHERE_EN + en, title_fr=title_fr, title_en=title_en)
+def _rule(code: str, level: str, **kwargs: object) -> str:
     RULES[code] = Rule(code, level, **kwargs)  # type: ignore[arg-type]
     return code
-
-
-def _label(key: str, fr: str, en: str) -> str:
-    return i18n.define(key, fr=fr, en=en)
 
 
 # -- catalogue -------------------------------------------------------------------------------------
 
 REQUIRED_MISSING = _rule(
     "required-missing", ERROR,
-    "valeur obligatoire absente (attendu : {expected})",
-    "required value missing (expected: {expected})",
-    "Valeur obligatoire absente", "Required value missing",
-    expected=_label("expected.non-empty", "une valeur non vide", "a non-empty value"),
+    expected="expected.non-empty",
 )
 CODE_FORMAT = _rule(
     "code-format", ERROR,
-    "\"{value}\" n'est pas un code valide (attendu : {expected})",
-    "\"{value}\" is not a valid code (expected: {expected})",
-    "Code mal formé", "Malformed code",
 )
 SECTION_INVALID = _rule(
     "section-invalid", ERROR,
-    "\"{value}\" n'est pas une section (attendu : {expected})",
-    "\"{value}\" is not a section (expected: {expected})",
-    "Section inconnue", "Unknown section",
-    expected=_label("expected.section", "F (fonctionnement) ou I (investissement)", "F (operating) or I (investment)"),
+    expected="expected.section",
 )
 SENS_INVALID = _rule(
     "sens-invalid", ERROR,
-    "\"{value}\" n'est pas un sens (attendu : {expected})",
-    "\"{value}\" is not a direction (expected: {expected})",
-    "Sens inconnu", "Unknown direction",
-    expected=_label("expected.sens", "D (dépense) ou R (recette)", "D (expense) or R (revenue)"),
+    expected="expected.sens",
 )
 OPERATION_INVALID = _rule(
     "operation-invalid", ERROR,
-    "\"{value}\" n'est pas un type d'opération (attendu : {expected})",
-    "\"{value}\" is not an operation type (expected: {expected})",
-    "Type d'opération inconnu", "Unknown operation type",
-    expected=_label("expected.operation", "reel ou ordre", "reel or ordre"),
+    expected="expected.operation",
 )
 DOC_TYPE_INVALID = _rule(
     "doc-type-invalid", ERROR,
-    "\"{value}\" n'est pas un type de document budgétaire (attendu : {expected})",
-    "\"{value}\" is not a budget document type (expected: {expected})",
-    "Type de document inconnu", "Unknown document type",
-    expected=_label("expected.doc-type", ", ".join(model.DOC_TYPES), ", ".join(model.DOC_TYPES)),
+    expected="expected.doc-type",
 )
 VALUE_INVALID = _rule(
     "value-invalid", ERROR,
-    "\"{value}\" n'est pas une valeur admise (attendu : {expected})",
-    "\"{value}\" is not an allowed value (expected: {expected})",
-    "Valeur non admise", "Value not allowed",
 )
 SIRET_INVALID = _rule(
     "siret-invalid", WARNING,
-    "\"{value}\" n'est ni un SIRET ni un SIREN (attendu : {expected})",
-    "\"{value}\" is neither a SIRET nor a SIREN (expected: {expected})",
-    "SIRET mal formé", "Malformed SIRET",
-    expected=_label("expected.siret", "14 chiffres (SIRET) ou 9 chiffres (SIREN)", "14 digits (SIRET) or 9 digits (SIREN)"),
+    expected="expected.siret",
 )
 AMOUNT_NEGATIVE = _rule(
     "amount-negative", WARNING,
-    "montant négatif {value} € (attendu : {expected}) ; vérifier s'il s'agit d'une annulation",
-    "negative amount €{value} (expected: {expected}); check whether it is a cancellation",
-    "Montant négatif", "Negative amount",
-    expected=_label("expected.non-negative", "un montant positif ou nul", "a positive or zero amount"),
+    expected="expected.non-negative",
 )
 AMOUNT_MISSING = _rule(
     "amount-missing", WARNING,
-    "pas de montant sur la base choisie, compté pour 0 (attendu : {expected})",
-    "no amount on the chosen basis, counted as 0 (expected: {expected})",
-    "Montant absent sur la base choisie", "Amount missing on the chosen basis",
     column="amount_basis", value="amount_basis", expected="_basis_column", expected_is_column=True,
 )
 BASIS_EMPTY = _rule(
     "basis-empty", ERROR,
-    "aucune ligne n'a de montant sur la base « {value} » : la base choisie ne convient pas à ce document "
-    "(attendu : {expected})",
-    "no line has an amount on basis \"{value}\": the chosen basis does not fit this document (expected: {expected})",
-    "Base de montant vide", "Empty amount basis",
     column="amount_basis",
-    expected=_label("expected.basis", "une autre base (--basis)", "another basis (--basis)"),
+    expected="expected.basis",
 )
 ACCOUNT_UNKNOWN = _rule(
     "account-unknown", WARNING,
-    "\"{value}\" n'est pas un compte du plan {expected} (attendu : un compte du plan de comptes)",
-    "\"{value}\" is not an account of plan {expected} (expected: an account of the plan de comptes)",
-    "Compte inconnu du plan de comptes", "Account not in the plan de comptes",
     column="nature", value="nature", expected="_plan", expected_is_column=True,
 )
 ACCOUNT_PARENT_CHAPTER = _rule(
     "account-parent-chapter", WARNING,
-    "le compte \"{value}\" n'est pas dans le plan mais son compte parent y est : {expected} ; la ligne prend le "
-    "chapitre du parent",
-    "account \"{value}\" is not in the plan but its parent account is: {expected}; the line takes the parent's chapter",
-    "Compte absent du plan, parent connu", "Account not in the plan, parent known",
     column="nature", value="nature", expected="_parent_text", expected_is_column=True,
 )
 ACCOUNT_THIRD_PARTY = _rule(
     "account-third-party-operation", WARNING,
-    "le compte \"{value}\" n'est pas dans le plan mais prolonge le compte {expected} : opération pour compte de "
-    "tiers numérotée par la collectivité (à vérifier)",
-    "account \"{value}\" is not in the plan but extends account {expected}: a third-party operation numbered by "
-    "the local government (to check)",
-    "Sous-compte d'opération pour compte de tiers", "Third-party operation sub-account",
     column="nature", value="nature", expected="_third_party_parent", expected_is_column=True,
 )
 ACCOUNT_DELETED = _rule(
     "account-deleted", WARNING,
-    "le compte \"{value}\" est supprimé dans le plan {expected} (attendu : un compte en vigueur)",
-    "account \"{value}\" is deleted in plan {expected} (expected: an account in force)",
-    "Compte supprimé", "Deleted account",
     column="nature", value="nature", expected="_plan", expected_is_column=True,
 )
 ACCOUNT_NOT_LEAF = _rule(
     "account-not-leaf", WARNING,
-    "le compte \"{value}\" a des subdivisions dans le plan {expected} (attendu : un compte de détail)",
-    "account \"{value}\" has sub-accounts in plan {expected} (expected: a detail account)",
-    "Compte non détaillé", "Account is not a leaf",
     column="nature", value="nature", expected="_plan", expected_is_column=True,
 )
 ACCOUNT_NOT_OPEN = _rule(
     "account-not-open", WARNING,
-    "le compte \"{value}\" n'est ouvert à aucun chapitre pour ce sens et ce type d'opération dans le plan "
-    "{expected}",
-    "account \"{value}\" has no chapter for this direction and operation type in plan {expected}",
-    "Compte non ouvert pour ce sens et ce type d'opération", "Account not open for this direction and operation",
     column="nature", value="nature", expected="_plan", expected_is_column=True,
 )
 ACCOUNT_SECTION_MISMATCH = _rule(
     "account-section-mismatch", WARNING,
-    "section \"{value}\" incohérente avec le compte (attendu : {expected})",
-    "section \"{value}\" does not match the account (expected: {expected})",
-    "Compte incohérent avec la section", "Account inconsistent with section",
     column="section", value="section", expected="_section_expected_text", expected_is_column=True,
 )
 ACCOUNT_CHAPTER_MISMATCH = _rule(
     "account-chapter-mismatch", WARNING,
-    "chapitre \"{value}\" incohérent avec le compte (attendu : {expected})",
-    "chapter \"{value}\" does not match the account (expected: {expected})",
-    "Compte incohérent avec le chapitre", "Account inconsistent with chapter",
     column="chapitre", value="chapitre", expected="_chapter_expected_text", expected_is_column=True,
 )
 DUPLICATE_LINE = _rule(
     "duplicate-line", WARNING,
-    "ligne en double : même compte \"{value}\", fonction, section, sens, opération et chapitre qu'une ligne "
-    "précédente (attendu : {expected})",
-    "duplicate line: same account \"{value}\", function, section, direction, operation and chapter as an "
-    "earlier line (expected: {expected})",
-    "Ligne en double", "Duplicate line",
     column="nature", value="nature",
-    expected=_label("expected.unique-line", "une seule ligne par imputation", "one line per imputation"),
+    expected="expected.unique-line",
 )
-_ACCOUNT = _label("validate.account", "compte", "account")
-_CHAPTER = _label("validate.chapter", "chapitre", "chapter")
+_ACCOUNT = "validate.account"
+_CHAPTER = "validate.chapter"
 
 # Pandera's built-in checks, named by pandera, mapped to our codes.
 _BUILTIN_CODES = {"not_nullable": REQUIRED_MISSING, "column_in_dataframe": REQUIRED_MISSING}
@@ -520,11 +445,6 @@ def failures_to_findings(failures: pd.DataFrame, frame: pd.DataFrame, default_fi
             labels.setdefault(col, ", ".join(allowed))
         out.loc[per_column, "expected"] = out.loc[per_column, "column"].map(labels)
     return out
-
-
-for _col, (_, _fr, _en) in FORMATS.items():
-    _label(f"expected.format.{_col}", _fr, _en)
-_label("expected.exercice", "une année entre 1990 et 2100", "a year between 1990 and 2100")
 
 
 # -- entry point -----------------------------------------------------------------------------------

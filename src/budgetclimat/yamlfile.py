@@ -20,17 +20,6 @@ import yaml
 from budgetclimat import i18n
 from budgetclimat.errors import ConfigError
 
-i18n.define(
-    "yaml-invalid",
-    fr="{file}, ligne {line}, colonne {column} : YAML illisible — {problem}.",
-    en="{file}, line {line}, column {column}: unreadable YAML — {problem}.",
-)
-i18n.define(
-    "yaml-duplicate-key",
-    fr="{file}, ligne {line}, colonne {column} : clé « {key} » répétée (déjà ligne {first}) ; une clé ne figure qu'une fois dans un même bloc.",
-    en="{file}, line {line}, column {column}: key '{key}' repeated (already on line {first}); a key appears only once in a block.",
-)
-
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

@@ -12,17 +12,6 @@ from budgetclimat import i18n
 def load_catalogue() -> dict[str, i18n.Text]:
     """The catalogue codes, sorted: the undotted keys of the static catalogue (``account-unknown``);
     dotted keys (``cli.validate.totals``) are labels of the interface. Nothing else is imported."""
-    # extract_catalogue: transitional begin
-    import importlib
-    from pathlib import Path
-
-    import budgetclimat
-
-    root = Path(budgetclimat.__file__).parent  # texts still registered at import: import every module (export/ too)
-    for path in sorted(root.rglob("*.py")):
-        if path.name != "__main__.py":
-            importlib.import_module(".".join(("budgetclimat", *path.relative_to(root).with_suffix("").parts)).removesuffix(".__init__"))
-    # extract_catalogue: transitional end
     return {k: v for k, v in sorted(i18n.catalogue().items()) if "." not in k}
 
 

@@ -10,22 +10,6 @@ import click
 from budgetclimat import i18n
 from budgetclimat.cli.options import input_files, reading_options
 
-i18n.define("cli.classify.written", fr="Écrit : {path}", en="Written: {path}")
-
-i18n.define(
-    "territory-incomplete",
-    fr="Le budget carbone du territoire demande à la fois --inventory (inventaire) et --trajectory (trajectoire) ; --measures est facultatif.",
-    en="The territory carbon budget needs both --inventory and --trajectory; --measures is optional.",
-)
-
-i18n.define(
-    "cli.classify.nothing-written",
-    fr="Aucun fichier écrit : seul ce résumé est affiché. -o annexe.xlsx écrit le classeur de travail, --pack conseil.xlsx "
-    "le dossier pour le conseil, --lines-out lignes.csv (ou .parquet) le registre des lignes, --summary-json resume.json les chiffres en JSON.",
-    en="No file written: only this summary is shown. -o annex.xlsx writes the working workbook, --pack council.xlsx "
-    "the council pack, --lines-out lines.csv (or .parquet) the line register, --summary-json summary.json the figures as JSON.",
-)
-
 
 def rules_option(f):
     return click.option(

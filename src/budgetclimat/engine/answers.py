@@ -35,7 +35,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from budgetclimat import i18n
 from budgetclimat.engine.keys import SPECIFICITY, all_keys, key_kind, label_key
 from budgetclimat.errors import WARNING, ConfigError, findings_frame
 from budgetclimat.rulebook.model import CLASSES
@@ -61,58 +60,6 @@ _ALIASES = {
     "author": ["author", "auteur"],
     "date": ["date", "date_reponse", "answered_on"],
 }
-
-i18n.define("answers-unreadable", fr="Fichier de réponses {path} illisible : {detail}", en="Answers file {path} cannot be read: {detail}")
-i18n.define(
-    "answers-formula-uncached",
-    fr="Fichier de réponses {path}, cellule {cell} : une formule ({value}) sans valeur calculée enregistrée ; elle serait lue vide et la réponse ignorée. Ouvrez le fichier dans un tableur et enregistrez-le (ou tapez la valeur).",
-    en="Answers file {path}, cell {cell}: a formula ({value}) with no saved computed value; it would read as empty and the answer be ignored. Open the file in a spreadsheet and save it (or type the value).",
-)
-i18n.define(
-    "answers-no-target",
-    fr="Fichier de réponses {path} : il faut une colonne line_id, une colonne key (clé de la question), ou les colonnes nature et label ; trouvé : {found}",
-    en="Answers file {path}: needs a line_id column, a key column (the question's key), or nature and label columns; found: {found}",
-)
-i18n.define(
-    "answers-bad-class",
-    fr="{file}, ligne {row} : classe « {value} » inconnue ; classes possibles : {expected}",
-    en="{file}, row {row}: unknown class '{value}'; expected one of: {expected}",
-)
-i18n.define(
-    "answers-bad-share",
-    fr="{file}, ligne {row}, colonne {column} : « {value} » n'est pas une part ; attendu : une part entre 0 et 1 (« 0,4 ») ou un pourcentage entre 0 et 100 (« 40 % » ou « 40 »)",
-    en="{file}, row {row}, column {column}: '{value}' is not a share; expected: a share between 0 and 1 ('0.4') or a percentage between 0 and 100 ('40 %' or '40')",
-)
-i18n.define(
-    "answers-bad-value",
-    fr="{file}, ligne {row}, colonne {column} : « {value} » n'est pas une réponse possible à la question « {question} » ; réponses possibles : {expected}",
-    en="{file}, row {row}, column {column}: '{value}' is not an allowed answer to question '{question}'; allowed answers: {expected}",
-)
-i18n.define(
-    "answers-share-sum",
-    fr="{file}, ligne {row} : les parts de la ligne {value} (axe {column}) font {expected} au lieu de 1",
-    en="{file}, row {row}: the shares of line {value} (axis {column}) sum to {expected} instead of 1",
-)
-i18n.define(
-    "answer-stale",
-    fr="{file}, ligne {row} : la réponse ({column} = {value}) ne correspond à aucune ligne du budget",
-    en="{file}, row {row}: the answer ({column} = {value}) matches no budget line",
-)
-i18n.define(
-    "answer-unknown-fact",
-    fr="{file}, ligne {row} : le fait « {value} » n'est utilisé par aucune règle (attendu : {expected})",
-    en="{file}, row {row}: fact '{value}' is used by no rule (expected: {expected})",
-)
-i18n.define(
-    "answer-unknown-axis",
-    fr="{file}, ligne {row} : axe « {value} » sans livre de règles de classement (attendu : {expected})",
-    en="{file}, row {row}: axis '{value}' has no classification rulebook (expected: {expected})",
-)
-i18n.define(
-    "answer-out-of-scope",
-    fr="{file}, ligne {row} : la ligne {value} est hors périmètre ; le classement manuel est ignoré",
-    en="{file}, row {row}: line {value} is out of scope; the manual class is ignored",
-)
 
 
 def empty_answers() -> pd.DataFrame:

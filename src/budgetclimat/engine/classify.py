@@ -29,25 +29,6 @@ REGISTER_COLUMNS = [
 ]  # fmt: skip
 REGISTER_DTYPES = {c: "string" for c in REGISTER_COLUMNS} | {"piece": "int64", "share": "float64", "amount_share_cents": "int64"}
 
-i18n.define("register.scope-nomenclature", fr="nomenclature non couverte", en="nomenclature not covered")
-i18n.define(
-    "register.default-rationale",
-    fr="Aucune règle du livre {rulebook} ne s'applique : classement par défaut.",
-    en="No rule of rulebook {rulebook} applies: default class.",
-)
-i18n.define(
-    "register.override-rationale",
-    fr="surcharge de {author} : {comment}",
-    en="override by {author}: {comment}",
-)
-i18n.define(
-    "register.staff-rationale",
-    fr="Frais de personnel répartis selon l'option {option} ({allocation}).",
-    en="Staff costs allocated by option {option} ({allocation}).",
-)
-i18n.define("register.fact-question", fr="Valeur de « {fact} » ?", en="Value of '{fact}'?")
-i18n.define("register.share-answers", fr="part entre 0 et 1 (ou %)", en="share between 0 and 1 (or %)")
-
 
 @dataclass
 class Classification:

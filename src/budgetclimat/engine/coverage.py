@@ -39,17 +39,6 @@ def unmatched(register: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
     return first.merge(lines[cols], on="line_id", how="left")
 
 
-i18n.define(
-    "nomenclature-not-covered",
-    fr="{file} : {value} de dépenses réelles ne sont couvertes par aucun livre de règles de classement et restent hors périmètre (« nomenclature non couverte »). "
-    "Les livres couvrent {expected} ; pour ces lignes il faudrait un livre de règles de cette nomenclature, ou une correspondance propre de leurs comptes et fonctions (docs/i4ce-2022.md).",
-    en="{file}: {value} of real spending is covered by no classification rulebook and stays out of scope ('nomenclature not covered'). "
-    "The rulebooks cover {expected}; these lines would need a rulebook for that nomenclature, or a clean mapping of their accounts and fonctions (docs/i4ce-2022.md).",
-    title_fr="Nomenclature non couverte par les règles",
-    title_en="Nomenclature not covered by the rules",
-)
-
-
 def uncovered_finding(lines: pd.DataFrame, uncovered: np.ndarray, ruleset) -> pd.DataFrame:
     """ONE warning for the real expense lines (in scope) that some classification rulebook does not cover:
     per nomenclature, how many lines and euros, and which nomenclatures the rulebooks do cover.

@@ -16,19 +16,6 @@ from budgetclimat.errors import ConfigError
 from budgetclimat.money import format_euros
 from budgetclimat.rulebook.model import RuleSet, axis_label, class_label
 
-i18n.define("explain-unknown-line", fr="Ligne « {line_id} » introuvable dans les fichiers lus.", en="Line '{line_id}' not found in the files read.")
-i18n.define("explain.line", fr="Ligne {line_id} : {label} ({amount})", en="Line {line_id}: {label} ({amount})")
-i18n.define("explain.scope", fr="Périmètre", en="Scope")
-i18n.define("explain.axis", fr="Axe {axis}", en="Axis {axis}")
-i18n.define("explain.matched", fr="  {rule} : s'applique", en="  {rule}: matches")
-i18n.define("explain.failed", fr="  {rule} : non ({condition})", en="  {rule}: no ({condition})")
-i18n.define("explain.skipped", fr="  (hors périmètre : {reason})", en="  (out of scope: {reason})")
-i18n.define("explain.decided", fr="  → décidé par {rule} ({decided_by}) : {rationale}", en="  → decided by {rule} ({decided_by}): {rationale}")
-i18n.define("explain.piece", fr="     {klass} {share} = {amount}", en="     {klass} {share} = {amount}")
-i18n.define("explain.question", fr="     question {question_id} : {question} [{answers}]", en="     question {question_id}: {question} [{answers}]")
-i18n.define("explain.crosswalk", fr="  (lue comme {read_as} par la correspondance du livre)", en="  (read as {read_as} through the rulebook's crosswalk)")
-i18n.define("explain.in-scope", fr="  → dans le périmètre", en="  → in scope")
-
 
 @dataclass
 class Trial:
@@ -164,11 +151,6 @@ def _percent(share: float, lang: str | None) -> str:
     if (lang or i18n.language()) == "fr":
         return f"{100 * share:.1f}".replace(".", ",") + "\u00a0%"
     return f"{share:.1%}"
-
-
-for _code, _fr, _en in [("rule", "règle", "rule"), ("default", "classe par défaut du livre", "rulebook default"), ("staff", "frais de personnel au prorata", "staff costs pro rata"),
-                        ("answer", "réponse", "answer"), ("override", "surcharge", "override"), ("scope", "périmètre", "scope")]:
-    i18n.define(f"explain.decided-by.{_code}", fr=_fr, en=_en)
 
 
 def _decided_by(code, lang: str | None) -> str:

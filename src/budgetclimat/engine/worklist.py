@@ -26,40 +26,6 @@ from budgetclimat.errors import INFO, ConfigError, findings_frame
 
 WORKLIST_COLUMNS = ["question_id", "key", "fact", "axes", "lines", "amount_cents", "service", "service_id", "line_ids", "rank"]
 
-i18n.define(
-    "services-invalid",
-    fr="Fichier de services {path} invalide, ligne {line} : {detail}",
-    en="Invalid services file {path}, line {line}: {detail}",
-)
-i18n.define(
-    "answers-carried-over",
-    fr="Réponses reprises : {value} clé(s) de réponse existent dans ce budget ; {column} question(s) de la liste à approfondir restent sans réponse ; {expected} réponse(s) ne correspondent plus à aucune ligne (answer-stale).",
-    en="Answers carried over: {value} answer key(s) exist in this budget; {column} worklist question(s) have no answer yet; {expected} answer(s) no longer match any line (answer-stale).",
-    title_fr="Réponses reprises",
-    title_en="Answers carried over",
-)
-i18n.define(
-    "worklist.sentence",
-    fr="Répondre aux {n} premières questions décide {pct} des euros à approfondir.",
-    en="Answering the first {n} questions decides {pct} of the euros to investigate.",
-)
-i18n.define(
-    "worklist.sentence-follow-up",
-    fr="Les {n} premières questions portent sur {pct} des euros à approfondir (une réponse peut appeler une question de suite).",
-    en="The first {n} questions cover {pct} of the euros to investigate (an answer may call for a follow-up question).",
-)
-i18n.define(
-    "worklist.sentence-one",
-    fr="Répondre à la première question décide {pct} des euros à approfondir.",
-    en="Answering the first question decides {pct} of the euros to investigate.",
-)
-i18n.define(
-    "worklist.sentence-one-follow-up",
-    fr="La première question porte sur {pct} des euros à approfondir (une réponse peut appeler une question de suite).",
-    en="The first question covers {pct} of the euros to investigate (an answer may call for a follow-up question).",
-)
-i18n.define("worklist.sentence-empty", fr="Aucune question ouverte.", en="No open question.")
-
 
 # ---- services ------------------------------------------------------------------------------------
 

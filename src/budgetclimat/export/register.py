@@ -29,12 +29,6 @@ TEXT_COLUMNS = [
     "comment", "author", "operation_code",
 ]  # fmt: skip
 
-i18n.define(
-    "register-format",
-    fr="Format de sortie « {path} » inconnu : utilisez .csv ou .parquet.",
-    en="Unknown output format '{path}': use .csv or .parquet.",
-)
-
 
 def line_register(result) -> pd.DataFrame:
     """The register joined with the line columns (one row per line × axis × piece), euros as exact text."""

@@ -21,14 +21,7 @@ import numpy as np
 import pandas as pd
 from lxml import etree
 
-from budgetclimat import i18n
 from budgetclimat.errors import ConfigError
-
-i18n.define(
-    "plan-invalid",
-    fr="Plan de comptes {path} illisible (ligne XML {row}) : {detail}",
-    en="Plan de comptes {path} cannot be read (XML line {row}): {detail}",
-)
 
 # Attribute of a <Compte> -> column of Plan.accounts. DR/RR: real operation; DOES/ROES: ordre between
 # sections (040/042); DOIS/ROIS: ordre within a section (041/043).

@@ -10,25 +10,9 @@ from pathlib import Path
 
 from lxml import etree
 
-from budgetclimat import i18n, paths
+from budgetclimat import paths
 from budgetclimat.errors import WARNING
 from budgetclimat.nomenclature.plan import Plan, load_plan, open_plan
-
-i18n.define(
-    "plan-nearest-year",
-    fr="Pas de plan de comptes {value} : le plan de l'année la plus proche est utilisé ({expected}).",
-    en="No plan de comptes {value}: the plan of the nearest year is used ({expected}).",
-)
-i18n.define(
-    "plan-other-variant",
-    fr="Pas de plan de comptes {value} : un plan de la même norme mais d'une autre déclinaison est utilisé ({expected}). Les chapitres et libellés peuvent différer.",
-    en="No plan de comptes {value}: a plan of the same norm but another variant is used ({expected}). Chapters and labels may differ.",
-)
-i18n.define(
-    "plan-not-found",
-    fr="Aucun plan de comptes pour la nomenclature {value} : libellés et chapitres ne seront pas complétés. Ajoutez le fichier ODM du plan (voir docs/nomenclatures.md).",
-    en="No plan de comptes for nomenclature {value}: labels and chapters will not be filled in. Add the plan's ODM file (see docs/nomenclatures.md).",
-)
 
 
 INDEX_NAME = "index.csv"

@@ -10,30 +10,9 @@ import csv
 from collections.abc import Iterable
 from pathlib import Path
 
-from budgetclimat import i18n, model
+from budgetclimat import model
 from budgetclimat.errors import ConfigError, InvalidDataError
 from budgetclimat.read.detect import TOTEM, detect_format
-
-i18n.define(
-    "amount-basis-unknown",
-    fr="Base de montant « {value} » inconnue (attendu : {expected}).",
-    en="Unknown amount basis '{value}' (expected: {expected}).",
-)
-i18n.define(
-    "profile-not-for-totem",
-    fr="Le fichier {path} est un flux TOTEM : le profil « {value} » ne s'applique qu'aux tableurs et CSV. Retirez l'option de profil ou utilisez « totem ».",
-    en="File {path} is a TOTEM file: profile '{value}' only applies to spreadsheets and CSV. Drop the profile option or use 'totem'.",
-)
-i18n.define(
-    "csv-unreadable",
-    fr="Le fichier {file} n'est pas un CSV lisible ({value}) : un champ trop long ou un guillemet jamais refermé. Vérifiez le fichier ou réexportez-le.",
-    en="file {file} is not a readable CSV ({value}): a field too long or a quote never closed. Check the file or export it again.",
-)
-i18n.define(
-    "reader-unavailable",
-    fr="Le fichier {path} est un tableur ou un CSV, mais le lecteur de ce format n'est pas installé dans cette version.",
-    en="File {path} is a spreadsheet or CSV, but the reader for that format is not available in this version.",
-)
 
 
 def read_budget(

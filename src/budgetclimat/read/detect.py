@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from budgetclimat import i18n, limits
+from budgetclimat import limits
 from budgetclimat.errors import ConfigError, InvalidDataError
 
 TOTEM = "totem"
@@ -17,17 +17,6 @@ _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _SNIFF_BYTES = 65536
 _ROOT = re.compile(rb"<(?![?!])(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
-
-i18n.define(
-    "input-empty",
-    fr="Le fichier {file} est vide : aucun budget à lire.",
-    en="file {file} is empty: there is no budget to read.",
-)
-i18n.define(
-    "xml-not-totem",
-    fr="Le fichier {file} est un XML dont l'élément racine est <{value}> : attendu <DocumentBudgetaire> (flux TOTEM « Actes budgétaires »).",
-    en="file {file} is XML with root element <{value}>: expected <DocumentBudgetaire> (TOTEM « Actes budgétaires » file).",
-)
 
 
 def detect_format(path: str | Path) -> str:

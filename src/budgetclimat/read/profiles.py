@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from budgetclimat import i18n, model, yamlfile
+from budgetclimat import model, yamlfile
 from budgetclimat.errors import ConfigError
 from budgetclimat.paths import rules_dir
 
@@ -26,22 +26,6 @@ OTHERS = ("error", "keep", "empty")
 BY_DOCUMENT = "by_document"
 ENV_PROFILE_DIRS = "BUDGETCLIMAT_PROFILES"
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-
-i18n.define(
-    "profile-invalid",
-    fr="Profil {file}, ligne {line}, clé « {key} » : {problem} (attendu : {expected}).",
-    en="Profile {file}, line {line}, key '{key}': {problem} (expected: {expected}).",
-)
-i18n.define(
-    "profile-unknown",
-    fr="Profil « {value} » inconnu (attendu : un de {expected}, ou le chemin d'un fichier .yaml).",
-    en="Unknown profile '{value}' (expected one of {expected}, or the path of a .yaml file).",
-)
-i18n.define(
-    "profile-duplicate",
-    fr="Deux profils portent l'identifiant « {value} » : {file} et {other}.",
-    en="Two profiles have the id '{value}': {file} and {other}.",
-)
 
 
 def normalise_name(text: object) -> str:
@@ -169,25 +153,7 @@ def with_mapping(profile: Profile, mapping: dict[str, str] | None) -> Profile:
     return replace(profile, columns=columns, amounts=amounts)
 
 
-i18n.define(
-    "map-unknown-role",
-    fr="--map : rôle « {value} » inconnu (attendu : un de {expected}).",
-    en="--map: unknown role '{value}' (expected one of {expected}).",
-)
-i18n.define(
-    "map-unknown-column",
-    fr="--map {value} : fichier {file}, pas de colonne « {column} » (en-têtes trouvés : {expected}).",
-    en="--map {value}: file {file}, no column '{column}' (headers found: {expected}).",
-)
-
-
 _COMPUTED_COLUMNS = {"line_id", "source_file", "source_row", "source_format", "amount_cents", "amount_basis"} | set(model.AMOUNT_COLUMNS.values())
-
-i18n.define(
-    "constant-unknown-column",
-    fr="Valeur imposée pour une colonne inconnue « {value} » (attendu : une colonne du modèle de ligne : {expected}).",
-    en="Value set for an unknown column '{value}' (expected: a column of the line model: {expected}).",
-)
 
 
 # --- loading ---------------------------------------------------------------------------------------

@@ -37,64 +37,6 @@ AMOUNT_EXAMPLE = "1 234,56"
 _ORDRE_SECTION = ("040", "042")
 _ORDRE_INTERIEUR = ("041", "043")
 
-i18n.define(
-    "empty-file",
-    fr="Le fichier {file} est vide : aucune ligne de budget à lire.",
-    en="file {file} is empty: no budget line to read.",
-)
-i18n.define(
-    "undecodable",
-    fr="fichier {file}, ligne {row} (octet {value}) : caractères illisibles (attendu : {expected}).",
-    en="file {file}, line {row} (byte {value}): unreadable characters (expected: {expected}).",
-)
-i18n.define(
-    "encoding-fallback",
-    fr="fichier {file} : pas en UTF-8, lu en {value}.",
-    en="file {file}: not UTF-8, read as {value}.",
-)
-i18n.define(
-    "csv-malformed",
-    fr="fichier {file}, ligne {row} : structure CSV incorrecte ({value}).",
-    en="file {file}, line {row}: malformed CSV ({value}).",
-)
-i18n.define(
-    "workbook-unreadable",
-    fr="Classeur {file} illisible : {value}",
-    en="Workbook {file} cannot be read: {value}",
-)
-i18n.define(
-    "missing-column",
-    fr="fichier {file}, ligne d'en-tête {row} : colonne(s) introuvable(s) : {column} (attendu : {expected}). En-têtes trouvés : {value}. "
-    "Désignez les colonnes avec --map RÔLE=COLONNE (ex. --map sens=Mouvement).",
-    en="file {file}, header row {row}: column(s) not found: {column} (expected: {expected}). Headers found: {value}. "
-    "Name the columns with --map ROLE=COLUMN (e.g. --map sens=Mouvement).",
-)
-i18n.define(
-    "amount-in-centimes",
-    fr="fichier {file}, colonne {column} : montants lus en centimes et divisés par 100 (profil {value}).",
-    en="file {file}, column {column}: amounts read as centimes and divided by 100 (profile {value}).",
-)
-i18n.define(
-    "value-not-recognised",
-    fr='fichier {file}, ligne {row}, colonne {column} : valeur "{value}" non reconnue (attendu : {expected}).',
-    en='file {file}, row {row}, column {column}: value "{value}" not recognised (expected: {expected}).',
-)
-i18n.define(
-    "chapter-account-swapped",
-    fr="fichier {file} : les colonnes {column} semblent inversées (comptes plus courts que les chapitres, ex. {value}) ; elles ont été permutées.",
-    en="file {file}: columns {column} look swapped (accounts shorter than chapters, e.g. {value}); they were swapped back.",
-)
-i18n.define(
-    "column-derived",
-    fr="fichier {file} : pas de colonne pour {column} ; valeur déduite ({expected}).",
-    en="file {file}: no column for {column}; value derived ({expected}).",
-)
-i18n.define(
-    "column-not-provided",
-    fr="fichier {file} : le profil {value} ne fournit pas {column} ; à compléter (attendu : {expected}).",
-    en="file {file}: profile {value} does not provide {column}; to be completed (expected: {expected}).",
-)
-
 
 def read_tabular(
     path: str | Path,
@@ -167,14 +109,6 @@ def read_tabular(
     return model.BudgetDocument(lines=lines, source=source, raw_totals=raw_totals, findings=errors.concat_findings(findings))
 
 
-# Same key and text as read_budget's check (budgetclimat.read): one catalogue entry for both.
-i18n.define(
-    "amount-basis-unknown",
-    fr="Base de montant « {value} » inconnue (attendu : {expected}).",
-    en="Unknown amount basis '{value}' (expected: {expected}).",
-)
-
-
 # --- decoding and grids ----------------------------------------------------------------------------
 
 
@@ -202,15 +136,6 @@ def _is_workbook(path: Path, data: bytes) -> bool:
     return data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-i18n.define(
-    "encoding-double",
-    fr="fichier {file}, ligne {row} : « {value} » : le texte a été encodé deux fois (UTF-8 relu comme Windows-1252 "
-    "puis réenregistré) ; en-têtes et libellés sont illisibles. Réexportez le fichier depuis le logiciel d'origine.",
-    en="file {file}, line {row}: '{value}': the text was encoded twice (UTF-8 read as Windows-1252 and saved again); "
-    "headers and labels cannot be read. Export the file again from its software.",
-    title_fr="Texte encodé deux fois",
-    title_en="Text encoded twice",
-)
 # « Ã© », « Ã¨ », « â€™ »…: UTF-8 bytes of accented letters read as Windows-1252, then saved as UTF-8.
 _DOUBLE_ENCODED = re.compile(r"Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]|â€")
 
@@ -264,15 +189,6 @@ def _decode(data: bytes, name: str, forced: str | None) -> tuple[str, str, pd.Da
     text = _strict(data, name, "cp1252", "UTF-8 / Windows-1252")
     info = errors.findings_frame([{"level": "info", "code": "encoding-fallback", "file": name, "value": "cp1252"}])
     return text, "cp1252", info
-
-
-i18n.define(
-    "encoding-mixed",
-    fr="fichier {file} : en UTF-8 sauf {value} ligne(s) en Windows-1252 (collées d'un autre fichier ?), lues comme telles : lignes {expected}. Vérifiez leurs libellés.",
-    en="file {file}: UTF-8 except {value} line(s) in Windows-1252 (pasted from another file?), read as such: lines {expected}. Check their labels.",
-    title_fr="Encodages mêlés",
-    title_en="Mixed encodings",
-)
 
 
 def _mixed_utf8(data: bytes, name: str) -> tuple[str, str, pd.DataFrame] | None:
@@ -349,33 +265,6 @@ def _read_csv(text: str, name: str, candidates: list[Profile], forced: bool) -> 
     table.titles = [" ".join(r) for r in records[: hit.index]]
     _check_fields(table, text, delim, start_line, hit.index, name)
     return _finish(table, name)
-
-
-i18n.define(
-    "column-repeated-same",
-    fr="fichier {file}, ligne d'en-tête {row} : la colonne « {value} » figure plusieurs fois ({column}) avec les mêmes valeurs, cellule par cellule : une seule est lue.",
-    en="file {file}, header row {row}: column '{value}' appears several times ({column}) with the same values, cell for cell: one is read.",
-    title_fr="Colonne en double, identique",
-    title_en="Column repeated, identical",
-)
-i18n.define(
-    "row-fields-missing",
-    fr="fichier {file}, ligne {row} : {value} champ(s) au lieu de {expected} ; la ligne est incomplète "
-    "(fichier tronqué ou séparateur manquant) et ses montants ne peuvent pas être lus en entier.",
-    en="file {file}, row {row}: {value} field(s) instead of {expected}; the row is incomplete (truncated "
-    "file or missing separator) and its amounts cannot be read whole.",
-    title_fr="Ligne incomplète",
-    title_en="Incomplete row",
-)
-i18n.define(
-    "row-truncated",
-    fr='fichier {file}, ligne {row}, colonne {column} : le fichier s\'arrête au milieu de cette ligne, sans saut '
-    'de ligne final, et son montant "{value}" n\'a pas la forme des autres ({expected}) : il a sans doute été coupé.',
-    en='file {file}, row {row}, column {column}: the file stops inside this row, with no final line break, and '
-    'its amount "{value}" is not shaped like the others ({expected}): it was probably cut.',
-    title_fr="Fichier coupé",
-    title_en="File cut short",
-)
 
 
 def _check_fields(table: _Table, text: str, delim: str, start_line: int, header_record: int, name: str) -> None:
@@ -570,9 +459,6 @@ def _csv_error(exc: csv.Error, text: str, name: str) -> InvalidDataError:
                     break
         return InvalidDataError("cell-too-long", file=name, row=row, column=column, value=length, expected=limit)
     return InvalidDataError("csv-malformed", file=name, row=None, value=str(exc))
-
-
-i18n.define("read.csv-lines", fr="lignes du fichier CSV", en="lines of the CSV file")
 
 
 def _unique_headers(headers: list[object]) -> list[str]:
@@ -869,15 +755,6 @@ def _clean_codes(out: pd.DataFrame, table: _Table, used: dict[str, str], name: s
 _COMPUTED = {"line_id", "source_file", "source_row", "source_format", "amount_cents", "amount_basis"}
 
 
-i18n.define(
-    "code-cleaned",
-    fr="fichier {file}, ligne {row}, colonne {column} : le code « {value} » contient des espaces ou une ponctuation parasite ; il est lu sans eux.",
-    en="file {file}, row {row}, column {column}: code '{value}' has stray spaces or punctuation; it is read without them.",
-    title_fr="Code nettoyé",
-    title_en="Code cleaned",
-)
-
-
 def _transform(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series]:
     """Apply prefix stripping, extraction and value mapping to one source column; mask of unmapped cells."""
     s = values.astype("string")
@@ -922,26 +799,6 @@ def _cell_findings(code: str, name: str, rows: pd.Series, column: str, values: p
     return errors.concat_findings([frame])
 
 
-i18n.define(
-    "amount-ambiguous",
-    fr='fichier {file}, ligne {row}, colonne {column} : le montant "{value}" peut se lire de deux façons, '
-    "et les autres montants de la colonne ne tranchent pas (attendu : {expected}).",
-    en='file {file}, row {row}, column {column}: amount "{value}" can be read two ways, and the other amounts '
-    "of the column do not settle it (expected: {expected}).",
-    title_fr="Montant ambigu",
-    title_en="Ambiguous amount",
-)
-i18n.define(
-    "amount-too-precise",
-    fr='fichier {file}, ligne {row}, colonne {column} : le montant "{value}" a plus de deux décimales ; '
-    "il n'est pas arrondi (attendu : {expected}).",
-    en='file {file}, row {row}, column {column}: amount "{value}" has more than two decimals; it is not '
-    "rounded (expected: {expected}).",
-    title_fr="Montant plus précis que le centime",
-    title_en="Amount more precise than a cent",
-)
-
-
 _AMOUNT_PROBLEM_CODES = {
     money.NOT_A_NUMBER: "amount-not-a-number",
     money.AMBIGUOUS: "amount-ambiguous",
@@ -950,12 +807,9 @@ _AMOUNT_PROBLEM_CODES = {
 }
 _AMOUNT_EXPECTED = {
     "amount-not-a-number": None,
-    "amount-ambiguous": i18n.define(
-        "expected.amount-one-reading", fr="un montant qui ne se lit que d'une façon, ex. 1 234,00 ou 1,23 ; lu {readings}",
-        en="an amount with one reading only, e.g. 1,234.00 or 1.23; read {readings}",
-    ),
-    "amount-too-precise": i18n.define("expected.amount-cents", fr="au plus deux décimales (des centimes)", en="two decimals at most (cents)"),
-    "amount-too-large": i18n.define("expected.amount-range", fr="moins de 10^15 €", en="less than €10^15"),
+    "amount-ambiguous": "expected.amount-one-reading",
+    "amount-too-precise": "expected.amount-cents",
+    "amount-too-large": "expected.amount-range",
 }
 
 
@@ -1006,7 +860,7 @@ def _check_cut(table: _Table, text: pd.Series, problem: pd.Series, name: str, co
         # The file stops right after the last separator: the amount was cut off whole.
         findings.append(_cell_findings(
             "row-truncated", name, table.rows.iloc[last], col, pd.Series([""], dtype="string"),
-            i18n.t(i18n.define("expected.an-amount", fr="un montant", en="an amount")),
+            i18n.t("expected.an-amount"),
         ))
         return
     if len(text) < 2:
@@ -1017,7 +871,7 @@ def _check_cut(table: _Table, text: pd.Series, problem: pd.Series, name: str, co
     if int(decimals.iloc[last[0]]) != usual:
         findings.append(_cell_findings(
             "row-truncated", name, table.rows.iloc[last], col, text.iloc[last],
-            i18n.t(i18n.define("expected.usual-decimals", fr="{n} décimale(s) le plus souvent", en="{n} decimal(s) most often"), n=usual),
+            i18n.t("expected.usual-decimals", n=usual),
         ))
 
 
@@ -1114,25 +968,8 @@ def _swap_if_needed(out: pd.DataFrame, prof: Profile, used: dict[str, str], name
 
 # --- duplicated headers and roles found by content -----------------------------------------------
 
-i18n.define(
-    "column-duplicated",
-    fr="fichier {file}, ligne d'en-tête {row} : plusieurs colonnes portent le nom « {value} » : {column}. "
-    "Impossible de savoir laquelle lire (l'autre serait perdue ou comptée deux fois) ; renommez-les.",
-    en="file {file}, header row {row}: several columns are named '{value}': {column}. Which one to read is "
-    "unknown (the other would be lost or counted twice); rename them.",
-)
-i18n.define(
-    "columns-inferred",
-    fr="fichier {file} : en-têtes non reconnus ; colonnes choisies d'après leur contenu : {value}. "
-    "Vérifiez-les, ou désignez les colonnes avec --map RÔLE=COLONNE.",
-    en="file {file}: headers not recognised; columns chosen from what they hold: {value}. Check them, or "
-    "name the columns with --map ROLE=COLUMN.",
-    title_fr="Colonnes reconnues par leur contenu",
-    title_en="Columns recognised by their content",
-)
 
-
-_COLUMN_AT = i18n.define("tabular.column-at", fr="colonne {n} « {name} »", en="column {n} '{name}'")
+_COLUMN_AT = "tabular.column-at"
 
 
 def _base_header(header: str) -> str:
@@ -1259,33 +1096,12 @@ _DOC_WORDS = {
 }
 _DOC_PHRASES = r"(budget primitif|budget supplementaire|decision modificative|compte administratif|compte financier unique)"
 
-i18n.define(
-    "doc-type-found",
-    fr="fichier {file} : pas de colonne de type de document ; « {value} » trouvé dans {column} : la colonne "
-    "de montant unique est lue comme {expected}.",
-    en="file {file}: no document-type column; '{value}' found in {column}: the single amount column is read "
-    "as {expected}.",
-    title_fr="Type de document trouvé dans le nom ou le titre",
-    title_en="Document type found in the name or title",
-)
-i18n.define(
-    "doc-type-unknown",
-    fr="fichier {file} : une seule colonne de montant ({column}) et aucun type de document (BP, BS, DM, CA, "
-    "CFU) dans une colonne, le nom du fichier ou ses lignes de titre{value} : impossible de savoir si les "
-    "montants sont votés ou réalisés. Ajoutez --set doc_type=BP (ou CA, BS, DM, CFU).",
-    en="file {file}: a single amount column ({column}) and no document type (BP, BS, DM, CA, CFU) in a "
-    "column, the file name or its title rows{value}: whether amounts are voted or executed is unknown. Add "
-    "--set doc_type=BP (or CA, BS, DM, CFU).",
-    title_fr="Type de document inconnu",
-    title_en="Unknown document type",
-)
 
-
-_IN_TITLES = i18n.define("tabular.in-titles", fr="les lignes de titre", en="the title rows")
-_IN_NAME = i18n.define("tabular.in-name", fr="le nom du fichier", en="the file name")
-_AS_EXECUTED = i18n.define("tabular.as-executed", fr="réalisé", en="executed")
-_AS_VOTED = i18n.define("tabular.as-voted", fr="voté", en="voted")
-_SEVERAL = i18n.define("tabular.several-doc-types", fr=" (plusieurs dans {where} : {found})", en=" (several in {where}: {found})")
+_IN_TITLES = "tabular.in-titles"
+_IN_NAME = "tabular.in-name"
+_AS_EXECUTED = "tabular.as-executed"
+_AS_VOTED = "tabular.as-voted"
+_SEVERAL = "tabular.several-doc-types"
 
 
 def _doc_types_in(text: str) -> set[str]:
@@ -1321,25 +1137,6 @@ def _doc_type_from_names(doc: pd.Series, table: _Table, name: str, column: str, 
 
 # A cell that starts a total row: « TOTAL », « Total général », « Sous-total », « TOTAUX ».
 _TOTAL_LABEL = r"(?i)^\W*(?:sous[\s-]*)?tota(?:l|ux)(?:$|[^a-zà-ÿ])"  # RE2-compatible: no lookahead
-
-i18n.define(
-    "total-rows-skipped",
-    fr="fichier {file} : {expected} ligne(s) de total ou de sous-total laissée(s) de côté, lignes {value} : "
-    "ce ne sont pas des lignes de budget ; leurs montants servent à contrôler les lignes lues.",
-    en="file {file}: {expected} total or subtotal row(s) left out, rows {value}: they are not budget lines; "
-    "their amounts are used to check the lines read.",
-    title_fr="Lignes de total écartées",
-    title_en="Total rows left out",
-)
-i18n.define(
-    "total-row-mismatch",
-    fr="fichier {file}, ligne {row}, colonne {column} : la ligne de total indique {value}, qui n'est la somme "
-    "d'aucun bloc de lignes au-dessus (attendu : {expected}).",
-    en="file {file}, row {row}, column {column}: the total row says {value}, which is the sum of no block of "
-    "lines above it (expected: {expected}).",
-    title_fr="Ligne de total non rapprochée",
-    title_en="Total row does not reconcile",
-)
 
 
 class _TotalRows:

@@ -47,63 +47,6 @@ _ODS_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 
 _sheet: contextvars.ContextVar[str | None] = contextvars.ContextVar("budgetclimat_sheet", default=None)
 
-i18n.define(
-    "workbook-damaged",
-    fr="Classeur {file} endommagé : membre {column} : {value}. Rien n'a été lu ; réenregistrez le fichier depuis le tableur.",
-    en="Workbook {file} is damaged: member {column}: {value}. Nothing was read; save the file again from the spreadsheet.",
-    title_fr="Classeur endommagé",
-    title_en="Damaged workbook",
-)
-i18n.define(
-    "sheet-not-found",
-    fr="Classeur {file} : pas de feuille « {value} » (feuilles : {expected}).",
-    en="Workbook {file}: no sheet '{value}' (sheets: {expected}).",
-    title_fr="Feuille introuvable",
-    title_en="Sheet not found",
-)
-i18n.define(
-    "sheet-only-hidden",
-    fr="Classeur {file} : le budget n'est que dans des feuilles masquées ({value}) ; une feuille masquée n'est lue que si on la nomme : --sheet « {expected} ».",
-    en="Workbook {file}: the budget is only in hidden sheets ({value}); a hidden sheet is read only when named: --sheet '{expected}'.",
-    title_fr="Budget dans une feuille masquée",
-    title_en="Budget in a hidden sheet",
-)
-i18n.define(
-    "cell-formula-uncached",
-    fr="fichier {file}, ligne {row}, colonne {column} : la cellule {value} est une formule sans valeur calculée (classeur jamais recalculé) ; sa valeur ne peut pas être lue (attendu : {expected}).",
-    en="file {file}, row {row}, column {column}: cell {value} is a formula without a calculated value (workbook never recalculated); its value cannot be read (expected: {expected}).",
-    title_fr="Formule sans valeur calculée",
-    title_en="Formula without a calculated value",
-)
-i18n.define(
-    "cell-error",
-    fr="fichier {file}, ligne {row}, colonne {column} : la cellule {value} contient une erreur de formule ; sa valeur ne peut pas être lue (attendu : {expected}).",
-    en="file {file}, row {row}, column {column}: cell {value} holds a formula error; its value cannot be read (expected: {expected}).",
-    title_fr="Cellule en erreur",
-    title_en="Error cell",
-)
-_T = {
-    "rows": ("lignes de la feuille « {sheet} »", "rows of sheet '{sheet}'"),
-    "columns": ("colonnes de la feuille « {sheet} »", "columns of sheet '{sheet}'"),
-    "cells": ("cellules de la feuille « {sheet} » ({rows} lignes × {columns} colonnes)", "cells of sheet '{sheet}' ({rows} rows × {columns} columns)"),
-    "recalculate": ("une valeur ; ouvrir le classeur dans Excel ou LibreOffice, recalculer et enregistrer", "a value; open the workbook in Excel or LibreOffice, recalculate and save"),
-    "no-error": ("une valeur, pas une erreur de formule", "a value, not a formula error"),
-    "not-zip": ("archive zip illisible ({detail})", "unreadable zip archive ({detail})"),
-    "encrypted": ("membre chiffré", "encrypted member"),
-    "method": ("méthode de compression {detail} non prise en charge", "unsupported compression method {detail}"),
-    "truncated": ("données tronquées", "truncated data"),
-    "deflate": ("flux compressé invalide ({detail})", "invalid compressed stream ({detail})"),
-    "size": ("taille réelle différente de la taille déclarée ({detail} octets déclarés)", "real size differs from the declared size ({detail} bytes declared)"),
-    "crc": ("somme de contrôle (CRC) incorrecte", "wrong checksum (CRC)"),
-    "doctype": ("déclaration DOCTYPE interdite dans un classeur", "DOCTYPE declaration not allowed in a workbook"),
-    "xml": ("XML mal formé ({detail})", "malformed XML ({detail})"),
-    "ref": ("référence de cellule invalide « {detail} »", "invalid cell reference '{detail}'"),
-    "missing-member": ("membre absent de l'archive", "member missing from the archive"),
-    "directory": ("(répertoire de l'archive)", "(archive directory)"),
-}
-for _key, (_fr, _en) in _T.items():
-    i18n.define(f"read.workbook.{_key}", fr=_fr, en=_en)
-
 
 def _t(key: str, **params: object) -> str:
     return i18n.t(f"read.workbook.{key}", **params)

@@ -22,44 +22,6 @@ from budgetclimat.money import format_euros
 from budgetclimat.report.common import level_text, records
 from budgetclimat.rulebook.model import BOUNDED_ROLLUPS, CLASSES
 
-for _key, _fr, _en in [
-    ("lines", "{n} lignes lues, {axes} axe(s) : {names}", "{n} lines read, {axes} axis/axes: {names}"),
-    ("axis", "Axe {axis}", "Axis {axis}"),
-    ("in", "  dans le périmètre : {amount} ({lines} lignes)", "  in scope: {amount} ({lines} lines)"),
-    ("out", "  hors périmètre : {amount} ({lines} lignes)", "  out of scope: {amount} ({lines} lines)"),
-    ("out-parts", "    dont recettes {revenue}, opérations d'ordre {ordre}, dette {debt}, autres motifs {other}",
-     "    of which revenue {revenue}, ordre operations {ordre}, debt {debt}, other reasons {other}"),
-    ("exercice", "Exercice {exercice} ({n} lignes ; la Synthèse du classeur montre le dernier exercice)",
-     "Financial year {exercice} ({n} lines; the workbook's Synthèse shows the latest year)"),
-    ("exercice-axis", "  {axis} : dans le périmètre {in_amount} ; hors périmètre {out_amount}",
-     "  {axis}: in scope {in_amount}; out of scope {out_amount}"),
-    ("class", "    {code:<4} {label:<28} {amount:>22}", "    {code:<4} {label:<28} {amount:>22}"),
-    ("questions", "  questions ouvertes : {n} ligne(s)", "  open questions: {n} line(s)"),
-    (
-        "ranges",
-        "  tant que les questions sont ouvertes : favorable entre {fav_min} et {fav_max}, défavorable entre {unf_min} et {unf_max}, neutre entre {neu_min} et {neu_max} (du périmètre)",
-        "  while questions are open: favourable between {fav_min} and {fav_max}, unfavourable between {unf_min} and {unf_max}, neutral between {neu_min} and {neu_max} (of the scope)",
-    ),
-    (
-        "decided",
-        "  décidé : {decided} ; borné : {bounded} (dont au moins neutre : {least}) ; ouvert : {open}",
-        "  decided: {decided}; bounded: {bounded} (of which at least neutral: {least}); open: {open}",
-    ),
-    ("findings", "Constats : {errors} erreur(s), {warnings} avertissement(s)", "Findings: {errors} error(s), {warnings} warning(s)"),
-    ("finding", "  [{level}] {code} : {message}", "  [{level}] {code}: {message}"),
-    ("more", "  … et {n} autres, voir budgetclimat validate --report", "  … and {n} more, see budgetclimat validate --report"),
-    ("conventions", "  décidé par des conventions : {amount} ({lines} lignes, {n} règle(s) ; --no-conventions les retire)",
-     "  decided by conventions: {amount} ({lines} lines, {n} rule(s); --no-conventions removes them)"),
-    ("conventions-off", "Conventions retirées (--no-conventions) : {n} règle(s) non appliquée(s), leurs lignes passent à la règle suivante.",
-     "Conventions removed (--no-conventions): {n} rule(s) not applied, their lines fall to the next rule."),
-    ("worklist", "Liste à approfondir : {n} question(s) × clé ; les {n80} premières couvrent 80 % des euros, les {n95} premières 95 %",
-     "Worklist: {n} question(s) × key; the first {n80} cover 80 % of the euros, the first {n95} 95 %"),
-    ("carry-over", "Réponses reprises : {reused} clé(s) retrouvée(s) dans ce budget ; {new} question(s) restent sans réponse ; {stale} réponse(s) ne correspondent plus à aucune ligne",
-     "Answers carried over: {reused} key(s) found in this budget; {new} question(s) remain without answer; {stale} answer(s) match no line any more"),
-    ("reconciliation-ko", "Rapprochement avec les fichiers sources : KO (voir les constats)", "Reconciliation with the source files: KO (see findings)"),
-]:
-    i18n.define(f"cli.classify.{_key}", fr=_fr, en=_en)
-
 MAX_LISTED = 20
 SAID_IN_FULL = ("nomenclature-not-covered", "view-failed", "deflator-nearest-year")
 

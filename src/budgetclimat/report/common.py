@@ -6,9 +6,6 @@ import pandas as pd
 
 from budgetclimat import i18n
 
-for _level, _fr, _en in (("error", "erreur", "error"), ("warning", "avertissement", "warning"), ("info", "information", "information")):
-    i18n.define(f"cli.classify.level.{_level}", fr=_fr, en=_en)
-
 
 def level_text(level: str) -> str:
     """``erreur`` / ``avertissement`` / ``information`` (in the current language); an unknown level as is."""

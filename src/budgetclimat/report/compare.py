@@ -17,24 +17,6 @@ import pandas as pd
 from budgetclimat import i18n
 from budgetclimat.money import format_euros
 
-for _key, _fr, _en in [
-    ("title", "Évolution sur {n} exercice(s) — pondération {weights}, carbone {carbon}",
-     "Evolution over {n} year(s) — weights {weights}, carbon {carbon}"),
-    ("header", "{year:>8} {base:>18} {combined:>10} {tco2e:>12} {range:>23}", "{year:>8} {base:>18} {combined:>10} {tco2e:>12} {range:>23}"),
-    ("objectives", "  parts pondérées par objectif (jamais additionnées) :", "  weighted shares per objective (never added up):"),
-    ("cap", "  plafond de la trajectoire {year} : {cap} tCO2e (émissions directes du budget : {share})",
-     "  trajectory cap {year}: {cap} tCO2e (the budget's direct emissions: {share})"),
-    ("note", "Les tCO2e sont des ordres de grandeur (ratios monétaires) ; la fourchette vient de l'incertitude des facteurs.",
-     "tCO2e are orders of magnitude (spend-based ratios); the range comes from the factors' uncertainty."),
-    ("col.year", "Exercice", "Year"),
-    ("col.base", "Base (€)", "Base (€)"),
-    ("col.combined", "Part verte", "Green share"),
-    ("col.range", "Fourchette", "Range"),
-    ("conventions-off", "Conventions retirées (--no-conventions) : leurs lignes sont passées à la règle suivante.",
-     "Conventions removed (--no-conventions): their lines fell to the next rule."),
-]:
-    i18n.define(f"cli.compare.{_key}", fr=_fr, en=_en)
-
 
 @dataclass
 class CompareReport:

@@ -24,18 +24,6 @@ from budgetclimat.money import euros_text, format_euros
 from budgetclimat.outputs import formula_safe
 from budgetclimat.report.common import level_text, records
 
-for _key, _fr, _en in [
-    ("rulebooks", "{n} livre(s) de règles, {rules} règle(s), {cases} cas", "{n} rulebook(s), {rules} rule(s), {cases} case(s)"),
-    ("clean", "Aucun problème.", "No problem."),
-    ("counts", "{errors} erreur(s), {warnings} avertissement(s)", "{errors} error(s), {warnings} warning(s)"),
-    ("progress-plans", "Lecture des plans de comptes fournis…", "Reading the shipped plans de comptes…"),
-    ("progress", "[{step}/{total}] {rulebook} : {rules} règles et leurs cas…", "[{step}/{total}] {rulebook}: {rules} rules and their cases…"),
-    ("axis", "Axe {axis}", "Axis {axis}"),
-    ("unmatched", "Lignes sans règle (DEFAULT) : {n}", "Lines no rule matched (DEFAULT): {n}"),
-    ("more", "… et {n} autres (--format csv pour tout)", "… and {n} more (--format csv for all)"),
-]:
-    i18n.define(f"cli.rules.{_key}", fr=_fr, en=_en)
-
 MAX_LISTED = 30
 
 

@@ -27,51 +27,6 @@ from budgetclimat.validate import DocumentReport, counts_by_code, validate_docum
 
 MAX_LISTED = 50
 
-_T = {
-    "file": ("Fichier", "File"),
-    "collectivite": ("Collectivité", "Local government"),
-    "siret": ("SIRET", "SIRET"),
-    "exercice": ("Exercice", "Year"),
-    "doc_type": ("Document", "Document"),
-    "budget": ("Budget", "Budget"),
-    "nomenclature": ("Nomenclature", "Nomenclature"),
-    "plans": ("Plan de comptes utilisé", "Plan de comptes used"),
-    "no-plan": ("aucun", "none"),
-    "basis": ("Base des montants", "Amount basis"),
-    "lines": ("Lignes", "Lines"),
-    "lines-detail": ("{lines_in} dans le fichier source, {lines_out} lues", "{lines_in} in the source file, {lines_out} read"),
-    "totals": ("Totaux (lignes lues)", "Totals (lines read)"),
-    "reel": ("Réel", "Real"),
-    "ordre": ("Ordre", "Ordre"),
-    "F": ("Fonctionnement", "Operating"),
-    "I": ("Investissement", "Investment"),
-    "D": ("dépenses", "expenses"),
-    "R": ("recettes", "revenue"),
-    "reconciliation": ("Rapprochement avec le fichier source", "Reconciliation with the source file"),
-    "ok": ("OK (totaux et nombres de lignes identiques au centime près)", "OK (totals and line counts equal to the cent)"),
-    "ko": ("KO (voir les constats reconciliation-mismatch)", "KO (see the reconciliation-mismatch findings)"),
-    "unavailable": ("non fait (pas de totaux bruts)", "not done (no raw totals)"),
-    "ordre-balance": ("Équilibre des opérations d'ordre", "Ordre operations balance"),
-    "balanced": ("équilibrées", "balanced"),
-    "unbalanced": ("déséquilibrées (voir les constats ordre-unbalanced)", "unbalanced (see the ordre-unbalanced findings)"),
-    "not-checkable": ("non vérifiable (aucune ligne lue comme opération d'ordre)", "not checkable (no line read as an ordre operation)"),
-    "findings": ("Constats", "Findings"),
-    "none": ("aucun", "none"),
-    "counts": ("{errors} erreur(s), {warnings} avertissement(s)", "{errors} error(s), {warnings} warning(s)"),
-    "error": ("erreur", "error"),
-    "warning": ("avertissement", "warning"),
-    "info": ("information", "information"),
-    "more": ("… et {n} autres, voir --report", "… and {n} more, see --report"),
-    "grouped": (
-        "{findings} constat(s) regroupé(s) en {groups} (même code, colonne et valeur) ; le détail ligne à ligne est dans --report",
-        "{findings} finding(s) grouped into {groups} (same code, column and value); the line-by-line detail is in --report",
-    ),
-    "total": ("Au total", "Overall"),
-    "report-written": ("Rapport écrit dans {path}", "Report written to {path}"),
-}
-for _key, (_fr, _en) in _T.items():
-    i18n.define(f"cli.validate.{_key}", fr=_fr, en=_en)
-
 
 def _basis_text(basis: object, lang: str) -> str:
     labels = BASIS_LABELS.get(str(basis))

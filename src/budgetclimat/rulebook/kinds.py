@@ -19,18 +19,11 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from budgetclimat import i18n
 from budgetclimat.errors import ConfigError
 from budgetclimat.rulebook.model import AXES, Text
 
 IDENT = re.compile(r"^[a-z][a-z0-9_]*$")  # objective, scale label, category or exclusion code
 BP = 10_000  # basis points in a weight of 1
-
-i18n.define(
-    "weights-bad-weight",
-    fr="{file}, ligne {line}, clé « {key} » : « {value} » n'est pas un poids ; attendu : {expected}",
-    en="{file}, line {line}, key '{key}': '{value}' is not a weight; expected: {expected}",
-)
 
 
 def weight_to_bp(value: object, *, file: str = "<weights>", line: int = 0, key: str = "weight",
@@ -78,8 +71,6 @@ EXCLUSIONS = {
     "out_of_scope": ("hors périmètre du budget carbone", "outside the carbon budget's scope"),
     UNMAPPED: ("compte non cartographié : aucune catégorie de facteur", "unmapped account: no factor category"),
 }
-for _code, (_fr, _en) in EXCLUSIONS.items():
-    i18n.define(f"carbon.exclusion.{_code}", fr=_fr, en=_en)
 
 
 # ---- then validators (called by the loader) ------------------------------------------------------

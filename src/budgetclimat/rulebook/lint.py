@@ -33,50 +33,11 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from budgetclimat import i18n
 from budgetclimat.errors import ERROR, WARNING, findings_frame
 from budgetclimat.rulebook.model import All, Case, Condition, Outcome, Rule, Rulebook, RuleSet, ScopeOutcome, conditions
 
 # Runs one test case of a rule: ``run_case(rulebook, rule, case, ruleset)`` → the problems found (empty: it passes).
 CaseRunner = Callable[[Rulebook, Rule, Case, RuleSet], list[str]]
-
-for _code, _fr, _en in [
-    ("lint-no-case", "{file}, ligne {row}, règle {column} : aucun cas de test (cases).", "{file}, line {row}, rule {column}: no test case (cases)."),
-    ("lint-case-fails", "{file}, ligne {row}, règle {column} : cas en échec : {value}", "{file}, line {row}, rule {column}: failing case: {value}"),
-    (
-        "lint-fonction-without-nomenclature",
-        "{file}, ligne {row}, règle {column} : condition sur « fonction » sans « nomenclature » (les fonctions M57 et M14 diffèrent).",
-        "{file}, line {row}, rule {column}: condition on 'fonction' without 'nomenclature' (M57 and M14 fonctions differ).",
-    ),
-    ("lint-unknown-account", "{file}, ligne {row}, règle {column} : compte « {value} » absent des plans de comptes {expected}.", "{file}, line {row}, rule {column}: account '{value}' is in no plan de comptes {expected}."),
-    ("lint-unknown-fonction", "{file}, ligne {row}, règle {column} : fonction « {value} » absente des plans de comptes {expected}.", "{file}, line {row}, rule {column}: fonction '{value}' is in no plan de comptes {expected}."),
-    ("lint-shadowed", "{file}, ligne {row}, règle {column} : jamais appliquée, la règle {value} (plus haut) couvre déjà toutes ses lignes.", "{file}, line {row}, rule {column}: never applies, rule {value} (above) already matches all its lines."),
-    ("lint-overlap", "{file}, ligne {row}, règle {column} : peut s'appliquer aux mêmes lignes que {value} (plus haut) avec un autre résultat ; c'est {value} qui l'emporte.", "{file}, line {row}, rule {column}: may match the same lines as {value} (above) with another outcome; {value} wins."),
-    (
-        "lint-answer-dead-end",
-        "{file}, question {column} : la réponse « {value} » n'est lue par aucune règle (aucune condition fact_in sur « {expected} » ne la contient) : y répondre ne mène ni à une classe ni à une autre question.",
-        "{file}, question {column}: answer '{value}' is read by no rule (no fact_in condition on '{expected}' contains it): answering it leads neither to a class nor to a further question.",
-    ),
-    (
-        "lint-question-unread",
-        "{file}, question {column} : le fait « {value} » (question {expected}) n'est lu par aucune règle : une réponse ne peut changer aucun classement.",
-        "{file}, question {column}: fact '{value}' ({expected} question) is read by no rule: an answer cannot change any class.",
-    ),
-    (
-        "lint-question-one-class",
-        "{file}, question {column} : toutes ses réponses mènent au même résultat ({value}) : la poser ne peut changer aucun classement.",
-        "{file}, question {column}: every answer leads to the same outcome ({value}): asking it cannot change any class.",
-    ),
-    ("lint-fact-without-question", "{file}, ligne {row}, règle {column} : part tirée du fait « {value} » qu'aucune question ne demande.", "{file}, line {row}, rule {column}: share from fact '{value}' that no question asks for."),
-]:
-    i18n.define(_code, fr=_fr, en=_en)
-i18n.define(
-    "lint-uncited-class",
-    fr="{file}, ligne {row}, règle {column} : décide la classe {value} sans citer de cellule des tableaux I4CE (source.cells) "
-    "ni se déclarer convention (convention: true et convention_reason).",
-    en="{file}, line {row}, rule {column}: decides class {value} without citing an I4CE table cell (source.cells) "
-    "nor being declared a convention (convention: true and convention_reason).",
-)
 
 
 def lint(ruleset: RuleSet, run_case: CaseRunner | None, plans: dict[str, dict[str, set[str]]] | None = None, progress=None) -> pd.DataFrame:

@@ -42,28 +42,6 @@ from budgetclimat.rulebook.model import (
 )
 from budgetclimat.yamlfile import MDict, MList, RawInt
 
-_WHERE = "{file}, ligne {line}, clé « {key} » : "
-_WHERE_EN = "{file}, line {line}, key '{key}': "
-for _code, _fr, _en in [
-    ("rulebook-unknown-key", _WHERE + "clé inconnue{hint}. Clés possibles : {expected}.", _WHERE_EN + "unknown key{hint}. Expected one of: {expected}."),
-    ("rulebook-missing-key", _WHERE + "clé obligatoire absente ({expected}).", _WHERE_EN + "required key missing ({expected})."),
-    ("rulebook-type", _WHERE + "{found} trouvé, {expected} attendu.", _WHERE_EN + "found {found}, expected {expected}."),
-    ("rulebook-value", _WHERE + "valeur « {found} » invalide{hint} ; attendu : {expected}.", _WHERE_EN + "invalid value '{found}'{hint}; expected: {expected}."),
-    ("rulebook-unknown-class", _WHERE + "classe « {found} » inconnue{hint} ; classes possibles : {expected}.", _WHERE_EN + "unknown class '{found}'{hint}; expected one of: {expected}."),
-    ("rulebook-unknown-column", _WHERE + "colonne « {found} » inconnue dans « when »{hint} ; colonnes possibles : {expected}.", _WHERE_EN + "unknown column '{found}' in 'when'{hint}; expected one of: {expected}."),
-    ("rulebook-unknown-question", _WHERE + "question « {found} » non déclarée dans « questions »{hint}.", _WHERE_EN + "question '{found}' is not declared under 'questions'{hint}."),
-    ("rulebook-unknown-answer", _WHERE + "réponse « {found} » hors de la liste de la question « {question} » : {expected}.", _WHERE_EN + "answer '{found}' is not among the answers of question '{question}': {expected}."),
-    ("rulebook-split-sum", _WHERE + "les parts fixes font {found} au lieu de 1.", _WHERE_EN + "fixed shares sum to {found} instead of 1."),
-    ("rulebook-split-rest", _WHERE + "une seule part « rest » est permise.", _WHERE_EN + "at most one 'rest' share is allowed."),
-    ("rulebook-duplicate-id", _WHERE + "identifiant « {found} » déjà utilisé ({other}).", _WHERE_EN + "id '{found}' already used ({other})."),
-    ("rulebook-aa-question", _WHERE + "une règle de classe AA doit nommer une question (« question: … »).", _WHERE_EN + "a rule with class AA must name a question ('question: …')."),
-    ("rulebook-unsafe-regex", _WHERE + "expression régulière « {found} » hors du sous-ensemble sûr : {detail}.", _WHERE_EN + "regex '{found}' is outside the safe subset: {detail}."),
-    ("rulebook-duplicate-axis", "{file} : l'axe « {found} » a déjà un livre de règles de classement ({other}).", "{file}: axis '{found}' already has a classification rulebook ({other})."),
-    ("rulebook-not-found", "Livre de règles introuvable : {path}", "Rulebook not found: {path}"),
-    ("rulebook.hint", " (vouliez-vous « {suggestion} » ?)", " (did you mean '{suggestion}'?)"),
-]:
-    i18n.define(_code, fr=_fr, en=_en)
-
 _ID_RULEBOOK = re.compile(r"^[a-z0-9-]+$")
 _ID_RULE = re.compile(r"^[A-Z0-9-]+$")
 _ID_QUESTION = re.compile(r"^[a-z0-9_-]+$")

@@ -50,41 +50,6 @@ ENUM_COLUMNS = (
 )
 WHEN_COLUMNS = CODE_COLUMNS + ENUM_COLUMNS + ("label", "amount", "fact")
 
-for _code, _fr, _en in [
-    ("TF", "Très favorable", "Very favourable"),
-    ("FSC", "Favorable sous conditions", "Favourable under conditions"),
-    ("N", "Neutre", "Neutral"),
-    ("D", "Défavorable", "Unfavourable"),
-    ("IM", "Indéfini méthodologique", "Methodologically undefined"),
-    ("AA", "À approfondir", "To investigate"),
-]:
-    i18n.define(f"class.{_code}", fr=_fr, en=_en)
-for _code, _fr, _en in [
-    ("favourable", "Favorable", "Favourable"),
-    ("neutral", "Neutre", "Neutral"),
-    ("unfavourable", "Défavorable", "Unfavourable"),
-    ("undefined", "Indéfini", "Undefined"),
-]:
-    i18n.define(f"rollup.{_code}", fr=_fr, en=_en)
-for _code, _fr, _en in [
-    ("attenuation", "Atténuation du changement climatique", "Climate change mitigation"),
-    ("adaptation", "Adaptation au changement climatique et prévention des risques naturels", "Climate change adaptation and natural risks"),
-    ("eau", "Gestion de la ressource en eau", "Water resources"),
-    ("economie_circulaire", "Économie circulaire, déchets et prévention des risques technologiques", "Circular economy, waste and technological risks"),
-    ("pollution", "Lutte contre les pollutions de l'air et des sols", "Air and soil pollution"),
-    ("biodiversite", "Biodiversité et protection des espaces naturels, agricoles et forestiers", "Biodiversity and natural, agricultural and forest land"),
-]:
-    i18n.define(f"axis.{_code}", fr=_fr, en=_en)
-for _code, _fr, _en in [
-    ("attenuation", "Atténuation", "Mitigation"),
-    ("adaptation", "Adaptation", "Adaptation"),
-    ("eau", "Eau", "Water"),
-    ("economie_circulaire", "Économie circulaire", "Circular economy"),
-    ("pollution", "Pollutions", "Pollution"),
-    ("biodiversite", "Biodiversité", "Biodiversity"),
-]:
-    i18n.define(f"axis-short.{_code}", fr=_fr, en=_en)
-
 
 def classes_of(rollup: str) -> tuple[str, ...]:
     """The classes that count as ``rollup`` (``favourable``: TF and FSC)."""

@@ -47,11 +47,6 @@ TABLE_TITLES = {
     "biodiversite": "Biodiversité",
 }
 
-i18n.define("source.table", fr="tableau I4CE « {title} »", en="I4CE table « {title} »")
-i18n.define("source.table-short", fr="tableau « {title} »", en="table « {title} »")
-i18n.define("source.row", fr="ligne", en="row")
-i18n.define("source.rows", fr="lignes", en="rows")
-
 
 def readable(text: pd.Series, lang: str | None = None) -> pd.Series:
     """Rationales with image file names and « cell(s) N » replaced by table titles and rows (vectorised)."""

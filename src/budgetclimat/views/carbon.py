@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from budgetclimat import i18n
 from budgetclimat.errors import WARNING, ConfigError, empty_findings, findings_frame
 from budgetclimat.paths import rules_dir
 from budgetclimat.rulebook.kinds import UNMAPPED
@@ -45,33 +44,6 @@ from budgetclimat.views.factors import (
 SPEND, PHYSICAL, EXCLUDED = "spend", "physical", "excluded"
 REGISTER_COLUMNS = ["tco2e", "tco2e_low", "tco2e_high", "carbon_method", "factor_id"]  # per line, in the line register
 METHODS = (SPEND, PHYSICAL, EXCLUDED)
-for _code, _fr, _en in [
-    (SPEND, "monétaire (ratio €)", "spend-based (€ ratio)"),
-    (PHYSICAL, "physique (quantité)", "physical (quantity)"),
-    (EXCLUDED, "exclu", "excluded"),
-]:
-    i18n.define(f"carbon.method.{_code}", fr=_fr, en=_en)
-
-i18n.define(
-    "carbon-unknown-category",
-    fr="{file} : catégorie de facteur « {category} » inconnue ; attendu : une des catégories déclarées ({expected})",
-    en="{file}: unknown factor category '{category}'; expected one of the declared categories ({expected})",
-)
-i18n.define(
-    "carbon-unknown-factor",
-    fr="{file} : facteur « {factor} » absent des tables chargées ({context})",
-    en="{file}: factor '{factor}' is not in the loaded tables ({context})",
-)
-i18n.define(
-    "carbon-factor-kind",
-    fr="{file} : le facteur « {factor} » est {kind} ; attendu : {expected} ({context})",
-    en="{file}: factor '{factor}' is {kind}; expected: {expected} ({context})",
-)
-i18n.define(
-    "carbon-bad-quantity",
-    fr="{file}, ligne {row}, colonne « {column} » : « {value} » ; attendu : {expected}",
-    en="{file}, row {row}, column '{column}': '{value}'; expected: {expected}",
-)
 
 LINE_COLUMNS = [
     "line_id", "carbon_category", "factor_id", "carbon_method", "carbon_exclusion", "carbon_rule",

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from budgetclimat import i18n, yamlfile
+from budgetclimat import yamlfile
 from budgetclimat.errors import ConfigError
 
 KINDS = ("monetary", "physical")
@@ -30,54 +30,6 @@ ALWAYS_REQUIRED = ["factor_id", "kind", "value", "unit", "quantity_unit", "uncer
 MONETARY_REQUIRED = ["currency", "price_year", "vat_basis"]
 # Monetary factors are per thousand units of currency (kgCO2e/k€); the quantity unit says so.
 MONETARY_QUANTITY_UNITS = {"k€": 1000, "kEUR": 1000, "kUSD": 1000, "k$": 1000, "€": 1, "EUR": 1, "USD": 1, "$": 1}
-
-i18n.define(
-    "factor-missing-column",
-    fr="{file} : colonne « {column} » absente ; attendu : {expected}",
-    en="{file}: column '{column}' is missing; expected: {expected}",
-)
-i18n.define(
-    "factor-missing-value",
-    fr="{file}, ligne {row}, colonne « {column} » : valeur manquante ; attendu : {expected}",
-    en="{file}, row {row}, column '{column}': value missing; expected: {expected}",
-)
-i18n.define(
-    "factor-bad-value",
-    fr="{file}, ligne {row}, colonne « {column} » : « {value} » n'est pas valable ; attendu : {expected}",
-    en="{file}, row {row}, column '{column}': '{value}' is not valid; expected: {expected}",
-)
-i18n.define(
-    "factor-duplicate-id",
-    fr="{file}, ligne {row} : l'identifiant de facteur « {value} » est déjà défini (ligne {first_row} de {first_file})",
-    en="{file}, row {row}: factor id '{value}' is already defined (row {first_row} of {first_file})",
-)
-i18n.define(
-    "factor-file-unreadable",
-    fr="{file} : fichier illisible ({detail})",
-    en="{file}: cannot read the file ({detail})",
-)
-i18n.define(
-    "deflator-missing-year",
-    fr="{file} : pas d'indice de prix pour l'année {year} ; attendu : une ligne year={year} (années présentes : {years})",
-    en="{file}: no price index for year {year}; expected a row year={year} (years present: {years})",
-)
-i18n.define(
-    "deflator-nearest-year",
-    fr="{file} : pas d'indice de prix pour l'année {value} ; l'indice de l'année la plus proche ({expected}) est utilisé pour l'estimation carbone de ces lignes.",
-    en="{file}: no price index for year {value}; the index of the nearest year ({expected}) is used for the carbon estimate of these lines.",
-    title_fr="Indice de prix : année la plus proche",
-    title_en="Price index: nearest year",
-)
-i18n.define(
-    "exchange-rate-missing",
-    fr="{file} : pas de taux de change pour {currency} en {year} ; attendu : une ligne currency={currency}, year={year}",
-    en="{file}: no exchange rate for {currency} in {year}; expected a row currency={currency}, year={year}",
-)
-i18n.define(
-    "vat-bad-config",
-    fr="{file}, ligne {line}, clé « {key} » : {detail} ; attendu : {expected}",
-    en="{file}, line {line}, key '{key}': {detail}; expected: {expected}",
-)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

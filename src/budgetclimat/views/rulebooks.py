@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from budgetclimat import i18n
 from budgetclimat.engine.match import first_match
 from budgetclimat.errors import ConfigError
 from budgetclimat.rulebook import Rulebook
@@ -32,12 +31,6 @@ from budgetclimat.rulebook.model import CLASSES, Text
 from budgetclimat.views.carbon import CarbonResult, CarbonSettings, carbon_view, quantities_from_facts
 from budgetclimat.views.factors import load_deflator, load_exchange_rates, load_factor_tables, load_vat
 from budgetclimat.views.weighted import AXES, COMBINE_RULES, WeightedResult, weighted_view, weights_from_classes
-
-i18n.define(
-    "views-meta",
-    fr="{file}, clé « {key} » : {detail} ; attendu : {expected}",
-    en="{file}, key '{key}': {detail}; expected: {expected}",
-)
 
 
 def _meta_error(rulebook: Rulebook, key: str, detail: str, expected: str) -> ConfigError:

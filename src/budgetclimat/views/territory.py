@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from budgetclimat import i18n, yamlfile
+from budgetclimat import yamlfile
 from budgetclimat.engine.matcher import normalise
 from budgetclimat.errors import ConfigError
 from budgetclimat.money import allocate, parse_cents
@@ -43,18 +43,6 @@ MEASURE_REQUIRED = ["id", "sector", "status", "start_year"]
 # Compared without accents or case: « Abandonnée », « annulé », "cancelled"…
 INACTIVE_STATUSES = ("abandonne", "abandonnee", "abandoned", "cancelled", "canceled", "annule", "annulee")
 FAVOURABLE = classes_of("favourable")
-
-i18n.define(
-    "territory-bad-value",
-    fr="{file}, ligne {row}, colonne « {column} » : « {value} » ; attendu : {expected}",
-    en="{file}, row {row}, column '{column}': '{value}'; expected: {expected}",
-)
-i18n.define(
-    "territory-missing-column",
-    fr="{file} : colonne « {column} » absente ; attendu : {expected}",
-    en="{file}: column '{column}' is missing; expected: {expected}",
-)
-i18n.define("territory-unreadable", fr="{file} : fichier illisible ({detail})", en="{file}: cannot read the file ({detail})")
 
 
 def _read_table(path: Path, key: str) -> pd.DataFrame:

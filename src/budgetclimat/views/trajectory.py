@@ -21,17 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from budgetclimat import i18n, yamlfile
+from budgetclimat import yamlfile
 from budgetclimat.errors import ConfigError
 
 SHAPES = ("linear", "constant_rate", "cumulative_budget", "stepped")
 UNITS = {"tCO2e": 1.0, "ktCO2e": 1e3, "MtCO2e": 1e6}
-
-i18n.define(
-    "trajectory-bad",
-    fr="{file}, ligne {line}, clé « {key} » : {detail} ; attendu : {expected}",
-    en="{file}, line {line}, key '{key}': {detail}; expected: {expected}",
-)
 
 
 @dataclass
@@ -232,4 +226,3 @@ def _periods(periods, key, scale, fail, number, year) -> pd.DataFrame:
         dup = int(caps.loc[caps["year"].duplicated(), "year"].iloc[0])
         fail(periods, key, f"l'année {dup} est dans deux périodes", "periods that do not overlap")
     return caps.sort_values("year").reset_index(drop=True)
-

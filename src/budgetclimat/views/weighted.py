@@ -24,25 +24,10 @@ import pandas as pd
 
 from budgetclimat import i18n
 from budgetclimat.errors import ConfigError
-from budgetclimat.rulebook.kinds import BP, weight_to_bp
+from budgetclimat.rulebook.kinds import BP
 from budgetclimat.rulebook.model import AXES
 
 COMBINE_RULES = ("max", "sum")
-
-i18n.define(
-    "weights-unknown-objective",
-    fr="{file}, ligne {line} : objectif « {value} » inconnu ; attendu : un des axes ({expected}) ou un objectif déclaré dans « objectives »",
-    en="{file}, line {line}: unknown objective '{value}'; expected one of the axes ({expected}) or an objective declared in 'objectives'",
-)
-i18n.define(
-    "weights-bad-combine",
-    fr="règle de combinaison « {value} » inconnue ; attendu : {expected}",
-    en="unknown combination rule '{value}'; expected: {expected}",
-)
-i18n.define("weighted.combined.max", fr="part verte combinée (poids maximal de la ligne entre objectifs)",
-            en="combined green share (largest weight of the line across objectives)")
-i18n.define("weighted.combined.sum", fr="somme des objectifs — DOUBLE COMPTE : un même euro compte pour plusieurs objectifs",
-            en="sum over objectives — DOUBLE COUNTING: one euro counts under several objectives")
 
 
 def _cents(numerator: int) -> int:
@@ -254,5 +239,3 @@ def weights_from_classes(register: pd.DataFrame, mapping: dict[str, int], axis_t
         "weight_bp": reg["class"].map(mapping).fillna(0).astype("int64").to_numpy(),
         "amount_cents": amount.astype("int64").to_numpy(),
     })
-
-

@@ -12,17 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from budgetclimat import i18n, yamlfile
+from budgetclimat import yamlfile
 from budgetclimat.errors import ConfigError
 from budgetclimat.paths import rules_dir
 
 from .frames import ALL_KEYS, Prepared
-
-i18n.define(
-    "annex-invalid",
-    fr="Définition d'annexe {path} invalide, ligne {line} : {detail}",
-    en="Invalid annex definition {path}, line {line}: {detail}",
-)
 
 _ROWS = ("nature", "chapitre", "total")
 
@@ -165,15 +159,6 @@ def definition_or_nearest(exercice: int | None, definitions: list[AnnexDefinitio
     if chosen is None and exercice is not None and definitions:
         return definitions[0], True
     return chosen, False
-
-
-i18n.define(
-    "annex-nearest-year",
-    fr="Pas de définition de l'annexe légale pour l'exercice {value} (la première s'applique à partir de {expected}) : l'annexe est établie, à titre indicatif, avec la définition la plus proche ({file}).",
-    en="No legal-annex definition for financial year {value} (the first applies from {expected}): the annex is drawn up, for information, with the nearest definition ({file}).",
-    title_fr="Annexe légale : définition la plus proche",
-    title_en="Legal annex: nearest definition",
-)
 
 
 def annex_year_finding(exercice: int | None, folder: Path | None = None):

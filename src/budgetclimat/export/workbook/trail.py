@@ -15,23 +15,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from . import labels as _labels
 from .questions import _questions_of, answer_choices
-
-for _key, _fr, _en in [
-    ("col-trail", "Réponses et surcharges appliquées", "Answers and overrides applied"),
-    ("trail-override-rule", "surcharge manuelle", "manual override"),
-    ("trail-override", "surcharge{who}{when}{why}", "override{who}{when}{why}"),
-    ("trail-by", " de {author}", " by {author}"),
-    ("trail-on", " le {date}", " on {date}"),
-    ("trail-key-entity", "toute la collectivité", "the whole local government"),
-    ("trail-key-account", "compte {value}", "account {value}"),
-    ("trail-key-fonction", "compte × fonction {value}", "account × function {value}"),
-    ("trail-key-operation", "opération {value}", "operation {value}"),
-    ("trail-key-line", "cette ligne", "this line"),
-    ("trail-override-line", "surcharge {axis}{classes}", "override {axis}{classes}"),
-]:
-    _labels._d(_key, _fr, _en)
 
 
 @dataclass

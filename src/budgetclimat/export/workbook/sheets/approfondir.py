@@ -13,7 +13,6 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .. import labels as _labels
 from ..grid import add_table, EDIT, EDIT_HEAD, HEAD, TITLE, C, Grid, Look
 from ..questions import answer_choices, parse_allowed, question_type
 from budgetclimat.money import format_euros
@@ -25,27 +24,6 @@ _MONEY = Look(number_format="eur", border=True)
 _TEXT = Look(border=True, wrap=True)
 _CODE = Look(border=True)
 _INT = Look(number_format="#,##0", border=True)
-
-for _key, _fr, _en in [
-    ("approfondir-title-questions", "À approfondir — questions aux services ({n} questions, {amount})", "To investigate — questions for services ({n} questions, {amount})"),
-    ("approfondir-note-keys", "Une ligne par question et par clé : la réponse vaut pour toutes les lignes de la clé (toute la collectivité, un compte, un compte × fonction, une opération ou une ligne), cette année et les suivantes. Remplir « Réponse » (liste déroulante), renvoyer le fichier, puis relancer « budgetclimat classify … --answers ce-fichier.xlsx ».",
-     "One row per question and key: the answer applies to every line of the key (the whole local government, an account, an account × function, an operation or a line), this year and the next. Fill in “Answer” (drop-down), send the file back, then re-run “budgetclimat classify … --answers this-file.xlsx”."),
-    ("wl-col-rank", "Rang", "Rank"),
-    ("wl-col-service", "Service", "Service"),
-    ("wl-col-key-text", "Porte sur", "Applies to"),
-    ("wl-col-examples", "Exemples de libellés", "Example labels"),
-    ("wl-col-axes", "Axes", "Axes"),
-    ("wl-col-lines", "Lignes", "Lines"),
-    ("wl-col-at-stake", "Euros en jeu", "Euros at stake"),
-    ("wl-col-key", "Clé (technique)", "Key (technical)"),
-    ("wl-col-question-id", "Question (identifiant)", "Question (id)"),
-    ("wl-key-entity", "toute la collectivité", "the whole local government"),
-    ("wl-key-account", "compte {nature}{label}", "account {nature}{label}"),
-    ("wl-key-fonction", "fonction {fonction}{label}", "function {fonction}{label}"),
-    ("wl-key-operation", "opération {code}{label}", "operation {code}{label}"),
-    ("wl-key-line", "ligne « {label} » (compte {nature}, fonction {fonction})", "line “{label}” (account {nature}, function {fonction})"),
-]:
-    _labels._d(_key, _fr, _en)
 
 
 def worklist(ctx, result=None) -> pd.DataFrame:
@@ -183,17 +161,6 @@ def write(ctx, work: pd.DataFrame) -> None:
         dv = share_validation(ctx, answer_col, shares[0])
         dv.sqref = _sqref(answer_col, shares)
         ws.data_validations.append(dv)
-
-
-for _key, _fr, _en in [
-    ("dv-share-title", "Part (0 à 100 %)", "Share (0 to 100 %)"),
-    ("dv-share-input", "Taper une part : 0,4 ou 40 % ou 40 (un nombre de 1 à 100 est lu comme un pourcentage).",
-     "Type a share: 0.4 or 40% or 40 (a number from 1 to 100 is read as a percentage)."),
-    ("dv-share-error-title", "Part attendue", "Share expected"),
-    ("dv-share-error", "Une part entre 0 et 1 (0,4) ou un pourcentage entre 0 et 100 (40 % ou 40) est attendu.",
-     "A share between 0 and 1 (0.4) or a percentage between 0 and 100 (40% or 40) is expected."),
-]:
-    _labels._d(_key, _fr, _en)
 
 
 def share_validation(ctx, col: str, first_row: int) -> DataValidation:

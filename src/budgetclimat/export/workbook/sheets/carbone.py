@@ -13,12 +13,10 @@ from openpyxl.worksheet.pagebreak import Break
 from budgetclimat import i18n
 
 from ..grid import H2, HEAD, TEXT, TEXT_WRAP, TITLE, TONNES, C, Grid
-from ..labels import _d, known
+from ..labels import known
 from .common import failed_view, money_row, write_failed_view
 
 PACK_ACCOUNTS = 25  # accounts listed one by one in the council pack
-_d("carbone-other-accounts", "Autres comptes ({n})", "Other accounts ({n})")
-_d("carbone-other-accounts-where", "détail dans le classeur de travail complet", "detail in the full working workbook")
 
 TABLE_CM = 26.0  # the category table (columns A..F) as printed: its chart is as wide
 CAT_BAR_CM = 0.55  # per category bar, so that every label of the chart reads
@@ -307,10 +305,6 @@ _MEASURE_HEADERS = {"id": "col-id", "title": "col-title", "sector": "col-sector"
                     "cost_eur_per_tco2e": "col-cost-per-tonne", "lines": "col-lines", "linked_lines": "col-lines", "measure_id": "col-measure",
                     "line_id": "col-line-id", "link": "col-link", "voted_cents": "col-voted", "executed_cents": "col-executed",
                     "axis": "col-axis", "class": "col-class", "amount_cents": "col-amount"}
-for _key, _fr, _en in [("col-sector", "Secteur", "Sector"), ("col-cost", "Coût", "Cost"), ("col-reduction-yr", "Réduction (tCO2e/an)", "Reduction (tCO2e/yr)"),
-                       ("col-removal-yr", "Absorption (tCO2e/an)", "Removal (tCO2e/yr)"), ("col-measure", "Mesure", "Measure"),
-                       ("col-link", "Lien", "Link"), ("col-voted", "Voté", "Voted"), ("col-executed", "Exécuté", "Executed")]:
-    _d(_key, _fr, _en)
 
 
 def _header(ctx, column) -> str:

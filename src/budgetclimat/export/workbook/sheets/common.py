@@ -8,9 +8,8 @@ from openpyxl.drawing.fill import ColorChoice, PatternFillProperties
 from openpyxl.drawing.line import LineProperties
 
 from budgetclimat import __version__
-from budgetclimat.rulebook.model import CLASSES
 
-from ..grid import CLASS_COLOURS, HEAD, MONEY, MONEY_BOLD, C, Grid, class_look
+from ..grid import CLASS_COLOURS, MONEY, MONEY_BOLD, C, Grid
 from ..labels import basis_text, nomenclature_text
 
 

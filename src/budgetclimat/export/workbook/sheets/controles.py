@@ -7,7 +7,6 @@ import pandas as pd
 from budgetclimat import i18n
 from budgetclimat.errors import render_finding
 
-from .. import labels as _labels
 from ..grid import MONEY_ZERO, H2, HEAD, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, C, Grid
 from ..labels import known
 from .common import money_row
@@ -64,20 +63,6 @@ def _changes(ctx, g: Grid) -> None:
 
         g.add(C(ctx.t("changes-staff", n=len(lines), amount=format_euros(total, ctx.lang)), TEXT))
     g.blank()
-
-
-for _key, _fr, _en in [
-    ("changes-col-why", "Pourquoi", "Why"),
-    ("changes-staff", "{n} lignes de frais de personnel réaffectées au prorata : {amount} (leur répartition suit celle des autres lignes)",
-     "{n} staff-cost lines re-allocated pro rata: {amount} (their split follows the other lines)"),
-    ("changes-why-rule", "règle {rule}", "rule {rule}"),
-    ("changes-why-answer", "réponse : {detail}", "answer: {detail}"),
-    ("changes-why-default", "aucune règle ne s'applique (classement par défaut)", "no rule applies (default class)"),
-    ("changes-why-new", "ligne nouvelle", "new line"),
-    ("changes-why-gone", "ligne absente de ce budget", "line not in this budget"),
-    ("changes-why-staff", "frais de personnel répartis au prorata", "staff costs allocated pro rata"),
-]:
-    _labels._d(_key, _fr, _en)
 
 
 def _why(ctx, changes: pd.DataFrame) -> list[str]:

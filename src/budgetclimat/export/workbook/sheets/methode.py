@@ -11,54 +11,7 @@ from budgetclimat.outputs import sha256_of
 
 from ..annex import definition_or_nearest
 from ..grid import H2, HEAD, MONEY, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, C, Grid
-from ..labels import _d, basis_text, format_text, known
-
-# The « Conventions » section (rules that decide a class without an I4CE cell: budgetclimat.engine.conventions).
-for _key, _fr, _en in [
-    ("methode-conventions", "Conventions", "Conventions"),
-    ("conventions-what",
-     "Une convention est une règle qui décide une classe sans qu'une cellule des tableaux I4CE la fonde ; chacune est déclarée comme telle, "
-     "avec sa raison. Lignes et montants : ce que chaque convention a décidé dans les dépenses de l'exercice {exercice}, comme la Synthèse "
-     "(les frais de personnel, répartis au prorata des autres dépenses, suivent aussi ces classes).",
-     "A convention is a rule that decides a class without an I4CE table cell to support it; each is declared as such, with its reason. "
-     "Lines and amounts: what each convention decided among the expenses of {exercice}, as in the Summary "
-     "(staff costs, allocated pro rata of the other expenses, follow these classes too)."),
-    ("conventions-how-off",
-     "Pour classer sans aucune convention, relancez avec l'option --no-conventions (budgetclimat classify … --no-conventions) : "
-     "les lignes qu'elles décident passent à la règle suivante, le plus souvent une question « À approfondir ».",
-     "To classify without any convention, run again with the option --no-conventions (budgetclimat classify … --no-conventions): "
-     "the lines they decide fall to the next rule, usually a question (To investigate)."),
-    ("conventions-off",
-     "Conventions retirées : ce classeur a été produit avec l'option --no-conventions. Les règles ci-dessous n'ont pas été appliquées ; "
-     "les lignes qu'elles auraient décidées sont passées à la règle suivante.",
-     "Conventions removed: this workbook was produced with the option --no-conventions. The rules below were not applied; the lines "
-     "they would have decided fell to the next rule."),
-    ("conventions-none", "Aucune règle des référentiels utilisés n'est déclarée convention.", "No rule of the rulebooks used is declared a convention."),
-    ("col-rule", "Règle", "Rule"),
-    ("col-class-given", "Classe donnée", "Class given"),
-    ("col-convention-reason", "Raison de la convention", "Reason for the convention"),
-    ("conventions-all-axes", "Tous les axes", "All axes"),
-    ("conventions-staff", "Frais de personnel (au prorata)", "Staff costs (pro rata)"),
-    ("conventions-in", "Dans le périmètre", "In scope"),
-    ("conventions-not-applied", "non appliquée", "not applied"),
-    ("opt-conventions", "Conventions", "Conventions"),
-    ("opt-conventions-on", "appliquées", "applied"),
-    ("opt-conventions-off", "retirées (--no-conventions)", "removed (--no-conventions)"),
-    ("lang-fr", "français", "French"),
-    ("lang-en", "anglais", "English"),
-    ("kind-scope", "Périmètre", "Scope"),
-    ("kind-classification", "Classement", "Classification"),
-    ("kind-weights", "Pondération", "Weights"),
-    ("kind-carbon", "Carbone", "Carbon"),
-    ("status-provisional", "provisoire", "provisional"),
-    ("status-final", "conforme à l'arrêté", "as per the arrêté"),
-    ("col-rule-ref", "Référence de la règle", "Rule reference"),
-    ("col-encoding", "Encodage", "Encoding"),
-    ("col-price-year", "Année des prix", "Price year"),
-    ("col-vat-basis", "Base TVA", "VAT basis"),
-    ("stamp-format", "{day:02d}/{month:02d}/{year} à {hour:02d} h {minute:02d} (UTC)", "{year}-{month:02d}-{day:02d} {hour:02d}:{minute:02d} UTC"),
-]:
-    _d(_key, _fr, _en)
+from ..labels import basis_text, format_text, known
 
 
 def _known(ctx, key: str, code: str) -> str:
