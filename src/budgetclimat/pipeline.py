@@ -19,6 +19,20 @@ import pandas as pd
 from budgetclimat import i18n, model
 from budgetclimat.errors import ERROR, WARNING, BudgetclimatError, FindingsError, InvariantViolated, concat_findings, findings_frame
 from budgetclimat.rulebook.model import RuleSet
+from budgetclimat.rulebook import default_rulebooks, load_rulebooks, load_rulebook
+from budgetclimat.engine.answers import conform_answers, empty_answers, read_answers
+from budgetclimat.export.workbook.roundtrip import is_budgetclimat_workbook, read_workbook_answers
+from budgetclimat.views.territory import load_inventory, load_measures
+from budgetclimat.views.trajectory import load_trajectory
+from budgetclimat.read import read_budgets
+from budgetclimat.validate import validate_document
+from budgetclimat.engine import classify
+from budgetclimat.engine.worklist import attach_worklist
+from budgetclimat.engine.bounds import compute_bounds
+from budgetclimat.export.workbook.annex import annex_year_finding
+from budgetclimat.views.attach import compute_views
+from budgetclimat.views.base import ViewInputs
+from budgetclimat.views.series import series
 
 
 @dataclass
@@ -82,8 +96,6 @@ class RunResult:
 
 def resolve_ruleset(rulebooks: RuleSet | Iterable[str | Path] | None) -> RuleSet:
     """``None``: the shipped scope and classification rulebooks; paths: those files only; a RuleSet: itself."""
-    from budgetclimat.rulebook import default_rulebooks, load_rulebooks
-
     if rulebooks is None:
         return default_rulebooks()
     if isinstance(rulebooks, RuleSet):
@@ -93,8 +105,6 @@ def resolve_ruleset(rulebooks: RuleSet | Iterable[str | Path] | None) -> RuleSet
 
 def resolve_answers(answers: pd.DataFrame | str | Path | Sequence[str | Path] | None) -> pd.DataFrame:
     """An answers frame from a path, several paths (concatenated in order), a frame, or nothing."""
-    from budgetclimat.engine.answers import conform_answers, empty_answers
-
     if answers is None:
         return empty_answers()
     if isinstance(answers, pd.DataFrame):
@@ -108,9 +118,6 @@ def resolve_answers(answers: pd.DataFrame | str | Path | Sequence[str | Path] | 
 def _read_answers_file(path: str | Path) -> pd.DataFrame:
     """A workbook written by ``classify -o`` is read through its own layout (answers typed in « Lignes » and
     « À approfondir », plus those the previous run applied); any other file by ``read_answers``."""
-    from budgetclimat.engine.answers import read_answers
-    from budgetclimat.export.workbook.roundtrip import is_budgetclimat_workbook, read_workbook_answers
-
     return read_workbook_answers(path) if is_budgetclimat_workbook(path) else read_answers(path)
 
 
@@ -126,9 +133,6 @@ class TerritoryInputs:
 
 def load_territory(territory: TerritoryInputs) -> tuple:
     """Load (and so validate) the territory files: ``(inventory, trajectory, measures or None)``."""
-    from budgetclimat.views.territory import load_inventory, load_measures
-    from budgetclimat.views.trajectory import load_trajectory
-
     measures = load_measures(territory.measures) if territory.measures is not None else None
     return load_inventory(territory.inventory), load_trajectory(territory.trajectory), measures
 
@@ -152,9 +156,6 @@ def run(
     costs; ``conventions=False`` classifies without the rules declared ``convention: true`` (:meth:`RuleSet.without_conventions`: the
     lines they decided fall to the next rule), still listed, as not applied, in the outputs.
     """
-    from budgetclimat.read import read_budgets
-    from budgetclimat.validate import validate_document
-
     inputs = [Path(p) for p in paths]
     ruleset = resolve_ruleset(rulebooks).with_staff_costs(staff_costs)  # configuration first: a bad rulebook fails before reading
     if not conventions:
@@ -206,8 +207,6 @@ def run_lines(
     many lines the readers gave, checked against the lines classified (:func:`check_invariants`);
     ``conventions=False``: without the convention rules, as :func:`run`; ``view_options``: the views'
     inputs (:class:`budgetclimat.views.base.ViewInputs`, e.g. ``territory``)."""
-    from budgetclimat.engine import classify
-
     ruleset = resolve_ruleset(rulebooks)
     if not conventions:
         ruleset = ruleset.without_conventions()
@@ -225,8 +224,6 @@ def run_lines(
         facts=classification.facts,
     )
     attach_views(result, view_options)  # the registered views, each isolated
-    from budgetclimat.engine.worklist import attach_worklist
-
     attach_worklist(result)  # the worklist (question × key) and, with answers, the carry-over report
     check_invariants(result, lines_read)
     return result
@@ -235,8 +232,6 @@ def run_lines(
 def attach_bounds(result: RunResult) -> RunResult:
     """The ranges per axis (:func:`budgetclimat.engine.bounds.compute_bounds`), isolated like a view: a
     failure is a ``view-failed`` warning and ``result.bounds`` is None."""
-    from budgetclimat.engine.bounds import compute_bounds
-
     result._bounds_done = True
     result._bounds = isolated_view(result, "bounds", lambda: compute_bounds(result.lines, result.ruleset, result.answers, result.register))
     return result
@@ -262,8 +257,6 @@ def isolated_view(result: RunResult, view: str, compute) -> object:
 def annex_year(result: RunResult) -> RunResult:
     """An ``annex-nearest-year`` warning when the latest exercice precedes every legal-annex definition
     (``rules/annex``): the workbook then draws the annex up with the earliest definition, for information."""
-    from budgetclimat.export.workbook.annex import annex_year_finding
-
     years = pd.to_numeric(result.lines["exercice"], errors="coerce").dropna() if len(result.lines) else pd.Series(dtype="float64")
     finding = annex_year_finding(int(years.max())) if len(years) else None
     if finding is not None:
@@ -275,9 +268,6 @@ def attach_views(result: RunResult, options: dict | None = None) -> RunResult:
     """The registered views of ``result`` (:data:`budgetclimat.views.base.VIEWS`, in order) in
     ``result.views``, each computed apart (:func:`isolated_view`); a view's own findings (e.g. the carbon
     view's ``deflator-nearest-year``) join the run's findings."""
-    from budgetclimat.views.attach import compute_views
-    from budgetclimat.views.base import ViewInputs
-
     inputs = ViewInputs(result.lines, result.register, result.ruleset, result.facts, dict(options or {}))
 
     def isolate(name, compute):
@@ -343,12 +333,6 @@ def compare_years(files, rules=None, answers=None, weights=None, carbon=None, tr
     ``(table, meta)``, what ``budgetclimat compare`` prints. The same rulebooks and answers serve every
     year, so answers keyed by nature + fonction + label carry over from one year to the next.
     ``conventions=False``: without the convention rules (:func:`run`)."""
-    from budgetclimat.rulebook import load_rulebook
-    from budgetclimat.views.attach import compute_views
-    from budgetclimat.views.base import ViewInputs
-    from budgetclimat.views.series import series
-    from budgetclimat.views.trajectory import load_trajectory
-
     ruleset = resolve_ruleset(rules)
     answers_frame = resolve_answers(answers)
     weights_rb = load_rulebook(weights) if weights else None

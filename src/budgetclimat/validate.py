@@ -27,6 +27,7 @@ from pandera.errors import SchemaErrors
 from budgetclimat import i18n, model
 from budgetclimat.errors import ERROR, WARNING, concat_findings, empty_findings, findings_frame
 from budgetclimat.reconcile import Reconciliation, ordre_kind, reconcile
+from budgetclimat.nomenclature import plan_for
 
 
 @dataclass(frozen=True)
@@ -308,8 +309,6 @@ def _resolve_plans(lines: pd.DataFrame, plan: object | None) -> tuple[list[tuple
     """
     if plan is not None:
         return [(pd.Series(True, index=lines.index), plan)], empty_findings()
-    from budgetclimat.nomenclature import plan_for
-
     keys = ["nomenclature", "nomenclature_variant", "exercice"]
     text = lines[keys].astype("string").fillna("")
     resolved, notes = [], []

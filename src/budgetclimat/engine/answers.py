@@ -38,6 +38,7 @@ import pandas as pd
 from budgetclimat.engine.keys import SPECIFICITY, all_keys, key_kind, label_key
 from budgetclimat.errors import WARNING, ConfigError, findings_frame
 from budgetclimat.rulebook.model import CLASSES
+from budgetclimat.engine.matcher import normalise_text
 
 ANSWER_COLUMNS = [
     "line_id", "key", "nature", "fonction", "label", "axis", "fact", "value", "class", "share", "comment", "author", "date",
@@ -68,8 +69,6 @@ def empty_answers() -> pd.DataFrame:
 
 
 def _header_key(text: object) -> str:
-    from budgetclimat.engine.matcher import normalise_text
-
     return normalise_text(str(text)).replace(" ", "_").replace("-", "_")
 
 

@@ -31,6 +31,9 @@ import pandas as pd
 from budgetclimat.engine import answers as ans
 from budgetclimat.engine.matcher import fact_column
 from budgetclimat.rulebook.model import BOUNDED_ROLLUPS, CLASSES, Outcome, Rulebook, RuleSet, classes_of
+from budgetclimat.engine.classify import _axis_pieces, classify
+from budgetclimat.engine.keys import question_keys, with_keys
+from budgetclimat.engine.match import distinct, line_facts, match_frame
 
 MAX_DEPTH = 8
 GROUPS = {rollup: classes_of(rollup) for rollup in BOUNDED_ROLLUPS}
@@ -203,8 +206,6 @@ def _leaf_values(pieces: pd.DataFrame, n: int) -> tuple[dict, np.ndarray, np.nda
 
 def _enumerate(start: pd.DataFrame, start_q: np.ndarray, rb: Rulebook, questions: dict) -> _Tree:
     """The answer tree from ``start`` (match-frame rows, one per node) waiting for ``start_q``."""
-    from budgetclimat.engine.classify import _axis_pieces
-
     match_cols = list(start.columns)
     vcols = _vcols()
     level = start.assign(_node=np.arange(len(start)), _q=start_q, _depth=0).reset_index(drop=True)
@@ -291,8 +292,6 @@ def _answers_frame(rows: list[dict]) -> pd.DataFrame:
 def _greedy(axis: str, objective: tuple[str, str], tree: _Tree, start_pos: np.ndarray, start_node: np.ndarray, amounts: np.ndarray,
             lines: pd.DataFrame, questions: dict) -> list[dict]:
     """The extreme answers for ``objective`` on ``axis``: row by row (question × key), level by level."""
-    from budgetclimat.engine.keys import question_keys
-
     g, s = objective
     vc = f"v_{g}_{s}"
     rows: list[dict] = []
@@ -347,10 +346,6 @@ def _facts_of(questions: dict, qid) -> list[str]:
 
 def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame | None, register: pd.DataFrame) -> BoundsResult:
     """Reachable classes of every AA line × axis and the bounds per axis (module docstring)."""
-    from budgetclimat.engine.classify import classify
-    from budgetclimat.engine.match import distinct, line_facts, match_frame
-    from budgetclimat.engine.keys import with_keys
-
     lines = with_keys(lines.reset_index(drop=True))  # keys once, not on each of the classify runs below
     answers = ans.empty_answers() if answers is None else answers.reset_index(drop=True)
     pairs, _ = ans.match(lines, answers)

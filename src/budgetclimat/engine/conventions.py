@@ -19,6 +19,7 @@ import pandas as pd
 
 from budgetclimat.money import euros_text
 from budgetclimat.rulebook.model import Outcome, Rule, RuleSet, ScopeOutcome
+from budgetclimat.engine.classify import scope_decisions
 
 COLUMNS = ["rule_id", "rulebook", "kind", "axis", "title", "reason", "class", "lines", "amount_cents", "applied"]
 
@@ -86,8 +87,6 @@ def _scope_counts(register: pd.DataFrame, frame: pd.DataFrame, ruleset: RuleSet,
     per_line = out_rows.drop_duplicates("line_id")[["rule_id", "line_id", "amount_share_cents"]]
     kept = scope.loc[scope["class"] == "in", "rule_id"]
     if len(kept) and lines is not None and len(lines):
-        from budgetclimat.engine.classify import scope_decisions
-
         facts = facts if facts is not None and len(facts) == len(lines) else None
         decisions = scope_decisions(lines, ruleset, facts)
         decisions = decisions[decisions["scope_rule_id"].isin(kept) & decisions["line_id"].isin(register["line_id"])]

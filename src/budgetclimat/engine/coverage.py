@@ -7,6 +7,8 @@ import pandas as pd
 
 from budgetclimat import i18n
 from budgetclimat.engine.match import DEFAULT_RULE
+from budgetclimat.errors import WARNING, empty_findings, findings_frame
+from budgetclimat.money import format_euros
 
 
 def coverage(register: pd.DataFrame, ruleset) -> pd.DataFrame:
@@ -46,9 +48,6 @@ def uncovered_finding(lines: pd.DataFrame, uncovered: np.ndarray, ruleset) -> pd
     ``uncovered`` is aligned with ``lines`` (True: in scope, a rulebook's nomenclatures do not include the
     line's, directly or through a crosswalk). Empty frame when every line is covered.
     """
-    from budgetclimat.errors import WARNING, empty_findings, findings_frame
-    from budgetclimat.money import format_euros
-
     spending = uncovered & (lines["sens"] == "D").fillna(False).to_numpy(dtype=bool) & (lines["operation"] == "reel").fillna(False).to_numpy(dtype=bool)
     if not spending.any():
         return empty_findings()

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from budgetclimat.rulebook.model import CLASSES
+from budgetclimat.engine.conventions import records, usage
 
 OUT_PARTS = ("revenue", "ordre", "debt", "other")
 # Scope rules (rules/scope/default.yaml) whose exclusions are the debt: loan principal (16, except the
@@ -182,8 +183,6 @@ def _conventions(result, reg: pd.DataFrame, lines: pd.DataFrame, exercice: int |
     ruleset = _get(result, "ruleset")
     if ruleset is None or not hasattr(ruleset, "conventions_applied"):
         return []
-    from budgetclimat.engine.conventions import records, usage
-
     facts = _get(result, "facts")
     if exercice is not None and facts is not None:  # the facts are row-aligned with the lines of the run
         keep = (_get(result, "lines")["exercice"] == exercice).to_numpy()

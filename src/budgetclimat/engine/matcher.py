@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from budgetclimat.rulebook.model import All, Any_, Condition, Not
+from budgetclimat.rulebook.model import All, Any_, Condition, Not, conditions
 from budgetclimat.rulebook.saferegex import contains, evaluated_pattern, normalise_text
 
 FACT_PREFIX = "fact:"
@@ -31,8 +31,6 @@ def fact_column(name: str) -> str:
 
 def columns_of(matcher) -> set[str]:
     """Match-frame columns a matcher reads."""
-    from budgetclimat.rulebook.model import conditions
-
     return {fact_column(c.column) if c.fact else c.column for c in conditions(matcher)}
 
 

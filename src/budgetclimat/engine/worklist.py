@@ -22,7 +22,10 @@ import numpy as np
 import pandas as pd
 
 from budgetclimat import i18n, yamlfile
-from budgetclimat.errors import INFO, ConfigError, findings_frame
+from budgetclimat.errors import INFO, ConfigError, findings_frame, concat_findings
+from budgetclimat.paths import rules_dir
+from budgetclimat.engine.keys import key_values, question_keys, all_keys
+from budgetclimat.rulebook.model import Outcome, conditions
 
 WORKLIST_COLUMNS = ["question_id", "key", "fact", "axes", "lines", "amount_cents", "service", "service_id", "line_ids", "rank"]
 
@@ -75,8 +78,6 @@ class Services:
 
 
 def default_services_path() -> Path:
-    from budgetclimat.paths import rules_dir
-
     return rules_dir() / "services" / "default.yaml"
 
 
@@ -142,8 +143,6 @@ def _empty() -> pd.DataFrame:
 def aa_pairs(lines: pd.DataFrame, register: pd.DataFrame, ruleset) -> pd.DataFrame:
     """One row per line × question of the worklist: ``pos, line_id, question_id, key, fact, axes,
     amount_cents`` (the line's AA amount for that question, the largest over the axes where it is asked)."""
-    from budgetclimat.engine.keys import key_values, question_keys
-
     lines = lines.reset_index(drop=True)
     reg = register
     allocation = reg["allocation"].astype("string").fillna("") if "allocation" in reg.columns else ""
@@ -237,8 +236,6 @@ def coverage(worklist: pd.DataFrame, share: float) -> int:
 def follow_up_questions(ruleset) -> set[str]:
     """Questions an answer to which may lead to a further question: a rule testing the question's fact
     gives AA with another question (or a share still to be given)."""
-    from budgetclimat.rulebook.model import Outcome, conditions
-
     questions = ruleset.questions()
     by_fact: dict[str, set[str]] = {}
     for qid, q in questions.items():
@@ -284,8 +281,6 @@ def sentence(worklist: pd.DataFrame, ruleset, lang: str | None = None, share: fl
 def attach_worklist(result, services: Services | None = None):
     """Compute ``result.worklist`` (and ``result.services``), and the carry-over report when answers
     were given: ``result.carry_over`` and an ``answers-carried-over`` information finding."""
-    from budgetclimat.errors import concat_findings
-
     services = services or load_services()
     result.services = services
     result.worklist = build_worklist(result.lines, result.register, result.ruleset, services)
@@ -307,8 +302,6 @@ def carry_over(lines: pd.DataFrame, answers: pd.DataFrame, worklist: pd.DataFram
     """``keys_reused``: distinct keys of keyed answers (``key`` column) that some line of this budget
     has; ``answers_reused``: answers rows with such a key; ``worklist_new``: worklist rows none of whose
     lines got the question's fact from the answers; ``answers_stale``: ``answer-stale`` findings."""
-    from budgetclimat.engine.keys import all_keys
-
     lines = lines.reset_index(drop=True)
     keyed = answers[answers["key"].notna()]
     present = set(pd.unique(all_keys(lines).to_numpy().ravel()).astype(str)) if len(keyed) else set()

@@ -13,6 +13,9 @@ from budgetclimat.errors import ERROR, WARNING, ConfigError
 from budgetclimat.money import euros_text
 from budgetclimat.outputs import atomic_output, formula_safe, sha256_of
 from budgetclimat.rulebook.model import CLASSES, class_label
+from budgetclimat.engine.figures import compute, exercices
+from budgetclimat.engine.worklist import attach_worklist
+from budgetclimat.views.series import per_year_views
 
 LINE_COLUMNS = [
     "line_id", "source_file", "source_row", "collectivite", "exercice", "doc_type", "budget_code", "budget_kind",
@@ -109,8 +112,6 @@ def summary(result) -> dict:
     """Totals by axis and class (cents and euros), in/out of scope (by reason and by part: revenue, ordre,
     debt, other), counts, reconciliation. The figures are :func:`budgetclimat.engine.figures.compute`'s,
     the ones the terminal and the workbook's Synthèse show."""
-    from budgetclimat.engine.figures import compute, exercices
-
     figures = compute(result)  # first: the ranges are computed there, a failure is one of the findings counted below
     out: dict = {
         "lines": figures.lines,
@@ -135,8 +136,6 @@ def summary(result) -> dict:
 
 def worklist_summary(result) -> dict:
     """``worklist``: one entry per question × key, largest euros first; ``carry_over`` when answers were given."""
-    from budgetclimat.engine.worklist import attach_worklist
-
     if getattr(result, "worklist", None) is None:
         attach_worklist(result)
     work = result.worklist
@@ -156,8 +155,6 @@ def views_summary(result) -> dict:
     """Every view's summary under its name, in the views' order: the per-line views (weighted, carbon), then
     their totals per budget year (``by_year``, when there are several exercices), then the others
     (territory, measures)."""
-    from budgetclimat.views.series import per_year_views
-
     views = getattr(result, "views", None) or {}
     out: dict = {name: view.summary() for name, view in views.items() if view.lines is not None}
     if out:

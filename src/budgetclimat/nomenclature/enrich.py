@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from budgetclimat.nomenclature.plan import Plan
+from budgetclimat.nomenclature.select import plan_for
 
 
 def enrich(lines: pd.DataFrame, plan: Plan | None) -> pd.DataFrame:
@@ -55,8 +56,6 @@ def enrich_with_plans(lines: pd.DataFrame, file: str) -> tuple[pd.DataFrame, lis
     Returns the enriched lines and the plan warnings (nearest year, other variant, not found), one per
     group, with ``file`` set. Lines without a nomenclature are left as they are.
     """
-    from budgetclimat.nomenclature.select import plan_for
-
     out = lines.copy()
     warnings: list[dict] = []
     keys = out[["nomenclature", "nomenclature_variant", "exercice"]].astype("string")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import pandas as pd
 
 from budgetclimat.nomenclature.plan import Plan
+from budgetclimat.nomenclature.select import plan_for
 
 # « 904-4 », « 904.4 », « 904 4 » -> « 9044 »: the printed form of a functional sub-chapter.
 _SUB_CHAPTER = r"^\s*(9\d{1,2})\s*[-./ ]\s*(\d{1,2})\s*$"
@@ -147,8 +148,6 @@ def read_functional_vote_with_plans(lines: pd.DataFrame) -> pd.DataFrame:
     whose réel/ordre is often derived from chapters 040–043 only. Does nothing (and loads no plan) when
     no chapter looks functional.
     """
-    from budgetclimat.nomenclature.select import plan_for
-
     chapter_columns = [c for c in ("chapitre", "chapitre_fonction") if c in lines.columns]
     if not chapter_columns or "nomenclature" not in lines.columns:
         return lines

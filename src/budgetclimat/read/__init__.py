@@ -13,6 +13,8 @@ from pathlib import Path
 from budgetclimat import model
 from budgetclimat.errors import ConfigError, InvalidDataError
 from budgetclimat.read.detect import TOTEM, detect_format
+from budgetclimat.read.totem import read_totem
+from budgetclimat.read.tabular import read_tabular
 
 
 def read_budget(
@@ -37,15 +39,7 @@ def read_budget(
     if kind == TOTEM:
         if profile not in (None, TOTEM):
             raise ConfigError("profile-not-for-totem", path=str(p), value=profile)
-        from budgetclimat.read.totem import read_totem
-
         return read_totem(p, basis=basis, file_index=file_index)
-    try:
-        from budgetclimat.read.tabular import read_tabular
-    except ModuleNotFoundError as exc:
-        if exc.name != "budgetclimat.read.tabular":
-            raise
-        raise ConfigError("reader-unavailable", path=str(p)) from None
     try:
         return read_tabular(p, profile=profile, basis=basis, file_index=file_index, constants=constants)
     except csv.Error as exc:  # the stdlib reader scans the header rows: e.g. a field over 131,072 characters

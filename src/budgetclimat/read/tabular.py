@@ -23,12 +23,13 @@ import numpy as np
 import pandas as pd
 
 from budgetclimat import errors, i18n, limits, model, money
-from budgetclimat.nomenclature import enrich_with_plans
+from budgetclimat.nomenclature import enrich_with_plans, plan_for
 from budgetclimat.nomenclature.functional import read_functional_vote_with_plans
 from budgetclimat.errors import ConfigError, InvalidDataError
 from budgetclimat.read.profiles import (
     BY_DOCUMENT, ColumnSpec, Profile, available_profiles, normalise_name, resolve_profile, split_constants, with_constants, with_mapping,
 )
+from budgetclimat.read import workbook
 
 HEADER_SCAN_ROWS = 30
 DELIMITERS = (";", ",", "\t", "|")
@@ -323,8 +324,6 @@ def _any_short_row(text: str, delim: str, start_line: int, n_columns: int) -> bo
 def _read_workbook(path: Path, data: bytes, candidates: list[Profile], forced: bool, findings: list[pd.DataFrame] | None = None, sheet: str | None = None) -> _Table:
     # Archive, extent and damage are checked by budgetclimat.read.workbook before calamine reads a sheet;
     # hidden sheets are read only when named.
-    from budgetclimat.read import workbook
-
     book = workbook.Workbook(path.name, data)
     wanted = sheet if sheet is not None else workbook.selected_sheet()
     best = None
@@ -1072,8 +1071,6 @@ def _infer_roles(table: _Table, prof: Profile, name: str, by_norm: dict[str, str
 
 def _plan_codes(nomenclature: str | None) -> tuple[set[str], set[str]]:
     """Account and fonction codes of the plan(s) a generic file may use (its nomenclature, else M57 and M14)."""
-    from budgetclimat.nomenclature import plan_for
-
     accounts: set[str] = set()
     fonctions: set[str] = set()
     for norm in ([nomenclature] if nomenclature else ["M57", "M14"]):

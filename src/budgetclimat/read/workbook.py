@@ -28,7 +28,7 @@ import zlib
 from dataclasses import dataclass, field
 from posixpath import dirname, join, normpath
 
-from budgetclimat import i18n, limits
+from budgetclimat import i18n, limits, errors
 from budgetclimat.errors import ConfigError, InvalidDataError
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -600,8 +600,6 @@ class Workbook:
 
     def no_value_findings(self, sheet: str, header_row: int, header: list[str], amount_columns: set[int]):
         """Findings for cells below the header that hold no value: errors in amount columns, else warnings."""
-        from budgetclimat import errors
-
         records = []
         for row, column, kind, text in self.scan(sheet).no_value:
             if row <= header_row or column > len(header):

@@ -35,6 +35,8 @@ import pandas as pd
 
 from budgetclimat.errors import ERROR, WARNING, findings_frame
 from budgetclimat.rulebook.model import All, Case, Condition, Outcome, Rule, Rulebook, RuleSet, ScopeOutcome, conditions
+from budgetclimat.nomenclature.plan import plan_codes
+from budgetclimat.nomenclature.select import available_plans
 
 # Runs one test case of a rule: ``run_case(rulebook, rule, case, ruleset)`` → the problems found (empty: it passes).
 CaseRunner = Callable[[Rulebook, Rule, Case, RuleSet], list[str]]
@@ -113,11 +115,6 @@ def _dead_ends(rb: Rulebook, ruleset: RuleSet) -> list[dict]:
 
 def shipped_plan_codes() -> dict[str, dict[str, set[str]]]:
     """Accounts and fonctions of the shipped plans de comptes, by norm (union of the years)."""
-    try:
-        from budgetclimat.nomenclature.plan import plan_codes
-        from budgetclimat.nomenclature.select import available_plans
-    except ImportError:  # pragma: no cover - nomenclature package absent
-        return {}
     out: dict[str, dict[str, set[str]]] = {}
     for norm, _variant, _year, path in available_plans():
         accounts, fonctions = plan_codes(path)  # codes only: every year of every plan is read

@@ -41,6 +41,7 @@ from budgetclimat.rulebook.model import (
     Text,
 )
 from budgetclimat.yamlfile import MDict, MList, RawInt
+from budgetclimat.rulebook.crosswalk import load_crosswalk
 
 _ID_RULEBOOK = re.compile(r"^[a-z0-9-]+$")
 _ID_RULE = re.compile(r"^[A-Z0-9-]+$")
@@ -283,8 +284,6 @@ def _crosswalks(ctx: Ctx, meta: MDict, path: Path, nomenclatures: tuple[str, ...
     rulebook's nomenclatures (:mod:`budgetclimat.rulebook.crosswalk`)."""
     if "crosswalks" not in meta:
         return ()
-    from budgetclimat.rulebook.crosswalk import load_crosswalk
-
     line = meta.line_of("crosswalks")
     files = _list_of_codes(ctx, meta["crosswalks"], line, "rulebook.crosswalks")
     out = []

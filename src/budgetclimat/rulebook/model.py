@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from budgetclimat import i18n
+from budgetclimat.money import format_euros
 
 KINDS = ("scope", "classification", "weights", "carbon")
 
@@ -108,8 +109,6 @@ class Condition:
         if self.op in ("present", "absent"):
             return f"{name}: {self.op}"
         if self.op in ("min", "max"):
-            from budgetclimat.money import format_euros
-
             return f"{name} {self.op} {format_euros(int(self.values[0]), i18n.language())}"
         shown = ", ".join(str(v) for v in self.values)
         return f"{name} {self.op} [{shown}]"

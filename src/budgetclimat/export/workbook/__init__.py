@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from budgetclimat import i18n
-from budgetclimat.outputs import atomic_output
+from budgetclimat.outputs import atomic_output, not_writable
 
 from . import labels as _labels  # noqa: F401 - registers the texts
 from .annex import load_definitions
@@ -32,6 +32,7 @@ from .frames import prepare
 from .grid import Styles, save_reproducible
 from .hidden import current_classes, declare_lists, write_lists, write_meta
 from .roundtrip import compute_changes, is_budgetclimat_workbook, read_previous_classes, read_workbook_answers
+from .sheets import VIEW_SHEETS, annexe, approfondir, colore, controles, evolution, lignes, methode, synthese
 
 __all__ = ["write_workbook", "read_workbook_answers", "read_previous_classes", "is_budgetclimat_workbook", "resolve_timestamp"]
 
@@ -71,8 +72,6 @@ def _clean_on_error(write):
 
     @functools.wraps(write)
     def wrapper(*args, **kwargs):
-        from budgetclimat.outputs import not_writable
-
         path = kwargs["path"] if "path" in kwargs else args[1]
         opened: list = []
         token = _BUILDING.set(opened)
@@ -158,8 +157,6 @@ def write_workbook(
     )
     if previous is not None:
         ctx.changes = compute_changes(previous, prep)
-
-    from .sheets import VIEW_SHEETS, annexe, approfondir, colore, controles, evolution, lignes, methode, synthese
 
     if pack:
         ctx.pack = True

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from budgetclimat import yamlfile
-from budgetclimat.errors import ConfigError
+from budgetclimat.errors import ConfigError, WARNING, findings_frame
 from budgetclimat.paths import rules_dir
 
 from .frames import ALL_KEYS, Prepared
@@ -163,8 +163,6 @@ def definition_or_nearest(exercice: int | None, definitions: list[AnnexDefinitio
 
 def annex_year_finding(exercice: int | None, folder: Path | None = None):
     """The ``annex-nearest-year`` warning when ``exercice`` precedes every annex definition (else None)."""
-    from budgetclimat.errors import WARNING, findings_frame
-
     definitions = load_definitions(folder)
     definition, nearest = definition_or_nearest(exercice, definitions)
     if not nearest:

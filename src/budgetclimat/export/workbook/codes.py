@@ -4,12 +4,11 @@ budget's nomenclature and year: a council reader sees « 011 Charges à caractè
 from __future__ import annotations
 
 import pandas as pd
+from budgetclimat.nomenclature.select import plan_for
 
 
 def _plans(lines: pd.DataFrame) -> list:
     """The plans of the (nomenclature, year) pairs of ``lines``, most lines first."""
-    from budgetclimat.nomenclature.select import plan_for
-
     if not len(lines) or "nomenclature" not in lines.columns:
         return []
     variant = lines["nomenclature_variant"] if "nomenclature_variant" in lines.columns else lines["nomenclature"]

@@ -9,6 +9,7 @@ import pandas as pd
 
 from budgetclimat import i18n
 from budgetclimat.rulebook.model import AXIS_DISPLAY_ORDER, CLASSES, ROLLUP, ROLLUPS
+from budgetclimat.engine.figures import compute, OUT_PARTS
 
 # Class keys of the sheets: the classes, ``none`` (in scope without a class, counted as undefined), ``out``.
 IN_SCOPE_KEYS = [*CLASSES, "none"]
@@ -91,8 +92,6 @@ def prepare(result) -> Prepared:
     exercices = sorted(int(x) for x in pd.unique(lines["exercice"].dropna()))
     from types import SimpleNamespace
 
-    from budgetclimat.engine.figures import compute
-
     source = SimpleNamespace(lines=lines, register=register, bounds=bounds, ruleset=_get(result, "ruleset"), facts=_get(result, "facts"))
     figures = compute(source, exercices[-1] if len(exercices) > 1 else None)
     return Prepared(
@@ -129,8 +128,6 @@ def pivot_classes(reg: pd.DataFrame, by: list[str] | None = None) -> pd.DataFram
 def figures_table(axis_figures) -> pd.DataFrame:
     """One axis of :class:`budgetclimat.engine.figures.Figures` as the one-row table of :func:`pivot_classes`
     (class keys, ``out``, ``in_scope``, ``total``, roll-ups), plus the out-of-scope parts (``out_revenue``…)."""
-    from budgetclimat.engine.figures import OUT_PARTS
-
     row = {k: axis_figures.classes[k].cents for k in CLASSES}
     row["none"] = axis_figures.in_scope.cents - sum(row.values())  # in scope without a class (0: the invariants)
     row["out"] = axis_figures.out_of_scope.cents

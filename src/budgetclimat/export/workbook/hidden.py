@@ -11,6 +11,9 @@ from budgetclimat.rulebook.model import CLASSES
 
 from .frames import line_class_summary
 from .grid import Grid
+from budgetclimat.engine.keys import key_values
+from .questions import _questions_of, answer_choices
+from budgetclimat.engine.answers import ANSWER_COLUMNS
 
 LISTS_SHEET = "_listes"
 META_SHEET = "_budgetclimat"
@@ -63,8 +66,6 @@ def line_keys(lines: pd.DataFrame) -> pd.Series:
 
     Twins (same nature, fonction and label) keep their line id: an answer or override typed for one of
     them must not spread to the others in silence."""
-    from budgetclimat.engine.keys import key_values
-
     if not len(lines):
         return pd.Series(dtype="string")
     keys = pd.Series(key_values(lines.reset_index(drop=True), "line").to_numpy(), index=lines["line_id"].astype("string").to_numpy(), dtype="string")
@@ -98,8 +99,6 @@ def write_meta(ctx, classes: pd.DataFrame | None) -> None:
             g.add("#layout", key, title, header_row, col_key, header)
     # What an answer may be, so the round trip reads a label chosen in a drop-down as its code and a
     # share typed as « 40 % » as 0.4, naming the cell when it cannot.
-    from .questions import _questions_of, answer_choices
-
     for q in _questions_of(ctx.prep.ruleset).values():
         qtype, fact = str(getattr(q, "type", "") or ""), str(getattr(q, "fact", "") or "")
         if qtype == "share":
@@ -121,8 +120,6 @@ def write_meta(ctx, classes: pd.DataFrame | None) -> None:
         for line_id, key in zip(keys.index, keys.to_numpy()):
             g.add(str(line_id), str(key))
     if ctx.answers is not None and len(ctx.answers):
-        from budgetclimat.engine.answers import ANSWER_COLUMNS
-
         cols = [c for c in ANSWER_COLUMNS if c not in ("source_file", "source_row")]
         g.add("#answers", *cols)
         frame = keyed_answers(ctx.answers.reindex(columns=cols), keys)

@@ -10,6 +10,7 @@ import functools
 import json
 
 import pandas as pd
+from budgetclimat.paths import rules_dir
 
 
 def _questions_of(ruleset) -> dict:
@@ -74,8 +75,6 @@ def parse_allowed(value) -> list[str]:
 @functools.lru_cache(maxsize=1)
 def _label_table() -> dict[str, dict[str, str]]:
     import csv
-
-    from budgetclimat.paths import rules_dir
 
     table: dict[str, dict[str, str]] = {}
     for path in sorted(rules_dir().glob("*/answer-labels.csv")):

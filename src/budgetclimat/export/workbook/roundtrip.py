@@ -15,10 +15,12 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from budgetclimat.errors import ConfigError
-from budgetclimat.rulebook.model import CLASSES
+from budgetclimat.rulebook.model import CLASSES, axis_label
 
 from .frames import Prepared
-from .hidden import MARKER, META_SHEET
+from .hidden import MARKER, META_SHEET, current_classes
+from budgetclimat.engine.answers import ANSWER_COLUMNS, conform_answers, share_text
+from budgetclimat import i18n
 
 _SPLIT = re.compile(r"^\s*([A-Za-z]+)\s*(?:[:=]?\s*(\d+(?:[.,]\d+)?)\s*(%?))?\s*$")
 
@@ -175,8 +177,6 @@ class _Cells:
         self.path = path
 
     def value(self, fact: str | None, raw, layout: dict, position: dict, column: str, number: int, question: str | None = None) -> str | None:
-        from budgetclimat.engine.answers import share_text
-
         text = _text(raw)
         if fact is None or text is None:
             return text
@@ -204,8 +204,6 @@ def read_workbook_answers(path: str | Path) -> pd.DataFrame:
     same fact (or override of the same axis, or comment) of the same line; a row that the previous run
     already applied, shown again in « Lignes », keeps the date it was first given.
     """
-    from budgetclimat.engine.answers import ANSWER_COLUMNS, conform_answers
-
     path = Path(path)
     book = next(iter(_sheets(path).values()))
     meta = _meta(book)
@@ -215,9 +213,6 @@ def read_workbook_answers(path: str | Path) -> pd.DataFrame:
     for ids, labels in [(meta["axes"], meta["axis_labels"])]:
         axis_of.update({a: a for a in ids})
         axis_of.update({lbl: a for lbl, a in zip(labels, ids)})
-    from budgetclimat import i18n
-    from budgetclimat.rulebook.model import axis_label
-
     for axis in meta["axes"]:
         for lang in i18n.LANGUAGES:
             axis_of[axis_label(axis, lang, short=True)] = axis
@@ -338,8 +333,6 @@ def compute_changes(previous: pd.DataFrame, prep: Prepared) -> pd.DataFrame:
     * ``staff``: a staff-cost line allocated pro rata whose shares only moved because other lines changed
       (shown summed in one row).
     """
-    from .hidden import current_classes
-
     current = current_classes(prep)
     prev = previous.astype({"line_id": "string", "axis": "string"})
     if "decided_by" not in prev.columns:

@@ -16,6 +16,9 @@ from decimal import Decimal
 import pandas as pd
 
 from .questions import _questions_of, answer_choices
+from budgetclimat.engine.classify import facts_read
+from budgetclimat.engine import answers as ans
+from budgetclimat.engine.keys import key_kind
 
 
 @dataclass
@@ -73,8 +76,6 @@ def _facts_read(ctx) -> pd.MultiIndex | None:
     reg = ctx.prep.register
     if not hasattr(ruleset, "classification") or "rule_id" not in reg.columns:
         return None
-    from budgetclimat.engine.classify import facts_read
-
     table = facts_read(ruleset)
     refs = pd.concat([
         pd.DataFrame({"line_id": reg["line_id"], "ref": reg["rule_id"]}),
@@ -92,9 +93,6 @@ def build(ctx) -> Trail:
 
 
 def _build(ctx) -> Trail:
-    from budgetclimat.engine import answers as ans
-    from budgetclimat.engine.keys import key_kind
-
     trail = Trail()
     answers = ctx.answers
     lines = ctx.prep.lines

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from . import carbone, pondere
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,6 @@ def unregister_view_sheet(key: str) -> None:
 
 
 def _register_shipped() -> None:
-    from . import carbone, pondere
-
     register_view_sheet(ViewSheet("sheet-pondere", ("weighted",), pondere.write))
     register_view_sheet(ViewSheet("sheet-carbone", ("carbon", "territory", "measures"), carbone.write))
 

@@ -16,6 +16,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from ..grid import add_table, EDIT, EDIT_HEAD, HEAD, TITLE, C, Grid, Look
 from ..questions import answer_choices, parse_allowed, question_type
 from budgetclimat.money import format_euros
+from budgetclimat.engine.worklist import build_worklist, sentence
+from budgetclimat.rulebook.model import RuleSet
 
 HEADER_ROW = 4
 TABLE_NAME = "AApprofondir"
@@ -29,9 +31,6 @@ _INT = Look(number_format="#,##0", border=True)
 def worklist(ctx, result=None) -> pd.DataFrame:
     """The run's worklist (``result.worklist``, else built here with the shipped services), with what
     the sheet shows: the readable key, example labels, question text, allowed answers."""
-    from budgetclimat.engine.worklist import build_worklist
-    from budgetclimat.rulebook.model import RuleSet
-
     prep = ctx.prep
     ruleset = prep.ruleset if isinstance(prep.ruleset, RuleSet) else RuleSet()
     work = getattr(result, "worklist", None) if result is not None else None
@@ -105,9 +104,6 @@ def register_lists(ctx, work: pd.DataFrame) -> None:
 
 
 def write(ctx, work: pd.DataFrame) -> None:
-    from budgetclimat.engine.worklist import sentence
-    from budgetclimat.rulebook.model import RuleSet
-
     ws = ctx.sheet("sheet-approfondir")
     t = ctx.t
     headers = [

@@ -9,7 +9,7 @@ from openpyxl.drawing.line import LineProperties
 
 from budgetclimat import __version__
 
-from ..grid import CLASS_COLOURS, MONEY, MONEY_BOLD, C, Grid
+from ..grid import CLASS_COLOURS, MONEY, MONEY_BOLD, C, Grid, TITLE, WARN, Look
 from ..labels import basis_text, nomenclature_text
 
 
@@ -35,8 +35,6 @@ def failed_view(ctx, *views: str) -> str | None:
 
 def write_failed_view(ctx, sheet_key: str, title_key: str, reason: str) -> None:
     """The sheet of a view that failed: its title and why it is empty."""
-    from ..grid import TITLE, WARN, Look
-
     ws = ctx.sheet(sheet_key)
     g = Grid(widths={1: 120})
     g.add(C(ctx.t(title_key), TITLE))

@@ -10,6 +10,8 @@ from budgetclimat.errors import render_finding
 from ..grid import MONEY_ZERO, H2, HEAD, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, C, Grid
 from ..labels import known
 from .common import money_row
+from budgetclimat.money import format_euros
+from ..trail import build
 
 
 _VALUES = {"level": "level", "operation": "operation", "kind": "kind", "section": "section", "sens": "sens", "expense_section": "section", "revenue_section": "section"}
@@ -59,8 +61,6 @@ def _changes(ctx, g: Grid) -> None:
         # Staff-cost lines whose pro-rata shares only moved because other lines changed: one row, summed.
         lines = staff.drop_duplicates("line_id")
         total = int(lines["amount_cents"].fillna(0).sum())
-        from budgetclimat.money import format_euros
-
         g.add(C(ctx.t("changes-staff", n=len(lines), amount=format_euros(total, ctx.lang)), TEXT))
     g.blank()
 
@@ -68,8 +68,6 @@ def _changes(ctx, g: Grid) -> None:
 def _why(ctx, changes: pd.DataFrame) -> list[str]:
     """Why a line changed class: the rule, the answer (question → answer), the override (« surcharge de X
     le JJ/MM : … »), or a line new or gone."""
-    from ..trail import build
-
     trail = build(ctx)
     out = []
     for row in changes.itertuples(index=False):  # the real changes: a handful

@@ -13,7 +13,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..frames import line_class_summary
-from ..grid import add_table, EDIT, EDIT_HEAD, HEAD, NOTE, TITLE, WARN, C, Grid, Look, clean_text
+from ..grid import add_table, EDIT, EDIT_HEAD, HEAD, NOTE, TITLE, WARN, C, Grid, Look, clean_text, make_cell
+from ..trail import build
+from .pondere import line_weights
+from .carbone import line_tonnes
+from budgetclimat.outputs import atomic_output, formula_safe
+from budgetclimat.export.register import to_csv
 
 HEADER_ROW = 4
 TABLE_NAME = "Registre"
@@ -42,8 +47,6 @@ def wide_frame(ctx) -> pd.DataFrame:
     summary = line_class_summary(prep.register)
     reasons = summary[summary["is_out"]].groupby("line_id")["scope_reason"].first()
     base["scope_reason"] = base["line_id"].map(reasons)
-    from ..trail import build
-
     trail = build(ctx)
     reg = prep.register
     overridden = reg[reg["decided_by"] == "override"] if "decided_by" in reg.columns else reg.iloc[:0]
@@ -62,14 +65,10 @@ def wide_frame(ctx) -> pd.DataFrame:
     base["trail"] = base["line_id"].astype("string").map(trail.text)
     for key in EDITABLE:
         base[f"edit:{key}"] = base["line_id"].astype("string").map({i: cells.get(key) for i, cells in trail.editable.items()})
-    from .pondere import line_weights
-
     weights = line_weights(ctx)
     if weights is not None:
         for objective, series in weights.items():
             base[f"weight:{objective}"] = base["line_id"].map(series)
-    from .carbone import line_tonnes
-
     tonnes = line_tonnes(ctx)
     if tonnes is not None:
         base["tco2e"] = base["line_id"].map(tonnes)
@@ -93,8 +92,6 @@ def write(ctx) -> None:
     g.add(*[C(c.header, EDIT_HEAD if c.key in EDITABLE else HEAD) for c in columns])
     ctx.flush(ws, g, landscape=True, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", freeze=f"B{HEADER_ROW + 1}")
     ctx.layout["lignes"] = (ws.title, HEADER_ROW, {c.key: c.header for c in columns})
-
-    from ..grid import make_cell
 
     styles = ctx.styles
     looks = [c.look for c in columns]
@@ -163,16 +160,12 @@ def _columns(ctx, frame: pd.DataFrame) -> list[Column]:
 
 
 def _write_elsewhere(ctx, ws, frame: pd.DataFrame, limit: int) -> None:
-    from budgetclimat.outputs import atomic_output, formula_safe
-
     path = ctx.register_elsewhere
     with atomic_output(path, ctx.inputs) as tmp:
         out = frame.copy()
         for col in out.columns:
             if out[col].dtype == object or str(out[col].dtype).startswith("string"):
                 out[col] = formula_safe(out[col])  # text from input data stays text in a spreadsheet
-        from budgetclimat.export.register import to_csv
-
         to_csv(out, tmp, ctx.lang)  # BOM, and « ; » with a decimal comma in French: Excel opens it in columns
     g = Grid(widths={1: 120})
     g.add(C(ctx.t("lignes-title"), TITLE))

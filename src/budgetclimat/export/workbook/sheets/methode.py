@@ -12,6 +12,8 @@ from budgetclimat.outputs import sha256_of
 from ..annex import definition_or_nearest
 from ..grid import H2, HEAD, MONEY, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, C, Grid
 from ..labels import basis_text, format_text, known
+from .carbone import _status
+from budgetclimat.engine.conventions import usage
 
 
 def _known(ctx, key: str, code: str) -> str:
@@ -74,8 +76,6 @@ def write(ctx) -> None:
     if isinstance(factors, pd.DataFrame) and len(factors):
         g.add(C(ctx.t("methode-factors"), H2))
         # The factor by its label (an id such as ``ademe-2023-specialised-services`` is not for a reader), its status in words.
-        from .carbone import _status
-
         heads = {"label": "col-factor", "source": "col-source", "edition": "col-edition", "status": "col-status", "unit": "col-unit",
                  "price_year": "col-price-year", "vat_basis": "col-vat-basis"}
         cols = [c for c in heads if c in factors.columns]
@@ -127,8 +127,6 @@ def class_given(ctx, code: str) -> str:
 def conventions_section(ctx, g: Grid, ruleset) -> None:
     """« Conventions »: each convention rule, its reason, the class it gives, the lines and euros it decided
     among the expenses of the main exercice, and how to switch them off (or that they were)."""
-    from budgetclimat.engine.conventions import usage
-
     g.add(C(ctx.t("methode-conventions"), H2))
     table = usage(ctx.prep.main_register(), ruleset, ctx.prep.main_lines(), lang=ctx.lang)
     if not len(table):

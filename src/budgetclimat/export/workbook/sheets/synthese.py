@@ -13,6 +13,10 @@ from budgetclimat.rulebook.model import BOUNDED_ROLLUPS, CLASSES, ROLLUPS
 from ..frames import figures_table, shares
 from ..grid import CLASS_COLOURS, H2, HEAD, LABEL, NOTE, PERCENT_BOLD, SUBTITLE, TEXT, TEXT_WRAP, TITLE, TOTAL_TEXT, WARN, C, Grid, Look, class_look
 from .common import colour_series, document_facts, money_row
+from budgetclimat.engine.bounds import percent_text
+from budgetclimat.errors import render_finding
+from .pondere import summary
+from .carbone import key_figures
 
 WIDTH = 8  # columns A..H
 # One portrait A4 page: the tables (A..H) and, below them, the two charts side by side within A..H.
@@ -108,8 +112,6 @@ def write(ctx) -> None:
 
 def _ranges_block(ctx, g: Grid, axes: list[str]) -> None:
     """The coloured budget as ranges while questions are open (engine.bounds), and decided / bounded / open euros apart."""
-    from budgetclimat.engine.bounds import percent_text
-
     bounds = {axis: ctx.prep.figures.axes[axis].bounds for axis in axes if ctx.prep.figures.axes[axis].bounds is not None}
     if not bounds:
         return
@@ -147,8 +149,6 @@ def _out_parts_block(ctx, g: Grid, axes: list[str], tables: dict) -> None:
 
 def _uncovered_line(ctx, g: Grid) -> None:
     """First line of the sheet when lines of the budget are covered by no rulebook: the figures below leave them out."""
-    from budgetclimat.errors import render_finding
-
     findings = ctx.prep.findings
     if findings is None or not len(findings) or "code" not in findings.columns:
         return
@@ -218,8 +218,6 @@ def _pie_chart(ctx, ws, head_row: int, present: list[str], axis: str, anchor: st
 
 
 def _weighted_block(ctx, g: Grid):
-    from .pondere import summary
-
     table = summary(ctx)
     if table is None or table.empty:
         return None
@@ -234,8 +232,6 @@ def _weighted_block(ctx, g: Grid):
 
 
 def _carbon_block(ctx, g: Grid):
-    from .carbone import key_figures
-
     figures = key_figures(ctx)
     if not figures:
         return None
