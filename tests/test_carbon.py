@@ -183,7 +183,7 @@ def test_carbon_rulebook_then_is_validated(tmp_path: Path):
 
 def test_unknown_category_in_a_carbon_rulebook_is_refused(tmp_path: Path):
     from budgetclimat.rulebook import load_rulebook
-    from budgetclimat.views.rulebooks import carbon_mapping
+    from budgetclimat.views.evaluate import carbon_mapping
 
     base = rules_dir() / "carbon"
     path = tmp_path / "c.yaml"

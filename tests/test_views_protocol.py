@@ -37,7 +37,7 @@ def _half(result, positions):
 
 
 def test_the_sums_of_two_halves_merged_are_the_whole_runs(montpellier):
-    from budgetclimat.views.attach import compute_carbon, compute_weighted
+    from budgetclimat.views.builtin import compute_carbon, compute_weighted
     from budgetclimat.views.carbon import CarbonResult
     from budgetclimat.views.weighted import WeightedResult
 

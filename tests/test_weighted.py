@@ -12,7 +12,7 @@ from budgetclimat.errors import ConfigError
 from budgetclimat.paths import rules_dir
 from budgetclimat.rulebook import load_rulebook
 from budgetclimat.rulebook.kinds import weight_to_bp
-from budgetclimat.views.rulebooks import apply_weights, weights_preset
+from budgetclimat.views.evaluate import apply_weights, weights_preset
 from budgetclimat.views.weighted import weighted_view, weights_from_classes
 
 LINES = pd.DataFrame({"line_id": ["a", "b", "c"], "amount_cents": [101, 101, 1000]})

@@ -30,7 +30,7 @@ from budgetclimat.engine import classify
 from budgetclimat.engine.worklist import attach_worklist
 from budgetclimat.engine.bounds import compute_bounds
 from budgetclimat.export.workbook.annex import annex_year_finding
-from budgetclimat.views.attach import compute_views
+from budgetclimat.views.builtin import compute_views
 from budgetclimat.views.base import ViewInputs
 from budgetclimat.views.series import series
 

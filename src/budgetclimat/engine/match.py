@@ -14,7 +14,7 @@ never line by line, and the decision of a combination is mapped back to its line
 * :func:`first_match` — all of it for one rulebook: the id of the deciding rule per line.
 
 Classification and scope (:mod:`.classify`), ``explain`` (:mod:`.explain`), the test cases
-(:mod:`.cases`) and the weighted and carbon views (:mod:`budgetclimat.views.rulebooks`) use these.
+(:mod:`.cases`) and the weighted and carbon views (:mod:`budgetclimat.views.evaluate`) use these.
 """
 
 from __future__ import annotations

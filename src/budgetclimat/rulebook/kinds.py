@@ -1,6 +1,6 @@
 """What a ``kind: weights`` or ``kind: carbon`` rule says: its ``then``, validated by the loader, and the
 metadata keys of these kinds (their values are kept in :attr:`Rulebook.extra` and resolved by
-:mod:`budgetclimat.views.rulebooks`, which applies them).
+:mod:`budgetclimat.views.evaluate`, which applies them).
 
 * weights — ``then: {weights: {attenuation: 1.0, eau: significant}}``: a weight in [0, 1], a percentage
   (``"40 %"``) or a label of the rulebook's ``scale`` per objective. Weights are held in basis points

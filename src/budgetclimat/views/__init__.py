@@ -1,7 +1,7 @@
 """Views of a classified budget: weighted green budget, carbon budget, territory trajectory, several years."""
 
 from budgetclimat.views.carbon import CarbonResult, CarbonSettings, carbon_view, default_settings
-from budgetclimat.views.rulebooks import apply_carbon, apply_weights, carbon_mapping, weights_preset
+from budgetclimat.views.evaluate import apply_carbon, apply_weights, carbon_mapping, weights_preset
 from budgetclimat.views.weighted import WeightedResult, weighted_view, weights_from_classes
 
 __all__ = [

@@ -32,7 +32,7 @@ from .frames import prepare
 from .grid import Styles, save_reproducible
 from .hidden import current_classes, declare_lists, write_lists, write_meta
 from .roundtrip import compute_changes, is_budgetclimat_workbook, read_previous_classes, read_workbook_answers
-from .sheets import VIEW_SHEETS, annexe, approfondir, colore, controles, evolution, lignes, methode, synthese
+from .sheets import VIEW_SHEETS, annex, worklist, coloured, checks, evolution, lines, method, summary
 
 __all__ = ["write_workbook", "read_workbook_answers", "read_previous_classes", "is_budgetclimat_workbook", "resolve_timestamp"]
 
@@ -161,22 +161,22 @@ def write_workbook(
     if pack:
         ctx.pack = True
         view_writers = [sheet.write for sheet in VIEW_SHEETS.values() if sheet.pack]
-        for write in (synthese.write, colore.write, *view_writers, evolution.write, annexe.write, methode.write):
+        for write in (summary.write, coloured.write, *view_writers, evolution.write, annex.write, method.write):
             write(ctx)
     else:
-        work = approfondir.worklist(ctx, result)
-        approfondir.register_lists(ctx, work)
+        work = worklist.worklist(ctx, result)
+        worklist.register_lists(ctx, work)
         declare_lists(ctx)
-        synthese.write(ctx)
-        colore.write(ctx)
+        summary.write(ctx)
+        coloured.write(ctx)
         for sheet in VIEW_SHEETS.values():  # the views' sheets (weighted, carbon…), in their order
             sheet.write(ctx)
         evolution.write(ctx)
-        annexe.write(ctx)
-        lignes.write(ctx)
-        approfondir.write(ctx, work)
-        controles.write(ctx)
-        methode.write(ctx)
+        annex.write(ctx)
+        lines.write(ctx)
+        worklist.write(ctx, work)
+        checks.write(ctx)
+        method.write(ctx)
         write_lists(ctx)
         in_sheet = len(prep.lines) <= limit - 4
         write_meta(ctx, current_classes(prep) if in_sheet else None)

@@ -158,7 +158,7 @@ def class_look(key: str) -> Look:
 
 
 @dataclass
-class C:
+class Cell:
     """One cell to write: a value and a look."""
 
     value: object = None
@@ -170,7 +170,7 @@ class Grid:
     """Rows of cells for one sheet, plus what must be declared before the rows are streamed."""
 
     widths: dict[int, float] = field(default_factory=dict)
-    rows: list[list[C | None]] = field(default_factory=list)
+    rows: list[list[Cell | None]] = field(default_factory=list)
     merges: list[str] = field(default_factory=list)
     heights: dict[int, float] = field(default_factory=dict)
 
@@ -178,12 +178,12 @@ class Grid:
     def next_row(self) -> int:
         return len(self.rows) + 1
 
-    def add(self, *cells: C | None | object) -> int:
+    def add(self, *cells: Cell | None | object) -> int:
         """Append a row; plain values become unstyled cells. Returns the row number.
 
         A header row (filled, wrapped cells) gets room for two lines: write-only sheets cannot be
         measured, and LibreOffice does not grow rows whose height the file leaves implicit."""
-        row = [c if isinstance(c, C) or c is None else C(c) for c in cells]
+        row = [c if isinstance(c, Cell) or c is None else Cell(c) for c in cells]
         self.rows.append(row)
         if sum(1 for c in row if c is not None and c.look is not None and c.look.wrap and (c.look.fill or c.look.hatch)) >= 3:
             self.heights.setdefault(len(self.rows), 30)
@@ -192,7 +192,7 @@ class Grid:
     def paragraph(self, text: str, last_col: int, look: Look = NOTE_WRAP) -> int:
         """A row of running text across columns 1..``last_col``, wrapped (its height follows the text),
         instead of a line overflowing past the printed width."""
-        r = self.add(C(text, look))
+        r = self.add(Cell(text, look))
         if last_col > 1:
             self.merge_row(r, 1, last_col)
         return r
@@ -205,7 +205,7 @@ class Grid:
         self.merges.append(f"{get_column_letter(first_col)}{row}:{get_column_letter(last_col)}{row}")
 
 
-def make_cell(ws, styles: Styles, c: C | None) -> WriteOnlyCell | None:
+def make_cell(ws, styles: Styles, c: Cell | None) -> WriteOnlyCell | None:
     if c is None:
         return None
     cell = WriteOnlyCell(ws)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from . import carbone, pondere
+from . import carbon, weighted
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,8 @@ def unregister_view_sheet(key: str) -> None:
 
 
 def _register_shipped() -> None:
-    register_view_sheet(ViewSheet("sheet-pondere", ("weighted",), pondere.write))
-    register_view_sheet(ViewSheet("sheet-carbone", ("carbon", "territory", "measures"), carbone.write))
+    register_view_sheet(ViewSheet("sheet-pondere", ("weighted",), weighted.write))
+    register_view_sheet(ViewSheet("sheet-carbone", ("carbon", "territory", "measures"), carbon.write))
 
 
 _register_shipped()

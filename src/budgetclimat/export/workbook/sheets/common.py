@@ -9,7 +9,7 @@ from openpyxl.drawing.line import LineProperties
 
 from budgetclimat import __version__
 
-from ..grid import CLASS_COLOURS, MONEY, MONEY_BOLD, C, Grid, TITLE, WARN, Look
+from ..grid import CLASS_COLOURS, MONEY, MONEY_BOLD, Cell, Grid, TITLE, WARN, Look
 from ..labels import basis_text, nomenclature_text
 
 
@@ -37,9 +37,9 @@ def write_failed_view(ctx, sheet_key: str, title_key: str, reason: str) -> None:
     """The sheet of a view that failed: its title and why it is empty."""
     ws = ctx.sheet(sheet_key)
     g = Grid(widths={1: 120})
-    g.add(C(ctx.t(title_key), TITLE))
+    g.add(Cell(ctx.t(title_key), TITLE))
     g.blank()
-    g.add(C(ctx.t("view-failed-note", reason=reason), Look(bold=True, colour=WARN.colour, wrap=True)))
+    g.add(Cell(ctx.t("view-failed-note", reason=reason), Look(bold=True, colour=WARN.colour, wrap=True)))
     ctx.flush(ws, g)
 
 
@@ -62,7 +62,7 @@ def document_facts(ctx) -> dict:
 
 def money_row(values, bold=False):
     look = MONEY_BOLD if bold else MONEY
-    return [C(None if v is None else int(v) / 100, look) for v in values]
+    return [Cell(None if v is None else int(v) / 100, look) for v in values]
 
 
 def colour_series(series, key: str) -> None:

@@ -7,7 +7,7 @@ from openpyxl.chart import LineChart, Reference
 from budgetclimat.rulebook.model import ROLLUPS
 
 from ..frames import pivot_classes
-from ..grid import H2, HEAD, PERCENT, TEXT, TITLE, C, Grid, class_look
+from ..grid import H2, HEAD, PERCENT, TEXT, TITLE, Cell, Grid, class_look
 from .common import money_row
 
 
@@ -17,19 +17,19 @@ def write(ctx) -> None:
         return
     ws = ctx.sheet("sheet-evolution")
     g = Grid(widths={1: 12, **{c: 15 for c in range(2, 12)}})
-    g.add(C(ctx.t("evolution-title"), TITLE))
+    g.add(Cell(ctx.t("evolution-title"), TITLE))
     g.blank()
     blocks = []
     for axis in prep.axes:
         reg = prep.register[(prep.register["axis"] == axis) & (prep.register["sens"] == "D")]
-        g.add(C(ctx.axis(axis), H2))
-        head = g.add(C(ctx.t("col-year"), HEAD), *[C(ctx.rollup(k), class_look(k)) for k in ROLLUPS],
-                     C(ctx.t("col-in-scope"), HEAD), C(ctx.cls("out"), class_look("out")))
+        g.add(Cell(ctx.axis(axis), H2))
+        head = g.add(Cell(ctx.t("col-year"), HEAD), *[Cell(ctx.rollup(k), class_look(k)) for k in ROLLUPS],
+                     Cell(ctx.t("col-in-scope"), HEAD), Cell(ctx.cls("out"), class_look("out")))
         first = g.next_row
         for year in prep.exercices:
             t = pivot_classes(reg[reg["exercice"] == year]).iloc[0]
             whole = int(t["in_scope"])
-            g.add(C(int(year), TEXT), *[C(int(t[k]) / whole if whole else None, PERCENT) for k in ROLLUPS], *money_row([t["in_scope"], t["out"]]))
+            g.add(Cell(int(year), TEXT), *[Cell(int(t[k]) / whole if whole else None, PERCENT) for k in ROLLUPS], *money_row([t["in_scope"], t["out"]]))
         blocks.append((axis, head, first, g.next_row - 1))
         g.blank()
     chart_row = g.next_row + 1

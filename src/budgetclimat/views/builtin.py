@@ -1,4 +1,4 @@
-"""The registered views of a run, in order (:mod:`budgetclimat.views.base`), and how each is computed.
+"""The views budgetclimat ships, registered in order (:mod:`budgetclimat.views.base`), and how each is computed.
 
 Which rulebooks: the ``weights`` / ``carbon`` rulebooks of the run's rule set when it has some (the
 first of each kind), else the shipped defaults (``rules/weights/i4ce-classes.yaml`` and
@@ -19,7 +19,7 @@ from budgetclimat.rulebook import load_rulebook
 from budgetclimat.rulebook.model import RuleSet
 from budgetclimat.views.base import VIEWS, ViewInputs, ViewSpec, in_scope_lines, register_view
 from budgetclimat.views.carbon import CarbonResult, range_sums
-from budgetclimat.views.rulebooks import apply_carbon, apply_weights
+from budgetclimat.views.evaluate import apply_carbon, apply_weights
 from budgetclimat.views.territory import MeasuresMoney, TerritoryResult, measures_money, territory_view
 from budgetclimat.views.weighted import WeightedResult
 

@@ -11,12 +11,12 @@ from openpyxl.drawing.fill import ColorChoice, PatternFillProperties
 from budgetclimat.rulebook.model import BOUNDED_ROLLUPS, CLASSES, ROLLUPS
 
 from ..frames import figures_table, shares
-from ..grid import CLASS_COLOURS, H2, HEAD, LABEL, NOTE, PERCENT_BOLD, SUBTITLE, TEXT, TEXT_WRAP, TITLE, TOTAL_TEXT, WARN, C, Grid, Look, class_look
+from ..grid import CLASS_COLOURS, H2, HEAD, LABEL, NOTE, PERCENT_BOLD, SUBTITLE, TEXT, TEXT_WRAP, TITLE, TOTAL_TEXT, WARN, Cell, Grid, Look, class_look
 from .common import colour_series, document_facts, money_row
 from budgetclimat.engine.bounds import percent_text
 from budgetclimat.errors import render_finding
-from .pondere import summary
-from .carbone import key_figures
+from .weighted import summary
+from .carbon import key_figures
 
 WIDTH = 8  # columns A..H
 # One portrait A4 page: the tables (A..H) and, below them, the two charts side by side within A..H.
@@ -29,10 +29,10 @@ def write(ctx) -> None:
     facts = document_facts(ctx)
     g = Grid(widths={1: FIRST_WIDTH, **{c: MONEY_WIDTH for c in range(2, WIDTH + 1)}})
     _uncovered_line(ctx, g)
-    r = g.add(C(ctx.t("title", collectivite=facts["collectivite"]), TITLE))
+    r = g.add(Cell(ctx.t("title", collectivite=facts["collectivite"]), TITLE))
     g.merge_row(r, 1, WIDTH)
     g.heights[r] = 24
-    r = g.add(C(ctx.t("subtitle", document=facts["document"], exercice=facts["exercice"], version=facts["version"]), SUBTITLE))
+    r = g.add(Cell(ctx.t("subtitle", document=facts["document"], exercice=facts["exercice"], version=facts["version"]), SUBTITLE))
     g.merge_row(r, 1, WIDTH)
     g.blank()
 
@@ -51,7 +51,7 @@ def write(ctx) -> None:
     if ctx.show_stamp:
         info.append(("info-generated", ctx.stamp.strftime("%Y-%m-%d %H:%M UTC")))
     for key, value in info:
-        r = g.add(C(ctx.t(key), LABEL), C(value if isinstance(value, str) else value, Look(wrap=True, align="left")))
+        r = g.add(Cell(ctx.t(key), LABEL), Cell(value if isinstance(value, str) else value, Look(wrap=True, align="left")))
         g.merge_row(r, 2, WIDTH)
         if key == "info-perimetre":
             g.heights[r] = 28
@@ -61,25 +61,25 @@ def write(ctx) -> None:
     tables = {axis: figures_table(figures.axes[axis]) for axis in axes}
 
     # Shares per axis (roll-up).
-    r = g.add(C(ctx.t("kf-title"), H2))
-    g.add(C(ctx.t("col-axis"), HEAD), *[C(ctx.rollup(k), class_look(k)) for k in ROLLUPS],
-          C(ctx.t("col-in-scope"), HEAD), C(ctx.cls("out"), class_look("out")), C(ctx.t("col-total-budget"), HEAD))
+    r = g.add(Cell(ctx.t("kf-title"), H2))
+    g.add(Cell(ctx.t("col-axis"), HEAD), *[Cell(ctx.rollup(k), class_look(k)) for k in ROLLUPS],
+          Cell(ctx.t("col-in-scope"), HEAD), Cell(ctx.cls("out"), class_look("out")), Cell(ctx.t("col-total-budget"), HEAD))
     for axis in axes:
         t = tables[axis]
-        g.add(C(ctx.axis(axis), TOTAL_TEXT), *[C(_nan(shares(t, k).iloc[0]), PERCENT_BOLD) for k in ROLLUPS],
+        g.add(Cell(ctx.axis(axis), TOTAL_TEXT), *[Cell(_nan(shares(t, k).iloc[0]), PERCENT_BOLD) for k in ROLLUPS],
               *money_row([t["in_scope"].iloc[0], t["out"].iloc[0], t["total"].iloc[0]]))
-    g.add(C(ctx.t("note-shares"), NOTE))
+    g.add(Cell(ctx.t("note-shares"), NOTE))
     g.blank()
     _out_parts_block(ctx, g, axes, tables)
     _ranges_block(ctx, g, axes)
 
     # Class detail per axis: the data of the charts.
-    g.add(C(ctx.t("kf-classes-title"), H2))
-    head_row = g.add(C(ctx.t("col-axis"), HEAD), *[C(ctx.cls(k), class_look(k)) for k in CLASSES], C(ctx.cls("out"), class_look("out")))
+    g.add(Cell(ctx.t("kf-classes-title"), H2))
+    head_row = g.add(Cell(ctx.t("col-axis"), HEAD), *[Cell(ctx.cls(k), class_look(k)) for k in CLASSES], Cell(ctx.cls("out"), class_look("out")))
     first_data = g.next_row
     for axis in axes:
         t = tables[axis]
-        g.add(C(ctx.axis(axis), TOTAL_TEXT), *money_row([t[k].iloc[0] for k in CLASSES] + [t["out"].iloc[0]]))
+        g.add(Cell(ctx.axis(axis), TOTAL_TEXT), *money_row([t[k].iloc[0] for k in CLASSES] + [t["out"].iloc[0]]))
     last_data = g.next_row - 1
     g.blank()
 
@@ -89,10 +89,10 @@ def write(ctx) -> None:
         t = tables[axes[0]]
         present = [k for k in CLASSES if int(t[k].iloc[0]) != 0]
         whole = int(t["in_scope"].iloc[0])
-        g.add(C(ctx.t("chart-pie", axis=ctx.axis(axes[0])), H2))
-        pie_head = g.add(C(ctx.t("col-class"), HEAD), C(ctx.t("col-amount"), HEAD), C(ctx.t("col-share"), HEAD))
+        g.add(Cell(ctx.t("chart-pie", axis=ctx.axis(axes[0])), H2))
+        pie_head = g.add(Cell(ctx.t("col-class"), HEAD), Cell(ctx.t("col-amount"), HEAD), Cell(ctx.t("col-share"), HEAD))
         for k in present:
-            g.add(C(ctx.cls(k), class_look(k)), *money_row([t[k].iloc[0]]), C(int(t[k].iloc[0]) / whole if whole else None, PERCENT_BOLD))
+            g.add(Cell(ctx.cls(k), class_look(k)), *money_row([t[k].iloc[0]]), Cell(int(t[k].iloc[0]) / whole if whole else None, PERCENT_BOLD))
         pie = (pie_head, present, [int(t[k].iloc[0]) / whole if whole else 0 for k in present])
         g.blank()
 
@@ -115,9 +115,9 @@ def _ranges_block(ctx, g: Grid, axes: list[str]) -> None:
     bounds = {axis: ctx.prep.figures.axes[axis].bounds for axis in axes if ctx.prep.figures.axes[axis].bounds is not None}
     if not bounds:
         return
-    g.add(C(ctx.t("kf-ranges-title"), H2))
-    g.add(C(ctx.t("col-axis"), HEAD), *[C(ctx.t(f"col-range-{k}"), HEAD) for k in BOUNDED_ROLLUPS],
-          *[C(ctx.t(k), HEAD) for k in ("col-decided", "col-bounded", "col-at-least-neutral", "col-open")])
+    g.add(Cell(ctx.t("kf-ranges-title"), H2))
+    g.add(Cell(ctx.t("col-axis"), HEAD), *[Cell(ctx.t(f"col-range-{k}"), HEAD) for k in BOUNDED_ROLLUPS],
+          *[Cell(ctx.t(k), HEAD) for k in ("col-decided", "col-bounded", "col-at-least-neutral", "col-open")])
     for axis in axes:
         b = bounds.get(axis)
         if b is None:
@@ -127,9 +127,9 @@ def _ranges_block(ctx, g: Grid, axes: list[str]) -> None:
                   high=percent_text(getattr(b, f"{k}_max_cents"), b.in_scope_cents, ctx.lang))
             for k in BOUNDED_ROLLUPS
         ]
-        g.add(C(ctx.axis(axis), TOTAL_TEXT), *[C(text, TEXT_WRAP) for text in ranges],
+        g.add(Cell(ctx.axis(axis), TOTAL_TEXT), *[Cell(text, TEXT_WRAP) for text in ranges],
               *money_row([b.decided_cents, b.bounded_cents, b.at_least_neutral_cents, b.open_cents]))
-    r = g.add(C(ctx.t("note-ranges"), Look(italic=True, size=9, colour="555555", wrap=True)))
+    r = g.add(Cell(ctx.t("note-ranges"), Look(italic=True, size=9, colour="555555", wrap=True)))
     g.merge_row(r, 1, WIDTH)
     g.heights[r] = 40
     g.blank()
@@ -137,13 +137,13 @@ def _ranges_block(ctx, g: Grid, axes: list[str]) -> None:
 
 def _out_parts_block(ctx, g: Grid, axes: list[str], tables: dict) -> None:
     """Out of scope split into revenue, ordre, debt and other reasons (engine.figures), as the terminal says it."""
-    g.add(C(ctx.t("kf-out-title"), H2))
-    g.add(C(ctx.t("col-axis"), HEAD), *[C(ctx.t(f"col-out-{part}"), HEAD) for part in ("revenue", "ordre", "debt", "other")],
-          C(ctx.cls("out"), class_look("out")))
+    g.add(Cell(ctx.t("kf-out-title"), H2))
+    g.add(Cell(ctx.t("col-axis"), HEAD), *[Cell(ctx.t(f"col-out-{part}"), HEAD) for part in ("revenue", "ordre", "debt", "other")],
+          Cell(ctx.cls("out"), class_look("out")))
     for axis in axes:
         t = tables[axis]
-        g.add(C(ctx.axis(axis), TOTAL_TEXT), *money_row([t[f"out_{part}"].iloc[0] for part in ("revenue", "ordre", "debt", "other")] + [t["out"].iloc[0]]))
-    g.add(C(ctx.t("note-out"), NOTE))
+        g.add(Cell(ctx.axis(axis), TOTAL_TEXT), *money_row([t[f"out_{part}"].iloc[0] for part in ("revenue", "ordre", "debt", "other")] + [t["out"].iloc[0]]))
+    g.add(Cell(ctx.t("note-out"), NOTE))
     g.blank()
 
 
@@ -155,7 +155,7 @@ def _uncovered_line(ctx, g: Grid) -> None:
     hit = findings[findings["code"] == "nomenclature-not-covered"]
     if not len(hit):
         return
-    r = g.add(C(render_finding(hit.iloc[0].to_dict(), ctx.lang), Look(bold=True, colour=WARN.colour, wrap=True)))
+    r = g.add(Cell(render_finding(hit.iloc[0].to_dict(), ctx.lang), Look(bold=True, colour=WARN.colour, wrap=True)))
     g.merge_row(r, 1, WIDTH)
     g.heights[r] = 60
 
@@ -221,12 +221,12 @@ def _weighted_block(ctx, g: Grid):
     table = summary(ctx)
     if table is None or table.empty:
         return None
-    g.add(C(ctx.t("kf-weighted-title"), H2))
-    g.add(C(ctx.t("col-objective"), HEAD), C(ctx.t("col-weighted-amount"), HEAD), C(ctx.t("col-base-amount"), HEAD), C(ctx.t("col-weighted-share"), HEAD))
+    g.add(Cell(ctx.t("kf-weighted-title"), H2))
+    g.add(Cell(ctx.t("col-objective"), HEAD), Cell(ctx.t("col-weighted-amount"), HEAD), Cell(ctx.t("col-base-amount"), HEAD), Cell(ctx.t("col-weighted-share"), HEAD))
     first = g.next_row
     for row in table.itertuples(index=False):
-        g.add(C(str(row.objective), TEXT), *money_row([row.weighted_cents, row.base_cents]), C(_nan(row.share), PERCENT_BOLD))
-    g.add(C(ctx.t("note-weighted"), NOTE))
+        g.add(Cell(str(row.objective), TEXT), *money_row([row.weighted_cents, row.base_cents]), Cell(_nan(row.share), PERCENT_BOLD))
+    g.add(Cell(ctx.t("note-weighted"), NOTE))
     g.blank()
     return first
 
@@ -235,8 +235,8 @@ def _carbon_block(ctx, g: Grid):
     figures = key_figures(ctx)
     if not figures:
         return None
-    g.add(C(ctx.t("kf-carbon-title"), H2))
+    g.add(Cell(ctx.t("kf-carbon-title"), H2))
     for key, value in figures:
-        g.add(C(ctx.t(key), LABEL), C(value, Look(number_format="#,##0.0", bold=True)))
+        g.add(Cell(ctx.t(key), LABEL), Cell(value, Look(number_format="#,##0.0", bold=True)))
     g.blank()
     return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..grid import H2, HEAD, PERCENT, TEXT, TEXT_WRAP, TITLE, C, Grid
+from ..grid import H2, HEAD, PERCENT, TEXT, TEXT_WRAP, TITLE, Cell, Grid
 from .common import failed_view, money_row, write_failed_view
 
 
@@ -46,22 +46,22 @@ def write(ctx) -> None:
         return
     ws = ctx.sheet("sheet-pondere")
     g = Grid(widths={1: 30, 2: 18, 3: 18, 4: 14, 5: 12})
-    g.add(C(ctx.t("pondere-title"), TITLE))
+    g.add(Cell(ctx.t("pondere-title"), TITLE))
     g.paragraph(ctx.t("note-weighted"), 5)
     g.blank()
-    g.add(C(ctx.t("col-objective"), HEAD), C(ctx.t("col-weighted-amount"), HEAD), C(ctx.t("col-base-amount"), HEAD),
-          C(ctx.t("col-weighted-share"), HEAD), C(ctx.t("col-lines"), HEAD))
+    g.add(Cell(ctx.t("col-objective"), HEAD), Cell(ctx.t("col-weighted-amount"), HEAD), Cell(ctx.t("col-base-amount"), HEAD),
+          Cell(ctx.t("col-weighted-share"), HEAD), Cell(ctx.t("col-lines"), HEAD))
     for row in table.itertuples(index=False):
-        g.add(C(str(row.objective), TEXT), *money_row([row.weighted_cents, row.base_cents]), C(float(row.share), PERCENT),
-              C(int(getattr(row, "lines_weighted", 0)), TEXT))
+        g.add(Cell(str(row.objective), TEXT), *money_row([row.weighted_cents, row.base_cents]), Cell(float(row.share), PERCENT),
+              Cell(int(getattr(row, "lines_weighted", 0)), TEXT))
     combined = getattr(view, "combined_cents", None)
     if combined is not None:
         g.blank()
-        g.add(C(ctx.t("col-weighted-share"), H2))
+        g.add(Cell(ctx.t("col-weighted-share"), H2))
         label = ""
         try:
             label = view.summary(ctx.lang)["combined"]["label"]
         except Exception:  # noqa: BLE001 - the label is a nicety
             label = str(getattr(view, "combine", ""))
-        g.add(C(label, TEXT_WRAP), *money_row([combined, view.base_cents]), C(float(view.combined_share), PERCENT))
+        g.add(Cell(label, TEXT_WRAP), *money_row([combined, view.base_cents]), Cell(float(view.combined_share), PERCENT))
     ctx.flush(ws, g, landscape=False)

@@ -10,9 +10,9 @@ from budgetclimat import __version__
 from budgetclimat.outputs import sha256_of
 
 from ..annex import definition_or_nearest
-from ..grid import H2, HEAD, MONEY, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, C, Grid
+from ..grid import H2, HEAD, MONEY, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, Cell, Grid
 from ..labels import basis_text, format_text, known
-from .carbone import _status
+from .carbon import _status
 from budgetclimat.engine.conventions import usage
 
 
@@ -50,49 +50,49 @@ def input_rows(ctx) -> list[list[str]]:
 def write(ctx) -> None:
     ws = ctx.sheet("sheet-methode")
     g = Grid(widths={1: 30, 2: 16, 3: 12, 4: 12, 5: 40, 6: 26, 7: 66})
-    g.add(C(ctx.t("methode-title"), TITLE))
+    g.add(Cell(ctx.t("methode-title"), TITLE))
     g.paragraph(ctx.t("methode-note"), 7)
     g.blank()
 
-    g.add(C(ctx.t("methode-rulebooks"), H2))
-    g.add(*[C(ctx.t(k), HEAD) for k in ["col-id", "col-category", "col-version", "col-edition", "col-title", "col-file", "col-sha256"]])
+    g.add(Cell(ctx.t("methode-rulebooks"), H2))
+    g.add(*[Cell(ctx.t(k), HEAD) for k in ["col-id", "col-category", "col-version", "col-edition", "col-title", "col-file", "col-sha256"]])
     for row in rulebook_rows(ctx.prep.ruleset, ctx):
-        g.add(*[C(v, TEXT) for v in row])
+        g.add(*[Cell(v, TEXT) for v in row])
     g.blank()
 
     ruleset = ctx.prep.ruleset
     if hasattr(ruleset, "all_conventions"):
         conventions_section(ctx, g, ruleset)
 
-    g.add(C(ctx.t("methode-annex"), H2))
-    g.add(*[C(ctx.t(k), HEAD) for k in ["col-id", "col-exercice", "col-status", "col-version", "col-title", "col-file", "col-sha256"]])
+    g.add(Cell(ctx.t("methode-annex"), H2))
+    g.add(*[Cell(ctx.t(k), HEAD) for k in ["col-id", "col-exercice", "col-status", "col-version", "col-title", "col-file", "col-sha256"]])
     chosen = definition_or_nearest(ctx.prep.main_exercice, ctx.annex_definitions)[0]
     for d in ctx.annex_definitions:
-        g.add(C(d.id + (" ✔" if chosen is d else ""), TEXT), C(f"≥ {d.from_exercice}", TEXT), C(_known(ctx, "status", d.status), TEXT), C("", TEXT),
-              C(d.text(d.title, ctx.lang), TEXT), C(Path(d.path).name, TEXT), C(d.sha256, TEXT))
+        g.add(Cell(d.id + (" ✔" if chosen is d else ""), TEXT), Cell(f"≥ {d.from_exercice}", TEXT), Cell(_known(ctx, "status", d.status), TEXT), Cell("", TEXT),
+              Cell(d.text(d.title, ctx.lang), TEXT), Cell(Path(d.path).name, TEXT), Cell(d.sha256, TEXT))
     g.blank()
 
     factors = getattr(ctx.prep.views.get("carbon"), "factors_used", None)
     if isinstance(factors, pd.DataFrame) and len(factors):
-        g.add(C(ctx.t("methode-factors"), H2))
+        g.add(Cell(ctx.t("methode-factors"), H2))
         # The factor by its label (an id such as ``ademe-2023-specialised-services`` is not for a reader), its status in words.
         heads = {"label": "col-factor", "source": "col-source", "edition": "col-edition", "status": "col-status", "unit": "col-unit",
                  "price_year": "col-price-year", "vat_basis": "col-vat-basis"}
         cols = [c for c in heads if c in factors.columns]
-        g.add(*[C(ctx.t(heads[c]), HEAD) for c in cols])
+        g.add(*[Cell(ctx.t(heads[c]), HEAD) for c in cols])
         for row in factors[cols].itertuples(index=False):
             values = ["" if pd.isna(v) else (_status(ctx, v) if c == "status" else str(v)) for c, v in zip(cols, row)]
-            g.add(*[C(v, TEXT_WRAP) for v in values])
+            g.add(*[Cell(v, TEXT_WRAP) for v in values])
         g.blank()
 
-    g.add(C(ctx.t("methode-inputs"), H2))
-    g.add(C(ctx.t("col-name"), HEAD), C(ctx.t("col-category"), HEAD), C(ctx.t("col-encoding"), HEAD), None, None, None, C(ctx.t("col-sha256"), HEAD))
+    g.add(Cell(ctx.t("methode-inputs"), H2))
+    g.add(Cell(ctx.t("col-name"), HEAD), Cell(ctx.t("col-category"), HEAD), Cell(ctx.t("col-encoding"), HEAD), None, None, None, Cell(ctx.t("col-sha256"), HEAD))
     for name, fmt, enc, sha in input_rows(ctx):
-        g.add(C(name, TEXT), C(fmt, TEXT), C(enc, TEXT), None, None, None, C(sha, TEXT))
+        g.add(Cell(name, TEXT), Cell(fmt, TEXT), Cell(enc, TEXT), None, None, None, Cell(sha, TEXT))
     g.blank()
 
-    g.add(C(ctx.t("methode-options"), H2))
-    g.add(C(ctx.t("col-key"), HEAD), C(ctx.t("col-value-generic"), HEAD))
+    g.add(Cell(ctx.t("methode-options"), H2))
+    g.add(Cell(ctx.t("col-key"), HEAD), Cell(ctx.t("col-value-generic"), HEAD))
     # The fixed date of reproducible output (1980-01-01) is no date to show; a real one is written for a reader.
     options = {ctx.t("opt-lang"): ctx.t(f"lang-{ctx.lang}") if known(f"lang-{ctx.lang}") else ctx.lang}
     if ctx.show_stamp:
@@ -106,11 +106,11 @@ def write(ctx) -> None:
         options[ctx.t("opt-conventions")] = ctx.t("opt-conventions-on" if ruleset.conventions_applied else "opt-conventions-off")
     options.update({str(k): str(v) for k, v in ctx.options.items()})
     for key, value in options.items():
-        r = g.add(C(key, TEXT), C(value, TEXT))
+        r = g.add(Cell(key, TEXT), Cell(value, TEXT))
         g.merge_row(r, 2, 5)
     g.blank()
-    g.add(C(ctx.t("methode-tool"), H2))
-    r = g.add(C("budgetclimat", TEXT), C(__version__, TEXT))
+    g.add(Cell(ctx.t("methode-tool"), H2))
+    r = g.add(Cell("budgetclimat", TEXT), Cell(__version__, TEXT))
     g.merge_row(r, 2, 5)
     ctx.flush(ws, g, landscape=True)
 
@@ -127,10 +127,10 @@ def class_given(ctx, code: str) -> str:
 def conventions_section(ctx, g: Grid, ruleset) -> None:
     """« Conventions »: each convention rule, its reason, the class it gives, the lines and euros it decided
     among the expenses of the main exercice, and how to switch them off (or that they were)."""
-    g.add(C(ctx.t("methode-conventions"), H2))
+    g.add(Cell(ctx.t("methode-conventions"), H2))
     table = usage(ctx.prep.main_register(), ruleset, ctx.prep.main_lines(), lang=ctx.lang)
     if not len(table):
-        g.add(C(ctx.t("conventions-none"), NOTE))
+        g.add(Cell(ctx.t("conventions-none"), NOTE))
         g.blank()
         return
     if ruleset.conventions_applied:
@@ -138,12 +138,12 @@ def conventions_section(ctx, g: Grid, ruleset) -> None:
         g.paragraph(ctx.t("conventions-how-off"), 7)
     else:
         g.paragraph(ctx.t("conventions-off"), 7)
-    g.add(*[C(ctx.t(k), HEAD) for k in ["col-rule", "col-axis", "col-class-given", "col-lines", "col-amount", "col-rule-ref", "col-convention-reason"]])
+    g.add(*[Cell(ctx.t(k), HEAD) for k in ["col-rule", "col-axis", "col-class-given", "col-lines", "col-amount", "col-rule-ref", "col-convention-reason"]])
     for row in table.to_dict("records"):
         axis = ctx.axis(row["axis"]) if isinstance(row["axis"], str) else ctx.t("conventions-all-axes")
         given = class_given(ctx, row["class"])
         if not row["applied"]:
             given = f"{given} ({ctx.t('conventions-not-applied')})"
-        g.add(C(row["title"] or row["rule_id"], TEXT_WRAP), C(axis, TEXT_WRAP), C(given, TEXT_WRAP), C(int(row["lines"]), NUMBER),
-              C(int(row["amount_cents"]) / 100, MONEY), C(row["rule_id"], TEXT_WRAP), C(row["reason"], TEXT_WRAP))  # a long reference wraps at its hyphens
+        g.add(Cell(row["title"] or row["rule_id"], TEXT_WRAP), Cell(axis, TEXT_WRAP), Cell(given, TEXT_WRAP), Cell(int(row["lines"]), NUMBER),
+              Cell(int(row["amount_cents"]) / 100, MONEY), Cell(row["rule_id"], TEXT_WRAP), Cell(row["reason"], TEXT_WRAP))  # a long reference wraps at its hyphens
     g.blank()

@@ -7,7 +7,7 @@ import pandas as pd
 from budgetclimat import i18n
 from budgetclimat.errors import render_finding
 
-from ..grid import MONEY_ZERO, H2, HEAD, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, C, Grid
+from ..grid import MONEY_ZERO, H2, HEAD, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, Cell, Grid
 from ..labels import known
 from .common import money_row
 from budgetclimat.money import format_euros
@@ -27,7 +27,7 @@ def _value(ctx, column: str, value) -> str:
 def write(ctx) -> None:
     ws = ctx.sheet("sheet-controles")
     g = Grid(widths={1: 30, 2: 22, 3: 14, 4: 14, 5: 18, 6: 18, 7: 18, 8: 60})
-    g.add(C(ctx.t("controles-title"), TITLE))
+    g.add(Cell(ctx.t("controles-title"), TITLE))
     g.blank()
     _changes(ctx, g)
     _reconciliation(ctx, g)
@@ -39,29 +39,29 @@ def write(ctx) -> None:
 def _changes(ctx, g: Grid) -> None:
     changes = ctx.changes
     if changes is None:
-        g.add(C(ctx.t("controles-changes", n=0), H2))
-        g.add(C(ctx.t("controles-no-previous"), NOTE))
+        g.add(Cell(ctx.t("controles-changes", n=0), H2))
+        g.add(Cell(ctx.t("controles-no-previous"), NOTE))
         g.blank()
         return
     kind = changes["kind"] if "kind" in changes.columns else pd.Series("change", index=changes.index)
     real, staff = changes[(kind != "staff").to_numpy()], changes[(kind == "staff").to_numpy()]
-    g.add(C(ctx.t("controles-changes", n=len(real)), H2))
+    g.add(Cell(ctx.t("controles-changes", n=len(real)), H2))
     if changes.empty:
-        g.add(C(ctx.t("controles-no-changes"), NOTE))
+        g.add(Cell(ctx.t("controles-no-changes"), NOTE))
     if len(real):
         # Real changes of class first (largest amounts first), each with why and who.
-        g.add(C(ctx.t("col-line-id"), HEAD), C(ctx.t("col-axis"), HEAD), C(ctx.t("col-old-class"), HEAD), C(ctx.t("col-new-class"), HEAD),
-              C(ctx.t("col-amount"), HEAD), C(ctx.t("col-label"), HEAD), C(ctx.t("changes-col-why"), HEAD), C(ctx.t("col-author"), HEAD))
+        g.add(Cell(ctx.t("col-line-id"), HEAD), Cell(ctx.t("col-axis"), HEAD), Cell(ctx.t("col-old-class"), HEAD), Cell(ctx.t("col-new-class"), HEAD),
+              Cell(ctx.t("col-amount"), HEAD), Cell(ctx.t("col-label"), HEAD), Cell(ctx.t("changes-col-why"), HEAD), Cell(ctx.t("col-author"), HEAD))
         why = _why(ctx, real)
         for row, reason in zip(real.itertuples(index=False), why):
-            g.add(C(str(row.line_id), TEXT), C(ctx.axis(str(row.axis)), TEXT), C(_s(row.old_class), TEXT), C(_s(row.new_class), TEXT),
-                  *money_row([None if pd.isna(row.amount_cents) else row.amount_cents]), C(_s(row.label), TEXT_WRAP), C(reason, TEXT_WRAP),
-                  C(_s(getattr(row, "author", None)), TEXT))
+            g.add(Cell(str(row.line_id), TEXT), Cell(ctx.axis(str(row.axis)), TEXT), Cell(_s(row.old_class), TEXT), Cell(_s(row.new_class), TEXT),
+                  *money_row([None if pd.isna(row.amount_cents) else row.amount_cents]), Cell(_s(row.label), TEXT_WRAP), Cell(reason, TEXT_WRAP),
+                  Cell(_s(getattr(row, "author", None)), TEXT))
     if len(staff):
         # Staff-cost lines whose pro-rata shares only moved because other lines changed: one row, summed.
         lines = staff.drop_duplicates("line_id")
         total = int(lines["amount_cents"].fillna(0).sum())
-        g.add(C(ctx.t("changes-staff", n=len(lines), amount=format_euros(total, ctx.lang)), TEXT))
+        g.add(Cell(ctx.t("changes-staff", n=len(lines), amount=format_euros(total, ctx.lang)), TEXT))
     g.blank()
 
 
@@ -110,9 +110,9 @@ def _reconciliation_frames(rec) -> list[pd.DataFrame]:
 
 def _reconciliation(ctx, g: Grid) -> None:
     frames = _reconciliation_frames(ctx.prep.reconciliation)
-    g.add(C(ctx.t("controles-reconciliation"), H2))
+    g.add(Cell(ctx.t("controles-reconciliation"), H2))
     if not frames:
-        g.add(C("—", NOTE))
+        g.add(Cell("—", NOTE))
         g.blank()
         return
     for rec in frames:
@@ -120,55 +120,55 @@ def _reconciliation(ctx, g: Grid) -> None:
 
 
 def _frame(ctx, g: Grid, rec: pd.DataFrame) -> None:
-    g.add(*[C(ctx.t(_HEADERS[c]) if c in _HEADERS else str(c).removesuffix("_cents"), HEAD) for c in rec.columns])
+    g.add(*[Cell(ctx.t(_HEADERS[c]) if c in _HEADERS else str(c).removesuffix("_cents"), HEAD) for c in rec.columns])
     for row in rec.itertuples(index=False):
         cells = []
         for col, value in zip(rec.columns, row):
             if str(col).endswith("_cents"):
-                cells.append(C(None if pd.isna(value) else int(value) / 100, MONEY_ZERO))
+                cells.append(Cell(None if pd.isna(value) else int(value) / 100, MONEY_ZERO))
             elif col == "pair":
-                cells.append(C(i18n.t(str(value), ctx.lang), TEXT))
+                cells.append(Cell(i18n.t(str(value), ctx.lang), TEXT))
             elif isinstance(value, (bool,)):
-                cells.append(C(str(value), TEXT))
+                cells.append(Cell(str(value), TEXT))
             elif isinstance(value, (int, float)) and not pd.isna(value):
-                cells.append(C(value, NUMBER))
+                cells.append(Cell(value, NUMBER))
             else:
-                cells.append(C(_value(ctx, col, value), TEXT))
+                cells.append(Cell(_value(ctx, col, value), TEXT))
         g.add(*cells)
     g.blank()
 
 
 def _lines(ctx, g: Grid) -> None:
     prep = ctx.prep
-    g.add(C(ctx.t("controles-lines"), H2))
-    g.add(C(ctx.t("col-what"), HEAD), C(ctx.t("col-count"), HEAD), C(ctx.t("col-amount"), HEAD))
+    g.add(Cell(ctx.t("controles-lines"), H2))
+    g.add(Cell(ctx.t("col-what"), HEAD), Cell(ctx.t("col-count"), HEAD), Cell(ctx.t("col-amount"), HEAD))
     lines = prep.main_lines()
     expense = lines[lines["sens"] == "D"] if "sens" in lines.columns else lines
-    g.add(C(ctx.t("lines-read"), TEXT), C(len(lines), NUMBER), *money_row([None]))
-    g.add(C(ctx.t("lines-expense"), TEXT), C(len(expense), NUMBER), *money_row([int(expense["amount_cents"].sum()) if len(expense) else 0]))
+    g.add(Cell(ctx.t("lines-read"), TEXT), Cell(len(lines), NUMBER), *money_row([None]))
+    g.add(Cell(ctx.t("lines-expense"), TEXT), Cell(len(expense), NUMBER), *money_row([int(expense["amount_cents"].sum()) if len(expense) else 0]))
     for axis in prep.axes:
         reg = prep.main_register(axis)
         out = reg[reg["key"] == "out"]
         ins = reg[reg["key"] != "out"]
         aa = reg[reg["key"] == "AA"]
         for key, sub in [("lines-in-scope", ins), ("lines-out-scope", out), ("lines-aa", aa)]:
-            g.add(C(ctx.t(key, axis=ctx.axis(axis)), TEXT), C(sub["line_id"].nunique(), NUMBER), *money_row([int(sub["amount_share_cents"].sum())]))
+            g.add(Cell(ctx.t(key, axis=ctx.axis(axis)), TEXT), Cell(sub["line_id"].nunique(), NUMBER), *money_row([int(sub["amount_share_cents"].sum())]))
     g.blank()
 
 
 def _findings(ctx, g: Grid) -> None:
     findings = ctx.prep.findings
     n = 0 if findings is None else len(findings)
-    g.add(C(ctx.t("controles-findings", n=n), H2))
+    g.add(Cell(ctx.t("controles-findings", n=n), H2))
     if not n:
-        g.add(C(ctx.t("controles-no-findings"), NOTE))
+        g.add(Cell(ctx.t("controles-no-findings"), NOTE))
         return
-    g.add(C(ctx.t("col-level"), HEAD), C(ctx.t("col-code"), HEAD), C(ctx.t("col-file"), HEAD), C(ctx.t("col-row"), HEAD),
-          C(ctx.t("col-column"), HEAD), C(ctx.t("col-value"), HEAD), C("", HEAD), C(ctx.t("col-message"), HEAD))
+    g.add(Cell(ctx.t("col-level"), HEAD), Cell(ctx.t("col-code"), HEAD), Cell(ctx.t("col-file"), HEAD), Cell(ctx.t("col-row"), HEAD),
+          Cell(ctx.t("col-column"), HEAD), Cell(ctx.t("col-value"), HEAD), Cell("", HEAD), Cell(ctx.t("col-message"), HEAD))
     for row in findings.to_dict("records"):
-        g.add(C(_value(ctx, "level", row.get("level")), TEXT), C(_s(row.get("code")), TEXT), C(_s(row.get("file")), TEXT),
-              C(None if pd.isna(row.get("row")) else int(row["row"]), NUMBER), C(_column(ctx, row.get("column")), TEXT), C(_s(row.get("value")), TEXT),
-              C("", TEXT), C(render_finding(row, ctx.lang), TEXT_WRAP))
+        g.add(Cell(_value(ctx, "level", row.get("level")), TEXT), Cell(_s(row.get("code")), TEXT), Cell(_s(row.get("file")), TEXT),
+              Cell(None if pd.isna(row.get("row")) else int(row["row"]), NUMBER), Cell(_column(ctx, row.get("column")), TEXT), Cell(_s(row.get("value")), TEXT),
+              Cell("", TEXT), Cell(render_finding(row, ctx.lang), TEXT_WRAP))
 
 
 # Internal column names a finding may carry -> the header the reader knows (the file's own column names pass through).

@@ -13,10 +13,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..frames import line_class_summary
-from ..grid import add_table, EDIT, EDIT_HEAD, HEAD, NOTE, TITLE, WARN, C, Grid, Look, clean_text, make_cell
+from ..grid import add_table, EDIT, EDIT_HEAD, HEAD, NOTE, TITLE, WARN, Cell, Grid, Look, clean_text, make_cell
 from ..trail import build
-from .pondere import line_weights
-from .carbone import line_tonnes
+from .weighted import line_weights
+from .carbon import line_tonnes
 from budgetclimat.outputs import atomic_output, formula_safe
 from budgetclimat.export.register import to_csv
 
@@ -86,10 +86,10 @@ def write(ctx) -> None:
 
     columns = _columns(ctx, frame)
     g = Grid(widths={i: c.width for i, c in enumerate(columns, 1)})
-    g.add(C(ctx.t("lignes-title"), TITLE))
-    g.add(C(ctx.t("lignes-note"), NOTE))
+    g.add(Cell(ctx.t("lignes-title"), TITLE))
+    g.add(Cell(ctx.t("lignes-note"), NOTE))
     g.blank()
-    g.add(*[C(c.header, EDIT_HEAD if c.key in EDITABLE else HEAD) for c in columns])
+    g.add(*[Cell(c.header, EDIT_HEAD if c.key in EDITABLE else HEAD) for c in columns])
     ctx.flush(ws, g, landscape=True, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", freeze=f"B{HEADER_ROW + 1}")
     ctx.layout["lignes"] = (ws.title, HEADER_ROW, {c.key: c.header for c in columns})
 
@@ -97,9 +97,9 @@ def write(ctx) -> None:
     looks = [c.look for c in columns]
     value_lists = [c.values for c in columns]
     if n == 0:
-        ws.append([make_cell(ws, styles, C("", look)) for look in looks])
+        ws.append([make_cell(ws, styles, Cell("", look)) for look in looks])
     for values in zip(*value_lists):
-        ws.append([make_cell(ws, styles, C(v, look)) for v, look in zip(values, looks)])
+        ws.append([make_cell(ws, styles, Cell(v, look)) for v, look in zip(values, looks)])
 
     last_row = HEADER_ROW + max(n, 1)
     add_table(ws, TABLE_NAME, HEADER_ROW, [c.header for c in columns], last_row)
@@ -168,6 +168,6 @@ def _write_elsewhere(ctx, ws, frame: pd.DataFrame, limit: int) -> None:
                 out[col] = formula_safe(out[col])  # text from input data stays text in a spreadsheet
         to_csv(out, tmp, ctx.lang)  # BOM, and « ; » with a decimal comma in French: Excel opens it in columns
     g = Grid(widths={1: 120})
-    g.add(C(ctx.t("lignes-title"), TITLE))
-    g.add(C(ctx.t("lignes-elsewhere", n=len(frame), limit=limit, path=path.name), WARN))
+    g.add(Cell(ctx.t("lignes-title"), TITLE))
+    g.add(Cell(ctx.t("lignes-elsewhere", n=len(frame), limit=limit, path=path.name), WARN))
     ctx.flush(ws, g)

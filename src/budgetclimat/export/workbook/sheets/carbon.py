@@ -12,7 +12,7 @@ from openpyxl.worksheet.pagebreak import Break
 
 from budgetclimat import i18n
 
-from ..grid import H2, HEAD, TEXT, TEXT_WRAP, TITLE, TONNES, C, Grid
+from ..grid import H2, HEAD, TEXT, TEXT_WRAP, TITLE, TONNES, Cell, Grid
 from ..labels import known
 from .common import failed_view, money_row, write_failed_view
 
@@ -82,7 +82,7 @@ def write(ctx) -> None:
         return
     ws = ctx.sheet("sheet-carbone")
     g = Grid(widths={1: 34, 2: 30, 3: 18, 4: 18, 5: 18, 6: 18, 7: 26, 8: 16})
-    g.add(C(ctx.t("carbone-title"), TITLE))
+    g.add(Cell(ctx.t("carbone-title"), TITLE))
     g.blank()
     charts = []
     breaks = []
@@ -90,20 +90,20 @@ def write(ctx) -> None:
     by_cat = _part(ctx, "by_category")
     factor_labels = _factor_labels(ctx)
     if isinstance(by_cat, pd.DataFrame) and len(by_cat):
-        g.add(C(ctx.t("carbone-by-category"), H2))
+        g.add(Cell(ctx.t("carbone-by-category"), H2))
         # Its chart first, as wide as the table below and tall enough for one readable bar per category, on
         # the first page (a chart placed after a long table would be cut by a page break): rows are kept
         # free for it, since write-only sheets place a chart over rows, not between them.
         anchor = g.next_row
         height = min(MAX_CHART_CM, max(7.0, CAT_BAR_CM * len(by_cat) + 3.0))
         g.blank(math.ceil(height / ROW_CM) + 1)
-        head = g.add(C(ctx.t("col-category"), HEAD), C(ctx.t("col-method"), HEAD), C(ctx.t("col-amount"), HEAD), C(ctx.t("col-tco2e"), HEAD),
-                     C(ctx.t("col-tco2e-low"), HEAD), C(ctx.t("col-tco2e-high"), HEAD))
+        head = g.add(Cell(ctx.t("col-category"), HEAD), Cell(ctx.t("col-method"), HEAD), Cell(ctx.t("col-amount"), HEAD), Cell(ctx.t("col-tco2e"), HEAD),
+                     Cell(ctx.t("col-tco2e-low"), HEAD), Cell(ctx.t("col-tco2e-high"), HEAD))
         first = g.next_row
         for row in by_cat.sort_values("tco2e", ascending=False).itertuples(index=False):
             label = factor_labels.get(str(row.factor_id)) or str(row.carbon_category).replace("_", " ")
-            g.add(C(label, TEXT_WRAP), C(_method(ctx, getattr(row, "carbon_method", "")), TEXT_WRAP), *money_row([row.amount_cents]),
-                  C(float(row.tco2e), TONNES), C(float(getattr(row, "tco2e_low", float("nan"))), TONNES), C(float(getattr(row, "tco2e_high", float("nan"))), TONNES))
+            g.add(Cell(label, TEXT_WRAP), Cell(_method(ctx, getattr(row, "carbon_method", "")), TEXT_WRAP), *money_row([row.amount_cents]),
+                  Cell(float(row.tco2e), TONNES), Cell(float(getattr(row, "tco2e_low", float("nan"))), TONNES), Cell(float(getattr(row, "tco2e_high", float("nan"))), TONNES))
         charts.append(("cat", head, first, g.next_row - 1, anchor, height))
         g.blank()
 
@@ -116,62 +116,62 @@ def write(ctx) -> None:
         # workbook lists every account).
         rest = by_acc.iloc[PACK_ACCOUNTS:] if ctx.pack and len(by_acc) > PACK_ACCOUNTS + 1 else by_acc.iloc[0:0]
         by_acc = by_acc.iloc[: len(by_acc) - len(rest)]
-        g.add(C(ctx.t("carbone-by-account"), H2))
-        g.add(C(ctx.t("col-nature"), HEAD), C(ctx.t("col-label"), HEAD), C(ctx.t("col-amount"), HEAD), C(ctx.t("col-tco2e"), HEAD))
+        g.add(Cell(ctx.t("carbone-by-account"), H2))
+        g.add(Cell(ctx.t("col-nature"), HEAD), Cell(ctx.t("col-label"), HEAD), Cell(ctx.t("col-amount"), HEAD), Cell(ctx.t("col-tco2e"), HEAD))
         labels = ctx.prep.lines.dropna(subset=["nature"]).drop_duplicates("nature").set_index("nature").get("account_label")
         for nature, row in by_acc.iterrows():
             label = "" if labels is None else labels.get(nature, "")
             label = "" if label is None or label is pd.NA or label != label else str(label)
-            g.add(C(str(nature), TEXT), C(label, TEXT_WRAP), *money_row([row["amount_cents"]]), C(float(row["tco2e"]), TONNES))
+            g.add(Cell(str(nature), TEXT), Cell(label, TEXT_WRAP), *money_row([row["amount_cents"]]), Cell(float(row["tco2e"]), TONNES))
         if len(rest):
-            g.add(C(ctx.t("carbone-other-accounts", n=len(rest)), TEXT_WRAP), C(ctx.t("carbone-other-accounts-where"), TEXT_WRAP),
-                  *money_row([int(rest["amount_cents"].sum())]), C(float(rest["tco2e"].sum()), TONNES))
+            g.add(Cell(ctx.t("carbone-other-accounts", n=len(rest)), TEXT_WRAP), Cell(ctx.t("carbone-other-accounts-where"), TEXT_WRAP),
+                  *money_row([int(rest["amount_cents"].sum())]), Cell(float(rest["tco2e"].sum()), TONNES))
         g.blank()
 
     by_method = _part(ctx, "by_method")
     if isinstance(by_method, pd.DataFrame) and len(by_method):
-        g.add(C(ctx.t("carbone-by-method"), H2))
-        g.add(C(ctx.t("col-method"), HEAD), C(ctx.t("col-lines"), HEAD), C(ctx.t("col-amount"), HEAD), C(ctx.t("col-tco2e"), HEAD))
+        g.add(Cell(ctx.t("carbone-by-method"), H2))
+        g.add(Cell(ctx.t("col-method"), HEAD), Cell(ctx.t("col-lines"), HEAD), Cell(ctx.t("col-amount"), HEAD), Cell(ctx.t("col-tco2e"), HEAD))
         for row in by_method.itertuples(index=False):
-            g.add(C(_method(ctx, row.carbon_method), TEXT), C(int(row.lines), TEXT), *money_row([row.amount_cents]), C(float(row.tco2e), TONNES))
+            g.add(Cell(_method(ctx, row.carbon_method), TEXT), Cell(int(row.lines), TEXT), *money_row([row.amount_cents]), Cell(float(row.tco2e), TONNES))
         g.blank()
     by_exclusion = _part(ctx, "by_exclusion")
     if isinstance(by_exclusion, pd.DataFrame) and len(by_exclusion):
-        g.add(C(ctx.t("carbone-by-exclusion"), H2))
-        g.add(C(ctx.t("col-reason"), HEAD), C(ctx.t("col-lines"), HEAD), C(ctx.t("col-amount"), HEAD))
+        g.add(Cell(ctx.t("carbone-by-exclusion"), H2))
+        g.add(Cell(ctx.t("col-reason"), HEAD), Cell(ctx.t("col-lines"), HEAD), Cell(ctx.t("col-amount"), HEAD))
         for row in by_exclusion.itertuples(index=False):
-            g.add(C(_exclusion(ctx, row.carbon_exclusion), TEXT_WRAP), C(int(row.lines), TEXT), *money_row([row.amount_cents]))
+            g.add(Cell(_exclusion(ctx, row.carbon_exclusion), TEXT_WRAP), Cell(int(row.lines), TEXT), *money_row([row.amount_cents]))
         g.blank()
     factors = _part(ctx, "factors_used")
     if isinstance(factors, pd.DataFrame) and len(factors):
         if g.rows:
             breaks.append(g.next_row - 1)  # a table of reference: it starts a printed page
-        g.add(C(ctx.t("carbone-factors"), H2))
-        g.add(*[C(ctx.t(k), HEAD) for k in ("col-factor", "col-factor-value", "col-unit", "col-source", "col-edition", "col-status", "col-file")])
+        g.add(Cell(ctx.t("carbone-factors"), H2))
+        g.add(*[Cell(ctx.t(k), HEAD) for k in ("col-factor", "col-factor-value", "col-unit", "col-source", "col-edition", "col-status", "col-file")])
         for row in factors.itertuples(index=False):
             unit = str(getattr(row, "unit", "") or "").replace("k€", "k€ HT" if str(getattr(row, "vat_basis", "")) == "HT" else "k€")
-            g.add(C(str(getattr(row, "label", "") or ""), TEXT_WRAP), C(float(row.value), TEXT), C(unit, TEXT), C(str(getattr(row, "source", "") or ""), TEXT_WRAP),
-                  C(str(getattr(row, "edition", "") or ""), TEXT_WRAP), C(_status(ctx, getattr(row, "status", "")), TEXT_WRAP),
-                  C(Path(str(getattr(row, "file", "") or "")).name, TEXT_WRAP))
+            g.add(Cell(str(getattr(row, "label", "") or ""), TEXT_WRAP), Cell(float(row.value), TEXT), Cell(unit, TEXT), Cell(str(getattr(row, "source", "") or ""), TEXT_WRAP),
+                  Cell(str(getattr(row, "edition", "") or ""), TEXT_WRAP), Cell(_status(ctx, getattr(row, "status", "")), TEXT_WRAP),
+                  Cell(Path(str(getattr(row, "file", "") or "")).name, TEXT_WRAP))
         g.blank()
 
     terr = _territory(ctx)
     if terr is not None:
-        g.add(C(ctx.t("carbone-territory"), H2))
+        g.add(Cell(ctx.t("carbone-territory"), H2))
         names = {"year": "col-year", "cap_tco2e": "col-cap", "inventory_net_tco2e": "col-inventory", "projected_net_tco2e": "col-projected",
                  "measures_effect_tco2e": "col-measures-effect", "bau_net_tco2e": "col-bau", "gap_tco2e": "col-gap"}
         cols = list(terr.columns)
-        head = g.add(*[C(ctx.t(names[c]), HEAD) for c in cols])
+        head = g.add(*[Cell(ctx.t(names[c]), HEAD) for c in cols])
         first = g.next_row
         for row in terr.sort_values("year").itertuples(index=False):
-            g.add(C(int(row[0]), TEXT), *[C(None if pd.isna(v) else float(v), TONNES) for v in row[1:]])
+            g.add(Cell(int(row[0]), TEXT), *[Cell(None if pd.isna(v) else float(v), TONNES) for v in row[1:]])
         charts.append(("traj", head, first, g.next_row - 1, cols))
         g.blank()
 
     measures = ctx.prep.views.get("measures")
     table = getattr(measures, "measures", None)
     if isinstance(table, pd.DataFrame) and len(table):
-        g.add(C(ctx.t("carbone-measures"), H2))
+        g.add(Cell(ctx.t("carbone-measures"), H2))
         keep = [c for c in ["id", "title", "sector", "service", "status", "cost_cents", "reduction_tco2e_yr", "removal_tco2e_yr",
                             "cost_eur_per_tco2e", "lines"] if c in table.columns]
         _generic(g, table[keep], ctx)
@@ -179,7 +179,7 @@ def write(ctx) -> None:
     for name, key in [("links", "carbone-measures-lines"), ("unfunded", "carbone-unfunded"), ("uncovered", "carbone-uncovered")]:
         frame = getattr(measures, name, None)
         if isinstance(frame, pd.DataFrame) and len(frame):
-            g.add(C(ctx.t(key), H2))
+            g.add(Cell(ctx.t(key), H2))
             _generic(g, frame, ctx)
             g.blank()
     chart_row = g.next_row + 1
@@ -314,16 +314,16 @@ def _header(ctx, column) -> str:
 
 def _generic(g: Grid, frame: pd.DataFrame, ctx=None) -> None:
     """A frame as a table: ``*_cents`` columns as euros, floats as numbers, the rest as text."""
-    g.add(*[C(_header(ctx, c) if ctx is not None else str(c).removesuffix("_cents"), HEAD) for c in frame.columns])
+    g.add(*[Cell(_header(ctx, c) if ctx is not None else str(c).removesuffix("_cents"), HEAD) for c in frame.columns])
     for row in frame.itertuples(index=False):
         cells = []
         for col, value in zip(frame.columns, row):
             if value is None or (not isinstance(value, str) and pd.isna(value)):
-                cells.append(C(None, TEXT))
+                cells.append(Cell(None, TEXT))
             elif str(col).endswith("_cents"):
                 cells.extend(money_row([value]))
             elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                cells.append(C(float(value), TONNES if "tco2e" in str(col) else TEXT))
+                cells.append(Cell(float(value), TONNES if "tco2e" in str(col) else TEXT))
             else:
-                cells.append(C(str(value), TEXT))
+                cells.append(Cell(str(value), TEXT))
         g.add(*cells)

@@ -13,7 +13,7 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from ..grid import add_table, EDIT, EDIT_HEAD, HEAD, TITLE, C, Grid, Look
+from ..grid import add_table, EDIT, EDIT_HEAD, HEAD, TITLE, Cell, Grid, Look
 from ..questions import answer_choices, parse_allowed, question_type
 from budgetclimat.money import format_euros
 from budgetclimat.engine.worklist import build_worklist, sentence
@@ -116,22 +116,22 @@ def write(ctx, work: pd.DataFrame) -> None:
     editable = {"answer", "comment", "author"}
     g = Grid(widths={i: w for i, (_, _, w) in enumerate(headers, 1)})
     total = int(work["amount_cents"].sum()) if len(work) else 0
-    g.add(C(t("approfondir-title-questions", n=len(work), amount=format_euros(total, ctx.lang)), TITLE))
+    g.add(Cell(t("approfondir-title-questions", n=len(work), amount=format_euros(total, ctx.lang)), TITLE))
     ruleset = ctx.prep.ruleset if isinstance(ctx.prep.ruleset, RuleSet) else RuleSet()
     g.paragraph(sentence(work, ruleset, ctx.lang), 12, Look(bold=True, size=11, colour="1F3B57", wrap=True))
     g.paragraph(t("approfondir-note-keys"), 12)
-    g.add(*[C(h, EDIT_HEAD if k in editable else HEAD) for k, h, _ in headers])
+    g.add(*[Cell(h, EDIT_HEAD if k in editable else HEAD) for k, h, _ in headers])
     for row in work.itertuples(index=False):
         allowed = " ; ".join(row.allowed_list) if row.allowed_list else (t("share-answer") if row.qtype == "share" else "")  # labels may hold commas
         axes = ", ".join(ctx.axis(a) for a in str(row.axes).split(",") if a)
         g.add(
-            C(int(row.rank), _CODE), C(_s(row.service), _TEXT), C(_s(row.question), _TEXT), C(_s(row.key_text), _TEXT),
-            C(_s(row.examples), _TEXT), C(axes, _CODE), C(int(row.lines), _INT), C(int(row.amount_cents) / 100, _MONEY),
-            C(allowed, _TEXT), C(None, EDIT), C(None, EDIT), C(None, EDIT),
-            C(str(row.key), _CODE), C(str(row.question_id), _CODE), C(_s(row.fact), _CODE),
+            Cell(int(row.rank), _CODE), Cell(_s(row.service), _TEXT), Cell(_s(row.question), _TEXT), Cell(_s(row.key_text), _TEXT),
+            Cell(_s(row.examples), _TEXT), Cell(axes, _CODE), Cell(int(row.lines), _INT), Cell(int(row.amount_cents) / 100, _MONEY),
+            Cell(allowed, _TEXT), Cell(None, EDIT), Cell(None, EDIT), Cell(None, EDIT),
+            Cell(str(row.key), _CODE), Cell(str(row.question_id), _CODE), Cell(_s(row.fact), _CODE),
         )
     if work.empty:
-        g.add(*[C("", EDIT if k in editable else _CODE) for k, _, _ in headers])
+        g.add(*[Cell("", EDIT if k in editable else _CODE) for k, _, _ in headers])
     keys = [k for k, _, _ in headers]
     for k in HIDDEN:  # write-only sheets: column settings before the first row
         ws.column_dimensions[get_column_letter(keys.index(k) + 1)].hidden = True

@@ -9,7 +9,7 @@ from budgetclimat.rulebook.model import CLASSES
 
 from ..codes import chapter_labels, fonction_labels
 from ..frames import pivot_classes
-from ..grid import H2, HEAD, NUMBER, PERCENT, TEXT, TEXT_WRAP, TITLE, TOTAL_TEXT, C, Grid, class_look
+from ..grid import H2, HEAD, NUMBER, PERCENT, TEXT, TEXT_WRAP, TITLE, TOTAL_TEXT, Cell, Grid, class_look
 from .common import money_row
 
 NCOLS = 12
@@ -25,7 +25,7 @@ def write(ctx) -> None:
         reg = ctx.prep.main_register(axis).copy()
         if g.rows:
             breaks.append(g.next_row - 1)  # each axis starts a printed page
-        r = g.add(C(ctx.t("colore-title", axis=ctx.axis(axis)), TITLE))
+        r = g.add(Cell(ctx.t("colore-title", axis=ctx.axis(axis)), TITLE))
         g.merge_row(r, 1, NCOLS)
         g.blank()
         reg["section_key"] = reg["section"].astype("string").fillna("")
@@ -45,22 +45,22 @@ def write(ctx) -> None:
 
 
 def _table(ctx, g: Grid, reg: pd.DataFrame, by: str, title: str, label) -> None:
-    g.add(C(title, H2))
-    g.add(C(ctx.t("col-code"), HEAD), C(ctx.t("col-label"), HEAD), *[C(ctx.cls(k), class_look(k)) for k in CLASSES],
-          C(ctx.t("col-classified-total"), HEAD), C(ctx.t("col-share-favourable"), class_look("favourable")),
-          C(ctx.t("col-share-undefined"), class_look("undefined")), C(ctx.cls("out"), class_look("out")))
+    g.add(Cell(title, H2))
+    g.add(Cell(ctx.t("col-code"), HEAD), Cell(ctx.t("col-label"), HEAD), *[Cell(ctx.cls(k), class_look(k)) for k in CLASSES],
+          Cell(ctx.t("col-classified-total"), HEAD), Cell(ctx.t("col-share-favourable"), class_look("favourable")),
+          Cell(ctx.t("col-share-undefined"), class_look("undefined")), Cell(ctx.cls("out"), class_look("out")))
     table = pivot_classes(reg, [by]) if len(reg) else pivot_classes(reg)
     if not len(reg):
         table = table.iloc[0:0]
     for key, row in table.iterrows():
         code = key if isinstance(key, str) else str(key)
-        g.add(C(code, TEXT), C(label(code), TEXT_WRAP), *money_row([row[k] for k in CLASSES] + [row["in_scope"]]),
-              C(_ratio(row["favourable"], row["in_scope"]), PERCENT), C(_ratio(row["undefined"], row["in_scope"]), PERCENT),
+        g.add(Cell(code, TEXT), Cell(label(code), TEXT_WRAP), *money_row([row[k] for k in CLASSES] + [row["in_scope"]]),
+              Cell(_ratio(row["favourable"], row["in_scope"]), PERCENT), Cell(_ratio(row["undefined"], row["in_scope"]), PERCENT),
               *money_row([row["out"]]))
     total = pivot_classes(reg)
     t = total.iloc[0]
-    g.add(C(ctx.t("total-row"), TOTAL_TEXT), C("", TOTAL_TEXT), *money_row([t[k] for k in CLASSES] + [t["in_scope"]], bold=True),
-          C(_ratio(t["favourable"], t["in_scope"]), PERCENT), C(_ratio(t["undefined"], t["in_scope"]), PERCENT), *money_row([t["out"]], bold=True))
+    g.add(Cell(ctx.t("total-row"), TOTAL_TEXT), Cell("", TOTAL_TEXT), *money_row([t[k] for k in CLASSES] + [t["in_scope"]], bold=True),
+          Cell(_ratio(t["favourable"], t["in_scope"]), PERCENT), Cell(_ratio(t["undefined"], t["in_scope"]), PERCENT), *money_row([t["out"]], bold=True))
     g.blank()
 
 
@@ -70,14 +70,14 @@ def _ratio(part, whole):
 
 def _reasons(ctx, g: Grid, reg: pd.DataFrame) -> None:
     out = reg[reg["key"] == "out"]
-    g.add(C(ctx.t("by-reason"), H2))
-    g.add(C(ctx.t("col-reason"), HEAD), None, C(ctx.t("col-lines"), HEAD), C(ctx.t("col-amount"), HEAD))
+    g.add(Cell(ctx.t("by-reason"), H2))
+    g.add(Cell(ctx.t("col-reason"), HEAD), None, Cell(ctx.t("col-lines"), HEAD), Cell(ctx.t("col-amount"), HEAD))
     g.merges.append(f"A{g.next_row - 1}:B{g.next_row - 1}")
     reasons = out.assign(reason=out["scope_reason"].astype("string").fillna("")).groupby("reason").agg(
         lines=("line_id", "nunique"), cents=("amount_share_cents", "sum")).sort_values("cents", ascending=False)
     for reason, row in reasons.iterrows():
-        r = g.add(C(str(reason), TEXT_WRAP), C("", TEXT), C(int(row["lines"]), NUMBER), *money_row([row["cents"]]))
+        r = g.add(Cell(str(reason), TEXT_WRAP), Cell("", TEXT), Cell(int(row["lines"]), NUMBER), *money_row([row["cents"]]))
         g.merge_row(r, 1, 2)
-    r = g.add(C(ctx.t("total-row"), TOTAL_TEXT), C("", TOTAL_TEXT), C(int(out["line_id"].nunique()), NUMBER), *money_row([out["amount_share_cents"].sum()], bold=True))
+    r = g.add(Cell(ctx.t("total-row"), TOTAL_TEXT), Cell("", TOTAL_TEXT), Cell(int(out["line_id"].nunique()), NUMBER), *money_row([out["amount_share_cents"].sum()], bold=True))
     g.merge_row(r, 1, 2)
     g.blank()
