@@ -32,6 +32,21 @@ def test_stages_import_only_earlier_stages_and_nothing_circles():
     assert "0 broken" in done.stdout
 
 
+def test_every_module_of_the_package_is_in_a_stage():
+    """A new top-level module or package must be placed in the layers (else no contract would look at it)."""
+    import pkgutil
+    import tomllib
+
+    import budgetclimat
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]["contracts"]
+    layers = next(c for c in config if c["id"] == "stages")["layers"]
+    placed = {name.strip() for layer in layers for name in layer.split("|")}
+    present = {f"budgetclimat.{m.name}" for m in pkgutil.iter_modules(budgetclimat.__path__) if m.name != "__main__"}
+    assert present - placed == set(), f"modules in no stage of pyproject.toml's [tool.importlinter]: {sorted(present - placed)}"
+    assert placed - present == set(), f"stages naming no module: {sorted(placed - present)}"
+
+
 @pytest.mark.parametrize(
     ("module", "line", "broken"),
     [
