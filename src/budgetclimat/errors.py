@@ -207,3 +207,8 @@ def render_group(group: dict, lang: str | None = None) -> str:
     shown = ", ".join(str(r) for r in rows) + (", …" if count > len(rows) else "")
     key = "findings.group-rows" if rows else "findings.group-count"
     return f"{text} {i18n.t(key, lang, count=count, rows=shown)}"
+
+
+def count_level(findings: pd.DataFrame, level: str) -> int:
+    """How many findings of ``level`` (``ERROR``, ``WARNING``…) a findings frame holds."""
+    return int((findings["level"] == level).sum())

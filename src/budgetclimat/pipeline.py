@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from budgetclimat import i18n, model
-from budgetclimat.errors import ERROR, WARNING, BudgetclimatError, FindingsError, InvariantViolated, concat_findings, findings_frame
+from budgetclimat.errors import ERROR, WARNING, BudgetclimatError, FindingsError, InvariantViolated, concat_findings, count_level, findings_frame
 from budgetclimat.rulebook.model import RuleSet
 from budgetclimat.rulebook import default_rulebooks, load_rulebooks, load_rulebook
 from budgetclimat.engine.answers import conform_answers, empty_answers, read_answers
@@ -79,7 +79,7 @@ class RunResult:
 
     @property
     def errors(self) -> int:
-        return int((self.findings["level"] == ERROR).sum())
+        return count_level(self.findings, ERROR)
 
     @property
     def has_errors(self) -> bool:

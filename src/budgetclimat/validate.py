@@ -25,7 +25,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from budgetclimat import i18n, model
-from budgetclimat.errors import ERROR, WARNING, concat_findings, empty_findings, findings_frame
+from budgetclimat.errors import ERROR, WARNING, concat_findings, count_level, empty_findings, findings_frame
 from budgetclimat.reconcile import Reconciliation, ordre_kind, reconcile
 from budgetclimat.nomenclature import plan_for
 
@@ -57,86 +57,26 @@ def _rule(code: str, level: str, **kwargs: object) -> str:
 
 # -- catalogue -------------------------------------------------------------------------------------
 
-REQUIRED_MISSING = _rule(
-    "required-missing", ERROR,
-    expected="expected.non-empty",
-)
-CODE_FORMAT = _rule(
-    "code-format", ERROR,
-)
-SECTION_INVALID = _rule(
-    "section-invalid", ERROR,
-    expected="expected.section",
-)
-SENS_INVALID = _rule(
-    "sens-invalid", ERROR,
-    expected="expected.sens",
-)
-OPERATION_INVALID = _rule(
-    "operation-invalid", ERROR,
-    expected="expected.operation",
-)
-DOC_TYPE_INVALID = _rule(
-    "doc-type-invalid", ERROR,
-    expected="expected.doc-type",
-)
-VALUE_INVALID = _rule(
-    "value-invalid", ERROR,
-)
-SIRET_INVALID = _rule(
-    "siret-invalid", WARNING,
-    expected="expected.siret",
-)
-AMOUNT_NEGATIVE = _rule(
-    "amount-negative", WARNING,
-    expected="expected.non-negative",
-)
-AMOUNT_MISSING = _rule(
-    "amount-missing", WARNING,
-    column="amount_basis", value="amount_basis", expected="_basis_column", expected_is_column=True,
-)
-BASIS_EMPTY = _rule(
-    "basis-empty", ERROR,
-    column="amount_basis",
-    expected="expected.basis",
-)
-ACCOUNT_UNKNOWN = _rule(
-    "account-unknown", WARNING,
-    column="nature", value="nature", expected="_plan", expected_is_column=True,
-)
-ACCOUNT_PARENT_CHAPTER = _rule(
-    "account-parent-chapter", WARNING,
-    column="nature", value="nature", expected="_parent_text", expected_is_column=True,
-)
-ACCOUNT_THIRD_PARTY = _rule(
-    "account-third-party-operation", WARNING,
-    column="nature", value="nature", expected="_third_party_parent", expected_is_column=True,
-)
-ACCOUNT_DELETED = _rule(
-    "account-deleted", WARNING,
-    column="nature", value="nature", expected="_plan", expected_is_column=True,
-)
-ACCOUNT_NOT_LEAF = _rule(
-    "account-not-leaf", WARNING,
-    column="nature", value="nature", expected="_plan", expected_is_column=True,
-)
-ACCOUNT_NOT_OPEN = _rule(
-    "account-not-open", WARNING,
-    column="nature", value="nature", expected="_plan", expected_is_column=True,
-)
-ACCOUNT_SECTION_MISMATCH = _rule(
-    "account-section-mismatch", WARNING,
-    column="section", value="section", expected="_section_expected_text", expected_is_column=True,
-)
-ACCOUNT_CHAPTER_MISMATCH = _rule(
-    "account-chapter-mismatch", WARNING,
-    column="chapitre", value="chapitre", expected="_chapter_expected_text", expected_is_column=True,
-)
-DUPLICATE_LINE = _rule(
-    "duplicate-line", WARNING,
-    column="nature", value="nature",
-    expected="expected.unique-line",
-)
+REQUIRED_MISSING = _rule("required-missing", ERROR, expected="expected.non-empty")
+CODE_FORMAT = _rule("code-format", ERROR)
+SECTION_INVALID = _rule("section-invalid", ERROR, expected="expected.section")
+SENS_INVALID = _rule("sens-invalid", ERROR, expected="expected.sens")
+OPERATION_INVALID = _rule("operation-invalid", ERROR, expected="expected.operation")
+DOC_TYPE_INVALID = _rule("doc-type-invalid", ERROR, expected="expected.doc-type")
+VALUE_INVALID = _rule("value-invalid", ERROR)
+SIRET_INVALID = _rule("siret-invalid", WARNING, expected="expected.siret")
+AMOUNT_NEGATIVE = _rule("amount-negative", WARNING, expected="expected.non-negative")
+AMOUNT_MISSING = _rule("amount-missing", WARNING, column="amount_basis", value="amount_basis", expected="_basis_column", expected_is_column=True)
+BASIS_EMPTY = _rule("basis-empty", ERROR, column="amount_basis", expected="expected.basis")
+ACCOUNT_UNKNOWN = _rule("account-unknown", WARNING, column="nature", value="nature", expected="_plan", expected_is_column=True)
+ACCOUNT_PARENT_CHAPTER = _rule("account-parent-chapter", WARNING, column="nature", value="nature", expected="_parent_text", expected_is_column=True)
+ACCOUNT_THIRD_PARTY = _rule("account-third-party-operation", WARNING, column="nature", value="nature", expected="_third_party_parent", expected_is_column=True)
+ACCOUNT_DELETED = _rule("account-deleted", WARNING, column="nature", value="nature", expected="_plan", expected_is_column=True)
+ACCOUNT_NOT_LEAF = _rule("account-not-leaf", WARNING, column="nature", value="nature", expected="_plan", expected_is_column=True)
+ACCOUNT_NOT_OPEN = _rule("account-not-open", WARNING, column="nature", value="nature", expected="_plan", expected_is_column=True)
+ACCOUNT_SECTION_MISMATCH = _rule("account-section-mismatch", WARNING, column="section", value="section", expected="_section_expected_text", expected_is_column=True)
+ACCOUNT_CHAPTER_MISMATCH = _rule("account-chapter-mismatch", WARNING, column="chapitre", value="chapitre", expected="_chapter_expected_text", expected_is_column=True)
+DUPLICATE_LINE = _rule("duplicate-line", WARNING, column="nature", value="nature", expected="expected.unique-line")
 _ACCOUNT = "validate.account"
 _CHAPTER = "validate.chapter"
 
@@ -503,11 +443,11 @@ class DocumentReport:
 
     @property
     def errors(self) -> int:
-        return int((self.findings["level"] == ERROR).sum())
+        return count_level(self.findings, ERROR)
 
     @property
     def warnings(self) -> int:
-        return int((self.findings["level"] == WARNING).sum())
+        return count_level(self.findings, WARNING)
 
     def summary(self) -> dict[str, object]:
         """The document's identity and counts (first non-empty value of each header column)."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from budgetclimat import i18n
-from budgetclimat.errors import ERROR, WARNING, ConfigError
+from budgetclimat.errors import ERROR, WARNING, ConfigError, count_level
 from budgetclimat.money import euros_text
 from budgetclimat.outputs import atomic_output, formula_safe, sha256_of
 from budgetclimat.rulebook.model import CLASSES, class_label
@@ -122,7 +122,7 @@ def summary(result) -> dict:
             "ok": result.reconciliation_ok,
             "files": [{"file": r.file, "available": r.available, "ok": r.ok if r.available else None, "ordre_balanced": r.ordre_balanced} for r in result.reconciliation],
         },
-        "findings": {"errors": int((result.findings["level"] == ERROR).sum()), "warnings": int((result.findings["level"] == WARNING).sum())},
+        "findings": {"errors": count_level(result.findings, ERROR), "warnings": count_level(result.findings, WARNING)},
         "conventions_applied": figures.conventions_applied,
         "conventions": figures.conventions,
         "axes": {axis: a.to_json() for axis, a in figures.axes.items()},

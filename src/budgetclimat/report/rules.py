@@ -18,7 +18,7 @@ import pandas as pd
 
 from budgetclimat import i18n
 from budgetclimat.engine.coverage import coverage as rule_coverage, unmatched
-from budgetclimat.errors import ERROR, WARNING, render_finding
+from budgetclimat.errors import ERROR, WARNING, count_level, render_finding
 from budgetclimat.money import euros_text, format_euros
 from budgetclimat.outputs import formula_safe
 from budgetclimat.report.common import level_text, records
@@ -38,11 +38,11 @@ class LintReport:
 
     @property
     def errors(self) -> int:
-        return int((self.findings["level"] == ERROR).sum())
+        return count_level(self.findings, ERROR)
 
     @property
     def warnings(self) -> int:
-        return int((self.findings["level"] == WARNING).sum())
+        return count_level(self.findings, WARNING)
 
     def text(self) -> str:
         """What ``rules lint`` prints: the counts linted, one line per problem, then the totals."""

@@ -66,18 +66,14 @@ class CarbonSettings:
     def check(self) -> None:
         ids = self.factors.ids()
         kinds = dict(zip(self.factors.frame["factor_id"], self.factors.frame["kind"], strict=True))
-        for category, factor in self.categories.items():
-            if factor not in ids:
-                raise ConfigError("carbon-unknown-factor", file=self.source, factor=factor, context=f"categories.{category}")
-            if kinds[factor] != "monetary":
-                raise ConfigError("carbon-factor-kind", file=self.source, factor=factor, kind=kinds[factor],
-                                  expected="monetary", context=f"categories.{category}")
-        for fact, factor in self.physical_facts.items():
-            if factor not in ids:
-                raise ConfigError("carbon-unknown-factor", file=self.source, factor=factor, context=f"physical_facts.{fact}")
-            if kinds[factor] != "physical":
-                raise ConfigError("carbon-factor-kind", file=self.source, factor=factor, kind=kinds[factor],
-                                  expected="physical", context=f"physical_facts.{fact}")
+        # a category names a monetary factor (per euro), a physical fact a physical one (per unit)
+        for key, mapping, kind in (("categories", self.categories, "monetary"), ("physical_facts", self.physical_facts, "physical")):
+            for name, factor in mapping.items():
+                if factor not in ids:
+                    raise ConfigError("carbon-unknown-factor", file=self.source, factor=factor, context=f"{key}.{name}")
+                if kinds[factor] != kind:
+                    raise ConfigError("carbon-factor-kind", file=self.source, factor=factor, kind=kinds[factor], expected=kind,
+                                      context=f"{key}.{name}")
 
 
 def default_settings(categories: dict[str, str] | None = None, base: Path | None = None) -> CarbonSettings:
