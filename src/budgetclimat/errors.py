@@ -212,3 +212,17 @@ def render_group(group: dict, lang: str | None = None) -> str:
 def count_level(findings: pd.DataFrame, level: str) -> int:
     """How many findings of ``level`` (``ERROR``, ``WARNING``…) a findings frame holds."""
     return int((findings["level"] == level).sum())
+
+
+class FindingCounts:
+    """``errors`` and ``warnings`` of an object holding a findings frame in ``findings`` (a report, a run)."""
+
+    findings: pd.DataFrame
+
+    @property
+    def errors(self) -> int:
+        return count_level(self.findings, ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return count_level(self.findings, WARNING)

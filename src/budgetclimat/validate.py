@@ -25,7 +25,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from budgetclimat import i18n, model
-from budgetclimat.errors import ERROR, WARNING, concat_findings, count_level, empty_findings, findings_frame
+from budgetclimat.errors import ERROR, WARNING, FindingCounts, concat_findings, empty_findings, findings_frame
 from budgetclimat.reconcile import Reconciliation, ordre_kind, reconcile
 from budgetclimat.nomenclature import plan_for
 
@@ -433,21 +433,13 @@ def _sorted(findings: pd.DataFrame) -> pd.DataFrame:
 
 
 @dataclass
-class DocumentReport:
+class DocumentReport(FindingCounts):
     """Everything ``budgetclimat validate`` says about one document: what it is, its totals, findings."""
 
     doc: model.BudgetDocument
     plans: list[str]
     reconciliation: Reconciliation
     findings: pd.DataFrame  # validation and reconciliation findings, the reader's included
-
-    @property
-    def errors(self) -> int:
-        return count_level(self.findings, ERROR)
-
-    @property
-    def warnings(self) -> int:
-        return count_level(self.findings, WARNING)
 
     def summary(self) -> dict[str, object]:
         """The document's identity and counts (first non-empty value of each header column)."""

@@ -18,7 +18,7 @@ import pandas as pd
 
 from budgetclimat import i18n
 from budgetclimat.engine.coverage import coverage as rule_coverage, unmatched
-from budgetclimat.errors import ERROR, WARNING, count_level, render_finding
+from budgetclimat.errors import FindingCounts, render_finding
 from budgetclimat.money import euros_text, format_euros
 from budgetclimat.outputs import formula_safe
 from budgetclimat.report.common import level_text, records
@@ -27,7 +27,7 @@ MAX_LISTED = 30
 
 
 @dataclass
-class LintReport:
+class LintReport(FindingCounts):
     """``rulebooks``, ``rules``, ``cases``: how many were linted; ``findings``: the problems found (a
     findings frame, :mod:`budgetclimat.rulebook.lint`)."""
 
@@ -35,14 +35,6 @@ class LintReport:
     rules: int
     cases: int
     findings: pd.DataFrame
-
-    @property
-    def errors(self) -> int:
-        return count_level(self.findings, ERROR)
-
-    @property
-    def warnings(self) -> int:
-        return count_level(self.findings, WARNING)
 
     def text(self) -> str:
         """What ``rules lint`` prints: the counts linted, one line per problem, then the totals."""
