@@ -173,6 +173,17 @@ def load_trajectory(path: str | Path) -> Trajectory:
         fail(t, "trajectory.baseline", "absent", "baseline: {year: 2019, net: 1000000}")
     b_year = year(baseline_node, "trajectory.baseline.year")
     b_value = number(baseline_node, "trajectory.baseline.net", positive=True) * scale
+
+    def target(example: str) -> tuple[dict, int]:
+        """The ``target`` table and its year, after the baseline year."""
+        node = t.get("target")
+        if not isinstance(node, dict):
+            fail(t, "trajectory.target", "absent", example)
+        t_year = year(node, "trajectory.target.year")
+        if t_year <= b_year:
+            fail(node, "trajectory.target.year", f"{t_year} ≤ {b_year}", "a year after the baseline year")
+        return node, t_year
+
     if shape == "cumulative_budget":
         budget = number(t, "trajectory.budget", positive=True) * scale
         horizon = t.get("horizon")
@@ -181,23 +192,13 @@ def load_trajectory(path: str | Path) -> Trajectory:
             r = cumulative_budget_rate(b_value, budget, None)
             years = np.arange(b_year, until + 1)
         else:
-            target_node = t.get("target")
-            if not isinstance(target_node, dict):
-                fail(t, "trajectory.target", "absent", "target: {year: 2050} (or horizon: infinite with until: year)")
-            t_year = year(target_node, "trajectory.target.year")
-            if t_year <= b_year:
-                fail(target_node, "trajectory.target.year", f"{t_year} ≤ {b_year}", "a year after the baseline year")
+            _, t_year = target("target: {year: 2050} (or horizon: infinite with until: year)")
             r = cumulative_budget_rate(b_value, budget, t_year - b_year)
             years = np.arange(b_year, t_year + 1)
         caps = _caps(years, b_value * (1 - r) ** (years - b_year))
         return Trajectory(traj_id, title, shape, b_year, b_value, caps, r, source)
 
-    target_node = t.get("target")
-    if not isinstance(target_node, dict):
-        fail(t, "trajectory.target", "absent", "target: {year: 2030, net: 250000}")
-    t_year = year(target_node, "trajectory.target.year")
-    if t_year <= b_year:
-        fail(target_node, "trajectory.target.year", f"{t_year} ≤ {b_year}", "a year after the baseline year")
+    target_node, t_year = target("target: {year: 2030, net: 250000}")
     t_value = number(target_node, "trajectory.target.net") * scale
     if shape == "linear":
         return Trajectory(traj_id, title, shape, b_year, b_value, linear_caps(b_year, b_value, t_year, t_value), None, source)
