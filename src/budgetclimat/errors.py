@@ -14,7 +14,6 @@ rendered only when shown, in the user's language.
 from __future__ import annotations
 
 import re
-
 from typing import TYPE_CHECKING
 
 from budgetclimat import i18n

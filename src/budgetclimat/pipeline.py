@@ -17,22 +17,22 @@ from pathlib import Path
 import pandas as pd
 
 from budgetclimat import i18n, model
-from budgetclimat.errors import ERROR, WARNING, BudgetclimatError, FindingsError, InvariantViolated, concat_findings, count_level, findings_frame
-from budgetclimat.rulebook.model import RuleSet
-from budgetclimat.rulebook import default_rulebooks, load_rulebooks, load_rulebook
+from budgetclimat.engine import classify
 from budgetclimat.engine.answers import conform_answers, empty_answers, read_answers
+from budgetclimat.engine.bounds import compute_bounds
+from budgetclimat.engine.worklist import attach_worklist
+from budgetclimat.errors import ERROR, WARNING, BudgetclimatError, FindingsError, InvariantViolated, concat_findings, count_level, findings_frame
+from budgetclimat.export.workbook.annex import annex_year_finding
 from budgetclimat.export.workbook.roundtrip import is_budgetclimat_workbook, read_workbook_answers
+from budgetclimat.read import read_budgets
+from budgetclimat.rulebook import default_rulebooks, load_rulebook, load_rulebooks
+from budgetclimat.rulebook.model import RuleSet
+from budgetclimat.validate import validate_document
+from budgetclimat.views.base import ViewInputs
+from budgetclimat.views.builtin import compute_views
+from budgetclimat.views.series import series
 from budgetclimat.views.territory import load_inventory, load_measures
 from budgetclimat.views.trajectory import load_trajectory
-from budgetclimat.read import read_budgets
-from budgetclimat.validate import validate_document
-from budgetclimat.engine import classify
-from budgetclimat.engine.worklist import attach_worklist
-from budgetclimat.engine.bounds import compute_bounds
-from budgetclimat.export.workbook.annex import annex_year_finding
-from budgetclimat.views.builtin import compute_views
-from budgetclimat.views.base import ViewInputs
-from budgetclimat.views.series import series
 
 
 @dataclass

@@ -26,8 +26,8 @@ from pandera.errors import SchemaErrors
 
 from budgetclimat import i18n, model
 from budgetclimat.errors import ERROR, WARNING, FindingCounts, concat_findings, empty_findings, findings_frame
-from budgetclimat.reconcile import Reconciliation, ordre_kind, reconcile
 from budgetclimat.nomenclature import plan_for
+from budgetclimat.reconcile import Reconciliation, ordre_kind, reconcile
 
 
 @dataclass(frozen=True)

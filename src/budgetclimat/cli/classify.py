@@ -92,11 +92,10 @@ def classify(files, rules, answers, output, pack, lines_out, summary_json, inven
             check_extension(out, allowed, option)
             check_writable(out)
 
+    from budgetclimat.engine.worklist import attach_worklist, load_services
     from budgetclimat.export.register import write_lines, write_summary_json
     from budgetclimat.pipeline import TerritoryInputs, run
     from budgetclimat.report import classify_report
-
-    from budgetclimat.engine.worklist import attach_worklist, load_services
 
     services = load_services(services_file) if services_file is not None else None  # a bad file stops before reading (exit 2)
     territory = TerritoryInputs(inventory, trajectory, measures) if territory_files else None

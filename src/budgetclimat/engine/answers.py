@@ -36,9 +36,9 @@ import numpy as np
 import pandas as pd
 
 from budgetclimat.engine.keys import SPECIFICITY, all_keys, key_kind, label_key
+from budgetclimat.engine.matcher import normalise_text
 from budgetclimat.errors import WARNING, ConfigError, findings_frame
 from budgetclimat.rulebook.model import CLASSES
-from budgetclimat.engine.matcher import normalise_text
 
 ANSWER_COLUMNS = [
     "line_id", "key", "nature", "fonction", "label", "axis", "fact", "value", "class", "share", "comment", "author", "date",

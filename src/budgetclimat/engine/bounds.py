@@ -29,11 +29,11 @@ import numpy as np
 import pandas as pd
 
 from budgetclimat.engine import answers as ans
-from budgetclimat.engine.matcher import fact_column
-from budgetclimat.rulebook.model import BOUNDED_ROLLUPS, CLASSES, Outcome, Rulebook, RuleSet, classes_of
 from budgetclimat.engine.classify import _axis_pieces, classify
 from budgetclimat.engine.keys import question_keys, with_keys
 from budgetclimat.engine.match import distinct, line_facts, match_frame
+from budgetclimat.engine.matcher import fact_column
+from budgetclimat.rulebook.model import BOUNDED_ROLLUPS, CLASSES, Outcome, Rulebook, RuleSet, classes_of
 
 MAX_DEPTH = 8
 GROUPS = {rollup: classes_of(rollup) for rollup in BOUNDED_ROLLUPS}

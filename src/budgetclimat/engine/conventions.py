@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from budgetclimat.engine.classify import scope_decisions
 from budgetclimat.money import euros_text
 from budgetclimat.rulebook.model import Outcome, Rule, RuleSet, ScopeOutcome
-from budgetclimat.engine.classify import scope_decisions
 
 COLUMNS = ["rule_id", "rulebook", "kind", "axis", "title", "reason", "class", "lines", "amount_cents", "applied"]
 

@@ -11,9 +11,9 @@ from budgetclimat.engine import answers as ans
 from budgetclimat.engine.classify import classify
 from budgetclimat.engine.match import DEFAULT_RULE, covered, first_rule, line_facts, match_frame
 from budgetclimat.engine.matcher import describe, first_failing
-from budgetclimat.rulebook.crosswalk import translate
 from budgetclimat.errors import ConfigError
 from budgetclimat.money import format_euros
+from budgetclimat.rulebook.crosswalk import translate
 from budgetclimat.rulebook.model import RuleSet, axis_label, class_label
 
 

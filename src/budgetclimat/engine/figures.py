@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from budgetclimat.rulebook.model import CLASSES
 from budgetclimat.engine.conventions import records, usage
+from budgetclimat.rulebook.model import CLASSES
 
 OUT_PARTS = ("revenue", "ordre", "debt", "other")
 # Scope rules (rules/scope/default.yaml) whose exclusions are the debt: loan principal (16, except the

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from budgetclimat import i18n, yamlfile
-from budgetclimat.errors import INFO, ConfigError, findings_frame, concat_findings
+from budgetclimat.engine.keys import all_keys, key_values, question_keys
+from budgetclimat.errors import INFO, ConfigError, concat_findings, findings_frame
 from budgetclimat.paths import rules_dir
-from budgetclimat.engine.keys import key_values, question_keys, all_keys
 from budgetclimat.rulebook.model import Outcome, conditions
 
 WORKLIST_COLUMNS = ["question_id", "key", "fact", "axes", "lines", "amount_cents", "service", "service_id", "line_ids", "rank"]

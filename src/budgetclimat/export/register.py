@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 
 from budgetclimat import i18n
+from budgetclimat.engine.figures import compute, exercices
+from budgetclimat.engine.worklist import attach_worklist
 from budgetclimat.errors import ERROR, WARNING, ConfigError, count_level
 from budgetclimat.money import euros_text
 from budgetclimat.outputs import atomic_output, formula_safe, sha256_of
 from budgetclimat.rulebook.model import CLASSES, class_label
-from budgetclimat.engine.figures import compute, exercices
-from budgetclimat.engine.worklist import attach_worklist
 from budgetclimat.views.series import per_year_views
 
 LINE_COLUMNS = [

@@ -14,7 +14,6 @@ from budgetclimat import paths
 from budgetclimat.errors import WARNING
 from budgetclimat.nomenclature.plan import Plan, load_plan, open_plan
 
-
 INDEX_NAME = "index.csv"
 INDEX_COLUMNS = ["norm", "variant", "year", "file"]
 PLAN_PATTERNS = ("*.xml", "*.xml.gz")

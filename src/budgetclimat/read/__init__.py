@@ -13,8 +13,8 @@ from pathlib import Path
 from budgetclimat import model
 from budgetclimat.errors import ConfigError, InvalidDataError
 from budgetclimat.read.detect import TOTEM, detect_format
-from budgetclimat.read.totem import read_totem
 from budgetclimat.read.tabular import read_tabular
+from budgetclimat.read.totem import read_totem
 
 
 def read_budget(

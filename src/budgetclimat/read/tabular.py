@@ -23,13 +23,21 @@ import numpy as np
 import pandas as pd
 
 from budgetclimat import errors, i18n, limits, model, money
+from budgetclimat.errors import ConfigError, InvalidDataError
 from budgetclimat.nomenclature import enrich_with_plans, plan_for
 from budgetclimat.nomenclature.functional import read_functional_vote_with_plans
-from budgetclimat.errors import ConfigError, InvalidDataError
-from budgetclimat.read.profiles import (
-    BY_DOCUMENT, ColumnSpec, Profile, available_profiles, normalise_name, resolve_profile, split_constants, with_constants, with_mapping,
-)
 from budgetclimat.read import workbook
+from budgetclimat.read.profiles import (
+    BY_DOCUMENT,
+    ColumnSpec,
+    Profile,
+    available_profiles,
+    normalise_name,
+    resolve_profile,
+    split_constants,
+    with_constants,
+    with_mapping,
+)
 
 HEADER_SCAN_ROWS = 30
 DELIMITERS = (";", ",", "\t", "|")

@@ -28,7 +28,7 @@ import zlib
 from dataclasses import dataclass, field
 from posixpath import dirname, join, normpath
 
-from budgetclimat import i18n, limits, errors
+from budgetclimat import errors, i18n, limits
 from budgetclimat.errors import ConfigError, InvalidDataError
 
 ZIP_MAGIC = b"PK\x03\x04"

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from budgetclimat import i18n
-from budgetclimat.engine.coverage import coverage as rule_coverage, unmatched
+from budgetclimat.engine.coverage import coverage as rule_coverage
+from budgetclimat.engine.coverage import unmatched
 from budgetclimat.errors import FindingCounts, render_finding
 from budgetclimat.money import euros_text, format_euros
 from budgetclimat.outputs import formula_safe

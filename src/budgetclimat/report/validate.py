@@ -17,9 +17,9 @@ import pandas as pd
 from budgetclimat import i18n
 from budgetclimat.errors import ERROR, concat_findings, group_findings, render_finding, render_group
 from budgetclimat.export.register import to_csv as register_csv
-from budgetclimat.outputs import formula_safe, atomic_output
 from budgetclimat.model import BASIS_LABELS
 from budgetclimat.money import format_euros
+from budgetclimat.outputs import atomic_output, formula_safe
 from budgetclimat.read import read_budget, require_files
 from budgetclimat.report.common import plain, records
 from budgetclimat.validate import DocumentReport, counts_by_code, validate_document

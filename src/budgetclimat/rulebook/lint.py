@@ -34,9 +34,9 @@ from collections.abc import Callable
 import pandas as pd
 
 from budgetclimat.errors import ERROR, WARNING, findings_frame
-from budgetclimat.rulebook.model import All, Case, Condition, Outcome, Rule, Rulebook, RuleSet, ScopeOutcome, conditions
 from budgetclimat.nomenclature.plan import plan_codes
 from budgetclimat.nomenclature.select import available_plans
+from budgetclimat.rulebook.model import All, Case, Condition, Outcome, Rule, Rulebook, RuleSet, ScopeOutcome, conditions
 
 # Runs one test case of a rule: ``run_case(rulebook, rule, case, ruleset)`` → the problems found (empty: it passes).
 CaseRunner = Callable[[Rulebook, Rule, Case, RuleSet], list[str]]

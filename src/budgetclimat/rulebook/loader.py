@@ -17,6 +17,7 @@ from pathlib import Path
 from budgetclimat import i18n, paths, yamlfile
 from budgetclimat.errors import ConfigError
 from budgetclimat.rulebook import saferegex
+from budgetclimat.rulebook.crosswalk import load_crosswalk
 from budgetclimat.rulebook.kinds import CARBON_META, WEIGHTS_META, carbon_then, weights_then
 from budgetclimat.rulebook.model import (
     AXES,
@@ -41,7 +42,6 @@ from budgetclimat.rulebook.model import (
     Text,
 )
 from budgetclimat.yamlfile import MDict, MList, RawInt
-from budgetclimat.rulebook.crosswalk import load_crosswalk
 
 _ID_RULEBOOK = re.compile(r"^[a-z0-9-]+$")
 _ID_RULE = re.compile(r"^[A-Z0-9-]+$")

@@ -14,9 +14,8 @@ import contextlib
 import contextvars
 import errno
 import functools
-import sys
-
 import os
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from .frames import prepare
 from .grid import Styles, save_reproducible
 from .hidden import current_classes, declare_lists, write_lists, write_meta
 from .roundtrip import compute_changes, is_budgetclimat_workbook, read_previous_classes, read_workbook_answers
-from .sheets import VIEW_SHEETS, annex, worklist, coloured, checks, evolution, lines, method, summary
+from .sheets import VIEW_SHEETS, annex, checks, coloured, evolution, lines, method, summary, worklist
 
 __all__ = ["write_workbook", "read_workbook_answers", "read_previous_classes", "is_budgetclimat_workbook", "resolve_timestamp"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from budgetclimat import yamlfile
-from budgetclimat.errors import ConfigError, WARNING, findings_frame
+from budgetclimat.errors import WARNING, ConfigError, findings_frame
 from budgetclimat.paths import rules_dir
 
 from .frames import ALL_KEYS, Prepared

@@ -4,6 +4,7 @@ budget's nomenclature and year: a council reader sees « 011 Charges à caractè
 from __future__ import annotations
 
 import pandas as pd
+
 from budgetclimat.nomenclature.select import plan_for
 
 

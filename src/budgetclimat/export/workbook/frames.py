@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from budgetclimat import i18n
+from budgetclimat.engine.figures import OUT_PARTS, compute
 from budgetclimat.rulebook.model import AXIS_DISPLAY_ORDER, CLASSES, ROLLUP, ROLLUPS
-from budgetclimat.engine.figures import compute, OUT_PARTS
 
 # Class keys of the sheets: the classes, ``none`` (in scope without a class, counted as undefined), ``out``.
 IN_SCOPE_KEYS = [*CLASSES, "none"]

@@ -7,13 +7,13 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from budgetclimat import __version__
+from budgetclimat.engine.answers import ANSWER_COLUMNS
+from budgetclimat.engine.keys import key_values
 from budgetclimat.rulebook.model import CLASSES
 
 from .frames import line_class_summary
 from .grid import Grid
-from budgetclimat.engine.keys import key_values
 from .questions import _questions_of, answer_choices
-from budgetclimat.engine.answers import ANSWER_COLUMNS
 
 LISTS_SHEET = "_listes"
 META_SHEET = "_budgetclimat"

@@ -10,6 +10,7 @@ import functools
 import json
 
 import pandas as pd
+
 from budgetclimat.paths import rules_dir
 
 

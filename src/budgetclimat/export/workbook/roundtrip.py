@@ -14,13 +14,13 @@ from pathlib import Path
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
+from budgetclimat import i18n
+from budgetclimat.engine.answers import ANSWER_COLUMNS, conform_answers, share_text
 from budgetclimat.errors import ConfigError
 from budgetclimat.rulebook.model import CLASSES, axis_label
 
 from .frames import Prepared
 from .hidden import MARKER, META_SHEET, current_classes
-from budgetclimat.engine.answers import ANSWER_COLUMNS, conform_answers, share_text
-from budgetclimat import i18n
 
 _SPLIT = re.compile(r"^\s*([A-Za-z]+)\s*(?:[:=]?\s*(\d+(?:[.,]\d+)?)\s*(%?))?\s*$")
 

@@ -15,10 +15,11 @@ from decimal import Decimal
 
 import pandas as pd
 
-from .questions import _questions_of, answer_choices
-from budgetclimat.engine.classify import facts_read
 from budgetclimat.engine import answers as ans
+from budgetclimat.engine.classify import facts_read
 from budgetclimat.engine.keys import key_kind
+
+from .questions import _questions_of, answer_choices
 
 
 @dataclass

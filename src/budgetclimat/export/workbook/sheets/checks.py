@@ -6,13 +6,12 @@ import pandas as pd
 
 from budgetclimat import i18n
 from budgetclimat.errors import render_finding
-
-from ..grid import MONEY_ZERO, H2, HEAD, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, Cell, Grid
-from ..labels import known
-from .common import money_row
 from budgetclimat.money import format_euros
-from ..trail import build
 
+from ..grid import H2, HEAD, MONEY_ZERO, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, Cell, Grid
+from ..labels import known
+from ..trail import build
+from .common import money_row
 
 _VALUES = {"level": "level", "operation": "operation", "kind": "kind", "section": "section", "sens": "sens", "expense_section": "section", "revenue_section": "section"}
 

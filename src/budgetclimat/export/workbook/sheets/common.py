@@ -9,7 +9,7 @@ from openpyxl.drawing.line import LineProperties
 
 from budgetclimat import __version__
 
-from ..grid import CLASS_COLOURS, MONEY, MONEY_BOLD, Cell, Grid, TITLE, WARN, Look
+from ..grid import CLASS_COLOURS, MONEY, MONEY_BOLD, TITLE, WARN, Cell, Grid, Look
 from ..labels import basis_text, nomenclature_text
 
 

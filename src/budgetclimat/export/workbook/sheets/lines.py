@@ -12,13 +12,14 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from ..frames import line_class_summary
-from ..grid import add_table, EDIT, EDIT_HEAD, HEAD, NOTE, TITLE, WARN, Cell, Grid, Look, clean_text, make_cell
-from ..trail import build
-from .weighted import line_weights
-from .carbon import line_tonnes
-from budgetclimat.outputs import atomic_output, formula_safe
 from budgetclimat.export.register import to_csv
+from budgetclimat.outputs import atomic_output, formula_safe
+
+from ..frames import line_class_summary
+from ..grid import EDIT, EDIT_HEAD, HEAD, NOTE, TITLE, WARN, Cell, Grid, Look, add_table, clean_text, make_cell
+from ..trail import build
+from .carbon import line_tonnes
+from .weighted import line_weights
 
 HEADER_ROW = 4
 TABLE_NAME = "Registre"

@@ -7,13 +7,13 @@ from pathlib import Path
 import pandas as pd
 
 from budgetclimat import __version__
+from budgetclimat.engine.conventions import usage
 from budgetclimat.outputs import sha256_of
 
 from ..annex import definition_or_nearest
 from ..grid import H2, HEAD, MONEY, NOTE, NUMBER, TEXT, TEXT_WRAP, TITLE, Cell, Grid
 from ..labels import basis_text, format_text, known
 from .carbon import _status
-from budgetclimat.engine.conventions import usage
 
 
 def _known(ctx, key: str, code: str) -> str:

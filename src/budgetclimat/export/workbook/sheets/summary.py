@@ -8,15 +8,32 @@ from openpyxl.chart.series import DataPoint
 from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.drawing.fill import ColorChoice, PatternFillProperties
 
+from budgetclimat.engine.bounds import percent_text
+from budgetclimat.errors import render_finding
 from budgetclimat.rulebook.model import BOUNDED_ROLLUPS, CLASSES, ROLLUPS
 
 from ..frames import figures_table, shares
-from ..grid import CLASS_COLOURS, H2, HEAD, LABEL, NOTE, PERCENT_BOLD, SUBTITLE, TEXT, TEXT_WRAP, TITLE, TOTAL_TEXT, WARN, Cell, Grid, Look, class_look
-from .common import colour_series, document_facts, money_row
-from budgetclimat.engine.bounds import percent_text
-from budgetclimat.errors import render_finding
-from .weighted import summary
+from ..grid import (
+    CLASS_COLOURS,
+    H2,
+    HEAD,
+    LABEL,
+    NOTE,
+    PERCENT_BOLD,
+    SUBTITLE,
+    TEXT,
+    TEXT_WRAP,
+    TITLE,
+    TOTAL_TEXT,
+    WARN,
+    Cell,
+    Grid,
+    Look,
+    class_look,
+)
 from .carbon import key_figures
+from .common import colour_series, document_facts, money_row
+from .weighted import summary
 
 WIDTH = 8  # columns A..H
 # One portrait A4 page: the tables (A..H) and, below them, the two charts side by side within A..H.

@@ -13,11 +13,12 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from ..grid import add_table, EDIT, EDIT_HEAD, HEAD, TITLE, Cell, Grid, Look
-from ..questions import answer_choices, parse_allowed, question_type
-from budgetclimat.money import format_euros
 from budgetclimat.engine.worklist import build_worklist, sentence
+from budgetclimat.money import format_euros
 from budgetclimat.rulebook.model import RuleSet
+
+from ..grid import EDIT, EDIT_HEAD, HEAD, TITLE, Cell, Grid, Look, add_table
+from ..questions import answer_choices, parse_allowed, question_type
 
 HEADER_ROW = 4
 TABLE_NAME = "AApprofondir"
