@@ -53,24 +53,9 @@ def weight_to_bp(value: object, *, file: str = "<weights>", line: int = 0, key: 
 
 UNMAPPED = "unmapped"
 
-# Exclusion reasons with a stable code; a rule may add its own free text.
-EXCLUSIONS = {
-    "staff": ("frais de personnel : pas d'achat de biens ou services", "staff costs: no purchase of goods or services"),
-    "debt": ("dette (capital et intérêts) : flux financier", "debt (principal and interest): financial flow"),
-    "financial": ("flux financiers, prêts, dépôts, participations", "financial flows, loans, deposits, holdings"),
-    "ordre": ("opération d'ordre : aucun flux de trésorerie", "ordre operation: no cash flow"),
-    "revenue": ("recette : le budget carbone compte les dépenses", "revenue: the carbon budget counts expenses"),
-    "subsidy": ("subvention ou participation : usage final inconnu (à cartographier si le bénéficiaire déclare ses achats)",
-                "subsidy or contribution: end use unknown (map it if the recipient reports its purchases)"),
-    "transfer": ("reversement, attribution de compensation, contribution obligatoire : transfert entre administrations",
-                 "reversal, compensation, statutory contribution: transfer between administrations"),
-    "tax": ("impôts et taxes : prélèvement, pas un achat", "taxes: levy, not a purchase"),
-    "land": ("acquisition foncière : transfert d'un actif existant", "land purchase: transfer of an existing asset"),
-    "provision": ("dotations aux provisions et amortissements : écriture comptable", "provisions and depreciation: accounting entry"),
-    "rental": ("loyers et charges locatives : couverts par le bilan du propriétaire", "rents: counted by the owner"),
-    "out_of_scope": ("hors périmètre du budget carbone", "outside the carbon budget's scope"),
-    UNMAPPED: ("compte non cartographié : aucune catégorie de facteur", "unmapped account: no factor category"),
-}
+# The stable exclusion codes of a carbon rule (their words: ``carbon.exclusion.<code>`` in the catalogue);
+# a rule may use its own code with a ``reason``.
+EXCLUSIONS = ("staff", "debt", "financial", "ordre", "revenue", "subsidy", "transfer", "tax", "land", "provision", "rental", "out_of_scope", UNMAPPED)
 
 
 # ---- then validators (called by the loader) ------------------------------------------------------
