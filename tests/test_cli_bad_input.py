@@ -5,9 +5,12 @@ code, a French message naming file, row (or XML line), column and value, the doc
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import DATA, FIXTURES, invoke
+
+ROOT_RULES = Path(__file__).resolve().parents[1] / "rules"
 
 TOTEM = FIXTURES / "totem"
 TAB = FIXTURES / "tabular"
@@ -116,3 +119,28 @@ def test_messages_in_english_on_request():
     result = invoke(["--lang", "en", "validate", "no-such-file.xml"], 2)
     assert result.stderr.startswith("Error: ")
     assert "not found" in result.stderr
+
+
+def test_a_rulebook_of_another_kind_given_as_weights_or_carbon_is_a_usage_error(tmp_path):
+    """Found by a new user: ``compare --weights`` with a classification rulebook was an internal error."""
+    rulebook = ROOT_RULES / "i4ce-2022" / "attenuation.yaml"
+    for option, kind in (("--weights", "weights"), ("--carbon", "carbon")):
+        result = invoke(["compare", DATA / "montreuil-ca-2016-m14.xml", option, rulebook], code=2)
+        assert "Erreur interne" not in result.output
+        assert f"« classification », alors qu'il faut ici un livre de type « {kind} »" in result.stderr, result.output
+
+
+def test_a_budget_with_nothing_in_scope_has_ranges_without_a_failed_view(tmp_path):
+    """Found by a new user: a budget with revenue lines only (nothing in scope, no question) made the ranges
+    fail (« No objects to concatenate »): the ranges of an axis with nothing open are points."""
+    path = tmp_path / "recettes.csv"
+    header = "Exercice;Type fichier;Type nomenclature;Dépense/Recette;Investissement/Fonctionnement;Réel/Ordre id/Ordre diff;Chapitre;Article;Rubrique fonctionnelle;Libellé;Montant\n"
+    rows = [f"2016;CA;M52;R;I;OR;C27;A2748;R01;Autres prêts {i};{i} 000,00 €\n" for i in range(1, 6)]
+    path.write_text(header + "".join(rows), encoding="utf-8")
+    summary = tmp_path / "r.json"
+    result = invoke(["classify", path, "--summary-json", summary])
+    assert "view-failed" not in result.output, result.output
+    data = json.loads(summary.read_text(encoding="utf-8"))
+    assert data["total_cents"] == 1_500_000  # 1 000 + … + 5 000 €
+    for axis in data["axes"].values():
+        assert axis["in_scope"]["cents"] == 0 and axis["bounds"]["favourable_max_cents"] == 0

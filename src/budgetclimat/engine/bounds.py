@@ -248,7 +248,10 @@ def _enumerate(start: pd.DataFrame, start_q: np.ndarray, rb: Rulebook, questions
         edge_parts.append(edges)
         level = exp.loc[child, match_cols + ["_depth"]].assign(_node=ids, _q=aa_q[child], _depth=exp.loc[child, "_depth"].to_numpy() + 1)
         level = level.reset_index(drop=True)
-    nodes = pd.concat(node_parts, ignore_index=True).set_index("_node").sort_index()
+    # No AA line on this axis (e.g. nothing in scope): an empty tree, every range then a point.
+    empty_nodes = pd.DataFrame({"_node": pd.Series(dtype="int64"), "_q": pd.Series(dtype=object), "_depth": pd.Series(dtype="int64"),
+                                "_open": pd.Series(dtype=bool), "_stuck": pd.Series(dtype=bool)})
+    nodes = pd.concat(node_parts or [empty_nodes], ignore_index=True).set_index("_node").sort_index()
     edges = pd.concat(edge_parts, ignore_index=True) if edge_parts else pd.DataFrame(columns=["_node", "_answer", "_value", "_child", "_open", "_mask", *vcols])
     # Backward: a node's value is the best over its answers; deepest nodes first (children have larger ids).
     nodes["_mask"] = np.where(nodes["_open"], ALL_MASK, 0).astype("int64")

@@ -53,7 +53,15 @@ class WeightsPreset:
     combine: str = "max"
 
 
+def _require_kind(rulebook: Rulebook, kind: str) -> None:
+    """A weights (carbon) rulebook is what the weights (carbon) view evaluates: any other kind is the user's
+    mistake of file, said as such."""
+    if rulebook.kind != kind:
+        raise ConfigError("rulebook-wrong-kind", file=str(rulebook.path), found=rulebook.kind, expected=kind)
+
+
 def weights_preset(rulebook: Rulebook) -> WeightsPreset:
+    _require_kind(rulebook, "weights")
     extra = rulebook.extra
     labels: dict[str, Text] = {}
     for name, text in (extra.get("objectives") or {}).items():
@@ -125,6 +133,7 @@ class CarbonMapping:
 
 def carbon_mapping(rulebook: Rulebook) -> CarbonMapping:
     """Load the tables a carbon rulebook names and check every category and factor it uses."""
+    _require_kind(rulebook, "carbon")
     extra = rulebook.extra
     base = Path(rulebook.path).parent
 
