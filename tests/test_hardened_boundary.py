@@ -238,9 +238,9 @@ def test_invariants_hold_on_the_real_budget():
 
 def test_invariant_violation_stops_the_run_with_the_figures(tmp_path, monkeypatch):
     """A stage that drops a line from the register is caught: exit 3, figures named, nothing written."""
-    import budgetclimat.engine as engine
+    import budgetclimat.pipeline as pipeline
 
-    real = engine.classify
+    real = pipeline.classify
 
     def dropping(lines, ruleset, answers=None):
         out = real(lines, ruleset, answers)
@@ -248,7 +248,7 @@ def test_invariant_violation_stops_the_run_with_the_figures(tmp_path, monkeypatc
         out.register = out.register[out.register["line_id"] != first].reset_index(drop=True)
         return out
 
-    monkeypatch.setattr(engine, "classify", dropping)
+    monkeypatch.setattr(pipeline, "classify", dropping)  # where the pipeline calls it
     out = tmp_path / "annexe.xlsx"
     result = invoke(["classify", SOURCE, "-o", out], 3)
     assert "Contrôle de cohérence interne en échec" in result.stderr
@@ -257,18 +257,18 @@ def test_invariant_violation_stops_the_run_with_the_figures(tmp_path, monkeypatc
 
 
 def test_invariant_pieces_must_sum_to_their_line(monkeypatch):
-    import budgetclimat.engine as engine
+    import budgetclimat.pipeline as pipeline
     from budgetclimat.errors import InvariantViolated
     from budgetclimat.pipeline import run
 
-    real = engine.classify
+    real = pipeline.classify
 
     def one_cent_off(lines, ruleset, answers=None):
         out = real(lines, ruleset, answers)
         out.register.loc[0, "amount_share_cents"] += 1
         return out
 
-    monkeypatch.setattr(engine, "classify", one_cent_off)
+    monkeypatch.setattr(pipeline, "classify", one_cent_off)
     with pytest.raises(InvariantViolated) as info:
         run([SOURCE])
     assert "pieces sum to their line" in info.value.params["check"]
