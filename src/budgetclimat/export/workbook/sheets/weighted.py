@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from budgetclimat import i18n
+
 from ..grid import H2, HEAD, PERCENT, TEXT, TEXT_WRAP, TITLE, Cell, Grid
 from .common import failed_view, money_row, write_failed_view
 
@@ -58,10 +60,6 @@ def write(ctx) -> None:
     if combined is not None:
         g.blank()
         g.add(Cell(ctx.t("col-weighted-share"), H2))
-        label = ""
-        try:
-            label = view.summary(ctx.lang)["combined"]["label"]
-        except Exception:  # noqa: BLE001 - the label is a nicety
-            label = str(getattr(view, "combine", ""))
+        label = i18n.t(f"weighted.combined.{view.combine}", ctx.lang)  # the rule of the combined share, in words
         g.add(Cell(label, TEXT_WRAP), *money_row([combined, view.base_cents]), Cell(float(view.combined_share), PERCENT))
     ctx.flush(ws, g, landscape=False)
