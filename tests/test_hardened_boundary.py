@@ -249,6 +249,9 @@ def test_invariant_violation_stops_the_run_with_the_figures(tmp_path, monkeypatc
         return out
 
     monkeypatch.setattr(engine, "classify", dropping)
+    import budgetclimat.pipeline as pipeline_module  # it imports the name at its top: patch what it calls
+
+    monkeypatch.setattr(pipeline_module, "classify", dropping)
     out = tmp_path / "annexe.xlsx"
     result = invoke(["classify", SOURCE, "-o", out], 3)
     assert "Contrôle de cohérence interne en échec" in result.stderr
@@ -269,6 +272,9 @@ def test_invariant_pieces_must_sum_to_their_line(monkeypatch):
         return out
 
     monkeypatch.setattr(engine, "classify", one_cent_off)
+    import budgetclimat.pipeline as pipeline_module  # it imports the name at its top: patch what it calls
+
+    monkeypatch.setattr(pipeline_module, "classify", one_cent_off)
     with pytest.raises(InvariantViolated) as info:
         run([SOURCE])
     assert "pieces sum to their line" in info.value.params["check"]
