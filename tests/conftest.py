@@ -56,3 +56,43 @@ def _french_messages():
     i18n.set_language("fr")
     yield
     i18n.set_language("fr")
+
+
+MONTPELLIER_XML = DATA / "montpellier-ca-2018-m57.xml"
+
+
+@dataclass(frozen=True)
+class Classified:
+    """The outputs of one ``classify`` run, shared by several test modules: read them, never write them
+    (a test that needs to change a file copies it first)."""
+
+    folder: Path
+    stdout: str
+    workbook: Path
+    summary: Path
+
+    def summary_data(self) -> dict:
+        """The summary JSON, parsed afresh on each call (a test may change its copy)."""
+        import json
+
+        return json.loads(self.summary.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def montpellier_classified(tmp_path_factory) -> Classified:
+    """``budgetclimat classify montpellier-ca-2018-m57.xml -o annexe.xlsx --summary-json synthese.json``, in
+    French with no other option, run once per test process (≈13 s) for every module that checks this run.
+
+    Writing the workbook changes neither what the command prints nor the summary: the same command without
+    ``-o`` (or without any output) prints the same stdout and writes the same summary, byte for byte
+    (checked when this fixture was introduced), so tests of the bare command use this run too."""
+    from budgetclimat import i18n
+
+    folder = tmp_path_factory.mktemp("montpellier-classified")
+    language = i18n.language()
+    i18n.set_language("fr")  # a session fixture is set up before the autouse one of the test that asks first
+    try:
+        result = invoke(["classify", MONTPELLIER_XML, "-o", folder / "annexe.xlsx", "--summary-json", folder / "synthese.json"])
+    finally:
+        i18n.set_language(language)
+    return Classified(folder=folder, stdout=result.stdout, workbook=folder / "annexe.xlsx", summary=folder / "synthese.json")

@@ -229,6 +229,9 @@ def test_summary_terminal_and_failure(case, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(bounds_module, "compute_bounds", boom)
+    import budgetclimat.pipeline as pipeline_module  # it imports the name at its top: patch what it calls
+
+    monkeypatch.setattr(pipeline_module, "compute_bounds", boom)
     failed = run_lines(lines, ruleset)
     data = summary(failed)
     assert failed.bounds is None and "bounds" not in data["axes"]["attenuation"]

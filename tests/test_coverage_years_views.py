@@ -13,7 +13,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from conftest import DATA, invoke
+from conftest import DATA, MONTPELLIER_XML, invoke
 
 ROOT = Path(__file__).resolve().parents[1]
 GIRONDE = DATA / "gironde-ca-2016-m52-cedi.csv"
@@ -152,15 +152,17 @@ def _sheet_values(path: Path, name: str) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def montpellier_runs(tmp_path_factory):
+def montpellier_runs(tmp_path_factory, montpellier_classified):
     out = tmp_path_factory.mktemp("y2026")
     xml2026 = out / "montpellier-ca-2026-m57.xml"
     text = MONTPELLIER.read_bytes()
     assert text.count(b'<Exer V="2018"/>') == 1
     xml2026.write_bytes(text.replace(b'<Exer V="2018"/>', b'<Exer V="2026"/>'))
     r2026 = invoke(["classify", xml2026, "-o", out / "a.xlsx", "--summary-json", out / "a.json"])
-    r2018 = invoke(["classify", MONTPELLIER, "--summary-json", out / "b.json"])
-    return (r2026, json.loads((out / "b.json").read_text(encoding="utf-8")), (out, xml2026, r2018))
+    # 2018: `classify MONTPELLIER --summary-json`, whose stdout and summary are those of the shared run (conftest)
+    assert MONTPELLIER == MONTPELLIER_XML
+    r2018 = montpellier_classified
+    return (r2026, r2018.summary_data(), (out, xml2026, r2018))
 
 
 def test_2026_budget_runs_with_one_deflator_warning(montpellier_runs):

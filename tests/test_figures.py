@@ -15,7 +15,7 @@ from decimal import Decimal
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import DATA, invoke
+from conftest import DATA, MONTPELLIER_XML, invoke
 from test_functional_vote import M57_ORDRE_CHAPTERS, _raw_lines
 from test_workbook import STAMP, hand_lines
 
@@ -96,14 +96,19 @@ def synthese_figures(path) -> dict[str, dict]:
 @pytest.fixture(scope="module", params=sorted(FILES))
 def run(request, tmp_path_factory):
     path, ordre_chapters = FILES[request.param]
-    out = tmp_path_factory.mktemp(request.param)
-    result = invoke(["classify", path, "-o", out / "annexe.xlsx", "--summary-json", out / "s.json"], 0)
+    if path == MONTPELLIER_XML:  # the same command as below, run once for several modules (conftest)
+        shared = request.getfixturevalue("montpellier_classified")
+        stdout, summary, workbook = shared.stdout, shared.summary, shared.workbook
+    else:
+        out = tmp_path_factory.mktemp(request.param)
+        stdout = invoke(["classify", path, "-o", out / "annexe.xlsx", "--summary-json", out / "s.json"], 0).stdout
+        summary, workbook = out / "s.json", out / "annexe.xlsx"
     return {
         "name": request.param,
         "raw": raw_figures(path, ordre_chapters),
-        "terminal": terminal_figures(result.stdout),
-        "json": json.loads((out / "s.json").read_text(encoding="utf-8")),
-        "synthese": synthese_figures(out / "annexe.xlsx"),
+        "terminal": terminal_figures(stdout),
+        "json": json.loads(summary.read_text(encoding="utf-8")),
+        "synthese": synthese_figures(workbook),
     }
 
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-from conftest import DATA, invoke
+from conftest import DATA, MONTPELLIER_XML, invoke
 from functional_vote import CLASS_SECTION, SPECIAL_SECTION, move_to_sub_chapter, to_vote_by_fonction, to_vote_by_nature
 from lxml import etree
 
@@ -154,9 +154,10 @@ def test_ordre_line_said_real_is_read_as_ordre_with_a_warning(docs, tmp_path):
     assert summary["reconciliation_ok"] is True and summary["ordre_balanced"] is True
 
 
-def test_coloured_budget_is_the_same_whatever_the_vote(docs, tmp_path):
-    axes = {}
-    for name in ("real", "nature", "nature3", "fonction"):
+def test_coloured_budget_is_the_same_whatever_the_vote(docs, tmp_path, montpellier_classified):
+    assert docs["real"] == MONTPELLIER_XML
+    axes = {"real": _axes(montpellier_classified.summary)}  # the same summary, run once for several modules (conftest)
+    for name in ("nature", "nature3", "fonction"):
         summary = tmp_path / f"{name}.json"
         invoke(["classify", docs[name], "--summary-json", summary], 0)
         axes[name] = _axes(summary)

@@ -242,10 +242,9 @@ def _independent_worklist_total(register: pd.DataFrame) -> int:
     return sum(best.values())
 
 
-def test_montpellier_worklist_euros_equal_the_register(tmp_path):
-    summary = tmp_path / "s.json"
-    out = tmp_path / "annexe.xlsx"
-    text = invoke(["classify", DATA / "montpellier-ca-2018-m57.xml", "--summary-json", summary, "-o", out], 0).stdout
+def test_montpellier_worklist_euros_equal_the_register(montpellier_classified):
+    # `classify montpellier --summary-json s.json -o annexe.xlsx`: the run shared with other modules (conftest)
+    summary, out, text = montpellier_classified.summary, montpellier_classified.workbook, montpellier_classified.stdout
     from budgetclimat.pipeline import run
 
     result = run([DATA / "montpellier-ca-2018-m57.xml"])

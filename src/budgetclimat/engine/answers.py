@@ -28,6 +28,7 @@ Another source (the sheets of a previous ``classify`` workbook) only has to prod
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -149,8 +150,25 @@ def _refuse_uncached_formulas(path: Path) -> None:
 
 def parse_share(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Shares from text: ``0.4``, ``0,4``, ``40 %``, ``40`` (a number above 1 and up to 100 is a percentage).
-    Returns (share, bad). Bad: not one number (``1.000,5``, ``40-50``, ``2/3``), below 0, above 100 (%)."""
-    text = values.astype("string").str.strip()
+    Returns (share, bad). Bad: not one number (``1.000,5``, ``40-50``, ``2/3``), below 0, above 100 (%).
+
+    Each distinct text is read once (:func:`_parse_texts`, remembered: the engine reads the same few shares
+    on many small frames) and the result is mapped back to the rows by position."""
+    text = values.astype("string")
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    number_u, bad_u = _parse_texts(tuple(uniques))
+    given = codes >= 0
+    taken = np.where(given, codes, 0)
+    number = np.where(given, number_u[taken] if len(number_u) else np.nan, np.nan)
+    bad = given & (bad_u[taken] if len(bad_u) else False)
+    share = pd.Series(pd.array(number, dtype="Float64"), index=values.index, name=values.name)
+    return share, pd.Series(bad, index=values.index, dtype=bool, name=values.name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_texts(texts: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(share, bad) of each text (never missing), as read-only numpy arrays; a share that is bad or empty is NaN."""
+    text = pd.Series(list(texts), dtype="string").str.strip()
     empty = text.isna() | (text == "")
     percent = text.str.contains("%", regex=False).fillna(False)
     cleaned = text.str.replace("%", "", regex=False).str.replace(r"\s", "", regex=True)
@@ -159,8 +177,11 @@ def parse_share(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     cleaned = cleaned.str.replace(",", ".", regex=False)
     number = pd.to_numeric(cleaned.mask(ambiguous), errors="coerce").astype("Float64")
     number = number.mask(percent | (number > 1), number / 100)
-    bad = ~empty & (number.isna() | (number < 0) | (number > 1))
-    return number.mask(bad), bad.astype(bool)
+    bad = (~empty & (number.isna() | (number < 0) | (number > 1))).astype(bool).to_numpy()
+    share = number.mask(bad).to_numpy(dtype="float64", na_value=np.nan)
+    share.flags.writeable = False
+    bad.flags.writeable = False
+    return share, bad
 
 
 def share_decimal(value) -> Decimal | None:
