@@ -59,13 +59,14 @@ OPTIONS: dict[str, list[str]] = {
 }
 
 
-# Variants whose ``classify`` also writes the workbook (``-o``): one per layout the workbook meets — real M57
-# TOTEM (whose annex is drawn from the nearest year's definition, as for ``totem-earlier-year-2016``), M14
-# voted par fonction, M52 read through the crosswalk (cedi), a budget primitif, and the everything-at-once
-# XLSX (M14 from a spreadsheet). The other variants differ from these only in how the file is *read*; what
-# they check (totals, reconciliation, no error) is in the summary, and the workbook of a CSV/XLSX read is
-# written elsewhere (test_amounts_and_columns, test_roundtrip, test_cli_classify), so they write only the
-# summary: the ranges (engine.bounds) are still computed for it, the workbook (~3 s each) is not.
+# Variants classified through the command itself (a subprocess ``classify -o annexe.xlsx --summary-json``): one
+# per layout the workbook meets — real M57 TOTEM (whose annex is drawn from the nearest year's definition, as
+# for ``totem-earlier-year-2016``), M14 voted par fonction, M52 read through the crosswalk (cedi), a budget
+# primitif, and the everything-at-once XLSX (M14 from a spreadsheet). The other variants differ from these
+# only in how the file is *read*: they are classified in this process, with the command's own option parsing
+# (click) and the pipeline, and checked on the same figures (engine.figures, what the summary JSON says)
+# without the ranges (engine.bounds, ~6 s a run, computed by the command for the variants above). The
+# workbook of a CSV/XLSX read is written elsewhere (test_amounts_and_columns, test_roundtrip, test_cli_classify).
 WITH_WORKBOOK = {
     "real-montpellier-ca-2018-m57", "totem-m14-vote-by-fonction", "real-gironde-ca-2016-m52-cedi", "totem-bp-2026",
     "xlsx-everything-at-once",
@@ -158,24 +159,30 @@ def test_validate(variant, built, tmp_path):
 
 @pytest.mark.parametrize("variant", list(make_variations.VARIANTS))
 def test_classify(variant, built, tmp_path):
-    """``classify --summary-json``, with ``-o annexe.xlsx`` for the variants of :data:`WITH_WORKBOOK` (see there
-    why the others write only the summary)."""
+    """Every variant classifies with exit 0, no error, reconciled, every euro of the source in each axis
+    (in scope + out of scope); through the command for the variants of :data:`WITH_WORKBOOK`, in this process
+    for the others (see there why)."""
     out, expected_all = built
     expected = expected_all[variant]
-    summary = tmp_path / "synthese.json"
-    workbook = tmp_path / "annexe.xlsx"
-    outputs = ["-o", workbook] if variant in WITH_WORKBOOK else []
-    result = run(["classify", out / expected["file"], *OPTIONS[variant], *outputs, "--summary-json", summary])
-
+    path = out / expected["file"]
     problems = []
-    if result.returncode != 0:
-        problems.append(f"exit code {result.returncode}, expected 0")
-    if outputs and not workbook.exists():
-        problems.append("no workbook written")
-    if not summary.exists():
-        problems.append("no summary written")
+    if variant in WITH_WORKBOOK:
+        summary = tmp_path / "synthese.json"
+        workbook = tmp_path / "annexe.xlsx"
+        result = run(["classify", path, *OPTIONS[variant], "-o", workbook, "--summary-json", summary])
+        if result.returncode != 0:
+            problems.append(f"exit code {result.returncode}, expected 0")
+        if not workbook.exists():
+            problems.append("no workbook written")
+        if not summary.exists():
+            problems.append("no summary written")
+            data = None
+        else:
+            data = json.loads(summary.read_text(encoding="utf-8"))
+        shown_run = shown(result)
     else:
-        data = json.loads(summary.read_text(encoding="utf-8"))
+        data, shown_run = _classify_in_process(path, OPTIONS[variant])
+    if data is not None:
         if data["total_cents"] != expected["total_cents"]:
             problems.append(
                 f"total of the lines {euros(data['total_cents'])}, source says {euros(expected['total_cents'])}"
@@ -188,4 +195,22 @@ def test_classify(variant, built, tmp_path):
         for axis, block in data.get("axes", {}).items():
             if block["in_scope"]["cents"] + block["out_of_scope"]["cents"] != expected["total_cents"]:
                 problems.append(f"axis {axis}: in scope + out of scope != the source total")
-    assert not problems, f"{variant} ({expected['file']}): " + "; ".join(problems) + shown(result)
+    assert not problems, f"{variant} ({expected['file']}): " + "; ".join(problems) + shown_run
+
+
+def _classify_in_process(path: Path, options: list[str]) -> tuple[dict, str]:
+    """``classify PATH OPTIONS`` parsed by the command's own options, run by the pipeline: the summary's
+    figures (total, reconciliation, errors, per axis) without the ranges, and the findings for a failure."""
+    from budgetclimat.cli.classify import classify as command
+    from budgetclimat.engine.figures import compute
+    from budgetclimat.errors import render_finding
+    from budgetclimat.pipeline import run as run_pipeline
+
+    params = command.make_context("classify", [str(path), *map(str, options)]).params
+    result = run_pipeline(params["files"], profile=params["profile"], basis=params["basis"], constants=params["constants"])
+    result.bounds = None  # no ranges here: the command computes them for the variants of WITH_WORKBOOK
+    figures = compute(result).to_json()
+    data = {"total_cents": figures["total_cents"], "axes": figures["axes"], "reconciliation": {"ok": result.reconciliation_ok},
+            "findings": {"errors": result.errors}}
+    errors = result.findings[result.findings["level"] == "error"]
+    return data, "\n" + "\n".join(render_finding(r) for r in errors.head(5).to_dict("records"))
