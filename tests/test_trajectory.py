@@ -84,3 +84,22 @@ def test_errors_name_file_line_and_key(tmp_path):
     with pytest.raises(ConfigError) as exc:
         load_trajectory(_write(tmp_path, "trajectory:\n  shape: stepped\n  periods:\n    - {from: 2019, to: 2023, cap: 1}\n    - {from: 2023, to: 2025, cap: 1}\n"))
     assert "2023" in exc.value.message("en")
+
+
+@pytest.mark.parametrize(("lang", "detail", "expected"), [
+    ("fr", "2015 ≤ 2019 ; attendu : une année postérieure à l'année de référence", "absent ou vide ; attendu : factors:"),
+    ("en", "2015 ≤ 2019; expected: a year after the baseline year", "missing or empty; expected: factors:"),
+])
+def test_configuration_mistakes_are_said_in_the_users_language(tmp_path, lang, detail, expected):
+    """Found by a new user: the words of trajectory and carbon-rulebook mistakes were French in an English
+    run and English in a French one."""
+    from conftest import DATA, invoke
+
+    trajectory = tmp_path / "t.yaml"
+    trajectory.write_text("trajectory:\n  id: t\n  shape: linear\n  baseline: {year: 2019, net: 1000}\n  target: {year: 2015, net: 10}\n",
+                          encoding="utf-8")
+    carbon = tmp_path / "c.yaml"
+    carbon.write_text("rulebook: {id: c, kind: carbon, nomenclatures: [M57]}\nrules: []\n", encoding="utf-8")
+    budget = DATA / "montreuil-ca-2016-m14.xml"
+    assert detail in invoke(["--lang", lang, "compare", budget, "--trajectory", trajectory], code=2).stderr
+    assert expected in invoke(["--lang", lang, "compare", budget, "--carbon", carbon], code=2).stderr

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from budgetclimat import i18n
 from budgetclimat.engine.match import first_match
 from budgetclimat.errors import ConfigError
 from budgetclimat.rulebook import Rulebook
@@ -66,7 +67,7 @@ def weights_preset(rulebook: Rulebook) -> WeightsPreset:
     labels: dict[str, Text] = {}
     for name, text in (extra.get("objectives") or {}).items():
         if not IDENT.match(str(name)):
-            raise _meta_error(rulebook, f"objectives.{name}", "nom invalide", "[a-z_]+")
+            raise _meta_error(rulebook, f"objectives.{name}", i18n.t("detail.invalid-name"), "[a-z_]+")
         labels[str(name)] = Text(str(text.get("fr", name)), str(text.get("en", ""))) if isinstance(text, dict) else Text(str(text))
     objectives = list(AXES) + [o for o in labels if o not in AXES]
     scale = {}
@@ -83,12 +84,12 @@ def weights_preset(rulebook: Rulebook) -> WeightsPreset:
     from_classes = {}
     for klass, value in (extra.get("from_classes") or {}).items():
         if klass not in CLASSES:
-            raise _meta_error(rulebook, f"from_classes.{klass}", "classe inconnue", ", ".join(CLASSES))
+            raise _meta_error(rulebook, f"from_classes.{klass}", i18n.t("detail.unknown-class"), ", ".join(CLASSES))
         from_classes[str(klass)] = weight_to_bp(value, file=str(rulebook.path), key=f"from_classes.{klass}", scale=scale)
     axes = {str(k): str(v) for k, v in (extra.get("axes") or {}).items()}
     for axis, objective in axes.items():
         if objective not in objectives:
-            raise _meta_error(rulebook, f"axes.{axis}", f"objectif « {objective} » inconnu", ", ".join(objectives))
+            raise _meta_error(rulebook, f"axes.{axis}", i18n.t("detail.unknown-objective", value=objective), ", ".join(objectives))
     combine = str(extra.get("combine", "max"))
     if combine not in COMBINE_RULES:
         raise _meta_error(rulebook, "combine", f"« {combine} »", ", ".join(COMBINE_RULES))
@@ -141,13 +142,13 @@ def carbon_mapping(rulebook: Rulebook) -> CarbonMapping:
         value = extra.get(key)
         if value is None:
             if required:
-                raise _meta_error(rulebook, key, "absent", f"{key}: <path relative to the rulebook>")
+                raise _meta_error(rulebook, key, i18n.t("detail.absent"), i18n.t("expected.path-relative", key=key))
             return None
         return (base / str(value)).resolve()
 
     tables = extra.get("factors")
     if not isinstance(tables, list) or not tables:
-        raise _meta_error(rulebook, "factors", "absent ou vide", "factors: [factors/….csv, …]")
+        raise _meta_error(rulebook, "factors", i18n.t("detail.absent-or-empty"), "factors: [factors/….csv, …]")
     factors = load_factor_tables([(base / str(p)).resolve() for p in tables])
     categories = {str(k): str(v) for k, v in (extra.get("categories") or {}).items()}
     settings = CarbonSettings(

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from budgetclimat import yamlfile
+from budgetclimat import i18n, yamlfile
 from budgetclimat.errors import ConfigError
 
 KINDS = ("monetary", "physical")
@@ -281,12 +281,12 @@ def load_vat(path: str | Path) -> VatRates:
         return ConfigError("vat-bad-config", file=str(path), line=yamlfile.line_at(data, key), key=key, detail=detail, expected=expected)
 
     if not isinstance(data, dict) or not isinstance(data.get("vat"), dict):
-        raise bad("vat", "bloc absent", "a mapping 'vat:' with default_rate and rates")
+        raise bad("vat", i18n.t("detail.block-missing"), i18n.t("expected.vat-block"))
     vat = data["vat"]
     known = {"id", "source", "amounts_include_vat", "default_rate", "rates"}
     for key in vat:
         if key not in known:
-            raise bad(f"vat.{key}", "clé inconnue", ", ".join(sorted(known)))
+            raise bad(f"vat.{key}", i18n.t("detail.unknown-key"), ", ".join(sorted(known)))
     default = vat.get("default_rate")
     if not isinstance(default, (int, float)) or not 0 <= default < 1:
         raise bad("vat.default_rate", f"{default!r}", "a rate in [0, 1) (0.20 for 20 %)")

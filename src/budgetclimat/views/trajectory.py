@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from budgetclimat import yamlfile
+from budgetclimat import i18n, yamlfile
 from budgetclimat.errors import ConfigError
 
 SHAPES = ("linear", "constant_rate", "cumulative_budget", "stepped")
@@ -115,13 +115,13 @@ def load_trajectory(path: str | Path) -> Trajectory:
         raise ConfigError("trajectory-bad", file=str(path), line=line, key=key, detail=detail, expected=expected)
 
     if not isinstance(raw, dict) or not isinstance(raw.get("trajectory"), dict):
-        raise ConfigError("trajectory-bad", file=str(path), line=1, key="trajectory", detail="bloc absent",
+        raise ConfigError("trajectory-bad", file=str(path), line=1, key="trajectory", detail=i18n.t("detail.block-missing"),
                           expected="trajectory: {id, shape, baseline, target | budget | periods}")
     t = raw["trajectory"]
     known = {"id", "title", "source", "unit", "shape", "baseline", "target", "budget", "horizon", "until", "periods", "sectors", "note"}
     for key in t:
         if key not in known:
-            fail(t, f"trajectory.{key}", "clé inconnue", ", ".join(sorted(known)))
+            fail(t, f"trajectory.{key}", i18n.t("detail.unknown-key"), ", ".join(sorted(known)))
     shape = t.get("shape")
     if shape not in SHAPES:
         fail(t, "trajectory.shape", f"« {shape} »", " | ".join(SHAPES))
@@ -133,13 +133,13 @@ def load_trajectory(path: str | Path) -> Trajectory:
     def number(node, key, *, positive=False):
         value = node.get(key.split(".")[-1]) if isinstance(node, dict) else None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (positive and value <= 0) or value < 0:
-            fail(node, key, f"« {value} »", "a positive number" if positive else "a number ≥ 0")
+            fail(node, key, f"« {value} »", i18n.t("expected.positive-number") if positive else i18n.t("expected.number"))
         return float(value)
 
     def year(node, key):
         value = node.get(key.split(".")[-1]) if isinstance(node, dict) else None
         if isinstance(value, bool) or not isinstance(value, int) or not 1900 <= value <= 2200:
-            fail(node, key, f"« {value} »", "a year (2030)")
+            fail(node, key, f"« {value} »", i18n.t("expected.year"))
         return int(value)
 
     traj_id = str(t.get("id", path.stem))
@@ -148,7 +148,7 @@ def load_trajectory(path: str | Path) -> Trajectory:
     if shape == "stepped":
         periods = t.get("periods")
         if not isinstance(periods, list) or not periods:
-            fail(t, "trajectory.periods", "absent ou vide", "periods: [{from: 2019, to: 2023, cap: 422, confidence: high}]")
+            fail(t, "trajectory.periods", i18n.t("detail.absent-or-empty"), "periods: [{from: 2019, to: 2023, cap: 422, confidence: high}]")
         caps = _periods(periods, "trajectory.periods", scale, fail, number, year)
         first = int(caps["year"].min())
         baseline_node = t.get("baseline")
@@ -170,7 +170,7 @@ def load_trajectory(path: str | Path) -> Trajectory:
 
     baseline_node = t.get("baseline")
     if not isinstance(baseline_node, dict):
-        fail(t, "trajectory.baseline", "absent", "baseline: {year: 2019, net: 1000000}")
+        fail(t, "trajectory.baseline", i18n.t("detail.absent"), "baseline: {year: 2019, net: 1000000}")
     b_year = year(baseline_node, "trajectory.baseline.year")
     b_value = number(baseline_node, "trajectory.baseline.net", positive=True) * scale
 
@@ -178,10 +178,10 @@ def load_trajectory(path: str | Path) -> Trajectory:
         """The ``target`` table and its year, after the baseline year."""
         node = t.get("target")
         if not isinstance(node, dict):
-            fail(t, "trajectory.target", "absent", example)
+            fail(t, "trajectory.target", i18n.t("detail.absent"), example)
         t_year = year(node, "trajectory.target.year")
         if t_year <= b_year:
-            fail(node, "trajectory.target.year", f"{t_year} ≤ {b_year}", "a year after the baseline year")
+            fail(node, "trajectory.target.year", f"{t_year} ≤ {b_year}", i18n.t("expected.year-after-baseline"))
         return node, t_year
 
     if shape == "cumulative_budget":
@@ -203,14 +203,14 @@ def load_trajectory(path: str | Path) -> Trajectory:
     if shape == "linear":
         return Trajectory(traj_id, title, shape, b_year, b_value, linear_caps(b_year, b_value, t_year, t_value), None, source)
     if t_value <= 0:
-        fail(target_node, "trajectory.target.net", "0", "a level > 0 for a constant rate (use linear to reach zero)")
+        fail(target_node, "trajectory.target.net", "0", i18n.t("expected.level-constant-rate"))
     caps, r = constant_rate_caps(b_year, b_value, t_year, t_value)
     return Trajectory(traj_id, title, shape, b_year, b_value, caps, r, source)
 
 
 def _periods(periods, key, scale, fail, number, year) -> pd.DataFrame:
     if not isinstance(periods, list) or not periods:
-        raise ConfigError("trajectory-bad", file="", line=getattr(periods, "line", 1), key=key, detail="absent ou vide", expected="a list of periods")
+        raise ConfigError("trajectory-bad", file="", line=getattr(periods, "line", 1), key=key, detail=i18n.t("detail.absent-or-empty"), expected=i18n.t("expected.periods"))
     frames = []
     for i, p in enumerate(periods):
         pkey = f"{key}[{i + 1}]"
