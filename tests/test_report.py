@@ -88,7 +88,7 @@ def test_compare_report_renders_a_table_without_the_pipeline():
     text = report.text().splitlines()
     assert text[0] == "Évolution sur 1 exercice(s) — pondération w, carbone c"
     assert "123\u202f456,78 €" in text[3] and "25,0 %" in text[3] and "1\u202f234" in text[3] and "1\u202f000 – 1\u202f501" in text[3]
-    assert text[5] == "    attenuation 12,5 %"
+    assert text[5] == "    Atténuation 12,5 %"  # the objective by its label
     assert text[-1].startswith("Conventions retirées")
     assert report.to_dict()["years"][0]["cap_tco2e"] is None  # NaN is null in JSON
 
@@ -143,3 +143,8 @@ def test_a_missing_file_stops_before_any_file_is_read(tmp_path, monkeypatch):
     assert result.stderr == f"Erreur : Fichier introuvable : {missing}\n"
     result = invoke(["--lang", "en", "validate", tmp_path], 2)  # a folder: there, but not a file (click says it)
     assert "is a directory" in result.stderr
+
+
+def test_errors_finds_a_code_typed_in_capitals():
+    """Found by a new user: ``errors AMOUNT-NEGATIVE`` said « code inconnu »."""
+    assert invoke(["errors", "AMOUNT-NEGATIVE"]).stdout.startswith("amount-negative — Montant négatif")

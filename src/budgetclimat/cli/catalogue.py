@@ -23,6 +23,7 @@ def errors(output_format: str, codes: tuple[str, ...]) -> None:
     from budgetclimat.errors import ConfigError
 
     catalogue = load_catalogue()
+    codes = tuple(c.strip().lower() for c in codes)  # codes are lower case; « AMOUNT-NEGATIVE » is the same code
     unknown = [c for c in codes if c not in catalogue]
     if unknown:
         raise ConfigError("unknown-code", value=", ".join(unknown))

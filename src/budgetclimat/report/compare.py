@@ -16,6 +16,7 @@ import pandas as pd
 
 from budgetclimat import i18n
 from budgetclimat.money import format_euros
+from budgetclimat.rulebook.model import axis_label
 
 
 @dataclass
@@ -65,7 +66,7 @@ def _human(table, meta) -> str:
         rng = f"{_int(row.get('tco2e_low', float('nan')), lang)} – {_int(row.get('tco2e_high', float('nan')), lang)}"
         lines.append(i18n.t("cli.compare.header", year=row["exercice"], base=base, combined=share, tco2e=tco2e, range=rng))
         lines.append(i18n.t("cli.compare.objectives"))
-        parts = [f"{o} {_pct(100 * row.get(f'share_{o}', 0.0), 1, lang)}" for o in meta["objectives"]]
+        parts = [f"{axis_label(o, lang, short=True)} {_pct(100 * row.get(f'share_{o}', 0.0), 1, lang)}" for o in meta["objectives"]]
         lines.append("    " + " · ".join(parts))
         if "cap_tco2e" in row and row["cap_tco2e"] == row["cap_tco2e"]:
             lines.append(i18n.t("cli.compare.cap", year=row["exercice"], cap=_int(row['cap_tco2e'], lang),

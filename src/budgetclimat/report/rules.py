@@ -23,6 +23,7 @@ from budgetclimat.errors import FindingCounts, render_finding
 from budgetclimat.money import euros_text, format_euros
 from budgetclimat.outputs import formula_safe
 from budgetclimat.report.common import level_text, records
+from budgetclimat.rulebook.model import axis_label
 
 MAX_LISTED = 30
 
@@ -98,7 +99,7 @@ class CoverageReport:
         lang = i18n.language()
         out = []
         for axis, rows in self.rules.groupby("axis", sort=False):
-            out.append(i18n.t("cli.rules.axis", axis=axis))
+            out.append(i18n.t("cli.rules.axis", axis=axis_label(axis)))
             for r in rows.itertuples():
                 out.append(f"  {r.rule_id:<40} {r.lines:>7} {format_euros(int(r.amount_cents), lang):>24}")
         rest = self.unmatched
