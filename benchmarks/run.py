@@ -83,6 +83,25 @@ def measure(cmd: list[str], timeout: float, cwd: Path | None = None) -> dict:
     }
 
 
+def check_register(path: Path, lines: int, total_cents: int) -> str:
+    """The euros of the register the command wrote against the generator's own figures (integer cents
+    summed when drawing, never what the command printed): per axis, every line once and the pieces'
+    cents summing to the file's total."""
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        return "no register"
+    table = pq.read_table(path, columns=["line_id", "axis", "amount_share_cents"]).to_pandas()
+    bad = []
+    for axis, rows in table.groupby("axis", sort=False):
+        n, cents = rows["line_id"].nunique(), int(rows["amount_share_cents"].astype("int64").sum())
+        if n != lines or cents != total_cents:
+            bad.append(f"{axis}: {n:,} lines, {cents:,} cents")
+    if bad or table.empty:
+        return "**differs** (" + "; ".join(bad or ["empty"]) + f"; expected {lines:,} lines, {total_cents:,} cents)"
+    return f"ok ({table['axis'].nunique()} axes × {total_cents:,} cents)"
+
+
 # --- phases inside one process (run as ``run.py --phases FILE [--workbook]``) --------------------------
 
 def phases(path: Path, workbook: bool, out_dir: Path) -> dict:
@@ -239,6 +258,9 @@ def write_page(cases: list[dict], profile: str | None, started: str, seconds: fl
                 f"| {fmt(cmd)} | {ratio(cmd, case['bare'], 'wall')} | {fmt(cmd, 'rss_mib')} "
                 f"| {ratio(cmd, case['bare'], 'rss_mib')} | {cmd['code'] if cmd else '—'} |"
             )
+    lines += ["", "Euros of the register each `classify → register` run wrote (`--lines-out`), against the "
+              "generator's integer-cent total of the file (every line once per axis, pieces summing to the total):", ""]
+    lines += [f"- {c['name']}: {c.get('check', '—')}" for c in cases]
     failures = [(c["name"], label, r) for c in cases for label, r in [("bare read", c["bare"]), *c["commands"], ("phases", c.get("phases_run"))]
                 if r and r["status"] != "ok"]
     if failures:
@@ -323,6 +345,7 @@ def main() -> int:
             base = [BUDGETCLIMAT, "classify", str(path), *READ_OPTIONS, "--lines-out", str(out / f"{path.stem}.parquet")]
             print(f"== {name}: classify --lines-out", file=sys.stderr)
             case["commands"].append(("classify → register", measure(base, args.timeout)))
+            case["check"] = check_register(out / f"{path.stem}.parquet", n, rec["total_cents"])
             if n <= 100_000:  # the workbook at 100k only
                 print(f"== {name}: classify -o workbook", file=sys.stderr)
                 case["commands"].append(("classify → register + workbook",
@@ -337,6 +360,8 @@ def main() -> int:
                 print(f"   {label:34} {r['status']:8} {r['wall']:8.2f} s {r['rss_mib']:8.0f} MiB exit {r['code']}"
                       + (f"\n{r['stderr_tail']}" if r["status"] != "ok" else ""), file=sys.stderr)
             cases.append(case)
+            # the page after each input: a run stopped later keeps what it measured
+            args.page.write_text(write_page(cases, None, started, time.perf_counter() - t0), encoding="utf-8")
         profile = None
         first_csv = next((r["path"] for r in made if r["kind"] == "csv" and r["lines"] == 100_000), None)
         if first_csv and not args.no_profile:
