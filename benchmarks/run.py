@@ -342,14 +342,15 @@ def main() -> int:
             case = {"name": name, "kind": kind, "lines": n, "seed": args.seed, "commands": []}
             print(f"== {name}: bare read", file=sys.stderr)
             case["bare"] = measure([PYTHON, "-c", BARE[kind], str(path)], args.timeout)
-            base = [BUDGETCLIMAT, "classify", str(path), *READ_OPTIONS, "--lines-out", str(out / f"{path.stem}.parquet")]
+            register = out / f"{path.name}.register.parquet"  # one per input: the stems are shared across formats
+            base = [BUDGETCLIMAT, "classify", str(path), *READ_OPTIONS, "--lines-out", str(register)]
             print(f"== {name}: classify --lines-out", file=sys.stderr)
             case["commands"].append(("classify → register", measure(base, args.timeout)))
-            case["check"] = check_register(out / f"{path.stem}.parquet", n, rec["total_cents"])
+            case["check"] = check_register(register, n, rec["total_cents"])
             if n <= 100_000:  # the workbook at 100k only
                 print(f"== {name}: classify -o workbook", file=sys.stderr)
                 case["commands"].append(("classify → register + workbook",
-                                         measure(base + ["-o", str(out / f"{path.stem}.xlsx")], args.timeout)))
+                                         measure(base + ["-o", str(out / f"{path.name}.annexe.xlsx")], args.timeout)))
             print(f"== {name}: phases", file=sys.stderr)
             child = [PYTHON, __file__, "--phases", str(path)] + (["--workbook"] if n <= 100_000 else [])
             run = measure(child, args.timeout)
