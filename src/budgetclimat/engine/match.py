@@ -24,7 +24,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from budgetclimat.engine.matcher import FACT_PREFIX, MaskCache, columns_of, evaluate, fact_column, normalise
+from budgetclimat.engine.matcher import FACT_PREFIX, columns_of, evaluate, fact_column, normalise
 from budgetclimat.rulebook.crosswalk import covered_mask, translate
 from budgetclimat.rulebook.model import Rulebook
 
@@ -100,7 +100,7 @@ def first_rule(rb: Rulebook, combos: pd.DataFrame, among: np.ndarray | None = No
         open_ &= among
     seen = translate(combos, rb.crosswalks)
     chosen = np.full(len(combos), -1, dtype="int64")
-    cache = MaskCache(seen)  # conditions on facts aside, shared with earlier frames of the same lines
+    cache: dict = {}
     for i, rule in enumerate(rb.rules):
         if not open_.any():
             break

@@ -7,7 +7,6 @@ The frame is a *match frame*: one row per distinct combination of the columns th
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 
 import numpy as np
 import pandas as pd
@@ -56,64 +55,9 @@ def evaluate(matcher, frame: pd.DataFrame, cache: dict | None = None) -> np.ndar
         return _condition(matcher, frame)
     key = (matcher.column, matcher.op, matcher.values, matcher.fact)
     if key not in cache:
-        cache[key] = cache.compute(matcher, frame) if isinstance(cache, MaskCache) else _condition(matcher, frame)
+        cache[key] = _condition(matcher, frame)
         cache[key].flags.writeable = False  # shared between rules: never modified in place
     return cache[key]
-
-
-class MaskCache(dict):
-    """A cache for :func:`evaluate` on ``frame`` that also shares work between frames.
-
-    A condition that reads no fact is a function of the row's other columns only: it is computed once on
-    the distinct rows of those columns and taken back to the frame's rows. Those masks are remembered for
-    the next frame whose fact-free columns hold the same distinct rows (the classify runs of
-    :mod:`budgetclimat.engine.bounds` differ only in their facts; the views re-read the same lines). The
-    frame's rows are checked to be exactly the distinct rows taken back (no hash collision can merge two
-    rows); when they are not, nothing is shared and each condition is computed on the frame itself."""
-
-    def __init__(self, frame: pd.DataFrame):
-        super().__init__()
-        self._shared = _fact_free_rows(frame)
-
-    def compute(self, cond: Condition, frame: pd.DataFrame) -> np.ndarray:
-        if cond.fact or self._shared is None:
-            return _condition(cond, frame)
-        rows, inverse, masks = self._shared
-        key = (cond.column, cond.op, cond.values)
-        if key not in masks:
-            masks[key] = _condition(cond, rows)
-            masks[key].flags.writeable = False
-        return masks[key][inverse]
-
-
-# fact-free distinct rows (a frame) → their masks by condition; the most recently used kept, within a row budget
-_SHARED: OrderedDict = OrderedDict()
-_SHARED_ENTRIES = 32
-_SHARED_ROWS = 200_000
-
-
-def _fact_free_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, dict] | None:
-    """``(rows, inverse, masks)``: the distinct rows of the fact-free columns of ``frame`` (``rows.iloc[inverse]``
-    is those columns, exactly) and the masks already computed on them; None when not shareable."""
-    columns = [c for c in frame.columns if not str(c).startswith(FACT_PREFIX)]
-    if not columns or not len(frame):
-        return None
-    part = frame[columns].reset_index(drop=True)
-    hashes = pd.util.hash_pandas_object(part, index=False).to_numpy()
-    unique, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-    rows = part.iloc[first].reset_index(drop=True)
-    if not part.equals(rows.iloc[inverse.ravel()].reset_index(drop=True)):
-        return None  # two different rows with one hash: compute on the frame itself
-    key = (tuple(columns), tuple(str(t) for t in part.dtypes), unique.tobytes())
-    known = _SHARED.get(key)
-    if known is not None and known[0].equals(rows):
-        _SHARED.move_to_end(key)
-        return rows, inverse.ravel(), known[1]
-    masks: dict = {}
-    _SHARED[key] = (rows, masks)
-    while len(_SHARED) > _SHARED_ENTRIES or (len(_SHARED) > 1 and sum(len(r) for r, _ in _SHARED.values()) > _SHARED_ROWS):
-        _SHARED.popitem(last=False)
-    return rows, inverse.ravel(), masks
 
 
 def first_failing(matcher, frame: pd.DataFrame) -> Condition | object | None:
