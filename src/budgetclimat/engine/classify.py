@@ -16,7 +16,7 @@ from budgetclimat import i18n
 from budgetclimat.engine import answers as ans
 from budgetclimat.engine.coverage import uncovered_finding
 from budgetclimat.engine.match import DEFAULT_RULE, covered, distinct, first_rule, line_facts, match_frame
-from budgetclimat.engine.matcher import fact_column
+from budgetclimat.engine.matcher import Prepared, fact_column
 from budgetclimat.errors import WARNING, ConfigError, concat_findings, findings_frame
 from budgetclimat.money import allocate
 from budgetclimat.rulebook.crosswalk import translate
@@ -50,9 +50,10 @@ def classify(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame | None
 
     gid, combos = distinct(match_frame(lines, facts, ruleset.scope + ruleset.classification))
 
-    scope_rule, scope_out = _scope(combos, ruleset)
+    prepared = Prepared(combos, [rule for rb in ruleset.scope + ruleset.classification for rule in rb.rules])  # one label search for all
+    scope_rule, scope_out = _scope(combos, ruleset, prepared)
     pieces = pd.concat(
-        [_axis_pieces(combos, rb, scope_rule, scope_out) for rb in ruleset.classification] or [_empty_pieces()],
+        [_axis_pieces(combos, rb, scope_rule, scope_out, prepared) for rb in ruleset.classification] or [_empty_pieces()],
         ignore_index=True,
     )
     base = pd.DataFrame(
@@ -93,7 +94,7 @@ def _uncovered(lines: pd.DataFrame, gid: np.ndarray, combos: pd.DataFrame, rules
 # ---- scope ----------------------------------------------------------------------------------------
 
 
-def _scope(combos: pd.DataFrame, ruleset: RuleSet) -> tuple[np.ndarray, np.ndarray]:
+def _scope(combos: pd.DataFrame, ruleset: RuleSet, prepared: Prepared | None = None) -> tuple[np.ndarray, np.ndarray]:
     """First match across the scope rulebooks, in order: the deciding rule id of each combination and
     whether it is out of scope."""
     n = len(combos)
@@ -101,7 +102,7 @@ def _scope(combos: pd.DataFrame, ruleset: RuleSet) -> tuple[np.ndarray, np.ndarr
     out = np.zeros(n, dtype=bool)
     decided = np.zeros(n, dtype=bool)
     for rb in ruleset.scope:
-        chosen = first_rule(rb, combos, among=~decided)
+        chosen = first_rule(rb, combos, among=~decided, prepared=prepared)
         hit = chosen >= 0
         rule_ids[hit] = np.array([r.id for r in rb.rules], dtype=object)[chosen[hit]]
         out[hit] = np.array([r.then.out for r in rb.rules], dtype=bool)[chosen[hit]]
@@ -139,9 +140,9 @@ def _pieces_frame(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
     return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in _PIECE_COLUMNS})
 
 
-def _axis_pieces(combos: pd.DataFrame, rb: Rulebook, scope_rule: np.ndarray, scope_out: np.ndarray) -> pd.DataFrame:
+def _axis_pieces(combos: pd.DataFrame, rb: Rulebook, scope_rule: np.ndarray, scope_out: np.ndarray, prepared: Prepared | None = None) -> pd.DataFrame:
     gids = np.arange(len(combos))
-    chosen = first_rule(rb, combos, among=~scope_out)
+    chosen = first_rule(rb, combos, among=~scope_out, prepared=prepared)
     in_book = covered(rb, combos)
     combos = translate(combos, rb.crosswalks)  # the outcomes read an M52 line as the M57 line it maps to
     active = ~scope_out & in_book

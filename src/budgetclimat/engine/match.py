@@ -24,7 +24,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from budgetclimat.engine.matcher import FACT_PREFIX, columns_of, evaluate, fact_column, normalise
+from budgetclimat.engine.matcher import FACT_PREFIX, Prepared, columns_of, fact_column, normalise
 from budgetclimat.rulebook.crosswalk import covered_mask, translate
 from budgetclimat.rulebook.model import Rulebook
 
@@ -89,24 +89,32 @@ def covered(rb: Rulebook, combos: pd.DataFrame) -> np.ndarray:
     return covered_mask(combos, rb.nomenclatures, rb.crosswalks)
 
 
-def first_rule(rb: Rulebook, combos: pd.DataFrame, among: np.ndarray | None = None) -> np.ndarray:
+def first_rule(rb: Rulebook, combos: pd.DataFrame, among: np.ndarray | None = None, prepared: Prepared | None = None) -> np.ndarray:
     """Index in ``rb.rules`` of the first rule each combination matches, in file order (-1: none).
 
-    Only the combinations ``rb`` covers (and, when given, those of the mask ``among``) are tried; the
-    rules see a line of a crosswalk's source nomenclature as the line it maps to.
+    Only the combinations ``rb`` covers (and, when given, those of the mask ``among``) are tried, and a
+    rule only on the combinations no earlier rule took; the rules see a line of a crosswalk's source
+    nomenclature as the line it maps to. ``prepared``: a :class:`~budgetclimat.engine.matcher.Prepared`
+    of ``combos`` shared by the caller's rulebooks (columns factorised and labels searched once).
     """
     open_ = covered(rb, combos).copy()  # narrowed in place below
     if among is not None:
         open_ &= among
     seen = translate(combos, rb.crosswalks)
+    if prepared is None or prepared.frame is not combos:
+        prepared = Prepared(combos, rb.rules)
+    else:
+        prepared.add(rb.rules)
+    if seen is not combos:
+        prepared = prepared.derive(seen)
     chosen = np.full(len(combos), -1, dtype="int64")
-    cache: dict = {}
+    rows = np.flatnonzero(open_)
     for i, rule in enumerate(rb.rules):
-        if not open_.any():
+        if not len(rows):
             break
-        hit = evaluate(rule.when, seen, cache) & open_
-        chosen[hit] = i
-        open_ &= ~hit
+        hit = prepared.mask(rule.when, rows)
+        chosen[rows[hit]] = i
+        rows = rows[~hit]
     return chosen
 
 

@@ -134,3 +134,180 @@ def _regex(values: pd.Series, pattern: str) -> np.ndarray:
 
     array = pa.array(values.astype("string").to_numpy(dtype=object, na_value=None), type=pa.string())
     return np.asarray(contains(array, pattern).fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+# ---- many rules on one frame: distinct values, open rows, one automaton for every keyword ---------
+
+_KEYWORD_OPS = ("keywords", "all_keywords", "not_keywords")
+_SEPARATOR = "\n"  # joins labels for one automaton pass: never in a keyword (normalised: no \s), not a word character
+_CHUNK = 1 << 16  # labels per automaton pass (bounds the memory of the haystack and of its code points)
+_ASCII_WORD = np.array([chr(c).isalnum() or c == 0x5F for c in range(128)], dtype=bool)
+
+
+def _is_word(points: np.ndarray) -> np.ndarray:
+    """Python's ``\\w`` (str patterns: ``str.isalnum()`` or ``_``) for each code point of ``points``."""
+    points = np.asarray(points, dtype=np.uint32)
+    out = np.zeros(len(points), dtype=bool)
+    ascii_ = points < 128
+    out[ascii_] = _ASCII_WORD[points[ascii_]]
+    if not ascii_.all():
+        rest = np.unique(points[~ascii_])  # a few distinct characters
+        word = np.array([chr(int(c)).isalnum() for c in rest], dtype=bool)
+        out[~ascii_] = word[np.searchsorted(rest, points[~ascii_])]
+    return out
+
+
+def keyword_hits(texts: list[str], words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``(text index, word index)`` of every distinct pair where the word occurs in the text at a word
+    start — what ``re.search(r"\\b" + re.escape(word), text)`` finds (Python's Unicode ``\\b``: the
+    characters before and at the match differ in being word characters; the start of a text is not one).
+
+    One Aho–Corasick pass (``ahocorasick_rs``) over the texts joined by a newline finds every occurrence
+    of every word, overlapping ones included; the boundary is then checked on the code point before each
+    occurrence, vectorised. ``words``: distinct, non-empty."""
+    import ahocorasick_rs
+
+    if not words or not texts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    automaton = ahocorasick_rs.AhoCorasick(words)
+    first_is_word = _is_word(np.array([ord(w[0]) for w in words], dtype=np.uint32))
+    found_text, found_word = [], []
+    for begin in range(0, len(texts), _CHUNK):
+        chunk = texts[begin : begin + _CHUNK]
+        haystack = _SEPARATOR.join(chunk)
+        try:
+            matches = automaton.find_matches_as_indexes(haystack, overlapping=True)
+        except UnicodeEncodeError:  # a lone surrogate (undecodable byte kept by the reader): Python's re on this chunk
+            t, w = _keyword_hits_re(chunk, words)
+            found_text.append(t + begin)
+            found_word.append(w)
+            continue
+        if not matches:
+            continue
+        found = np.array(matches, dtype=np.int64).reshape(-1, 3)
+        word, start = found[:, 0], found[:, 1]
+        points = np.frombuffer(haystack.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        before = np.where(start > 0, points[np.maximum(start - 1, 0)], ord(_SEPARATOR))  # a text's start: the separator
+        ok = _is_word(before) != first_is_word[word]
+        lengths = np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk))
+        starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+        found_text.append(np.searchsorted(starts, start[ok], side="right") - 1 + begin)
+        found_word.append(word[ok])
+    if not found_text:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    pair = np.unique(np.concatenate(found_text) * len(words) + np.concatenate(found_word))
+    return pair // len(words), pair % len(words)
+
+
+def _keyword_hits_re(texts: list[str], words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`keyword_hits` by Python's ``re``, text by text (only for a chunk the automaton cannot read)."""
+    patterns = [re.compile(r"\b" + re.escape(w)) for w in words]
+    pairs = [(t, w) for t, text in enumerate(texts) for w, p in enumerate(patterns) if p.search(text)]
+    arr = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    return arr[:, 0], arr[:, 1]
+
+
+class Prepared:
+    """A match frame prepared for many rules (:func:`budgetclimat.engine.match.first_rule`).
+
+    Each column a condition reads is factorised once: the condition is computed on the column's
+    *distinct values* (:func:`_condition`, the same code as :func:`evaluate`) and read back through the
+    codes, only for the rows still open. The keyword conditions (``keywords``, ``all_keywords``,
+    ``not_keywords``) of every rule given are found together: one automaton over the distinct labels
+    (:func:`keyword_hits`), not one regex pass per condition."""
+
+    def __init__(self, frame: pd.DataFrame, matchers=(), parent: "Prepared | None" = None):
+        self.frame = frame
+        self._parent = parent
+        self._codes: dict[str, tuple[np.ndarray, pd.DataFrame]] = {}
+        self._masks: dict[tuple, np.ndarray] = {}  # condition -> mask over its column's distinct values
+        self._hits: dict[str, tuple[dict[str, int], np.ndarray, np.ndarray]] = {}  # column -> (word index, text, word)
+        self._words: dict[str, set[str]] = parent._words if parent is not None else {}
+        self.add(matchers)
+
+    def add(self, matchers) -> None:
+        """Declare the keyword words of ``matchers`` (rules or matchers), found in the same pass."""
+        for m in matchers:
+            for cond in conditions(getattr(m, "when", m)):
+                if cond.op in _KEYWORD_OPS and not cond.fact:
+                    self._words.setdefault(cond.column, set()).update(normalise_text(w) for w in cond.values)
+
+    def derive(self, frame: pd.DataFrame) -> "Prepared":
+        """The same preparation for ``frame``, a copy of this frame with some columns rewritten (a
+        crosswalk's :func:`~budgetclimat.rulebook.crosswalk.translate`): a column equal to this frame's is
+        not factorised again."""
+        return Prepared(frame, parent=self)
+
+    def codes(self, column: str) -> tuple[np.ndarray, pd.DataFrame]:
+        if column not in self._codes:
+            parent = self._parent
+            if parent is not None and parent.frame[column].equals(self.frame[column]):
+                self._codes[column] = parent.codes(column)
+                self._masks.update({k: v for k, v in parent._masks.items() if k[0] == column})
+                if column in parent._hits:
+                    self._hits[column] = parent._hits[column]
+            else:
+                values = self.frame[column]
+                codes, uniques = pd.factorize(values, use_na_sentinel=False)
+                self._codes[column] = (np.asarray(codes, dtype=np.intp), pd.DataFrame({column: pd.Series(uniques, dtype=values.dtype)}))
+        return self._codes[column]
+
+    def _keyword_mask(self, column: str, op: str, words: tuple, distinct: pd.DataFrame) -> np.ndarray:
+        wanted = [normalise_text(w) for w in words]
+        if column not in self._hits or any(w not in self._hits[column][0] for w in wanted):
+            self._words.setdefault(column, set()).update(wanted)
+            vocabulary = sorted(self._words[column])
+            values = distinct[column]
+            texts = values.astype("string").fillna("").to_numpy(dtype=object).tolist()  # a missing label: no word
+            text, word = keyword_hits(texts, vocabulary)
+            self._hits[column] = ({w: i for i, w in enumerate(vocabulary)}, text, word)
+        index, text, word = self._hits[column]
+        ids = [index[w] for w in wanted]
+        n = len(distinct)
+        if op == "all_keywords":
+            mask = np.ones(n, dtype=bool)
+            for i in ids:
+                one = np.zeros(n, dtype=bool)
+                one[text[word == i]] = True
+                mask &= one
+            return mask
+        mask = np.zeros(n, dtype=bool)
+        mask[text[np.isin(word, ids)]] = True
+        return ~mask if op == "not_keywords" else mask
+
+    def _distinct_mask(self, cond: Condition) -> np.ndarray:
+        key = (fact_column(cond.column) if cond.fact else cond.column, cond.op, cond.values, cond.fact)
+        if key not in self._masks:
+            column = key[0]
+            _, distinct = self.codes(column)
+            keyword = cond.op in _KEYWORD_OPS and not cond.fact and all(normalise_text(w) for w in cond.values)
+            self._masks[key] = self._keyword_mask(column, cond.op, cond.values, distinct) if keyword else _condition(cond, distinct)
+        return self._masks[key]
+
+    def mask(self, matcher, rows: np.ndarray) -> np.ndarray:
+        """Whether ``matcher`` holds for each row of ``rows`` (positions in the frame); an ``All`` stops
+        trying a row at its first failing item, an ``Any`` at its first holding one."""
+        if isinstance(matcher, All):
+            out = np.ones(len(rows), dtype=bool)
+            alive = np.arange(len(rows))
+            for item in matcher.items:
+                if not len(alive):
+                    break
+                holds = self.mask(item, rows[alive])
+                out[alive[~holds]] = False
+                alive = alive[holds]
+            return out
+        if isinstance(matcher, Any_):
+            out = np.zeros(len(rows), dtype=bool)
+            pending = np.arange(len(rows))
+            for item in matcher.items:
+                if not len(pending):
+                    break
+                holds = self.mask(item, rows[pending])
+                out[pending[holds]] = True
+                pending = pending[~holds]
+            return out
+        if isinstance(matcher, Not):
+            return ~self.mask(matcher.item, rows)
+        codes, _ = self.codes(fact_column(matcher.column) if matcher.fact else matcher.column)
+        return self._distinct_mask(matcher)[codes[rows]]
