@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 from budgetclimat import model
-from budgetclimat.engine.match import distinct, first_match, first_rule, match_frame
+from budgetclimat.engine.match import covered, distinct, first_match, first_rule, match_frame
 from budgetclimat.engine.matcher import evaluate, keyword_hits, normalise
 from budgetclimat.rulebook import default_rulebooks, load_rulebooks
+from budgetclimat.rulebook.crosswalk import translate
 from budgetclimat.rulebook.model import All, Any_, Condition, Not
 from budgetclimat.rulebook.saferegex import normalise_text
 
@@ -132,13 +133,11 @@ def test_shipped_rulebooks_same_as_the_per_rule_regex_path(montpellier_lines):
     ruleset = default_rulebooks()
     tricky = lines_of(TRICKY * 3, natures=["2182"] * len(TRICKY) + ["6068"] * len(TRICKY) + ["2312"] * len(TRICKY))
     for lines in (montpellier_lines, tricky):
+        decided = 0
         for rb in ruleset.scope + ruleset.classification:
             frame = match_frame(lines, None, [rb])
             _, combos = distinct(frame)
             chosen = first_rule(rb, combos)
-            from budgetclimat.engine.match import covered
-            from budgetclimat.rulebook.crosswalk import translate
-
             open_ = covered(rb, combos).copy()
             seen = translate(combos, rb.crosswalks)
             plain = np.full(len(combos), -1)
@@ -147,7 +146,8 @@ def test_shipped_rulebooks_same_as_the_per_rule_regex_path(montpellier_lines):
                 plain[hit] = i
                 open_ &= ~hit
             assert (chosen == plain).all(), rb.id
-            assert (chosen >= 0).sum() > 0
+            decided += int((chosen >= 0).sum())
+        assert decided > 0
 
 
 def test_keyword_hits_finds_every_occurrence_at_a_word_start():
