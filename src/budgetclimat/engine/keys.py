@@ -90,12 +90,22 @@ def question_keys(lines: pd.DataFrame, positions: np.ndarray, question_ids: pd.S
     ids = question_ids.astype("string").fillna("")
     kind_of = {qid: questions[qid].key if qid in questions else "line" for qid in ids.unique()}  # a few questions
     kinds = ids.map(kind_of).astype(object).to_numpy()
-    table = all_keys(lines.reset_index(drop=True))
+    lines = lines.reset_index(drop=True)
     out = np.empty(len(positions), dtype=object)
     for kind in np.unique(kinds):
         sel = kinds == kind
-        out[sel] = table[kind].to_numpy()[positions[sel]]
+        out[sel] = keys_at(lines, np.asarray(positions)[sel], kind)
     return pd.Series(out, index=question_ids.index, dtype="string")
+
+
+def keys_at(lines: pd.DataFrame, positions: np.ndarray, kind: str) -> np.ndarray:
+    """The ``kind`` key of the lines at ``positions`` (object array): computed once per distinct position,
+    only for the lines asked (a key is a function of its line alone), or read from :func:`with_keys`."""
+    positions = np.asarray(positions, dtype="int64")
+    if _CACHED + kind in lines.columns:
+        return lines[_CACHED + kind].to_numpy(dtype=object)[positions]
+    distinct, inverse = np.unique(positions, return_inverse=True)
+    return key_values(lines.iloc[distinct], kind).to_numpy(dtype=object)[inverse.reshape(-1)]
 
 
 def label_key(lines: pd.DataFrame) -> pd.Series:

@@ -20,9 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from budgetclimat import i18n, yamlfile
-from budgetclimat.engine.keys import all_keys, key_values, question_keys
+from budgetclimat.engine.keys import all_keys, keys_at, question_keys
 from budgetclimat.errors import INFO, ConfigError, concat_findings, findings_frame
 from budgetclimat.paths import rules_dir
 from budgetclimat.rulebook.model import Outcome, conditions
@@ -63,8 +65,9 @@ class Services:
         nomenclature = lines["nomenclature"].astype("string").fillna("") if "nomenclature" in lines.columns else pd.Series("", index=lines.index, dtype="string")
         fonction = lines["fonction"].astype("string").fillna("").str.strip() if "fonction" in lines.columns else pd.Series("", index=lines.index, dtype="string")
         pairs = pd.DataFrame({"n": nomenclature.to_numpy(), "f": fonction.to_numpy()})
-        distinct = pairs.drop_duplicates()
-        found = {}
+        codes = pairs.groupby(["n", "f"], sort=False, dropna=False).ngroup().to_numpy()
+        distinct = pairs.loc[~pd.Series(codes).duplicated().to_numpy()]
+        found = []
         for n, f in zip(distinct["n"], distinct["f"]):  # a few hundred distinct pairs at most
             table = self.fonctions.get(n, {})
             service = self.default
@@ -73,8 +76,8 @@ class Services:
                 if hit is not None:
                     service = hit
                     break
-            found[(n, f)] = service
-        return pd.Series([found[(n, f)] for n, f in zip(pairs["n"], pairs["f"])], index=lines.index, dtype="string")
+            found.append(service)
+        return pd.Series(np.array(found, dtype=object)[codes], index=lines.index, dtype="string")
 
 
 def default_services_path() -> Path:
@@ -143,23 +146,44 @@ def _empty() -> pd.DataFrame:
 def aa_pairs(lines: pd.DataFrame, register: pd.DataFrame, ruleset) -> pd.DataFrame:
     """One row per line × question of the worklist: ``pos, line_id, question_id, key, fact, axes,
     amount_cents`` (the line's AA amount for that question, the largest over the axes where it is asked)."""
+    pairs, axes_of = _aa_pairs(lines, register, ruleset)
+    pairs["axes"] = pd.Series(axes_of[pairs["_axes"].to_numpy()], index=pairs.index, dtype=object) if len(pairs) else pd.Series(dtype="object")
+    return pairs[["pos", "line_id", "question_id", "key", "fact", "axes", "amount_cents"]]
+
+
+def _axis_codes(axes: pd.Series, ruleset) -> tuple[np.ndarray, list[str]]:
+    """Bit ``1 << i`` of each axis, ``i`` its rank: the rulebooks' order, then other axes by name."""
+    order = list(ruleset.axes)
+    order += sorted(set(pd.unique(axes.astype(str))) - set(order))
+    rank = pd.Series(np.arange(len(order), dtype="int64"), index=order)
+    return np.left_shift(1, rank.reindex(axes.astype(str).to_numpy()).to_numpy(dtype="int64")), order
+
+
+def _aa_pairs(lines: pd.DataFrame, register: pd.DataFrame, ruleset) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`aa_pairs` with ``_axes``, the bits of the axes of each pair (:func:`_axis_codes`), and the
+    tuple of axes of each bit set (``axes_of[bits]``), vectorised: no Python per line or per group."""
     lines = lines.reset_index(drop=True)
     reg = register
     allocation = reg["allocation"].astype("string").fillna("") if "allocation" in reg.columns else ""
     sel = (reg["class"].astype("string") == "AA") & (reg["scope"].astype("string") == "in") & (allocation == "") & reg["question_id"].notna()
     aa = reg.loc[sel.fillna(False).to_numpy(dtype=bool), ["line_id", "axis", "question_id", "amount_share_cents"]]
     if not len(aa):
-        return pd.DataFrame({"pos": pd.Series(dtype="int64"), "line_id": pd.Series(dtype="string"), "question_id": pd.Series(dtype="string"),
-                             "key": pd.Series(dtype="string"), "fact": pd.Series(dtype="string"), "axes": pd.Series(dtype="object"),
-                             "amount_cents": pd.Series(dtype="int64")})
+        empty = pd.DataFrame({"pos": pd.Series(dtype="int64"), "line_id": pd.Series(dtype="string"), "question_id": pd.Series(dtype="string"),
+                              "key": pd.Series(dtype="string"), "fact": pd.Series(dtype="string"), "_axes": pd.Series(dtype="int64"),
+                              "amount_cents": pd.Series(dtype="int64")})
+        return empty, np.array([()], dtype=object)
     per_axis = aa.groupby(["line_id", "question_id", "axis"], sort=False)["amount_share_cents"].sum().reset_index()
-    axis_order = {a: i for i, a in enumerate(ruleset.axes)}
-    per_axis["_o"] = per_axis["axis"].map(axis_order).fillna(len(axis_order))
-    per_axis = per_axis.sort_values(["line_id", "question_id", "_o"], kind="stable")
+    bits, order = _axis_codes(per_axis["axis"], ruleset)
+    per_axis["_axes"] = bits
+    per_axis = per_axis.sort_values(["line_id", "question_id"], kind="stable")
     # Euros never counted twice across axes: the same question on two axes settles the line once.
+    # (one row per axis in a group: the sum of the axes' bits is their union)
     pairs = per_axis.groupby(["line_id", "question_id"], sort=False).agg(
-        amount_cents=("amount_share_cents", "max"), axes=("axis", tuple)
+        amount_cents=("amount_share_cents", "max"), _axes=("_axes", "sum")
     ).reset_index()
+    axes_of = np.empty(1 << len(order), dtype=object)
+    for b in pd.unique(pairs["_axes"]):  # a few distinct sets of axes
+        axes_of[int(b)] = tuple(a for i, a in enumerate(order) if int(b) >> i & 1)
     pos_of = pd.Series(np.arange(len(lines)), index=lines["line_id"].astype("string").to_numpy())
     pairs["pos"] = pos_of.reindex(pairs["line_id"].astype("string").to_numpy()).to_numpy()
     questions = ruleset.questions()
@@ -167,7 +191,9 @@ def aa_pairs(lines: pd.DataFrame, register: pd.DataFrame, ruleset) -> pd.DataFra
     # ones go through question_keys (whose map of kinds fails on a frame where no id is declared).
     positions = pairs["pos"].to_numpy(dtype="int64")
     declared = pairs["question_id"].isin(list(questions)).to_numpy(dtype=bool)
-    keys = key_values(lines, "line").to_numpy(dtype=object)[positions]
+    keys = np.empty(len(pairs), dtype=object)
+    if (~declared).any():
+        keys[~declared] = keys_at(lines, positions[~declared], "line")
     if declared.any():
         keys[declared] = question_keys(lines, positions[declared], pairs.loc[declared, "question_id"].astype("string"), questions).to_numpy(dtype=object)
     pairs["key"] = pd.Series(keys, index=pairs.index, dtype="string")
@@ -176,7 +202,7 @@ def aa_pairs(lines: pd.DataFrame, register: pd.DataFrame, ruleset) -> pd.DataFra
     lookup = {q: facts.get(q) or q.removeprefix("fact:") for q in pd.unique(qid.astype(str))}
     pairs["fact"] = pd.Series(qid.astype(str).map(lookup).to_numpy(dtype=object), index=pairs.index, dtype="string")
     pairs["amount_cents"] = pairs["amount_cents"].astype("int64")
-    return pairs[["pos", "line_id", "question_id", "key", "fact", "axes", "amount_cents"]]
+    return pairs[["pos", "line_id", "question_id", "key", "fact", "_axes", "amount_cents"]], axes_of
 
 
 def build_worklist(lines: pd.DataFrame, register: pd.DataFrame, ruleset, services: Services | None = None, lang: str | None = None) -> pd.DataFrame:
@@ -188,12 +214,14 @@ def build_worklist(lines: pd.DataFrame, register: pd.DataFrame, ruleset, service
     question's own ``service:`` text); ``line_ids``: ``;``-joined; ``rank``: 1, 2, …"""
     services = services or load_services()
     lines = lines.reset_index(drop=True)
-    pairs = aa_pairs(lines, register, ruleset)
+    pairs, axes_of = _aa_pairs(lines, register, ruleset)
     pairs = pairs[pairs["amount_cents"] != 0]
     if not len(pairs):
         return _empty()
-    line_service = services.of_lines(lines)
-    pairs = pairs.assign(service_id=line_service.to_numpy()[pairs["pos"].to_numpy(dtype="int64")])
+    positions = pairs["pos"].to_numpy(dtype="int64")
+    upos, inverse = np.unique(positions, return_inverse=True)
+    line_service = services.of_lines(lines.iloc[upos]).to_numpy(dtype=object)  # the lines asked about only
+    pairs = pairs.assign(service_id=line_service[inverse.reshape(-1)])
     own = {qid: services.resolve(q.service) for qid, q in ruleset.questions().items() if q.service}
     if own:
         lookup = {q: own.get(q, "") for q in pd.unique(pairs["question_id"].astype(str))}
@@ -204,17 +232,32 @@ def build_worklist(lines: pd.DataFrame, register: pd.DataFrame, ruleset, service
     by_service = pairs.groupby(group + ["service_id"], sort=False)["amount_cents"].sum().reset_index()
     by_service = by_service.sort_values(group + ["amount_cents", "service_id"], ascending=[True, True, False, True], kind="stable")
     service = by_service.drop_duplicates(group).set_index(group)["service_id"]
+    # One row per (question, key), vectorised: pairs are in line_id order (aa_pairs), kept within a group.
+    gid = pairs.groupby(group, sort=False).ngroup().to_numpy()
+    order = np.argsort(gid, kind="stable")
+    g_sorted = gid[order]
+    first = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+    n_groups = len(first)
+    amounts = pairs["amount_cents"].to_numpy(dtype="int64")
+    rows = pairs.iloc[order[first]][group + ["fact"]].reset_index(drop=True)
+    rows["amount_cents"] = np.add.reduceat(amounts[order], first) if n_groups else np.zeros(0, dtype="int64")
+    union = np.bitwise_or.reduceat(pairs["_axes"].to_numpy(dtype="int64")[order], first)
     axis_order = {a: i for i, a in enumerate(ruleset.axes)}
-    rows = pairs.groupby(group, sort=False).agg(
-        fact=("fact", "first"),
-        axes=("axes", lambda s: ",".join(sorted({a for t in s for a in t}, key=lambda a: (axis_order.get(a, len(axis_order)), a)))),
-        lines=("line_id", "nunique"),
-        amount_cents=("amount_cents", "sum"),
-        line_ids=("line_id", lambda s: ";".join(dict.fromkeys(s.astype(str)))),
-    ).reset_index()
+    joined = {int(b): ",".join(sorted(axes_of[int(b)], key=lambda a: (axis_order.get(a, len(axis_order)), a))) for b in np.unique(union)}
+    rows["axes"] = pd.Series(union).map(joined).to_numpy(dtype=object)
+    # distinct lines of a group, in order of first appearance, ``;``-joined (pyarrow: no Python per group)
+    line_ids = pairs["line_id"].astype("string").to_numpy(dtype=object)[order]
+    seen = pd.DataFrame({"g": g_sorted, "l": line_ids}).duplicated().to_numpy()
+    keep_g, keep_l = g_sorted[~seen], line_ids[~seen]
+    counts = np.bincount(keep_g, minlength=n_groups)
+    rows["lines"] = counts.astype("int64")
+    offsets = np.concatenate(([0], np.cumsum(counts))).astype("int32" if len(keep_l) < 2**31 else "int64")
+    lists = (pa.ListArray if offsets.dtype == np.int32 else pa.LargeListArray).from_arrays(pa.array(offsets), pa.array(keep_l, type=pa.large_string()))
+    rows["line_ids"] = pc.binary_join(lists, pa.scalar(";", pa.large_string())).to_numpy(zero_copy_only=False)
     rows = rows[rows["amount_cents"] != 0]
     rows["service_id"] = service.reindex(pd.MultiIndex.from_frame(rows[group])).to_numpy()
-    rows["service"] = rows["service_id"].map(lambda s: services.label(str(s), lang))
+    labels = {sid: services.label(str(sid), lang) for sid in pd.unique(rows["service_id"])}  # a few services
+    rows["service"] = rows["service_id"].map(labels)
     rows = rows.sort_values(["amount_cents", "question_id", "key"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
     rows["rank"] = np.arange(1, len(rows) + 1, dtype="int64")
     out = rows[WORKLIST_COLUMNS].astype({c: "string" for c in WORKLIST_COLUMNS if c not in ("lines", "amount_cents", "rank")})
