@@ -300,30 +300,54 @@ def check_invariants(result: RunResult, lines_read: int | None = None) -> None:
         raise InvariantViolated("invariant-violated", check="line_id unique", detail=f"{int(lines['line_id'].duplicated().sum())} duplicate line ids")
     if not len(reg):
         return
-    amounts = pd.Series(lines["amount_cents"].astype("int64").to_numpy(), index=lines["line_id"].astype("string").to_numpy())
+    import numpy as np  # here, not at the top: pipeline.py is shared with other changes
+
+    line_ids = lines["line_id"].astype("string").to_numpy()
+    amounts = lines["amount_cents"].astype("int64").to_numpy()
     total = int(amounts.sum())
-    for axis, rows in reg.groupby("axis", sort=False):
-        per_line = rows.groupby("line_id", sort=False)["amount_share_cents"].sum()
-        missing = n - int(per_line.index.isin(amounts.index).sum())
-        if missing or len(per_line) != n:
-            raise InvariantViolated("invariant-violated", check=f"lines in the register, axis {axis}", detail=f"{n} lines, {len(per_line)} in the register ({missing} missing)")
-        diff = per_line.reindex(amounts.index).astype("int64") - amounts
+    # One pass over the register: axis code × line position, exact int64 sums (np.add.at), no groupby per axis.
+    axis_code, axes = pd.factorize(reg["axis"], sort=False)  # axes in order of appearance, like groupby(sort=False)
+    k = len(axes)
+    reg_ids = reg["line_id"].astype("string")
+    pos = pd.Index(line_ids).get_indexer(reg_ids.to_numpy())
+    share = reg["amount_share_cents"].astype("int64").to_numpy()
+    valid = axis_code >= 0
+    known = valid & (pos >= 0)
+    per_line = np.zeros(k * max(n, 1), dtype="int64")
+    np.add.at(per_line, axis_code[known] * n + pos[known], share[known])
+    present = np.zeros(k * max(n, 1), dtype=bool)
+    present[axis_code[known] * n + pos[known]] = True
+    found = present.reshape(k, -1)[:, :n].sum(axis=1)
+    strangers = valid & (pos < 0) & reg_ids.notna().to_numpy(dtype=bool)  # line ids the lines do not have
+    unknown = np.zeros(k, dtype="int64")
+    if strangers.any():
+        counts = pd.DataFrame({"a": axis_code[strangers], "l": reg_ids.to_numpy()[strangers]}).drop_duplicates()["a"].value_counts()
+        unknown[counts.index.to_numpy()] = counts.to_numpy()
+    scope = reg["scope"].astype("string")
+    is_in = (scope == "in").fillna(False).to_numpy(dtype=bool)
+    is_out = (scope == "out").fillna(False).to_numpy(dtype=bool)
+    has_class = reg["class"].notna().to_numpy(dtype=bool)
+    classes = np.zeros(k, dtype="int64")
+    out = np.zeros(k, dtype="int64")
+    np.add.at(classes, axis_code[valid & is_in & has_class], share[valid & is_in & has_class])
+    np.add.at(out, axis_code[valid & is_out], share[valid & is_out])
+    unscoped = np.bincount(axis_code[valid & ~is_in & ~is_out], minlength=k)
+    unclassed = np.bincount(axis_code[valid & is_in & ~has_class], minlength=k)
+    for a, axis in enumerate(axes):
+        missing = n - int(found[a])
+        if missing or int(found[a] + unknown[a]) != n:
+            raise InvariantViolated("invariant-violated", check=f"lines in the register, axis {axis}", detail=f"{n} lines, {int(found[a] + unknown[a])} in the register ({missing} missing)")
+        diff = per_line[a * n : (a + 1) * n] - amounts
         if (diff != 0).any():
-            first = diff[diff != 0].index[0]
+            first = int(np.flatnonzero(diff)[0])
             raise InvariantViolated(
                 "invariant-violated", check=f"pieces sum to their line, axis {axis}",
-                detail=f"line {first}: amount {int(amounts[first])} cents, pieces {int(per_line[first])} cents ({int((diff != 0).sum())} lines)",
+                detail=f"line {line_ids[first]}: amount {int(amounts[first])} cents, pieces {int(per_line[a * n + first])} cents ({int((diff != 0).sum())} lines)",
             )
-        scope = rows["scope"].astype("string")
-        in_rows = rows[scope == "in"]
-        classes = int(in_rows.groupby("class")["amount_share_cents"].sum().sum())
-        out = int(rows.loc[scope == "out", "amount_share_cents"].sum())
-        unscoped = int((~scope.isin(["in", "out"]).fillna(False)).sum())
-        unclassed = int(in_rows["class"].isna().sum())
-        if classes + out != total or unscoped or unclassed:
+        if int(classes[a]) + int(out[a]) != total or unscoped[a] or unclassed[a]:
             raise InvariantViolated(
                 "invariant-violated", check=f"class totals + out of scope = total, axis {axis}",
-                detail=f"classes {classes} + out of scope {out} != total {total} cents ({unscoped} pieces without scope, {unclassed} in scope without class)",
+                detail=f"classes {int(classes[a])} + out of scope {int(out[a])} != total {total} cents ({int(unscoped[a])} pieces without scope, {int(unclassed[a])} in scope without class)",
             )
 
 
