@@ -363,39 +363,46 @@ def _texts(reg: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
             rationale[rule.id] = rule.rationale.get()
     default_text = {rb.axis: i18n.t("register.default-rationale", rulebook=rb.id) for rb in ruleset.classification}
     option = {rb.axis: rb.staff_costs_option for rb in ruleset.classification}
-    out_rows = reg["scope"] == "out"
-    reg["scope_reason"] = reg["scope_reason"].astype("string").fillna(reg["rule_id"].map(reason).where(out_rows).astype("string"))
+    out_rows = (reg["scope"] == "out").fillna(False).to_numpy(dtype=bool)
+    reason_of = _by_distinct(reg["rule_id"], reason)
+    reg["scope_reason"] = reg["scope_reason"].astype("string").fillna(pd.Series(np.where(out_rows, reason_of, None), index=reg.index, dtype="string"))
     # « tableau I4CE « Commande publique », ligne 144 », not an image file name: once per rule, not per row
     readable_text = readable(pd.Series(rationale, dtype="string")) if rationale else pd.Series(dtype="string")
-    text = reg["rule_id"].map(readable_text).astype("string")
-    text = text.mask(reg["rule_id"] == DEFAULT_RULE, reg["axis"].map(default_text).astype("string"))
-    staff = reg["decided_by"] == "staff"
-    if staff.any():
-        staff_text = pd.Series(
-            [i18n.t("register.staff-rationale", option=o, allocation=a) for o, a in zip(reg.loc[staff, "axis"].map(option), reg.loc[staff, "allocation"])],
-            index=reg.index[staff],
-            dtype="string",
-        )  # a handful of distinct texts; staff rows are few
-        text = text.mask(staff, staff_text)
+    text = _by_distinct(reg["rule_id"], {k: (None if pd.isna(v) else v) for k, v in readable_text.items()})
+    is_default = (reg["rule_id"] == DEFAULT_RULE).fillna(False).to_numpy(dtype=bool)
+    if is_default.any():
+        text[is_default] = _by_distinct(reg.loc[is_default, "axis"], default_text)
+    staff = (reg["decided_by"] == "staff").fillna(False).to_numpy(dtype=bool)
+    if staff.any():  # one text per distinct (option, allocation): staff rows can be many, their texts are a handful
+        pair = pd.DataFrame({"o": reg.loc[staff, "axis"].map(option).to_numpy(dtype=object), "a": reg.loc[staff, "allocation"].to_numpy(dtype=object)})
+        group = pair.groupby(["o", "a"], dropna=False, sort=False).ngroup().to_numpy()
+        firsts = pair.loc[~pd.Series(group).duplicated().to_numpy()]
+        staff_text = np.array([i18n.t("register.staff-rationale", option=o, allocation=a) for o, a in zip(firsts["o"], firsts["a"])], dtype=object)
+        text[staff] = staff_text[group]
     overridden = (reg["decided_by"] == "override").fillna(False).to_numpy(dtype=bool)
     if overridden.any():  # the analyst's reason replaces the rule's (the rule id stays: the rule it overrode)
-        text = text.mask(overridden, pd.Series(
-            [i18n.t("register.override-rationale", author=a if isinstance(a, str) else "?", comment=c if isinstance(c, str) else "")
-             for a, c in zip(reg.loc[overridden, "author"], reg.loc[overridden, "comment"])], index=reg.index[overridden], dtype="string"))
-    reg["rationale"] = text
+        text[overridden] = [i18n.t("register.override-rationale", author=a if isinstance(a, str) else "?", comment=c if isinstance(c, str) else "")
+                            for a, c in zip(reg.loc[overridden, "author"], reg.loc[overridden, "comment"])]
+    reg["rationale"] = pd.Series(text, index=reg.index, dtype="string")
     questions = ruleset.questions()
-    qtext = {qid: q.text.get() for qid, q in questions.items()}
-    qanswers = {qid: (" | ".join(q.answers) if q.answers else (i18n.t("register.share-answers") if q.type == "share" else "")) for qid, q in questions.items()}
     qid = reg["question_id"].astype("string")
-    fact_q = qid.str.startswith("fact:").fillna(False)
     reg["question_id"] = qid
-    reg["question"] = qid.map(qtext).astype("string").mask(fact_q, "fact")
-    if fact_q.any():
-        reg.loc[fact_q, "question"] = [i18n.t("register.fact-question", fact=q[len("fact:") :]) for q in qid[fact_q]]
-    reg["allowed_answers"] = qid.map(qanswers).astype("string").replace("", pd.NA)
+    distinct_q = [q for q in pd.unique(qid.dropna())]  # a few questions
+    qtext = {q: (i18n.t("register.fact-question", fact=q[len("fact:") :]) if q.startswith("fact:") else (questions[q].text.get() if q in questions else None))
+             for q in distinct_q}
+    qanswers = {qid_: (" | ".join(q.answers) if q.answers else (i18n.t("register.share-answers") if q.type == "share" else "")) for qid_, q in questions.items()}
+    reg["question"] = pd.Series(_by_distinct(qid, qtext), index=reg.index, dtype="string")
+    reg["allowed_answers"] = pd.Series(_by_distinct(qid, {k: v for k, v in qanswers.items() if v != ""}), index=reg.index, dtype="string")
     for col in ("class", "rule_id", "allocation", "decided_by", "scope", "comment", "author"):
         reg[col] = reg[col].astype("string")
     return reg
+
+
+def _by_distinct(values: pd.Series, mapping: dict) -> np.ndarray:
+    """``mapping`` applied to ``values`` once per distinct value (object array; missing or unmapped: None)."""
+    codes, uniques = pd.factorize(values)
+    looked_up = np.array([mapping.get(u) for u in uniques] + [None], dtype=object)  # code -1 (missing) reads the last
+    return looked_up[codes]
 
 
 def scope_decisions(lines: pd.DataFrame, ruleset: RuleSet, facts: pd.DataFrame | None = None) -> pd.DataFrame:
