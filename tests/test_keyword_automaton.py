@@ -154,3 +154,16 @@ def test_keyword_hits_finds_every_occurrence_at_a_word_start():
     texts = ["avelo velo", "velo", "xvelo", "", "vvelo velovelo", "é-velo", "_velo"]
     text, word = keyword_hits(texts, ["velo", "lo"])
     assert sorted(zip(text.tolist(), word.tolist())) == [(0, 0), (1, 0), (4, 0), (5, 0)]
+
+
+def test_normalise_collapses_exactly_pythons_whitespace():
+    """Labels are normalised with a class of the characters Python's ``\\s`` matches (kept in pyarrow):
+    the same result as ``re.sub(r"\\s+", " ", …)`` on every code point."""
+    from budgetclimat.engine import matcher
+
+    spaces = [chr(c) for c in range(0x110000) if re.fullmatch(r"\s", chr(c))]
+    assert matcher._SPACE_RUN == "[" + "".join(spaces) + "]+"
+    labels = pd.Series(["a" + s + s + "b" for s in spaces] + ["x\u200bY", "  lead", "é\u00a0\u2003è", "tab\tand\x0bvt"], dtype="string")
+    expected = [re.sub(r"\s+", " ", t).strip() for t in labels.str.normalize("NFKD").str.replace("[\u0300-\u036f]", "", regex=True).str.lower()]
+    assert normalise(labels).tolist() == expected
+    assert normalise(labels).tolist()[:3] == ["a b", "a b", "a b"]

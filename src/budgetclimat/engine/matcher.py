@@ -17,11 +17,16 @@ from budgetclimat.rulebook.saferegex import contains, evaluated_pattern, normali
 FACT_PREFIX = "fact:"
 
 
+# Python's ``\s`` (str patterns: ``str.isspace()``), spelt as the characters themselves: RE2's ``\s`` is
+# ASCII only, so pandas sends ``\s`` to Python's ``re`` one label at a time; this class stays in pyarrow.
+_SPACE_RUN = "[" + "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "]+"  # none above U+3000
+
+
 def normalise(values: pd.Series) -> pd.Series:
     """Accents, case and repeated spaces removed (NFKD, combining marks dropped, lower case)."""
     s = values.astype("string").fillna("")
     s = s.str.normalize("NFKD").str.replace("[\u0300-\u036f]", "", regex=True)
-    s = s.str.lower().str.replace("[\u2019\u2018`´]", "'", regex=True).str.replace(r"\s+", " ", regex=True).str.strip()
+    s = s.str.lower().str.replace("[\u2019\u2018`´]", "'", regex=True).str.replace(_SPACE_RUN, " ", regex=True).str.strip()
     return s.astype("string")
 
 

@@ -112,8 +112,8 @@ def apply_weights(lines: pd.DataFrame, rulebook: Rulebook | WeightsPreset, regis
     matched = pd.DataFrame({"line_id": lines["line_id"].to_numpy(), "rule_id": rule.to_numpy()})
     long = matched.merge(table, on="rule_id", how="inner")[["line_id", "objective", "weight_bp"]]
     if preset.from_classes and register is not None and len(register):
-        unmatched = set(lines.loc[rule.isna().to_numpy(), "line_id"])
-        reg = register[register["line_id"].isin(unmatched)]
+        unmatched = pd.Index(pd.unique(lines.loc[rule.isna().to_numpy(), "line_id"].astype("string").dropna()))
+        reg = register[unmatched.get_indexer(register["line_id"].astype("string").to_numpy()) >= 0]  # a hash lookup, not isin's Python loop
         long = pd.concat([long, weights_from_classes(reg, preset.from_classes, preset.axes)], ignore_index=True)
     result = weighted_view(lines, long, objectives=preset.objectives, combine=combine or preset.combine)
     return result, rule
