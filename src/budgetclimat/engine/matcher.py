@@ -228,6 +228,7 @@ class Prepared:
         self._masks: dict[tuple, np.ndarray] = {}  # condition -> mask over its column's distinct values
         self._hits: dict[str, tuple[dict[str, int], np.ndarray, np.ndarray]] = {}  # column -> (word index, text, word)
         self._words: dict[str, set[str]] = parent._words if parent is not None else {}
+        self._shared: set[str] = set()  # columns equal to the parent's: their masks are the parent's
         self.add(matchers)
 
     def add(self, matchers) -> None:
@@ -248,9 +249,7 @@ class Prepared:
             parent = self._parent
             if parent is not None and parent.frame[column].equals(self.frame[column]):
                 self._codes[column] = parent.codes(column)
-                self._masks.update({k: v for k, v in parent._masks.items() if k[0] == column})
-                if column in parent._hits:
-                    self._hits[column] = parent._hits[column]
+                self._shared.add(column)
             else:
                 values = self.frame[column]
                 codes, uniques = pd.factorize(values, use_na_sentinel=False)
@@ -282,6 +281,8 @@ class Prepared:
 
     def _distinct_mask(self, cond: Condition) -> np.ndarray:
         key = (fact_column(cond.column) if cond.fact else cond.column, cond.op, cond.values, cond.fact)
+        if key[0] in self._shared:  # computed (and kept) by the parent: one label search for all rulebooks
+            return self._parent._distinct_mask(cond)
         if key not in self._masks:
             column = key[0]
             _, distinct = self.codes(column)
