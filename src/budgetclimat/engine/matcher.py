@@ -1,7 +1,13 @@
-"""Compile a rule's ``when`` into a boolean mask over a frame (vectorised; one pass per condition).
+"""Compile a rule's ``when`` into a boolean mask over a frame (vectorised).
 
 The frame is a *match frame*: one row per distinct combination of the columns the rules test, with
 ``label`` already normalised (:func:`normalise`) and facts in ``fact:<name>`` columns.
+
+Two evaluators with one meaning: :func:`evaluate` (one pass per condition over the whole frame; explain,
+one-line frames) and :class:`Prepared` (the engine's rulebooks: each condition computed once on the
+distinct values of its column, read back only for the rows no earlier rule took, and every keyword of
+every rule found in one Aho–Corasick pass over the distinct labels, :func:`keyword_hits`).
+``tests/test_keyword_automaton.py`` holds them to the same first rule as a per-line Python ``re`` oracle.
 """
 
 from __future__ import annotations
