@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from budgetclimat import i18n
-from budgetclimat.errors import ERROR, concat_findings, group_findings, render_finding, render_group
+from budgetclimat.errors import ERROR, concat_findings, group_findings, render_findings, render_group
 from budgetclimat.export.register import to_csv as register_csv
 from budgetclimat.model import BASIS_LABELS
 from budgetclimat.money import format_euros
@@ -119,8 +119,8 @@ def _listed_findings(reports: list, level: str):
     if level == "error":
         findings = findings[findings["level"] == ERROR]
     findings = findings.reset_index(drop=True)
-    # Messages are rendered once per shown finding (text, not data processing).
-    findings["message"] = pd.Series([render_finding(row) for row in findings.to_dict("records")], index=findings.index, dtype="string")
+    # Messages are rendered once per distinct pattern (code, file, column, value…), rows put in vectorised.
+    findings["message"] = render_findings(findings)
     return findings
 
 
