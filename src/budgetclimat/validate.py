@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pa_lib
+import pyarrow.compute as pc
 
 from budgetclimat import i18n, model
 from budgetclimat.errors import ERROR, WARNING, FindingCounts, concat_findings, empty_findings, findings_frame
@@ -214,13 +216,26 @@ def consistency_schema() -> pa.DataFrameSchema:
 
 # -- plan facts ------------------------------------------------------------------------------------
 
+def _in_plan(codes: pd.Series, known: pa_lib.Array) -> pd.Series:
+    """``codes.isin(known)`` for a plan's thousands of codes, through pyarrow's ``is_in`` (pandas converts the
+    value set cell by cell on each call); missing codes are not in the plan."""
+    values = pa_lib.array(codes.astype("string").array)
+    found = pc.is_in(values, value_set=known)
+    return pd.Series(np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool), index=codes.index)
+
+
+def _plan_codes(known: pd.Index) -> pa_lib.Array:
+    return pa_lib.array(known.astype("string").dropna().unique().tolist(), type=pa_lib.string())
+
+
 def _third_party_parent(nature: pd.Series, known: pd.Index) -> pd.Series:
     """For an unknown 45… account, the longest plan account it extends (``454418`` -> ``45441``), else NA."""
     parent = pd.Series(pd.NA, index=nature.index, dtype="string")
-    unknown = ~nature.isin(known).fillna(True) & nature.str.startswith("45").fillna(False)
+    codes = _plan_codes(known)
+    unknown = ~_in_plan(nature, codes) & nature.str.startswith("45").fillna(False)
     for length in range(3, 9):  # shortest first: longer known prefixes overwrite shorter ones
         prefix = nature.str.slice(0, length)
-        hit = unknown & (nature.str.len() > length).fillna(False) & prefix.isin(known).fillna(False)
+        hit = unknown & (nature.str.len() > length).fillna(False) & _in_plan(prefix, codes)
         parent = parent.mask(hit, prefix)
     return parent
 
@@ -288,7 +303,7 @@ def _consistency_frame(lines: pd.DataFrame, plans: list[tuple[pd.Series, object]
                 work.loc[mask, column] = values
 
         put("_plan", plan.name)  # type: ignore[attr-defined]
-        put("_known", sub.isin(accounts.index).fillna(False))
+        put("_known", _in_plan(sub, _plan_codes(accounts.index)))
         put("_deleted", sub.map(accounts["deleted"]).astype("boolean").fillna(False))
         put("_non_leaf", ~sub.map(accounts["is_leaf"]).astype("boolean").fillna(True))
         third_party = _third_party_parent(sub, accounts.index)
