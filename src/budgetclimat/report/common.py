@@ -50,8 +50,8 @@ def records_json(frame: pd.DataFrame, indent: int) -> str:
 
     Texts are encoded once per distinct value (``json``'s own encoder), numbers by their text, missing
     values as ``null``; the rows are joined with vectorised string concatenation. Object columns (lists,
-    mixed cells) fall back to ``json.dumps`` cell by cell. What ``validate --report x.json`` writes for
-    300,000 findings in a second instead of the pure-Python indenting encoder's dozens.
+    mixed cells) fall back to ``json.dumps`` cell by cell. ``validate --report x.json`` uses it: the
+    indenting encoder of ``json`` is pure Python, one call per cell.
     """
     if frame.empty:
         return "[]"
