@@ -88,7 +88,7 @@ def test_xlsx_with_title_rows_is_read():
     # invalid (exit 1) and the message says which columns are missing...
     result = invoke(["validate", TAB / "erp-title-rows.xlsx", "--format", "json"], 1)
     summary = json.loads(result.stdout)["files"][0]
-    assert {f["column"] for f in summary["findings"] if f["code"] == "required-missing"} == {"budget_kind"}
+    assert {f["column"] for f in summary["findings"] if f["code"] == "required-missing"} == {"budget_kind", "nomenclature"}
     # ... and the user supplies them on the command line.
     result = invoke(["validate", TAB / "erp-title-rows.xlsx", "--set", "nomenclature=M57", "--set", "budget_kind=principal", "--format", "json"], 0)
     summary = json.loads(result.stdout)["files"][0]

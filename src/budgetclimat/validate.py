@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaErrors
+import pyarrow as pa_lib
+import pyarrow.compute as pc
 
 from budgetclimat import i18n, model
 from budgetclimat.errors import ERROR, WARNING, FindingCounts, concat_findings, empty_findings, findings_frame
@@ -215,13 +216,26 @@ def consistency_schema() -> pa.DataFrameSchema:
 
 # -- plan facts ------------------------------------------------------------------------------------
 
+def _in_plan(codes: pd.Series, known: pa_lib.Array) -> pd.Series:
+    """``codes.isin(known)`` for a plan's thousands of codes, through pyarrow's ``is_in`` (pandas converts the
+    value set cell by cell on each call); missing codes are not in the plan."""
+    values = pa_lib.array(codes.astype("string").array)
+    found = pc.is_in(values, value_set=known)
+    return pd.Series(np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool), index=codes.index)
+
+
+def _plan_codes(known: pd.Index) -> pa_lib.Array:
+    return pa_lib.array(known.astype("string").dropna().unique().tolist(), type=pa_lib.string())
+
+
 def _third_party_parent(nature: pd.Series, known: pd.Index) -> pd.Series:
     """For an unknown 45… account, the longest plan account it extends (``454418`` -> ``45441``), else NA."""
     parent = pd.Series(pd.NA, index=nature.index, dtype="string")
-    unknown = ~nature.isin(known).fillna(True) & nature.str.startswith("45").fillna(False)
+    codes = _plan_codes(known)
+    unknown = ~_in_plan(nature, codes) & nature.str.startswith("45").fillna(False)
     for length in range(3, 9):  # shortest first: longer known prefixes overwrite shorter ones
         prefix = nature.str.slice(0, length)
-        hit = unknown & (nature.str.len() > length).fillna(False) & prefix.isin(known).fillna(False)
+        hit = unknown & (nature.str.len() > length).fillna(False) & _in_plan(prefix, codes)
         parent = parent.mask(hit, prefix)
     return parent
 
@@ -279,20 +293,29 @@ def _consistency_frame(lines: pd.DataFrame, plans: list[tuple[pd.Series, object]
     nature = lines["nature"].astype("string")
     for mask, plan in plans:
         accounts = plan.accounts.set_index("code")  # type: ignore[attr-defined]
-        sub = nature[mask]
-        work.loc[mask, "_plan"] = plan.name  # type: ignore[attr-defined]
-        work.loc[mask, "_known"] = sub.isin(accounts.index).fillna(False)
-        work.loc[mask, "_deleted"] = sub.map(accounts["deleted"]).astype("boolean").fillna(False)
-        work.loc[mask, "_non_leaf"] = ~sub.map(accounts["is_leaf"]).astype("boolean").fillna(True)
+        whole = bool(mask.all())  # one plan for every line (the usual case): whole columns, no masked setitem
+        sub = nature if whole else nature[mask]
+
+        def put(column: str, values: object, whole: bool = whole, mask: pd.Series = mask) -> None:
+            if whole:
+                work[column] = pd.Series(values, index=work.index).astype(work[column].dtype)
+            else:
+                work.loc[mask, column] = values
+
+        put("_plan", plan.name)  # type: ignore[attr-defined]
+        put("_known", _in_plan(sub, _plan_codes(accounts.index)))
+        put("_deleted", sub.map(accounts["deleted"]).astype("boolean").fillna(False))
+        put("_non_leaf", ~sub.map(accounts["is_leaf"]).astype("boolean").fillna(True))
         third_party = _third_party_parent(sub, accounts.index)
-        work.loc[mask, "_third_party_parent"] = third_party
+        put("_third_party_parent", third_party)
         # An account the plan lacks is checked against its closest known parent (its chapter is the line's),
         # except third-party operations, whose chapter the collectivité numbers after the account.
         parent = plan.known_ancestor(sub).mask(third_party.notna())  # type: ignore[attr-defined]
-        work.loc[mask, "_parent"] = parent
-        work.loc[mask, "_chapter_expected"] = plan.chapter_of(  # type: ignore[attr-defined]
-            sub.mask(parent.notna(), parent), lines.loc[mask, "sens"], lines.loc[mask, "operation"], kind[mask]
-        )
+        put("_parent", parent)
+        put("_chapter_expected", plan.chapter_of(  # type: ignore[attr-defined]
+            sub.mask(parent.notna(), parent), lines["sens"] if whole else lines.loc[mask, "sens"],
+            lines["operation"] if whole else lines.loc[mask, "operation"], kind if whole else kind[mask]
+        ))
     work["_section_expected"] = _expected_section(nature)
     basis_column = lines["amount_basis"].map(model.AMOUNT_COLUMNS).astype("string")
     work["_basis_column"] = basis_column
@@ -313,12 +336,59 @@ def _consistency_frame(lines: pd.DataFrame, plans: list[tuple[pd.Series, object]
 # -- failure cases -> findings ---------------------------------------------------------------------
 
 
+_FAILURE_COLUMNS = ["check", "column", "failure_case", "index"]
+
+
 def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
-    try:
-        schema.validate(frame, lazy=True)
-    except SchemaErrors as exc:
-        return exc.failure_cases
-    return pd.DataFrame(columns=["schema_context", "column", "check", "check_number", "failure_case", "index"])
+    """The failure cases of ``schema`` on ``frame``, as pandera's lazy validation reports them (``check``,
+    ``column``, ``failure_case``, ``index``), one per failing line and check.
+
+    The schema is pandera's declaration; its checks are run here, vectorised, rather than by
+    ``schema.validate``: pandera formats a failure-case frame per check (a frame-level check once per
+    column of the frame: 25 rows per failing line) and maps its ``not_nullable`` cases through
+    element-wise string code, which at 300,000 findings cost seconds. The semantics are pandera's:
+    a required column absent is ``column_in_dataframe``; a non-nullable column's nulls are
+    ``not_nullable``; column checks see the non-null values only (``ignore_na``); a frame-level check
+    returns a boolean per line or one boolean for the document. Order: absent columns, then column by
+    column (nulls, then the checks in order), then the frame-level checks in order.
+    """
+    pieces: list[pd.DataFrame] = []
+
+    def add(check: str, column: str | None, positions: np.ndarray, cases: pd.Series | None, index: object = None) -> None:
+        if not len(positions):
+            return
+        labels = frame.index[positions] if index is None else index
+        failure = (pd.Series(pd.NA, index=range(len(positions)), dtype="string") if cases is None
+                   else pd.Series(cases.astype("string").to_numpy(), dtype="string"))
+        pieces.append(pd.DataFrame({"check": check, "column": column, "failure_case": failure, "index": labels}))
+
+    for name, column in schema.columns.items():
+        if column.required and name not in frame.columns:
+            add("column_in_dataframe", None, np.array([0]), pd.Series([name]), index=[None])
+    for name, column in schema.columns.items():
+        if name not in frame.columns:
+            continue
+        values = frame[name]
+        missing = values.isna().to_numpy()
+        if not column.nullable:
+            add("not_nullable", name, np.flatnonzero(missing), None)
+        present = np.flatnonzero(~missing)
+        checked = values.iloc[present] if missing.any() else values
+        for check in column.checks:
+            ok = pd.Series(check._check_fn(checked)).to_numpy(dtype=bool, na_value=True)  # pandera's Check function
+            failing = present[~ok]
+            add(check.name, name, failing, values.iloc[failing])
+    for check in schema.checks:
+        result = check._check_fn(frame)
+        if isinstance(result, (bool, np.bool_)):
+            if not result:
+                add(check.name, None, np.array([0]), pd.Series([False]), index=[None])
+            continue
+        ok = pd.Series(result).to_numpy(dtype=bool, na_value=True)
+        add(check.name, None, np.flatnonzero(~ok), None)
+    if not pieces:
+        return pd.DataFrame(columns=_FAILURE_COLUMNS)
+    return pd.concat(pieces, ignore_index=True)
 
 
 def _cents_text(cents: pd.Series) -> pd.Series:
@@ -339,20 +409,24 @@ def failures_to_findings(failures: pd.DataFrame, frame: pd.DataFrame, default_fi
     fc["column"] = fc["column"].astype("string")
     builtin = fc["check"].map(_BUILTIN_CODES)
     # Column checks are named "<code>:<column>" when one code serves several columns.
-    fc["code"] = builtin.fillna(fc["check"].str.split(":").str[0]).astype("string")
-    # A failing frame-level check is reported once per column of the frame: keep one per line.
-    fc = fc.drop_duplicates(["check", "index"]).reset_index(drop=True)
+    checks = fc["check"].dropna().unique()
+    fc["code"] = builtin.fillna(fc["check"].map({c: str(c).split(":")[0] for c in checks})).astype("string")
     index = pd.to_numeric(fc["index"], errors="coerce").astype("Int64")
     has_row = index.notna().to_numpy()
     positions = np.where(has_row, frame.index.get_indexer(index.fillna(-1).astype("int64")), -1)
     located = positions >= 0
 
+    taken: dict[str, pd.Series] = {}
+
     def at(column: str) -> pd.Series:
-        values = pd.Series(pd.NA, index=fc.index, dtype="string")
-        if column in frame.columns and located.any():
-            values[located] = frame[column].to_numpy()[positions[located]].astype(str)
-            values[located] = values[located].mask(frame[column].isna().to_numpy()[positions[located]])
-        return values
+        """``column`` of each failure's line as text (NA where the failure has no line), taken once."""
+        if column not in taken:
+            if column in frame.columns and located.any():
+                values = frame[column].take(np.where(located, positions, 0)).astype("string").to_numpy()
+                taken[column] = pd.Series(values, index=fc.index, dtype="string").mask(~located)
+            else:
+                taken[column] = pd.Series(pd.NA, index=fc.index, dtype="string")
+        return taken[column]
 
     out = pd.DataFrame(index=fc.index)
     out["code"] = fc["code"]

@@ -8,20 +8,21 @@ findings counted by code, then the findings grouped as a person reads them (:cla
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from budgetclimat import i18n
-from budgetclimat.errors import ERROR, concat_findings, group_findings, render_finding, render_group
+from budgetclimat.errors import ERROR, concat_findings, group_findings, render_findings, render_group
 from budgetclimat.export.register import to_csv as register_csv
 from budgetclimat.model import BASIS_LABELS
 from budgetclimat.money import format_euros
 from budgetclimat.outputs import atomic_output, formula_safe
 from budgetclimat.read import read_budget, require_files
-from budgetclimat.report.common import plain, records
+from budgetclimat.report.common import dumps_with_blocks, plain, records, records_json
 from budgetclimat.validate import DocumentReport, counts_by_code, validate_document
 
 MAX_LISTED = 50
@@ -42,13 +43,27 @@ class ValidateReport:
 
     * ``documents``: one :class:`~budgetclimat.validate.DocumentReport` per file, in input order;
     * ``findings``: the findings listed (all of them, or the errors only: ``level``), with their
-      ``message`` rendered in the language current when the report was built;
+      ``message`` rendered in the language current when the report was built (``language``);
     * ``level``: the lowest level listed (``warning`` or ``error``); counts and totals ignore it.
+
+    The messages are rendered when ``findings`` is first read (``csv()``, ``json()``, ``write()``),
+    once per distinct pattern (:func:`budgetclimat.errors.render_findings`); the terminal text
+    (``text()``) renders only the groups it shows.
     """
 
     documents: list[DocumentReport]
-    findings: pd.DataFrame
+    unrendered: pd.DataFrame  # the findings listed, without their message
     level: str = "warning"
+    language: str = field(default_factory=i18n.language)
+    _rendered: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def findings(self) -> pd.DataFrame:
+        if self._rendered is None:
+            rendered = self.unrendered.copy()
+            rendered["message"] = render_findings(rendered, self.language)
+            self._rendered = rendered
+        return self._rendered
 
     @property
     def errors(self) -> int:
@@ -64,14 +79,14 @@ class ValidateReport:
 
     def text(self) -> str:
         """The terminal summary (``--format human``)."""
-        return to_human(self.documents, self.findings)
+        return to_human(self.documents, self.unrendered)
 
     def to_dict(self) -> dict:
         """The figures and findings as JSON-ready data (``--format json``)."""
         return to_json(self.documents, self.findings)
 
     def json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+        return to_json_text(self.documents, self.findings)
 
     def csv(self) -> str:
         """The findings listed, one per row (``--format csv``); cells safe in a spreadsheet."""
@@ -95,7 +110,7 @@ class ValidateReport:
                 # (French: « ; », decimal comma, UTF-8 with BOM, so that French Excel splits the columns).
                 register_csv(_formula_safe(findings), tmp)
             else:
-                tmp.write_text(json.dumps(to_json(self.documents, findings), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+                tmp.write_text(to_json_text(self.documents, findings) + "\n", encoding="utf-8")
 
 
 def validate_files(paths: Iterable[str | Path], profile: str | None = None, basis: str | None = None,
@@ -118,13 +133,25 @@ def _listed_findings(reports: list, level: str):
     findings = concat_findings([r.findings for r in reports])
     if level == "error":
         findings = findings[findings["level"] == ERROR]
-    findings = findings.reset_index(drop=True)
-    # Messages are rendered once per shown finding (text, not data processing).
-    findings["message"] = pd.Series([render_finding(row) for row in findings.to_dict("records")], index=findings.index, dtype="string")
-    return findings
+    # Messages are rendered later, once per distinct pattern (code, file, column, value…): ValidateReport.findings.
+    return findings.reset_index(drop=True)
 
 
-def to_json(reports: list, findings) -> dict:
+def to_json_text(reports: list, findings) -> str:
+    """``json.dumps(to_json(reports, findings), ensure_ascii=False, indent=2)``, byte for byte, with each
+    file's list of findings written column by column (:func:`~budgetclimat.report.common.records_json`)."""
+    blocks: dict[str, str] = {}
+    stamp = uuid.uuid4().hex
+
+    def listed(mine) -> str:
+        placeholder = f"findings-{stamp}-{len(blocks)}"
+        blocks[placeholder] = records_json(mine, 6)  # a file's "findings": items at 8 spaces, "]" at 6
+        return placeholder
+
+    return dumps_with_blocks(to_json(reports, findings, listed), blocks)
+
+
+def to_json(reports: list, findings, listed=records) -> dict:
     files = []
     for r in reports:
         mine = findings[findings["file"] == r.reconciliation.file]
@@ -134,7 +161,7 @@ def to_json(reports: list, findings) -> dict:
                 "totals": records(r.reconciliation.totals),
                 "ordre": records(r.reconciliation.ordre),
                 "counts": {row["code"]: int(row["count"]) for row in counts_by_code(r.findings).to_dict("records")},
-                "findings": records(mine),
+                "findings": listed(mine),
                 # What a person reads: one entry per code × column × value, with the count and first rows.
                 "groups": [{**g, "message": render_group(g)} for g in records(group_findings(mine))],
             }
