@@ -85,7 +85,10 @@ def read_tabular(
     forced = profile is not None
     findings: list[pd.DataFrame] = []
 
-    if _is_workbook(path, data):
+    if _is_parquet(data):
+        table = _read_parquet(data, name, candidates, forced)
+        encoding = None
+    elif _is_workbook(path, data):
         table = _read_workbook(path, data, candidates, forced, findings, sheet)
         encoding = None
     else:
@@ -99,14 +102,24 @@ def read_tabular(
             except csv.Error as exc:
                 raise _csv_error(exc, text, name) from None
         findings.extend(table.findings)
+    return _document(table, path, hashlib.sha256(data).hexdigest(), encoding, findings, basis, file_index, constants, mapping)
 
+
+def _document(
+    table: _Table, path: Path, sha256: str, encoding: str | None, findings: list[pd.DataFrame], basis: str | None,
+    file_index: int, constants: dict[str, str], mapping: dict[str, str], *, first_line: int = 1, carry: TotalsCarry | None = None,
+) -> model.BudgetDocument:
+    """The canonical document from a located table: mapping, amounts, line ids (from ``first_line``:
+    a partition continues its file's numbering), enrichment. ``carry`` holds what the file's earlier
+    partitions leave to this one (:class:`TotalsCarry`)."""
+    name = path.name
     prof = with_constants(table.profile, constants)
-    lines, raw_totals, map_findings = _map(table, prof, name, basis, mapping=mapping, constants=constants)
+    lines, raw_totals, map_findings = _map(table, prof, name, basis, mapping=mapping, constants=constants, carry=carry)
     findings.append(map_findings)
     lines["source_file"] = name
     lines["source_format"] = prof.id
     lines = _split_nomenclature(model.conform(model.choose_amount(lines, basis)))
-    lines["line_id"] = model.assign_line_ids(lines, file_index)
+    lines["line_id"] = model.assign_line_ids(lines, file_index, first=first_line)
     lines, plan_warnings = enrich_with_plans(lines, name)
     findings.append(errors.findings_frame(plan_warnings))
     header = {"profile": prof.id, "header_row": str(table.header_row)}
@@ -114,7 +127,7 @@ def read_tabular(
         header["sheet"] = table.sheet
     if table.delimiter:
         header["delimiter"] = table.delimiter
-    source = model.SourceInfo(path=path, format=prof.id, sha256=hashlib.sha256(data).hexdigest(), encoding=encoding, header=header)
+    source = model.SourceInfo(path=path, format=prof.id, sha256=sha256, encoding=encoding, header=header)
     return model.BudgetDocument(lines=lines, source=source, raw_totals=raw_totals, findings=errors.concat_findings(findings))
 
 
@@ -124,11 +137,12 @@ def read_tabular(
 class _Table:
     """Source cells as strings, with the header row located and the profile chosen."""
 
-    def __init__(self, frame: pd.DataFrame, numbers: dict[str, pd.Series], header_row: int, profile: Profile, sheet: str = "", delimiter: str = "") -> None:
+    def __init__(self, frame: pd.DataFrame, numbers: dict[str, pd.Series], header_row: int, profile: Profile, sheet: str = "", delimiter: str = "", row_offset: int = 0) -> None:
         self.frame = frame  # one column per source header (as written), string dtype, "" -> <NA>
-        self.numbers = numbers  # source header -> float values of cells that were numbers (workbooks)
+        self.numbers = numbers  # source header -> float values of cells that were numbers (workbooks, Parquet)
         self.header_row = header_row  # 1-based row of the header as a spreadsheet shows it
-        self.rows = pd.Series(np.arange(len(frame)) + header_row + 1, index=frame.index, dtype="Int64")
+        # row_offset: rows of the file above this table's first body row and below the header (a partition)
+        self.rows = pd.Series(np.arange(len(frame)) + header_row + 1 + row_offset, index=frame.index, dtype="Int64")
         self.profile = profile
         self.sheet = sheet
         self.delimiter = delimiter
@@ -235,6 +249,17 @@ def _strict(data: bytes, name: str, codec: str, expected: str | None = None) -> 
 
 
 def _read_csv(text: str, name: str, candidates: list[Profile], forced: bool) -> _Table:
+    return _parse_csv(text, name, _detect_csv(text, name, candidates, forced))
+
+
+class _CsvLayout:
+    """What the first rows of a CSV decide for the whole file: delimiter, header record and profile."""
+
+    def __init__(self, delimiter: str, hit: _Hit, records: list[list[str]], start_line: int) -> None:
+        self.delimiter, self.hit, self.records, self.start_line = delimiter, hit, records, start_line
+
+
+def _detect_csv(text: str, name: str, candidates: list[Profile], forced: bool) -> _CsvLayout:
     sample_text = "\n".join(text.splitlines()[: HEADER_SCAN_ROWS * 3])
     delimiters = (candidates[0].delimiter,) if forced and candidates[0].delimiter else DELIMITERS
     best = None
@@ -257,6 +282,13 @@ def _read_csv(text: str, name: str, candidates: list[Profile], forced: bool) -> 
     for _ in range(hit.index):
         next(reader)
         start_line = reader.line_num
+    return _CsvLayout(delim, hit, records, start_line)
+
+
+def _parse_csv(text: str, name: str, layout: _CsvLayout, row_offset: int = 0) -> _Table:
+    """Cells of ``text`` (the rows above the header, the header, then records) as laid out by
+    ``layout``; ``row_offset`` records of the file precede these (a partition: see :mod:`.partitions`)."""
+    delim, hit, records, start_line = layout.delimiter, layout.hit, layout.records, layout.start_line
     try:
         frame = pd.read_csv(
             io.StringIO(text), sep=delim, skiprows=start_line, header=0, dtype=str, keep_default_na=False,
@@ -270,7 +302,7 @@ def _read_csv(text: str, name: str, candidates: list[Profile], forced: bool) -> 
         raise InvalidDataError("empty-file", file=name) from None
     frame.columns = _unique_headers(list(frame.columns))
     frame = _as_strings(frame)
-    table = _Table(frame, {}, hit.index + 1, hit.profile, delimiter=delim)
+    table = _Table(frame, {}, hit.index + 1, hit.profile, delimiter=delim, row_offset=row_offset)
     table.titles = [" ".join(r) for r in records[: hit.index]]
     _check_fields(table, text, delim, start_line, hit.index, name)
     return _finish(table, name)
@@ -384,6 +416,122 @@ def _read_workbook(path: Path, data: bytes, candidates: list[Profile], forced: b
     return _finish(table, path.name)
 
 
+PARQUET_MAGIC = b"PAR1"
+
+
+def _is_parquet(data: bytes) -> bool:
+    """A Parquet file starts and ends with ``PAR1`` (never a CSV: no text starts with these bytes and a NUL-free footer)."""
+    return data[:4] == PARQUET_MAGIC
+
+
+def _open_parquet(source, name: str):
+    """``pyarrow.parquet.ParquetFile`` of a path or buffer; a damaged file is ``parquet-unreadable``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(pa.BufferReader(source) if isinstance(source, bytes) else source)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InvalidDataError("parquet-unreadable", file=name, value=str(exc).strip()[:200]) from None
+
+
+def _read_parquet(data: bytes, name: str, candidates: list[Profile], forced: bool) -> _Table:
+    import pyarrow as pa
+
+    parquet = _open_parquet(data, name)
+    _check_parquet_extent(parquet, name, parquet.metadata.num_rows)
+    try:
+        arrow = parquet.read()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InvalidDataError("parquet-unreadable", file=name, value=str(exc).strip()[:200]) from None
+    return _parquet_table(arrow, name, _detect_parquet(arrow, name, candidates, forced))
+
+
+def _check_parquet_extent(parquet, name: str, rows: int) -> None:
+    """The ``rows``/``columns``/``cells`` limits on a Parquet table (or one partition of it)."""
+    columns = parquet.metadata.num_columns
+    what = i18n.t("read.parquet-rows")
+    limits.check_count("rows", name, what, rows + 1)
+    limits.check_count("columns", name, what, columns)
+    limits.check_count("cells", name, what, (rows + 1) * columns)
+
+
+def _detect_parquet(arrow, name: str, candidates: list[Profile], forced: bool) -> _Hit:
+    """Header and profile of a Parquet table: its column names are row 1; a table converted with its
+    title rows as data (« column_1 »…) has its header among the first rows, as in a CSV."""
+    head = _arrow_frame(arrow.slice(0, HEADER_SCAN_ROWS - 1))[0]
+    records = [list(head.columns)] + [[("" if pd.isna(v) else str(v)) for v in row] for row in head.itertuples(index=False)]
+    hit = _locate(records, candidates, forced)
+    if hit is None and not forced:
+        hit = _fallback_header(records, candidates)
+    if hit is None:
+        _raise_missing(name, records, candidates, forced)
+    hit.records = records
+    return hit
+
+
+def _parquet_table(arrow, name: str, hit: _Hit, row_offset: int = 0) -> _Table:
+    """A Parquet table (or a batch of one) as cells: text columns as text, numeric columns as a
+    workbook's numbers (text without ``.0``, float values for the amount rules), ``hit`` from
+    :func:`_detect_parquet`. Row 1 is the column names; ``row_offset`` rows precede the batch."""
+    frame, numbers = _arrow_frame(arrow)
+    header_row = hit.index + 1
+    if hit.index:  # the header is a data row: the rows above it are titles
+        if row_offset == 0:
+            header = _unique_headers(hit.records[hit.index])
+            frame = frame.iloc[hit.index :].set_axis(header, axis=1)
+            numbers = {h: numbers[c].iloc[hit.index :] for h, c in zip(header, list(numbers))}
+        else:
+            frame.columns = _unique_headers(hit.records[hit.index])
+            numbers = dict(zip(frame.columns, numbers.values()))
+            row_offset -= hit.index
+        frame = frame.reset_index(drop=True)
+        numbers = {k: v.reset_index(drop=True) for k, v in numbers.items()}
+    table = _Table(frame, numbers, header_row, hit.profile, row_offset=row_offset)
+    table.titles = [" ".join(r) for r in hit.records[: hit.index]]
+    return _finish(table, name)
+
+
+def _arrow_frame(arrow) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    """Columns of an Arrow table as stripped text (``""`` -> <NA>) and, for numeric columns, float values."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = _unique_headers(list(arrow.column_names))
+    frame: dict[str, pd.Series] = {}
+    numbers: dict[str, pd.Series] = {}
+    for col, values in zip(names, arrow.columns):
+        kind = values.type
+        if pa.types.is_dictionary(kind):
+            values = values.cast(kind.value_type)
+            kind = values.type
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+            num = pd.Series(values.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False), dtype="float64")
+            text, num = _numeric_text(num)
+            frame[col], numbers[col] = text, num
+            continue
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            try:
+                values = values.cast(pa.large_string())
+            except (pa.ArrowException, NotImplementedError):  # lists, structs…: their Python text
+                values = pa.array([None if v is None else str(v) for v in values.to_pylist()], type=pa.large_string())
+        text = pc.utf8_trim_whitespace(values)
+        frame[col] = pd.Series(text, dtype="string").mask(lambda t: t == "")
+    return pd.DataFrame(frame, index=pd.RangeIndex(arrow.num_rows)), numbers
+
+
+def _numeric_text(num: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Numeric cells as a workbook shows them: integral values without ``.0``; floats for the amounts."""
+    values = num.to_numpy()
+    finite = np.isfinite(values)
+    integral = finite & (np.floor(np.where(finite, values, 0)) == values) & (np.abs(values) < 2**53)
+    text = num.astype("string")
+    if integral.any():
+        text = text.mask(integral, pd.Series(np.where(integral, values, 0).astype("int64")).astype("string").to_numpy())
+    text = text.mask(num.isna())
+    return text.astype("string"), num
+
+
 def _cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -487,6 +635,7 @@ def _unique_headers(headers: list[object]) -> list[str]:
 class _Hit:
     def __init__(self, profile: Profile, index: int, rank: tuple) -> None:
         self.profile, self.index, self.rank = profile, index, rank
+        self.records: list[list[str]] = []  # the rows searched (Parquet: to take a header from the data)
 
 
 def _profile_sources(prof: Profile) -> list[set[str]]:
@@ -592,6 +741,7 @@ def _required_groups(prof: Profile, found: set[str] | None = None) -> list[tuple
 
 def _map(
     table: _Table, prof: Profile, name: str, basis: str | None, *, mapping: dict[str, str] | None = None, constants: dict[str, str] | None = None,
+    carry: TotalsCarry | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     src = table.frame
     by_norm: dict[str, str] = {}
@@ -601,8 +751,12 @@ def _map(
         if normalise_name(column) not in by_norm:
             raise ConfigError("map-unknown-column", value=f"{role}={column}", file=name, column=column, expected=", ".join(src.columns))
     inferred_findings = errors.empty_findings()
-    if prof.generic:
+    if prof.generic and carry is not None and carry.profile is not None:
+        prof = carry.profile  # a later partition: the roles its file's first partition showed
+    elif prof.generic:
         prof, inferred_findings = _infer_roles(table, prof, name, by_norm, constants or {})
+        if carry is not None:
+            carry.profile = prof
     missing = _required_groups(prof, set(by_norm))
     if missing:
         raise InvalidDataError(
@@ -642,7 +796,7 @@ def _map(
         return col
 
     findings: list[pd.DataFrame] = [inferred_findings]
-    table, totals = _set_aside_total_rows(table, prof, name, find, findings)
+    table, totals = _set_aside_total_rows(table, prof, name, find, findings, carry)
     src = table.frame
     out = pd.DataFrame(index=src.index)
     used: dict[str, str] = {}
@@ -671,6 +825,7 @@ def _map(
 
     # Amounts: one column per basis, or several lines per row (split).
     amount_sources: dict[str, str] = {}
+    parsed_cents: dict[str, pd.Series] = {}  # source amount column -> cents of the lines
     if prof.split:
         out, table_rows, raw_split = _apply_split(out, table, prof, name, findings, find)
     else:
@@ -679,7 +834,7 @@ def _map(
             if col is None or b == BY_DOCUMENT:
                 continue
             amount_sources[b] = col
-            out[model.AMOUNT_COLUMNS[b]] = _amount(table, col, prof, name, findings)
+            out[model.AMOUNT_COLUMNS[b]] = parsed_cents[col] = _amount(table, col, prof, name, findings)
         table_rows = table.rows
         raw_split = None
     out["source_row"] = table_rows.to_numpy()
@@ -697,13 +852,15 @@ def _map(
         if out["doc_type"].isna().all():
             out["doc_type"] = _doc_type_from_names(out["doc_type"], table, name, by_document, findings)
         # One amount column whose meaning follows the document type of each line.
-        cents = _amount(table, by_document, prof, name, findings)
+        cents = parsed_cents[by_document] = _amount(table, by_document, prof, name, findings)
         target = _document_basis(out)
         for b in sorted(set(target.dropna())):
             column = model.AMOUNT_COLUMNS[b]
             current = out[column] if column in out.columns else pd.Series(pd.NA, index=out.index, dtype="Int64")
             out[column] = current.mask((target == b).fillna(False) & current.isna(), cents).astype("Int64")
         amount_sources[BY_DOCUMENT] = by_document
+    if carry is not None and not prof.split:
+        carry.add(table, parsed_cents, _has_account(table.frame, prof, find), _kind_values(table.frame, prof, find), totals)
 
     out = read_functional_vote_with_plans(out)  # vote par fonction: functional chapters and their ordre lines
     if "operation" in out.columns:
@@ -1147,8 +1304,9 @@ _TOTAL_LABEL = r"(?i)^\W*(?:sous[\s-]*)?tota(?:l|ux)(?:$|[^a-zà-ÿ])"  # RE2-co
 class _TotalRows:
     """Total rows set aside from the table, with their figures, to be checked against the lines."""
 
-    def __init__(self, name: str, rows: np.ndarray, positions: np.ndarray, n: int, cents: dict[str, pd.Series], lines_mask: np.ndarray, kinds: dict[str, np.ndarray]) -> None:
+    def __init__(self, name: str, rows: np.ndarray, positions: np.ndarray, n: int, cents: dict[str, pd.Series], lines_mask: np.ndarray, kinds: dict[str, np.ndarray], carry: TotalsCarry | None = None) -> None:
         self.name, self.rows, self.positions, self.n = name, rows, positions, n
+        self.carry = carry or TotalsCarry()  # sums of the lines of the file's earlier partitions
         self.cents = cents  # source amount column -> cents of every original row (lines and totals)
         self.lines_mask = lines_mask  # original rows that are lines
         self.kinds = kinds  # sens/section source values of every original row (for same-kind sums)
@@ -1169,11 +1327,12 @@ class _TotalRows:
                     continue
                 previous = [p for p in self.positions if p < pos]
                 start = previous[-1] + 1 if previous else 0
-                candidates = {int(cum[pos] - cum[start]), int(cum[pos])}
+                before = self.carry.block.get(col, 0) if not previous else 0
+                candidates = {int(cum[pos] - cum[start]) + before, int(cum[pos]) + self.carry.top.get(col, 0)}
                 for key, kind in self.kinds.items():
                     if kind[pos]:
                         same = (kind[:pos] == kind[pos]) & self.lines_mask[:pos]
-                        candidates.add(int(line_values[:pos][same].sum()))
+                        candidates.add(int(line_values[:pos][same].sum()) + self.carry.kinds.get((key, kind[pos], col), 0))
                 if int(figure) not in candidates:
                     shown = " ; ".join(money.format_euros(c) for c in sorted(candidates))
                     found.append({
@@ -1183,7 +1342,62 @@ class _TotalRows:
         return errors.findings_frame(found)
 
 
-def _set_aside_total_rows(table: _Table, prof: Profile, name: str, find, findings: list[pd.DataFrame]):
+def _has_account(frame: pd.DataFrame, prof: Profile, find) -> np.ndarray:
+    spec = prof.columns.get("nature")
+    col = find(spec.sources) if spec is not None and spec.sources else None
+    return frame[col].notna().to_numpy() if col is not None else np.ones(len(frame), dtype=bool)
+
+
+def _kind_values(frame: pd.DataFrame, prof: Profile, find) -> dict[str, np.ndarray]:
+    """The sens/section source value of every row (casefolded): a total row may sum the lines of its kind."""
+    kinds = {}
+    for key in ("sens", "section"):
+        spec = prof.columns.get(key)
+        col = find(spec.sources) if spec is not None and spec.sources else None
+        if col is not None:
+            kinds[key] = frame[col].str.strip().str.casefold().fillna("").to_numpy(dtype=object)
+    return kinds
+
+
+class TotalsCarry:
+    """What a file's earlier partitions leave to the next one (partitioned reading, :mod:`.partitions`).
+
+    A total row's figure is the sum of lines above it — since the top of the file, since the previous
+    total row, or of the lines of its sens/section — that may lie in earlier partitions: each partition
+    adds its lines' sums here (:meth:`add`) and its total rows count those of the partitions before, so
+    that the checks (``total-row-mismatch``) and the rows set aside are those of a whole-file read.
+    The generic profile's roles found by content are also decided once, by the first partition.
+    """
+
+    def __init__(self) -> None:
+        self.profile: Profile | None = None
+        self.any_line = False  # a line with an account lies above
+        self.top: dict[str, int] = {}  # source amount column -> cents of every line above
+        self.block: dict[str, int] = {}  # -> cents of the lines since the last total row
+        self.top_account: dict[str, int] = {}  # the same for the lines with an account (finding unlabelled totals)
+        self.block_account: dict[str, int] = {}
+        self.kinds: dict[tuple[str, str, str], int] = {}  # (sens|section, value, column) -> cents of those lines
+
+    def add(self, table: _Table, cents: dict[str, pd.Series], has_account: np.ndarray, kinds: dict[str, np.ndarray], totals: _TotalRows | None) -> None:
+        """Add a partition's lines (``table`` after its total rows were set aside; ``cents`` by source column)."""
+        rows = table.rows.to_numpy()
+        after = rows > totals.rows[-1] if totals is not None and len(totals.rows) else np.ones(len(rows), dtype=bool)
+        self.any_line = self.any_line or bool(has_account.any())
+        for col, series in cents.items():
+            values = series.fillna(0).astype("int64").to_numpy()
+            restart = totals is not None and len(totals.rows)
+            self.top[col] = self.top.get(col, 0) + int(values.sum())
+            self.block[col] = (0 if restart else self.block.get(col, 0)) + int(values[after].sum())
+            self.top_account[col] = self.top_account.get(col, 0) + int(values[has_account].sum())
+            self.block_account[col] = (0 if restart else self.block_account.get(col, 0)) + int(values[has_account & after].sum())
+            for key, kind in kinds.items():
+                sums = pd.Series(values).groupby(kind).sum()
+                for value, total in sums.items():
+                    if value:
+                        self.kinds[(key, value, col)] = self.kinds.get((key, value, col), 0) + int(total)
+
+
+def _set_aside_total_rows(table: _Table, prof: Profile, name: str, find, findings: list[pd.DataFrame], carry: TotalsCarry | None = None):
     """Leave out total and subtotal rows (one warning); keep their figures for a check on the lines.
 
     A total row is a row with a cell starting « TOTAL », « Sous-total », « TOTAUX » in a non-amount
@@ -1221,7 +1435,8 @@ def _set_aside_total_rows(table: _Table, prof: Profile, name: str, find, finding
     is_total = labelled.copy()
     if candidates_no_account.any():
         lines = ~labelled & ~no_account
-        has_line_above = np.concatenate([[False], np.cumsum(lines)[:-1] > 0])
+        has_line_above = np.concatenate([[carry is not None and carry.any_line], np.cumsum(lines)[:-1] > 0])
+        has_line_above |= carry is not None and carry.any_line
         sums = {}
         for col in amount_cols:
             values = cents[col].where(lines, 0).fillna(0).astype("int64").to_numpy()
@@ -1239,22 +1454,20 @@ def _set_aside_total_rows(table: _Table, prof: Profile, name: str, find, finding
                 if pd.isna(figure):
                     continue
                 above, block = int(sums[col][pos]), int(sums[col][pos] - sums[col][last_total + 1])
+                if carry is not None:
+                    above += carry.top_account.get(col, 0)
+                    block += carry.block_account.get(col, 0) if last_total == -1 else 0
                 matched.append(int(figure) in (above, block))
             if matched and all(matched):
                 is_total[pos] = True
                 last_total = pos
     if not is_total.any():
         return table, None
-    kinds = {}
-    for key in ("sens", "section"):
-        spec = prof.columns.get(key)
-        col = find(spec.sources) if spec is not None and spec.sources else None
-        if col is not None:
-            kinds[key] = frame[col].str.strip().str.casefold().fillna("").to_numpy(dtype=object)
+    kinds = _kind_values(frame, prof, find)
     total_positions = np.flatnonzero(is_total)
     rows = table.rows.to_numpy()[total_positions]
     label_text = frame.iloc[total_positions].apply(lambda r: next((str(v) for v in r if pd.notna(v) and re.match(_TOTAL_LABEL, str(v))), ""), axis=1)
-    totals = _TotalRows(name, rows, total_positions, len(frame), cents, ~is_total, kinds)
+    totals = _TotalRows(name, rows, total_positions, len(frame), cents, ~is_total, kinds, carry)
     shown = ", ".join(f"{r} ({t})" if t else str(r) for r, t in list(zip(rows, label_text))[:5])
     findings.append(errors.findings_frame([{
         "level": errors.WARNING, "code": "total-rows-skipped", "file": name, "row": int(rows[0]),
