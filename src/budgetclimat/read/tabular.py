@@ -859,8 +859,6 @@ def _map(
             current = out[column] if column in out.columns else pd.Series(pd.NA, index=out.index, dtype="Int64")
             out[column] = current.mask((target == b).fillna(False) & current.isna(), cents).astype("Int64")
         amount_sources[BY_DOCUMENT] = by_document
-    if carry is not None and not prof.split:
-        carry.add(table, parsed_cents, _has_account(table.frame, prof, find), _kind_values(table.frame, prof, find), totals)
 
     out = read_functional_vote_with_plans(out)  # vote par fonction: functional chapters and their ordre lines
     if "operation" in out.columns:
@@ -891,6 +889,8 @@ def _map(
 
     if totals is not None:
         findings.append(totals.check(out, amount_sources))
+    if carry is not None and not prof.split:  # after the check: a total row counts the lines of the partitions before
+        carry.add(table, parsed_cents, _has_account(table.frame, prof, find), _kind_values(table.frame, prof, find), totals)
     raw_totals = _raw_totals(out, table, prof, amount_sources, basis, raw_split)
     return out.reset_index(drop=True), raw_totals, errors.concat_findings(findings)
 
