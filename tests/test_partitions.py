@@ -253,3 +253,29 @@ def test_parquet_on_the_command_line_and_damaged(tmp_path):
     broken.write_bytes(path.read_bytes()[:300])
     result = invoke(["validate", broken, "--set", "budget_kind=principal"], 1)
     assert "Parquet" in result.output and "broken.parquet" in result.output
+
+
+# --- raw totals summed in Arrow: the same reading of each cell as the per-cell Decimal one -----------
+
+RAW_TEXTS = [
+    "1 234,56", "1\u00a0234,56", "1\u202f234,56 €", "(123,45)", "123,45-", "\u221212,5", "+7", "++7,10", "1.234.567",
+    "1,234,567", "1.234,56", "1,234.56", "12 €", "EUR 5", "5 euros", "1.5E+06", "2e-3", "abc", "", None, "1_000",
+    "Infinity", "NaN", "1.234", "1,234", "0,001", "-0", ".5", "5.", "12,3456789", "99999999999999,99", " 42 ",
+    "1\u20092\u2009345", "(1.234,5)", "3,5\u2212", "€ 9,99", "Eur12",
+]
+
+
+@pytest.mark.parametrize("mark", [",", ".", None])
+def test_raw_decimal_array_reads_as_to_decimal(mark):
+    from budgetclimat.read import tabular
+
+    class Prof:
+        decimal = mark
+        amounts_in_cents = False
+
+    frame = pd.DataFrame({"Montant": pd.Series(RAW_TEXTS, dtype="string")})
+    table = tabular._Table(frame, {}, 1, None)
+    got = tabular._raw_decimal_array(table, "Montant", Prof()).to_pylist()
+    expected = [Decimal(0) if t is None else tabular._to_decimal(t, mark) for t in RAW_TEXTS]
+    assert [Decimal(g) for g in got] == expected
+    assert expected[9] == Decimal("1234567") and min(expected) < 0  # the reading compared is not all zeros

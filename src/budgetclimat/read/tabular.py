@@ -289,30 +289,92 @@ def _parse_csv(text: str, name: str, layout: _CsvLayout, row_offset: int = 0) ->
     """Cells of ``text`` (the rows above the header, the header, then records) as laid out by
     ``layout``; ``row_offset`` records of the file precede these (a partition: see :mod:`.partitions`)."""
     delim, hit, records, start_line = layout.delimiter, layout.hit, layout.records, layout.start_line
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text), sep=delim, skiprows=start_line, header=0, dtype=str, keep_default_na=False,
-            na_filter=False, skip_blank_lines=False, engine="c",
-        )
-    except pd.errors.ParserError as exc:
-        found = re.search(r"line (\d+)", str(exc))
-        row = int(found.group(1)) + start_line if found else None
-        raise InvalidDataError("csv-malformed", file=name, row=row, value=str(exc).strip()) from None
-    except pd.errors.EmptyDataError:
-        raise InvalidDataError("empty-file", file=name) from None
-    frame.columns = _unique_headers(list(frame.columns))
+    frame = _arrow_csv(text, delim, start_line)
+    regular = frame is not None  # every record has the header's number of fields
+    if frame is None:
+        try:
+            frame = pd.read_csv(
+                io.StringIO(text), sep=delim, skiprows=start_line, header=0, dtype=str, keep_default_na=False,
+                na_filter=False, skip_blank_lines=False, engine="c",
+            )
+        except pd.errors.ParserError as exc:
+            found = re.search(r"line (\d+)", str(exc))
+            row = int(found.group(1)) + start_line if found else None
+            raise InvalidDataError("csv-malformed", file=name, row=row, value=str(exc).strip()) from None
+        except pd.errors.EmptyDataError:
+            raise InvalidDataError("empty-file", file=name) from None
+        frame.columns = _unique_headers(list(frame.columns))
     frame = _as_strings(frame)
     table = _Table(frame, {}, hit.index + 1, hit.profile, delimiter=delim, row_offset=row_offset)
     table.titles = [" ".join(r) for r in records[: hit.index]]
-    _check_fields(table, text, delim, start_line, hit.index, name)
+    _check_fields(table, text, delim, start_line, hit.index, name, regular=regular)
     return _finish(table, name)
 
 
-def _check_fields(table: _Table, text: str, delim: str, start_line: int, header_record: int, name: str) -> None:
-    """Rows with fewer fields than the header are errors (pandas would fill them with blanks)."""
+def _arrow_csv(text: str, delim: str, start_line: int) -> pd.DataFrame | None:
+    """The cells pandas' C parser gives (every cell as text, ``""`` kept, headers made unique), through
+    Arrow's multithreaded CSV reader into Arrow strings. None — read by pandas then — when a record has
+    another number of fields than the header (a blank row, a short or long row) or Arrow refuses the text."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    body = text
+    if start_line:
+        cut = 0
+        for _ in range(start_line):
+            cut = text.find("\n", cut) + 1
+            if cut == 0:
+                return None
+        body = text[cut:]
+    try:
+        first = next(csv.reader(io.StringIO(body), delimiter=delim))
+    except (StopIteration, csv.Error):
+        return None
+    width = len(first)
+    if width < 1 or not body.strip():
+        return None
+    irregular: list[int] = []
+
+    def handler(row) -> str:
+        irregular.append(row.actual_columns)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(body.encode("utf-8")),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=handler),
+            convert_options=pacsv.ConvertOptions(column_types={f"f{i}": pa.string() for i in range(width)}, strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowException, ValueError):
+        return None
+    if irregular or table.num_columns != width or table.num_rows < 1:
+        return None
+    if '"' in body:
+        # pandas refuses a quote left open at the end of the file, Arrow reads to the end: with quotes,
+        # Arrow's cells are taken only when every quote opens or closes a field (no cell holds one — no
+        # doubled or stray quote) and they pair up; any other quoted file is read by pandas.
+        import pyarrow.compute as pc
+
+        if body.count('"') % 2 or any(pc.any(pc.match_substring(col, '"')).as_py() for col in table.columns):
+            return None
+    header = [str(v) for v in table.slice(0, 1).to_pylist()[0].values()]
+    if header != first:  # Arrow and the csv module disagree on the header: let pandas read it
+        return None
+    body_table = table.slice(1)
+    names = _unique_headers(header)
+    return pd.DataFrame(
+        {n: pd.Series(col, dtype=pd.StringDtype("pyarrow")) for n, col in zip(names, body_table.columns)},
+        index=pd.RangeIndex(body_table.num_rows),
+    )
+
+
+def _check_fields(table: _Table, text: str, delim: str, start_line: int, header_record: int, name: str, regular: bool = False) -> None:
+    """Rows with fewer fields than the header are errors (pandas would fill them with blanks).
+    ``regular``: every record is known to have the header's fields (Arrow read them)."""
     n_columns = len(table.frame.columns)
     n_rows = len(table.frame)
-    if not _any_short_row(text, delim, start_line, n_columns):
+    if regular or not _any_short_row(text, delim, start_line, n_columns):
         counts = np.full(n_rows, n_columns)
     elif '"' in text:
         # Quoted fields may hold separators and line breaks: count fields record by record.
@@ -899,6 +961,19 @@ def _map(
 # département's cedi file): the code is cleaned and the user told, rather than the line rejected.
 _CODE_COLUMNS = ("nature", "chapitre", "fonction", "chapitre_fonction")
 _STRAY = r"^[\s.,;:_/-]+|[\s.,;:_/-]+$"
+# Python's \s (str.isspace) written for RE2, whose own \s is ASCII only: pandas would run a pattern
+# holding \s through Python's re, one cell at a time.
+_SPACE_RE2 = r"\t\n\x0b\f\r\x1c-\x1f\x{85}\p{Z}"
+_STRAY_RE2 = r"^[" + _SPACE_RE2 + r".,;:_/-]+|[" + _SPACE_RE2 + r".,;:_/-]+$"
+
+
+def _re2_replace(values: pd.Series, pattern: str, repl: str = "") -> pd.Series:
+    """``values.str.replace(pattern, repl, regex=True)`` in Arrow's RE2, whatever the cells hold."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrow = pc.replace_substring_regex(pa.array(values.astype("string"), type=pa.large_string()), pattern, repl)
+    return pd.Series(arrow, dtype="string", index=values.index)
 
 
 def _clean_codes(out: pd.DataFrame, table: _Table, used: dict[str, str], name: str, findings: list[pd.DataFrame]) -> None:
@@ -906,7 +981,7 @@ def _clean_codes(out: pd.DataFrame, table: _Table, used: dict[str, str], name: s
         if key not in out.columns:
             continue
         values = out[key].astype("string")
-        cleaned = values.str.replace(_STRAY, "", regex=True).str.replace(r"\s+", "", regex=True)
+        cleaned = _re2_replace(_re2_replace(values, _STRAY_RE2), "[" + _SPACE_RE2 + "]+")
         changed = (values.notna() & (cleaned != values)).fillna(False).to_numpy()
         if changed.any():
             findings.append(_cell_findings(
@@ -926,7 +1001,7 @@ def _transform(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Serie
         s = s.str.replace(rf"(?i)^{re.escape(prefix)}(?=\w)", "", regex=True)
     bad = pd.Series(False, index=s.index)
     if spec.extract:
-        got = s.str.extract(spec.extract, expand=False).astype("string").str.replace(r"\s+", "", regex=True)
+        got = _re2_replace(s.str.extract(spec.extract, expand=False).astype("string"), "[" + _SPACE_RE2 + "]+")
         failed = (s.notna() & got.isna()).fillna(False)
         if spec.default is None:
             bad |= failed
@@ -1514,8 +1589,8 @@ def _raw_totals(out: pd.DataFrame, table: _Table, prof: Profile, amount_sources:
     else:
         document = _document_basis(out).reset_index(drop=True)
         chosen = pd.Series(basis, index=keys.index, dtype="string") if basis else document.fillna("voted").astype("string")
-        amount = pd.Series(Decimal(0), index=keys.index, dtype=object)
         keep_rows = _kept_positions(out, table)
+        picks = []
         for b in model.AMOUNT_COLUMNS:
             pick = (chosen == b).fillna(False).to_numpy()
             col = amount_sources.get(b)
@@ -1524,6 +1599,12 @@ def _raw_totals(out: pd.DataFrame, table: _Table, prof: Profile, amount_sources:
                 pick = pick & (document == b).fillna(False).to_numpy()
             if col is None or not pick.any():
                 continue
+            picks.append((col, pick))
+        fast = _raw_totals_arrow(keys, chosen, picks, table, prof, keep_rows)
+        if fast is not None:
+            return fast
+        amount = pd.Series(Decimal(0), index=keys.index, dtype=object)
+        for col, pick in picks:
             values = _raw_decimals(table, col, prof).iloc[keep_rows].reset_index(drop=True)
             amount[pick] = values[pick]
     frame = keys.assign(basis=chosen.fillna("voted"), amount=amount.to_numpy())
@@ -1536,6 +1617,112 @@ def _raw_totals(out: pd.DataFrame, table: _Table, prof: Profile, amount_sources:
     for c in ("section", "sens", "operation", "basis"):
         result[c] = result[c].astype("string")
     return result
+
+
+_RAW_SCALE = 12  # decimal places of the exact sums (a cell with more goes the per-cell way)
+
+
+def _raw_totals_arrow(keys: pd.DataFrame, chosen: pd.Series, picks, table: _Table, prof: Profile, keep_rows: np.ndarray) -> pd.DataFrame | None:
+    """:func:`_raw_totals` summed exactly in Arrow ``decimal128`` (the same reading of each cell as
+    :func:`_to_decimal`, vectorised); None when a cell does not fit, to sum per cell instead."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if keys.empty:
+        return None
+    kind = pa.decimal128(38, _RAW_SCALE)
+    amount = pa.array(np.zeros(len(keys), dtype="int64")).cast(kind)
+    for col, pick in picks:
+        values = _raw_decimal_array(table, col, prof)
+        if values is None:
+            return None
+        values = values.take(pa.array(keep_rows))
+        amount = pc.if_else(pa.array(pick), values, amount)
+    frame = pa.table({
+        "section": pa.array(keys["section"]), "sens": pa.array(keys["sens"]), "operation": pa.array(keys["operation"]),
+        "basis": pa.array(chosen.fillna("voted")), "amount": amount,
+    })
+    try:
+        grouped = frame.group_by(["section", "sens", "operation", "basis"]).aggregate([("amount", "sum"), ("amount", "count")])
+    except (pa.ArrowException, NotImplementedError):  # a sum past 38 digits
+        return None
+    result = grouped.to_pandas().sort_values(["section", "sens", "operation", "basis"]).reset_index(drop=True)
+    sums = result["amount_sum"].map(lambda d: Decimal(d) / 100 if prof.amounts_in_cents else Decimal(d))  # one per group
+    result["total_cents"] = sums.map(lambda d: int((d * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))).astype("int64")
+    result["lines"] = result["amount_count"].astype("int64")
+    out = result[RAW_TOTAL_COLUMNS].copy()
+    for c in ("section", "sens", "operation", "basis"):
+        out[c] = out[c].astype("string")
+    return out
+
+
+_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+
+
+def _raw_decimal_array(table: _Table, col: str, prof: Profile):
+    """The cells of ``col`` as exact ``decimal128`` values read as :func:`_to_decimal` reads them (0 for a
+    cell that is no number or was reported as a problem), vectorised; None when one does not fit."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = table.frame[col].astype("string")
+    mark, problems = table.amount_reads.get(col, (prof.decimal, None))
+    if problems is not None:
+        text = text.mask(problems)
+    s = _arrow_replace(text)
+    negative = ((s.str.startswith("(") & s.str.endswith(")")) | (s.str.endswith("-") & ~s.str.startswith("-"))).fillna(False)
+    if negative.any():
+        s = s.mask(negative, s.str.replace(r"^[()]+|[()]+$", "", regex=True).str.replace(r"-+$", "", regex=True))
+    has_comma = s.str.contains(",", regex=False).fillna(False)
+    has_dot = s.str.contains(".", regex=False).fillna(False)
+    commas = s.str.count(",").fillna(0)
+    dots = s.str.count(r"\.").fillna(0)
+    both = has_comma & has_dot
+    comma_last = s.str.contains(r",[^.]*$", regex=True).fillna(False)
+    out = s.copy()
+    out = out.mask(both & comma_last, s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+    out = out.mask(both & ~comma_last, s.str.replace(",", "", regex=False))
+    rest = ~both
+    drop_commas = rest & ((commas > 1) | ((mark == ".") & has_comma))
+    out = out.mask(drop_commas, s.str.replace(",", "", regex=False))
+    rest &= ~drop_commas
+    no_e = ~s.str.contains("[eE]", regex=True).fillna(False)
+    drop_dots = rest & ((dots > 1) | ((mark == ",") & (dots == 1) & no_e))
+    out = out.mask(drop_dots, s.str.replace(".", "", regex=False))
+    rest &= ~drop_dots
+    out = out.mask(rest & (commas == 1), s.str.replace(",", ".", regex=False))
+    plain = out.str.fullmatch(_NUMBER).fillna(False).to_numpy()
+    odd = np.flatnonzero(out.notna().to_numpy() & ~plain)
+    kind = pa.decimal128(38, _RAW_SCALE)
+    try:
+        values = pc.cast(pa.array(out.where(plain), type=pa.large_string()), kind)
+        if negative.any():
+            values = pc.if_else(pa.array(negative.to_numpy(dtype=bool)), pc.negate(values), values)
+        if len(odd):  # « 1_000 », « Infinity »…: the few cells the pattern leaves, read one by one
+            exact = [_to_decimal(str(text.iloc[i]), mark) for i in odd]
+            values = pc.replace_with_mask(values, pa.array(np.isin(np.arange(len(out)), odd)), pa.array(exact, type=kind))
+        num = table.numbers.get(col)
+        if num is not None:
+            typed = num.notna().to_numpy() & (problems is None or ~problems)
+            if typed.any():  # workbook numbers: their shortest decimal representation, as the cell shows it
+                shown = pc.cast(pc.cast(pa.array(num.to_numpy(), type=pa.float64()), pa.string()), kind)
+                values = pc.if_else(pa.array(typed), shown, values)
+    except (pa.ArrowException, ValueError, ArithmeticError):  # more digits than the exact type holds
+        return None
+    return pc.fill_null(values, pa.scalar(Decimal(0), type=kind))  # amounts in centimes: divided by 100 on the sums
+
+
+def _arrow_replace(text: pd.Series) -> pd.Series:
+    """``_to_decimal``'s first step on a column: spaces (every Unicode space), « € », « eur(os) » removed,
+    U+2212 as « - », leading « + » dropped (RE2, in one pass each)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrow = pa.array(text, type=pa.large_string())
+    arrow = pc.replace_substring_regex(arrow, r"(?i)[\t\n\x0b\f\r\x1c-\x1f\x{85}\p{Z}€]|eur(?:os?)?", "")
+    arrow = pc.replace_substring(arrow, "\u2212", "-")
+    arrow = pc.replace_substring_regex(arrow, r"^\++", "")
+    return pd.Series(arrow, dtype="string", index=text.index)
 
 
 def _document_basis(out: pd.DataFrame) -> pd.Series:
