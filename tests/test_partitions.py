@@ -279,3 +279,31 @@ def test_raw_decimal_array_reads_as_to_decimal(mark):
     expected = [Decimal(0) if t is None else tabular._to_decimal(t, mark) for t in RAW_TEXTS]
     assert [Decimal(g) for g in got] == expected
     assert expected[9] == Decimal("1234567") and min(expected) < 0  # the reading compared is not all zeros
+
+
+def _amount_file(tmp_path, amounts: list[str]) -> Path:
+    rows = [f"2022;CA;M57;F;D;Réel;011;60611;Achat {i};{a}" for i, a in enumerate(amounts)]
+    path = tmp_path / "marks.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_decimal_mark_of_the_first_partition_settles_the_later_ones(tmp_path):
+    """« 1.234 » alone in a later partition is 1 234 € as in a whole-file read: the comma of « 12,5 » in the
+    first partition settled the column."""
+    path = _amount_file(tmp_path, ["12,5", "3,25", "7", "1.234", "2.000", "8"])
+    whole, parts = whole_and_parts(path, 3, constants=SET)
+    assert len(parts) == 2
+    assert_same(whole, parts)
+    assert list(pd.concat([p.lines for p in parts])["amount_cents"]) == [1250, 325, 700, 123400, 200000, 800]
+
+
+def test_decimal_mark_changing_between_partitions_is_an_error(tmp_path):
+    """A comma column up to row 4, a point column after: read whole, « 1.234 » has two readings
+    (amount-ambiguous); read in parts, the later part is an error (never read with the other mark in silence)."""
+    path = _amount_file(tmp_path, ["12,5", "3,25", "7", "1.5", "1.234", "8"])
+    whole, parts = whole_and_parts(path, 3, constants=SET)
+    assert "amount-ambiguous" in set(whole.findings["code"])
+    changed = pd.concat([p.findings for p in parts]).query("code == 'amount-mark-changes'")
+    assert list(changed["row"]) == [5] and list(changed["value"]) == ["."] and list(changed["expected"]) == [","]
+    assert changed["level"].eq("error").all()

@@ -17,7 +17,13 @@ equals** ``read_budget(file).lines`` — every column, ``source_row`` and ``line
 Whole-file checks stay whole-file: the total rows (« TOTAL », « Sous-total ») of a later partition are
 compared with the sums of every line above them, in whichever partition: a
 :class:`~budgetclimat.read.tabular.TotalsCarry` carries the sums from one partition to the next (the
-same ``total-row-mismatch`` findings as a whole-file read, on the partition holding the total row).
+same ``total-row-mismatch`` findings as a whole-file read, on the partition holding the total row; the
+rows set aside are named in one ``total-rows-skipped`` warning per partition holding some). The same
+carry holds each amount column's decimal mark as the first partition showing one read it: later
+partitions settle « 1.234 » with it as a whole-file read would, and a later partition whose cells show
+the other mark is an error ``amount-mark-changes`` (a whole-file read would find the evidence mixed),
+never a different reading in silence. The generic profile's roles found by content are decided by the
+first partition.
 ``raw_totals`` are **per partition**: their ``lines`` and ``total_cents`` add up — the file's are
 ``pd.concat([d.raw_totals for d in parts]).groupby(["section", "sens", "operation", "basis"]).sum()``
 (:func:`combine_raw_totals`), equal to a whole-file read's. File-level findings (no row: encoding,

@@ -150,6 +150,7 @@ class _Table:
         self.findings: list[pd.DataFrame] = []  # what reading the grid found (rows with missing fields)
         self.tail: tuple[str, int] | None = None  # (last column, last source row) of a CSV with no final line break
         self.titles: list[str] = []  # text of the rows above the header (and the sheet's name)
+        self.carry: TotalsCarry | None = None  # what earlier partitions of the file decided (partitioned reading)
 
 
 def _is_workbook(path: Path, data: bytes) -> bool:
@@ -717,12 +718,13 @@ def _locate(records: list[list[str]], candidates: list[Profile], forced: bool) -
     A forced profile takes the row where it recognises the most columns.
     """
     best: _Hit | None = None
+    sources = [_profile_sources(prof) for prof in candidates]  # once, not per row
     for index, record in enumerate(records):
         cells = {normalise_name(c) for c in record if str(c).strip()}
         if len(cells) < 2:
             continue
         for order, prof in enumerate(candidates):
-            groups = _profile_sources(prof)
+            groups = sources[order]
             recognised = sum(1 for g in groups if g & cells)
             if forced:
                 specific = 0
@@ -813,6 +815,7 @@ def _map(
         if normalise_name(column) not in by_norm:
             raise ConfigError("map-unknown-column", value=f"{role}={column}", file=name, column=column, expected=", ".join(src.columns))
     inferred_findings = errors.empty_findings()
+    table.carry = carry
     if prof.generic and carry is not None and carry.profile is not None:
         prof = carry.profile  # a later partition: the roles its file's first partition showed
     elif prof.generic:
@@ -994,14 +997,23 @@ def _clean_codes(out: pd.DataFrame, table: _Table, used: dict[str, str], name: s
 _COMPUTED = {"line_id", "source_file", "source_row", "source_format", "amount_cents", "amount_basis"}
 
 
+def _by_distinct(values: pd.Series, operation) -> pd.Series:
+    """``operation`` (cell by cell, on a string Series) run on the distinct values only, then spread back:
+    patterns RE2 cannot run (a lookahead, Unicode ``\\d``/``\\s``) go through Python's re one cell at a
+    time, and a code column has few distinct values."""
+    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    done = pd.Series(operation(pd.Series(uniques, dtype="string")), dtype="string").array
+    return pd.Series(done.take(codes, allow_fill=True), index=values.index, dtype="string")
+
+
 def _transform(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series]:
     """Apply prefix stripping, extraction and value mapping to one source column; mask of unmapped cells."""
     s = values.astype("string")
     for prefix in spec.strip_prefix:
-        s = s.str.replace(rf"(?i)^{re.escape(prefix)}(?=\w)", "", regex=True)
+        s = _by_distinct(s, lambda u, p=prefix: u.str.replace(rf"(?i)^{re.escape(p)}(?=\w)", "", regex=True))
     bad = pd.Series(False, index=s.index)
     if spec.extract:
-        got = _re2_replace(s.str.extract(spec.extract, expand=False).astype("string"), "[" + _SPACE_RE2 + "]+")
+        got = _re2_replace(_by_distinct(s, lambda u: u.str.extract(spec.extract, expand=False)), "[" + _SPACE_RE2 + "]+")
         failed = (s.notna() & got.isna()).fillna(False)
         if spec.default is None:
             bad |= failed
@@ -1061,7 +1073,17 @@ def _amount(table: _Table, col: str, prof: Profile, name: str, findings: list[pd
     text = table.frame[col]
     num = table.numbers.get(col)
     is_num = num.notna().to_numpy() if num is not None else np.zeros(len(text), dtype=bool)
-    parsed = money.parse_amounts(text.mask(is_num), prof.decimal)
+    carry = table.carry
+    decided = carry.marks.get(col) if carry is not None else None  # (mark, row): an earlier partition's
+    parsed = money.parse_amounts(text.mask(is_num), decided[0] if decided else prof.decimal)
+    if carry is not None and parsed.mark is not None and len(text):
+        if decided is None:
+            carry.marks[col] = (parsed.mark, int(table.rows.iloc[0]))
+        elif parsed.mark != decided[0]:
+            findings.append(errors.findings_frame([{
+                "level": errors.ERROR, "code": "amount-mark-changes", "file": name, "row": int(table.rows.iloc[0]),
+                "column": col, "value": parsed.mark, "expected": decided[0],
+            }]))
     cents, problem = parsed.cents.copy(), parsed.problem.copy()
     if is_num.any():
         # Numbers typed in a workbook: round each to the cent (never sum floats); a value that is not a
@@ -1452,6 +1474,10 @@ class TotalsCarry:
         self.top_account: dict[str, int] = {}  # the same for the lines with an account (finding unlabelled totals)
         self.block_account: dict[str, int] = {}
         self.kinds: dict[tuple[str, str, str], int] = {}  # (sens|section, value, column) -> cents of those lines
+        # Source amount column -> (decimal mark, first row): the mark the first partition showing one read
+        # the column with; later partitions read with it, and one showing the other mark is an error
+        # (``amount-mark-changes``), as a whole-file read would find the column's evidence mixed.
+        self.marks: dict[str, tuple[str, int]] = {}
 
     def add(self, table: _Table, cents: dict[str, pd.Series], has_account: np.ndarray, kinds: dict[str, np.ndarray], totals: _TotalRows | None) -> None:
         """Add a partition's lines (``table`` after its total rows were set aside; ``cents`` by source column)."""
@@ -1495,6 +1521,9 @@ def _set_aside_total_rows(table: _Table, prof: Profile, name: str, find, finding
         if col in amount_cols:
             continue
         distinct = pd.Series(frame[col].dropna().unique(), dtype="string")  # few distinct values per column
+        # Only a cell holding « tota » in any case can be a total label (Arrow finds those at once; the
+        # pattern, Python's, then reads the few).
+        distinct = distinct[pd.Series(distinct, dtype=pd.StringDtype("pyarrow")).str.contains("tota", case=False, regex=False).fillna(False).to_numpy()]
         hits = distinct[distinct.str.contains(_TOTAL_LABEL, regex=True).fillna(False).to_numpy()]
         if len(hits):
             labelled |= frame[col].isin(hits).fillna(False).to_numpy()
