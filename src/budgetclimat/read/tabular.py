@@ -603,8 +603,13 @@ def _cell_text(value: object) -> str:
 
 def _workbook_column(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Cells of one workbook column as text (integral numbers without ``.0``) and as floats where numeric."""
-    kinds = values.map(type)
-    is_num = kinds.isin([int, float]).to_numpy()
+    inferred = pd.api.types.infer_dtype(values, skipna=False)  # one C pass: all text, all numbers, or mixed
+    if inferred == "string":
+        is_num = np.zeros(len(values), dtype=bool)
+    elif inferred in ("floating", "integer", "mixed-integer-float"):
+        is_num = np.ones(len(values), dtype=bool)
+    else:
+        is_num = values.map(type).isin([int, float]).to_numpy()
     num = pd.to_numeric(values.where(is_num), errors="coerce").astype("float64")
     text = values.astype("string").str.strip()
     finite = np.isfinite(num.to_numpy())
