@@ -307,3 +307,11 @@ def test_decimal_mark_changing_between_partitions_is_an_error(tmp_path):
     changed = pd.concat([p.findings for p in parts]).query("code == 'amount-mark-changes'")
     assert list(changed["row"]) == [5] and list(changed["value"]) == ["."] and list(changed["expected"]) == [","]
     assert changed["level"].eq("error").all()
+
+
+def test_xml_file_is_one_partition():
+    xml = ROOT / "tests" / "data" / "montpellier-ca-2018-m57.xml"
+    parts = list(iter_partitions([xml], lines=100))
+    whole = read_budget(xml)
+    assert len(parts) == 1 and len(whole.lines) > 100
+    pd.testing.assert_frame_equal(parts[0].lines, whole.lines)
