@@ -261,7 +261,13 @@ class _CsvLayout:
 
 
 def _detect_csv(text: str, name: str, candidates: list[Profile], forced: bool) -> _CsvLayout:
-    sample_text = "\n".join(text.splitlines()[: HEADER_SCAN_ROWS * 3])
+    end = -1
+    for _ in range(HEADER_SCAN_ROWS * 3):  # the head of the text holding the first lines (not all of it split)
+        end = text.find("\n", end + 1)
+        if end < 0:
+            break
+    head = text if end < 0 else text[: end + 1]
+    sample_text = "\n".join(head.splitlines()[: HEADER_SCAN_ROWS * 3])
     delimiters = (candidates[0].delimiter,) if forced and candidates[0].delimiter else DELIMITERS
     best = None
     for delim in delimiters:
