@@ -315,3 +315,14 @@ def test_xml_file_is_one_partition():
     whole = read_budget(xml)
     assert len(parts) == 1 and len(whole.lines) > 100
     pd.testing.assert_frame_equal(parts[0].lines, whole.lines)
+
+
+def test_malformed_row_in_a_later_partition_is_named_by_its_line_in_the_file(tmp_path):
+    rows, _ = rows_text(20)
+    rows[13] += ";de trop"  # line 15 of the file (header on line 1)
+    path = tmp_path / "long.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    for read in (lambda: read_budget(path, constants=SET), lambda: list(iter_partitions(path, lines=4, constants=SET))):
+        with pytest.raises(InvalidDataError) as caught:
+            read()
+        assert caught.value.code == "csv-malformed" and caught.value.params["row"] == 15

@@ -239,12 +239,13 @@ def _csv_partitions(path: Path, lines: int, profile, basis, constants) -> Iterat
     prefix_text = _decode(head[:prefix_end], codec, name, 0, bom=True)
     carry = tabular.TotalsCarry()
     records_before = 0
+    breaks_before = 0
     lines_before = 0
     first = True
     with path.open("rb") as handle, tabular._csv_field_limit(limits.get("cell-chars")):
         handle.seek(prefix_end)
         for block, count in _blocks(handle, lines, layout.delimiter, codec, name, prefix_end, header_lines):
-            text = prefix_text + _decode(block, codec, name, header_lines + records_before)
+            text = prefix_text + _decode(block, codec, name, header_lines + breaks_before)
             limits.check_count("rows", name, i18n.t("read.csv-lines"), text.count("\n") + (not text.endswith("\n")))
             try:
                 table = tabular._parse_csv(text, name, layout, row_offset=records_before)
@@ -253,7 +254,10 @@ def _csv_partitions(path: Path, lines: int, profile, basis, constants) -> Iterat
             except InvalidDataError as exc:
                 if exc.code == "empty-file" and not first:  # blank rows only: nothing to read in this block
                     records_before += count or 0
+                    breaks_before += block.count(b"\n")
                     continue
+                if exc.code == "csv-malformed" and isinstance(exc.params.get("row"), int):
+                    raise InvalidDataError("csv-malformed", file=name, row=exc.params["row"] + breaks_before, value=exc.params.get("value")) from None
                 raise
             partition_findings = findings + table.findings
             document = tabular._document(
@@ -261,6 +265,7 @@ def _csv_partitions(path: Path, lines: int, profile, basis, constants) -> Iterat
                 first_line=lines_before + 1, carry=carry,
             )
             records_before += count or 0
+            breaks_before += block.count(b"\n")  # the file's lines above the next block, below the header
             lines_before += len(document.lines)
             findings = [errors.empty_findings()]
             first = False
