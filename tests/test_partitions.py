@@ -326,3 +326,15 @@ def test_malformed_row_in_a_later_partition_is_named_by_its_line_in_the_file(tmp
         with pytest.raises(InvalidDataError) as caught:
             read()
         assert caught.value.code == "csv-malformed" and caught.value.params["row"] == 15
+
+
+def test_short_row_and_bad_amount_in_later_partitions_keep_the_file_rows(tmp_path):
+    rows, _ = rows_text(20)
+    rows[10] = rows[10].rsplit(";", 2)[0]  # line 12: two fields missing
+    rows[17] = rows[17].rsplit(";", 1)[0] + ";douze"  # line 19: not an amount
+    path = tmp_path / "short.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    whole, parts = whole_and_parts(path, 4, constants=SET)
+    assert_same(whole, parts)
+    found = pd.concat([p.findings for p in parts]).set_index("code")["row"]
+    assert found["row-fields-missing"] == 12 and found["amount-not-a-number"] == 19
