@@ -202,17 +202,19 @@ def run_lines(
     lines_read: int | None = None,
     conventions: bool = True,
     view_options: dict | None = None,
+    staff_basis=None,
 ) -> RunResult:
     """Classify a canonical line frame already in memory (no reading, no validation). ``lines_read``: how
     many lines the readers gave, checked against the lines classified (:func:`check_invariants`);
     ``conventions=False``: without the convention rules, as :func:`run`; ``view_options``: the views'
-    inputs (:class:`budgetclimat.views.base.ViewInputs`, e.g. ``territory``)."""
+    inputs (:class:`budgetclimat.views.base.ViewInputs`, e.g. ``territory``); ``staff_basis``: the staff-cost
+    pro rata's basis when these lines are a partition of a budget (:func:`budgetclimat.engine.classify._staff`)."""
     ruleset = resolve_ruleset(rulebooks)
     if not conventions:
         ruleset = ruleset.without_conventions()
     answers_frame = resolve_answers(answers)
     lines = lines.reset_index(drop=True)
-    classification = classify(lines, ruleset, answers_frame)
+    classification = classify(lines, ruleset, answers_frame, staff_basis=staff_basis)
     result = RunResult(
         documents=[],
         lines=lines,
