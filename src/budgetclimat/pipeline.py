@@ -35,6 +35,11 @@ from budgetclimat.views.territory import load_inventory, load_measures
 from budgetclimat.views.trajectory import load_trajectory
 
 
+# The staff-cost pool (I4CE 3a / 3b pro rata): one budget (code) of one collectivité (SIRET/SIREN), one
+# exercice and document — what classifying that budget alone gives, whatever else the run reads with it.
+STAFF_POOL = ("siret", "budget_code", "exercice", "doc_type")
+
+
 @dataclass
 class RunResult:
     """Everything a run produced.
@@ -168,7 +173,8 @@ def run(
     lines = model.conform(pd.concat(frames, ignore_index=True)) if frames else model.empty_lines()
     stop_on_unplaceable(lines, concat_findings([r.findings for r in reports]))
     options = {"territory": loaded_territory} if loaded_territory is not None else {}
-    result = run_lines(lines, ruleset, answers_frame, lines_read=sum(len(doc.lines) for doc in documents), view_options=options)
+    result = run_lines(lines, ruleset, answers_frame, lines_read=sum(len(doc.lines) for doc in documents), view_options=options,
+                       staff_basis=STAFF_POOL)  # staff costs pro rata per budget, not of every budget read together
     result.documents = documents
     result.reconciliation = [r.reconciliation for r in reports]
     result.findings = concat_findings([r.findings for r in reports] + [result.findings])

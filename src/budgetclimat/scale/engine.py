@@ -34,15 +34,13 @@ from budgetclimat.errors import ERROR, WARNING, concat_findings
 from budgetclimat.export.workbook.annex import annex_year_finding
 from budgetclimat.export.register import CSV_DIALECTS, EURO_TEXT_COLUMNS, TEXT_COLUMNS, line_register
 from budgetclimat.outputs import atomic_output, formula_safe
-from budgetclimat.pipeline import resolve_answers, resolve_ruleset, run_lines, stop_on_unplaceable
+from budgetclimat.pipeline import STAFF_POOL, resolve_answers, resolve_ruleset, run_lines, stop_on_unplaceable
 from budgetclimat.read.partitions import iter_partitions
 from budgetclimat.scale import collectivites as coll
 from budgetclimat.scale.merge import RECONCILIATION_CODES, FindingsSink, merge_figures, merge_reconciliations, merge_worklist, worklist_partial
 from budgetclimat.validate import validate_document
 
 DEFAULT_PARTITION_LINES = 200_000
-# The staff-cost pool: one budget (code) of one collectivité (SIRET/SIREN), one exercice and document.
-STAFF_POOL = ("siret", "budget_code", "exercice", "doc_type")
 
 
 @dataclass
