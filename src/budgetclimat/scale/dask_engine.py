@@ -20,7 +20,7 @@ from budgetclimat.errors import ConfigError
 from budgetclimat.scale.engine import run_partitioned
 
 IN_FLIGHT = 2  # partitions sent per worker before the first comes back
-CONNECT_TIMEOUT = "10s"
+CONNECT_TIMEOUT = "5s"
 
 
 def _import_distributed():
