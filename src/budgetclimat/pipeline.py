@@ -209,12 +209,14 @@ def run_lines(
     conventions: bool = True,
     view_options: dict | None = None,
     staff_basis=None,
+    worklist: bool = True,
 ) -> RunResult:
     """Classify a canonical line frame already in memory (no reading, no validation). ``lines_read``: how
     many lines the readers gave, checked against the lines classified (:func:`check_invariants`);
     ``conventions=False``: without the convention rules, as :func:`run`; ``view_options``: the views'
     inputs (:class:`budgetclimat.views.base.ViewInputs`, e.g. ``territory``); ``staff_basis``: the staff-cost
-    pro rata's basis when these lines are a partition of a budget (:func:`budgetclimat.engine.classify._staff`)."""
+    pro rata's basis when these lines are a partition of a budget (:func:`budgetclimat.engine.classify._staff`);
+    ``worklist=False``: no worklist (a partition's is merged by :mod:`budgetclimat.scale`)."""
     ruleset = resolve_ruleset(rulebooks)
     if not conventions:
         ruleset = ruleset.without_conventions()
@@ -232,7 +234,8 @@ def run_lines(
         facts=classification.facts,
     )
     attach_views(result, view_options)  # the registered views, each isolated
-    attach_worklist(result)  # the worklist (question × key) and, with answers, the carry-over report
+    if worklist:
+        attach_worklist(result)  # the worklist (question × key) and, with answers, the carry-over report
     check_invariants(result, lines_read)
     return result
 

@@ -19,6 +19,7 @@ The same per-partition functions run under Dask (:mod:`budgetclimat.scale.dask_e
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,7 @@ class Settings:
     lang: str
     register: bool = True  # give the register rows (to write --lines-out)
     by_collectivite: bool = True
+    view_options: dict = field(default_factory=dict)  # the views' rulebooks, loaded once (not once per partition)
 
 
 @dataclass
@@ -88,6 +90,7 @@ def staff_pass(doc: model.BudgetDocument, settings: Settings) -> pd.DataFrame:
     lines = _lines(doc)
     if lines["sens"].isna().any():
         stop_on_unplaceable(lines, validate_document(doc).findings)
+    lines = lines[(lines["sens"] == "D").to_numpy(dtype=bool)].reset_index(drop=True)  # the basis is spending only
     reg = classify(lines, settings.ruleset, settings.answers).register
     pos = pd.Series(np.arange(len(lines)), index=lines["line_id"].astype("string").to_numpy())
     keep = ((reg["scope"] == "in") & (reg["decided_by"] != "staff")).fillna(False).to_numpy(dtype=bool)
@@ -110,7 +113,8 @@ def process_partition(doc: model.BudgetDocument, settings: Settings, staff_basis
     report = validate_document(doc)
     lines = _lines(doc)
     stop_on_unplaceable(lines, report.findings)
-    result = run_lines(lines, settings.ruleset, settings.answers, lines_read=len(doc.lines), staff_basis=staff_basis)
+    result = run_lines(lines, settings.ruleset, settings.answers, lines_read=len(doc.lines), staff_basis=staff_basis, worklist=False,
+                       view_options=settings.view_options)
     result.documents = [doc]
     result.reconciliation = [report.reconciliation]
     result.bounds = None  # ranges are not merged across partitions
@@ -374,8 +378,11 @@ def make_settings(rulebooks=None, answers=None, staff_costs=None, conventions=Tr
     ruleset = resolve_ruleset(rulebooks).with_staff_costs(staff_costs)
     if not conventions:
         ruleset = ruleset.without_conventions()
+    from budgetclimat.views.builtin import DEFAULT_CARBON, DEFAULT_WEIGHTS, _pick
+
+    views = {"weights": _pick(ruleset, "weights", DEFAULT_WEIGHTS), "carbon": _pick(ruleset, "carbon", DEFAULT_CARBON)}
     return Settings(ruleset=ruleset, answers=resolve_answers(answers), services=services or load_services(), lang=i18n.language(),
-                    register=register, by_collectivite=by_collectivite)
+                    register=register, by_collectivite=by_collectivite, view_options=views)
 
 
 Mapper = Callable[[Callable, Iterator, tuple], Iterator]
@@ -414,14 +421,21 @@ def run_partitioned(
     def partitions():
         return iter_partitions(paths, lines=partition_lines, profile=profile, basis=basis, constants=constants)
 
-    staff_basis = None
-    if has_staff_rules(settings.ruleset):
-        staff_basis = merge_basis(mapper(staff_pass, partitions(), (settings,)))
+    parts = partitions()
+    first = list(itertools.islice(parts, 2))
+    if len(first) < 2:  # one partition: its own lines are the whole budget, one pass
+        outcomes = mapper(process_partition, iter(first), (settings, STAFF_POOL))
+    elif has_staff_rules(settings.ruleset):  # pass 1: the staff-cost basis of every budget; pass 2 reads again
+        staff_basis = merge_basis(mapper(staff_pass, itertools.chain(first, parts), (settings,)))
+        first = None
+        outcomes = mapper(process_partition, partitions(), (settings, staff_basis))
+    else:
+        outcomes = mapper(process_partition, itertools.chain(first, parts), (settings, STAFF_POOL))
     writer = RegisterWriter(lines_out, inputs, settings.lang) if lines_out is not None else None
     merger = Merger(settings, keep_findings)
     ok = False
     try:
-        for outcome in mapper(process_partition, partitions(), (settings, staff_basis)):
+        for outcome in outcomes:
             if writer is not None and outcome.register is not None:
                 writer.write(outcome.register)
             outcome.register = None

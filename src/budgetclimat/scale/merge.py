@@ -9,7 +9,7 @@ findings, one :class:`~budgetclimat.reconcile.Reconciliation` per input file.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -97,17 +97,29 @@ def merge_figures(a: Figures | None, b: Figures) -> Figures:
 
 # ---- worklist --------------------------------------------------------------------------------------
 
-PARTIAL_COLUMNS = ["question_id", "key", "service_id", "fact", "axes", "lines", "amount_cents", "line_ids"]
+PARTIAL_COLUMNS = ["question_id", "key", "service_id", "fact", "axes_mask", "lines", "amount_cents"]
 
 
-def worklist_partial(lines: pd.DataFrame, register: pd.DataFrame, ruleset, services: Services) -> pd.DataFrame:
+@dataclass
+class WorklistPartial:
+    """What one partition adds to the worklist (:func:`worklist_partial`): ``rows`` per question × key ×
+    service (:data:`PARTIAL_COLUMNS`: the axes asked as a bit mask over the rule set's axes), ``line_ids``
+    the first :data:`LINE_IDS_KEPT` lines of each question × key."""
+
+    rows: pd.DataFrame
+    line_ids: pd.DataFrame  # question_id, key, line_id
+
+
+def worklist_partial(lines: pd.DataFrame, register: pd.DataFrame, ruleset, services: Services) -> WorklistPartial:
     """What one partition adds to the worklist: per question × key × service, cents and lines (added up by
-    :func:`merge_worklist`), the axes asked, the first line ids. As :func:`budgetclimat.engine.worklist.build_worklist`."""
+    :func:`merge_worklist`), the axes asked, the first line ids. As :func:`budgetclimat.engine.worklist.build_worklist`,
+    vectorised (no Python call per row)."""
     lines = lines.reset_index(drop=True)
     pairs = aa_pairs(lines, register, ruleset)
     pairs = pairs[pairs["amount_cents"] != 0]
     if not len(pairs):
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in PARTIAL_COLUMNS})
+        return WorklistPartial(pd.DataFrame({c: pd.Series(dtype="object") for c in PARTIAL_COLUMNS}),
+                               pd.DataFrame({c: pd.Series(dtype="string") for c in ("question_id", "key", "line_id")}))
     line_service = services.of_lines(lines)
     pairs = pairs.assign(service_id=line_service.to_numpy()[pairs["pos"].to_numpy(dtype="int64")])
     own = {qid: services.resolve(q.service) for qid, q in ruleset.questions().items() if q.service}
@@ -115,36 +127,46 @@ def worklist_partial(lines: pd.DataFrame, register: pd.DataFrame, ruleset, servi
         lookup = {q: own.get(q, "") for q in pd.unique(pairs["question_id"].astype(str))}
         mapped = pd.Series(pairs["question_id"].astype(str).map(lookup).to_numpy(dtype=object), index=pairs.index, dtype="string")
         pairs["service_id"] = mapped.where(mapped != "", pairs["service_id"])
-    return pairs.groupby(["question_id", "key", "service_id"], sort=False).agg(
-        fact=("fact", "first"),
-        axes=("axes", lambda s: frozenset(a for t in s for a in t)),
-        lines=("line_id", "nunique"),
-        amount_cents=("amount_cents", "sum"),
-        line_ids=("line_id", lambda s: list(dict.fromkeys(s.astype(str)))[:LINE_IDS_KEPT]),
-    ).reset_index()
+    bit = {a: 1 << i for i, a in enumerate(ruleset.axes)}
+    exploded = pairs["axes"].reset_index(drop=True).explode()
+    bits_of = pd.Series(exploded.map(bit).fillna(0).to_numpy(dtype="int64"), index=exploded.index)
+    # one row per pair × axis asked; distinct bits of a pair summed = their union
+    pairs["axes_mask"] = pd.DataFrame({"i": bits_of.index, "b": bits_of.to_numpy()}).drop_duplicates().groupby("i")["b"].sum().to_numpy(dtype="int64")
+    group = ["question_id", "key", "service_id"]
+    rows = pairs.groupby(group, sort=False).agg(fact=("fact", "first"), lines=("line_id", "size"), amount_cents=("amount_cents", "sum")).reset_index()
+    bits = pairs[group + ["axes_mask"]].drop_duplicates()
+    bits = pd.DataFrame({**{c: bits[c] for c in group}, "axes_mask": bits["axes_mask"]})
+    spread = [bits.assign(axes_mask=(bits["axes_mask"] & b)) for b in bit.values()]
+    union = pd.concat(spread, ignore_index=True).drop_duplicates().groupby(group, sort=False)["axes_mask"].sum()  # distinct bits: sum = or
+    rows["axes_mask"] = union.reindex(pd.MultiIndex.from_frame(rows[group])).to_numpy(dtype="int64")
+    ids = pairs[["question_id", "key", "line_id"]].drop_duplicates()
+    ids = ids[ids.groupby(["question_id", "key"], sort=False).cumcount().to_numpy() < LINE_IDS_KEPT]
+    return WorklistPartial(rows[PARTIAL_COLUMNS], ids.reset_index(drop=True))
 
 
-def merge_worklist(partials: list[pd.DataFrame], ruleset, services: Services, lang: str | None = None) -> pd.DataFrame:
+def merge_worklist(partials: list[WorklistPartial], ruleset, services: Services, lang: str | None = None) -> pd.DataFrame:
     """The worklist of the whole run from the partitions' partials: the rows of
     :func:`~budgetclimat.engine.worklist.build_worklist`, with at most :data:`LINE_IDS_KEPT` line ids each."""
-    parts = [p for p in partials if len(p)]
+    parts = [p for p in partials if len(p.rows)]
     if not parts:
         frame = pd.DataFrame({c: pd.Series(dtype="string") for c in WORKLIST_COLUMNS})
         return frame.astype({"lines": "int64", "amount_cents": "int64", "rank": "int64"})
-    pairs = pd.concat(parts, ignore_index=True)
+    pairs = pd.concat([p.rows for p in parts], ignore_index=True)
     group = ["question_id", "key"]
     by_service = pairs.groupby(group + ["service_id"], sort=False)["amount_cents"].sum().reset_index()
     by_service = by_service.sort_values(group + ["amount_cents", "service_id"], ascending=[True, True, False, True], kind="stable")
     service = by_service.drop_duplicates(group).set_index(group)["service_id"]
-    axis_order = {a: i for i, a in enumerate(ruleset.axes)}
-    rows = pairs.groupby(group, sort=False).agg(
-        fact=("fact", "first"),
-        axes=("axes", lambda s: ",".join(sorted(frozenset().union(*s), key=lambda a: (axis_order.get(a, len(axis_order)), a)))),
-        lines=("lines", "sum"),
-        amount_cents=("amount_cents", "sum"),
-        line_ids=("line_ids", lambda s: ";".join(list(dict.fromkeys(i for ids in s for i in ids))[:LINE_IDS_KEPT])),
-    ).reset_index()
+    axes = list(ruleset.axes)
+    spread = pd.concat([pairs[group].assign(_b=pairs["axes_mask"].to_numpy(dtype="int64") & (1 << i)) for i in range(len(axes))], ignore_index=True)
+    mask = spread.drop_duplicates().groupby(group, sort=False)["_b"].sum()
+    names = {m: ",".join(a for i, a in enumerate(axes) if m & (1 << i)) for m in pd.unique(mask)}  # few distinct masks
+    rows = pairs.groupby(group, sort=False).agg(fact=("fact", "first"), lines=("lines", "sum"), amount_cents=("amount_cents", "sum")).reset_index()
+    rows["axes"] = mask.reindex(pd.MultiIndex.from_frame(rows[group])).map(names).to_numpy()
     rows = rows[rows["amount_cents"] != 0]
+    ids = pd.concat([p.line_ids for p in parts], ignore_index=True)
+    ids = ids[ids.groupby(group, sort=False).cumcount().to_numpy() < LINE_IDS_KEPT]
+    joined = ids.groupby(group, sort=False)["line_id"].agg(";".join)
+    rows["line_ids"] = joined.reindex(pd.MultiIndex.from_frame(rows[group])).to_numpy()
     rows["service_id"] = service.reindex(pd.MultiIndex.from_frame(rows[group])).to_numpy()
     rows["service"] = rows["service_id"].map(lambda s: services.label(str(s), lang))
     rows = rows.sort_values(["amount_cents", "question_id", "key"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
