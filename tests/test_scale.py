@@ -239,3 +239,21 @@ def test_dask_scheduler_unreachable():
     pytest.importorskip("distributed")
     got = invoke(["classify", MONTPELLIER, "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"], code=2)
     assert "injoignable" in got.stderr and "tcp://127.0.0.1:9" in got.stderr
+
+
+def test_unplaceable_line_stops_every_engine(tmp_path, dask_client):
+    """A line without sens stops the run (exit 1, ``lines-unplaceable`` with its findings) in every engine,
+    also when raised on a Dask worker."""
+    from budgetclimat.errors import FindingsError
+    from budgetclimat.scale.dask_engine import run_dask
+
+    csv = tmp_path / "sans-sens.csv"
+    csv.write_text("Exercice;Type de document;Section;Sens;Chapitre;Compte;Fonction;Libellé;Réalisé\n"
+                   "2023;CA;F;D;011;60612;020;Électricité;100,00\n"
+                   "2023;CA;F;;011;60622;020;Carburants;50,00\n", encoding="utf-8")
+    options = {"constants": {"budget_kind": "principal", "nomenclature": "M57"}}
+    for call in (lambda: run([csv], **options), lambda: run_partitioned([csv], **options),
+                 lambda: run_dask([csv], client=dask_client, **options)):
+        with pytest.raises(FindingsError) as caught:
+            call()
+        assert caught.value.code == "lines-unplaceable" and caught.value.params["row"] == 3 and len(caught.value.findings)

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
-from budgetclimat.errors import ConfigError
+from budgetclimat.errors import BudgetclimatError, ConfigError, FindingsError
 from budgetclimat.scale.engine import run_partitioned
 
 IN_FLIGHT = 2  # partitions sent per worker before the first comes back
@@ -57,6 +58,36 @@ def close_client(client) -> None:
         cluster.close()
 
 
+@dataclass
+class _Failed:
+    """A :class:`BudgetclimatError` raised on a worker, sent back as data (an exception with keyword
+    parameters does not survive pickling) and raised again here, with its code, parameters and findings."""
+
+    kind: type
+    code: str
+    params: dict
+    findings: object = None
+
+    def error(self) -> BudgetclimatError:
+        if issubclass(self.kind, FindingsError):
+            return self.kind(self.code, self.findings, **self.params)
+        return self.kind(self.code, **self.params)
+
+
+def _guarded(fn: Callable, item, *args):
+    try:
+        return fn(item, *args)
+    except BudgetclimatError as exc:
+        return _Failed(type(exc), exc.code, dict(exc.params), getattr(exc, "findings", None))
+
+
+def _result(future):
+    value = future.result()
+    if isinstance(value, _Failed):
+        raise value.error()
+    return value
+
+
 def client_mapper(client) -> Callable:
     """A mapper for :func:`run_partitioned`: ``fn(partition, *args)`` on the cluster, results in order,
     at most :data:`IN_FLIGHT` × workers partitions out at once."""
@@ -67,11 +98,11 @@ def client_mapper(client) -> Callable:
         shared = [client.scatter(a, broadcast=True) if a is not None else None for a in args]
         pending: deque = deque()
         for item in items:
-            pending.append(client.submit(fn, item, *shared, pure=False))
+            pending.append(client.submit(_guarded, fn, item, *shared, pure=False))
             if len(pending) >= window:
-                yield pending.popleft().result()
+                yield _result(pending.popleft())
         while pending:
-            yield pending.popleft().result()
+            yield _result(pending.popleft())
 
     return mapper
 
