@@ -35,6 +35,11 @@ from budgetclimat.views.territory import load_inventory, load_measures
 from budgetclimat.views.trajectory import load_trajectory
 
 
+# The staff-cost pool (I4CE 3a / 3b pro rata): one budget (code) of one collectivité (SIRET/SIREN), one
+# exercice and document — what classifying that budget alone gives, whatever else the run reads with it.
+STAFF_POOL = ("siret", "budget_code", "exercice", "doc_type")
+
+
 @dataclass
 class RunResult:
     """Everything a run produced.
@@ -168,7 +173,8 @@ def run(
     lines = model.conform(pd.concat(frames, ignore_index=True)) if frames else model.empty_lines()
     stop_on_unplaceable(lines, concat_findings([r.findings for r in reports]))
     options = {"territory": loaded_territory} if loaded_territory is not None else {}
-    result = run_lines(lines, ruleset, answers_frame, lines_read=sum(len(doc.lines) for doc in documents), view_options=options)
+    result = run_lines(lines, ruleset, answers_frame, lines_read=sum(len(doc.lines) for doc in documents), view_options=options,
+                       staff_basis=STAFF_POOL)  # staff costs pro rata per budget, not of every budget read together
     result.documents = documents
     result.reconciliation = [r.reconciliation for r in reports]
     result.findings = concat_findings([r.findings for r in reports] + [result.findings])
@@ -202,17 +208,21 @@ def run_lines(
     lines_read: int | None = None,
     conventions: bool = True,
     view_options: dict | None = None,
+    staff_basis=None,
+    worklist: bool = True,
 ) -> RunResult:
     """Classify a canonical line frame already in memory (no reading, no validation). ``lines_read``: how
     many lines the readers gave, checked against the lines classified (:func:`check_invariants`);
     ``conventions=False``: without the convention rules, as :func:`run`; ``view_options``: the views'
-    inputs (:class:`budgetclimat.views.base.ViewInputs`, e.g. ``territory``)."""
+    inputs (:class:`budgetclimat.views.base.ViewInputs`, e.g. ``territory``); ``staff_basis``: the staff-cost
+    pro rata's basis when these lines are a partition of a budget (:func:`budgetclimat.engine.classify._staff`);
+    ``worklist=False``: no worklist (a partition's is merged by :mod:`budgetclimat.scale`)."""
     ruleset = resolve_ruleset(rulebooks)
     if not conventions:
         ruleset = ruleset.without_conventions()
     answers_frame = resolve_answers(answers)
     lines = lines.reset_index(drop=True)
-    classification = classify(lines, ruleset, answers_frame)
+    classification = classify(lines, ruleset, answers_frame, staff_basis=staff_basis)
     result = RunResult(
         documents=[],
         lines=lines,
@@ -224,7 +234,8 @@ def run_lines(
         facts=classification.facts,
     )
     attach_views(result, view_options)  # the registered views, each isolated
-    attach_worklist(result)  # the worklist (question × key) and, with answers, the carry-over report
+    if worklist:
+        attach_worklist(result)  # the worklist (question × key) and, with answers, the carry-over report
     check_invariants(result, lines_read)
     return result
 

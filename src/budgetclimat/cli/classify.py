@@ -64,10 +64,21 @@ def answers_option(f):
 @click.option("--staff-costs", type=click.Choice(["3a", "3b"]),
               help="I4CE option for staff costs: 3a pro rata of all other spending, 3b pro rata per fonction "
               "(remainder pro rata of the whole). Default: the rulebook's choice.")
+@click.option("--engine", "engine", type=click.Choice(["memory", "partitions", "dask"]), default="memory", show_default=True,
+              help="How the lines are processed: memory (every line at once), partitions (a few hundred thousand lines at a time: "
+              "memory bounded by --partition-lines) or dask (the partitions on a Dask cluster; extra budgetclimat[dask]). "
+              "partitions and dask write no workbook (-o, --pack) and show no ranges.")
+@click.option("--partition-lines", "partition_lines", type=click.IntRange(min=1000), default=200_000, show_default=True,
+              help="Lines per partition with --engine partitions or dask.")
+@click.option("--scheduler", "scheduler", metavar="ADDRESS",
+              help="Address of a Dask scheduler (tcp://host:8786) for --engine dask. Default: a local cluster on this machine.")
+@click.option("--summary-by-collectivite", "by_collectivite", type=click.Path(path_type=Path, dir_okay=False),
+              help="Summary per collectivité (SIREN) and national, one row per collectivité and axis (.parquet): for a file of many "
+              "collectivités such as a DGFiP balance.")
 @conventions_option
 @reading_options
-def classify(files, rules, answers, output, pack, lines_out, summary_json, inventory, trajectory, measures, services_file, staff_costs, no_conventions,
-             profile, basis, constants) -> int:
+def classify(files, rules, answers, output, pack, lines_out, summary_json, inventory, trajectory, measures, services_file, staff_costs, engine,
+             partition_lines, scheduler, by_collectivite, no_conventions, profile, basis, constants) -> int:
     """Classify the lines of budget files by the rulebooks (I4CE 2022 by default).
 
     Exit code 0 when the data are valid, 1 when they have errors (outputs are still written), 2 on a
@@ -83,10 +94,22 @@ def classify(files, rules, answers, output, pack, lines_out, summary_json, inven
     if territory_files and (inventory is None or trajectory is None):
         raise ConfigError("territory-incomplete")
     inputs = list(files) + list(rules) + list(answers) + territory_files + ([services_file] if services_file is not None else [])
-    for out in (output, pack, lines_out, summary_json):
+    if engine != "memory":  # what a partitioned run does not build: said before anything is read (exit 2)
+        for option, given in (("-o", output), ("--pack", pack), ("--inventory", inventory), ("--trajectory", trajectory), ("--measures", measures)):
+            if given is not None:
+                raise ConfigError("engine-option-unavailable", value=option, column=engine)
+    if scheduler is not None and engine != "dask":
+        raise ConfigError("scheduler-without-dask", value=scheduler, column=engine)
+    for out in (output, pack, lines_out, summary_json, by_collectivite):
         if out is not None:
             check_not_input(out, inputs)
-    check_distinct({"-o": output, "--pack": pack, "--lines-out": lines_out, "--summary-json": summary_json})
+    check_distinct({"-o": output, "--pack": pack, "--lines-out": lines_out, "--summary-json": summary_json, "--summary-by-collectivite": by_collectivite})
+    if by_collectivite is not None:
+        check_extension(by_collectivite, (".parquet",), "--summary-by-collectivite")
+        check_writable(by_collectivite)
+    if engine != "memory":
+        return _classify_partitioned(files, rules, answers, lines_out, summary_json, services_file, staff_costs, engine, partition_lines,
+                                     scheduler, by_collectivite, no_conventions, profile, basis, constants, inputs)
     for out, allowed, option in ((output, (".xlsx",), "-o"), (pack, (".xlsx",), "--pack"), (lines_out, (".csv", ".parquet"), "--lines-out"), (summary_json, (".json",), "--summary-json")):
         if out is not None:
             check_extension(out, allowed, option)
@@ -121,8 +144,50 @@ def classify(files, rules, answers, output, pack, lines_out, summary_json, inven
     if summary_json is not None:
         write_summary_json(result, summary_json, inputs)
         click.echo(i18n.t("cli.classify.written", path=summary_json), err=True)
+    if by_collectivite is not None:
+        from budgetclimat.scale.collectivites import collectivite_sums, merge_sums, write_table
+
+        write_table(merge_sums([collectivite_sums(result.lines, result.register)], list(result.ruleset.axes)), by_collectivite, inputs)
+        click.echo(i18n.t("cli.classify.written", path=by_collectivite), err=True)
     click.echo(classify_report(result).text())
-    if output is None and pack is None and lines_out is None and summary_json is None:
+    if output is None and pack is None and lines_out is None and summary_json is None and by_collectivite is None:
+        click.echo(i18n.t("cli.classify.nothing-written"), err=True)
+    return EXIT_INVALID_DATA if result.has_errors else EXIT_OK
+
+
+def _classify_partitioned(files, rules, answers, lines_out, summary_json, services_file, staff_costs, engine, partition_lines, scheduler,
+                          by_collectivite, no_conventions, profile, basis, constants, inputs) -> int:
+    """``classify --engine partitions|dask``: the partitioned engine (:mod:`budgetclimat.scale.engine`)."""
+    from budgetclimat.engine.worklist import load_services
+    from budgetclimat.errors import EXIT_INVALID_DATA, EXIT_OK
+    from budgetclimat.export.register import without_paths
+    from budgetclimat.outputs import atomic_output
+    from budgetclimat.report.classify import partitioned_report
+    from budgetclimat.scale.engine import run_partitioned
+
+    services = load_services(services_file) if services_file is not None else None
+    options = dict(rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis, constants=constants,
+                   staff_costs=staff_costs, conventions=not no_conventions, services=services, partition_lines=partition_lines,
+                   lines_out=lines_out, inputs=inputs, by_collectivite=by_collectivite is not None)
+    if engine == "dask":
+        from budgetclimat.scale.dask_engine import run_dask
+
+        result = run_dask(files, scheduler=scheduler, **options)
+    else:
+        result = run_partitioned(files, **options)
+    if lines_out is not None:
+        click.echo(i18n.t("cli.classify.written", path=lines_out), err=True)
+    if summary_json is not None:
+        with atomic_output(summary_json, inputs) as tmp:
+            tmp.write_text(json.dumps(without_paths(result.summary), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        click.echo(i18n.t("cli.classify.written", path=summary_json), err=True)
+    if by_collectivite is not None:
+        from budgetclimat.scale.collectivites import write_table
+
+        write_table(result.collectivites, by_collectivite, inputs)
+        click.echo(i18n.t("cli.classify.written", path=by_collectivite), err=True)
+    click.echo(partitioned_report(result).text())
+    if lines_out is None and summary_json is None and by_collectivite is None:
         click.echo(i18n.t("cli.classify.nothing-written"), err=True)
     return EXIT_INVALID_DATA if result.has_errors else EXIT_OK
 

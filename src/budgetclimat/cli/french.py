@@ -89,6 +89,13 @@ HELP_FR = {
     "Classify without the rules declared conventions (a class no I4CE cell supports): the lines they decided fall to the next rule (usually the question of their topic). The outputs still list them, as not applied.":
         "Classer sans les règles déclarées conventions (une classe qu'aucune cellule I4CE ne fonde) : leurs lignes passent à la règle suivante (en général la question de leur thème). Les sorties les listent encore, comme non appliquées.",
     "Line register, long format (.csv or .parquet).": "Registre des lignes, format long (.csv ou .parquet).",
+    "How the lines are processed: memory (every line at once), partitions (a few hundred thousand lines at a time: memory bounded by --partition-lines) or dask (the partitions on a Dask cluster; extra budgetclimat[dask]). partitions and dask write no workbook (-o, --pack) and show no ranges.":
+        "Comment les lignes sont traitées : memory (toutes les lignes à la fois), partitions (quelques centaines de milliers de lignes à la fois : mémoire bornée par --partition-lines) ou dask (les partitions sur une grappe Dask ; extra budgetclimat[dask]). partitions et dask n'écrivent pas de classeur (-o, --pack) et n'affichent pas les fourchettes.",
+    "Lines per partition with --engine partitions or dask.": "Lignes par partition avec --engine partitions ou dask.",
+    "Address of a Dask scheduler (tcp://host:8786) for --engine dask. Default: a local cluster on this machine.":
+        "Adresse d'un ordonnanceur Dask (tcp://hôte:8786) pour --engine dask. Par défaut : une grappe locale sur cette machine.",
+    "Summary per collectivité (SIREN) and national, one row per collectivité and axis (.parquet): for a file of many collectivités such as a DGFiP balance.":
+        "Résumé par collectivité (SIREN) et national, une ligne par collectivité et par axe (.parquet) : pour un fichier de nombreuses collectivités comme une balance DGFiP.",
     "Totals by axis and class (JSON).": "Totaux par axe et par classe (JSON).",
     "Territorial inventory (CSV/YAML: year, sector, emissions_tco2e, removals_tco2e); with --trajectory.":
         "Inventaire territorial (CSV/YAML : année, secteur, émissions et absorptions en tCO2e) ; avec --trajectory.",

@@ -39,8 +39,9 @@ class Classification:
     facts: pd.DataFrame
 
 
-def classify(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame | None = None) -> Classification:
-    """Classify canonical ``lines`` with ``ruleset`` (scope then classification rulebooks) and ``answers``."""
+def classify(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame | None = None, staff_basis=None) -> Classification:
+    """Classify canonical ``lines`` with ``ruleset`` (scope then classification rulebooks) and ``answers``.
+    ``staff_basis``: the basis of the staff-cost pro rata when it is not these lines alone (:func:`_staff`)."""
     lines = lines.reset_index(drop=True)
     answers = ans.empty_answers() if answers is None else answers.reset_index(drop=True)
     findings = [ans.check_answers(answers, ruleset.facts(), ruleset.axes, ruleset.questions())]
@@ -75,7 +76,7 @@ def classify(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame | None
 
     reg, override_findings, overridden = _overrides(reg, lines, answers, pairs, ruleset)
     findings.append(override_findings)
-    reg = _staff(reg, lines, ruleset, overridden)
+    reg = _staff(reg, lines, ruleset, overridden, staff_basis)
     reg = _comments(reg, answers, pairs, ruleset)
     reg = _texts(reg, ruleset)
     reg = reg.sort_values(["axis_no", "pos", "piece"], kind="stable").reset_index(drop=True)
@@ -263,10 +264,17 @@ def _overrides(reg, lines, answers, pairs, ruleset):
     return reg, findings, keys
 
 
-def _staff(reg: pd.DataFrame, lines: pd.DataFrame, ruleset: RuleSet, overridden: pd.DataFrame) -> pd.DataFrame:
+def _staff(reg: pd.DataFrame, lines: pd.DataFrame, ruleset: RuleSet, overridden: pd.DataFrame, basis=None) -> pd.DataFrame:
+    """Staff lines allocated pro rata (I4CE 3a / 3b). ``basis``: None, the in-scope expenses of these lines
+    (one pool); a tuple of line columns (e.g. ``("siret", "budget_code", "exercice", "doc_type")``), one
+    pool per value of those columns among these lines; a frame ``<key columns>, axis, fonction, class,
+    amount_share_cents`` (:data:`STAFF_BASIS_VALUES`), the totals of a whole budget read in partitions
+    (:func:`_staff_by_basis`)."""
     staff_rows = reg["staff"].astype(bool).to_numpy() & (reg["scope"] == "in").to_numpy()
     if not staff_rows.any():
         return reg
+    if basis is not None:
+        return _staff_by_basis(reg, lines, ruleset, staff_rows, basis)
     sens = lines["sens"].astype("string").to_numpy()
     fonction = lines["fonction"].astype("string").str.strip().replace("", pd.NA)
     # Basis: in-scope expense rows that are not staff lines (an overridden staff line counts with its analyst class).
@@ -310,6 +318,83 @@ def _staff(reg: pd.DataFrame, lines: pd.DataFrame, ruleset: RuleSet, overridden:
     if "question_id" not in new.columns:
         new["question_id"] = None
     new = new.drop(columns=["weight", "_c", "fonction"])
+    reg = pd.concat([reg[~staff_rows], new], ignore_index=True)
+    return _allocate(reg, len(lines))
+
+
+STAFF_BASIS_VALUES = ["axis", "fonction", "class", "amount_share_cents"]
+
+
+def staff_keys(lines: pd.DataFrame, keys) -> pd.DataFrame:
+    """The pool of each line for the staff-cost pro rata: the ``keys`` columns of ``lines`` as text ("" when empty)."""
+    return pd.DataFrame({k: lines[k].astype("string").fillna("").to_numpy() for k in keys}, index=lines.index)
+
+
+def staff_totals(lines: pd.DataFrame, rows: pd.DataFrame, keys) -> pd.DataFrame:
+    """The basis of the pro rata from register ``rows`` with their ``pos`` in ``lines`` (the in-scope, classed,
+    non-staff rows): Σ cents per pool (``keys``) × axis × fonction × class (:data:`STAFF_BASIS_VALUES`)."""
+    keys = list(keys)
+    pos = rows["pos"].to_numpy()
+    sens = lines["sens"].astype("string").to_numpy()[pos]
+    fonction = lines["fonction"].astype("string").str.strip().replace("", pd.NA).to_numpy()[pos]
+    frame = pd.DataFrame({**{k: v[pos] for k, v in staff_keys(lines, keys).items()}, "axis": rows["axis"].astype("string").to_numpy(),
+                          "fonction": pd.array(fonction, dtype="string"), "class": rows["class"].astype("string").to_numpy(),
+                          "amount_share_cents": rows["amount_share_cents"].astype("int64").to_numpy()})
+    frame = frame[(sens == "D") & frame["class"].notna().to_numpy()]
+    return frame.groupby(keys + STAFF_BASIS_VALUES[:3], dropna=False, sort=True)["amount_share_cents"].sum().reset_index()
+
+
+def _staff_by_basis(reg: pd.DataFrame, lines: pd.DataFrame, ruleset: RuleSet, staff_rows: np.ndarray, basis) -> pd.DataFrame:
+    """:func:`_staff` with one pool per value of the key columns of ``basis`` (see there): the same weights,
+    order and allocation as the single pool when there is one key value."""
+    if isinstance(basis, (tuple, list)):  # pools of these lines, by the columns named
+        staff_keys_ = reg.loc[staff_rows, ["pos", "axis"]].assign(_s=True)
+        rows = reg[(reg["scope"] == "in").to_numpy()].merge(staff_keys_, on=["pos", "axis"], how="left")
+        basis = staff_totals(lines, rows[rows["_s"].isna()], basis)
+    keys = [c for c in basis.columns if c not in STAFF_BASIS_VALUES]
+    fonction = lines["fonction"].astype("string").str.strip().replace("", pd.NA)
+    pools = staff_keys(lines, keys)
+    new_parts = []
+    for rb in ruleset.classification:
+        mine = reg[staff_rows & (reg["axis"] == rb.axis).to_numpy()]
+        if not len(mine):
+            continue
+        b = basis[basis["axis"] == rb.axis]
+        overall = b.groupby(keys + ["class"], sort=True)["amount_share_cents"].sum().clip(lower=0)
+        overall = overall[overall > 0].rename("weight").reset_index()
+        mine = mine.drop(columns=["class", "share", "piece", "amount_share_cents", "allocation", "question_id"])
+        pos = mine["pos"].to_numpy()
+        mine = mine.assign(fonction=fonction.to_numpy()[pos], **{k: pools[k].to_numpy()[pos] for k in keys})
+        if rb.staff_costs_option == "3b":
+            per = b.groupby(keys + ["fonction", "class"])["amount_share_cents"].sum().clip(lower=0).reset_index()
+            per = per[per["amount_share_cents"] > 0].rename(columns={"amount_share_cents": "weight"})
+            found = mine[keys + ["fonction"]].merge(per[keys + ["fonction"]].drop_duplicates(), how="left", indicator=True)
+            has = (found["_merge"] == "both").to_numpy()
+            with_f, rest = mine[has], mine[~has]
+            new_parts.append(with_f.merge(per, on=keys + ["fonction"]).assign(allocation="3b-fonction"))
+            rest_label = "3b-reste"
+        else:
+            rest, rest_label = mine, "3a"
+        if keys:
+            weighted = rest.merge(overall, on=keys)
+            has = (rest[keys].merge(overall[keys].drop_duplicates(), how="left", indicator=True)["_merge"] == "both").to_numpy()
+        else:
+            weighted = rest.merge(overall, how="cross")
+            has = np.full(len(rest), len(overall) > 0)
+        if len(weighted):
+            new_parts.append(weighted.assign(allocation=rest_label))
+        if (~has).any():
+            default = rb.default
+            new_parts.append(rest[~has].assign(**{"class": default.pieces[0].klass, "weight": 1, "question_id": default.question, "allocation": rest_label}))
+    new = pd.concat(new_parts, ignore_index=True)
+    order = {c: i for i, c in enumerate(CLASSES)}
+    new = new.assign(_c=new["class"].map(order)).sort_values(["axis_no", "pos", "_c"], kind="stable")
+    new["piece"] = new.groupby(["axis_no", "pos"]).cumcount()
+    new["share"] = new["weight"] / new.groupby(["axis_no", "pos"])["weight"].transform("sum")
+    new["decided_by"] = "staff"
+    if "question_id" not in new.columns:
+        new["question_id"] = None
+    new = new.drop(columns=["weight", "_c", "fonction", *keys])
     reg = pd.concat([reg[~staff_rows], new], ignore_index=True)
     return _allocate(reg, len(lines))
 

@@ -151,3 +151,21 @@ def conventions_off_line(ruleset) -> str | None:
     if ruleset.conventions_applied:
         return None
     return i18n.t("cli.classify.conventions-off", n=len(ruleset.all_conventions()))
+
+
+def partitioned_report(run) -> ClassifyReport:
+    """The report of a partitioned run (:class:`budgetclimat.scale.engine.PartitionedRun`): its merged figures,
+    worklist and findings (exact counts; the rows said are among those it kept)."""
+    findings = run.findings
+    counts = [{"level": r.level, "code": r.code, "count": int(r.count)} for r in run.finding_counts.itertuples(index=False)]
+    said = findings["code"].isin(SAID_IN_FULL).fillna(False)
+    groups = group_findings(findings[findings["level"].isin(["error", "warning"]) & ~said])
+    return ClassifyReport(
+        summary=run.summary,
+        worklist=run.worklist_counts(),
+        reconciliation_ok=run.reconciliation_ok,
+        counts=counts,
+        said_in_full=records(findings[said].head(MAX_LISTED)),
+        groups=records(groups.head(MAX_LISTED)),
+        more=max(len(groups) - MAX_LISTED, 0),
+    )

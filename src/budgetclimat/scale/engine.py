@@ -1,0 +1,447 @@
+"""The partitioned engine: ``budgetclimat classify FILES… --engine partitions [--partition-lines N]``.
+
+The files are read in partitions (:func:`budgetclimat.read.partitions.iter_partitions`); each partition runs
+the in-memory chain (validation and reconciliation, :func:`budgetclimat.pipeline.run_lines`: classification,
+views, worklist, invariants) and gives a :class:`PartitionOutcome`: its register rows, streamed to the
+``--lines-out`` file, and its sums (figures, view sums, worklist, findings, reconciliation, per collectivité).
+:class:`PartitionedRun` holds the merged sums, never every line: memory is bounded by the partition size.
+
+Staff costs (I4CE 3a / 3b) are allocated pro rata of the budget's other spending, which no partition holds
+alone: when the rule set has staff-cost rules, a first pass classifies every partition and adds up the
+basis (class totals per pool × axis × fonction, :func:`budgetclimat.engine.classify.staff_totals`); the
+second pass allocates the staff lines from those totals. A pool is one budget of one collectivité:
+:data:`STAFF_POOL` (what classifying that budget alone gives). Results are those of the in-memory run to
+the cent (``tests/test_scale.py``).
+
+The same per-partition functions run under Dask (:mod:`budgetclimat.scale.dask_engine`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from budgetclimat import i18n, model
+from budgetclimat.engine.classify import classify, staff_totals
+from budgetclimat.engine.figures import Figures, compute
+from budgetclimat.engine.worklist import Services, coverage, load_services
+from budgetclimat.errors import ERROR, WARNING, concat_findings
+from budgetclimat.export.workbook.annex import annex_year_finding
+from budgetclimat.export.register import CSV_DIALECTS, EURO_TEXT_COLUMNS, TEXT_COLUMNS, line_register
+from budgetclimat.outputs import atomic_output, formula_safe
+from budgetclimat.pipeline import STAFF_POOL, resolve_answers, resolve_ruleset, run_lines, stop_on_unplaceable
+from budgetclimat.read.partitions import iter_partitions
+from budgetclimat.scale import collectivites as coll
+from budgetclimat.scale.merge import RECONCILIATION_CODES, FindingsSink, merge_figures, merge_reconciliations, merge_worklist, worklist_partial
+from budgetclimat.validate import validate_document
+
+DEFAULT_PARTITION_LINES = 200_000
+
+
+@dataclass
+class Settings:
+    """What every partition is classified with (sent once to each Dask worker)."""
+
+    ruleset: object
+    answers: pd.DataFrame
+    services: Services
+    lang: str
+    register: bool = True  # give the register rows (to write --lines-out)
+    by_collectivite: bool = True
+    view_options: dict = field(default_factory=dict)  # the views' rulebooks, loaded once (not once per partition)
+
+
+@dataclass
+class PartitionOutcome:
+    """What one partition gives: its sums, and its register rows when asked."""
+
+    source: str
+    lines: int
+    years: list[int]
+    figures: Figures
+    by_year: dict
+    views: dict  # name -> sums (WeightedSums, CarbonSums)
+    worklist: pd.DataFrame
+    findings: pd.DataFrame
+    reconciliation: object
+    ordre_missing: pd.DataFrame
+    collectivites: pd.DataFrame
+    register: pd.DataFrame | None = None
+
+
+def has_staff_rules(ruleset) -> bool:
+    books = ruleset.classification
+    return any(getattr(r.then, "staff_costs", False) for rb in books for r in rb.rules) or any(getattr(rb.default, "staff_costs", False) for rb in books)
+
+
+def _lines(doc: model.BudgetDocument) -> pd.DataFrame:
+    return model.conform(doc.lines) if len(doc.lines) else model.empty_lines()
+
+
+def staff_pass(doc: model.BudgetDocument, settings: Settings) -> pd.DataFrame:
+    """Pass 1: the partition's share of the staff-cost basis (:func:`~budgetclimat.engine.classify.staff_totals`
+    by :data:`STAFF_POOL`). A line without sens stops here as it stops the run (exit 1)."""
+    lines = _lines(doc)
+    if lines["sens"].isna().any():
+        stop_on_unplaceable(lines, validate_document(doc).findings)
+    lines = lines[(lines["sens"] == "D").to_numpy(dtype=bool)].reset_index(drop=True)  # the basis is spending only
+    reg = classify(lines, settings.ruleset, settings.answers).register
+    pos = pd.Series(np.arange(len(lines)), index=lines["line_id"].astype("string").to_numpy())
+    keep = ((reg["scope"] == "in") & (reg["decided_by"] != "staff")).fillna(False).to_numpy(dtype=bool)
+    rows = reg[keep].assign(pos=pos.reindex(reg.loc[keep, "line_id"].astype("string").to_numpy()).to_numpy())
+    return staff_totals(lines, rows, STAFF_POOL)
+
+
+def merge_basis(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    frames = [p for p in parts if len(p)]
+    if not frames:
+        return staff_totals(model.empty_lines(), pd.DataFrame({"pos": [], "axis": [], "class": [], "amount_share_cents": []}), STAFF_POOL)
+    keys = [*STAFF_POOL, "axis", "fonction", "class"]
+    return pd.concat(frames, ignore_index=True).groupby(keys, dropna=False, sort=True)["amount_share_cents"].sum().reset_index()
+
+
+def process_partition(doc: model.BudgetDocument, settings: Settings, staff_basis=None) -> PartitionOutcome:
+    """Pass 2: validation, reconciliation, classification (staff costs from ``staff_basis``), views,
+    worklist and invariants of one partition, as :func:`budgetclimat.pipeline.run` on its lines."""
+    i18n.set_language(settings.lang)  # a Dask worker starts in the default language
+    report = validate_document(doc)
+    lines = _lines(doc)
+    stop_on_unplaceable(lines, report.findings)
+    result = run_lines(lines, settings.ruleset, settings.answers, lines_read=len(doc.lines), staff_basis=staff_basis, worklist=False,
+                       view_options=settings.view_options)
+    result.documents = [doc]
+    result.reconciliation = [report.reconciliation]
+    result.bounds = None  # ranges are not merged across partitions
+    findings = concat_findings([report.findings, result.findings])
+    rec_rows = findings["code"].isin(list(RECONCILIATION_CODES)).fillna(False).to_numpy(dtype=bool)
+    ordre_missing = findings[(findings["code"] == "ordre-missing").fillna(False).to_numpy(dtype=bool)]
+    years = sorted(int(y) for y in pd.unique(lines["exercice"].dropna()))
+    figures = compute(result)
+    by_year = {year: compute(result, year) for year in years} if len(years) > 1 else ({years[0]: figures} if years else {})
+    views = {name: view.sums for name, view in result.views.items() if getattr(view, "sums", None) is not None}
+    return PartitionOutcome(
+        source=str(doc.source.path),
+        lines=len(lines),
+        years=years,
+        figures=figures,
+        by_year=by_year,
+        views=views,
+        worklist=worklist_partial(result.lines, result.register, result.ruleset, settings.services),
+        findings=findings[~rec_rows],
+        reconciliation=report.reconciliation,
+        ordre_missing=ordre_missing,
+        collectivites=coll.collectivite_sums(result.lines, result.register) if settings.by_collectivite else pd.DataFrame(),
+        register=line_register(result) if settings.register else None,
+    )
+
+
+# ---- the register, written partition by partition ----------------------------------------------------
+
+
+class RegisterWriter:
+    """The line register (``--lines-out``), one partition at a time: a Parquet file with one row group per
+    partition (pyarrow writer), or a CSV (UTF-8 with BOM, the dialect of the language) written in order.
+    Same columns, types and texts as :func:`budgetclimat.export.register.write_lines`."""
+
+    def __init__(self, path: str | Path, inputs: Iterable[Path] = (), lang: str | None = None) -> None:
+        self.path = Path(path)
+        self.suffix = self.path.suffix.lower()
+        self.lang = lang or i18n.language()
+        self._stack = contextlib.ExitStack()
+        self._tmp = self._stack.enter_context(atomic_output(self.path, list(inputs)))
+        self._writer = None
+        self._handle = None
+        self._schema = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.suffix == ".csv":
+            self._write_csv(frame)
+        else:
+            self._write_parquet(frame)
+
+    def _write_csv(self, frame: pd.DataFrame) -> None:
+        dialect = CSV_DIALECTS.get(self.lang, CSV_DIALECTS["fr"])
+        out = frame.copy()
+        for column in TEXT_COLUMNS:
+            out[column] = formula_safe(out[column])
+        if dialect["decimal"] != ".":
+            for column in EURO_TEXT_COLUMNS:
+                out[column] = out[column].astype("string").str.replace(".", dialect["decimal"], regex=False)
+        first = self._handle is None
+        if first:
+            self._handle = self._stack.enter_context(open(self._tmp, "w", encoding="utf-8-sig", newline=""))
+        out.to_csv(self._handle, index=False, header=first, lineterminator="\n", sep=dialect["sep"], decimal=dialect["decimal"])
+
+    def _write_parquet(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        for column in ("amount", "amount_share"):
+            index = table.schema.get_field_index(column)
+            table = table.set_column(index, column, table.column(column).cast(pa.decimal128(18, 2)))
+        table = table.replace_schema_metadata(None)
+        if self._writer is None:
+            self._schema = table.schema
+            self._writer = pq.ParquetWriter(str(self._tmp), self._schema)
+        elif table.schema != self._schema:
+            table = table.cast(self._schema)
+        self._writer.write_table(table)
+
+    def close(self, ok: bool = True) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        if self._handle is None and self._writer is None and ok:  # no partition: an empty register with its columns
+            from budgetclimat.export.register import REGISTER_EXPORT_COLUMNS
+
+            self.write(pd.DataFrame({c: pd.Series(dtype="string") for c in REGISTER_EXPORT_COLUMNS}).astype(
+                {"amount_cents": "int64", "amount_share_cents": "int64", "piece": "int64", "share": "float64"}))
+            if self._writer is not None:
+                self._writer.close()
+        if ok:
+            self._stack.close()
+        else:  # stopped: the temporary file is removed, nothing replaces the output
+            stopped = RuntimeError("stopped")
+            with contextlib.suppress(RuntimeError):
+                self._stack.__exit__(RuntimeError, stopped, None)
+
+
+# ---- the merged run ---------------------------------------------------------------------------------
+
+
+@dataclass
+class PartitionedRun:
+    """The merged sums of a partitioned run (what ``classify`` prints and writes with ``--engine partitions``).
+
+    ``summary``: the summary JSON (as :func:`budgetclimat.export.register.summary` and the views'
+    summaries, plus ``engine``/``partitions`` and, for several collectivités, ``collectivites``);
+    ``worklist``; ``findings`` (the rows kept, :class:`~budgetclimat.scale.merge.FindingsSink`) and
+    ``finding_counts`` (exact); ``reconciliation`` per file; ``collectivites``
+    (:mod:`budgetclimat.scale.collectivites`)."""
+
+    ruleset: object
+    figures: Figures
+    by_year: dict
+    views: dict
+    worklist: pd.DataFrame
+    findings: pd.DataFrame
+    finding_counts: pd.DataFrame
+    reconciliation: list
+    collectivites: pd.DataFrame
+    partitions: int
+    engine: str = "partitions"
+    summary: dict = field(default_factory=dict)
+
+    @property
+    def errors(self) -> int:
+        c = self.finding_counts
+        return int(c.loc[c["level"] == ERROR, "count"].sum()) if len(c) else 0
+
+    @property
+    def warnings(self) -> int:
+        c = self.finding_counts
+        return int(c.loc[c["level"] == WARNING, "count"].sum()) if len(c) else 0
+
+    @property
+    def has_errors(self) -> bool:
+        return self.errors > 0
+
+    @property
+    def reconciliation_ok(self) -> bool | None:
+        available = [r for r in self.reconciliation if r.available]
+        return all(r.ok for r in available) if available else None
+
+    def worklist_counts(self) -> dict:
+        return {"questions": len(self.worklist), "n80": coverage(self.worklist, 0.8), "n95": coverage(self.worklist, 0.95)}
+
+
+def view_summaries(views: dict) -> dict:
+    """The merged views' summaries (weighted, carbon), as the in-memory run's summary JSON shows them."""
+    from budgetclimat.views.carbon import CarbonResult
+    from budgetclimat.views.weighted import WeightedResult
+
+    out = {}
+    if "weighted" in views:
+        out["weighted"] = WeightedResult(lines=None, sums=views["weighted"]).summary()
+    if "carbon" in views:
+        out["carbon"] = CarbonResult(lines=None, sums=views["carbon"]).summary()
+    return out
+
+
+def build_summary(run: PartitionedRun) -> dict:
+    """The summary JSON of a merged run (the keys of :func:`budgetclimat.export.register.summary`, without
+    the ranges and the carry-over of answers, which a partitioned run does not compute)."""
+    from budgetclimat.engine.figures import euros
+
+    f = run.figures
+    out: dict = {
+        "lines": f.lines,
+        "total_cents": f.total_cents,
+        "total": euros(f.total_cents),
+        "rulebooks": [{"id": rb.id, "kind": rb.kind, "version": rb.version, "axis": rb.axis, "path": str(rb.path)} for rb in run.ruleset.rulebooks],
+        "reconciliation": {
+            "ok": run.reconciliation_ok,
+            "files": [{"file": r.file, "available": r.available, "ok": r.ok if r.available else None, "ordre_balanced": r.ordre_balanced}
+                      for r in run.reconciliation],
+        },
+        "findings": {"errors": run.errors, "warnings": run.warnings},
+        "conventions_applied": f.conventions_applied,
+        "conventions": f.conventions,
+        "axes": {axis: a.to_json() for axis, a in f.axes.items()},
+    }
+    if len(run.by_year) > 1:
+        out["by_exercice"] = {str(year): run.by_year[year].to_json() for year in sorted(run.by_year)}
+    out["worklist"] = [
+        {"question_id": str(r.question_id), "key": str(r.key), "axes": str(r.axes).split(","), "lines": int(r.lines),
+         "amount_cents": int(r.amount_cents), "service": str(r.service)}
+        for r in run.worklist.itertuples(index=False)
+    ]
+    out.update(view_summaries(run.views))
+    out["engine"] = {"name": run.engine, "partitions": run.partitions}
+    if len(run.collectivites) and (run.collectivites["level"] == "collectivite").sum() and run.collectivites.loc[run.collectivites["level"] == "collectivite", "siren"].nunique() > 1:
+        out["collectivites"] = coll.to_json(run.collectivites)
+    return out
+
+
+class Merger:
+    """Adds the partitions' outcomes as they come (any order of arrival, merged in partition order by the caller)."""
+
+    def __init__(self, settings: Settings, keep_findings: bool = False) -> None:
+        self.settings = settings
+        self.figures: Figures | None = None
+        self.by_year: dict = {}
+        self.views: dict = {}
+        self.failed_views: set[str] = set()
+        self.view_names: list[str] | None = None
+        self.worklist: list[pd.DataFrame] = []
+        self.findings = FindingsSink(keep_all=keep_findings)
+        self.reconciliation: dict[str, list] = {}
+        self.ordre_missing: dict[str, list] = {}
+        self.collectivites: list[pd.DataFrame] = []
+        self.partitions = 0
+
+    def add(self, outcome: PartitionOutcome) -> None:
+        self.partitions += 1
+        self.figures = merge_figures(self.figures, outcome.figures)
+        for year, figures in outcome.by_year.items():
+            self.by_year[year] = merge_figures(self.by_year.get(year), figures)
+        if outcome.lines:
+            names = set(outcome.views)
+            if self.view_names is None:
+                self.view_names = list(outcome.views)
+            self.failed_views |= set(self.view_names) ^ names
+            for name, sums in outcome.views.items():
+                self.views[name] = self.views[name] + sums if name in self.views else sums
+        self.worklist.append(outcome.worklist)
+        self.findings.add(outcome.findings)
+        self.reconciliation.setdefault(outcome.source, []).append(outcome.reconciliation)
+        self.ordre_missing.setdefault(outcome.source, []).append(outcome.ordre_missing)
+        if len(outcome.collectivites):
+            self.collectivites.append(outcome.collectivites)
+
+    def result(self, engine: str) -> PartitionedRun:
+        s = self.settings
+        reconciliations = [merge_reconciliations(parts, self.ordre_missing[src]) for src, parts in self.reconciliation.items()]
+        for rec in reconciliations:
+            self.findings.add_once(rec.findings)
+        years = sorted(self.by_year)
+        annex = annex_year_finding(int(years[-1])) if years else None  # as pipeline.annex_year on the whole run
+        if annex is not None:
+            self.findings.add_once(annex)
+        findings, counts = self.findings.frames()
+        figures = self.figures if self.figures is not None else compute({"lines": model.empty_lines(), "register": _empty_register(), "ruleset": s.ruleset})
+        views = {k: v for k, v in self.views.items() if k not in self.failed_views}
+        run = PartitionedRun(
+            ruleset=s.ruleset, figures=figures, by_year=self.by_year, views=views,
+            worklist=merge_worklist(self.worklist, s.ruleset, s.services), findings=findings, finding_counts=counts,
+            reconciliation=reconciliations, collectivites=coll.merge_sums(self.collectivites, list(s.ruleset.axes)) if s.by_collectivite else pd.DataFrame(),
+            partitions=self.partitions, engine=engine,
+        )
+        run.summary = build_summary(run)
+        return run
+
+
+def _empty_register() -> pd.DataFrame:
+    from budgetclimat.engine.classify import REGISTER_COLUMNS, REGISTER_DTYPES
+
+    return pd.DataFrame({c: pd.Series(dtype=REGISTER_DTYPES[c]) for c in REGISTER_COLUMNS})
+
+
+def make_settings(rulebooks=None, answers=None, staff_costs=None, conventions=True, services=None, register=True, by_collectivite=True) -> Settings:
+    """The rule set, answers and services of a run, checked before any file is read (exit 2 on a mistake)."""
+    ruleset = resolve_ruleset(rulebooks).with_staff_costs(staff_costs)
+    if not conventions:
+        ruleset = ruleset.without_conventions()
+    from budgetclimat.views.builtin import DEFAULT_CARBON, DEFAULT_WEIGHTS, _pick
+
+    views = {"weights": _pick(ruleset, "weights", DEFAULT_WEIGHTS), "carbon": _pick(ruleset, "carbon", DEFAULT_CARBON)}
+    return Settings(ruleset=ruleset, answers=resolve_answers(answers), services=services or load_services(), lang=i18n.language(),
+                    register=register, by_collectivite=by_collectivite, view_options=views)
+
+
+Mapper = Callable[[Callable, Iterator, tuple], Iterator]
+
+
+def serial_map(fn: Callable, items: Iterator, args: tuple) -> Iterator:
+    """Apply ``fn(item, *args)`` to each item in turn (the partitioned engine; Dask has its own)."""
+    for item in items:
+        yield fn(item, *args)
+
+
+def run_partitioned(
+    paths,
+    rulebooks=None,
+    answers=None,
+    profile: str | None = None,
+    basis: str | None = None,
+    constants: dict[str, str] | None = None,
+    staff_costs: str | None = None,
+    conventions: bool = True,
+    services: Services | None = None,
+    partition_lines: int = DEFAULT_PARTITION_LINES,
+    lines_out: str | Path | None = None,
+    inputs: Iterable[Path] = (),
+    keep_findings: bool = False,
+    by_collectivite: bool = True,
+    mapper: Mapper | None = None,
+    engine: str = "partitions",
+) -> PartitionedRun:
+    """Classify ``paths`` partition by partition (module doc); ``lines_out`` streams the register there.
+    ``mapper(fn, partitions, args)`` runs the per-partition function (:func:`serial_map` by default, a Dask
+    client's in :mod:`budgetclimat.scale.dask_engine`) and yields the outcomes in partition order."""
+    mapper = mapper or serial_map
+    settings = make_settings(rulebooks, answers, staff_costs, conventions, services, register=lines_out is not None, by_collectivite=by_collectivite)
+
+    def partitions():
+        return iter_partitions(paths, lines=partition_lines, profile=profile, basis=basis, constants=constants)
+
+    parts = partitions()
+    first = list(itertools.islice(parts, 2))
+    if len(first) < 2:  # one partition: its own lines are the whole budget, one pass
+        outcomes = mapper(process_partition, iter(first), (settings, STAFF_POOL))
+    elif has_staff_rules(settings.ruleset):  # pass 1: the staff-cost basis of every budget; pass 2 reads again
+        staff_basis = merge_basis(mapper(staff_pass, itertools.chain(first, parts), (settings,)))
+        first = None
+        outcomes = mapper(process_partition, partitions(), (settings, staff_basis))
+    else:
+        outcomes = mapper(process_partition, itertools.chain(first, parts), (settings, STAFF_POOL))
+    writer = RegisterWriter(lines_out, inputs, settings.lang) if lines_out is not None else None
+    merger = Merger(settings, keep_findings)
+    ok = False
+    try:
+        for outcome in outcomes:
+            if writer is not None and outcome.register is not None:
+                writer.write(outcome.register)
+            outcome.register = None
+            merger.add(outcome)
+        ok = True
+    finally:
+        if writer is not None:
+            writer.close(ok)
+    return merger.result(engine)

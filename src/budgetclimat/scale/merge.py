@@ -1,0 +1,275 @@
+"""Merging what each partition of a run produced into the figures of the whole run.
+
+Everything merged here is an integer sum (cents, line counts) or a first-rows list, so the merge is exact
+and its order does not change a total: lines never repeat across partitions, so per-partition distinct line
+counts add up too. The shapes are those of the in-memory run: :class:`~budgetclimat.engine.figures.Figures`
+per axis and per exercice, the worklist (:data:`~budgetclimat.engine.worklist.WORKLIST_COLUMNS`), the
+findings, one :class:`~budgetclimat.reconcile.Reconciliation` per input file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from budgetclimat.engine.conventions import records
+from budgetclimat.engine.figures import Amount, AxisFigures, Figures
+from budgetclimat.engine.worklist import WORKLIST_COLUMNS, Services, aa_pairs
+from budgetclimat.errors import concat_findings, empty_findings
+from budgetclimat.money import euros_text
+from budgetclimat.reconcile import (
+    GROUP,
+    ORDRE_MISSING,
+    ORDRE_UNBALANCED,
+    RECONCILIATION_MISMATCH,
+    RECONCILIATION_UNAVAILABLE,
+    TOTALS_COLUMNS,
+    Reconciliation,
+    _mismatch_findings,
+    _ordre_findings,
+    _unavailable,
+)
+
+# Findings of the reconciliation: said once per file, from the file's merged totals (a partition alone
+# does not balance its ordre operations nor hold the file's raw totals).
+RECONCILIATION_CODES = frozenset({RECONCILIATION_MISMATCH, RECONCILIATION_UNAVAILABLE, ORDRE_UNBALANCED, ORDRE_MISSING})
+# How many finding rows a partitioned run keeps (the counts by level and code are always exact).
+FINDINGS_KEPT = 10_000
+# How many line ids a worklist row keeps (the in-memory worklist lists them all).
+LINE_IDS_KEPT = 200
+
+
+# ---- figures ---------------------------------------------------------------------------------------
+
+
+def _add(a: Amount, b: Amount) -> Amount:
+    return Amount(a.cents + b.cents, a.lines + b.lines)
+
+
+def merge_axis(a: AxisFigures, b: AxisFigures) -> AxisFigures:
+    reasons: dict = {}
+    for reason, amount in a.by_reason + b.by_reason:
+        reasons[reason] = _add(reasons[reason], amount) if reason in reasons else amount
+    by_reason = sorted(reasons.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))  # as groupby: sorted, empty reason last
+    decided = dict(a.decided_by)
+    for k, v in b.decided_by.items():
+        decided[k] = decided.get(k, 0) + v
+    return AxisFigures(
+        axis=a.axis, total=_add(a.total, b.total), in_scope=_add(a.in_scope, b.in_scope), out_of_scope=_add(a.out_of_scope, b.out_of_scope),
+        out_parts={p: _add(a.out_parts[p], b.out_parts[p]) for p in a.out_parts}, by_reason=by_reason,
+        classes={c: _add(a.classes[c], b.classes[c]) for c in a.classes}, decided_by=dict(sorted(decided.items())),
+        questions_open=a.questions_open + b.questions_open, bounds=None, conventions=[],
+    )
+
+
+def merge_conventions(a: list[dict], b: list[dict]) -> list[dict]:
+    """Convention records (:func:`budgetclimat.engine.conventions.records`) of two partitions: lines and cents added."""
+    if not a:
+        return [dict(c) for c in b]
+    by_id = {(c["rule_id"], c["axis"]): c for c in b}
+    out = []
+    for c in a:
+        other = by_id.get((c["rule_id"], c["axis"]))
+        merged = dict(c)
+        if other is not None:
+            merged["lines"] = c["lines"] + other["lines"]
+            merged["amount_cents"] = c["amount_cents"] + other["amount_cents"]
+            merged["euros"] = str(euros_text(pd.Series([merged["amount_cents"]]))[0])
+        out.append(merged)
+    return out
+
+
+def merge_figures(a: Figures | None, b: Figures) -> Figures:
+    """The figures of two partitions' lines (every sum added); ranges are not merged (``bounds`` None)."""
+    if a is None:
+        return replace(b, axes={k: replace(v, bounds=None) for k, v in b.axes.items()})
+    axes = dict(a.axes)
+    for name, ax in b.axes.items():
+        axes[name] = merge_axis(axes[name], ax) if name in axes else replace(ax, bounds=None)
+    conventions = merge_conventions(a.conventions, b.conventions)
+    for name, ax in axes.items():
+        axes[name] = replace(ax, conventions=[c for c in conventions if c["axis"] == name and c["lines"]])
+    return Figures(exercice=a.exercice, lines=a.lines + b.lines, total_cents=a.total_cents + b.total_cents, axes=axes,
+                   conventions_applied=a.conventions_applied, conventions=conventions)
+
+
+# ---- worklist --------------------------------------------------------------------------------------
+
+PARTIAL_COLUMNS = ["question_id", "key", "service_id", "fact", "axes_mask", "lines", "amount_cents"]
+
+
+@dataclass
+class WorklistPartial:
+    """What one partition adds to the worklist (:func:`worklist_partial`): ``rows`` per question × key ×
+    service (:data:`PARTIAL_COLUMNS`: the axes asked as a bit mask over the rule set's axes), ``line_ids``
+    the first :data:`LINE_IDS_KEPT` lines of each question × key."""
+
+    rows: pd.DataFrame
+    line_ids: pd.DataFrame  # question_id, key, line_id
+
+
+def worklist_partial(lines: pd.DataFrame, register: pd.DataFrame, ruleset, services: Services) -> WorklistPartial:
+    """What one partition adds to the worklist: per question × key × service, cents and lines (added up by
+    :func:`merge_worklist`), the axes asked, the first line ids. As :func:`budgetclimat.engine.worklist.build_worklist`,
+    vectorised (no Python call per row)."""
+    lines = lines.reset_index(drop=True)
+    pairs = aa_pairs(lines, register, ruleset)
+    pairs = pairs[pairs["amount_cents"] != 0]
+    if not len(pairs):
+        return WorklistPartial(pd.DataFrame({c: pd.Series(dtype="object") for c in PARTIAL_COLUMNS}),
+                               pd.DataFrame({c: pd.Series(dtype="string") for c in ("question_id", "key", "line_id")}))
+    line_service = services.of_lines(lines)
+    pairs = pairs.assign(service_id=line_service.to_numpy()[pairs["pos"].to_numpy(dtype="int64")])
+    own = {qid: services.resolve(q.service) for qid, q in ruleset.questions().items() if q.service}
+    if own:
+        lookup = {q: own.get(q, "") for q in pd.unique(pairs["question_id"].astype(str))}
+        mapped = pd.Series(pairs["question_id"].astype(str).map(lookup).to_numpy(dtype=object), index=pairs.index, dtype="string")
+        pairs["service_id"] = mapped.where(mapped != "", pairs["service_id"])
+    bit = {a: 1 << i for i, a in enumerate(ruleset.axes)}
+    exploded = pairs["axes"].reset_index(drop=True).explode()
+    bits_of = pd.Series(exploded.map(bit).fillna(0).to_numpy(dtype="int64"), index=exploded.index)
+    # one row per pair × axis asked; distinct bits of a pair summed = their union
+    pairs["axes_mask"] = pd.DataFrame({"i": bits_of.index, "b": bits_of.to_numpy()}).drop_duplicates().groupby("i")["b"].sum().to_numpy(dtype="int64")
+    group = ["question_id", "key", "service_id"]
+    rows = pairs.groupby(group, sort=False).agg(fact=("fact", "first"), lines=("line_id", "size"), amount_cents=("amount_cents", "sum")).reset_index()
+    bits = pairs[group + ["axes_mask"]].drop_duplicates()
+    bits = pd.DataFrame({**{c: bits[c] for c in group}, "axes_mask": bits["axes_mask"]})
+    spread = [bits.assign(axes_mask=(bits["axes_mask"] & b)) for b in bit.values()]
+    union = pd.concat(spread, ignore_index=True).drop_duplicates().groupby(group, sort=False)["axes_mask"].sum()  # distinct bits: sum = or
+    rows["axes_mask"] = union.reindex(pd.MultiIndex.from_frame(rows[group])).to_numpy(dtype="int64")
+    ids = pairs[["question_id", "key", "line_id"]].drop_duplicates()
+    ids = ids[ids.groupby(["question_id", "key"], sort=False).cumcount().to_numpy() < LINE_IDS_KEPT]
+    return WorklistPartial(rows[PARTIAL_COLUMNS], ids.reset_index(drop=True))
+
+
+def merge_worklist(partials: list[WorklistPartial], ruleset, services: Services, lang: str | None = None) -> pd.DataFrame:
+    """The worklist of the whole run from the partitions' partials: the rows of
+    :func:`~budgetclimat.engine.worklist.build_worklist`, with at most :data:`LINE_IDS_KEPT` line ids each."""
+    parts = [p for p in partials if len(p.rows)]
+    if not parts:
+        frame = pd.DataFrame({c: pd.Series(dtype="string") for c in WORKLIST_COLUMNS})
+        return frame.astype({"lines": "int64", "amount_cents": "int64", "rank": "int64"})
+    pairs = pd.concat([p.rows for p in parts], ignore_index=True)
+    group = ["question_id", "key"]
+    by_service = pairs.groupby(group + ["service_id"], sort=False)["amount_cents"].sum().reset_index()
+    by_service = by_service.sort_values(group + ["amount_cents", "service_id"], ascending=[True, True, False, True], kind="stable")
+    service = by_service.drop_duplicates(group).set_index(group)["service_id"]
+    axes = list(ruleset.axes)
+    spread = pd.concat([pairs[group].assign(_b=pairs["axes_mask"].to_numpy(dtype="int64") & (1 << i)) for i in range(len(axes))], ignore_index=True)
+    mask = spread.drop_duplicates().groupby(group, sort=False)["_b"].sum()
+    names = {m: ",".join(a for i, a in enumerate(axes) if m & (1 << i)) for m in pd.unique(mask)}  # few distinct masks
+    rows = pairs.groupby(group, sort=False).agg(fact=("fact", "first"), lines=("lines", "sum"), amount_cents=("amount_cents", "sum")).reset_index()
+    rows["axes"] = mask.reindex(pd.MultiIndex.from_frame(rows[group])).map(names).to_numpy()
+    rows = rows[rows["amount_cents"] != 0]
+    ids = pd.concat([p.line_ids for p in parts], ignore_index=True)
+    ids = ids[ids.groupby(group, sort=False).cumcount().to_numpy() < LINE_IDS_KEPT]
+    joined = ids.groupby(group, sort=False)["line_id"].agg(";".join)
+    rows["line_ids"] = joined.reindex(pd.MultiIndex.from_frame(rows[group])).to_numpy()
+    rows["service_id"] = service.reindex(pd.MultiIndex.from_frame(rows[group])).to_numpy()
+    rows["service"] = rows["service_id"].map(lambda s: services.label(str(s), lang))
+    rows = rows.sort_values(["amount_cents", "question_id", "key"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
+    rows["rank"] = np.arange(1, len(rows) + 1, dtype="int64")
+    out = rows[WORKLIST_COLUMNS].astype({c: "string" for c in WORKLIST_COLUMNS if c not in ("lines", "amount_cents", "rank")})
+    return out.astype({"lines": "int64", "amount_cents": "int64"})
+
+
+# ---- findings --------------------------------------------------------------------------------------
+
+
+def once_findings(findings: pd.DataFrame) -> np.ndarray:
+    """Findings that every partition would repeat (about the answers file, a view, the whole run: no row
+    of a budget line): said once, not once per partition."""
+    code = findings["code"].astype("string")
+    return (code.str.startswith("answer").fillna(False) | findings["row"].isna()).to_numpy(dtype=bool)
+
+
+class FindingsSink:
+    """The findings of a partitioned run: exact counts by level and code; every finding said once per run
+    (:func:`once_findings`; an ``answer-stale`` answer only when no partition used it); the first
+    :data:`FINDINGS_KEPT` rows of the others (all of them with ``keep_all``)."""
+
+    def __init__(self, keep_all: bool = False) -> None:
+        self.keep_all = keep_all
+        self.counts: dict[tuple[str, str], int] = {}
+        self.kept: list[pd.DataFrame] = []
+        self.n_kept = 0
+        self.once: list[pd.DataFrame] = []
+        self.stale: list[pd.DataFrame] = []
+        self.partitions = 0
+
+    def add(self, findings: pd.DataFrame) -> None:
+        self.partitions += 1
+        if not len(findings):
+            self.stale.append(empty_findings())
+            return
+        once = once_findings(findings)
+        stale = (findings["code"] == "answer-stale").fillna(False).to_numpy(dtype=bool)
+        self.stale.append(findings[stale])
+        self.once.append(findings[once & ~stale])
+        rest = findings[~once & ~stale]
+        for (level, code), n in rest.groupby(["level", "code"]).size().items():
+            self.counts[(level, code)] = self.counts.get((level, code), 0) + int(n)
+        room = len(rest) if self.keep_all else max(FINDINGS_KEPT - self.n_kept, 0)
+        if room and len(rest):
+            self.kept.append(rest.head(room))
+            self.n_kept += min(room, len(rest))
+
+    def add_once(self, findings: pd.DataFrame) -> None:
+        """Findings of the whole run (a file's reconciliation), said once."""
+        self.once.append(findings)
+
+    def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``(findings, counts)``: the rows kept (the once-per-run ones first) and ``level, code, count``."""
+        once = concat_findings(self.once)
+        once = once.drop_duplicates(ignore_index=True) if len(once) else once
+        stale = self._stale()
+        kept = concat_findings([stale, once] + self.kept)
+        counts = dict(self.counts)
+        for frame in (stale, once):
+            for (level, code), n in frame.groupby(["level", "code"]).size().items():
+                counts[(level, code)] = counts.get((level, code), 0) + int(n)
+        table = pd.DataFrame([{"level": lv, "code": c, "count": n} for (lv, c), n in sorted(counts.items())], columns=["level", "code", "count"])
+        return kept, table
+
+    def _stale(self) -> pd.DataFrame:
+        """An answer is stale when it matched no line of any partition: stale in every partition."""
+        if not self.stale or any(not len(s) for s in self.stale):
+            return empty_findings()
+        keys = ["file", "row", "column", "value"]
+        seen = self.stale[0].drop_duplicates(keys)
+        for other in self.stale[1:]:
+            seen = seen.merge(other[keys].drop_duplicates(), on=keys, how="inner")
+        return seen.reset_index(drop=True)
+
+
+# ---- reconciliation --------------------------------------------------------------------------------
+
+
+def merge_reconciliations(parts: list[Reconciliation], extra_findings: list[pd.DataFrame]) -> Reconciliation:
+    """The reconciliation of one file from its partitions': totals by section × sens × réel/ordre and ordre
+    flows added, the findings said again from the sums (``extra_findings``: the partitions' ``ordre-missing``,
+    kept when no partition had an ordre line)."""
+    first = parts[0]
+    available = any(p.available for p in parts)
+    totals = pd.concat([p.totals for p in parts], ignore_index=True)
+    totals = totals.astype({c: "string" for c in GROUP}).groupby(GROUP, dropna=False, sort=False).agg(
+        lines_in=("lines_in", "sum"), lines_out=("lines_out", "sum"), raw_cents=("raw_cents", "sum"), lines_cents=("lines_cents", "sum")).reset_index()
+    totals["lines_out"] = totals["lines_out"].astype("int64")
+    totals["lines_cents"] = totals["lines_cents"].astype("int64")
+    for column in ("lines_in", "raw_cents"):
+        totals[column] = totals[column].astype("Int64") if available else pd.array([pd.NA] * len(totals), dtype="Int64")
+    totals["difference_cents"] = (totals["lines_cents"] - totals["raw_cents"]).astype("Int64")
+    totals = totals[TOTALS_COLUMNS]
+    keys = ["pair", "expense_section", "revenue_section", "kind"]
+    ordre = pd.concat([p.ordre for p in parts], ignore_index=True).groupby(keys, sort=False)[["expense_cents", "revenue_cents"]].sum().reset_index()
+    ordre["difference_cents"] = (ordre["expense_cents"] - ordre["revenue_cents"]).astype("int64")
+    ordre_lines = sum(p.ordre_lines for p in parts)
+    bases = sorted({b for p in parts for b in p.basis.split(",") if b})
+    basis = ",".join(bases)
+    findings = [_mismatch_findings(totals, first.file) if available else _unavailable(first.file, basis), _ordre_findings(ordre, first.file)]
+    if not ordre_lines:
+        missing = concat_findings(extra_findings)
+        findings.append(missing.head(1) if len(missing) else missing)
+    return Reconciliation(file=first.file, basis=basis, totals=totals, ordre=ordre, findings=concat_findings(findings), ordre_lines=ordre_lines)

@@ -1,0 +1,259 @@
+"""The partitioned and Dask engines (``classify --engine partitions|dask``, :mod:`budgetclimat.scale`) give
+the in-memory run's register and figures to the cent; staff costs split across partitions are allocated
+from the whole budget's totals; a DGFiP balance of 50 collectivités gives one summary per collectivité
+equal to classifying that collectivité's rows alone.
+
+Figures are checked against sums computed here from the raw files (Decimal sums of the XML / CSV text, the
+generator's cents), not only against the other engine. One Dask local cluster (2 workers, 1 thread each)
+serves the session."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from lxml import etree
+
+from budgetclimat import model
+from budgetclimat.export.register import summary, views_summary, write_lines
+from budgetclimat.pipeline import STAFF_POOL, run, run_lines
+from budgetclimat.read import read_budgets
+from budgetclimat.read.partitions import iter_partitions
+from budgetclimat.scale.collectivites import collectivite_sums, merge_sums
+from budgetclimat.scale.engine import run_partitioned
+from conftest import invoke
+
+ROOT = Path(__file__).resolve().parents[1]
+MONTPELLIER = ROOT / "examples" / "montpellier-ca-2018-m57.xml"
+SORT = ["line_id", "axis", "piece"]
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def _memory(files, tmp: Path, **options):
+    """The in-memory run: its summary (no ranges: the other engines do not compute them) and Parquet register."""
+    result = run(files, **options)
+    result.bounds = None
+    path = write_lines(result, tmp / "memory.parquet")
+    return result, summary(result) | views_summary(result), _register(path)
+
+
+def _register(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path).sort_values(SORT, kind="stable").reset_index(drop=True)
+
+
+def _same(memory_summary: dict, other: dict) -> None:
+    assert {k: v for k, v in other.items() if k not in ("engine", "collectivites")} == memory_summary
+
+
+def _xml_total_cents(path: Path) -> int:
+    """Σ MtReal of every LigneBudget, from the XML text (a CA: executed amounts)."""
+    tree = etree.parse(str(path))
+    values = tree.xpath("//*[local-name()='LigneBudget']/*[local-name()='MtReal']/@V")
+    return int(sum(Decimal(v) for v in values) * 100)
+
+
+@pytest.fixture(scope="module")
+def montpellier(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("montpellier")
+    return (tmp, *_memory([MONTPELLIER], tmp))
+
+
+def test_montpellier_partitions_and_dask_equal_memory(montpellier, dask_client):
+    tmp, result, memory_summary, memory_register = montpellier
+    assert memory_summary["total_cents"] == _xml_total_cents(MONTPELLIER)
+    n = len(result.lines)
+    staff = result.register[result.register["decided_by"] == "staff"]["line_id"].unique()
+    positions = result.lines.index[result.lines["line_id"].isin(staff)]
+    assert positions.min() < 600 < positions.max()  # staff lines fall in several partitions of 600 lines
+    from budgetclimat.scale.dask_engine import run_dask
+
+    part = run_partitioned([MONTPELLIER], partition_lines=600, lines_out=tmp / "partitions.parquet")
+    dask = run_dask([MONTPELLIER], client=dask_client, partition_lines=600, lines_out=tmp / "dask.parquet")
+    assert part.partitions == dask.partitions == -(-n // 600) > 1
+    for other, name in ((part, "partitions"), (dask, "dask")):
+        _same(memory_summary, other.summary)
+        assert other.summary["engine"]["name"] == name
+        pd.testing.assert_frame_equal(_register(tmp / f"{name}.parquet"), memory_register)
+    assert memory_register["amount_share_cents"].sum() == len(result.ruleset.axes) * memory_summary["total_cents"]
+
+
+def test_staff_costs_across_partitions_3b(montpellier, tmp_path):
+    """3b (per fonction) split over 2 partitions: the allocation of the whole budget, to the cent; each
+    partition allocating from its own lines alone would not give it (what the two passes are for)."""
+    _, result, _, _ = montpellier
+    memory, memory_summary, memory_register = _memory([MONTPELLIER], tmp_path, staff_costs="3b")
+    staff = memory_register[memory_register["decided_by"] == "staff"]
+    assert len(staff) and set(staff["allocation"]) >= {"3b-fonction"}
+    part = run_partitioned([MONTPELLIER], staff_costs="3b", partition_lines=900, lines_out=tmp_path / "p.parquet")
+    _same(memory_summary, part.summary)
+    pd.testing.assert_frame_equal(_register(tmp_path / "p.parquet"), memory_register)
+    # The same partitions, each alone: the staff lines get other shares.
+    ruleset = memory.ruleset
+    alone = pd.concat([run_lines(model.conform(doc.lines), ruleset).register for doc in iter_partitions([MONTPELLIER], lines=900)])
+    alone = alone[alone["decided_by"] == "staff"].sort_values(SORT).reset_index(drop=True)
+    mine = memory.register[memory.register["decided_by"] == "staff"].sort_values(SORT).reset_index(drop=True)
+    assert len(alone) != len(mine) or not alone["amount_share_cents"].equals(mine["amount_share_cents"])
+
+
+def _generate_csv(path: Path, n: int, seed: int) -> int:
+    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "benchmarks" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_generate", module)
+    spec.loader.exec_module(module)
+    frame, cents = module.draw_lines(n, seed)
+    module.write_csv(frame, path)
+    return int(cents.sum())
+
+
+def test_generated_csv_partitions_dask_memory(tmp_path, dask_client):
+    """A generated ERP export (the benchmark's generator, 8k lines: a test cannot afford 200k on this
+    suite's budget) in partitions of 3,000 lines: register CSV and figures identical in the three engines."""
+    from budgetclimat.scale.dask_engine import run_dask
+
+    csv = tmp_path / "erp.csv"
+    cents = _generate_csv(csv, 8_000, seed=12)
+    constants = {"budget_kind": "principal"}
+    result = run([csv], constants=constants)
+    result.bounds = None
+    memory_summary = summary(result) | views_summary(result)
+    assert memory_summary["total_cents"] == cents and memory_summary["lines"] == 8_000
+    write_lines(result, tmp_path / "memory.csv")
+    part = run_partitioned([csv], constants=constants, partition_lines=3_000, lines_out=tmp_path / "partitions.csv")
+    dask = run_dask([csv], client=dask_client, constants=constants, partition_lines=3_000, lines_out=tmp_path / "dask.csv")
+    assert part.partitions == dask.partitions == 3
+    expected = pd.read_csv(tmp_path / "memory.csv", sep=";", dtype=str, encoding="utf-8-sig").sort_values(SORT).reset_index(drop=True)
+    for other, name in ((part, "partitions"), (dask, "dask")):
+        _same(memory_summary, other.summary)
+        text = (tmp_path / f"{name}.csv").read_bytes()
+        assert text.startswith(b"\xef\xbb\xbf") and text.count(b"\xef\xbb\xbf") == 1  # one BOM, one header
+        got = pd.read_csv(tmp_path / f"{name}.csv", sep=";", dtype=str, encoding="utf-8-sig").sort_values(SORT).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, expected)
+
+
+# ---- many collectivités: a DGFiP balance -------------------------------------------------------------
+
+DGFIP_HEADER = "EXER;IDENT;NDEPT;LBUDG;INSEE;CBUDG;CTYPE;NOMEN;SIREN;FONCTION;COMPTE;BEDEB;BECRE;OBNETDEB;OBNETCRE;OOBDEB;OOBCRE;SD;SC"
+ACCOUNTS = ["6411", "6413", "60612", "6068", "611", "6574", "2031", "21312", "2182", "7311", "74111", "6811", "28031", "1641", "66111"]
+
+
+def _dgfip(path: Path, collectivites: int = 50, rows: int = 16, seed: int = 5) -> int:
+    """A balance of ``collectivites`` communes (one budget each), ``rows`` account × fonction rows each;
+    returns Σ (OBNETDEB + OBNETCRE) in cents: every canonical line's amount comes from those."""
+    rng = np.random.default_rng(seed)
+    out, total = [DGFIP_HEADER], 0
+    for k in range(collectivites):
+        siren = f"2{k:08d}"
+        for _ in range(rows):
+            account = ACCOUNTS[rng.integers(len(ACCOUNTS))]
+            fonction = ["020", "212", "411", "813", "01"][rng.integers(5)]
+            deb = int(rng.integers(1, 5_000_000)) if account[0] in "1236" or account == "6811" else 0
+            cre = int(rng.integers(1, 5_000_000)) if account[0] in "7" or account.startswith("28") else 0
+            oob_deb = deb if account == "6811" else 0
+            oob_cre = cre if account.startswith("28") else 0
+            total += deb + cre
+            euros = lambda c: f"{c // 100},{c % 100:02d}"  # noqa: E731
+            out.append(f"2022;{k};034;COMMUNE {k:02d};34{k:03d};1;201;M57;{siren};{fonction};{account};0;0;{euros(deb)};{euros(cre)};"
+                       f"{euros(oob_deb)};{euros(oob_cre)};0;0")
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return total
+
+
+def test_dgfip_balance_per_collectivite(tmp_path):
+    balance = tmp_path / "balance.csv"
+    total = _dgfip(balance)
+    part = run_partitioned([balance], profile="dgfip", partition_lines=400)
+    assert part.partitions >= 3
+    table = part.collectivites
+    sirens = table.loc[table["level"] == "collectivite", "siren"].unique()
+    assert len(sirens) == 50
+    national = table[table["level"] == "national"].set_index("axis")
+    assert set(national["total_cents"]) == {total} and part.summary["total_cents"] == total
+    for column in ("lines", "in_scope_cents", "out_of_scope_cents", "class_AA_cents"):
+        assert (national[column] == table[table["level"] == "collectivite"].groupby("axis")[column].sum()).all()
+    # Each collectivité classified alone, in memory: the same row, to the cent (staff costs included).
+    lines = model.conform(pd.concat([d.lines for d in read_budgets([balance], profile="dgfip")], ignore_index=True))
+    siren = lines["siret"].astype("string")
+    per_line = lines.index.to_series().groupby(siren.to_numpy()).agg(["min", "max"])
+    straddling = [s for s, r in per_line.iterrows() if r["min"] // 400 != r["max"] // 400]
+    chosen = sorted({straddling[0], sirens[0], sirens[-1]})
+    assert straddling and len(chosen) >= 2
+    ruleset = part.ruleset
+    for s in chosen:
+        mine = lines[(siren == s).to_numpy()].reset_index(drop=True)
+        alone = run_lines(mine, ruleset, staff_basis=STAFF_POOL)
+        assert (alone.register["decided_by"] == "staff").any()
+        expected = merge_sums([collectivite_sums(alone.lines, alone.register)], list(ruleset.axes))
+        expected = expected[expected["level"] == "collectivite"].reset_index(drop=True)
+        got = table[(table["level"] == "collectivite") & (table["siren"] == s)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, expected)
+    assert len(part.summary["collectivites"]) == 50
+
+
+def test_dgfip_cli_summary_by_collectivite(tmp_path):
+    balance = tmp_path / "balance.csv"
+    total = _dgfip(balance, collectivites=4, rows=8)
+    out, js = tmp_path / "collectivites.parquet", tmp_path / "resume.json"
+    invoke(["classify", balance, "--profile", "dgfip", "--engine", "partitions", "--partition-lines", "1000",
+            "--summary-by-collectivite", out, "--summary-json", js])
+    table = pd.read_parquet(out)
+    assert table.loc[table["level"] == "collectivite", "siren"].nunique() == 4
+    assert set(table.loc[table["level"] == "national", "total_cents"]) == {total}
+    data = json.loads(js.read_text(encoding="utf-8"))
+    assert data["total_cents"] == total and len(data["collectivites"]) == 4
+    # The in-memory engine writes the same table.
+    invoke(["classify", balance, "--profile", "dgfip", "--summary-by-collectivite", tmp_path / "memory.parquet"])
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "memory.parquet"), table)
+
+
+# ---- what the engines refuse -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["partitions", "dask"])
+def test_workbook_not_available_in_partitioned_engines(tmp_path, engine):
+    got = invoke(["classify", MONTPELLIER, "--engine", engine, "-o", tmp_path / "annexe.xlsx"], code=2)
+    assert "-o" in got.stderr and f"--engine {engine}" in got.stderr
+    assert not (tmp_path / "annexe.xlsx").exists()
+
+
+def test_scheduler_only_with_dask():
+    got = invoke(["classify", MONTPELLIER, "--scheduler", "tcp://127.0.0.1:1"], code=2)
+    assert "--engine dask" in got.stderr
+
+
+def test_dask_scheduler_unreachable():
+    pytest.importorskip("distributed")
+    got = invoke(["classify", MONTPELLIER, "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"], code=2)
+    assert "injoignable" in got.stderr and "tcp://127.0.0.1:9" in got.stderr
+
+
+def test_unplaceable_line_stops_every_engine(tmp_path, dask_client):
+    """A line without sens stops the run (exit 1, ``lines-unplaceable`` with its findings) in every engine,
+    also when raised on a Dask worker."""
+    from budgetclimat.errors import FindingsError
+    from budgetclimat.scale.dask_engine import run_dask
+
+    csv = tmp_path / "sans-sens.csv"
+    csv.write_text("Exercice;Type de document;Section;Sens;Chapitre;Compte;Fonction;Libellé;Réalisé\n"
+                   "2023;CA;F;D;011;60612;020;Électricité;100,00\n"
+                   "2023;CA;F;;011;60622;020;Carburants;50,00\n", encoding="utf-8")
+    options = {"constants": {"budget_kind": "principal", "nomenclature": "M57"}}
+    for call in (lambda: run([csv], **options), lambda: run_partitioned([csv], **options),
+                 lambda: run_dask([csv], client=dask_client, **options)):
+        with pytest.raises(FindingsError) as caught:
+            call()
+        assert caught.value.code == "lines-unplaceable" and caught.value.params["row"] == 3 and len(caught.value.findings)
