@@ -15,7 +15,8 @@ Astre, Grand Angle…) exports it, with the headers the shipped ``generic`` prof
 * amounts are integer cents (log-normal, 1 € to ~10 M€), written as French text « 1 234,56 »
   (space thousands separator, decimal comma). The exact cent total is printed for checking.
 
-Sizes: 100k and 1M lines by default, 10M only with ``--huge``. The 100k file is also written as XLSX
+Sizes: 100k and 1M lines by default, 10M only with ``--huge`` (drawn and appended in chunks of 1M lines,
+seeded ``[seed, chunk]``, so that memory stays flat). The 100k file is also written as XLSX
 (openpyxl write-only, amounts as numeric cells) and as Parquet (pyarrow, the same text columns).
 Everything is vectorised (numpy/pandas) except the XLSX writer, which openpyxl feeds row by row.
 
@@ -72,11 +73,12 @@ PLACES = np.array([
     "Aire de jeux", "Skate-park", "Piste d'athlétisme", "Tennis couverts", "Dojo", "Camping municipal",
     "Office de tourisme", "Hangar communal",
 ])
+CHUNK = 1_000_000  # above this many lines a file is drawn and written in chunks (the 10M one)
 HEADER = ["Exercice", "Collectivité", "Nomenclature", "Type de document", "Section", "Sens", "Réel/Ordre",
           "Chapitre", "Nature", "Fonction", "Libellé", "Montant réalisé"]
 
 
-def draw_lines(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+def draw_lines(n: int, seed: int | list[int]) -> tuple[pd.DataFrame, np.ndarray]:
     """``n`` export lines (all text columns, as the file holds them) and their amounts in integer cents."""
     from budgetclimat.nomenclature.plan import load_plan
 
@@ -166,9 +168,18 @@ def generate(out: Path, sizes: list[int], seed: int, xlsx_size: int = 100_000) -
     made = []
     for n in sizes:
         start = time.perf_counter()
-        frame, cents = draw_lines(n, seed)
         tag = f"{n // 1000}k" if n < 1_000_000 else f"{n // 1_000_000}M"
         path = out / f"erp-m57-{tag}-seed{seed}.csv"
+        if n > CHUNK:  # in chunks of CHUNK lines (seeds [seed, i]) appended to one file: flat memory
+            total = 0
+            for i, start_line in enumerate(range(0, n, CHUNK)):
+                frame, chunk_cents = draw_lines(min(CHUNK, n - start_line), [seed, i])
+                frame.to_csv(path, sep=";", index=False, encoding="utf-8", mode="w" if i == 0 else "a", header=i == 0)
+                total += int(chunk_cents.sum())
+            print(f"{n:>10,} lines generated in {time.perf_counter() - start:.1f} s (total {total:,} cents)", file=sys.stderr)
+            made.append({"kind": "csv", "lines": n, "path": path, "total_cents": total})
+            continue
+        frame, cents = draw_lines(n, seed)
         write_csv(frame, path)
         made.append({"kind": "csv", "lines": n, "path": path, "total_cents": int(cents.sum())})
         if n == xlsx_size:
