@@ -42,8 +42,9 @@ test: install-test
 fuzz: install-test
 	$(BIN)/python tests/fuzz/run_fuzz.py $(FUZZ_ARGS)
 
+# BENCH_ARGS passes options to the runner (e.g. BENCH_ARGS=--huge; see benchmarks/README.md).
 bench: install
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT)

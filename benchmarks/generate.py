@@ -15,11 +15,17 @@ Astre, Grand Angle…) exports it, with the headers the shipped ``generic`` prof
 * amounts are integer cents (log-normal, 1 € to ~10 M€), written as French text « 1 234,56 »
   (space thousands separator, decimal comma). The exact cent total is printed for checking.
 
-Sizes: 100k and 1M lines by default, 10M only with ``--huge``. The 100k file is also written as XLSX
+Sizes: 100k and 1M lines by default, 10M only with ``--huge`` (drawn and appended in chunks of 1M lines,
+seeded ``[seed, chunk]``, so that memory stays flat). The 100k file is also written as XLSX
 (openpyxl write-only, amounts as numeric cells) and as Parquet (pyarrow, the same text columns).
 Everything is vectorised (numpy/pandas) except the XLSX writer, which openpyxl feeds row by row.
 
     python benchmarks/generate.py --out /tmp/bench-data [--seed 12] [--sizes 100000 1000000] [--huge]
+        [--totem 100000] [--balance 1000000x50 1000000x500]
+
+``--totem N`` also writes a TOTEM « Actes budgétaires » document of N lines (``gen_totem.py``),
+``--balance ROWSxC`` a DGFiP balance of ROWS rows over C collectivités, CSV and Parquet
+(``gen_balance.py``, with its per-collectivité totals); ``--sizes`` with no value writes no ERP export.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # gen_totem, gen_balance
 PLAN = ROOT / "rules" / "nomenclatures" / "plans" / "2022" / "M57_D.xml.gz"
 
 OBJECTS = np.array([
@@ -66,11 +73,12 @@ PLACES = np.array([
     "Aire de jeux", "Skate-park", "Piste d'athlétisme", "Tennis couverts", "Dojo", "Camping municipal",
     "Office de tourisme", "Hangar communal",
 ])
+CHUNK = 1_000_000  # above this many lines a file is drawn and written in chunks (the 10M one)
 HEADER = ["Exercice", "Collectivité", "Nomenclature", "Type de document", "Section", "Sens", "Réel/Ordre",
           "Chapitre", "Nature", "Fonction", "Libellé", "Montant réalisé"]
 
 
-def draw_lines(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+def draw_lines(n: int, seed: int | list[int]) -> tuple[pd.DataFrame, np.ndarray]:
     """``n`` export lines (all text columns, as the file holds them) and their amounts in integer cents."""
     from budgetclimat.nomenclature.plan import load_plan
 
@@ -160,9 +168,18 @@ def generate(out: Path, sizes: list[int], seed: int, xlsx_size: int = 100_000) -
     made = []
     for n in sizes:
         start = time.perf_counter()
-        frame, cents = draw_lines(n, seed)
         tag = f"{n // 1000}k" if n < 1_000_000 else f"{n // 1_000_000}M"
         path = out / f"erp-m57-{tag}-seed{seed}.csv"
+        if n > CHUNK:  # in chunks of CHUNK lines (seeds [seed, i]) appended to one file: flat memory
+            total = 0
+            for i, start_line in enumerate(range(0, n, CHUNK)):
+                frame, chunk_cents = draw_lines(min(CHUNK, n - start_line), [seed, i])
+                frame.to_csv(path, sep=";", index=False, encoding="utf-8", mode="w" if i == 0 else "a", header=i == 0)
+                total += int(chunk_cents.sum())
+            print(f"{n:>10,} lines generated in {time.perf_counter() - start:.1f} s (total {total:,} cents)", file=sys.stderr)
+            made.append({"kind": "csv", "lines": n, "path": path, "total_cents": total})
+            continue
+        frame, cents = draw_lines(n, seed)
         write_csv(frame, path)
         made.append({"kind": "csv", "lines": n, "path": path, "total_cents": int(cents.sum())})
         if n == xlsx_size:
@@ -181,13 +198,52 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=12)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--huge", action="store_true", help="also 10M lines")
+    parser.add_argument("--totem", type=int, nargs="*", default=[], metavar="N", help="TOTEM documents of N lines")
+    parser.add_argument("--balance", type=balance_spec, nargs="*", default=[], metavar="ROWSxC",
+                        help="DGFiP balances of ROWS rows over C collectivités, e.g. 1000000x500")
     args = parser.parse_args()
     sizes = list(args.sizes) + ([10_000_000] if args.huge else [])
-    for rec in generate(args.out, sizes, args.seed):
-        print(f"{rec['kind']:8} {rec['lines']:>10,} {rec['total_cents']:>20,} {rec['path']}")
+    made = generate(args.out, sizes, args.seed) if sizes else []
+    args.out.mkdir(parents=True, exist_ok=True)
+    made += [generate_totem(args.out, n, args.seed) for n in args.totem]
+    for rows, colls in args.balance:
+        balances = generate_balance(args.out, rows, colls, args.seed)
+        made += balances
+        print(f"per collectivité ({balances[0]['path'].with_suffix('.totals.csv').name}):")
+        print(balances[0]["totals"].to_string(index=False))
+    for rec in made:
+        print(f"{rec['kind']:16} {rec['lines']:>10,} {rec['total_cents']:>20,} {rec['path']}")
     return 0
+
+
+def balance_spec(text: str) -> tuple[int, int]:
+    rows, _, colls = text.lower().partition("x")
+    return int(rows), int(colls)
+
+
+def generate_totem(out: Path, n: int, seed: int) -> dict:
+    """A TOTEM document of ``n`` lines (``gen_totem.py``); its record (kind ``totem``)."""
+    from gen_totem import write_totem
+
+    start = time.perf_counter()
+    tag = f"{n // 1000}k" if n < 1_000_000 else f"{n // 1_000_000}M"
+    rec = write_totem(out / f"totem-m57-ca-{tag}-seed{seed}.xml", n, seed)
+    print(f"{n:>10,} TOTEM lines generated in {time.perf_counter() - start:.1f} s "
+          f"(MtReal total {rec['total_cents']:,} cents, plan {rec['plan']})", file=sys.stderr)
+    return rec
+
+
+def generate_balance(out: Path, rows: int, collectivites: int, seed: int) -> list[dict]:
+    """A DGFiP balance (``gen_balance.py``), CSV and Parquet; their records (``balance-csv``/``-parquet``)."""
+    from gen_balance import write_balance
+
+    start = time.perf_counter()
+    made = write_balance(out, rows, collectivites, seed)
+    print(f"{rows:>10,} balance rows ({collectivites} collectivités, {made[0]['lines']:,} canonical lines) generated in "
+          f"{time.perf_counter() - start:.1f} s (total {made[0]['total_cents']:,} cents)", file=sys.stderr)
+    return made
 
 
 if __name__ == "__main__":
