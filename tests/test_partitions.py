@@ -309,12 +309,16 @@ def test_decimal_mark_changing_between_partitions_is_an_error(tmp_path):
     assert changed["level"].eq("error").all()
 
 
-def test_xml_file_is_one_partition():
+def test_xml_file_is_read_whole_then_sliced():
     xml = ROOT / "tests" / "data" / "montpellier-ca-2018-m57.xml"
-    parts = list(iter_partitions([xml], lines=100))
+    parts = list(iter_partitions([xml], lines=600))
     whole = read_budget(xml)
-    assert len(parts) == 1 and len(whole.lines) > 100
-    pd.testing.assert_frame_equal(parts[0].lines, whole.lines)
+    assert len(whole.lines) == 1697 and [len(p.lines) for p in parts] == [600, 600, 497]
+    pd.testing.assert_frame_equal(pd.concat([p.lines for p in parts], ignore_index=True), whole.lines)
+    # the file's raw totals and findings ride on the first slice only: their sums are the file's
+    pd.testing.assert_frame_equal(combine_raw_totals([p.raw_totals for p in parts]), combine_raw_totals([whole.raw_totals]))
+    assert len(parts[0].findings) == len(whole.findings) and all(p.findings.empty for p in parts[1:])
+    assert [len(p.lines) for p in iter_partitions([xml], lines=5000)] == [1697]
 
 
 def test_malformed_row_in_a_later_partition_is_named_by_its_line_in_the_file(tmp_path):

@@ -176,7 +176,7 @@ def _dgfip(path: Path, collectivites: int = 50, rows: int = 16, seed: int = 5) -
 def test_dgfip_balance_per_collectivite(tmp_path):
     balance = tmp_path / "balance.csv"
     total = _dgfip(balance)
-    part = run_partitioned([balance], profile="dgfip", partition_lines=400)
+    part = run_partitioned([balance], profile="dgfip", partition_lines=250)  # 250 balance rows, up to 4 lines each
     assert part.partitions >= 3
     table = part.collectivites
     sirens = table.loc[table["level"] == "collectivite", "siren"].unique()
@@ -188,8 +188,10 @@ def test_dgfip_balance_per_collectivite(tmp_path):
     # Each collectivité classified alone, in memory: the same row, to the cent (staff costs included).
     lines = model.conform(pd.concat([d.lines for d in read_budgets([balance], profile="dgfip")], ignore_index=True))
     siren = lines["siret"].astype("string")
-    per_line = lines.index.to_series().groupby(siren.to_numpy()).agg(["min", "max"])
-    straddling = [s for s, r in per_line.iterrows() if r["min"] // 400 != r["max"] // 400]
+    partition_of = pd.concat([pd.Series(k, index=d.lines["line_id"].astype(str).to_numpy())
+                              for k, d in enumerate(iter_partitions([balance], lines=250, profile="dgfip"))])
+    spread = pd.Series(partition_of.reindex(lines["line_id"].astype(str).to_numpy()).to_numpy()).groupby(siren.to_numpy()).nunique()
+    straddling = list(spread[spread > 1].index)
     chosen = sorted({straddling[0], sirens[0], sirens[-1]})
     assert straddling and len(chosen) >= 2
     ruleset = part.ruleset

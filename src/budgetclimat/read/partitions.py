@@ -10,7 +10,8 @@ equals** ``read_budget(file).lines`` — every column, ``source_row`` and ``line
   profile are decided once, on the first block, and reused; a block of the last tenth of ``lines`` or
   less is read with the block before it (a partition is never just a TOTAL row);
 * a Parquet file is read by batches of ``lines`` rows (``ParquetFile.iter_batches``);
-* an XML (TOTEM) or spreadsheet file is one partition (these formats cannot be read in parts);
+* an XML (TOTEM) or spreadsheet file is read whole (these formats cannot be read in parts), then cut
+  into slices of ``lines`` lines (the first carries the file's raw totals and findings);
 * a CSV that is UTF-16, has NUL bytes, or mixes UTF-8 with Windows-1252 lines is one partition too
   (rare broken exports: the whole-file reader's rules need the whole file).
 
@@ -43,6 +44,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -164,11 +166,32 @@ def _file_partitions(path: Path, lines: int, profile, basis, constants, sheet) -
         kind = TOTEM if profile == TOTEM else detect_format(path)
     if kind == TOTEM or tabular._is_workbook(path, head):
         if kind != TOTEM and sheet is not None:
-            yield tabular.read_tabular(path, profile=profile, basis=basis, constants=constants, sheet=sheet)
+            whole = tabular.read_tabular(path, profile=profile, basis=basis, constants=constants, sheet=sheet)
         else:
-            yield read_budget(path, profile=profile, basis=basis, constants=constants)
+            whole = read_budget(path, profile=profile, basis=basis, constants=constants)
+        yield from _slices(whole, lines)
         return
     yield from _csv_partitions(path, lines, profile, basis, constants)
+
+
+def _slices(document: model.BudgetDocument, lines: int) -> Iterator[model.BudgetDocument]:
+    """A document read whole (XML, spreadsheet) in slices of ``lines`` lines, so that what follows the
+    reading (validation, classification, views) still works partition by partition. The first slice
+    carries the file's raw totals and findings; the others carry none (their sums stay the file's)."""
+    frame = document.lines
+    if len(frame) <= lines:
+        yield document
+        return
+    empty_raw = document.raw_totals.iloc[0:0] if document.raw_totals is not None else None
+    for start in range(0, len(frame), lines):
+        first = start == 0
+        yield replace(
+            document,
+            lines=frame.iloc[start:start + lines].reset_index(drop=True),
+            raw_totals=document.raw_totals if first else empty_raw,
+            findings=document.findings if first else document.findings.iloc[0:0],
+            source=replace(document.source, header=dict(document.source.header)),
+        )
 
 
 def _setup(profile, constants):
