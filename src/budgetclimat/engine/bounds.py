@@ -30,10 +30,12 @@ import pandas as pd
 
 from budgetclimat.engine import answers as ans
 from budgetclimat.engine.classify import _axis_pieces, classify
-from budgetclimat.engine.keys import question_keys, with_keys
-from budgetclimat.engine.match import distinct, line_facts, match_frame
-from budgetclimat.engine.matcher import fact_column
-from budgetclimat.rulebook.model import BOUNDED_ROLLUPS, CLASSES, Outcome, Rulebook, RuleSet, classes_of
+from budgetclimat.engine.keys import SPECIFICITY, all_keys, question_keys, with_keys
+from budgetclimat.engine.match import covered, distinct, first_rule, line_facts, match_frame
+from budgetclimat.engine.matcher import FACT_PREFIX, evaluate, fact_column
+from budgetclimat.money import allocate
+from budgetclimat.rulebook.crosswalk import translate
+from budgetclimat.rulebook.model import BOUNDED_ROLLUPS, CLASSES, Outcome, Rulebook, RuleSet, classes_of, conditions
 
 MAX_DEPTH = 8
 GROUPS = {rollup: classes_of(rollup) for rollup in BOUNDED_ROLLUPS}
@@ -358,6 +360,9 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
     pos_of = pd.Series(np.arange(len(lines)), index=lines["line_id"].astype("string").to_numpy())
     amounts = lines["amount_cents"].astype("int64").to_numpy()
     reg = register.assign(pos=register["line_id"].map(pos_of).to_numpy())
+    recount = _Recount(lines, ruleset, answers, pairs, gid, combos, register, pos_of)
+    # The enumeration starts from one combination per rule class × facts (lines alike for every rule share it).
+    gid, combos = recount.x0, recount.frame0
 
     reach_parts, plans = [], {}
     axes: dict[str, AxisBounds] = {}
@@ -408,13 +413,15 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
         for run_axes in runs:
             extra = _answers_frame([r for a in run_axes for r in plans[(a, objective)]])
             full = pd.concat([answers, extra], ignore_index=True) if len(answers) else extra
-            if len(extra):
-                out = classify(lines, ruleset, full).register
-            else:
-                out = register
+            counted = recount.totals(extra) if len(extra) else None
+            if counted is None:  # a case the recount does not read: classify the whole budget
+                out = classify(lines, ruleset, full).register if len(extra) else register
             for a in run_axes:
-                sub = out[(out["axis"] == a) & (out["scope"] == "in")]
-                totals[(a, objective)] = int(sub.loc[sub["class"].isin(GROUPS[objective[0]]), "amount_share_cents"].sum())
+                if counted is not None:
+                    totals[(a, objective)] = counted[a][objective[0]]
+                else:
+                    sub = out[(out["axis"] == a) & (out["scope"] == "in")]
+                    totals[(a, objective)] = int(sub.loc[sub["class"].isin(GROUPS[objective[0]]), "amount_share_cents"].sum())
                 result_answers[(a, objective[0], objective[1])] = full
     result_axes = {}
     for a, base in axes.items():
@@ -422,3 +429,235 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
         result_axes[a] = AxisBounds(**base, **values)
     reachable = pd.concat(reach_parts, ignore_index=True) if reach_parts else pd.DataFrame(columns=["line_id", "axis", "classes", "open", "bound"])
     return BoundsResult(axes=result_axes, reachable=reachable, answers=result_answers)
+
+
+# ---- the bounds' totals: only the lines the answers move are classified again ----------------------
+
+
+def _signature(combos: pd.DataFrame, ruleset: RuleSet) -> np.ndarray:
+    """A class number per combination: combinations of one class agree on the nomenclatures each rulebook
+    covers and on every condition of the rules that reads no fact, so with the same facts every rulebook
+    decides them alike (:func:`~budgetclimat.engine.match.first_rule` and the outcomes read nothing else).
+    The rules then run on one combination per class × facts instead of one per distinct label."""
+    cols = []
+    for rb in ruleset.scope + ruleset.classification:
+        cols.append(covered(rb, combos))
+        seen = translate(combos, rb.crosswalks)
+        masks: dict = {}
+        for rule in rb.rules:
+            for cond in conditions(rule.when):
+                key = (cond.column, cond.op, cond.values)
+                if not cond.fact and key not in masks:
+                    masks[key] = evaluate(cond, seen)
+        cols.extend(masks.values())
+    if not cols or not len(combos):
+        return np.zeros(len(combos), dtype="int64")
+    bits = np.ascontiguousarray(np.packbits(np.column_stack(cols), axis=1))
+    _, sig = np.unique(bits.view(np.dtype((np.void, bits.shape[1]))).ravel(), return_inverse=True)
+    return sig.ravel().astype("int64")
+
+
+def _scope_of(frame: pd.DataFrame, ruleset: RuleSet) -> tuple[np.ndarray, np.ndarray]:
+    """As the classification's scope stage: the deciding scope rule of each row and whether it is out."""
+    rule_ids = np.full(len(frame), None, dtype=object)
+    out = np.zeros(len(frame), dtype=bool)
+    decided = np.zeros(len(frame), dtype=bool)
+    for rb in ruleset.scope:
+        chosen = first_rule(rb, frame, among=~decided)
+        hit = chosen >= 0
+        rule_ids[hit] = np.array([r.id for r in rb.rules], dtype=object)[chosen[hit]]
+        out[hit] = np.array([r.then.out for r in rb.rules], dtype=bool)[chosen[hit]]
+        decided |= hit
+    return rule_ids, out
+
+
+class _Recount:
+    """The group totals :func:`classify` would give with the run's answers plus a bounds' answers, computed
+    from the run's register: only the lines whose pieces the new facts change are evaluated again (on one
+    combination per rule class × facts), overrides of open lines put in, and the staff costs allocated
+    again from the new class totals (as ``classify`` does: 3a over the axis, 3b per fonction first).
+    ``usable`` is False where this shortcut does not hold (scope rules reading facts): callers classify then."""
+
+    def __init__(self, lines, ruleset, answers, pairs, gid, combos, register, pos_of):
+        self.lines, self.ruleset, self.pos_of = lines, ruleset, pos_of
+        self.n = len(lines)
+        self.usable = not any(rule.facts_used() for rb in ruleset.scope for rule in rb.rules)
+        self.fact_cols = [c for c in combos.columns if c.startswith(FACT_PREFIX)]
+        sig = _signature(combos, ruleset)
+        first = ~pd.Series(sig).duplicated().to_numpy()
+        nonfact = [c for c in combos.columns if c not in self.fact_cols]
+        self.rep = combos.loc[first, nonfact].set_axis(sig[first]).sort_index()  # one combination per class
+        if self.fact_cols:
+            fid = combos.groupby(self.fact_cols, dropna=False, sort=False).ngroup().to_numpy()
+        else:
+            fid = np.zeros(len(combos), dtype="int64")
+        firstf = ~pd.Series(fid).duplicated().to_numpy()
+        self.fact_rep = combos.loc[firstf, self.fact_cols].set_axis(fid[firstf]).sort_index()  # the facts of each fact class
+        self.line_sig, self.line_fid = sig[gid], fid[gid]
+        self.columns = list(combos.columns)
+        # The run's own classes × facts: start frames of the enumeration and the pieces every line has now.
+        self.x0, self.frame0 = self._frame(pd.DataFrame({"_sig": self.line_sig, "_fid": self.line_fid}))
+        self.pieces0 = self._pieces(self.frame0)
+        self.fp0 = {axis: self._fingerprint(self.pieces0, axis, len(self.frame0)) for axis in ruleset.axes}
+        # The best rank of the run's answers per line × fact (an answer of the bounds wins at equal rank: it comes last).
+        rows = pairs.merge(answers[["fact"]].reset_index(names="answer"), on="answer")
+        rows = rows[rows["fact"].notna()]
+        self.rank0 = rows.groupby(["pos", "fact"])["rank"].max().rename("_rank0").reset_index().astype({"fact": "string"})
+        self.keys = all_keys(lines)
+        reg = register.assign(pos=register["line_id"].map(pos_of).to_numpy())
+        reg = reg[(reg["scope"] == "in").to_numpy()]
+        sens_d = (lines["sens"].astype("string") == "D").fillna(False).to_numpy(dtype=bool)
+        self.sens_d = sens_d
+        self.fonction = lines["fonction"].astype("string").str.strip().replace("", pd.NA).to_numpy(dtype=object, na_value=None)
+        self.amounts = lines["amount_cents"].astype("int64").to_numpy()
+        self.base, self.base_staff, self.overridden = {}, {}, {}
+        for axis in ruleset.axes:
+            r = reg[(reg["axis"] == axis).to_numpy()]
+            staff = (r["decided_by"] == "staff").fillna(False).to_numpy(dtype=bool)
+            self.base_staff[axis] = np.unique(r.loc[staff, "pos"].to_numpy(dtype="int64"))
+            keep = r[~staff]
+            self.base[axis] = pd.DataFrame({"pos": keep["pos"].to_numpy(dtype="int64"), "class": keep["class"].astype(object).to_numpy(),
+                                            "cents": keep["amount_share_cents"].to_numpy(dtype="int64")})
+            over = np.zeros(self.n, dtype=bool)
+            over[keep.loc[(keep["decided_by"] == "override").fillna(False).to_numpy(dtype=bool), "pos"].to_numpy(dtype="int64")] = True
+            self.overridden[axis] = over
+
+    def _frame(self, keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+        """(id per line, frame): one match-frame row per distinct class × facts of ``keys`` (``_sig``, ``_fid``, new fact values)."""
+        xid, distinct_keys = distinct(keys)
+        frame = self.rep.loc[distinct_keys["_sig"].to_numpy()].reset_index(drop=True)
+        facts = self.fact_rep.loc[distinct_keys["_fid"].to_numpy()].reset_index(drop=True)
+        for col in self.fact_cols:
+            frame[col] = distinct_keys[col].astype("string").to_numpy() if col in distinct_keys.columns else facts[col].to_numpy()
+            frame[col] = frame[col].astype("string")
+        return xid, frame[self.columns]
+
+    def _pieces(self, frame: pd.DataFrame) -> pd.DataFrame:
+        scope_rule, scope_out = _scope_of(frame, self.ruleset)
+        parts = [_axis_pieces(frame, rb, scope_rule, scope_out) for rb in self.ruleset.classification]
+        pieces = pd.concat(parts, ignore_index=True)
+        return pieces.sort_values(["axis", "gid", "piece"], kind="stable").reset_index(drop=True)
+
+    @staticmethod
+    def _fingerprint(pieces: pd.DataFrame, axis: str, n: int) -> np.ndarray:
+        p = pieces[pieces["axis"] == axis]
+        text = p["scope"].fillna("-").astype(str) + "/" + p["class"].fillna("-").astype(str) + "/" + p["share"].map(repr) + "/" + p["staff"].astype(str)
+        joined = text.groupby(p["gid"].to_numpy()).agg(";".join)
+        out = np.full(n, "", dtype=object)
+        out[joined.index.to_numpy(dtype="int64")] = joined.to_numpy(dtype=object)
+        return out
+
+    def _new_facts(self, extra: pd.DataFrame) -> pd.DataFrame | None:
+        """``pos, fact, value``: the facts the bounds' answers give lines (winning over the run's answers as
+        :func:`~budgetclimat.engine.match.line_facts` ranks them); None for answers this does not read."""
+        given = extra[extra["fact"].notna()]
+        if given["line_id"].notna().any() or given["key"].isna().any():
+            return None
+        key = given["key"].astype("string").str.strip()
+        kind = key.str.split(":", n=1).str[0].to_numpy(dtype=object)
+        parts = []
+        for k in pd.unique(kind):
+            if k not in SPECIFICITY:
+                return None
+            sel = kind == k
+            sub = pd.DataFrame({"key": key[sel].to_numpy(), "fact": given["fact"].to_numpy()[sel], "value": given["value"].to_numpy()[sel],
+                                "order": np.flatnonzero(sel)})
+            table = pd.DataFrame({"key": self.keys[k].astype("string").to_numpy(), "pos": np.arange(self.n)})
+            parts.append(table.merge(sub.astype({"key": "string"}), on="key").assign(rank=SPECIFICITY[k]))
+        empty = pd.DataFrame({"pos": pd.Series(dtype="int64"), "fact": pd.Series(dtype="string"), "value": pd.Series(dtype="string")})
+        if not parts:
+            return empty
+        cand = pd.concat(parts, ignore_index=True)
+        cand = cand[cand["fact"].map(lambda f: fact_column(f) in self.fact_cols).to_numpy(dtype=bool)] if len(cand) else cand  # a few facts
+        cand = cand.sort_values(["rank", "order"], kind="stable").drop_duplicates(["pos", "fact"], keep="last")
+        cand = cand.astype({"fact": "string"}).merge(self.rank0, on=["pos", "fact"], how="left")
+        won = cand["rank"].to_numpy() >= cand["_rank0"].fillna(-1).to_numpy()
+        return cand.loc[won, ["pos", "fact", "value"]].reset_index(drop=True)
+
+    def totals(self, extra: pd.DataFrame) -> dict[str, dict[str, int]] | None:
+        """Cents per axis × group with the run's answers and ``extra`` (a bounds' answers frame), or None."""
+        if not self.usable:
+            return None
+        new = self._new_facts(extra)
+        if new is None:
+            return None
+        cls_rows = extra[extra["class"].notna()]
+        if cls_rows["axis"].isna().any() or cls_rows["share"].notna().any() or cls_rows["line_id"].isna().any():
+            return None
+        keys = pd.DataFrame({"_sig": self.line_sig, "_fid": self.line_fid})
+        for fact in pd.unique(new["fact"]):
+            col = fact_column(fact)
+            values = self.fact_rep[col].to_numpy(dtype=object, na_value=None)[self.line_fid]
+            mine = new[new["fact"] == fact]
+            values[mine["pos"].to_numpy(dtype="int64")] = mine["value"].to_numpy(dtype=object)
+            keys[col] = values
+        xid, frame = self._frame(keys)
+        pieces = self._pieces(frame)
+        out = {}
+        for rb in self.ruleset.classification:
+            axis = rb.axis
+            fp = self._fingerprint(pieces, axis, len(frame))
+            changed = fp[xid] != self.fp0[axis][self.x0]
+            over_new = np.zeros(self.n, dtype=bool)
+            cls_of = {}
+            mine = cls_rows[cls_rows["axis"] == axis]
+            if len(mine):
+                at = mine["line_id"].map(self.pos_of).to_numpy(dtype="int64")
+                over_new[at] = True
+                cls_of = dict(zip(at, mine["class"].str.upper()))
+            over_new &= ~self.overridden[axis]
+            redo = changed & ~over_new & ~self.overridden[axis]
+            replaced = redo | over_new
+            base = self.base[axis]
+            kept = base[~replaced[base["pos"].to_numpy()]]
+            staff_pos = self.base_staff[axis][~replaced[self.base_staff[axis]]]
+            # The changed lines: their new pieces (in scope as before: scope reads no fact), allocated as classify does.
+            p = pieces[(pieces["axis"] == axis).to_numpy() & (pieces["scope"] == "in").to_numpy()]
+            lines_redo = pd.DataFrame({"pos": np.flatnonzero(redo)})
+            lines_redo["gid"] = xid[lines_redo["pos"].to_numpy()]
+            rows = lines_redo.merge(p[["gid", "piece", "class", "share", "staff"]], on="gid").sort_values(["pos", "piece"], kind="stable")
+            is_staff = rows["staff"].to_numpy(dtype=bool)
+            staff_pos = np.union1d(staff_pos, rows.loc[is_staff, "pos"].to_numpy(dtype="int64"))
+            rows = rows[~is_staff]
+            cents = allocate(pd.Series(self.amounts[rows["pos"].to_numpy(dtype="int64")]), rows["share"].astype("float64").reset_index(drop=True),
+                             pd.Series(rows["pos"].to_numpy())).to_numpy()
+            at = np.flatnonzero(over_new)
+            all_rows = pd.concat([
+                kept,
+                pd.DataFrame({"pos": rows["pos"].to_numpy(dtype="int64"), "class": rows["class"].to_numpy(dtype=object), "cents": cents}),
+                pd.DataFrame({"pos": at, "class": np.array([cls_of[i] for i in at], dtype=object), "cents": self.amounts[at]}),  # open lines: few
+            ], ignore_index=True)
+            staff_rows = self._staff(rb, all_rows, staff_pos)
+            every = pd.concat([all_rows, staff_rows], ignore_index=True)
+            sums = every.groupby("class")["cents"].sum()
+            out[axis] = {g: int(sums.reindex(list(members)).fillna(0).sum()) for g, members in GROUPS.items()}
+        return out
+
+    def _staff(self, rb: Rulebook, rows: pd.DataFrame, staff_pos: np.ndarray) -> pd.DataFrame:
+        """The staff lines' pieces (``pos, class, cents``) pro rata the in-scope expense rows ``rows`` (classify's 3a / 3b)."""
+        if not len(staff_pos):
+            return pd.DataFrame({"pos": pd.Series(dtype="int64"), "class": pd.Series(dtype=object), "cents": pd.Series(dtype="int64")})
+        b = rows[self.sens_d[rows["pos"].to_numpy(dtype="int64")] & pd.notna(rows["class"]).to_numpy(dtype=bool)]
+        b = b.assign(fonction=pd.array(self.fonction[b["pos"].to_numpy(dtype="int64")], dtype="string"))
+        overall = b.groupby("class")["cents"].sum().clip(lower=0)
+        overall = overall[overall > 0]
+        mine = pd.DataFrame({"pos": staff_pos, "fonction": pd.array(self.fonction[staff_pos], dtype="string")})
+        parts = []
+        if rb.staff_costs_option == "3b":
+            per = b.groupby(["fonction", "class"])["cents"].sum().clip(lower=0).reset_index()
+            per = per[per["cents"] > 0].rename(columns={"cents": "weight"})
+            has = mine["fonction"].isin(per["fonction"].unique()).fillna(False).to_numpy(dtype=bool)
+            parts.append(mine[has].merge(per, on="fonction"))
+            rest = mine[~has]
+        else:
+            rest = mine
+        if len(overall):
+            parts.append(rest.merge(overall.rename("weight").reset_index(), how="cross"))
+        elif len(rest):
+            parts.append(rest.assign(**{"class": rb.default.pieces[0].klass, "weight": 1}))
+        new = pd.concat(parts, ignore_index=True)
+        order = {c: i for i, c in enumerate(CLASSES)}
+        new = new.assign(_c=new["class"].map(order)).sort_values(["pos", "_c"], kind="stable")
+        share = new["weight"] / new.groupby("pos")["weight"].transform("sum")
+        cents = allocate(pd.Series(self.amounts[new["pos"].to_numpy(dtype="int64")]), share.reset_index(drop=True), pd.Series(new["pos"].to_numpy()))
+        return pd.DataFrame({"pos": new["pos"].to_numpy(dtype="int64"), "class": new["class"].to_numpy(dtype=object), "cents": cents.to_numpy()})
