@@ -30,7 +30,7 @@ import pandas as pd
 
 from budgetclimat.engine import answers as ans
 from budgetclimat.engine.classify import _axis_pieces, classify
-from budgetclimat.engine.keys import SPECIFICITY, all_keys, question_keys, with_keys
+from budgetclimat.engine.keys import SPECIFICITY, all_keys, with_keys
 from budgetclimat.engine.match import covered, distinct, first_rule, line_facts, match_frame
 from budgetclimat.engine.matcher import FACT_PREFIX, evaluate, fact_column
 from budgetclimat.money import allocate
@@ -160,7 +160,9 @@ def _share_max(sub: pd.DataFrame, rb: Rulebook, fact: str) -> np.ndarray:
 
 
 def _share_text(values: np.ndarray) -> np.ndarray:
-    return np.array([format(round(float(v), 9), ".9g") for v in values], dtype=object)  # a few distinct values per level
+    distinct_values, where = np.unique(np.asarray(values, dtype="float64"), return_inverse=True)
+    texts = np.array([format(round(float(v), 9), ".9g") for v in distinct_values], dtype=object)  # a few distinct values per level
+    return texts[where.ravel()] if len(texts) else np.array([], dtype=object)
 
 
 def _expand(level: pd.DataFrame, kinds: dict, questions: dict, rb: Rulebook) -> pd.DataFrame:
@@ -295,12 +297,15 @@ def _answers_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def _greedy(axis: str, objective: tuple[str, str], tree: _Tree, start_pos: np.ndarray, start_node: np.ndarray, amounts: np.ndarray,
-            lines: pd.DataFrame, questions: dict) -> list[dict]:
+            lines: pd.DataFrame, questions: dict, key_table: dict | None = None) -> list[dict]:
     """The extreme answers for ``objective`` on ``axis``: row by row (question × key), level by level."""
     g, s = objective
     vc = f"v_{g}_{s}"
+    key_table = key_table if key_table is not None else _key_table(lines)
     rows: list[dict] = []
-    edges = tree.edges.set_index(["_node", "_answer"])
+    edges = tree.edges[["_node", "_answer", "_value", vc]].assign(_share=pd.to_numeric(tree.edges["_value"], errors="coerce"))
+    steps = tree.edges[["_node", "_answer", "_child", "_open"]]
+    fact_of = {q: (_facts_of(questions, q) or [None])[0] for q in tree.nodes["_q"].dropna().unique()}  # a few questions
     pos, node = start_pos.copy(), start_node.copy()
     open_lines: list[tuple[np.ndarray, np.ndarray]] = []
     for _ in range(MAX_DEPTH + 1):
@@ -312,21 +317,22 @@ def _greedy(axis: str, objective: tuple[str, str], tree: _Tree, start_pos: np.nd
         pos, node, qids = pos[~stuck], node[~stuck], qids[~stuck]
         if not len(pos):
             break
-        keys = question_keys(lines, pos, pd.Series(qids, dtype="string"), questions).to_numpy(dtype=object)
+        keys = _question_keys(key_table, pos, qids, questions)
         table = pd.DataFrame({"pos": pos, "_node": node, "q": qids, "key": keys, "amount": amounts[pos]})
-        cand = table.merge(tree.edges[["_node", "_answer", "_value", vc]], on="_node")
+        cand = table.merge(edges, on="_node")
         cand["score"] = cand[vc].astype("float64") * cand["amount"].astype("float64")
-        cand["_share"] = pd.to_numeric(cand["_value"], errors="coerce")
         per = cand.groupby(["q", "key", "_answer"], sort=False).agg(score=("score", "sum"), value=("_value", "first"), share=("_share", "min")).reset_index()
         # A share chosen for a key is the smallest largest share of its lines (their splits stay ≤ 1).
-        per["value"] = per["value"].where(per["_answer"] != "max", pd.Series(_share_text(per["share"].fillna(0).to_numpy()), index=per.index))
+        top = (per["_answer"] == "max").to_numpy()
+        if top.any():
+            per.loc[top, "value"] = _share_text(per.loc[top, "share"].fillna(0).to_numpy())
         per["_order"] = np.arange(len(per))
         best = per.sort_values(["score", "_order"], ascending=[s == "min", True], kind="stable").drop_duplicates(["q", "key"])
-        for r in best.itertuples(index=False):  # one answer per worklist row
-            fact = _facts_of(questions, r.q)[0]
-            rows.append({"key": r.key, "fact": fact, "value": r.value})
+        # one answer per worklist row
+        rows.extend(pd.DataFrame({"key": best["key"].to_numpy(dtype=object), "fact": best["q"].map(fact_of).to_numpy(dtype=object),
+                                  "value": best["value"].to_numpy(dtype=object)}).to_dict("records"))
         chosen = table.merge(best[["q", "key", "_answer"]], on=["q", "key"])
-        step = edges.loc[list(zip(chosen["_node"], chosen["_answer"]))]
+        step = chosen[["_node", "_answer"]].merge(steps, on=["_node", "_answer"], how="left")
         child = step["_child"].to_numpy(dtype="int64")
         go_on = child >= 0
         open_leaf = step["_open"].to_numpy(dtype=bool) & ~go_on
@@ -338,6 +344,25 @@ def _greedy(axis: str, objective: tuple[str, str], tree: _Tree, start_pos: np.nd
         for one in np.unique(p):  # open lines: few (an analyst class each)
             rows.append({"line_id": line_ids[one], "axis": axis, "class": cls})
     return rows
+
+
+def _key_table(lines: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The keys of every line by kind, as arrays (read at each level of each objective)."""
+    table = all_keys(lines)
+    return {kind: table[kind].astype("string").to_numpy(dtype=object, na_value=None) for kind in table.columns}
+
+
+def _question_keys(table: dict[str, np.ndarray], positions: np.ndarray, qids: np.ndarray, questions: dict) -> np.ndarray:
+    """As :func:`~budgetclimat.engine.keys.question_keys` on the arrays of :func:`_key_table`: the key of each
+    (line, question) pair, by the question's key kind (a ``fact:…`` placeholder: by line)."""
+    ids = pd.Series(qids, dtype="string").fillna("").to_numpy(dtype=object)
+    kind_of = {q: questions[q].key if q in questions else "line" for q in pd.unique(ids)}  # a few questions
+    kinds = pd.Series(ids, dtype=object).map(kind_of).to_numpy(dtype=object)
+    out = np.empty(len(positions), dtype=object)
+    for kind in pd.unique(kinds):
+        sel = kinds == kind
+        out[sel] = table[kind][positions[sel]]
+    return out
 
 
 def _facts_of(questions: dict, qid) -> list[str]:
@@ -361,6 +386,7 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
     amounts = lines["amount_cents"].astype("int64").to_numpy()
     reg = register.assign(pos=register["line_id"].map(pos_of).to_numpy())
     recount = _Recount(lines, ruleset, answers, pairs, gid, combos, register, pos_of)
+    key_table = _key_table(lines)
     # The enumeration starts from one combination per rule class × facts (lines alike for every rule share it).
     gid, combos = recount.x0, recount.frame0
 
@@ -399,7 +425,7 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
                              at_least_neutral_cents=at_least, at_most_neutral_cents=at_most)
         # Staff allocations follow the other lines: no answer of their own (they move in the classify runs below).
         for objective in OBJECTIVES:
-            plans[(rb.axis, objective)] = _greedy(rb.axis, objective, tree, pos, start_node, amounts, lines, questions)
+            plans[(rb.axis, objective)] = _greedy(rb.axis, objective, tree, pos, start_node, amounts, lines, questions, key_table)
 
     # One classify run per objective (axes together when their answers do not disagree), else per axis.
     result_answers: dict[tuple[str, str, str], pd.DataFrame] = {}
@@ -444,11 +470,17 @@ def _signature(combos: pd.DataFrame, ruleset: RuleSet) -> np.ndarray:
         cols.append(covered(rb, combos))
         seen = translate(combos, rb.crosswalks)
         masks: dict = {}
+        codes: dict = {}  # column -> (code of each combination, its distinct values): a condition reads one column
         for rule in rb.rules:
             for cond in conditions(rule.when):
                 key = (cond.column, cond.op, cond.values)
-                if not cond.fact and key not in masks:
-                    masks[key] = evaluate(cond, seen)
+                if cond.fact or key in masks:
+                    continue
+                if cond.column not in codes:
+                    code, uniques = pd.factorize(seen[cond.column], use_na_sentinel=False)
+                    codes[cond.column] = (code, pd.DataFrame({cond.column: pd.Series(uniques, dtype=seen[cond.column].dtype)}))
+                code, values = codes[cond.column]
+                masks[key] = evaluate(cond, values)[code]
         cols.extend(masks.values())
     if not cols or not len(combos):
         return np.zeros(len(combos), dtype="int64")
@@ -502,8 +534,13 @@ class _Recount:
         # The best rank of the run's answers per line × fact (an answer of the bounds wins at equal rank: it comes last).
         rows = pairs.merge(answers[["fact"]].reset_index(names="answer"), on="answer")
         rows = rows[rows["fact"].notna()]
-        self.rank0 = rows.groupby(["pos", "fact"])["rank"].max().rename("_rank0").reset_index().astype({"fact": "string"})
+        self.rank0 = {}
+        for f, sub in rows.groupby("fact"):  # the facts the run's answers give: a few
+            best = np.full(self.n, -1, dtype="int64")
+            np.maximum.at(best, sub["pos"].to_numpy(dtype="int64"), sub["rank"].to_numpy(dtype="int64"))
+            self.rank0[str(f)] = best
         self.keys = all_keys(lines)
+        self._key_cache: dict = {}
         reg = register.assign(pos=register["line_id"].map(pos_of).to_numpy())
         reg = reg[(reg["scope"] == "in").to_numpy()]
         sens_d = (lines["sens"].astype("string") == "D").fillna(False).to_numpy(dtype=bool)
@@ -539,40 +576,63 @@ class _Recount:
         return pieces.sort_values(["axis", "gid", "piece"], kind="stable").reset_index(drop=True)
 
     @staticmethod
-    def _fingerprint(pieces: pd.DataFrame, axis: str, n: int) -> np.ndarray:
-        p = pieces[pieces["axis"] == axis]
-        text = p["scope"].fillna("-").astype(str) + "/" + p["class"].fillna("-").astype(str) + "/" + p["share"].map(repr) + "/" + p["staff"].astype(str)
-        joined = text.groupby(p["gid"].to_numpy()).agg(";".join)
-        out = np.full(n, "", dtype=object)
-        out[joined.index.to_numpy(dtype="int64")] = joined.to_numpy(dtype=object)
+    def _fingerprint(pieces: pd.DataFrame, axis: str, n: int, width: int = 8) -> np.ndarray:
+        """Per combination, its pieces on ``axis`` in order as numbers (scope, class, staff; share): equal rows, equal pieces."""
+        p = pieces[(pieces["axis"] == axis).to_numpy()]
+        klass = p["class"].map({c: i for i, c in enumerate(CLASSES)}).fillna(-1).to_numpy(dtype="float64")
+        code = (p["scope"] == "in").to_numpy(dtype="float64") + 2 * p["staff"].to_numpy(dtype="float64") + 4 * (klass + 1)
+        gid = p["gid"].to_numpy(dtype="int64")
+        k = p.groupby(gid, sort=False).cumcount().to_numpy()
+        if len(k) and k.max() >= width:
+            width = int(k.max()) + 1
+        out = np.full((n, 2 * width), np.nan)
+        out[gid, 2 * k] = code
+        out[gid, 2 * k + 1] = p["share"].to_numpy(dtype="float64")
         return out
 
-    def _new_facts(self, extra: pd.DataFrame) -> pd.DataFrame | None:
-        """``pos, fact, value``: the facts the bounds' answers give lines (winning over the run's answers as
-        :func:`~budgetclimat.engine.match.line_facts` ranks them); None for answers this does not read."""
+    def _new_facts(self, extra: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+        """Per fact, ``(line positions, values)``: the facts the bounds' keyed answers give lines where they win
+        over the run's answers as :func:`~budgetclimat.engine.match.line_facts` ranks them (the most specific
+        key, then the last given: the bounds' answers come after the run's); None for answers this does not read."""
         given = extra[extra["fact"].notna()]
         if given["line_id"].notna().any() or given["key"].isna().any():
             return None
-        key = given["key"].astype("string").str.strip()
-        kind = key.str.split(":", n=1).str[0].to_numpy(dtype=object)
-        parts = []
-        for k in pd.unique(kind):
-            if k not in SPECIFICITY:
-                return None
-            sel = kind == k
-            sub = pd.DataFrame({"key": key[sel].to_numpy(), "fact": given["fact"].to_numpy()[sel], "value": given["value"].to_numpy()[sel],
-                                "order": np.flatnonzero(sel)})
-            table = pd.DataFrame({"key": self.keys[k].astype("string").to_numpy(), "pos": np.arange(self.n)})
-            parts.append(table.merge(sub.astype({"key": "string"}), on="key").assign(rank=SPECIFICITY[k]))
-        empty = pd.DataFrame({"pos": pd.Series(dtype="int64"), "fact": pd.Series(dtype="string"), "value": pd.Series(dtype="string")})
-        if not parts:
-            return empty
-        cand = pd.concat(parts, ignore_index=True)
-        cand = cand[cand["fact"].map(lambda f: fact_column(f) in self.fact_cols).to_numpy(dtype=bool)] if len(cand) else cand  # a few facts
-        cand = cand.sort_values(["rank", "order"], kind="stable").drop_duplicates(["pos", "fact"], keep="last")
-        cand = cand.astype({"fact": "string"}).merge(self.rank0, on=["pos", "fact"], how="left")
-        won = cand["rank"].to_numpy() >= cand["_rank0"].fillna(-1).to_numpy()
-        return cand.loc[won, ["pos", "fact", "value"]].reset_index(drop=True)
+        key = given["key"].astype("string").str.strip().to_numpy(dtype=object)
+        kind = pd.Series(key, dtype="string").str.split(":", n=1).str[0].to_numpy(dtype=object)
+        if not set(pd.unique(kind)) <= set(SPECIFICITY):
+            return None
+        read = {c[len(FACT_PREFIX):] for c in self.fact_cols}
+        fact = given["fact"].astype("string").to_numpy(dtype=object)
+        value = given["value"].astype("string").to_numpy(dtype=object, na_value=None)
+        out = {}
+        for f in pd.unique(fact):
+            if f not in read:
+                continue
+            values = np.full(self.n, None, dtype=object)
+            rank = np.full(self.n, -1, dtype="int64")
+            for k in sorted(pd.unique(kind[fact == f]), key=SPECIFICITY.get):  # the more specific kinds last: they win
+                sel = (fact == f) & (kind == k)
+                code, uniques = self._key_index(k)
+                at = uniques.get_indexer(key[sel])
+                by_key = np.full(len(uniques) + 1, None, dtype=object)
+                has_key = np.zeros(len(uniques) + 1, dtype=bool)
+                by_key[at[at >= 0]] = value[sel][at >= 0]  # one row per key × fact (_answers_frame), the last given
+                has_key[at[at >= 0]] = True
+                hit = has_key[code]
+                values[hit] = by_key[code][hit]
+                rank[hit] = SPECIFICITY[k]
+            won = rank >= self.rank0.get(f, np.full(self.n, -1, dtype="int64"))
+            won &= rank >= 0
+            out[f] = (np.flatnonzero(won), values[won])
+        return out
+
+    def _key_index(self, kind: str) -> tuple[np.ndarray, pd.Index]:
+        """(code of each line's key of ``kind``, the keys): computed once per kind."""
+        if kind not in self._key_cache:
+            code, uniques = pd.factorize(self.keys[kind].astype("string").to_numpy(dtype=object, na_value=None))
+            code = np.where(code < 0, len(uniques), code)  # a missing key: the empty slot after the keys
+            self._key_cache[kind] = (code, pd.Index(uniques, dtype=object))
+        return self._key_cache[kind]
 
     def totals(self, extra: pd.DataFrame) -> dict[str, dict[str, int]] | None:
         """Cents per axis × group with the run's answers and ``extra`` (a bounds' answers frame), or None."""
@@ -585,11 +645,10 @@ class _Recount:
         if cls_rows["axis"].isna().any() or cls_rows["share"].notna().any() or cls_rows["line_id"].isna().any():
             return None
         keys = pd.DataFrame({"_sig": self.line_sig, "_fid": self.line_fid})
-        for fact in pd.unique(new["fact"]):
+        for fact, (at, given) in new.items():
             col = fact_column(fact)
             values = self.fact_rep[col].to_numpy(dtype=object, na_value=None)[self.line_fid]
-            mine = new[new["fact"] == fact]
-            values[mine["pos"].to_numpy(dtype="int64")] = mine["value"].to_numpy(dtype=object)
+            values[at] = given
             keys[col] = values
         xid, frame = self._frame(keys)
         pieces = self._pieces(frame)
@@ -597,7 +656,12 @@ class _Recount:
         for rb in self.ruleset.classification:
             axis = rb.axis
             fp = self._fingerprint(pieces, axis, len(frame))
-            changed = fp[xid] != self.fp0[axis][self.x0]
+            old = self.fp0[axis][self.x0]
+            now = fp[xid]
+            if now.shape[1] != old.shape[1]:  # more pieces than the run's: compare on the wider form
+                width = max(now.shape[1], old.shape[1])
+                now, old = (np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=np.nan) for a in (now, old))
+            changed = ~((now == old) | (np.isnan(now) & np.isnan(old))).all(axis=1)
             over_new = np.zeros(self.n, dtype=bool)
             cls_of = {}
             mine = cls_rows[cls_rows["axis"] == axis]
