@@ -567,6 +567,8 @@ class _Recount:
         for col in self.fact_cols:
             frame[col] = distinct_keys[col].astype("string").to_numpy() if col in distinct_keys.columns else facts[col].to_numpy()
             frame[col] = frame[col].astype("string")
+        if "label" in frame.columns:  # many rows per label (one per facts): text conditions run once per distinct label
+            frame["label"] = pd.Categorical(frame["label"])
         return xid, frame[self.columns]
 
     def _pieces(self, frame: pd.DataFrame) -> pd.DataFrame:
