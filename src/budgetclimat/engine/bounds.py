@@ -16,6 +16,15 @@ what :func:`budgetclimat.engine.classify` gives with those answers (so staff cos
 move with the other lines). The extreme answers are kept (:attr:`BoundsResult.answers`): applying them
 through the public path reproduces the bound to the cent.
 
+How it is computed (the figures are those of ``classify`` with the kept answers, to the cent): the
+combinations of the match frame fall into *rule classes* (:func:`_signature`: the same covered
+nomenclatures and the same value of every condition that reads no fact), so the enumeration and the
+objectives evaluate rules on one combination per class × facts, not per distinct label. Each objective's
+totals are recounted from the run's register (:class:`_Recount`): only the lines whose pieces the kept
+answers change get new pieces, open lines their analyst class, and the staff costs are allocated again
+from the new class totals as ``classify`` does (3a, 3b); the whole budget is classified again only where
+the recount does not apply (scope rules reading facts).
+
 The greedy choice is exact when rows do not compete through their follow-up questions (each row's lines
 reach follow-up rows of their own); otherwise the bound is still achieved by real answers, and may be
 narrower than the widest conceivable range.
