@@ -127,7 +127,7 @@ def test_hand_made_case_reproduced_and_same_as_whole_budget(rulesets):
     )
     register = classify(lines, ruleset).register
     fast = compute_bounds(lines, ruleset, None, register)
-    with mock.patch.object(bounds_module._Recount, "totals", lambda self, extra: None):  # the whole-budget path
+    with mock.patch.object(bounds_module._Recount, "totals", lambda self, extra, axes=None: None):  # the whole-budget path
         whole = compute_bounds(lines, ruleset, None, register)
     assert fast.axes == whole.axes
     b = fast.axes["attenuation"]

@@ -448,7 +448,7 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
         for run_axes in runs:
             extra = _answers_frame([r for a in run_axes for r in plans[(a, objective)]])
             full = pd.concat([answers, extra], ignore_index=True) if len(answers) else extra
-            counted = recount.totals(extra) if len(extra) else None
+            counted = recount.totals(extra, run_axes) if len(extra) else None
             if counted is None:  # a case the recount does not read: classify the whole budget
                 out = classify(lines, ruleset, full).register if len(extra) else register
             for a in run_axes:
@@ -580,9 +580,9 @@ class _Recount:
             frame["label"] = pd.Categorical(frame["label"])
         return xid, frame[self.columns]
 
-    def _pieces(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _pieces(self, frame: pd.DataFrame, axes=None) -> pd.DataFrame:
         scope_rule, scope_out = _scope_of(frame, self.ruleset)
-        parts = [_axis_pieces(frame, rb, scope_rule, scope_out) for rb in self.ruleset.classification]
+        parts = [_axis_pieces(frame, rb, scope_rule, scope_out) for rb in self.ruleset.classification if axes is None or rb.axis in axes]
         pieces = pd.concat(parts, ignore_index=True)
         return pieces.sort_values(["axis", "gid", "piece"], kind="stable").reset_index(drop=True)
 
@@ -645,8 +645,9 @@ class _Recount:
             self._key_cache[kind] = (code, pd.Index(uniques, dtype=object))
         return self._key_cache[kind]
 
-    def totals(self, extra: pd.DataFrame) -> dict[str, dict[str, int]] | None:
-        """Cents per axis × group with the run's answers and ``extra`` (a bounds' answers frame), or None."""
+    def totals(self, extra: pd.DataFrame, axes=None) -> dict[str, dict[str, int]] | None:
+        """Cents per axis × group with the run's answers and ``extra`` (a bounds' answers frame), or None;
+        ``axes``: only these axes (default: all)."""
         if not self.usable:
             return None
         new = self._new_facts(extra)
@@ -662,10 +663,12 @@ class _Recount:
             values[at] = given
             keys[col] = values
         xid, frame = self._frame(keys)
-        pieces = self._pieces(frame)
+        pieces = self._pieces(frame, axes)
         out = {}
         for rb in self.ruleset.classification:
             axis = rb.axis
+            if axes is not None and axis not in axes:
+                continue
             fp = self._fingerprint(pieces, axis, len(frame))
             old = self.fp0[axis][self.x0]
             now = fp[xid]
