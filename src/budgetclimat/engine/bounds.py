@@ -16,6 +16,15 @@ what :func:`budgetclimat.engine.classify` gives with those answers (so staff cos
 move with the other lines). The extreme answers are kept (:attr:`BoundsResult.answers`): applying them
 through the public path reproduces the bound to the cent.
 
+How it is computed (the figures are those of ``classify`` with the kept answers, to the cent): the
+combinations of the match frame fall into *rule classes* (:func:`_signature`: the same covered
+nomenclatures and the same value of every condition that reads no fact), so the enumeration and the
+objectives evaluate rules on one combination per class × facts, not per distinct label. Each objective's
+totals are recounted from the run's register (:class:`_Recount`): only the lines whose pieces the kept
+answers change get new pieces, open lines their analyst class, and the staff costs are allocated again
+from the new class totals as ``classify`` does (3a, 3b); the whole budget is classified again only where
+the recount does not apply (scope rules reading facts).
+
 The greedy choice is exact when rows do not compete through their follow-up questions (each row's lines
 reach follow-up rows of their own); otherwise the bound is still achieved by real answers, and may be
 narrower than the widest conceivable range.
@@ -30,10 +39,12 @@ import pandas as pd
 
 from budgetclimat.engine import answers as ans
 from budgetclimat.engine.classify import _axis_pieces, classify
-from budgetclimat.engine.keys import question_keys, with_keys
-from budgetclimat.engine.match import distinct, line_facts, match_frame
-from budgetclimat.engine.matcher import fact_column
-from budgetclimat.rulebook.model import BOUNDED_ROLLUPS, CLASSES, Outcome, Rulebook, RuleSet, classes_of
+from budgetclimat.engine.keys import SPECIFICITY, all_keys, with_keys
+from budgetclimat.engine.match import covered, distinct, first_rule, line_facts, match_frame
+from budgetclimat.engine.matcher import FACT_PREFIX, evaluate, fact_column
+from budgetclimat.money import allocate
+from budgetclimat.rulebook.crosswalk import translate
+from budgetclimat.rulebook.model import BOUNDED_ROLLUPS, CLASSES, Outcome, Rulebook, RuleSet, classes_of, conditions
 
 MAX_DEPTH = 8
 GROUPS = {rollup: classes_of(rollup) for rollup in BOUNDED_ROLLUPS}
@@ -158,7 +169,9 @@ def _share_max(sub: pd.DataFrame, rb: Rulebook, fact: str) -> np.ndarray:
 
 
 def _share_text(values: np.ndarray) -> np.ndarray:
-    return np.array([format(round(float(v), 9), ".9g") for v in values], dtype=object)  # a few distinct values per level
+    distinct_values, where = np.unique(np.asarray(values, dtype="float64"), return_inverse=True)
+    texts = np.array([format(round(float(v), 9), ".9g") for v in distinct_values], dtype=object)  # a few distinct values per level
+    return texts[where.ravel()] if len(texts) else np.array([], dtype=object)
 
 
 def _expand(level: pd.DataFrame, kinds: dict, questions: dict, rb: Rulebook) -> pd.DataFrame:
@@ -293,12 +306,15 @@ def _answers_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def _greedy(axis: str, objective: tuple[str, str], tree: _Tree, start_pos: np.ndarray, start_node: np.ndarray, amounts: np.ndarray,
-            lines: pd.DataFrame, questions: dict) -> list[dict]:
+            lines: pd.DataFrame, questions: dict, key_table: dict | None = None) -> list[dict]:
     """The extreme answers for ``objective`` on ``axis``: row by row (question × key), level by level."""
     g, s = objective
     vc = f"v_{g}_{s}"
+    key_table = key_table if key_table is not None else _key_table(lines)
     rows: list[dict] = []
-    edges = tree.edges.set_index(["_node", "_answer"])
+    edges = tree.edges[["_node", "_answer", "_value", vc]].assign(_share=pd.to_numeric(tree.edges["_value"], errors="coerce"))
+    steps = tree.edges[["_node", "_answer", "_child", "_open"]]
+    fact_of = {q: (_facts_of(questions, q) or [None])[0] for q in tree.nodes["_q"].dropna().unique()}  # a few questions
     pos, node = start_pos.copy(), start_node.copy()
     open_lines: list[tuple[np.ndarray, np.ndarray]] = []
     for _ in range(MAX_DEPTH + 1):
@@ -310,21 +326,22 @@ def _greedy(axis: str, objective: tuple[str, str], tree: _Tree, start_pos: np.nd
         pos, node, qids = pos[~stuck], node[~stuck], qids[~stuck]
         if not len(pos):
             break
-        keys = question_keys(lines, pos, pd.Series(qids, dtype="string"), questions).to_numpy(dtype=object)
+        keys = _question_keys(key_table, pos, qids, questions)
         table = pd.DataFrame({"pos": pos, "_node": node, "q": qids, "key": keys, "amount": amounts[pos]})
-        cand = table.merge(tree.edges[["_node", "_answer", "_value", vc]], on="_node")
+        cand = table.merge(edges, on="_node")
         cand["score"] = cand[vc].astype("float64") * cand["amount"].astype("float64")
-        cand["_share"] = pd.to_numeric(cand["_value"], errors="coerce")
         per = cand.groupby(["q", "key", "_answer"], sort=False).agg(score=("score", "sum"), value=("_value", "first"), share=("_share", "min")).reset_index()
         # A share chosen for a key is the smallest largest share of its lines (their splits stay ≤ 1).
-        per["value"] = per["value"].where(per["_answer"] != "max", pd.Series(_share_text(per["share"].fillna(0).to_numpy()), index=per.index))
+        top = (per["_answer"] == "max").to_numpy()
+        if top.any():
+            per.loc[top, "value"] = _share_text(per.loc[top, "share"].fillna(0).to_numpy())
         per["_order"] = np.arange(len(per))
         best = per.sort_values(["score", "_order"], ascending=[s == "min", True], kind="stable").drop_duplicates(["q", "key"])
-        for r in best.itertuples(index=False):  # one answer per worklist row
-            fact = _facts_of(questions, r.q)[0]
-            rows.append({"key": r.key, "fact": fact, "value": r.value})
+        # one answer per worklist row
+        rows.extend(pd.DataFrame({"key": best["key"].to_numpy(dtype=object), "fact": best["q"].map(fact_of).to_numpy(dtype=object),
+                                  "value": best["value"].to_numpy(dtype=object)}).to_dict("records"))
         chosen = table.merge(best[["q", "key", "_answer"]], on=["q", "key"])
-        step = edges.loc[list(zip(chosen["_node"], chosen["_answer"]))]
+        step = chosen[["_node", "_answer"]].merge(steps, on=["_node", "_answer"], how="left")
         child = step["_child"].to_numpy(dtype="int64")
         go_on = child >= 0
         open_leaf = step["_open"].to_numpy(dtype=bool) & ~go_on
@@ -336,6 +353,25 @@ def _greedy(axis: str, objective: tuple[str, str], tree: _Tree, start_pos: np.nd
         for one in np.unique(p):  # open lines: few (an analyst class each)
             rows.append({"line_id": line_ids[one], "axis": axis, "class": cls})
     return rows
+
+
+def _key_table(lines: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The keys of every line by kind, as arrays (read at each level of each objective)."""
+    table = all_keys(lines)
+    return {kind: table[kind].astype("string").to_numpy(dtype=object, na_value=None) for kind in table.columns}
+
+
+def _question_keys(table: dict[str, np.ndarray], positions: np.ndarray, qids: np.ndarray, questions: dict) -> np.ndarray:
+    """As :func:`~budgetclimat.engine.keys.question_keys` on the arrays of :func:`_key_table`: the key of each
+    (line, question) pair, by the question's key kind (a ``fact:…`` placeholder: by line)."""
+    ids = pd.Series(qids, dtype="string").fillna("").to_numpy(dtype=object)
+    kind_of = {q: questions[q].key if q in questions else "line" for q in pd.unique(ids)}  # a few questions
+    kinds = pd.Series(ids, dtype=object).map(kind_of).to_numpy(dtype=object)
+    out = np.empty(len(positions), dtype=object)
+    for kind in pd.unique(kinds):
+        sel = kinds == kind
+        out[sel] = table[kind][positions[sel]]
+    return out
 
 
 def _facts_of(questions: dict, qid) -> list[str]:
@@ -358,6 +394,10 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
     pos_of = pd.Series(np.arange(len(lines)), index=lines["line_id"].astype("string").to_numpy())
     amounts = lines["amount_cents"].astype("int64").to_numpy()
     reg = register.assign(pos=register["line_id"].map(pos_of).to_numpy())
+    recount = _Recount(lines, ruleset, answers, pairs, gid, combos, register, pos_of)
+    key_table = _key_table(lines)
+    # The enumeration starts from one combination per rule class × facts (lines alike for every rule share it).
+    gid, combos = recount.x0, recount.frame0
 
     reach_parts, plans = [], {}
     axes: dict[str, AxisBounds] = {}
@@ -394,7 +434,7 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
                              at_least_neutral_cents=at_least, at_most_neutral_cents=at_most)
         # Staff allocations follow the other lines: no answer of their own (they move in the classify runs below).
         for objective in OBJECTIVES:
-            plans[(rb.axis, objective)] = _greedy(rb.axis, objective, tree, pos, start_node, amounts, lines, questions)
+            plans[(rb.axis, objective)] = _greedy(rb.axis, objective, tree, pos, start_node, amounts, lines, questions, key_table)
 
     # One classify run per objective (axes together when their answers do not disagree), else per axis.
     result_answers: dict[tuple[str, str, str], pd.DataFrame] = {}
@@ -408,13 +448,15 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
         for run_axes in runs:
             extra = _answers_frame([r for a in run_axes for r in plans[(a, objective)]])
             full = pd.concat([answers, extra], ignore_index=True) if len(answers) else extra
-            if len(extra):
-                out = classify(lines, ruleset, full).register
-            else:
-                out = register
+            counted = recount.totals(extra, run_axes) if len(extra) else None
+            if counted is None:  # a case the recount does not read: classify the whole budget
+                out = classify(lines, ruleset, full).register if len(extra) else register
             for a in run_axes:
-                sub = out[(out["axis"] == a) & (out["scope"] == "in")]
-                totals[(a, objective)] = int(sub.loc[sub["class"].isin(GROUPS[objective[0]]), "amount_share_cents"].sum())
+                if counted is not None:
+                    totals[(a, objective)] = counted[a][objective[0]]
+                else:
+                    sub = out[(out["axis"] == a) & (out["scope"] == "in")]
+                    totals[(a, objective)] = int(sub.loc[sub["class"].isin(GROUPS[objective[0]]), "amount_share_cents"].sum())
                 result_answers[(a, objective[0], objective[1])] = full
     result_axes = {}
     for a, base in axes.items():
@@ -422,3 +464,278 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
         result_axes[a] = AxisBounds(**base, **values)
     reachable = pd.concat(reach_parts, ignore_index=True) if reach_parts else pd.DataFrame(columns=["line_id", "axis", "classes", "open", "bound"])
     return BoundsResult(axes=result_axes, reachable=reachable, answers=result_answers)
+
+
+# ---- the bounds' totals: only the lines the answers move are classified again ----------------------
+
+
+def _signature(combos: pd.DataFrame, ruleset: RuleSet) -> np.ndarray:
+    """A class number per combination: combinations of one class agree on the nomenclatures each rulebook
+    covers and on every condition of the rules that reads no fact, so with the same facts every rulebook
+    decides them alike (:func:`~budgetclimat.engine.match.first_rule` and the outcomes read nothing else).
+    The rules then run on one combination per class × facts instead of one per distinct label."""
+    cols = []
+    for rb in ruleset.scope + ruleset.classification:
+        cols.append(covered(rb, combos))
+        seen = translate(combos, rb.crosswalks)
+        masks: dict = {}
+        codes: dict = {}  # column -> (code of each combination, its distinct values): a condition reads one column
+        for rule in rb.rules:
+            for cond in conditions(rule.when):
+                key = (cond.column, cond.op, cond.values)
+                if cond.fact or key in masks:
+                    continue
+                if cond.column not in codes:
+                    code, uniques = pd.factorize(seen[cond.column], use_na_sentinel=False)
+                    codes[cond.column] = (code, pd.DataFrame({cond.column: pd.Series(uniques, dtype=seen[cond.column].dtype)}))
+                code, values = codes[cond.column]
+                masks[key] = evaluate(cond, values)[code]
+        cols.extend(masks.values())
+    if not cols or not len(combos):
+        return np.zeros(len(combos), dtype="int64")
+    bits = np.ascontiguousarray(np.packbits(np.column_stack(cols), axis=1))
+    _, sig = np.unique(bits.view(np.dtype((np.void, bits.shape[1]))).ravel(), return_inverse=True)
+    return sig.ravel().astype("int64")
+
+
+def _scope_of(frame: pd.DataFrame, ruleset: RuleSet) -> tuple[np.ndarray, np.ndarray]:
+    """As the classification's scope stage: the deciding scope rule of each row and whether it is out."""
+    rule_ids = np.full(len(frame), None, dtype=object)
+    out = np.zeros(len(frame), dtype=bool)
+    decided = np.zeros(len(frame), dtype=bool)
+    for rb in ruleset.scope:
+        chosen = first_rule(rb, frame, among=~decided)
+        hit = chosen >= 0
+        rule_ids[hit] = np.array([r.id for r in rb.rules], dtype=object)[chosen[hit]]
+        out[hit] = np.array([r.then.out for r in rb.rules], dtype=bool)[chosen[hit]]
+        decided |= hit
+    return rule_ids, out
+
+
+class _Recount:
+    """The group totals :func:`classify` would give with the run's answers plus a bounds' answers, computed
+    from the run's register: only the lines whose pieces the new facts change are evaluated again (on one
+    combination per rule class × facts), overrides of open lines put in, and the staff costs allocated
+    again from the new class totals (as ``classify`` does: 3a over the axis, 3b per fonction first).
+    ``usable`` is False where this shortcut does not hold (scope rules reading facts): callers classify then."""
+
+    def __init__(self, lines, ruleset, answers, pairs, gid, combos, register, pos_of):
+        self.lines, self.ruleset, self.pos_of = lines, ruleset, pos_of
+        self.n = len(lines)
+        self.usable = not any(rule.facts_used() for rb in ruleset.scope for rule in rb.rules)
+        self.fact_cols = [c for c in combos.columns if c.startswith(FACT_PREFIX)]
+        sig = _signature(combos, ruleset)
+        first = ~pd.Series(sig).duplicated().to_numpy()
+        nonfact = [c for c in combos.columns if c not in self.fact_cols]
+        self.rep = combos.loc[first, nonfact].set_axis(sig[first]).sort_index()  # one combination per class
+        if self.fact_cols:
+            fid = combos.groupby(self.fact_cols, dropna=False, sort=False).ngroup().to_numpy()
+        else:
+            fid = np.zeros(len(combos), dtype="int64")
+        firstf = ~pd.Series(fid).duplicated().to_numpy()
+        self.fact_rep = combos.loc[firstf, self.fact_cols].set_axis(fid[firstf]).sort_index()  # the facts of each fact class
+        self.line_sig, self.line_fid = sig[gid], fid[gid]
+        self.columns = list(combos.columns)
+        # The run's own classes × facts: start frames of the enumeration and the pieces every line has now.
+        self.x0, self.frame0 = self._frame(pd.DataFrame({"_sig": self.line_sig, "_fid": self.line_fid}))
+        self.pieces0 = self._pieces(self.frame0)
+        self.fp0 = {axis: self._fingerprint(self.pieces0, axis, len(self.frame0)) for axis in ruleset.axes}
+        # The best rank of the run's answers per line × fact (an answer of the bounds wins at equal rank: it comes last).
+        rows = pairs.merge(answers[["fact"]].reset_index(names="answer"), on="answer")
+        rows = rows[rows["fact"].notna()]
+        self.rank0 = {}
+        for f, sub in rows.groupby("fact"):  # the facts the run's answers give: a few
+            best = np.full(self.n, -1, dtype="int64")
+            np.maximum.at(best, sub["pos"].to_numpy(dtype="int64"), sub["rank"].to_numpy(dtype="int64"))
+            self.rank0[str(f)] = best
+        self.keys = all_keys(lines)
+        self._key_cache: dict = {}
+        reg = register.assign(pos=register["line_id"].map(pos_of).to_numpy())
+        reg = reg[(reg["scope"] == "in").to_numpy()]
+        sens_d = (lines["sens"].astype("string") == "D").fillna(False).to_numpy(dtype=bool)
+        self.sens_d = sens_d
+        self.fonction = lines["fonction"].astype("string").str.strip().replace("", pd.NA).to_numpy(dtype=object, na_value=None)
+        self.amounts = lines["amount_cents"].astype("int64").to_numpy()
+        self.base, self.base_staff, self.overridden = {}, {}, {}
+        for axis in ruleset.axes:
+            r = reg[(reg["axis"] == axis).to_numpy()]
+            staff = (r["decided_by"] == "staff").fillna(False).to_numpy(dtype=bool)
+            self.base_staff[axis] = np.unique(r.loc[staff, "pos"].to_numpy(dtype="int64"))
+            keep = r[~staff]
+            self.base[axis] = pd.DataFrame({"pos": keep["pos"].to_numpy(dtype="int64"), "class": keep["class"].astype(object).to_numpy(),
+                                            "cents": keep["amount_share_cents"].to_numpy(dtype="int64")})
+            over = np.zeros(self.n, dtype=bool)
+            over[keep.loc[(keep["decided_by"] == "override").fillna(False).to_numpy(dtype=bool), "pos"].to_numpy(dtype="int64")] = True
+            self.overridden[axis] = over
+
+    def _frame(self, keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+        """(id per line, frame): one match-frame row per distinct class × facts of ``keys`` (``_sig``, ``_fid``, new fact values)."""
+        xid, distinct_keys = distinct(keys)
+        frame = self.rep.loc[distinct_keys["_sig"].to_numpy()].reset_index(drop=True)
+        facts = self.fact_rep.loc[distinct_keys["_fid"].to_numpy()].reset_index(drop=True)
+        for col in self.fact_cols:
+            frame[col] = distinct_keys[col].astype("string").to_numpy() if col in distinct_keys.columns else facts[col].to_numpy()
+            frame[col] = frame[col].astype("string")
+        if "label" in frame.columns:  # many rows per label (one per facts): text conditions run once per distinct label
+            frame["label"] = pd.Categorical(frame["label"])
+        return xid, frame[self.columns]
+
+    def _pieces(self, frame: pd.DataFrame, axes=None) -> pd.DataFrame:
+        scope_rule, scope_out = _scope_of(frame, self.ruleset)
+        parts = [_axis_pieces(frame, rb, scope_rule, scope_out) for rb in self.ruleset.classification if axes is None or rb.axis in axes]
+        pieces = pd.concat(parts, ignore_index=True)
+        return pieces.sort_values(["axis", "gid", "piece"], kind="stable").reset_index(drop=True)
+
+    @staticmethod
+    def _fingerprint(pieces: pd.DataFrame, axis: str, n: int, width: int = 8) -> np.ndarray:
+        """Per combination, its pieces on ``axis`` in order as numbers (scope, class, staff; share): equal rows, equal pieces."""
+        p = pieces[(pieces["axis"] == axis).to_numpy()]
+        klass = p["class"].map({c: i for i, c in enumerate(CLASSES)}).fillna(-1).to_numpy(dtype="float64")
+        code = (p["scope"] == "in").to_numpy(dtype="float64") + 2 * p["staff"].to_numpy(dtype="float64") + 4 * (klass + 1)
+        gid = p["gid"].to_numpy(dtype="int64")
+        k = p.groupby(gid, sort=False).cumcount().to_numpy()
+        if len(k) and k.max() >= width:
+            width = int(k.max()) + 1
+        out = np.full((n, 2 * width), np.nan)
+        out[gid, 2 * k] = code
+        out[gid, 2 * k + 1] = p["share"].to_numpy(dtype="float64")
+        return out
+
+    def _new_facts(self, extra: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+        """Per fact, ``(line positions, values)``: the facts the bounds' keyed answers give lines where they win
+        over the run's answers as :func:`~budgetclimat.engine.match.line_facts` ranks them (the most specific
+        key, then the last given: the bounds' answers come after the run's); None for answers this does not read."""
+        given = extra[extra["fact"].notna()]
+        if given["line_id"].notna().any() or given["key"].isna().any():
+            return None
+        key = given["key"].astype("string").str.strip().to_numpy(dtype=object)
+        kind = pd.Series(key, dtype="string").str.split(":", n=1).str[0].to_numpy(dtype=object)
+        if not set(pd.unique(kind)) <= set(SPECIFICITY):
+            return None
+        read = {c[len(FACT_PREFIX):] for c in self.fact_cols}
+        fact = given["fact"].astype("string").to_numpy(dtype=object)
+        value = given["value"].astype("string").to_numpy(dtype=object, na_value=None)
+        out = {}
+        for f in pd.unique(fact):
+            if f not in read:
+                continue
+            values = np.full(self.n, None, dtype=object)
+            rank = np.full(self.n, -1, dtype="int64")
+            for k in sorted(pd.unique(kind[fact == f]), key=SPECIFICITY.get):  # the more specific kinds last: they win
+                sel = (fact == f) & (kind == k)
+                code, uniques = self._key_index(k)
+                at = uniques.get_indexer(key[sel])
+                by_key = np.full(len(uniques) + 1, None, dtype=object)
+                has_key = np.zeros(len(uniques) + 1, dtype=bool)
+                by_key[at[at >= 0]] = value[sel][at >= 0]  # one row per key × fact (_answers_frame), the last given
+                has_key[at[at >= 0]] = True
+                hit = has_key[code]
+                values[hit] = by_key[code][hit]
+                rank[hit] = SPECIFICITY[k]
+            won = rank >= self.rank0.get(f, np.full(self.n, -1, dtype="int64"))
+            won &= rank >= 0
+            out[f] = (np.flatnonzero(won), values[won])
+        return out
+
+    def _key_index(self, kind: str) -> tuple[np.ndarray, pd.Index]:
+        """(code of each line's key of ``kind``, the keys): computed once per kind."""
+        if kind not in self._key_cache:
+            code, uniques = pd.factorize(self.keys[kind].astype("string").to_numpy(dtype=object, na_value=None))
+            code = np.where(code < 0, len(uniques), code)  # a missing key: the empty slot after the keys
+            self._key_cache[kind] = (code, pd.Index(uniques, dtype=object))
+        return self._key_cache[kind]
+
+    def totals(self, extra: pd.DataFrame, axes=None) -> dict[str, dict[str, int]] | None:
+        """Cents per axis × group with the run's answers and ``extra`` (a bounds' answers frame), or None;
+        ``axes``: only these axes (default: all)."""
+        if not self.usable:
+            return None
+        new = self._new_facts(extra)
+        if new is None:
+            return None
+        cls_rows = extra[extra["class"].notna()]
+        if cls_rows["axis"].isna().any() or cls_rows["share"].notna().any() or cls_rows["line_id"].isna().any():
+            return None
+        keys = pd.DataFrame({"_sig": self.line_sig, "_fid": self.line_fid})
+        for fact, (at, given) in new.items():
+            col = fact_column(fact)
+            values = self.fact_rep[col].to_numpy(dtype=object, na_value=None)[self.line_fid]
+            values[at] = given
+            keys[col] = values
+        xid, frame = self._frame(keys)
+        pieces = self._pieces(frame, axes)
+        out = {}
+        for rb in self.ruleset.classification:
+            axis = rb.axis
+            if axes is not None and axis not in axes:
+                continue
+            fp = self._fingerprint(pieces, axis, len(frame))
+            old = self.fp0[axis][self.x0]
+            now = fp[xid]
+            if now.shape[1] != old.shape[1]:  # more pieces than the run's: compare on the wider form
+                width = max(now.shape[1], old.shape[1])
+                now, old = (np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=np.nan) for a in (now, old))
+            changed = ~((now == old) | (np.isnan(now) & np.isnan(old))).all(axis=1)
+            over_new = np.zeros(self.n, dtype=bool)
+            cls_of = {}
+            mine = cls_rows[cls_rows["axis"] == axis]
+            if len(mine):
+                at = mine["line_id"].map(self.pos_of).to_numpy(dtype="int64")
+                over_new[at] = True
+                cls_of = dict(zip(at, mine["class"].str.upper()))
+            over_new &= ~self.overridden[axis]
+            redo = changed & ~over_new & ~self.overridden[axis]
+            replaced = redo | over_new
+            base = self.base[axis]
+            kept = base[~replaced[base["pos"].to_numpy()]]
+            staff_pos = self.base_staff[axis][~replaced[self.base_staff[axis]]]
+            # The changed lines: their new pieces (in scope as before: scope reads no fact), allocated as classify does.
+            p = pieces[(pieces["axis"] == axis).to_numpy() & (pieces["scope"] == "in").to_numpy()]
+            lines_redo = pd.DataFrame({"pos": np.flatnonzero(redo)})
+            lines_redo["gid"] = xid[lines_redo["pos"].to_numpy()]
+            rows = lines_redo.merge(p[["gid", "piece", "class", "share", "staff"]], on="gid").sort_values(["pos", "piece"], kind="stable")
+            is_staff = rows["staff"].to_numpy(dtype=bool)
+            staff_pos = np.union1d(staff_pos, rows.loc[is_staff, "pos"].to_numpy(dtype="int64"))
+            rows = rows[~is_staff]
+            cents = allocate(pd.Series(self.amounts[rows["pos"].to_numpy(dtype="int64")]), rows["share"].astype("float64").reset_index(drop=True),
+                             pd.Series(rows["pos"].to_numpy())).to_numpy()
+            at = np.flatnonzero(over_new)
+            all_rows = pd.concat([
+                kept,
+                pd.DataFrame({"pos": rows["pos"].to_numpy(dtype="int64"), "class": rows["class"].to_numpy(dtype=object), "cents": cents}),
+                pd.DataFrame({"pos": at, "class": np.array([cls_of[i] for i in at], dtype=object), "cents": self.amounts[at]}),  # open lines: few
+            ], ignore_index=True)
+            staff_rows = self._staff(rb, all_rows, staff_pos)
+            every = pd.concat([all_rows, staff_rows], ignore_index=True)
+            sums = every.groupby("class")["cents"].sum()
+            out[axis] = {g: int(sums.reindex(list(members)).fillna(0).sum()) for g, members in GROUPS.items()}
+        return out
+
+    def _staff(self, rb: Rulebook, rows: pd.DataFrame, staff_pos: np.ndarray) -> pd.DataFrame:
+        """The staff lines' pieces (``pos, class, cents``) pro rata the in-scope expense rows ``rows`` (classify's 3a / 3b)."""
+        if not len(staff_pos):
+            return pd.DataFrame({"pos": pd.Series(dtype="int64"), "class": pd.Series(dtype=object), "cents": pd.Series(dtype="int64")})
+        b = rows[self.sens_d[rows["pos"].to_numpy(dtype="int64")] & pd.notna(rows["class"]).to_numpy(dtype=bool)]
+        b = b.assign(fonction=pd.array(self.fonction[b["pos"].to_numpy(dtype="int64")], dtype="string"))
+        overall = b.groupby("class")["cents"].sum().clip(lower=0)
+        overall = overall[overall > 0]
+        mine = pd.DataFrame({"pos": staff_pos, "fonction": pd.array(self.fonction[staff_pos], dtype="string")})
+        parts = []
+        if rb.staff_costs_option == "3b":
+            per = b.groupby(["fonction", "class"])["cents"].sum().clip(lower=0).reset_index()
+            per = per[per["cents"] > 0].rename(columns={"cents": "weight"})
+            has = mine["fonction"].isin(per["fonction"].unique()).fillna(False).to_numpy(dtype=bool)
+            parts.append(mine[has].merge(per, on="fonction"))
+            rest = mine[~has]
+        else:
+            rest = mine
+        if len(overall):
+            parts.append(rest.merge(overall.rename("weight").reset_index(), how="cross"))
+        elif len(rest):
+            parts.append(rest.assign(**{"class": rb.default.pieces[0].klass, "weight": 1}))
+        new = pd.concat(parts, ignore_index=True)
+        order = {c: i for i, c in enumerate(CLASSES)}
+        new = new.assign(_c=new["class"].map(order)).sort_values(["pos", "_c"], kind="stable")
+        share = new["weight"] / new.groupby("pos")["weight"].transform("sum")
+        cents = allocate(pd.Series(self.amounts[new["pos"].to_numpy(dtype="int64")]), share.reset_index(drop=True), pd.Series(new["pos"].to_numpy()))
+        return pd.DataFrame({"pos": new["pos"].to_numpy(dtype="int64"), "class": new["class"].to_numpy(dtype=object), "cents": cents.to_numpy()})
