@@ -28,7 +28,7 @@ from . import labels as _labels  # noqa: F401 - registers the texts
 from .annex import load_definitions
 from .context import Context
 from .frames import prepare
-from .grid import Styles, save_reproducible
+from .grid import Styles, discard_pending, save_reproducible
 from .hidden import current_classes, declare_lists, write_lists, write_meta
 from .roundtrip import compute_changes, is_budgetclimat_workbook, read_previous_classes, read_workbook_answers
 from .sheets import VIEW_SHEETS, annex, checks, coloured, evolution, lines, method, summary, worklist
@@ -95,6 +95,7 @@ def _discard(wb) -> None:
     """Close the write-only sheets of a workbook that will not be saved, quietly."""
     hook = sys.unraisablehook
     sys.unraisablehook = lambda _: None  # a half-written sheet's generator may still complain on close
+    discard_pending(wb)  # the rows files of the sheets written as XML (grid.Block)
     try:
         for ws in list(getattr(wb, "_sheets", [])):
             if getattr(ws, "closed", True) is False:

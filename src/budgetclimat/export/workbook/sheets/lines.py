@@ -16,7 +16,7 @@ from budgetclimat.export.register import to_csv
 from budgetclimat.outputs import atomic_output, formula_safe
 
 from ..frames import line_class_summary
-from ..grid import EDIT, EDIT_HEAD, HEAD, NOTE, TITLE, WARN, Cell, Grid, Look, add_table, clean_text, make_cell
+from ..grid import EDIT, EDIT_HEAD, HEAD, NOTE, TITLE, WARN, Block, Cell, Grid, Look, add_table
 from ..trail import build
 from .carbon import line_tonnes
 from .weighted import line_weights
@@ -35,9 +35,10 @@ _TONNES = Look(number_format="#,##0.00")
 class Column:
     key: str  # stable key (read back by the round trip)
     header: str
-    values: list
+    values: object  # one value per line (a Series): texts, or numbers when ``kind`` is "number"
     look: Look
     width: float
+    kind: str = "text"
 
 
 def wide_frame(ctx) -> pd.DataFrame:
@@ -91,16 +92,12 @@ def write(ctx) -> None:
     g.add(Cell(ctx.t("lignes-note"), NOTE))
     g.blank()
     g.add(*[Cell(c.header, EDIT_HEAD if c.key in EDITABLE else HEAD) for c in columns])
+    if n == 0:
+        g.add(*[Cell("", c.look) for c in columns])
+    else:  # one row per line, written column by column (grid.Block); the rows keep the default height
+        g.add_block(Block([(c.values, c.look, c.kind) for c in columns], fit_heights=False))
     ctx.flush(ws, g, landscape=True, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", freeze=f"B{HEADER_ROW + 1}")
     ctx.layout["lignes"] = (ws.title, HEADER_ROW, {c.key: c.header for c in columns})
-
-    styles = ctx.styles
-    looks = [c.look for c in columns]
-    value_lists = [c.values for c in columns]
-    if n == 0:
-        ws.append([make_cell(ws, styles, Cell("", look)) for look in looks])
-    for values in zip(*value_lists):
-        ws.append([make_cell(ws, styles, Cell(v, look)) for v, look in zip(values, looks)])
 
     last_row = HEADER_ROW + max(n, 1)
     add_table(ws, TABLE_NAME, HEADER_ROW, [c.header for c in columns], last_row)
@@ -120,15 +117,21 @@ def _validation(ctx, ws, keys, key, list_name, last_row, prompt=None, title=None
     ws.data_validations.append(dv)
 
 
-def _text(series: pd.Series) -> list:
-    return [None if v is None or v is pd.NA or v != v else clean_text(v) for v in series.astype(object)]
+def _text(series: pd.Series) -> pd.Series:
+    """Texts of a column (missing values stay missing; :class:`~..grid.Block` cleans them as cells)."""
+    return series.astype(object).reset_index(drop=True)
+
+
+def _number(series: pd.Series) -> pd.Series:
+    return series.astype("Float64").astype(object).reset_index(drop=True)
 
 
 def _columns(ctx, frame: pd.DataFrame) -> list[Column]:
     t = ctx.t
+    amount = pd.array(frame["amount_cents"], dtype="Int64").astype("Float64") / 100  # exact: |cents| < 2**53
     cols = [
         Column("line_id", t("col-line-id"), _text(frame["line_id"]), _PLAIN, 22),
-        Column("exercice", t("col-exercice"), [None if pd.isna(v) else int(v) for v in frame["exercice"]], _PLAIN, 8),
+        Column("exercice", t("col-exercice"), _number(frame["exercice"]), _PLAIN, 8, "number"),
         Column("section", t("col-section"), _text(frame["section"]), _PLAIN, 8),
         Column("sens", t("col-sens"), _text(frame["sens"]), _PLAIN, 6),
         Column("operation", t("col-operation"), _text(frame["operation"].map({c: t(f"value-operation-{c}") for c in ("reel", "ordre")}).fillna(frame["operation"])), _PLAIN, 9),
@@ -136,7 +139,7 @@ def _columns(ctx, frame: pd.DataFrame) -> list[Column]:
         Column("nature", t("col-nature"), _text(frame["nature"]), _PLAIN, 9),
         Column("fonction", t("col-fonction"), _text(frame["fonction"]), _PLAIN, 9),
         Column("label", t("col-label"), _text(frame["label"]), _PLAIN, 40),
-        Column("amount", t("col-amount-eur"), [None if pd.isna(v) else int(v) / 100 for v in frame["amount_cents"]], _MONEY, 15),
+        Column("amount", t("col-amount-eur"), pd.Series(amount, dtype=object), _MONEY, 15, "number"),
         Column("scope_reason", t("col-scope-reason"), _text(frame["scope_reason"]), _PLAIN, 22),
     ]
     for axis in ctx.prep.axes:
@@ -147,12 +150,12 @@ def _columns(ctx, frame: pd.DataFrame) -> list[Column]:
     for col in frame.columns:
         if col.startswith("weight:"):
             objective = col.split(":", 1)[1]
-            cols.append(Column(col, t("col-weight-objective", objective=objective), [None if pd.isna(v) else float(v) for v in frame[col]], _WEIGHT, 10))
+            cols.append(Column(col, t("col-weight-objective", objective=objective), _number(frame[col]), _WEIGHT, 10, "number"))
     if "tco2e" in frame.columns:
-        cols.append(Column("tco2e", t("col-tco2e"), [None if pd.isna(v) else float(v) for v in frame["tco2e"]], _TONNES, 10))
+        cols.append(Column("tco2e", t("col-tco2e"), _number(frame["tco2e"]), _TONNES, 10, "number"))
     if "trail" in frame.columns:  # read-only: what the previous round trips applied to the line
         cols.append(Column("trail", t("col-trail"), _text(frame["trail"]), _WRAP, 40))
-    empty = [None] * len(frame)
+    empty = pd.Series([None] * len(frame), dtype=object)
     for key, label, width in [("fact", "col-fact", 14), ("value", "col-value", 14), ("override_axis", "col-override-axis", 14),
                               ("override_class", "col-override-class", 16), ("comment", "col-comment", 30), ("author", "col-author", 14)]:
         values = _text(frame[f"edit:{key}"].astype("string").replace("", pd.NA)) if f"edit:{key}" in frame.columns else empty
