@@ -11,7 +11,7 @@ from budgetclimat.engine.answers import ANSWER_COLUMNS
 from budgetclimat.engine.keys import key_values
 from budgetclimat.rulebook.model import CLASSES
 
-from .frames import line_class_summary
+from .frames import cached_line_class_summary
 from .grid import Block, Grid
 from .questions import _questions_of, answer_choices
 
@@ -45,7 +45,7 @@ def write_lists(ctx) -> None:
 def current_classes(prep) -> pd.DataFrame:
     """``line_id, axis, class_text, decided_by`` of this run; ``out`` for a line out of scope on the axis.
     ``decided_by``: ``rule``, ``answer``, ``override``, ``staff`` (a staff line allocated pro rata) or ``default``."""
-    summary = line_class_summary(prep.register)
+    summary = cached_line_class_summary(prep)
     text = summary["class_text"].where(~summary["is_out"], "out")
     out = pd.DataFrame({"line_id": summary["line_id"], "axis": summary["axis"], "class_text": text})
     reg = prep.register

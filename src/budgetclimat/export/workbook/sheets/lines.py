@@ -15,7 +15,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from budgetclimat.export.register import to_csv
 from budgetclimat.outputs import atomic_output, formula_safe
 
-from ..frames import line_class_summary
+from ..frames import cached_line_class_summary
 from ..grid import EDIT, EDIT_HEAD, HEAD, NOTE, TITLE, WARN, Block, Cell, Grid, Look, add_table
 from ..trail import build
 from .carbon import line_tonnes
@@ -46,7 +46,7 @@ def wide_frame(ctx) -> pd.DataFrame:
     prep = ctx.prep
     lines = prep.lines
     base = lines[[c for c in ["line_id", "exercice", "section", "sens", "operation", "chapitre", "nature", "fonction", "label", "amount_cents"] if c in lines.columns]].copy()
-    summary = line_class_summary(prep.register)
+    summary = cached_line_class_summary(prep)
     reasons = summary[summary["is_out"]].groupby("line_id")["scope_reason"].first()
     base["scope_reason"] = base["line_id"].map(reasons)
     trail = build(ctx)
