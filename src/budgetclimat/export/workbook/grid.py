@@ -207,12 +207,54 @@ class Block:
 
 
 def clean_texts(series):
-    """:func:`clean_text` of every value of a Series (vectorised)."""
+    """:func:`clean_text` of every value of a Series (vectorised: only the texts with a character to remove or
+    longer than a cell holds go through :func:`clean_text`)."""
     import pandas as pd
 
-    text = pd.Series(series, dtype=object).astype(str)
-    text = text.str.replace("\r\n", "\n", regex=False).str.replace("\r", "\n", regex=False).str.replace(_CONTROL, "", regex=True)
-    return text.str.slice(0, MAX_CELL_TEXT).astype(object)
+    values = pd.Series(series, dtype=object)
+    text = pd.Series(list(map(str, values.tolist())), index=values.index, dtype=object)
+    arrow = _arrow(text)
+    if arrow is None:  # (a lone surrogate: no UTF-8 for it) every text the slow way
+        return text.map(clean_text).astype(object)
+    import pyarrow.compute as pc
+
+    dirty = pc.or_(pc.match_substring_regex(arrow, _DIRTY), pc.greater(pc.utf8_length(arrow), MAX_CELL_TEXT))
+    dirty = dirty.to_numpy(zero_copy_only=False)
+    if dirty.any():
+        text[dirty] = text[dirty].map(clean_text)
+    return text
+
+
+_DIRTY = "[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x{9f}\\x{fffe}\\x{ffff}]"  # (RE2) what clean_text changes: \\r and the characters it removes
+_EDGE = "^[^0-9A-Za-z]|[^0-9A-Za-z]$"  # a text that may start or end with a space (checked with str.strip)
+
+
+def _arrow(text):
+    import pyarrow as pa
+
+    try:
+        return pa.array(text.tolist(), type=pa.string())
+    except (UnicodeEncodeError, pa.ArrowException):
+        return None
+
+
+def _xml_texts(values):
+    """Escaped texts of a Series of cleaned texts, and whether each needs ``xml:space="preserve"``."""
+    import numpy as np
+
+    arrow = _arrow(values)
+    if arrow is None:
+        spaced = np.array([v != v.strip() for v in values.tolist()], dtype=bool)
+        return np.array([_escape(v) for v in values.tolist()], dtype=object), spaced
+    import pyarrow.compute as pc
+
+    edge = pc.match_substring_regex(arrow, _EDGE).to_numpy(zero_copy_only=False)
+    spaced = np.zeros(len(values), dtype=bool)
+    if edge.any():
+        spaced[edge] = [v != v.strip() for v in values[edge].tolist()]
+    for old, new in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        arrow = pc.replace_substring(arrow, old, new)
+    return arrow.to_numpy(zero_copy_only=False).astype(object), spaced
 
 
 @dataclass
@@ -495,9 +537,8 @@ def _block_xml(ws, styles: Styles, cache: dict, block: Block, first_row: int, ou
                 values = part[present]
                 if kind == "text":
                     values = pd.Series(values.to_numpy(dtype=object), dtype=object)
-                    spaced = (values != values.str.strip()).to_numpy(dtype=bool)
-                    escaped = values.str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False).str.replace(">", "&gt;", regex=False)
-                    body = np.where(spaced, '><is><t xml:space="preserve">', "><is><t>").astype(object) + escaped.to_numpy(dtype=object) + "</t></is></c>"
+                    escaped, spaced = _xml_texts(values)
+                    body = np.where(spaced, '><is><t xml:space="preserve">', "><is><t>").astype(object) + escaped + "</t></is></c>"
                     body = np.where(values.to_numpy(dtype=object) == "", "></c>", body)
                     cells[present] = head[present] + ' t="inlineStr"' + body
                 else:
