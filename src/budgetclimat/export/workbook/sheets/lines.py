@@ -1,7 +1,7 @@
 """Lignes: the register, one row per budget line, as an Excel Table with filters and editable answer columns.
 
-When the register does not fit in a sheet (or ``max_sheet_rows``), it goes to a CSV file next to the
-workbook and the sheet says where.
+Beyond ``ctx.max_sheet_rows`` lines (``limits.WORKBOOK_SHEET_LINES``) the sheet shows the first ones and says how
+many are not shown and where the whole register is: the ``--lines-out`` file, else a CSV written beside the workbook.
 """
 
 from __future__ import annotations
@@ -80,17 +80,22 @@ def wide_frame(ctx) -> pd.DataFrame:
 def write(ctx) -> None:
     ws = ctx.sheet("sheet-lignes")
     frame = wide_frame(ctx)
+    total = len(frame)
+    cap = max(1, min(ctx.max_sheet_rows, 1_048_576 - HEADER_ROW))
+    note = None
+    if total > cap:  # the first lines only; the sheet says how many are not shown and where they all are
+        note = ctx.t("lignes-capped", n=total, shown=cap, hidden=total - cap, path=ctx.register_name(frame))
+        frame = frame.iloc[:cap]
     n = len(frame)
-    limit = min(ctx.max_sheet_rows, 1_048_576) - HEADER_ROW
-    if n > limit:
-        _write_elsewhere(ctx, ws, frame, limit)
-        return
 
     columns = _columns(ctx, frame)
     g = Grid(widths={i: c.width for i, c in enumerate(columns, 1)})
     g.add(Cell(ctx.t("lignes-title"), TITLE))
     g.add(Cell(ctx.t("lignes-note"), NOTE))
-    g.blank()
+    if note is None:
+        g.blank()
+    else:
+        g.add(Cell(note, WARN))
     g.add(*[Cell(c.header, EDIT_HEAD if c.key in EDITABLE else HEAD) for c in columns])
     if n == 0:
         g.add(*[Cell("", c.look) for c in columns])
@@ -163,15 +168,12 @@ def _columns(ctx, frame: pd.DataFrame) -> list[Column]:
     return cols
 
 
-def _write_elsewhere(ctx, ws, frame: pd.DataFrame, limit: int) -> None:
+def write_beside(ctx, frame: pd.DataFrame) -> None:
+    """The whole register (the columns of « Lignes ») as a CSV beside the workbook, for a capped sheet to name."""
     path = ctx.register_elsewhere
     with atomic_output(path, ctx.inputs) as tmp:
         out = frame.copy()
         for col in out.columns:
-            if out[col].dtype == object or str(out[col].dtype).startswith("string"):
+            if out[col].dtype == object or str(out[col].dtype).startswith("string") or str(out[col].dtype) == "str":
                 out[col] = formula_safe(out[col])  # text from input data stays text in a spreadsheet
         to_csv(out, tmp, ctx.lang)  # BOM, and « ; » with a decimal comma in French: Excel opens it in columns
-    g = Grid(widths={1: 120})
-    g.add(Cell(ctx.t("lignes-title"), TITLE))
-    g.add(Cell(ctx.t("lignes-elsewhere", n=len(frame), limit=limit, path=path.name), WARN))
-    ctx.flush(ws, g)

@@ -139,7 +139,11 @@ def write(ctx, work: pd.DataFrame) -> None:
     g.add(Cell(t("approfondir-title-questions", n=len(work), amount=format_euros(total, ctx.lang)), TITLE))
     ruleset = ctx.prep.ruleset if isinstance(ctx.prep.ruleset, RuleSet) else RuleSet()
     g.paragraph(sentence(work, ruleset, ctx.lang), 12, Look(bold=True, size=11, colour="1F3B57", wrap=True))
-    g.paragraph(t("approfondir-note-keys"), 12)
+    note = t("approfondir-note-keys")
+    if len(work) > ctx.max_sheet_rows:  # ranked by euros: the first rows are the ones that matter most
+        note += " " + t("approfondir-capped", n=len(work), shown=ctx.max_sheet_rows, hidden=len(work) - ctx.max_sheet_rows, path=ctx.register_name())
+        work = work.iloc[: ctx.max_sheet_rows]
+    g.paragraph(note, 12)
     g.add(*[Cell(h, EDIT_HEAD if k in editable else HEAD) for k, h, _ in headers])
     if len(work):  # one row per question × key, written column by column (grid.Block)
         share = t("share-answer")
