@@ -57,13 +57,15 @@ class Prepared:
 
     # -- scope of the main figures: expenses of the latest exercice ---------------------------------
     def main_register(self, axis: str | None = None) -> pd.DataFrame:
-        reg = self.register
-        if self.main_exercice is not None:
-            reg = reg[reg["exercice"] == self.main_exercice]
-        reg = reg[reg["sens"] == "D"]
+        reg = self.cache.get("main_register")
+        if reg is None:  # filtered once per workbook (several sheets ask, per axis)
+            reg = self.register
+            if self.main_exercice is not None:
+                reg = reg[reg["exercice"] == self.main_exercice]
+            reg = self.cache["main_register"] = reg[reg["sens"] == "D"]
         if axis is not None:
-            reg = reg[reg["axis"] == axis]
-        return reg
+            return reg[reg["axis"] == axis]
+        return reg.copy(deep=False)
 
     def main_lines(self) -> pd.DataFrame:
         lines = self.lines

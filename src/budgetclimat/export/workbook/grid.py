@@ -12,6 +12,7 @@ with, and stripped of control characters. Money arrives as integer cents and is 
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import numbers
 import re
@@ -332,6 +333,7 @@ _PADDING_PT = 3.0
 _CHAR_WIDTH = {**{ch: 0.5 for ch in "il.,;:'’|!"}, **{ch: 0.65 for ch in "ftrj()[]-/ \u00a0\u202f"}, **{ch: 1.7 for ch in "%€mwMW"}}
 
 
+@functools.lru_cache(maxsize=200_000)  # words repeat from row to row
 def _text_width(word: str) -> float:
     return sum(_CHAR_WIDTH.get(ch, 1.45 if ch.isupper() else 1.2 if ch.isdigit() else 1.0) for ch in word)
 

@@ -50,7 +50,15 @@ def worklist(ctx, result=None) -> pd.DataFrame:
     work["allowed_list"] = [parse_allowed(qallowed.get(q)) if t not in ("share", "text", "number") else []
                             for q, t in zip(work["question_id"], work["qtype"])]
     # The drop-down shows labels (« électrique »); the round trip reads them back as codes (``electrique``).
-    work["allowed_list"] = [[label for _, label in answer_choices(codes, ctx.lang)] if codes else [] for codes in work["allowed_list"]]
+    choices: dict[tuple, list[str]] = {}  # per distinct list of codes (a question's rows share it)
+
+    def labels_of(codes) -> list[str]:
+        key = tuple(codes)
+        if key not in choices:
+            choices[key] = [label for _, label in answer_choices(codes, ctx.lang)]
+        return choices[key]
+
+    work["allowed_list"] = [labels_of(codes) if codes else [] for codes in work["allowed_list"]]
     lines = prep.lines.set_index(prep.lines["line_id"].astype("string"))
     lines = lines[~lines.index.duplicated(keep="first")]  # a line id names one line (the first, as .loc[…].iloc[0])
     first = work["line_ids"].str.split(";").str[0]
