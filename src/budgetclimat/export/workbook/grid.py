@@ -239,25 +239,6 @@ def _arrow(text):
         return None
 
 
-def _xml_texts(values):
-    """Escaped texts of a Series of cleaned texts, and whether each needs ``xml:space="preserve"``."""
-    import numpy as np
-
-    arrow = _arrow(values)
-    if arrow is None:
-        spaced = np.array([v != v.strip() for v in values.tolist()], dtype=bool)
-        return np.array([_escape(v) for v in values.tolist()], dtype=object), spaced
-    import pyarrow.compute as pc
-
-    edge = pc.match_substring_regex(arrow, _EDGE).to_numpy(zero_copy_only=False)
-    spaced = np.zeros(len(values), dtype=bool)
-    if edge.any():
-        spaced[edge] = [v != v.strip() for v in values[edge].tolist()]
-    for old, new in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        arrow = pc.replace_substring(arrow, old, new)
-    return arrow.to_numpy(zero_copy_only=False).astype(object), spaced
-
-
 @dataclass
 class Grid:
     """Rows of cells for one sheet, plus what must be declared before the rows are streamed."""
@@ -511,7 +492,8 @@ def _row_open(ws, r: int) -> str:
 
 def _block_xml(ws, styles: Styles, cache: dict, block: Block, first_row: int, out) -> None:
     import numpy as np
-    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
     if not block.n:
         return
@@ -519,35 +501,56 @@ def _block_xml(ws, styles: Styles, cache: dict, block: Block, first_row: int, ou
     letters = [get_column_letter(c) for c in range(1, len(block.columns) + 1)]
     sized = {r for r in ws.row_dimensions.keys() if first_row <= r < first_row + block.n}
     texts = [block.texts(i) if kind == "text" else None for i, (_, _, kind) in enumerate(block.columns)]
+    join = pc.binary_join_element_wise  # (the last argument is the separator: "")
     for start in range(0, block.n, _BATCH):
         stop = min(start + _BATCH, block.n)
-        numbers = np.arange(first_row + start, first_row + stop).astype(str).astype(object)
-        rows = np.array([f'<row r="{r}">' for r in numbers], dtype=object)
-        for r in sized:
-            if first_row + start <= r < first_row + stop:
-                rows[r - first_row - start] = _row_open(ws, r)
+        numbers = pc.cast(pa.array(np.arange(first_row + start, first_row + stop, dtype=np.int64)), pa.string())
+        row_open = join('<row r="', numbers, '">', "")
+        if any(first_row + start <= r < first_row + stop for r in sized):  # a row with a height: its own attributes
+            opened = row_open.to_pylist()
+            for r in sized:
+                if first_row + start <= r < first_row + stop:
+                    opened[r - first_row - start] = _row_open(ws, r)
+            row_open = pa.array(opened, type=pa.string())
+        parts = [row_open]
         for i, (series, _, kind) in enumerate(block.columns):
-            s, ref = sids[i], letters[i] + numbers
-            head = '<c r="' + ref + ('"' + s)
+            s = sids[i]
+            head = join('<c r="' + letters[i], numbers, '"' + s, "")
             part = (texts[i] if kind == "text" else series).iloc[start:stop]
             missing = part.isna().to_numpy(dtype=bool)
-            cells = np.full(stop - start, "", dtype=object)
-            if s:
-                cells[missing] = head[missing] + ' t="n"></c>'
-            present = ~missing
-            if present.any():
-                values = part[present]
-                if kind == "text":
-                    values = pd.Series(values.to_numpy(dtype=object), dtype=object)
-                    escaped, spaced = _xml_texts(values)
-                    body = np.where(spaced, '><is><t xml:space="preserve">', "><is><t>").astype(object) + escaped + "</t></is></c>"
-                    body = np.where(values.to_numpy(dtype=object) == "", "></c>", body)
-                    cells[present] = head[present] + ' t="inlineStr"' + body
-                else:
-                    formatted = np.array(["%.16g" % v for v in values.tolist()], dtype=object)  # openpyxl's safe_string
-                    cells[present] = head[present] + ' t="n"><v>' + formatted + "</v></c>"
-            rows = rows + cells
-        out.write("".join((rows + "</row>").tolist()).encode("ascii", "xmlcharrefreplace"))
+            empty = join(head, ' t="n"></c>', "") if s else pa.scalar("", pa.string())  # a styled cell without a value
+            if missing.all():
+                parts.append(empty if s else pa.array([""] * (stop - start), type=pa.string()))
+                continue
+            values = part.to_numpy(dtype=object).copy()
+            values[missing] = ""
+            if kind == "text":
+                arrow = pa.array(values.tolist(), type=pa.string())
+                spaced = _spaced(arrow, values)
+                escaped = arrow
+                for old, new in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+                    escaped = pc.replace_substring(escaped, old, new)
+                open_t = pc.if_else(pa.array(spaced), '><is><t xml:space="preserve">', "><is><t>")
+                filled = join(head, ' t="inlineStr"', open_t, escaped, "</t></is></c>", "")
+                cell = pc.if_else(pc.equal(arrow, ""), join(head, ' t="inlineStr"></c>', ""), filled)
+            else:
+                formatted = pa.array(["%.16g" % v if not m else "" for v, m in zip(values.tolist(), missing.tolist())], type=pa.string())  # openpyxl's safe_string
+                cell = join(head, ' t="n"><v>', formatted, "</v></c>", "")
+            parts.append(pc.if_else(pa.array(missing), empty, cell) if missing.any() else cell)
+        rows = join(*parts, "</row>", "")
+        out.write("".join(rows.to_pylist()).encode("ascii", "xmlcharrefreplace"))
+
+
+def _spaced(arrow, values) -> object:
+    """Whether each text needs ``xml:space="preserve"`` (spaces at an end, as ``str.strip`` sees them)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    edge = pc.match_substring_regex(arrow, _EDGE).to_numpy(zero_copy_only=False)
+    spaced = np.zeros(len(values), dtype=bool)
+    if edge.any():
+        spaced[edge] = [v != v.strip() for v in values[edge].tolist()]
+    return spaced
 
 
 def _flush_xml(ws, styles: Styles, grid: Grid) -> None:
