@@ -99,3 +99,16 @@ def test_worklist_beyond_the_cap_shows_the_largest_first_and_says_so(tmp_path, r
     assert shown[0][3] == "ligne « Achat camion benne » (compte 21828, fonction 810)"  # the largest euros first
     assert f"{len(questions)} questions à traiter : cette feuille montre les 1 premières" in capped["A3"].value
     assert capped["A1"].value == full["A1"].value  # the title counts every question and its euros
+
+
+def test_findings_beyond_the_cap_are_counted_not_listed(tmp_path):
+    from budgetclimat.errors import findings_frame
+
+    result = make_result(hand_lines(n_extra=30))
+    result.findings = findings_frame([{"level": "warning", "code": "amount-not-a-number", "file": "ville-ca-2024.xml", "row": 100 + i,
+                                       "column": "MtReal", "value": f"x{i}", "expected": "montant"} for i in range(25)])
+    rows = list(openpyxl.load_workbook(write(tmp_path, result, max_sheet_rows=10))["Contrôles"].iter_rows(values_only=True))
+    assert any(r[0] == "Anomalies relevées (25)" for r in rows)
+    assert any(r[0] == "25 anomalies : seules les 10 premières sont listées ici, 15 ne le sont pas (le résumé du terminal les compte toutes)." for r in rows)
+    listed = [r[3] for r in rows if r[1] == "amount-not-a-number"]
+    assert listed == list(range(100, 110))
