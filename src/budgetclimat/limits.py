@@ -60,6 +60,14 @@ LIMITS: dict[str, Limit] = {
 RATIO_FLOOR_BYTES = 1_000_000
 MB = 1_000_000
 
+# Rows of a workbook sheet with a row per budget line (« Lignes »), per question × key (« À approfondir ») or per
+# finding (« Contrôles »): beyond it the sheet shows the first ones and says how many are not shown and where the
+# whole register is. Excel and LibreOffice stop at 1,048,576 rows; 100,000 rows of « Lignes » (about 30 columns,
+# 3 million cells, a 15 MB file written in seconds) still open in a spreadsheet in well under a minute, where a
+# million rows need minutes and gigabytes. A line not shown keeps its earlier answers (the round trip only
+# replaces what a shown row says). ``write_workbook(…, max_sheet_rows=N)`` changes it.
+WORKBOOK_SHEET_LINES = 100_000
+
 _overrides: contextvars.ContextVar[Mapping[str, int]] = contextvars.ContextVar("budgetclimat_limits", default={})
 
 

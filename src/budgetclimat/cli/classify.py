@@ -131,7 +131,7 @@ def classify(files, rules, answers, output, pack, lines_out, summary_json, inven
 
         # The council annex workbook; when an answers file is a previous workbook, Contrôles lists what changed.
         previous = next((read_previous_classes(p) for p in reversed(answers) if is_budgetclimat_workbook(p)), None)
-        write_workbook(result, output, lang=i18n.language(), inputs=inputs, previous=previous)
+        write_workbook(result, output, lang=i18n.language(), inputs=inputs, previous=previous, register=lines_out)
         click.echo(i18n.t("cli.classify.written", path=output), err=True)
     if pack is not None:
         from budgetclimat.export.workbook import write_workbook

@@ -33,14 +33,29 @@ TEXT_COLUMNS = [
 ]  # fmt: skip
 
 
+# Rows of the register joined and written at a time: the register streams to its file (a CSV appended to, a
+# Parquet file written by row groups), never held whole a second time beside the run's own frames.
+REGISTER_BATCH_ROWS = 100_000
+
+
 def line_register(result) -> pd.DataFrame:
     """The register joined with the line columns (one row per line × axis × piece), euros as exact text."""
+    return next(iter_line_register(result, batch_rows=max(len(result.register), 1)))
+
+
+def iter_line_register(result, batch_rows: int | None = None):
+    """:func:`line_register` by batches of ``batch_rows`` (default :data:`REGISTER_BATCH_ROWS`) register rows, in
+    order (one empty batch for an empty register)."""
+    batch_rows = batch_rows or REGISTER_BATCH_ROWS
     lines = result.lines[[c for c in LINE_COLUMNS if c in result.lines.columns] + ["amount_cents"]]
-    out = result.register.merge(lines, on="line_id", how="left", validate="many_to_one")
-    out["amount"] = euros_text(out["amount_cents"])
-    out["amount_share"] = euros_text(out["amount_share_cents"])
-    out["class_label"] = out["class"].map({c: class_label(c) for c in CLASSES}).astype("string")
-    return out[REGISTER_EXPORT_COLUMNS + _view_columns(result, out)]
+    register = result.register
+    for start in range(0, max(len(register), 1), batch_rows):
+        part = register.iloc[start:start + batch_rows]
+        out = part.merge(lines, on="line_id", how="left", validate="many_to_one")
+        out["amount"] = euros_text(out["amount_cents"])
+        out["amount_share"] = euros_text(out["amount_share_cents"])
+        out["class_label"] = out["class"].map({c: class_label(c) for c in CLASSES}).astype("string")
+        yield out[REGISTER_EXPORT_COLUMNS + _view_columns(result, out)]
 
 
 # The views' per-line columns (``register_columns`` of a view: weights, tonnes) repeated on each axis × piece row.
@@ -65,7 +80,7 @@ CSV_DIALECTS = {"fr": {"sep": ";", "decimal": ","}, "en": {"sep": ",", "decimal"
 EURO_TEXT_COLUMNS = ("amount", "amount_share")
 
 
-def to_csv(frame: pd.DataFrame, target, lang: str | None = None) -> None:
+def to_csv(frame: pd.DataFrame, target, lang: str | None = None, header: bool = True) -> None:
     """``frame`` as CSV in the dialect of ``lang`` (default: the current language): separator, decimal
     mark of numbers and of the exact euro texts (``1234,56`` in French)."""
     dialect = CSV_DIALECTS.get(lang or i18n.language(), CSV_DIALECTS["fr"])
@@ -75,7 +90,7 @@ def to_csv(frame: pd.DataFrame, target, lang: str | None = None) -> None:
         for column in EURO_TEXT_COLUMNS:
             if column in out.columns:
                 out[column] = out[column].astype("string").str.replace(".", dialect["decimal"], regex=False)
-    out.to_csv(target, index=False, encoding="utf-8-sig", lineterminator="\n", sep=dialect["sep"], decimal=dialect["decimal"])
+    out.to_csv(target, index=False, header=header, encoding="utf-8-sig", lineterminator="\n", sep=dialect["sep"], decimal=dialect["decimal"])
 
 
 def write_lines(result, path: str | Path, inputs: Iterable[Path] = (), lang: str | None = None) -> Path:
@@ -85,22 +100,31 @@ def write_lines(result, path: str | Path, inputs: Iterable[Path] = (), lang: str
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise ConfigError("register-format", path=str(path))
-    frame = line_register(result)
     with atomic_output(path, inputs) as tmp:
         if suffix == ".csv":
-            for column in TEXT_COLUMNS:
-                frame[column] = formula_safe(frame[column])
-            to_csv(frame, tmp, lang)
+            with open(tmp, "w", encoding="utf-8-sig", newline="") as handle:  # one BOM, then the batches
+                for i, frame in enumerate(iter_line_register(result)):
+                    for column in TEXT_COLUMNS:
+                        frame[column] = formula_safe(frame[column])
+                    to_csv(frame, handle, lang, header=i == 0)
         else:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            for column in ("amount", "amount_share"):
-                index = table.schema.get_field_index(column)
-                table = table.set_column(index, column, table.column(column).cast(pa.decimal128(18, 2)))
-            table = table.replace_schema_metadata(None)  # else pandas would restore the text dtype
-            pq.write_table(table, tmp)
+            writer = None
+            try:
+                for frame in iter_line_register(result):
+                    table = pa.Table.from_pandas(frame, preserve_index=False)
+                    for column in ("amount", "amount_share"):
+                        index = table.schema.get_field_index(column)
+                        table = table.set_column(index, column, table.column(column).cast(pa.decimal128(18, 2)))
+                    table = table.replace_schema_metadata(None)  # else pandas would restore the text dtype
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, table.schema)
+                    writer.write_table(table.cast(writer.schema))  # (a column all missing in a batch keeps the file's type)
+            finally:
+                if writer is not None:
+                    writer.close()
     return path
 
 

@@ -28,7 +28,7 @@ from . import labels as _labels  # noqa: F401 - registers the texts
 from .annex import load_definitions
 from .context import Context
 from .frames import prepare
-from .grid import Styles, save_reproducible
+from .grid import Styles, discard_pending, save_reproducible
 from .hidden import current_classes, declare_lists, write_lists, write_meta
 from .roundtrip import compute_changes, is_budgetclimat_workbook, read_previous_classes, read_workbook_answers
 from .sheets import VIEW_SHEETS, annex, checks, coloured, evolution, lines, method, summary, worklist
@@ -95,6 +95,7 @@ def _discard(wb) -> None:
     """Close the write-only sheets of a workbook that will not be saved, quietly."""
     hook = sys.unraisablehook
     sys.unraisablehook = lambda _: None  # a half-written sheet's generator may still complain on close
+    discard_pending(wb)  # the rows files of the sheets written as XML (grid.Block)
     try:
         for ws in list(getattr(wb, "_sheets", [])):
             if getattr(ws, "closed", True) is False:
@@ -122,6 +123,7 @@ def write_workbook(
     options: dict | None = None,
     annex_dir: str | Path | None = None,
     pack: bool = False,
+    register: str | Path | None = None,
 ) -> Path:
     """Write the council annex workbook for a pipeline ``RunResult`` (or any object/dict with ``lines``,
     ``register``, ``findings``, ``reconciliation``, ``documents``, ``ruleset`` and optionally ``views``). Atomic: the file appears complete or not at all; an input is never overwritten.
@@ -129,6 +131,11 @@ def write_workbook(
     ``answers``: the canonical answers frame applied by this run (kept so the next round trip keeps them);
     ``previous``: ``line_id, axis, class_text`` of the previous run (see :func:`read_previous_classes`),
     to list what changed in « Contrôles ».
+
+    ``max_sheet_rows``: at most this many rows in a sheet with a row per line, per question × key or per finding
+    (default :data:`budgetclimat.limits.WORKBOOK_SHEET_LINES`); beyond it the sheet shows the first ones and says
+    where the whole register is: ``register`` (the ``--lines-out`` file) when given, else a CSV written beside
+    the workbook (``<name>-lignes.csv``).
 
     ``pack``: the council pack — only the sheets a council receives (:data:`PACK_SHEETS`: Synthèse, coloured,
     weighted and carbon budgets, evolution, legal annex, method), without the register, the worklist, the
@@ -144,7 +151,9 @@ def write_workbook(
     prep = prepare(result)
     if answers is None:
         answers = getattr(result, "answers", None)
-    limit = min(max_sheet_rows or SHEET_ROW_LIMIT, SHEET_ROW_LIMIT)
+    from budgetclimat.limits import WORKBOOK_SHEET_LINES
+
+    limit = min(max_sheet_rows or WORKBOOK_SHEET_LINES, SHEET_ROW_LIMIT - 10)  # (10: the rows above a table)
 
     wb = Workbook(write_only=True)
     if _BUILDING.get() is not None:
@@ -153,6 +162,7 @@ def write_workbook(
         wb=wb, prep=prep, lang=lang, styles=Styles(lang), stamp=stamp, inputs=inputs, answers=answers,
         previous=previous, annex_definitions=load_definitions(annex_dir), max_sheet_rows=limit,
         register_elsewhere=path.with_name(path.stem + "-lignes.csv"), options=dict(options or {}), show_stamp=real_stamp,
+        register=None if register is None else Path(register),
     )
     if previous is not None:
         ctx.changes = compute_changes(previous, prep)
@@ -177,8 +187,9 @@ def write_workbook(
         checks.write(ctx)
         method.write(ctx)
         write_lists(ctx)
-        in_sheet = len(prep.lines) <= limit - 4
-        write_meta(ctx, current_classes(prep) if in_sheet else None)
+        # The classes of every line, for « what changed » on the next run: as long as they fit in the hidden sheet.
+        classes = current_classes(prep)
+        write_meta(ctx, classes if len(classes) + len(prep.lines) < SHEET_ROW_LIMIT - 10_000 else None)
 
     facts = {"collectivite": _first(prep.main_lines(), "collectivite"), "exercice": prep.main_exercice or ""}
     wb.properties.title = f"{_labels.tr('title', lang, collectivite=facts['collectivite'])} — {facts['exercice']}"

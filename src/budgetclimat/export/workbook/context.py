@@ -27,8 +27,9 @@ class Context:
     previous: pd.DataFrame | None = None
     changes: pd.DataFrame | None = None
     annex_definitions: list = field(default_factory=list)
-    register_elsewhere: Path | None = None
-    max_sheet_rows: int = 1_048_575
+    register_elsewhere: Path | None = None  # the CSV written beside the workbook when a sheet is capped and ``register`` is None
+    register: Path | None = None  # the whole line register written by the same run (``--lines-out``), named by a capped sheet
+    max_sheet_rows: int = 100_000  # rows of a sheet with a row per line, question × key or finding (limits.WORKBOOK_SHEET_LINES)
     options: dict = field(default_factory=dict)
     show_stamp: bool = False  # the date is a real one (not the fixed default of reproducible output)
     lists: dict = field(default_factory=dict)  # list name -> formula of its range (drop-downs)
@@ -36,6 +37,7 @@ class Context:
     layout: dict = field(default_factory=dict)  # sheet key -> (title, header row, {column key: header})
     pack: bool = False  # the council pack: only the council sheets (write_workbook(pack=True))
     trail: object = None  # trail.Trail of the answers applied, built on first use
+    register_written: bool = False  # the CSV beside the workbook (register_elsewhere) is written
 
     def t(self, key: str, **params: object) -> str:
         return labels.tr(key, self.lang, **params)
@@ -51,6 +53,18 @@ class Context:
 
     def rollup(self, key: str) -> str:
         return rollup_label(key, self.lang)
+
+    def register_name(self, frame: pd.DataFrame | None = None) -> str:
+        """Where the whole register is, for the note of a capped sheet: the ``--lines-out`` file, else a CSV written
+        beside the workbook (once, from ``frame``: the columns of « Lignes »)."""
+        if self.register is not None:
+            return self.register.name
+        if not self.register_written:
+            from .sheets.lines import wide_frame, write_beside
+
+            write_beside(self, wide_frame(self) if frame is None else frame)
+            self.register_written = True
+        return self.register_elsewhere.name
 
     def sheet(self, key: str):
         return self.wb.create_sheet(self.t(key))

@@ -53,16 +53,19 @@ class Prepared:
     views: dict = field(default_factory=dict)  # the run's views by name (budgetclimat.views.base): a sheet reads its view here
     bounds: object = None  # engine.bounds.BoundsResult: ranges while questions are open (None when not computed)
     figures: object = None  # engine.figures.Figures of the main exercice: the Synthèse's, the terminal's and the JSON's
+    cache: dict = field(default_factory=dict)  # what several sheets derive from the same data (cached_line_class_summary)
 
     # -- scope of the main figures: expenses of the latest exercice ---------------------------------
     def main_register(self, axis: str | None = None) -> pd.DataFrame:
-        reg = self.register
-        if self.main_exercice is not None:
-            reg = reg[reg["exercice"] == self.main_exercice]
-        reg = reg[reg["sens"] == "D"]
+        reg = self.cache.get("main_register")
+        if reg is None:  # filtered once per workbook (several sheets ask, per axis)
+            reg = self.register
+            if self.main_exercice is not None:
+                reg = reg[reg["exercice"] == self.main_exercice]
+            reg = self.cache["main_register"] = reg[reg["sens"] == "D"]
         if axis is not None:
-            reg = reg[reg["axis"] == axis]
-        return reg
+            return reg[reg["axis"] == axis]
+        return reg.copy(deep=False)
 
     def main_lines(self) -> pd.DataFrame:
         lines = self.lines
@@ -171,12 +174,25 @@ def line_class_summary(register: pd.DataFrame, lang: str | None = None) -> pd.Da
     single = frame[~multi]
     if not multi.any():
         return single.reset_index(drop=True)
-    joined = []
+    # Split lines: the pieces' texts joined (distinct, in piece order), one row per line × axis.
+    pieces = frame[multi]
     seps = {"class_text": " + ", "rule_id": " + ", "rationale": " | ", "question_id": " + ", "scope_reason": " + "}
-    for (line_id, axis), group in frame[multi].groupby(["line_id", "axis"], sort=False):
-        row = {"line_id": line_id, "axis": axis, "is_out": bool(group["is_out"].all())}
-        for name, sep in seps.items():
-            values = [str(v) for v in group[name].tolist() if v is not None and v is not pd.NA and str(v)]
-            row[name] = sep.join(dict.fromkeys(values))
-        joined.append(row)
-    return pd.concat([single, pd.DataFrame(joined, columns=frame.columns)], ignore_index=True)
+    by = ["line_id", "axis"]
+    joined = pieces.groupby(by, sort=False)["is_out"].all().reset_index()
+    where = pd.MultiIndex.from_frame(joined[by])
+    columns = {"line_id": joined["line_id"].to_numpy(dtype=object), "axis": joined["axis"].to_numpy(dtype=object)}
+    for name, sep in seps.items():
+        values = pieces[[*by, name]].dropna(subset=[name])
+        values = values.assign(**{name: values[name].astype(object).map(str)})
+        values = values[(values[name] != "").to_numpy(dtype=bool)].drop_duplicates()
+        texts = values.groupby(by, sort=False)[name].agg(sep.join)
+        columns[name] = pd.Series(texts.reindex(where).to_numpy(dtype=object)).where(lambda v: v.notna(), "").to_numpy(dtype=object)
+    columns["is_out"] = joined["is_out"].to_numpy(dtype=bool)
+    return pd.concat([single, pd.DataFrame(columns, columns=frame.columns)], ignore_index=True)
+
+
+def cached_line_class_summary(prep: Prepared) -> pd.DataFrame:
+    """:func:`line_class_summary` of ``prep.register``, computed once per workbook (« Lignes » and the hidden sheet)."""
+    if prep.cache.get("line_class_summary") is None:
+        prep.cache["line_class_summary"] = line_class_summary(prep.register)
+    return prep.cache["line_class_summary"]

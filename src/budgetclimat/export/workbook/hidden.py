@@ -11,8 +11,8 @@ from budgetclimat.engine.answers import ANSWER_COLUMNS
 from budgetclimat.engine.keys import key_values
 from budgetclimat.rulebook.model import CLASSES
 
-from .frames import line_class_summary
-from .grid import Grid
+from .frames import cached_line_class_summary
+from .grid import Block, Grid
 from .questions import _questions_of, answer_choices
 
 LISTS_SHEET = "_listes"
@@ -45,7 +45,7 @@ def write_lists(ctx) -> None:
 def current_classes(prep) -> pd.DataFrame:
     """``line_id, axis, class_text, decided_by`` of this run; ``out`` for a line out of scope on the axis.
     ``decided_by``: ``rule``, ``answer``, ``override``, ``staff`` (a staff line allocated pro rata) or ``default``."""
-    summary = line_class_summary(prep.register)
+    summary = cached_line_class_summary(prep)
     text = summary["class_text"].where(~summary["is_out"], "out")
     out = pd.DataFrame({"line_id": summary["line_id"], "axis": summary["axis"], "class_text": text})
     reg = prep.register
@@ -55,6 +55,11 @@ def current_classes(prep) -> pd.DataFrame:
     else:
         out["decided_by"] = pd.Series(pd.NA, index=out.index, dtype="string")
     return out
+
+
+def _strs(values) -> list[str]:
+    """``str`` of every value (as a row of the sheet shows it: a missing value reads « <NA> » or « nan »)."""
+    return list(map(str, pd.Series(values).tolist()))
 
 
 def _s(value) -> str:
@@ -110,15 +115,18 @@ def write_meta(ctx, classes: pd.DataFrame | None) -> None:
     if classes is not None:
         g.add("#classes")
         has_by = "decided_by" in classes.columns
-        for row in classes.itertuples(index=False):
-            g.add(str(row.line_id), str(row.axis), str(row.class_text), *([_s(row.decided_by)] if has_by else []))
+        columns = [_strs(classes["line_id"]), _strs(classes["axis"]), _strs(classes["class_text"])]
+        if has_by:
+            columns.append([_s(v) for v in classes["decided_by"].tolist()])
+        if len(classes):
+            g.add_block(Block([(values, None, "text") for values in columns]))
     keys = line_keys(ctx.prep.lines)
     if classes is not None:
         # The line key of each line: answers typed per line in « Lignes » are read back by key, so that
         # they carry over to next year's budget (line ids change with the file).
         g.add("#line-keys")
-        for line_id, key in zip(keys.index, keys.to_numpy()):
-            g.add(str(line_id), str(key))
+        if len(keys):
+            g.add_block(Block([(_strs(keys.index), None, "text"), (_strs(keys), None, "text")]))
     if ctx.answers is not None and len(ctx.answers):
         cols = [c for c in ANSWER_COLUMNS if c not in ("source_file", "source_row")]
         g.add("#answers", *cols)

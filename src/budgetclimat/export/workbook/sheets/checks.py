@@ -162,6 +162,9 @@ def _findings(ctx, g: Grid) -> None:
     if not n:
         g.add(Cell(ctx.t("controles-no-findings"), NOTE))
         return
+    if n > ctx.max_sheet_rows:  # one row per finding: a finding on every line would be a sheet of lines
+        g.add(Cell(ctx.t("controles-findings-capped", n=n, shown=ctx.max_sheet_rows, hidden=n - ctx.max_sheet_rows), NOTE))
+        findings = findings.iloc[: ctx.max_sheet_rows]
     g.add(Cell(ctx.t("col-level"), HEAD), Cell(ctx.t("col-code"), HEAD), Cell(ctx.t("col-file"), HEAD), Cell(ctx.t("col-row"), HEAD),
           Cell(ctx.t("col-column"), HEAD), Cell(ctx.t("col-value"), HEAD), Cell("", HEAD), Cell(ctx.t("col-message"), HEAD))
     for row in findings.to_dict("records"):

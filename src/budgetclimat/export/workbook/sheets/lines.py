@@ -1,7 +1,7 @@
 """Lignes: the register, one row per budget line, as an Excel Table with filters and editable answer columns.
 
-When the register does not fit in a sheet (or ``max_sheet_rows``), it goes to a CSV file next to the
-workbook and the sheet says where.
+Beyond ``ctx.max_sheet_rows`` lines (``limits.WORKBOOK_SHEET_LINES``) the sheet shows the first ones and says how
+many are not shown and where the whole register is: the ``--lines-out`` file, else a CSV written beside the workbook.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from budgetclimat.export.register import to_csv
 from budgetclimat.outputs import atomic_output, formula_safe
 
-from ..frames import line_class_summary
-from ..grid import EDIT, EDIT_HEAD, HEAD, NOTE, TITLE, WARN, Cell, Grid, Look, add_table, clean_text, make_cell
+from ..frames import cached_line_class_summary
+from ..grid import EDIT, EDIT_HEAD, HEAD, NOTE, TITLE, WARN, Block, Cell, Grid, Look, add_table
 from ..trail import build
 from .carbon import line_tonnes
 from .weighted import line_weights
@@ -35,9 +35,10 @@ _TONNES = Look(number_format="#,##0.00")
 class Column:
     key: str  # stable key (read back by the round trip)
     header: str
-    values: list
+    values: object  # one value per line (a Series): texts, or numbers when ``kind`` is "number"
     look: Look
     width: float
+    kind: str = "text"
 
 
 def wide_frame(ctx) -> pd.DataFrame:
@@ -45,7 +46,7 @@ def wide_frame(ctx) -> pd.DataFrame:
     prep = ctx.prep
     lines = prep.lines
     base = lines[[c for c in ["line_id", "exercice", "section", "sens", "operation", "chapitre", "nature", "fonction", "label", "amount_cents"] if c in lines.columns]].copy()
-    summary = line_class_summary(prep.register)
+    summary = cached_line_class_summary(prep)
     reasons = summary[summary["is_out"]].groupby("line_id")["scope_reason"].first()
     base["scope_reason"] = base["line_id"].map(reasons)
     trail = build(ctx)
@@ -79,28 +80,29 @@ def wide_frame(ctx) -> pd.DataFrame:
 def write(ctx) -> None:
     ws = ctx.sheet("sheet-lignes")
     frame = wide_frame(ctx)
+    total = len(frame)
+    cap = max(1, min(ctx.max_sheet_rows, 1_048_576 - HEADER_ROW))
+    note = None
+    if total > cap:  # the first lines only; the sheet says how many are not shown and where they all are
+        note = ctx.t("lignes-capped", n=total, shown=cap, hidden=total - cap, path=ctx.register_name(frame))
+        frame = frame.iloc[:cap]
     n = len(frame)
-    limit = min(ctx.max_sheet_rows, 1_048_576) - HEADER_ROW
-    if n > limit:
-        _write_elsewhere(ctx, ws, frame, limit)
-        return
 
     columns = _columns(ctx, frame)
     g = Grid(widths={i: c.width for i, c in enumerate(columns, 1)})
     g.add(Cell(ctx.t("lignes-title"), TITLE))
     g.add(Cell(ctx.t("lignes-note"), NOTE))
-    g.blank()
+    if note is None:
+        g.blank()
+    else:
+        g.add(Cell(note, WARN))
     g.add(*[Cell(c.header, EDIT_HEAD if c.key in EDITABLE else HEAD) for c in columns])
+    if n == 0:
+        g.add(*[Cell("", c.look) for c in columns])
+    else:  # one row per line, written column by column (grid.Block); the rows keep the default height
+        g.add_block(Block([(c.values, c.look, c.kind) for c in columns], fit_heights=False))
     ctx.flush(ws, g, landscape=True, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", freeze=f"B{HEADER_ROW + 1}")
     ctx.layout["lignes"] = (ws.title, HEADER_ROW, {c.key: c.header for c in columns})
-
-    styles = ctx.styles
-    looks = [c.look for c in columns]
-    value_lists = [c.values for c in columns]
-    if n == 0:
-        ws.append([make_cell(ws, styles, Cell("", look)) for look in looks])
-    for values in zip(*value_lists):
-        ws.append([make_cell(ws, styles, Cell(v, look)) for v, look in zip(values, looks)])
 
     last_row = HEADER_ROW + max(n, 1)
     add_table(ws, TABLE_NAME, HEADER_ROW, [c.header for c in columns], last_row)
@@ -120,15 +122,21 @@ def _validation(ctx, ws, keys, key, list_name, last_row, prompt=None, title=None
     ws.data_validations.append(dv)
 
 
-def _text(series: pd.Series) -> list:
-    return [None if v is None or v is pd.NA or v != v else clean_text(v) for v in series.astype(object)]
+def _text(series: pd.Series) -> pd.Series:
+    """Texts of a column (missing values stay missing; :class:`~..grid.Block` cleans them as cells)."""
+    return series.astype(object).reset_index(drop=True)
+
+
+def _number(series: pd.Series) -> pd.Series:
+    return series.astype("Float64").astype(object).reset_index(drop=True)
 
 
 def _columns(ctx, frame: pd.DataFrame) -> list[Column]:
     t = ctx.t
+    amount = pd.array(frame["amount_cents"], dtype="Int64").astype("Float64") / 100  # exact: |cents| < 2**53
     cols = [
         Column("line_id", t("col-line-id"), _text(frame["line_id"]), _PLAIN, 22),
-        Column("exercice", t("col-exercice"), [None if pd.isna(v) else int(v) for v in frame["exercice"]], _PLAIN, 8),
+        Column("exercice", t("col-exercice"), _number(frame["exercice"]), _PLAIN, 8, "number"),
         Column("section", t("col-section"), _text(frame["section"]), _PLAIN, 8),
         Column("sens", t("col-sens"), _text(frame["sens"]), _PLAIN, 6),
         Column("operation", t("col-operation"), _text(frame["operation"].map({c: t(f"value-operation-{c}") for c in ("reel", "ordre")}).fillna(frame["operation"])), _PLAIN, 9),
@@ -136,7 +144,7 @@ def _columns(ctx, frame: pd.DataFrame) -> list[Column]:
         Column("nature", t("col-nature"), _text(frame["nature"]), _PLAIN, 9),
         Column("fonction", t("col-fonction"), _text(frame["fonction"]), _PLAIN, 9),
         Column("label", t("col-label"), _text(frame["label"]), _PLAIN, 40),
-        Column("amount", t("col-amount-eur"), [None if pd.isna(v) else int(v) / 100 for v in frame["amount_cents"]], _MONEY, 15),
+        Column("amount", t("col-amount-eur"), pd.Series(amount, dtype=object), _MONEY, 15, "number"),
         Column("scope_reason", t("col-scope-reason"), _text(frame["scope_reason"]), _PLAIN, 22),
     ]
     for axis in ctx.prep.axes:
@@ -147,12 +155,12 @@ def _columns(ctx, frame: pd.DataFrame) -> list[Column]:
     for col in frame.columns:
         if col.startswith("weight:"):
             objective = col.split(":", 1)[1]
-            cols.append(Column(col, t("col-weight-objective", objective=objective), [None if pd.isna(v) else float(v) for v in frame[col]], _WEIGHT, 10))
+            cols.append(Column(col, t("col-weight-objective", objective=objective), _number(frame[col]), _WEIGHT, 10, "number"))
     if "tco2e" in frame.columns:
-        cols.append(Column("tco2e", t("col-tco2e"), [None if pd.isna(v) else float(v) for v in frame["tco2e"]], _TONNES, 10))
+        cols.append(Column("tco2e", t("col-tco2e"), _number(frame["tco2e"]), _TONNES, 10, "number"))
     if "trail" in frame.columns:  # read-only: what the previous round trips applied to the line
         cols.append(Column("trail", t("col-trail"), _text(frame["trail"]), _WRAP, 40))
-    empty = [None] * len(frame)
+    empty = pd.Series([None] * len(frame), dtype=object)
     for key, label, width in [("fact", "col-fact", 14), ("value", "col-value", 14), ("override_axis", "col-override-axis", 14),
                               ("override_class", "col-override-class", 16), ("comment", "col-comment", 30), ("author", "col-author", 14)]:
         values = _text(frame[f"edit:{key}"].astype("string").replace("", pd.NA)) if f"edit:{key}" in frame.columns else empty
@@ -160,15 +168,12 @@ def _columns(ctx, frame: pd.DataFrame) -> list[Column]:
     return cols
 
 
-def _write_elsewhere(ctx, ws, frame: pd.DataFrame, limit: int) -> None:
+def write_beside(ctx, frame: pd.DataFrame) -> None:
+    """The whole register (the columns of « Lignes ») as a CSV beside the workbook, for a capped sheet to name."""
     path = ctx.register_elsewhere
     with atomic_output(path, ctx.inputs) as tmp:
         out = frame.copy()
         for col in out.columns:
-            if out[col].dtype == object or str(out[col].dtype).startswith("string"):
+            if out[col].dtype == object or str(out[col].dtype).startswith("string") or str(out[col].dtype) == "str":
                 out[col] = formula_safe(out[col])  # text from input data stays text in a spreadsheet
         to_csv(out, tmp, ctx.lang)  # BOM, and « ; » with a decimal comma in French: Excel opens it in columns
-    g = Grid(widths={1: 120})
-    g.add(Cell(ctx.t("lignes-title"), TITLE))
-    g.add(Cell(ctx.t("lignes-elsewhere", n=len(frame), limit=limit, path=path.name), WARN))
-    ctx.flush(ws, g)

@@ -17,7 +17,7 @@ from budgetclimat.engine.worklist import build_worklist, sentence
 from budgetclimat.money import format_euros
 from budgetclimat.rulebook.model import RuleSet
 
-from ..grid import EDIT, EDIT_HEAD, HEAD, TITLE, Cell, Grid, Look, add_table
+from ..grid import EDIT, EDIT_HEAD, HEAD, TITLE, Block, Cell, Grid, Look, add_table
 from ..questions import answer_choices, parse_allowed, question_type
 
 HEADER_ROW = 4
@@ -50,27 +50,41 @@ def worklist(ctx, result=None) -> pd.DataFrame:
     work["allowed_list"] = [parse_allowed(qallowed.get(q)) if t not in ("share", "text", "number") else []
                             for q, t in zip(work["question_id"], work["qtype"])]
     # The drop-down shows labels (« électrique »); the round trip reads them back as codes (``electrique``).
-    work["allowed_list"] = [[label for _, label in answer_choices(codes, ctx.lang)] if codes else [] for codes in work["allowed_list"]]
+    choices: dict[tuple, list[str]] = {}  # per distinct list of codes (a question's rows share it)
+
+    def labels_of(codes) -> list[str]:
+        key = tuple(codes)
+        if key not in choices:
+            choices[key] = [label for _, label in answer_choices(codes, ctx.lang)]
+        return choices[key]
+
+    work["allowed_list"] = [labels_of(codes) if codes else [] for codes in work["allowed_list"]]
     lines = prep.lines.set_index(prep.lines["line_id"].astype("string"))
+    lines = lines[~lines.index.duplicated(keep="first")]  # a line id names one line (the first, as .loc[…].iloc[0])
     first = work["line_ids"].str.split(";").str[0]
-    work["key_text"] = [_key_text(ctx, key, lines.loc[lid] if lid in lines.index else None) for key, lid in zip(work["key"], first)]
+    attrs = {c: _attr_texts(lines, c, first) for c in ("nature", "fonction", "account_label", "fonction_label", "ap_label", "label")}
+    work["key_text"] = [_key_text(ctx, key, {c: attrs[c][i] for c in attrs}) for i, key in enumerate(work["key"])]
     # Example labels when the key is wider than a line (a line key already shows its label).
-    work["examples"] = ["" if str(key).startswith("line:") else _examples(lines, ids) for key, ids in zip(work["key"], work["line_ids"])]
+    wide = ~work["key"].astype(str).str.startswith("line:").to_numpy(dtype=bool)
+    examples = pd.Series("", index=work.index, dtype=object)
+    if wide.any():
+        examples[wide] = _examples_of(lines, work.loc[wide, "line_ids"])
+    work["examples"] = examples
     return work
 
 
-def _attr(line, column: str) -> str:
-    if line is None or column not in line.index:
-        return ""
-    value = line[column]
-    if isinstance(value, pd.Series):
-        value = value.iloc[0]
-    return "" if value is None or value is pd.NA or (isinstance(value, float) and value != value) else str(value)
+def _attr_texts(lines: pd.DataFrame, column: str, ids: pd.Series) -> list[str]:
+    """``column`` of the line of each id as text ("" when the line, the column or the value is missing)."""
+    if column not in lines.columns:
+        return [""] * len(ids)
+    values = lines[column].reindex(ids.astype("string").to_numpy()).astype(object)
+    return ["" if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v) for v in values.tolist()]
 
 
-def _key_text(ctx, key: str, line) -> str:
+def _key_text(ctx, key: str, line: dict) -> str:
+    """The key as a reader says it, from the attributes (texts) of its first line."""
     kind, _, value = str(key).partition(":")
-    nature, fonction = _attr(line, "nature"), _attr(line, "fonction")
+    nature, fonction = line["nature"], line["fonction"]
 
     def suffix(text: str) -> str:
         return f" — {text}" if text else ""
@@ -78,23 +92,36 @@ def _key_text(ctx, key: str, line) -> str:
     if kind == "entity":
         return ctx.t("wl-key-entity")
     if kind == "account":
-        return ctx.t("wl-key-account", nature=value, label=suffix(_attr(line, "account_label")))
+        return ctx.t("wl-key-account", nature=value, label=suffix(line["account_label"]))
     if kind == "account_fonction":
         n, _, f = value.partition("|")
-        parts = [ctx.t("wl-key-account", nature=n, label=suffix(_attr(line, "account_label")))]
+        parts = [ctx.t("wl-key-account", nature=n, label=suffix(line["account_label"]))]
         if f:
-            parts.append(ctx.t("wl-key-fonction", fonction=f, label=suffix(_attr(line, "fonction_label"))))
+            parts.append(ctx.t("wl-key-fonction", fonction=f, label=suffix(line["fonction_label"])))
         return " ; ".join(parts)
     if kind == "operation":
-        return ctx.t("wl-key-operation", code=value, label=suffix(_attr(line, "ap_label")))
-    return ctx.t("wl-key-line", label=_attr(line, "label"), nature=nature, fonction=fonction or "–")
+        return ctx.t("wl-key-operation", code=value, label=suffix(line["ap_label"]))
+    return ctx.t("wl-key-line", label=line["label"], nature=nature, fonction=fonction or "–")
 
 
-def _examples(lines: pd.DataFrame, line_ids: str, n: int = 3) -> str:
-    ids = [i for i in str(line_ids).split(";") if i in lines.index][:50]
-    labels = list(dict.fromkeys(str(v) for v in lines.loc[ids, "label"].dropna()))
-    more = " ; …" if len(labels) > n else ""
-    return " ; ".join(labels[:n]) + more
+def _examples_of(lines: pd.DataFrame, line_ids: pd.Series, n: int = 3) -> pd.Series:
+    """Per row: the distinct labels of its first 50 lines (« a ; b ; c ; … » beyond ``n``), "" without any."""
+    out = pd.Series("", index=line_ids.index, dtype=object)
+    if "label" not in lines.columns:
+        return out
+    ids = line_ids.astype(str).str.split(";").explode()
+    ids = ids[ids.isin(lines.index)]
+    ids = ids[(ids.groupby(level=0).cumcount() < 50).to_numpy()]
+    labels = ids.map(lines["label"].astype(object)).dropna().map(str)
+    frame = pd.DataFrame({"row": labels.index, "label": labels.to_numpy(dtype=object)}).drop_duplicates()
+    if not len(frame):
+        return out
+    rank = frame.groupby("row", sort=False).cumcount()
+    shown = frame[(rank < n).to_numpy()].groupby("row", sort=False)["label"].agg(" ; ".join)
+    more = frame.groupby("row", sort=False).size() > n
+    text = shown + pd.Series(" ; …", index=more.index).where(more, "")
+    out[text.index] = text.to_numpy(dtype=object)
+    return out
 
 
 def register_lists(ctx, work: pd.DataFrame) -> None:
@@ -120,17 +147,27 @@ def write(ctx, work: pd.DataFrame) -> None:
     g.add(Cell(t("approfondir-title-questions", n=len(work), amount=format_euros(total, ctx.lang)), TITLE))
     ruleset = ctx.prep.ruleset if isinstance(ctx.prep.ruleset, RuleSet) else RuleSet()
     g.paragraph(sentence(work, ruleset, ctx.lang), 12, Look(bold=True, size=11, colour="1F3B57", wrap=True))
-    g.paragraph(t("approfondir-note-keys"), 12)
+    note = t("approfondir-note-keys")
+    if len(work) > ctx.max_sheet_rows:  # ranked by euros: the first rows are the ones that matter most
+        note += " " + t("approfondir-capped", n=len(work), shown=ctx.max_sheet_rows, hidden=len(work) - ctx.max_sheet_rows, path=ctx.register_name())
+        work = work.iloc[: ctx.max_sheet_rows]
+    g.paragraph(note, 12)
     g.add(*[Cell(h, EDIT_HEAD if k in editable else HEAD) for k, h, _ in headers])
-    for row in work.itertuples(index=False):
-        allowed = " ; ".join(row.allowed_list) if row.allowed_list else (t("share-answer") if row.qtype == "share" else "")  # labels may hold commas
-        axes = ", ".join(ctx.axis(a) for a in str(row.axes).split(",") if a)
-        g.add(
-            Cell(int(row.rank), _CODE), Cell(_s(row.service), _TEXT), Cell(_s(row.question), _TEXT), Cell(_s(row.key_text), _TEXT),
-            Cell(_s(row.examples), _TEXT), Cell(axes, _CODE), Cell(int(row.lines), _INT), Cell(int(row.amount_cents) / 100, _MONEY),
-            Cell(allowed, _TEXT), Cell(None, EDIT), Cell(None, EDIT), Cell(None, EDIT),
-            Cell(str(row.key), _CODE), Cell(str(row.question_id), _CODE), Cell(_s(row.fact), _CODE),
-        )
+    if len(work):  # one row per question × key, written column by column (grid.Block)
+        share = t("share-answer")
+        allowed = [" ; ".join(a) if a else (share if q == "share" else "") for a, q in zip(work["allowed_list"], work["qtype"])]  # labels may hold commas
+        axes = [str(v) for v in work["axes"].tolist()]
+        axes_text = {v: ", ".join(ctx.axis(a) for a in v.split(",") if a) for v in set(axes)}
+        none = [None] * len(work)
+        g.add_block(Block([
+            (work["rank"].astype("int64").tolist(), _CODE, "number"), (_texts(work["service"]), _TEXT, "text"),
+            (_texts(work["question"]), _TEXT, "text"), (_texts(work["key_text"]), _TEXT, "text"), (_texts(work["examples"]), _TEXT, "text"),
+            ([axes_text[v] for v in axes], _CODE, "text"), (work["lines"].astype("int64").tolist(), _INT, "number"),
+            ((pd.array(work["amount_cents"], dtype="Int64").astype("Float64") / 100).astype(object), _MONEY, "number"),
+            (allowed, _TEXT, "text"), (none, EDIT, "text"), (none, EDIT, "text"), (none, EDIT, "text"),
+            (list(map(str, work["key"].tolist())), _CODE, "text"), (list(map(str, work["question_id"].tolist())), _CODE, "text"),
+            (_texts(work["fact"]) if "fact" in work.columns else [""] * len(work), _CODE, "text"),
+        ]))
     if work.empty:
         g.add(*[Cell("", EDIT if k in editable else _CODE) for k, _, _ in headers])
     keys = [k for k, _, _ in headers]
@@ -188,6 +225,10 @@ def _sqref(col: str, rows: list[int]):
         if r is not None:
             start = prev = r
     return MultiCellRange(" ".join(ranges))
+
+
+def _texts(values: pd.Series) -> list[str]:
+    return [_s(v) for v in values.tolist()]
 
 
 def _s(value) -> str:
