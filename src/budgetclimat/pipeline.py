@@ -66,6 +66,9 @@ class RunResult:
     # The views computed (budgetclimat.views.base), in the registry's order: weighted, carbon, and with
     # territory files territory and measures; a view that failed or does not apply is absent.
     views: dict = field(default_factory=dict)
+    # The staff-cost pools the register used (classify's ``staff_basis``: None one pool, key columns, or a
+    # whole budget's totals); the ranges allocate staff costs in the same pools.
+    staff_basis: object = field(default=None, repr=False)
     # Ranges while questions are open (budgetclimat.engine.bounds.BoundsResult): computed on first use of
     # ``bounds`` (a few classify runs: only the outputs that show ranges pay for them), None when it failed.
     _bounds: object = field(default=None, repr=False)
@@ -232,6 +235,7 @@ def run_lines(
         ruleset=ruleset,
         answers=answers_frame,
         facts=classification.facts,
+        staff_basis=staff_basis,
     )
     attach_views(result, view_options)  # the registered views, each isolated
     if worklist:
@@ -244,7 +248,8 @@ def attach_bounds(result: RunResult) -> RunResult:
     """The ranges per axis (:func:`budgetclimat.engine.bounds.compute_bounds`), isolated like a view: a
     failure is a ``view-failed`` warning and ``result.bounds`` is None."""
     result._bounds_done = True
-    result._bounds = isolated_view(result, "bounds", lambda: compute_bounds(result.lines, result.ruleset, result.answers, result.register))
+    result._bounds = isolated_view(result, "bounds", lambda: compute_bounds(result.lines, result.ruleset, result.answers, result.register,
+                                                                                  staff_basis=result.staff_basis))
     return result
 
 

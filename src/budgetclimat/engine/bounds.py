@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from budgetclimat.engine import answers as ans
-from budgetclimat.engine.classify import _axis_pieces, classify
+from budgetclimat.engine.classify import _axis_pieces, classify, staff_allocation, staff_key_columns, staff_keys, staff_totals
 from budgetclimat.engine.keys import SPECIFICITY, all_keys, with_keys
 from budgetclimat.engine.match import covered, distinct, first_rule, line_facts, match_frame
 from budgetclimat.engine.matcher import FACT_PREFIX, evaluate, fact_column
@@ -383,8 +383,9 @@ def _facts_of(questions: dict, qid) -> list[str]:
     return [q.fact] if q is not None else []
 
 
-def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame | None, register: pd.DataFrame) -> BoundsResult:
-    """Reachable classes of every AA line × axis and the bounds per axis (module docstring)."""
+def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame | None, register: pd.DataFrame, staff_basis=None) -> BoundsResult:
+    """Reachable classes of every AA line × axis and the bounds per axis (module docstring). ``staff_basis``:
+    the staff-cost pools the run's register used (``classify``'s ``staff_basis``; None: one pool)."""
     lines = with_keys(lines.reset_index(drop=True))  # keys once, not on each of the classify runs below
     answers = ans.empty_answers() if answers is None else answers.reset_index(drop=True)
     pairs, _ = ans.match(lines, answers)
@@ -394,7 +395,7 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
     pos_of = pd.Series(np.arange(len(lines)), index=lines["line_id"].astype("string").to_numpy())
     amounts = lines["amount_cents"].astype("int64").to_numpy()
     reg = register.assign(pos=register["line_id"].map(pos_of).to_numpy())
-    recount = _Recount(lines, ruleset, answers, pairs, gid, combos, register, pos_of)
+    recount = _Recount(lines, ruleset, answers, pairs, gid, combos, register, pos_of, staff_basis)
     key_table = _key_table(lines)
     # The enumeration starts from one combination per rule class × facts (lines alike for every rule share it).
     gid, combos = recount.x0, recount.frame0
@@ -450,7 +451,7 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
             full = pd.concat([answers, extra], ignore_index=True) if len(answers) else extra
             counted = recount.totals(extra, run_axes) if len(extra) else None
             if counted is None:  # a case the recount does not read: classify the whole budget
-                out = classify(lines, ruleset, full).register if len(extra) else register
+                out = _classify_again(lines, ruleset, full, register, staff_basis) if len(extra) else register
             for a in run_axes:
                 if counted is not None:
                     totals[(a, objective)] = counted[a][objective[0]]
@@ -519,8 +520,12 @@ class _Recount:
     again from the new class totals (as ``classify`` does: 3a over the axis, 3b per fonction first).
     ``usable`` is False where this shortcut does not hold (scope rules reading facts): callers classify then."""
 
-    def __init__(self, lines, ruleset, answers, pairs, gid, combos, register, pos_of):
+    def __init__(self, lines, ruleset, answers, pairs, gid, combos, register, pos_of, staff_basis=None):
         self.lines, self.ruleset, self.pos_of = lines, ruleset, pos_of
+        # The staff pools (classify's ``staff_basis``): key columns, and a whole budget's totals when given as a frame.
+        self.staff_frame = staff_basis if isinstance(staff_basis, pd.DataFrame) else None
+        self.staff_cols = staff_key_columns(staff_basis) if self.staff_frame is not None else list(staff_basis or ())
+        self.pools = staff_keys(lines, self.staff_cols)
         self.n = len(lines)
         self.usable = not any(rule.facts_used() for rb in ruleset.scope for rule in rb.rules)
         self.fact_cols = [c for c in combos.columns if c.startswith(FACT_PREFIX)]
@@ -555,6 +560,7 @@ class _Recount:
         sens_d = (lines["sens"].astype("string") == "D").fillna(False).to_numpy(dtype=bool)
         self.sens_d = sens_d
         self.fonction = lines["fonction"].astype("string").str.strip().replace("", pd.NA).to_numpy(dtype=object, na_value=None)
+        self.staff_base_totals = {}  # per axis: the run's own basis, taken out of a whole budget's totals (frame basis)
         self.amounts = lines["amount_cents"].astype("int64").to_numpy()
         self.base, self.base_staff, self.overridden = {}, {}, {}
         for axis in ruleset.axes:
@@ -567,6 +573,8 @@ class _Recount:
             over = np.zeros(self.n, dtype=bool)
             over[keep.loc[(keep["decided_by"] == "override").fillna(False).to_numpy(dtype=bool), "pos"].to_numpy(dtype="int64")] = True
             self.overridden[axis] = over
+            if self.staff_frame is not None:
+                self.staff_base_totals[axis] = self._basis(axis, self.base[axis])
 
     def _frame(self, keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
         """(id per line, frame): one match-frame row per distinct class × facts of ``keys`` (``_sig``, ``_fid``, new fact values)."""
@@ -711,31 +719,45 @@ class _Recount:
             out[axis] = {g: int(sums.reindex(list(members)).fillna(0).sum()) for g, members in GROUPS.items()}
         return out
 
+    def _basis(self, axis: str, rows: pd.DataFrame) -> pd.DataFrame:
+        """The staff-cost basis (:func:`~budgetclimat.engine.classify.staff_totals`) of the rows ``pos, class, cents`` on ``axis``."""
+        frame = pd.DataFrame({"pos": rows["pos"].to_numpy(dtype="int64"), "axis": axis, "class": rows["class"].to_numpy(dtype=object),
+                              "amount_share_cents": rows["cents"].to_numpy(dtype="int64")})
+        return staff_totals(self.lines, frame, self.staff_cols, self.pools)
+
     def _staff(self, rb: Rulebook, rows: pd.DataFrame, staff_pos: np.ndarray) -> pd.DataFrame:
-        """The staff lines' pieces (``pos, class, cents``) pro rata the in-scope expense rows ``rows`` (classify's 3a / 3b)."""
+        """The staff lines' pieces (``pos, class, cents``) pro rata the in-scope rows ``rows`` in their pools
+        (:func:`~budgetclimat.engine.classify.staff_allocation`, as ``classify`` does)."""
         if not len(staff_pos):
             return pd.DataFrame({"pos": pd.Series(dtype="int64"), "class": pd.Series(dtype=object), "cents": pd.Series(dtype="int64")})
-        b = rows[self.sens_d[rows["pos"].to_numpy(dtype="int64")] & pd.notna(rows["class"]).to_numpy(dtype=bool)]
-        b = b.assign(fonction=pd.array(self.fonction[b["pos"].to_numpy(dtype="int64")], dtype="string"))
-        overall = b.groupby("class")["cents"].sum().clip(lower=0)
-        overall = overall[overall > 0]
-        mine = pd.DataFrame({"pos": staff_pos, "fonction": pd.array(self.fonction[staff_pos], dtype="string")})
-        parts = []
-        if rb.staff_costs_option == "3b":
-            per = b.groupby(["fonction", "class"])["cents"].sum().clip(lower=0).reset_index()
-            per = per[per["cents"] > 0].rename(columns={"cents": "weight"})
-            has = mine["fonction"].isin(per["fonction"].unique()).fillna(False).to_numpy(dtype=bool)
-            parts.append(mine[has].merge(per, on="fonction"))
-            rest = mine[~has]
-        else:
-            rest = mine
-        if len(overall):
-            parts.append(rest.merge(overall.rename("weight").reset_index(), how="cross"))
-        elif len(rest):
-            parts.append(rest.assign(**{"class": rb.default.pieces[0].klass, "weight": 1}))
-        new = pd.concat(parts, ignore_index=True)
-        order = {c: i for i, c in enumerate(CLASSES)}
-        new = new.assign(_c=new["class"].map(order)).sort_values(["pos", "_c"], kind="stable")
+        totals = self._basis(rb.axis, rows)
+        if self.staff_frame is not None:  # a whole budget's totals: these lines' part replaced by their new rows
+            old = self.staff_base_totals[rb.axis]
+            whole = self.staff_frame[(self.staff_frame["axis"] == rb.axis).to_numpy()]
+            totals = pd.concat([whole, totals, old.assign(amount_share_cents=-old["amount_share_cents"])], ignore_index=True)
+            totals = totals.groupby(self.staff_cols + ["axis", "fonction", "class"], dropna=False, sort=True)["amount_share_cents"].sum().reset_index()
+        staff = pd.DataFrame({"pos": staff_pos, "fonction": pd.array(self.fonction[staff_pos], dtype="string"),
+                              **{k: self.pools[k].to_numpy()[staff_pos] for k in self.staff_cols}})
+        new = staff_allocation(staff, totals, self.staff_cols, rb.staff_costs_option, rb.default)
         share = new["weight"] / new.groupby("pos")["weight"].transform("sum")
         cents = allocate(pd.Series(self.amounts[new["pos"].to_numpy(dtype="int64")]), share.reset_index(drop=True), pd.Series(new["pos"].to_numpy()))
         return pd.DataFrame({"pos": new["pos"].to_numpy(dtype="int64"), "class": new["class"].to_numpy(dtype=object), "cents": cents.to_numpy()})
+
+
+def _classify_again(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame, register: pd.DataFrame, staff_basis) -> pd.DataFrame:
+    """The register ``classify`` gives with ``answers`` in the run's staff pools. A whole budget's totals
+    (a frame ``staff_basis``) hold these lines' rows as the run classified them: they are replaced by the new ones."""
+    if not isinstance(staff_basis, pd.DataFrame):
+        return classify(lines, ruleset, answers, staff_basis=staff_basis).register
+    keys = staff_key_columns(staff_basis)
+    first = classify(lines, ruleset, answers, staff_basis=tuple(keys)).register  # the non-staff rows do not depend on the basis
+    pos_of = pd.Series(np.arange(len(lines)), index=lines["line_id"].astype("string").to_numpy())
+
+    def basis_of(reg: pd.DataFrame) -> pd.DataFrame:
+        rows = reg[((reg["scope"] == "in") & (reg["decided_by"] != "staff")).fillna(False).to_numpy(dtype=bool)]
+        return staff_totals(lines, rows.assign(pos=rows["line_id"].map(pos_of).to_numpy()), keys)
+
+    old, new = basis_of(register), basis_of(first)
+    whole = pd.concat([staff_basis, new, old.assign(amount_share_cents=-old["amount_share_cents"])], ignore_index=True)
+    whole = whole.groupby(keys + ["axis", "fonction", "class"], dropna=False, sort=True)["amount_share_cents"].sum().reset_index()
+    return classify(lines, ruleset, answers, staff_basis=whole).register

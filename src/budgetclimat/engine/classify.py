@@ -265,59 +265,38 @@ def _overrides(reg, lines, answers, pairs, ruleset):
 
 
 def _staff(reg: pd.DataFrame, lines: pd.DataFrame, ruleset: RuleSet, overridden: pd.DataFrame, basis=None) -> pd.DataFrame:
-    """Staff lines allocated pro rata (I4CE 3a / 3b). ``basis``: None, the in-scope expenses of these lines
-    (one pool); a tuple of line columns (e.g. ``("siret", "budget_code", "exercice", "doc_type")``), one
-    pool per value of those columns among these lines; a frame ``<key columns>, axis, fonction, class,
-    amount_share_cents`` (:data:`STAFF_BASIS_VALUES`), the totals of a whole budget read in partitions
-    (:func:`_staff_by_basis`)."""
+    """Staff lines allocated pro rata (I4CE 3a / 3b, :func:`staff_allocation`). ``basis``: None, the in-scope
+    expenses of these lines (one pool); a tuple of line columns (e.g. ``("siret", "budget_code", "exercice",
+    "doc_type")``), one pool per value of those columns among these lines; a frame ``<key columns>, axis,
+    fonction, class, amount_share_cents`` (:data:`STAFF_BASIS_VALUES`), the totals of a whole budget read in
+    partitions. The basis rows: in-scope expense rows that are not staff lines (an overridden staff line
+    counts with its analyst class)."""
     staff_rows = reg["staff"].astype(bool).to_numpy() & (reg["scope"] == "in").to_numpy()
     if not staff_rows.any():
         return reg
-    if basis is not None:
-        return _staff_by_basis(reg, lines, ruleset, staff_rows, basis)
-    sens = lines["sens"].astype("string").to_numpy()
-    fonction = lines["fonction"].astype("string").str.strip().replace("", pd.NA)
-    # Basis: in-scope expense rows that are not staff lines (an overridden staff line counts with its analyst class).
-    staff_keys = reg.loc[staff_rows, ["pos", "axis"]]
-    basis = reg[(reg["scope"] == "in") & (sens[reg["pos"].to_numpy()] == "D")]
-    basis = basis.merge(staff_keys.assign(_s=True), on=["pos", "axis"], how="left")
-    basis = basis[basis["_s"].isna() & basis["class"].notna()]
-    basis = basis.assign(fonction=fonction.to_numpy()[basis["pos"].to_numpy()])
+    basis = () if basis is None else basis
+    if isinstance(basis, (tuple, list)):  # pools of these lines, by the columns named (none: one pool)
+        staff_keys_ = reg.loc[staff_rows, ["pos", "axis"]].assign(_s=True)
+        rows = reg[(reg["scope"] == "in").to_numpy()].merge(staff_keys_, on=["pos", "axis"], how="left")
+        basis = staff_totals(lines, rows[rows["_s"].isna()], basis)
+    keys = staff_key_columns(basis)
+    fonction = _fonction(lines)
+    pools = staff_keys(lines, keys)
     new_parts = []
     for rb in ruleset.classification:
         mine = reg[staff_rows & (reg["axis"] == rb.axis).to_numpy()]
         if not len(mine):
             continue
-        b = basis[basis["axis"] == rb.axis]
-        overall = b.groupby("class")["amount_share_cents"].sum().clip(lower=0)
-        overall = overall[overall > 0]
+        pos = mine["pos"].to_numpy()
+        staff = pd.DataFrame({"pos": pos, "fonction": pd.array(fonction[pos], dtype="string"), **{k: pools[k].to_numpy()[pos] for k in keys}})
+        pieces = staff_allocation(staff, basis[(basis["axis"] == rb.axis).to_numpy()], keys, rb.staff_costs_option, rb.default)
         mine = mine.drop(columns=["class", "share", "piece", "amount_share_cents", "allocation", "question_id"])
-        mine = mine.assign(fonction=fonction.to_numpy()[mine["pos"].to_numpy()])
-        if rb.staff_costs_option == "3b":
-            per = b.groupby(["fonction", "class"])["amount_share_cents"].sum().clip(lower=0).reset_index()
-            per = per[per["amount_share_cents"] > 0].rename(columns={"amount_share_cents": "weight"})
-            with_f = mine[mine["fonction"].isin(per["fonction"].unique()).fillna(False).to_numpy(dtype=bool)]
-            rest = mine.drop(with_f.index)
-            new_parts.append(with_f.merge(per, on="fonction").assign(allocation="3b-fonction"))
-            rest_label = "3b-reste"
-        else:
-            rest = mine
-            rest_label = "3a"
-        if len(overall):
-            weights = overall.rename("weight").reset_index()
-            new_parts.append(rest.merge(weights, how="cross").assign(allocation=rest_label))
-        elif len(rest):
-            default = rb.default
-            new_parts.append(rest.assign(**{"class": default.pieces[0].klass, "weight": 1, "question_id": default.question, "allocation": rest_label}))
-    new = pd.concat(new_parts, ignore_index=True)
-    order = {c: i for i, c in enumerate(CLASSES)}
-    new = new.assign(_c=new["class"].map(order)).sort_values(["axis_no", "pos", "_c"], kind="stable")
+        new_parts.append(mine.merge(pieces, on="pos"))
+    new = pd.concat(new_parts, ignore_index=True).sort_values(["axis_no", "pos"], kind="stable")  # classes in order within a line
     new["piece"] = new.groupby(["axis_no", "pos"]).cumcount()
     new["share"] = new["weight"] / new.groupby(["axis_no", "pos"])["weight"].transform("sum")
     new["decided_by"] = "staff"
-    if "question_id" not in new.columns:
-        new["question_id"] = None
-    new = new.drop(columns=["weight", "_c", "fonction"])
+    new = new.drop(columns=["weight"])
     reg = pd.concat([reg[~staff_rows], new], ignore_index=True)
     return _allocate(reg, len(lines))
 
@@ -325,78 +304,71 @@ def _staff(reg: pd.DataFrame, lines: pd.DataFrame, ruleset: RuleSet, overridden:
 STAFF_BASIS_VALUES = ["axis", "fonction", "class", "amount_share_cents"]
 
 
+def staff_key_columns(basis: pd.DataFrame) -> list[str]:
+    """The pool key columns of a basis frame (:func:`staff_totals`): its columns but :data:`STAFF_BASIS_VALUES`."""
+    return [c for c in basis.columns if c not in STAFF_BASIS_VALUES]
+
+
+def _fonction(lines: pd.DataFrame) -> np.ndarray:
+    """Each line's fonction for the 3b pro rata (None when empty)."""
+    return lines["fonction"].astype("string").str.strip().replace("", pd.NA).to_numpy(dtype=object, na_value=None)
+
+
 def staff_keys(lines: pd.DataFrame, keys) -> pd.DataFrame:
     """The pool of each line for the staff-cost pro rata: the ``keys`` columns of ``lines`` as text ("" when empty)."""
     return pd.DataFrame({k: lines[k].astype("string").fillna("").to_numpy() for k in keys}, index=lines.index)
 
 
-def staff_totals(lines: pd.DataFrame, rows: pd.DataFrame, keys) -> pd.DataFrame:
+def staff_totals(lines: pd.DataFrame, rows: pd.DataFrame, keys, pools: pd.DataFrame | None = None) -> pd.DataFrame:
     """The basis of the pro rata from register ``rows`` with their ``pos`` in ``lines`` (the in-scope, classed,
-    non-staff rows): Σ cents per pool (``keys``) × axis × fonction × class (:data:`STAFF_BASIS_VALUES`)."""
+    non-staff rows): Σ cents per pool (``keys``) × axis × fonction × class (:data:`STAFF_BASIS_VALUES`).
+    ``pools``: :func:`staff_keys` of ``lines`` when the caller has it already."""
     keys = list(keys)
-    pos = rows["pos"].to_numpy()
+    pos = rows["pos"].to_numpy(dtype="int64")
     sens = lines["sens"].astype("string").to_numpy()[pos]
-    fonction = lines["fonction"].astype("string").str.strip().replace("", pd.NA).to_numpy()[pos]
-    frame = pd.DataFrame({**{k: v[pos] for k, v in staff_keys(lines, keys).items()}, "axis": rows["axis"].astype("string").to_numpy(),
-                          "fonction": pd.array(fonction, dtype="string"), "class": rows["class"].astype("string").to_numpy(),
+    pools = staff_keys(lines, keys) if pools is None else pools
+    frame = pd.DataFrame({**{k: pools[k].to_numpy()[pos] for k in keys}, "axis": rows["axis"].astype("string").to_numpy(),
+                          "fonction": pd.array(_fonction(lines)[pos], dtype="string"), "class": rows["class"].astype("string").to_numpy(),
                           "amount_share_cents": rows["amount_share_cents"].astype("int64").to_numpy()})
     frame = frame[(sens == "D") & frame["class"].notna().to_numpy()]
     return frame.groupby(keys + STAFF_BASIS_VALUES[:3], dropna=False, sort=True)["amount_share_cents"].sum().reset_index()
 
 
-def _staff_by_basis(reg: pd.DataFrame, lines: pd.DataFrame, ruleset: RuleSet, staff_rows: np.ndarray, basis) -> pd.DataFrame:
-    """:func:`_staff` with one pool per value of the key columns of ``basis`` (see there): the same weights,
-    order and allocation as the single pool when there is one key value."""
-    if isinstance(basis, (tuple, list)):  # pools of these lines, by the columns named
-        staff_keys_ = reg.loc[staff_rows, ["pos", "axis"]].assign(_s=True)
-        rows = reg[(reg["scope"] == "in").to_numpy()].merge(staff_keys_, on=["pos", "axis"], how="left")
-        basis = staff_totals(lines, rows[rows["_s"].isna()], basis)
-    keys = [c for c in basis.columns if c not in STAFF_BASIS_VALUES]
-    fonction = lines["fonction"].astype("string").str.strip().replace("", pd.NA)
-    pools = staff_keys(lines, keys)
-    new_parts = []
-    for rb in ruleset.classification:
-        mine = reg[staff_rows & (reg["axis"] == rb.axis).to_numpy()]
-        if not len(mine):
-            continue
-        b = basis[basis["axis"] == rb.axis]
-        overall = b.groupby(keys + ["class"], sort=True)["amount_share_cents"].sum().clip(lower=0)
-        overall = overall[overall > 0].rename("weight").reset_index()
-        mine = mine.drop(columns=["class", "share", "piece", "amount_share_cents", "allocation", "question_id"])
-        pos = mine["pos"].to_numpy()
-        mine = mine.assign(fonction=fonction.to_numpy()[pos], **{k: pools[k].to_numpy()[pos] for k in keys})
-        if rb.staff_costs_option == "3b":
-            per = b.groupby(keys + ["fonction", "class"])["amount_share_cents"].sum().clip(lower=0).reset_index()
-            per = per[per["amount_share_cents"] > 0].rename(columns={"amount_share_cents": "weight"})
-            found = mine[keys + ["fonction"]].merge(per[keys + ["fonction"]].drop_duplicates(), how="left", indicator=True)
-            has = (found["_merge"] == "both").to_numpy()
-            with_f, rest = mine[has], mine[~has]
-            new_parts.append(with_f.merge(per, on=keys + ["fonction"]).assign(allocation="3b-fonction"))
-            rest_label = "3b-reste"
-        else:
-            rest, rest_label = mine, "3a"
-        if keys:
-            weighted = rest.merge(overall, on=keys)
-            has = (rest[keys].merge(overall[keys].drop_duplicates(), how="left", indicator=True)["_merge"] == "both").to_numpy()
-        else:
-            weighted = rest.merge(overall, how="cross")
-            has = np.full(len(rest), len(overall) > 0)
-        if len(weighted):
-            new_parts.append(weighted.assign(allocation=rest_label))
-        if (~has).any():
-            default = rb.default
-            new_parts.append(rest[~has].assign(**{"class": default.pieces[0].klass, "weight": 1, "question_id": default.question, "allocation": rest_label}))
-    new = pd.concat(new_parts, ignore_index=True)
-    order = {c: i for i, c in enumerate(CLASSES)}
-    new = new.assign(_c=new["class"].map(order)).sort_values(["axis_no", "pos", "_c"], kind="stable")
-    new["piece"] = new.groupby(["axis_no", "pos"]).cumcount()
-    new["share"] = new["weight"] / new.groupby(["axis_no", "pos"])["weight"].transform("sum")
-    new["decided_by"] = "staff"
+def staff_allocation(staff: pd.DataFrame, totals: pd.DataFrame, keys, option: str, default) -> pd.DataFrame:
+    """The I4CE staff-cost pro rata of one axis, the one core of :func:`classify` and of the bounds' recount.
+
+    ``staff``: one row per staff line, ``pos``, ``fonction`` (string, NA when none) and the pool ``keys``;
+    ``totals``: the basis, ``<keys>, fonction, class, amount_share_cents`` (:func:`staff_totals`, one axis);
+    ``option``: ``3a`` (pro rata of the pool's class totals) or ``3b`` (of the class totals of the line's
+    fonction in its pool, else of the pool's: « 3b-reste »); ``default``: the rulebook's default outcome, whose
+    first class (and question) a line takes when its pool has no positive total. Class totals are clipped at 0.
+    Returns ``pos, class, weight, allocation, question_id``, by ``pos`` then class (:data:`CLASSES`) order."""
+    keys = list(keys)
+    if not keys:  # one pool
+        staff, totals, keys = staff.assign(_pool=""), totals.assign(_pool=""), ["_pool"]
+    staff = staff[["pos", "fonction", *keys]]
+    overall = totals.groupby(keys + ["class"], sort=True)["amount_share_cents"].sum().clip(lower=0)
+    overall = overall[overall > 0].rename("weight").reset_index()
+    parts = []
+    if option == "3b":
+        per = totals.groupby(keys + ["fonction", "class"], sort=True)["amount_share_cents"].sum().clip(lower=0).reset_index()
+        per = per[per["amount_share_cents"] > 0].rename(columns={"amount_share_cents": "weight"})
+        found = staff[keys + ["fonction"]].merge(per[keys + ["fonction"]].drop_duplicates(), how="left", indicator=True)
+        has = (found["_merge"] == "both").to_numpy()
+        parts.append(staff[has].merge(per, on=keys + ["fonction"]).assign(allocation="3b-fonction"))
+        rest, rest_label = staff[~has], "3b-reste"
+    else:
+        rest, rest_label = staff, "3a"
+    parts.append(rest.merge(overall, on=keys).assign(allocation=rest_label))
+    has = (rest[keys].merge(overall[keys].drop_duplicates(), how="left", indicator=True)["_merge"] == "both").to_numpy()
+    if (~has).any():
+        parts.append(rest[~has].assign(**{"class": default.pieces[0].klass, "weight": 1, "question_id": default.question, "allocation": rest_label}))
+    new = pd.concat(parts, ignore_index=True)
     if "question_id" not in new.columns:
         new["question_id"] = None
-    new = new.drop(columns=["weight", "_c", "fonction", *keys])
-    reg = pd.concat([reg[~staff_rows], new], ignore_index=True)
-    return _allocate(reg, len(lines))
+    order = {c: i for i, c in enumerate(CLASSES)}
+    new = new.assign(_c=new["class"].map(order)).sort_values(["pos", "_c"], kind="stable")
+    return new[["pos", "class", "weight", "allocation", "question_id"]].reset_index(drop=True)
 
 
 def _comments(reg: pd.DataFrame, answers: pd.DataFrame, pairs: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
