@@ -17,6 +17,7 @@ import budgetclimat.engine.bounds as bounds_module
 from budgetclimat.engine import classify
 from budgetclimat.engine.answers import conform_answers, empty_answers
 from budgetclimat.engine.bounds import OBJECTIVES, compute_bounds
+from budgetclimat.pipeline import STAFF_POOL, run_lines
 from budgetclimat.rulebook import load_rulebooks
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -50,6 +51,7 @@ line_strategy = st.fixed_dictionaries({
     "label": st.sampled_from(["Un", "Deux", "Trois"]),  # the same line key on several lines, sometimes
     "amount_cents": st.integers(min_value=-30000, max_value=300000),
     "sens": st.sampled_from(["D", "D", "D", "R"]),
+    "siret": st.sampled_from(["21340172200011", "24340054600011"]),  # two budgets read together, sometimes
 })  # fmt: skip
 answer_strategy = st.lists(st.sampled_from([
     {"key": "account:6111", "fact": "genre", "value": "a"},
@@ -67,8 +69,9 @@ answer_strategy = st.lists(st.sampled_from([
 def test_random_budgets_bounds_are_classify_with_the_kept_answers(rulesets, rows, given_answers, option):
     """Staff costs (3a / 3b, negative lines too), a choice question keyed by account leading to a follow-up
     keyed by the collectivité, a share split, a free-text (open) question, answers and overrides already
-    given: each bound is what ``classify`` gives with the answers kept for it, and the current figure lies
-    between the bounds."""
+    given, one or two budgets (siret) with a staff pool each (``pipeline.STAFF_POOL``, as ``run`` classifies):
+    each bound is what ``classify`` gives with the answers kept for it, and the current figure lies between
+    the bounds."""
     ruleset = rulesets[option]
     for row in rows:
         row["chapitre"] = "012" if row["nature"] == "64111" else "011"
@@ -76,14 +79,14 @@ def test_random_budgets_bounds_are_classify_with_the_kept_answers(rulesets, rows
     answers = conform_answers(pd.DataFrame(given_answers)) if given_answers else empty_answers()
     known = set(lines["line_id"])
     answers = answers[answers["line_id"].isna() | answers["line_id"].isin(known)].reset_index(drop=True)
-    register = classify(lines, ruleset, answers).register
+    register = classify(lines, ruleset, answers, staff_basis=STAFF_POOL).register
     with mock.patch.object(bounds_module, "classify", no_whole_budget_classify):
-        result = compute_bounds(lines, ruleset, answers, register)
+        result = compute_bounds(lines, ruleset, answers, register, staff_basis=STAFF_POOL)
     b = result.axes["attenuation"]
     for group, sense in OBJECTIVES:
         bound = getattr(b, f"{group}_{sense}_cents")
         kept = result.answers[("attenuation", group, sense)]
-        assert cents(classify(lines, ruleset, kept).register, "attenuation", group) == bound, (group, sense)
+        assert cents(classify(lines, ruleset, kept, staff_basis=STAFF_POOL).register, "attenuation", group) == bound, (group, sense)
     if (lines["amount_cents"] >= 0).all():  # see test_negative_expense_current_outside_the_range
         for group in GROUPS:
             now = cents(register, "attenuation", group)
@@ -149,16 +152,85 @@ def test_montpellier_kept_answers_reproduce_every_bound(montpellier):
     """Through the public path: each bound of each axis is what ``classify`` gives with its kept answers,
     and the recount needed no whole-budget classification."""
     result = montpellier
+    assert result.staff_basis == STAFF_POOL  # run classifies with one staff pool per budget, and the ranges know it
     with mock.patch.object(bounds_module, "classify", no_whole_budget_classify):
-        bounds = compute_bounds(result.lines, result.ruleset, result.answers, result.register)
+        bounds = compute_bounds(result.lines, result.ruleset, result.answers, result.register, staff_basis=result.staff_basis)
     assert {a: b.to_json() for a, b in bounds.axes.items()} == {a: b.to_json() for a, b in result.bounds.axes.items()}
     runs: dict[int, pd.DataFrame] = {}
     for (axis, group, sense), kept in bounds.answers.items():
         if id(kept) not in runs:  # axes sharing one answers frame: one classification
-            runs[id(kept)] = classify(result.lines, result.ruleset, kept).register
+            runs[id(kept)] = classify(result.lines, result.ruleset, kept, staff_basis=STAFF_POOL).register
         register = runs[id(kept)]
         assert cents(register, axis, group) == getattr(bounds.axes[axis], f"{group}_{sense}_cents"), (axis, group, sense)
     for b in bounds.axes.values():
         # Today's figure is not asserted inside the range here: the staff pro rata rounds per line, and on
         # attenuation today's favourable euros are 2 cents under the reachable minimum (as before the recount).
         assert b.favourable_min_cents < b.favourable_max_cents  # questions are open on both axes: real ranges
+
+
+def two_budgets():
+    """Budget A: a 6122 line whose « contrat » question makes it FSC or N (300 €), a decided N line (100 €),
+    staff 100 €; budget B: a decided N line (500 €), staff 200 €. Read together, classified per budget."""
+    a, b = {"siret": "21340172200011"}, {"siret": "24340054600011"}
+    return make_lines(
+        {**a, "nature": "6122", "fonction": "020", "label": "Trois", "amount_cents": 30000},
+        {**a, "nature": "6068", "fonction": "020", "label": "Cinq", "amount_cents": 10000},
+        {**a, "nature": "64111", "chapitre": "012", "fonction": "020", "label": "Paie", "amount_cents": 10000},
+        {**b, "nature": "6068", "fonction": "020", "label": "Cinq", "amount_cents": 50000},
+        {**b, "nature": "64111", "chapitre": "012", "fonction": "020", "label": "Paie", "amount_cents": 20000},
+    )
+
+
+@pytest.mark.parametrize("option", ["3a", "3b"])
+@pytest.mark.parametrize("recount", [True, False], ids=["recount", "whole-budget"])
+def test_two_budgets_ranges_use_the_registers_staff_pools(rulesets, option, recount):
+    """Two budgets read together: the register allocates staff costs per budget (``STAFF_POOL``), so must
+    the ranges. Independently: favourable at most 300 € (6122 → FSC) + budget A's staff 100 € × 300 / 400
+    = 375 €; budget B's staff stays N. (One pool of both budgets would give 300 + 300 × 300 / 900 = 400 €.)"""
+    ruleset = rulesets[option]
+    lines = two_budgets()
+    result = run_lines(lines, ruleset, staff_basis=STAFF_POOL)
+    assert result.staff_basis == STAFF_POOL
+    staff_a = result.register[(result.register["line_id"] == "L2") & (result.register["decided_by"] == "staff")]
+    assert set(staff_a["class"]) == {"AA", "N"}  # budget A's pool only: B's N line does not weigh on it…
+    assert int(staff_a.loc[staff_a["class"] == "AA", "amount_share_cents"].sum()) == 7500  # …100 € × 300 / 400
+    if recount:
+        with mock.patch.object(bounds_module, "classify", no_whole_budget_classify):
+            b = result.bounds.axes["attenuation"]
+        answers = result.bounds.answers
+    else:
+        with mock.patch.object(bounds_module._Recount, "totals", lambda self, extra, axes=None: None):
+            bounds = compute_bounds(result.lines, result.ruleset, result.answers, result.register, staff_basis=result.staff_basis)
+        b, answers = bounds.axes["attenuation"], bounds.answers
+    assert b.favourable_max_cents == 30000 + 7500
+    assert b.favourable_min_cents == 0
+    assert b.neutral_max_cents == 30000 + 10000 + 10000 + 50000 + 20000
+    for group, sense in OBJECTIVES:  # the ranges' staff allocation is the register's with the kept answers
+        kept = classify(lines, ruleset, answers[("attenuation", group, sense)], staff_basis=STAFF_POOL).register
+        assert cents(kept, "attenuation", group) == getattr(b, f"{group}_{sense}_cents"), (group, sense)
+        ranged = kept[(kept["decided_by"] == "staff")].sort_values(["line_id", "class"])
+        assert ranged["amount_share_cents"].sum() == 30000
+
+
+def test_partitions_whole_budget_basis_in_the_ranges(rulesets):
+    """A partition classified with its whole budget's staff totals (a frame, as ``scale`` passes): the ranges
+    replace this partition's part of those totals by its new rows. Partition = budget A's 6122 and staff
+    lines; the rest of budget A (the N line, 100 €) is only in the totals: favourable at most 300 € + 100 € ×
+    300 / 400 = 375 €, as with the whole budget read at once."""
+    from budgetclimat.engine.classify import staff_totals
+
+    ruleset = rulesets["3a"]
+    lines = two_budgets()
+    whole = classify(lines, ruleset, staff_basis=STAFF_POOL).register
+    rows = whole[((whole["scope"] == "in") & (whole["decided_by"] != "staff")).to_numpy()]
+    basis = staff_totals(lines, rows.assign(pos=rows["line_id"].str[1:].astype(int).to_numpy()), STAFF_POOL)
+    part = lines.iloc[[0, 2]].reset_index(drop=True)
+    result = run_lines(part, ruleset, staff_basis=basis)
+    for recount in (True, False):
+        if recount:
+            bounds = compute_bounds(result.lines, result.ruleset, result.answers, result.register, staff_basis=result.staff_basis)
+        else:
+            with mock.patch.object(bounds_module._Recount, "totals", lambda self, extra, axes=None: None):
+                bounds = compute_bounds(result.lines, result.ruleset, result.answers, result.register, staff_basis=result.staff_basis)
+        assert bounds.axes["attenuation"].favourable_max_cents == 30000 + 7500, recount
+        assert bounds.axes["attenuation"].favourable_min_cents == 0, recount
