@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from budgetclimat.engine import answers as ans
-from budgetclimat.engine.classify import _axis_pieces, classify, staff_allocation, staff_key_columns, staff_keys, staff_totals
+from budgetclimat.engine.classify import _axis_pieces, classify, staff_allocation, staff_key_columns, staff_lines, staff_totals
 from budgetclimat.engine.keys import SPECIFICITY, all_keys, with_keys
 from budgetclimat.engine.match import covered, distinct, first_rule, line_facts, match_frame
 from budgetclimat.engine.matcher import FACT_PREFIX, evaluate, fact_column
@@ -525,7 +525,7 @@ class _Recount:
         # The staff pools (classify's ``staff_basis``): key columns, and a whole budget's totals when given as a frame.
         self.staff_frame = staff_basis if isinstance(staff_basis, pd.DataFrame) else None
         self.staff_cols = staff_key_columns(staff_basis) if self.staff_frame is not None else list(staff_basis or ())
-        self.pools = staff_keys(lines, self.staff_cols)
+        self.pools = staff_lines(lines, self.staff_cols)
         self.n = len(lines)
         self.usable = not any(rule.facts_used() for rb in ruleset.scope for rule in rb.rules)
         self.fact_cols = [c for c in combos.columns if c.startswith(FACT_PREFIX)]

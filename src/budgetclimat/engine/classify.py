@@ -275,13 +275,13 @@ def _staff(reg: pd.DataFrame, lines: pd.DataFrame, ruleset: RuleSet, overridden:
     if not staff_rows.any():
         return reg
     basis = () if basis is None else basis
+    keys = list(basis) if isinstance(basis, (tuple, list)) else staff_key_columns(basis)
+    pools = staff_lines(lines, keys)
     if isinstance(basis, (tuple, list)):  # pools of these lines, by the columns named (none: one pool)
         staff_keys_ = reg.loc[staff_rows, ["pos", "axis"]].assign(_s=True)
         rows = reg[(reg["scope"] == "in").to_numpy()].merge(staff_keys_, on=["pos", "axis"], how="left")
-        basis = staff_totals(lines, rows[rows["_s"].isna()], basis)
-    keys = staff_key_columns(basis)
-    fonction = _fonction(lines)
-    pools = staff_keys(lines, keys)
+        basis = staff_totals(lines, rows[rows["_s"].isna()], keys, pools)
+    fonction = pools["fonction"].to_numpy()
     new_parts = []
     for rb in ruleset.classification:
         mine = reg[staff_rows & (reg["axis"] == rb.axis).to_numpy()]
@@ -309,28 +309,31 @@ def staff_key_columns(basis: pd.DataFrame) -> list[str]:
     return [c for c in basis.columns if c not in STAFF_BASIS_VALUES]
 
 
-def _fonction(lines: pd.DataFrame) -> np.ndarray:
-    """Each line's fonction for the 3b pro rata (None when empty)."""
-    return lines["fonction"].astype("string").str.strip().replace("", pd.NA).to_numpy(dtype=object, na_value=None)
-
-
 def staff_keys(lines: pd.DataFrame, keys) -> pd.DataFrame:
     """The pool of each line for the staff-cost pro rata: the ``keys`` columns of ``lines`` as text ("" when empty)."""
     return pd.DataFrame({k: lines[k].astype("string").fillna("").to_numpy() for k in keys}, index=lines.index)
 
 
-def staff_totals(lines: pd.DataFrame, rows: pd.DataFrame, keys, pools: pd.DataFrame | None = None) -> pd.DataFrame:
+def staff_lines(lines: pd.DataFrame, keys) -> pd.DataFrame:
+    """What the pro rata reads of each line: its pool (:func:`staff_keys`), ``fonction`` (string, NA when
+    empty) and ``expense`` (sens D)."""
+    frame = staff_keys(lines, keys)
+    frame["fonction"] = lines["fonction"].astype("string").str.strip().replace("", pd.NA).to_numpy()
+    frame["expense"] = (lines["sens"].astype("string") == "D").fillna(False).to_numpy(dtype=bool)
+    return frame
+
+
+def staff_totals(lines: pd.DataFrame, rows: pd.DataFrame, keys, read: pd.DataFrame | None = None) -> pd.DataFrame:
     """The basis of the pro rata from register ``rows`` with their ``pos`` in ``lines`` (the in-scope, classed,
     non-staff rows): Σ cents per pool (``keys``) × axis × fonction × class (:data:`STAFF_BASIS_VALUES`).
-    ``pools``: :func:`staff_keys` of ``lines`` when the caller has it already."""
+    ``read``: :func:`staff_lines` of ``lines`` when the caller has it already."""
     keys = list(keys)
     pos = rows["pos"].to_numpy(dtype="int64")
-    sens = lines["sens"].astype("string").to_numpy()[pos]
-    pools = staff_keys(lines, keys) if pools is None else pools
-    frame = pd.DataFrame({**{k: pools[k].to_numpy()[pos] for k in keys}, "axis": rows["axis"].astype("string").to_numpy(),
-                          "fonction": pd.array(_fonction(lines)[pos], dtype="string"), "class": rows["class"].astype("string").to_numpy(),
+    read = staff_lines(lines, keys) if read is None else read
+    frame = pd.DataFrame({**{k: read[k].to_numpy()[pos] for k in keys}, "axis": rows["axis"].astype("string").to_numpy(),
+                          "fonction": pd.array(read["fonction"].to_numpy()[pos], dtype="string"), "class": rows["class"].astype("string").to_numpy(),
                           "amount_share_cents": rows["amount_share_cents"].astype("int64").to_numpy()})
-    frame = frame[(sens == "D") & frame["class"].notna().to_numpy()]
+    frame = frame[read["expense"].to_numpy()[pos] & frame["class"].notna().to_numpy()]
     return frame.groupby(keys + STAFF_BASIS_VALUES[:3], dropna=False, sort=True)["amount_share_cents"].sum().reset_index()
 
 
