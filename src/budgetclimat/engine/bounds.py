@@ -22,7 +22,8 @@ nomenclatures and the same value of every condition that reads no fact), so the 
 objectives evaluate rules on one combination per class × facts, not per distinct label. Each objective's
 totals are recounted from the run's register (:class:`_Recount`): only the lines whose pieces the kept
 answers change get new pieces, open lines their analyst class, and the staff costs are allocated again
-from the new class totals as ``classify`` does (3a, 3b); the whole budget is classified again only where
+from the new class totals as ``classify`` does (3a, 3b, :func:`~budgetclimat.engine.classify.staff_allocation`,
+in the run's staff pools: ``compute_bounds``' ``staff_basis``); the whole budget is classified again only where
 the recount does not apply (scope rules reading facts).
 
 The greedy choice is exact when rows do not compete through their follow-up questions (each row's lines
@@ -517,7 +518,7 @@ class _Recount:
     """The group totals :func:`classify` would give with the run's answers plus a bounds' answers, computed
     from the run's register: only the lines whose pieces the new facts change are evaluated again (on one
     combination per rule class × facts), overrides of open lines put in, and the staff costs allocated
-    again from the new class totals (as ``classify`` does: 3a over the axis, 3b per fonction first).
+    again from the new class totals in the run's staff pools (``classify``'s core, :func:`~budgetclimat.engine.classify.staff_allocation`).
     ``usable`` is False where this shortcut does not hold (scope rules reading facts): callers classify then."""
 
     def __init__(self, lines, ruleset, answers, pairs, gid, combos, register, pos_of, staff_basis=None):
