@@ -29,6 +29,7 @@ from budgetclimat.errors import ConfigError
 from budgetclimat.rulebook import Rulebook
 from budgetclimat.rulebook.kinds import BP, IDENT, UNMAPPED, CarbonThen, weight_to_bp
 from budgetclimat.rulebook.model import CLASSES, Text
+from budgetclimat.views.base import isin_mask, per_distinct
 from budgetclimat.views.carbon import CarbonResult, CarbonSettings, carbon_view, quantities_from_facts
 from budgetclimat.views.factors import load_deflator, load_exchange_rates, load_factor_tables, load_vat
 from budgetclimat.views.weighted import AXES, COMBINE_RULES, WeightedResult, weighted_view, weights_from_classes
@@ -112,8 +113,8 @@ def apply_weights(lines: pd.DataFrame, rulebook: Rulebook | WeightsPreset, regis
     matched = pd.DataFrame({"line_id": lines["line_id"].to_numpy(), "rule_id": rule.to_numpy()})
     long = matched.merge(table, on="rule_id", how="inner")[["line_id", "objective", "weight_bp"]]
     if preset.from_classes and register is not None and len(register):
-        unmatched = pd.Index(pd.unique(lines.loc[rule.isna().to_numpy(), "line_id"].astype("string").dropna()))
-        reg = register[unmatched.get_indexer(register["line_id"].astype("string").to_numpy()) >= 0]  # a hash lookup, not isin's Python loop
+        unmatched = lines["line_id"].astype("string")[rule.isna().to_numpy()].dropna()
+        reg = register[isin_mask(register["line_id"].astype("string"), unmatched)]  # one Arrow hash lookup, not isin's Python loop
         long = pd.concat([long, weights_from_classes(reg, preset.from_classes, preset.axes)], ignore_index=True)
     result = weighted_view(lines, long, objectives=preset.objectives, combine=combine or preset.combine)
     return result, rule
@@ -183,8 +184,8 @@ def apply_carbon(lines: pd.DataFrame, rulebook: Rulebook | CarbonMapping, facts:
     """
     mapping = rulebook if isinstance(rulebook, CarbonMapping) else carbon_mapping(rulebook)
     rule = first_match(mapping.rulebook, lines, facts)
-    category = rule.map({rid: o.category for rid, o in mapping.outcomes.items()}).astype("string")
-    exclusion = rule.map({rid: o.exclude for rid, o in mapping.outcomes.items()}).astype("string")
+    category = per_distinct(rule, lambda r: r.map({rid: o.category for rid, o in mapping.outcomes.items()}).astype("string"))
+    exclusion = per_distinct(rule, lambda r: r.map({rid: o.exclude for rid, o in mapping.outcomes.items()}).astype("string"))
     unmatched = rule.isna()
     category = category.mask(unmatched, mapping.default.category)
     exclusion = exclusion.mask(unmatched, mapping.default.exclude)
