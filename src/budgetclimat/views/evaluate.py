@@ -114,7 +114,8 @@ def apply_weights(lines: pd.DataFrame, rulebook: Rulebook | WeightsPreset, regis
     long = matched.merge(table, on="rule_id", how="inner")[["line_id", "objective", "weight_bp"]]
     if preset.from_classes and register is not None and len(register):
         unmatched = lines["line_id"].astype("string")[rule.isna().to_numpy()].dropna()
-        reg = register[isin_mask(register["line_id"].astype("string"), unmatched)]  # one Arrow hash lookup, not isin's Python loop
+        read = [c for c in ("line_id", "axis", "class", "amount_share_cents", "amount_cents") if c in register.columns]  # what weights_from_classes reads
+        reg = register[read][isin_mask(register["line_id"].astype("string"), unmatched)]  # one Arrow hash lookup, not isin's Python loop
         long = pd.concat([long, weights_from_classes(reg, preset.from_classes, preset.axes)], ignore_index=True)
     result = weighted_view(lines, long, objectives=preset.objectives, combine=combine or preset.combine)
     return result, rule
