@@ -1,0 +1,114 @@
+"""The views' hash-lookup paths (issue 12) give what the general pandas paths give.
+
+Each case is computed here independently (Python sets and dicts, Decimal-free integer arithmetic done by
+hand) and compared with the vectorised helpers: ``isin_mask`` (Arrow ``is_in``), ``per_distinct``
+(factorise + take), the weighted numerators on integer codes (``np.add.at``), the carbon view without
+merge when the mapping is in the lines' order, and ``register_columns`` by ``get_indexer``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from budgetclimat.views.base import in_scope_lines, isin_mask, per_distinct
+from budgetclimat.views.carbon import carbon_view, default_settings
+from budgetclimat.views.weighted import weighted_view
+
+
+@pytest.mark.parametrize("dtype", ["string", object])
+def test_isin_mask_is_membership_with_missing_values(dtype):
+    values = pd.Series(["a", "b", None, "c", "a", "é"], dtype=dtype)
+    cases = [["b", None], ["c"], [], ["é", "zz"], ["a", "a"]]
+    for among in cases:
+        expected = [v in set(among) if v is not None else None in among for v in values.astype(object).where(values.notna(), None)]
+        got = isin_mask(values, pd.Series(among, dtype=dtype))
+        assert got.tolist() == expected, among
+        assert got.dtype == bool and len(got) == len(values)
+    assert isin_mask(pd.Series([], dtype=dtype), pd.Series(["a"], dtype=dtype)).tolist() == []
+
+
+def test_per_distinct_equals_the_elementwise_function():
+    values = pd.Series(["r1", None, "r2", "r1", "r3", None], dtype="string", index=[10, 11, 12, 13, 14, 15], name="rule")
+    table = {"r1": "construction", "r2": None}
+    got = per_distinct(values, lambda s: s.map(table).astype("string"))
+    assert got.tolist() == ["construction", pd.NA, pd.NA, "construction", pd.NA, pd.NA]
+    assert got.dtype == "string" and list(got.index) == [10, 11, 12, 13, 14, 15]
+    floats = per_distinct(values, lambda s: s.map({"r1": 1.5, "r3": 2.0}).astype("float64").fillna(0.0))
+    assert floats.tolist() == [1.5, 0.0, 0.0, 1.5, 2.0, 0.0] and floats.dtype == "float64"
+    assert per_distinct(pd.Series([], dtype="string"), lambda s: s.map(table).astype("string")).tolist() == []
+
+
+def test_in_scope_lines_by_hash_lookup():
+    lines = pd.DataFrame({"line_id": pd.Series(["a", "b", "c", "d"], dtype="string")})
+    register = pd.DataFrame({
+        "line_id": ["a", "a", "b", "c", "c", "d"],
+        "scope": ["out", "out", "out", "in", "out", "in"],
+        "rule_id": ["S1", "S1", None, "R", "S2", "R"],  # b: out for want of a rulebook (no rule): stays in scope
+    })
+    assert in_scope_lines(lines, register).tolist() == [False, True, False, True]
+
+
+def test_weighted_numerators_with_pieces_missing_amounts_and_strangers():
+    lines = pd.DataFrame({"line_id": ["a", "b", "c", "d"], "amount_cents": [1000, -333, 7, 0]})
+    weights = pd.DataFrame({
+        "line_id": ["a", "a", "b", "zz", "c", "c", "d", "a"],
+        "objective": ["attenuation", "attenuation", "eau", "eau", "unknown", "adaptation", "eau", "eau"],
+        "weight_bp": [10000, 4000, 3333, 10000, 10000, 10000, 5000, 2500],
+        "amount_cents": [600, 400, None, 5, 7, None, None, None],  # pieces of a; None: the line's amount
+    })
+    result = weighted_view(lines, weights)
+    by_line = result.lines.set_index("line_id")
+    # exact numerators by hand: a/attenuation 600×10000 + 400×4000; b/eau -333×3333; c/adaptation 7×10000;
+    # a/eau 1000×2500; d/eau 0; zz (not a line) and "unknown" (not an objective) left out
+    expected = {("a", "attenuation"): 7_600_000, ("b", "eau"): -1_109_889, ("c", "adaptation"): 70_000, ("a", "eau"): 2_500_000}
+    sums = dict(zip(result.sums.objectives, result.sums.weighted_num, strict=True))
+    assert sums["attenuation"] == 7_600_000
+    assert sums["eau"] == -1_109_889 + 2_500_000
+    assert sums["adaptation"] == 70_000
+    assert result.sums.lines_weighted == tuple(sum(1 for (_, o) in expected if o == obj) for obj in result.sums.objectives)
+    assert by_line.loc["a", "weight_attenuation"] == pytest.approx(0.76)
+    assert by_line.loc["b", "weight_eau"] == pytest.approx(0.3333)
+    assert by_line.loc["d", "weight_eau"] == 0.0
+    # cents per line: floors of numerator / 10 000, the total's cents (139.0111 -> 139) by largest remainder
+    assert by_line["weighted_eau_cents"].tolist() == [250, -111, 0, 0]
+    assert by_line["weighted_attenuation_cents"].tolist() == [760, 0, 0, 0]
+    assert by_line["weighted_adaptation_cents"].tolist() == [0, 0, 7, 0]
+
+
+def test_weighted_register_columns_by_lookup():
+    lines = pd.DataFrame({"line_id": ["a", "b"], "amount_cents": [100, 200]})
+    weights = pd.DataFrame({"line_id": ["a", "b"], "objective": ["attenuation", "eau"], "weight_bp": [5000, 10000]})
+    result = weighted_view(lines, weights)
+    ids = pd.Series(["b", "x", "a"], dtype="string", index=[7, 8, 9])
+    columns = result.register_columns(ids)
+    assert columns["weight_attenuation"].tolist() == [0.0, pd.NA, 0.5]
+    assert columns["weight_eau"].tolist() == [1.0, pd.NA, 0.0]
+    assert columns["weight_eau"].dtype == "Float64" and list(columns["weight_eau"].index) == [7, 8, 9]
+
+
+def test_carbon_view_without_merge_equals_the_merged_one():
+    settings = default_settings()
+    category = sorted(settings.categories)[0]
+    lines = pd.DataFrame({
+        "line_id": pd.Series(["l1", "l2", "l3", "l4"], dtype="string"),
+        "exercice": pd.Series([2023, 2023, 2024, 2023], dtype="Int64"),
+        "nature": pd.Series(["2313", "6064", "611", "6411"], dtype="string"),
+        "amount_cents": np.array([100_000_00, 2_500_00, -40_00, 9_00], dtype="int64"),
+    })
+    mapping = pd.DataFrame({
+        "line_id": lines["line_id"].to_numpy(),  # object, in the lines' order: the fast path
+        "carbon_category": [category, category, category, None],
+        "carbon_exclusion": [None, None, None, "staff"],
+        "carbon_rule": ["R1", "R1", "R2", "R3"],
+    })
+    fast = carbon_view(lines, mapping, settings)
+    shuffled = carbon_view(lines, mapping.iloc[[3, 1, 0, 2]].reset_index(drop=True), settings)  # not aligned: the merge
+    assert fast.lines.equals(shuffled.lines)
+    assert [str(d) for d in fast.lines.dtypes] == [str(d) for d in shuffled.lines.dtypes]
+    assert fast.sums.gco2e == shuffled.sums.gco2e == int(fast.lines["gco2e"].sum())
+    assert fast.lines["carbon_method"].tolist() == ["spend", "spend", "spend", "excluded"]
+    assert fast.lines["carbon_exclusion"].tolist()[3] == "staff"
+    per_line = fast.register_columns(pd.Series(["l4", "l1"], dtype="string"))
+    assert per_line["carbon_method"].tolist() == ["excluded", "spend"]
