@@ -123,3 +123,20 @@ def per_distinct(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.
     distinct = pd.concat([pd.Series(uniques), pd.Series([None], dtype=values.dtype)], ignore_index=True)  # code -1 reads this missing value
     out = fn(distinct)
     return pd.Series(out.array.take(codes), index=values.index, name=values.name)
+
+
+def columns_by_line(frame: pd.DataFrame, line_ids: pd.Series, names: list[str]) -> dict[str, pd.Series] | None:
+    """``{name: line_ids.map(frame.set_index("line_id")[name])}`` by one hash lookup (``get_indexer``) and a
+    ``take`` per column instead of a string map per column; None where that shortcut does not apply (line
+    ids not unique or missing, no lines): the caller maps."""
+    ids = pd.Index(frame["line_id"])
+    if not len(frame) or not ids.is_unique or ids.hasnans or line_ids.isna().any():
+        return None
+    at = ids.get_indexer(line_ids)
+    missing = at < 0
+    safe = np.where(missing, 0, at)
+    out = {}
+    for name in names:
+        column = pd.Series(frame[name].array.take(safe), index=line_ids.index, name=line_ids.name)
+        out[name] = column.mask(missing) if missing.any() else column
+    return out

@@ -26,6 +26,7 @@ from budgetclimat import i18n
 from budgetclimat.errors import ConfigError
 from budgetclimat.rulebook.kinds import BP
 from budgetclimat.rulebook.model import AXES
+from budgetclimat.views.base import columns_by_line
 
 COMBINE_RULES = ("max", "sum")
 
@@ -118,15 +119,11 @@ class WeightedResult:
     def register_columns(self, line_ids: pd.Series) -> dict[str, pd.Series]:
         """The weight of each objective of the lines ``line_ids`` (empty where a line has none), for the line register."""
         names = [f"weight_{o}" for o in self.objectives]
-        ids = pd.Index(self.lines["line_id"])
-        if not ids.is_unique:
-            weights = self.lines.set_index("line_id")[names]
-            return {name: line_ids.map(weights[name]).astype("Float64") for name in names}
-        at = ids.get_indexer(line_ids)  # one hash lookup for every objective
-        missing = at < 0
-        return {name: pd.Series(pd.array(self.lines[name].to_numpy(dtype="float64")[np.where(missing, 0, at)], dtype="Float64"),
-                                index=line_ids.index, name=line_ids.name).mask(missing) if len(self.lines)
-                else line_ids.map(self.lines.set_index("line_id")[name]).astype("Float64") for name in names}
+        found = columns_by_line(self.lines, line_ids, names)
+        if found is not None:
+            return {name: column.astype("Float64") for name, column in found.items()}
+        weights = self.lines.set_index("line_id")[names]
+        return {name: line_ids.map(weights[name]).astype("Float64") for name in names}
 
     def per_year(self, years: pd.Series) -> dict[int, dict]:
         """Per exercice (``years``: exercice by line id): base, weighted cents and share per objective, combined."""
