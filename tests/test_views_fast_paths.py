@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from budgetclimat.views.base import in_scope_lines, isin_mask, per_distinct
+from budgetclimat.views import carbon as carbon_mod
 from budgetclimat.views.carbon import carbon_view, default_settings
 from budgetclimat.views.weighted import weighted_view
 
@@ -103,10 +104,14 @@ def test_carbon_view_without_merge_equals_the_merged_one():
         "carbon_exclusion": [None, None, None, "staff"],
         "carbon_rule": ["R1", "R1", "R2", "R3"],
     })
-    fast = carbon_view(lines, mapping, settings)
-    shuffled = carbon_view(lines, mapping.iloc[[3, 1, 0, 2]].reset_index(drop=True), settings)  # not aligned: the merge
-    assert fast.lines.equals(shuffled.lines)
-    assert [str(d) for d in fast.lines.dtypes] == [str(d) for d in shuffled.lines.dtypes]
+    for dtype in ("string", "str", object):
+        mapping["line_id"] = pd.Series(lines["line_id"].to_numpy(dtype=object), dtype=dtype)
+        assert carbon_mod._aligned(lines["line_id"], mapping["line_id"])
+        fast = carbon_view(lines, mapping, settings)
+        shuffled = carbon_view(lines, mapping.iloc[[3, 1, 0, 2]].reset_index(drop=True), settings)  # not aligned: the merge
+        assert not carbon_mod._aligned(lines["line_id"], mapping.iloc[[3, 1, 0, 2]]["line_id"])
+        assert fast.lines.equals(shuffled.lines)
+        assert [str(d) for d in fast.lines.dtypes] == [str(d) for d in shuffled.lines.dtypes]
     assert fast.sums.gco2e == shuffled.sums.gco2e == int(fast.lines["gco2e"].sum())
     assert fast.lines["carbon_method"].tolist() == ["spend", "spend", "spend", "excluded"]
     assert fast.lines["carbon_exclusion"].tolist()[3] == "staff"

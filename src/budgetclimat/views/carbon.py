@@ -280,7 +280,7 @@ def carbon_view(
     m = mapping.reindex(columns=["line_id", "carbon_category", "carbon_exclusion", "carbon_rule"])
     if _aligned(base["line_id"], m["line_id"]):  # one row per line, in the lines' order (apply_carbon's): no merge needed
         frame = base.copy()
-        if frame["line_id"].dtype != m["line_id"].dtype:  # the merge's key column: object when one side is
+        if frame["line_id"].dtype != m["line_id"].dtype:  # the merge's key column: object when the two sides' dtypes differ
             frame["line_id"] = frame["line_id"].astype(object)
         for column in ("carbon_category", "carbon_exclusion", "carbon_rule"):
             frame[column] = m[column].to_numpy()
@@ -366,7 +366,7 @@ def _aligned(ids: pd.Series, other: pd.Series) -> bool:
     unique: then a left one-to-one merge on them is ``other``'s rows as they are."""
     if len(ids) != len(other) or ids.isna().any() or other.isna().any():
         return False
-    if ids.dtype != other.dtype and not (isinstance(ids.dtype, pd.StringDtype) and other.dtype == object):
+    if not all(isinstance(d, pd.StringDtype) or d == object for d in (ids.dtype, other.dtype)):
         return False
     a, b = ids.astype("string"), other.astype("string")
     return bool(pc.all(pc.equal(arrow_of(a), arrow_of(b))).as_py()) and pd.Index(a).is_unique
