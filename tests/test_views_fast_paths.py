@@ -115,3 +115,22 @@ def test_carbon_view_without_merge_equals_the_merged_one():
     assert fast.sums.gco2e == shuffled.sums.gco2e == int(fast.lines["gco2e"].sum())
     assert fast.lines["carbon_method"].tolist() == ["spend", "spend", "spend", "excluded"]
     assert fast.lines["carbon_exclusion"].tolist()[3] == "staff"
+
+
+def test_rule_weights_are_the_inner_merge_on_rule_ids():
+    from budgetclimat.views.evaluate import _rule_weights
+
+    rng = np.random.default_rng(12)
+    for _ in range(100):
+        rules = [f"R{i}" for i in range(int(rng.integers(0, 5)))]
+        rows = [(r, o, int(rng.integers(0, 10_000))) for r in rules for o in rng.choice(["a", "b", "c"], size=rng.integers(0, 3), replace=False)]
+        rng.shuffle(rows)
+        table = pd.DataFrame(rows, columns=["rule_id", "objective", "weight_bp"])
+        n = int(rng.integers(0, 30))
+        rule = pd.Series(rng.choice(rules + ["X", None], size=n) if n else [], dtype="string")
+        ids = pd.Series([f"L{i}" for i in range(n)], dtype="string")
+        # the oracle: each line's rule's rows, lines in order, a rule's rows in table order
+        expected = [(i, o, bp) for i, r in zip(ids, rule.astype(object), strict=True) if r is not pd.NA
+                    for (rid, o, bp) in rows if rid == r]
+        got = _rule_weights(ids, rule, table)
+        assert list(zip(got["line_id"], got["objective"], got["weight_bp"], strict=True)) == expected

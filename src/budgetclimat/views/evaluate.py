@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from budgetclimat import i18n
@@ -110,8 +111,7 @@ def apply_weights(lines: pd.DataFrame, rulebook: Rulebook | WeightsPreset, regis
     rule = first_match(preset.rulebook, lines, facts)
     rows = [(rid, obj, bp) for rid, weights in preset.rule_weights.items() for obj, bp in weights.items()]
     table = pd.DataFrame(rows, columns=["rule_id", "objective", "weight_bp"])
-    matched = pd.DataFrame({"line_id": lines["line_id"].to_numpy(), "rule_id": rule.to_numpy()})
-    long = matched.merge(table, on="rule_id", how="inner")[["line_id", "objective", "weight_bp"]]
+    long = _rule_weights(lines["line_id"], rule, table)
     if preset.from_classes and register is not None and len(register):
         unmatched = lines["line_id"].astype("string")[rule.isna().to_numpy()].dropna()
         read = [c for c in ("line_id", "axis", "class", "amount_share_cents", "amount_cents") if c in register.columns]  # what weights_from_classes reads
@@ -119,6 +119,27 @@ def apply_weights(lines: pd.DataFrame, rulebook: Rulebook | WeightsPreset, regis
         long = pd.concat([long, weights_from_classes(reg, preset.from_classes, preset.axes)], ignore_index=True)
     result = weighted_view(lines, long, objectives=preset.objectives, combine=combine or preset.combine)
     return result, rule
+
+
+def _rule_weights(line_ids: pd.Series, rule: pd.Series, table: pd.DataFrame) -> pd.DataFrame:
+    """``line_id, objective, weight_bp``: each line's rule's rows of ``table`` (``rule_id, objective,
+    weight_bp``), as an inner merge on the rule id gives them (lines in order, a rule's rows in table
+    order), by a hash lookup of the rule id and integer repeats instead of a merge of the lines."""
+    codes = pd.Index(pd.unique(table["rule_id"])).get_indexer(rule.astype(object).where(rule.notna(), None)) if len(table) else np.full(len(rule), -1)
+    table_code = pd.Index(pd.unique(table["rule_id"])).get_indexer(table["rule_id"]) if len(table) else np.zeros(0, dtype="int64")
+    order = np.argsort(table_code, kind="stable")  # the table's rows grouped by rule, table order kept
+    counts = np.bincount(table_code, minlength=int(table_code.max()) + 1 if len(table_code) else 0)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype("int64") if len(counts) else np.zeros(0, dtype="int64")
+    sel = np.flatnonzero(codes >= 0)
+    per = counts[codes[sel]] if len(sel) else np.zeros(0, dtype="int64")
+    left = np.repeat(sel, per)
+    within = np.arange(len(left)) - np.repeat(np.cumsum(per) - per, per)
+    right = order[np.repeat(starts[codes[sel]], per) + within] if len(left) else np.zeros(0, dtype="int64")
+    return pd.DataFrame({
+        "line_id": line_ids.to_numpy()[left],
+        "objective": table["objective"].to_numpy()[right],
+        "weight_bp": table["weight_bp"].to_numpy(dtype="int64")[right],
+    })
 
 
 # ---- carbon --------------------------------------------------------------------------------------
