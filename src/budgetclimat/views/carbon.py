@@ -135,7 +135,7 @@ class CarbonSums:
             lines=("line_id", "size"), amount_cents=("amount_cents", "sum"), gco2e=("gco2e", "sum"), at_low=("at_low", "sum"), at_high=("at_high", "sum"))
         excluded = parts[parts["carbon_method"] == EXCLUDED]
         by_exclusion = excluded.groupby("carbon_exclusion", sort=True).agg(lines=("line_id", "size"), amount_cents=("amount_cents", "sum"))
-        used_ids = set("+".join(emitting["factor_id"].dropna()).split("+")) - {""}
+        used_ids = set("+".join(pd.unique(emitting["factor_id"].dropna().to_numpy(dtype=object))).split("+")) - {""}  # distinct ids joined, not every line's
         provenance = [c for c in ("factor_id", "kind", "category", "label", "value", "unit", "currency", "price_year", "vat_basis",
                                   "region", "uncertainty_pct", "source", "edition", "status", "file") if c in factors.columns]
         used = factors["factor_id"].isin(used_ids).to_numpy(dtype=bool)
@@ -309,7 +309,7 @@ def carbon_view(
         return pd.Series(fn(distinct_fid).array.take(codes), index=fid.index)
 
     vat_basis = of_factor(lambda f: f.map(factors["vat_basis"]).astype("string").fillna(""))
-    vat_rate = settings.vat.rates(frame["nature"])
+    vat_rate = per_distinct(frame["nature"], settings.vat.rates)  # prefix masks on the distinct accounts, read back by code
     if settings.vat.amounts_include_vat:
         divisor = pd.Series(np.where(vat_basis == "HT", 1 + vat_rate, 1.0), dtype="float64")
     else:
