@@ -134,3 +134,35 @@ def test_rule_weights_are_the_inner_merge_on_rule_ids():
                     for (rid, o, bp) in rows if rid == r]
         got = _rule_weights(ids, rule, table)
         assert list(zip(got["line_id"], got["objective"], got["weight_bp"], strict=True)) == expected
+
+
+def test_carbon_rules_with_labels_normalised_late_are_first_match():
+    """The carbon rulebook tried in two passes (rules before the first label rule, then all rules on the
+    lines left) gives ``first_match``'s rule on every line: on Montpellier's lines and on hand-made lines
+    that reach the label rule (6042 with and without a catering word) and rules after it."""
+    from pathlib import Path
+
+    from budgetclimat.engine.match import first_match
+    from budgetclimat.model import conform
+    from budgetclimat.paths import rules_dir
+    from budgetclimat.read import read_budgets
+    from budgetclimat.rulebook import load_rulebook
+    from budgetclimat.views.evaluate import _first_match_label_late
+
+    rb = load_rulebook(rules_dir() / "carbon" / "m57-m14-ademe-2023.yaml")
+    root = Path(__file__).resolve().parents[1]
+    real = conform(pd.concat([d.lines for d in read_budgets([root / "examples" / "montpellier-ca-2018-m57.xml"])], ignore_index=True))
+    made = real.iloc[[0] * 6].reset_index(drop=True).copy()
+    made["sens"], made["operation"], made["chapitre"] = "D", "reel", "011"
+    made["nature"] = pd.Series(["6042", "6042", "6042", "6042", "6064", "64111"], dtype="string")
+    made["label"] = pd.Series(["Achat de REPAS scolaires", "Prestations de services", None, "Cantine  centrale", "Papier", "Salaires"], dtype="string")
+    made["line_id"] = pd.Series([f"made-{i}" for i in range(6)], dtype="string")
+    for lines in (real, made, pd.concat([made, real], ignore_index=True)):
+        expected = first_match(rb, lines)
+        got = _first_match_label_late(rb, lines, None)
+        assert got.equals(expected) and got.dtype == expected.dtype
+    decided = _first_match_label_late(rb, made, None).tolist()
+    assert decided[0] == decided[3] == "CARB-RESTAURATION"  # the label rule, reached in the second pass
+    assert decided[1] == decided[2] == "CARB-PRESTATIONS"  # 6042 without a catering word (or label): a rule after it
+    assert decided[4] == "CARB-FOURNITURES-PAPIER" and decided[5] == "CARB-PERSONNEL"  # after the label rule; first pass
+    assert len(set(_first_match_label_late(rb, real, None).dropna())) > 5  # non-vacuous: many rules decide

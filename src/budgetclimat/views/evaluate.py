@@ -18,6 +18,7 @@ match, in file order, on the distinct combinations of the columns they test.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ import pandas as pd
 
 from budgetclimat import i18n
 from budgetclimat.engine.match import first_match
+from budgetclimat.engine.matcher import columns_of
 from budgetclimat.errors import ConfigError
 from budgetclimat.rulebook import Rulebook
 from budgetclimat.rulebook.kinds import BP, IDENT, UNMAPPED, CarbonThen, weight_to_bp
@@ -155,6 +157,26 @@ class CarbonMapping:
     default: CarbonThen
 
 
+def _first_match_label_late(rulebook: Rulebook, lines: pd.DataFrame, facts: pd.DataFrame | None) -> pd.Series:
+    """:func:`first_match`, with labels normalised only for the lines that reach a rule reading the label.
+
+    The rules before the first one reading ``label`` are tried first, on the columns they read (no label
+    normalised); a line one of them matches has its first match there (the later rules cannot come first).
+    The whole rulebook is then tried on the other lines only. Same id per line as ``first_match`` on all
+    lines: first match in file order, the rules before the label one giving the same answer in both
+    passes (they do not read the label)."""
+    first_label = next((i for i, r in enumerate(rulebook.rules) if "label" in columns_of(r.when)), None)
+    if not first_label:  # no rule reads the label, or the first one does: one pass
+        return first_match(rulebook, lines, facts)
+    rule = first_match(dataclasses.replace(rulebook, rules=rulebook.rules[:first_label]), lines, facts)
+    still = rule.isna().to_numpy(dtype=bool)
+    if still.any():
+        rest = first_match(rulebook, lines[still], facts[still] if facts is not None else None)
+        rule = rule.copy()
+        rule[still] = rest.to_numpy()
+    return rule
+
+
 def carbon_mapping(rulebook: Rulebook) -> CarbonMapping:
     """Load the tables a carbon rulebook names and check every category and factor it uses."""
     _require_kind(rulebook, "carbon")
@@ -205,7 +227,7 @@ def apply_carbon(lines: pd.DataFrame, rulebook: Rulebook | CarbonMapping, facts:
     ``quantities`` (``line_id, factor_id, quantity``) and from the facts declared in ``physical_facts``.
     """
     mapping = rulebook if isinstance(rulebook, CarbonMapping) else carbon_mapping(rulebook)
-    rule = first_match(mapping.rulebook, lines, facts)
+    rule = _first_match_label_late(mapping.rulebook, lines, facts)
     category = per_distinct(rule, lambda r: r.map({rid: o.category for rid, o in mapping.outcomes.items()}).astype("string"))
     exclusion = per_distinct(rule, lambda r: r.map({rid: o.exclude for rid, o in mapping.outcomes.items()}).astype("string"))
     unmatched = rule.isna()
