@@ -166,3 +166,14 @@ def test_carbon_rules_with_labels_normalised_late_are_first_match():
     assert decided[1] == decided[2] == "CARB-PRESTATIONS"  # 6042 without a catering word (or label): a rule after it
     assert decided[4] == "CARB-FOURNITURES-PAPIER" and decided[5] == "CARB-PERSONNEL"  # after the label rule; first pass
     assert len(set(_first_match_label_late(rb, real, None).dropna())) > 5  # non-vacuous: many rules decide
+
+
+def test_index_in_is_get_indexer():
+    from budgetclimat.views.base import index_in
+
+    values = pd.Series(["b", "x", None, "a", "b", "é"], dtype="string")
+    for among in (["a", "b", None], ["a", "b"], ["é"], []):
+        for dtype in ("string", "str"):
+            positions = {v: i for i, v in enumerate(among)}
+            expected = [positions.get(None if v is pd.NA else v, -1) for v in values]
+            assert index_in(values, pd.Series(among, dtype=dtype)).tolist() == expected

@@ -140,3 +140,19 @@ def columns_by_line(frame: pd.DataFrame, line_ids: pd.Series, names: list[str]) 
         column = pd.Series(frame[name].array.take(safe), index=line_ids.index, name=line_ids.name)
         out[name] = column.mask(missing) if missing.any() else column
     return out
+
+
+def index_in(values: pd.Series, among: pd.Series) -> np.ndarray:
+    """Per element of ``values``, its position in ``among`` (``among`` unique; -1: absent), as int64: what
+    ``pd.Index(among).get_indexer(values)`` gives, by one Arrow hash lookup (``pyarrow.compute.index_in``)
+    without converting the text to Python objects."""
+    if not len(values):
+        return np.zeros(0, dtype="int64")
+    left, right = arrow_of(values), arrow_of(among)
+    if isinstance(right, pa.ChunkedArray):
+        right = right.combine_chunks()
+    if right.type != left.type:
+        right = right.cast(left.type)
+    found = pc.index_in(left, value_set=right)
+    found = found.combine_chunks() if isinstance(found, pa.ChunkedArray) else found
+    return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype="int64")

@@ -26,7 +26,7 @@ from budgetclimat import i18n
 from budgetclimat.errors import ConfigError
 from budgetclimat.rulebook.kinds import BP
 from budgetclimat.rulebook.model import AXES
-from budgetclimat.views.base import columns_by_line
+from budgetclimat.views.base import columns_by_line, index_in
 
 COMBINE_RULES = ("max", "sum")
 
@@ -221,7 +221,7 @@ def _numerators(base: pd.DataFrame, weights: pd.DataFrame, ids: pd.Index, object
     num = np.zeros((len(base), len(objectives)), dtype="int64")
     if not len(weights) or not len(objectives):
         return num
-    row = ids.get_indexer(weights["line_id"])
+    row = index_in(weights["line_id"], base["line_id"]) if _textual(weights["line_id"], base["line_id"]) else ids.get_indexer(weights["line_id"])
     col = pd.Index(objectives).get_indexer(weights["objective"])
     keep = (row >= 0) & (col >= 0)
     if not keep.any():
@@ -236,6 +236,11 @@ def _numerators(base: pd.DataFrame, weights: pd.DataFrame, ids: pd.Index, object
     bp = weights["weight_bp"][keep].astype("int64").to_numpy(dtype="int64")
     np.add.at(num, (row, col), amounts * bp)
     return num
+
+
+def _textual(*columns: pd.Series) -> bool:
+    """Whether every column holds text (Arrow or Python strings): the Arrow hash lookup applies."""
+    return all(isinstance(c.dtype, pd.StringDtype) for c in columns)
 
 
 def _round_lines(numerators: np.ndarray) -> np.ndarray:
