@@ -242,8 +242,8 @@ def test_invariant_violation_stops_the_run_with_the_figures(tmp_path, monkeypatc
 
     real = pipeline.classify
 
-    def dropping(lines, ruleset, answers=None):
-        out = real(lines, ruleset, answers)
+    def dropping(lines, ruleset, answers=None, **options):
+        out = real(lines, ruleset, answers, **options)
         first = out.register["line_id"].iloc[0]
         out.register = out.register[out.register["line_id"] != first].reset_index(drop=True)
         return out
@@ -263,8 +263,8 @@ def test_invariant_pieces_must_sum_to_their_line(monkeypatch):
 
     real = pipeline.classify
 
-    def one_cent_off(lines, ruleset, answers=None):
-        out = real(lines, ruleset, answers)
+    def one_cent_off(lines, ruleset, answers=None, **options):
+        out = real(lines, ruleset, answers, **options)
         out.register.loc[0, "amount_share_cents"] += 1
         return out
 

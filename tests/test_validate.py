@@ -186,3 +186,21 @@ def test_checks_run_through_pandera():
     assert isinstance(line_schema(), pa.DataFrameSchema) and isinstance(consistency_schema(), pa.DataFrameSchema)
     names = {c.name for c in consistency_schema().checks}
     assert {"account-unknown", "account-section-mismatch", "account-chapter-mismatch", "duplicate-line"} <= names
+
+
+def test_two_collectivites_of_one_balance_are_not_duplicates(tmp_path):
+    """A DGFiP balance holds many collectivités: two communes with the same budget code, account and
+    fonction are two budgets, not a duplicate line; the same row twice for one siren still is."""
+    from budgetclimat.read import read_budget
+    from budgetclimat.validate import validate_document
+
+    header = "EXER;LBUDG;CBUDG;NOMEN;SIREN;FONCTION;COMPTE;OBNETDEB;OBNETCRE;OOBDEB;OOBCRE"
+    rows = ["2022;COMMUNE A;1;M57;200000001;020;60612;100,00;0;0;0",
+            "2022;COMMUNE B;1;M57;200000002;020;60612;200,00;0;0;0"]
+    path = tmp_path / "balance.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    codes = validate_document(read_budget(path, profile="dgfip")).findings["code"]
+    assert "duplicate-line" not in set(codes)
+    path.write_text("\n".join([header, rows[0], rows[0]]) + "\n", encoding="utf-8")
+    codes = validate_document(read_budget(path, profile="dgfip")).findings["code"]
+    assert (codes == "duplicate-line").sum() == 1

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from budgetclimat import i18n, model
@@ -316,7 +317,6 @@ def check_invariants(result: RunResult, lines_read: int | None = None) -> None:
         raise InvariantViolated("invariant-violated", check="line_id unique", detail=f"{int(lines['line_id'].duplicated().sum())} duplicate line ids")
     if not len(reg):
         return
-    import numpy as np  # here, not at the top: pipeline.py is shared with other changes
 
     line_ids = lines["line_id"].astype("string").to_numpy()
     amounts = lines["amount_cents"].astype("int64").to_numpy()

@@ -107,9 +107,10 @@ ENUMS: dict[str, tuple[str, tuple[str, ...]]] = {
 # Chapitres globalisés of the social allowances (RMI 015/010, APA 016, RSA 017/018, M52 and M57): a
 # département votes there every account of the allowance, whatever chapter the plan gives the account.
 ALLOWANCE_CHAPTERS = ("010", "015", "016", "017", "018")
-# A line is the same imputation as another when all of these agree within one document.
+# A line is the same imputation as another when all of these agree within one document (the siret: a
+# DGFiP balance holds many collectivités, whose budget codes, accounts and fonctions coincide).
 DUPLICATE_KEYS = [
-    "source_file", "exercice", "doc_type", "budget_code", "chapitre_fonction",
+    "source_file", "siret", "exercice", "doc_type", "budget_code", "chapitre_fonction",
     "nature", "fonction", "section", "sens", "operation", "operation_code", "ap_code", "chapitre",
 ]
 

@@ -25,7 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 @runtime_checkable
@@ -82,5 +85,74 @@ def in_scope_lines(lines: pd.DataFrame, register: pd.DataFrame) -> pd.Series:
     if register is None or not len(register):
         return pd.Series(True, index=lines.index)
     out = (register["scope"].astype("string") == "out").fillna(False) & register["rule_id"].notna()
-    ruled_out = pd.Index(register.loc[out.to_numpy(dtype=bool), "line_id"].astype("string").unique())
-    return pd.Series(~ids.isin(ruled_out).to_numpy(dtype=bool), index=lines.index)
+    ruled_out = register["line_id"].astype("string")[out.to_numpy(dtype=bool)]
+    return pd.Series(~isin_mask(ids, ruled_out), index=lines.index)
+
+
+def arrow_of(values: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """``values`` as an Arrow array (zero copy for Arrow-backed text), converted once per call."""
+    array = values.array if isinstance(values, pd.Series) else values
+    try:
+        return pa.array(array) if not hasattr(array, "__arrow_array__") else array.__arrow_array__()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return pa.array(np.asarray(values, dtype=object), from_pandas=True)
+
+
+def isin_mask(values: pd.Series, among: pd.Series) -> np.ndarray:
+    """Per element of ``values``, whether it is one of ``among``, as a numpy bool array: what
+    ``values.isin(among)`` says, by one Arrow hash lookup (``pyarrow.compute.is_in``, a missing value is in
+    ``among`` when ``among`` has one) instead of pandas' Python loop over Arrow strings."""
+    if not len(values):
+        return np.zeros(0, dtype=bool)
+    left = arrow_of(values)
+    right = arrow_of(among)
+    if isinstance(right, pa.ChunkedArray):
+        right = right.combine_chunks()
+    if right.type != left.type:
+        right = right.cast(left.type)
+    hit = pc.is_in(left, value_set=right)
+    return np.asarray(hit.to_numpy(zero_copy_only=False) if isinstance(hit, pa.Array) else hit.to_numpy(), dtype=bool)
+
+
+
+def per_distinct(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``fn(values)`` for an element-wise ``fn`` (a ``map`` through a table, a cast…), computed once per
+    distinct value of ``values`` (``pd.factorize``, a hash pass) and read back through the codes by one
+    ``take``: same values, same dtype, same index as ``fn(values)``."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = pd.concat([pd.Series(uniques), pd.Series([None], dtype=values.dtype)], ignore_index=True)  # code -1 reads this missing value
+    out = fn(distinct)
+    return pd.Series(out.array.take(codes), index=values.index, name=values.name)
+
+
+def columns_by_line(frame: pd.DataFrame, line_ids: pd.Series, names: list[str]) -> dict[str, pd.Series] | None:
+    """``{name: line_ids.map(frame.set_index("line_id")[name])}`` by one hash lookup (``get_indexer``) and a
+    ``take`` per column instead of a string map per column; None where that shortcut does not apply (line
+    ids not unique or missing, no lines): the caller maps."""
+    ids = pd.Index(frame["line_id"])
+    if not len(frame) or not ids.is_unique or ids.hasnans or line_ids.isna().any():
+        return None
+    at = ids.get_indexer(line_ids)
+    missing = at < 0
+    safe = np.where(missing, 0, at)
+    out = {}
+    for name in names:
+        column = pd.Series(frame[name].array.take(safe), index=line_ids.index, name=line_ids.name)
+        out[name] = column.mask(missing) if missing.any() else column
+    return out
+
+
+def index_in(values: pd.Series, among: pd.Series) -> np.ndarray:
+    """Per element of ``values``, its position in ``among`` (``among`` unique; -1: absent), as int64: what
+    ``pd.Index(among).get_indexer(values)`` gives, by one Arrow hash lookup (``pyarrow.compute.index_in``)
+    without converting the text to Python objects."""
+    if not len(values):
+        return np.zeros(0, dtype="int64")
+    left, right = arrow_of(values), arrow_of(among)
+    if isinstance(right, pa.ChunkedArray):
+        right = right.combine_chunks()
+    if right.type != left.type:
+        right = right.cast(left.type)
+    found = pc.index_in(left, value_set=right)
+    found = found.combine_chunks() if isinstance(found, pa.ChunkedArray) else found
+    return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype="int64")

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import pandas as pd
 
+from budgetclimat.engine.match import columns_read
 from budgetclimat.paths import rules_dir
 from budgetclimat.rulebook import load_rulebook
 from budgetclimat.rulebook.model import RuleSet
 from budgetclimat.views.base import VIEWS, ViewInputs, ViewSpec, in_scope_lines, register_view
 from budgetclimat.views.carbon import CarbonResult, range_sums
-from budgetclimat.views.evaluate import apply_carbon, apply_weights
+from budgetclimat.views.evaluate import WeightsPreset, apply_carbon, apply_weights, weights_preset
 from budgetclimat.views.territory import MeasuresMoney, TerritoryResult, measures_money, territory_view
 from budgetclimat.views.weighted import WeightedResult
 
@@ -39,7 +40,11 @@ def compute_weighted(inputs: ViewInputs) -> WeightedResult:
     facts = inputs.facts
     base = (in_scope_lines(lines, inputs.register).to_numpy(dtype=bool) & (lines["sens"] == "D").fillna(False).to_numpy(dtype=bool)
             & (lines["operation"] == "reel").fillna(False).to_numpy(dtype=bool))
-    weighted, _ = apply_weights(lines[base].reset_index(drop=True), weights_rb, inputs.register, facts[base] if facts is not None else None)
+    # Only the columns the weights read are filtered (rows of the base): line id, amount, what its rules test.
+    preset = weights_rb if isinstance(weights_rb, WeightsPreset) else weights_preset(weights_rb)
+    needed = ["line_id", "amount_cents"] + sorted(columns_read([preset.rulebook]) - {"line_id", "amount_cents"})
+    chosen = lines[[c for c in needed if c in lines.columns]]
+    weighted, _ = apply_weights(chosen[base].reset_index(drop=True), preset, inputs.register, facts[base] if facts is not None else None)
     return weighted
 
 

@@ -25,10 +25,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from budgetclimat.errors import WARNING, ConfigError, empty_findings, findings_frame
 from budgetclimat.paths import rules_dir
 from budgetclimat.rulebook.kinds import UNMAPPED
+from budgetclimat.views.base import arrow_of, isin_mask, per_distinct
 from budgetclimat.views.factors import (
     MONETARY_QUANTITY_UNITS,
     Deflator,
@@ -133,7 +135,7 @@ class CarbonSums:
             lines=("line_id", "size"), amount_cents=("amount_cents", "sum"), gco2e=("gco2e", "sum"), at_low=("at_low", "sum"), at_high=("at_high", "sum"))
         excluded = parts[parts["carbon_method"] == EXCLUDED]
         by_exclusion = excluded.groupby("carbon_exclusion", sort=True).agg(lines=("line_id", "size"), amount_cents=("amount_cents", "sum"))
-        used_ids = set("+".join(emitting["factor_id"].dropna()).split("+")) - {""}
+        used_ids = set("+".join(pd.unique(emitting["factor_id"].dropna().to_numpy(dtype=object))).split("+")) - {""}  # distinct ids joined, not every line's
         provenance = [c for c in ("factor_id", "kind", "category", "label", "value", "unit", "currency", "price_year", "vat_basis",
                                   "region", "uncertainty_pct", "source", "edition", "status", "file") if c in factors.columns]
         used = factors["factor_id"].isin(used_ids).to_numpy(dtype=bool)
@@ -275,50 +277,63 @@ def carbon_view(
     structural reason (an unmapped line with a quantity is estimated physically).
     """
     base = lines[["line_id", "exercice", "nature", "amount_cents"]].reset_index(drop=True)
-    m = mapping.reindex(columns=["line_id", "carbon_category", "carbon_exclusion", "carbon_rule"]).drop_duplicates("line_id")
-    frame = base.merge(m, on="line_id", how="left", validate="one_to_one")
+    m = mapping.reindex(columns=["line_id", "carbon_category", "carbon_exclusion", "carbon_rule"])
+    if _aligned(base["line_id"], m["line_id"]):  # one row per line, in the lines' order (apply_carbon's): no merge needed
+        frame = base.copy()
+        if frame["line_id"].dtype != m["line_id"].dtype:  # the merge's key column: object when the two sides' dtypes differ
+            frame["line_id"] = frame["line_id"].astype(object)
+        for column in ("carbon_category", "carbon_exclusion", "carbon_rule"):
+            frame[column] = m[column].to_numpy()
+    else:
+        frame = base.merge(m.drop_duplicates("line_id"), on="line_id", how="left", validate="one_to_one")
     for column in ("carbon_category", "carbon_exclusion", "carbon_rule"):
         frame[column] = frame[column].astype("string")
     unmapped = frame["carbon_category"].isna() & frame["carbon_exclusion"].isna()
     frame["carbon_exclusion"] = frame["carbon_exclusion"].mask(unmapped, UNMAPPED)
-    unknown = frame["carbon_category"].notna() & ~frame["carbon_category"].isin(list(settings.categories))
+    unknown = frame["carbon_category"].notna() & ~isin_mask(frame["carbon_category"], pd.Series(list(settings.categories), dtype="string"))
     if unknown.any():
         raise ConfigError("carbon-unknown-category", file=settings.source, category=frame.loc[unknown, "carbon_category"].iloc[0],
                           expected=", ".join(sorted(settings.categories)))
 
     spend = frame["carbon_category"].notna() & frame["carbon_exclusion"].isna()
-    frame["factor_id"] = frame["carbon_category"].map(settings.categories).where(spend).astype("string")
+    frame["factor_id"] = per_distinct(frame["carbon_category"], lambda c: c.map(settings.categories)).where(spend).astype("string")
     factors = settings.factors.frame.set_index("factor_id")
     amount_eur = frame["amount_cents"].astype("float64") / 100
 
     # Conversion to the factor's basis: VAT, price year, currency, quantity unit.
     fid = frame["factor_id"]
-    vat_basis = fid.map(factors["vat_basis"]).astype("string").fillna("")
-    vat_rate = settings.vat.rates(frame["nature"])
+    codes, distinct_fid = pd.factorize(fid)  # every factor column read once per distinct factor, through the codes
+    distinct_fid = pd.concat([pd.Series(distinct_fid), pd.Series([None], dtype=fid.dtype)], ignore_index=True)  # code -1: no factor
+
+    def of_factor(fn) -> pd.Series:
+        return pd.Series(fn(distinct_fid).array.take(codes), index=fid.index)
+
+    vat_basis = of_factor(lambda f: f.map(factors["vat_basis"]).astype("string").fillna(""))
+    vat_rate = per_distinct(frame["nature"], settings.vat.rates)  # prefix masks on the distinct accounts, read back by code
     if settings.vat.amounts_include_vat:
         divisor = pd.Series(np.where(vat_basis == "HT", 1 + vat_rate, 1.0), dtype="float64")
     else:
         divisor = pd.Series(np.where(vat_basis == "TTC", 1 / (1 + vat_rate), 1.0), dtype="float64")
     frame["vat_rate"] = pd.Series(np.where(spend & (divisor != 1.0), vat_rate, 0.0), dtype="float64")
-    price_year = fid.map(factors["price_year"]).astype("Int64")
+    price_year = of_factor(lambda f: f.map(factors["price_year"]).astype("Int64"))
     ratio = pd.Series(np.nan, index=frame.index, dtype="float64")
     nearest: dict[int, int] = {}
     if spend.any():
         nearest = settings.deflator.nearest_years(pd.concat([frame.loc[spend, "exercice"], price_year[spend]]))
         ratio[spend] = settings.deflator.ratio(frame.loc[spend, "exercice"].astype("Int64"), price_year[spend])
-        currency = fid.map(factors["currency"]).astype("string").fillna("EUR")
+        currency = of_factor(lambda f: f.map(factors["currency"]).astype("string").fillna("EUR"))
         if (spend & (currency != "EUR")).any():
             if settings.exchange is None:
                 raise ConfigError("exchange-rate-missing", file=settings.source, currency=currency[spend & (currency != "EUR")].iloc[0],
                                   year=int(price_year[spend & (currency != "EUR")].iloc[0]))
             ratio[spend] = ratio[spend] * settings.exchange.per_eur(currency[spend], price_year[spend])
     frame["deflator_ratio"] = ratio
-    per_unit = fid.map(factors["quantity_unit"]).map(MONETARY_QUANTITY_UNITS).astype("float64")
+    per_unit = of_factor(lambda f: f.map(factors["quantity_unit"]).map(MONETARY_QUANTITY_UNITS).astype("float64"))
     basis = amount_eur / divisor * ratio / per_unit
     frame["amount_factor_basis"] = basis.where(spend)
-    value = fid.map(factors["value"]).astype("float64")
+    value = of_factor(lambda f: f.map(factors["value"]).astype("float64"))
     kg = (basis * value).where(spend, 0.0)
-    uncertainty = fid.map(factors["uncertainty_pct"]).astype("float64").fillna(0.0) / 100
+    uncertainty = of_factor(lambda f: f.map(factors["uncertainty_pct"]).astype("float64").fillna(0.0)) / 100
     frame["carbon_method"] = pd.Series(np.where(spend, SPEND, EXCLUDED), dtype="string")
     frame["quantity"] = pd.Series(np.nan, index=frame.index, dtype="float64")
 
@@ -345,6 +360,17 @@ def carbon_view(
     ])
     return result
 
+
+def _aligned(ids: pd.Series, other: pd.Series) -> bool:
+    """Whether ``other`` is ``ids`` row for row (same length, same values, no missing one) and ``ids`` are
+    unique: then a left one-to-one merge on them is ``other``'s rows as they are."""
+    if len(ids) != len(other) or ids.isna().any() or other.isna().any():
+        return False
+    if not all(isinstance(d, pd.StringDtype) or d == object for d in (ids.dtype, other.dtype)):
+        return False
+    a, b = ids.astype("string"), other.astype("string")
+    return bool(pc.all(pc.equal(arrow_of(a), arrow_of(b))).as_py()) and pd.Index(a).is_unique
+    
 
 def _physical_override(frame, kg, uncertainty, quantities, settings):
     q = quantities.reindex(columns=["line_id", "factor_id", "quantity"]).copy()

@@ -18,17 +18,21 @@ match, in file order, on the distinct combinations of the columns they test.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from budgetclimat import i18n
 from budgetclimat.engine.match import first_match
+from budgetclimat.engine.matcher import columns_of
 from budgetclimat.errors import ConfigError
 from budgetclimat.rulebook import Rulebook
 from budgetclimat.rulebook.kinds import BP, IDENT, UNMAPPED, CarbonThen, weight_to_bp
 from budgetclimat.rulebook.model import CLASSES, Text
+from budgetclimat.views.base import isin_mask, per_distinct
 from budgetclimat.views.carbon import CarbonResult, CarbonSettings, carbon_view, quantities_from_facts
 from budgetclimat.views.factors import load_deflator, load_exchange_rates, load_factor_tables, load_vat
 from budgetclimat.views.weighted import AXES, COMBINE_RULES, WeightedResult, weighted_view, weights_from_classes
@@ -109,14 +113,35 @@ def apply_weights(lines: pd.DataFrame, rulebook: Rulebook | WeightsPreset, regis
     rule = first_match(preset.rulebook, lines, facts)
     rows = [(rid, obj, bp) for rid, weights in preset.rule_weights.items() for obj, bp in weights.items()]
     table = pd.DataFrame(rows, columns=["rule_id", "objective", "weight_bp"])
-    matched = pd.DataFrame({"line_id": lines["line_id"].to_numpy(), "rule_id": rule.to_numpy()})
-    long = matched.merge(table, on="rule_id", how="inner")[["line_id", "objective", "weight_bp"]]
+    long = _rule_weights(lines["line_id"], rule, table)
     if preset.from_classes and register is not None and len(register):
-        unmatched = pd.Index(pd.unique(lines.loc[rule.isna().to_numpy(), "line_id"].astype("string").dropna()))
-        reg = register[unmatched.get_indexer(register["line_id"].astype("string").to_numpy()) >= 0]  # a hash lookup, not isin's Python loop
+        unmatched = lines["line_id"].astype("string")[rule.isna().to_numpy()].dropna()
+        read = [c for c in ("line_id", "axis", "class", "amount_share_cents", "amount_cents") if c in register.columns]  # what weights_from_classes reads
+        reg = register[read][isin_mask(register["line_id"].astype("string"), unmatched)]  # one Arrow hash lookup, not isin's Python loop
         long = pd.concat([long, weights_from_classes(reg, preset.from_classes, preset.axes)], ignore_index=True)
     result = weighted_view(lines, long, objectives=preset.objectives, combine=combine or preset.combine)
     return result, rule
+
+
+def _rule_weights(line_ids: pd.Series, rule: pd.Series, table: pd.DataFrame) -> pd.DataFrame:
+    """``line_id, objective, weight_bp``: each line's rule's rows of ``table`` (``rule_id, objective,
+    weight_bp``), as an inner merge on the rule id gives them (lines in order, a rule's rows in table
+    order), by a hash lookup of the rule id and integer repeats instead of a merge of the lines."""
+    codes = pd.Index(pd.unique(table["rule_id"])).get_indexer(rule.astype(object).where(rule.notna(), None)) if len(table) else np.full(len(rule), -1)
+    table_code = pd.Index(pd.unique(table["rule_id"])).get_indexer(table["rule_id"]) if len(table) else np.zeros(0, dtype="int64")
+    order = np.argsort(table_code, kind="stable")  # the table's rows grouped by rule, table order kept
+    counts = np.bincount(table_code, minlength=int(table_code.max()) + 1 if len(table_code) else 0)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype("int64") if len(counts) else np.zeros(0, dtype="int64")
+    sel = np.flatnonzero(codes >= 0)
+    per = counts[codes[sel]] if len(sel) else np.zeros(0, dtype="int64")
+    left = np.repeat(sel, per)
+    within = np.arange(len(left)) - np.repeat(np.cumsum(per) - per, per)
+    right = order[np.repeat(starts[codes[sel]], per) + within] if len(left) else np.zeros(0, dtype="int64")
+    return pd.DataFrame({
+        "line_id": line_ids.to_numpy()[left],
+        "objective": table["objective"].to_numpy()[right],
+        "weight_bp": table["weight_bp"].to_numpy(dtype="int64")[right],
+    })
 
 
 # ---- carbon --------------------------------------------------------------------------------------
@@ -130,6 +155,26 @@ class CarbonMapping:
     settings: CarbonSettings
     outcomes: dict[str, CarbonThen]
     default: CarbonThen
+
+
+def _first_match_label_late(rulebook: Rulebook, lines: pd.DataFrame, facts: pd.DataFrame | None) -> pd.Series:
+    """:func:`first_match`, with labels normalised only for the lines that reach a rule reading the label.
+
+    The rules before the first one reading ``label`` are tried first, on the columns they read (no label
+    normalised); a line one of them matches has its first match there (the later rules cannot come first).
+    The whole rulebook is then tried on the other lines only. Same id per line as ``first_match`` on all
+    lines: first match in file order, the rules before the label one giving the same answer in both
+    passes (they do not read the label)."""
+    first_label = next((i for i, r in enumerate(rulebook.rules) if "label" in columns_of(r.when)), None)
+    if not first_label:  # no rule reads the label, or the first one does: one pass
+        return first_match(rulebook, lines, facts)
+    rule = first_match(dataclasses.replace(rulebook, rules=rulebook.rules[:first_label]), lines, facts)
+    still = rule.isna().to_numpy(dtype=bool)
+    if still.any():
+        rest = first_match(rulebook, lines[still], facts[still] if facts is not None else None)
+        rule = rule.copy()
+        rule[still] = rest.to_numpy()
+    return rule
 
 
 def carbon_mapping(rulebook: Rulebook) -> CarbonMapping:
@@ -182,9 +227,9 @@ def apply_carbon(lines: pd.DataFrame, rulebook: Rulebook | CarbonMapping, facts:
     ``quantities`` (``line_id, factor_id, quantity``) and from the facts declared in ``physical_facts``.
     """
     mapping = rulebook if isinstance(rulebook, CarbonMapping) else carbon_mapping(rulebook)
-    rule = first_match(mapping.rulebook, lines, facts)
-    category = rule.map({rid: o.category for rid, o in mapping.outcomes.items()}).astype("string")
-    exclusion = rule.map({rid: o.exclude for rid, o in mapping.outcomes.items()}).astype("string")
+    rule = _first_match_label_late(mapping.rulebook, lines, facts)
+    category = per_distinct(rule, lambda r: r.map({rid: o.category for rid, o in mapping.outcomes.items()}).astype("string"))
+    exclusion = per_distinct(rule, lambda r: r.map({rid: o.exclude for rid, o in mapping.outcomes.items()}).astype("string"))
     unmatched = rule.isna()
     category = category.mask(unmatched, mapping.default.category)
     exclusion = exclusion.mask(unmatched, mapping.default.exclude)

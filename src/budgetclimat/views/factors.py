@@ -191,7 +191,7 @@ class Deflator:
         """``{year asked: year used}`` for the years of ``years`` the table lacks: the nearest year of the
         table (the earlier one on a tie). Empty when every year is in the table."""
         have = sorted(int(y) for y in self.index.index)
-        asked = sorted(set(pd.Series(years).dropna().astype("int64").tolist()) - set(have))
+        asked = sorted(set(pd.unique(pd.Series(years).dropna().astype("int64").to_numpy()).tolist()) - set(have))  # distinct years first: no list of every line
         return {y: min(have, key=lambda h: (abs(h - y), h)) for y in asked}  # a handful of distinct years
 
     def ratio(self, from_years: pd.Series, to_years: pd.Series) -> pd.Series:

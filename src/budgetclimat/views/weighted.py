@@ -26,6 +26,7 @@ from budgetclimat import i18n
 from budgetclimat.errors import ConfigError
 from budgetclimat.rulebook.kinds import BP
 from budgetclimat.rulebook.model import AXES
+from budgetclimat.views.base import columns_by_line, index_in
 
 COMBINE_RULES = ("max", "sum")
 
@@ -118,6 +119,9 @@ class WeightedResult:
     def register_columns(self, line_ids: pd.Series) -> dict[str, pd.Series]:
         """The weight of each objective of the lines ``line_ids`` (empty where a line has none), for the line register."""
         names = [f"weight_{o}" for o in self.objectives]
+        found = columns_by_line(self.lines, line_ids, names)
+        if found is not None:
+            return {name: column.astype("Float64") for name, column in found.items()}
         weights = self.lines.set_index("line_id")[names]
         return {name: line_ids.map(weights[name]).astype("Float64") for name in names}
 
@@ -171,16 +175,20 @@ def weighted_view(lines: pd.DataFrame, weights: pd.DataFrame, *, objectives: lis
     base = lines[["line_id", "amount_cents"]].reset_index(drop=True).copy()
     base["amount_cents"] = base["amount_cents"].astype("int64")
     n = len(base)
-    w = weights.copy()
-    line_amounts = w["line_id"].map(base.set_index("line_id")["amount_cents"])
-    w["amount_cents"] = w["amount_cents"].fillna(line_amounts) if "amount_cents" in w.columns else line_amounts
-    w = w[w["line_id"].isin(base["line_id"]) & w["objective"].isin(objectives)]
-    w["num"] = w["amount_cents"].astype("int64") * w["weight_bp"].astype("int64")
-    num = (
-        w.pivot_table(index="line_id", columns="objective", values="num", aggfunc="sum", fill_value=0)
-        .reindex(index=base["line_id"], columns=objectives, fill_value=0)
-        .to_numpy(dtype="int64")
-    ) if len(w) else np.zeros((n, len(objectives)), dtype="int64")
+    ids = pd.Index(base["line_id"])
+    if ids.is_unique:
+        num = _numerators(base, weights, ids, objectives)
+    else:  # not a run's lines (line ids are unique there): the general path
+        w = weights.copy()
+        line_amounts = w["line_id"].map(base.set_index("line_id")["amount_cents"])
+        w["amount_cents"] = w["amount_cents"].fillna(line_amounts) if "amount_cents" in w.columns else line_amounts
+        w = w[w["line_id"].isin(base["line_id"]) & w["objective"].isin(objectives)]
+        w["num"] = w["amount_cents"].astype("int64") * w["weight_bp"].astype("int64")
+        num = (
+            w.pivot_table(index="line_id", columns="objective", values="num", aggfunc="sum", fill_value=0)
+            .reindex(index=base["line_id"], columns=objectives, fill_value=0)
+            .to_numpy(dtype="int64")
+        ) if len(w) else np.zeros((n, len(objectives)), dtype="int64")
 
     out = base.copy()
     cents = base["amount_cents"].to_numpy()
@@ -204,6 +212,35 @@ def weighted_view(lines: pd.DataFrame, weights: pd.DataFrame, *, objectives: lis
         combined_num=int(np.asarray(combined_num, dtype="int64").sum()),
     )
     return WeightedResult(out, sums)
+
+
+def _numerators(base: pd.DataFrame, weights: pd.DataFrame, ids: pd.Index, objectives: list[str]) -> np.ndarray:
+    """Σ cents × bp per line of ``base`` (row, in the order of ``ids``, unique) and objective (column), exact
+    int64: each weight row placed by a hash lookup of its line and objective, summed with ``np.add.at``. A
+    row of a line or objective not asked for is left out; a row without ``amount_cents`` weighs its line's."""
+    num = np.zeros((len(base), len(objectives)), dtype="int64")
+    if not len(weights) or not len(objectives):
+        return num
+    row = index_in(weights["line_id"], base["line_id"]) if _textual(weights["line_id"], base["line_id"]) else ids.get_indexer(weights["line_id"])
+    col = pd.Index(objectives).get_indexer(weights["objective"])
+    keep = (row >= 0) & (col >= 0)
+    if not keep.any():
+        return num
+    row, col = row[keep], col[keep]
+    line_amounts = base["amount_cents"].to_numpy(dtype="int64")[row]
+    if "amount_cents" in weights.columns:
+        given = weights["amount_cents"][keep]
+        amounts = np.where(given.isna().to_numpy(dtype=bool), line_amounts, given.fillna(0).to_numpy(dtype="int64"))
+    else:
+        amounts = line_amounts
+    bp = weights["weight_bp"][keep].astype("int64").to_numpy(dtype="int64")
+    np.add.at(num, (row, col), amounts * bp)
+    return num
+
+
+def _textual(*columns: pd.Series) -> bool:
+    """Whether every column holds text (Arrow or Python strings): the Arrow hash lookup applies."""
+    return all(isinstance(c.dtype, pd.StringDtype) for c in columns)
 
 
 def _round_lines(numerators: np.ndarray) -> np.ndarray:
