@@ -52,7 +52,7 @@ import pandas as pd
 
 from budgetclimat import errors, i18n, limits, model
 from budgetclimat.errors import ConfigError, InvalidDataError
-from budgetclimat.read import tabular
+from budgetclimat.read import read_budget, require_files, tabular
 from budgetclimat.read.detect import TOTEM, detect_format
 from budgetclimat.read.profiles import available_profiles, resolve_profile, split_constants, with_mapping
 
@@ -80,8 +80,6 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
             files += found
         else:
             files.append(p)
-    from budgetclimat.read import require_files
-
     return require_files(files)
 
 
@@ -155,8 +153,6 @@ def _once(findings: pd.DataFrame, said: set[tuple]) -> pd.DataFrame:
 
 
 def _file_partitions(path: Path, lines: int, profile, basis, constants, sheet) -> Iterator[model.BudgetDocument]:
-    from budgetclimat.read import read_budget
-
     with path.open("rb") as handle:
         head = handle.read(16)
     if head[:4] == tabular.PARQUET_MAGIC:

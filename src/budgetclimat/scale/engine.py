@@ -28,18 +28,21 @@ import numpy as np
 import pandas as pd
 
 from budgetclimat import i18n, model
-from budgetclimat.engine.classify import classify, staff_totals
-from budgetclimat.engine.figures import Figures, compute
+from budgetclimat.engine.classify import REGISTER_COLUMNS, REGISTER_DTYPES, classify, staff_totals
+from budgetclimat.engine.figures import Figures, compute, euros
 from budgetclimat.engine.worklist import Services, coverage, load_services
 from budgetclimat.errors import ERROR, WARNING, concat_findings
 from budgetclimat.export.workbook.annex import annex_year_finding
-from budgetclimat.export.register import CSV_DIALECTS, EURO_TEXT_COLUMNS, TEXT_COLUMNS, line_register
+from budgetclimat.export.register import CSV_DIALECTS, EURO_TEXT_COLUMNS, REGISTER_EXPORT_COLUMNS, TEXT_COLUMNS, line_register
 from budgetclimat.outputs import atomic_output, formula_safe
 from budgetclimat.pipeline import STAFF_POOL, resolve_answers, resolve_ruleset, run_lines, stop_on_unplaceable
 from budgetclimat.read.partitions import iter_partitions
 from budgetclimat.scale import collectivites as coll
 from budgetclimat.scale.merge import RECONCILIATION_CODES, FindingsSink, merge_figures, merge_reconciliations, merge_worklist, worklist_partial
 from budgetclimat.validate import validate_document
+from budgetclimat.views.builtin import DEFAULT_CARBON, DEFAULT_WEIGHTS, _pick
+from budgetclimat.views.carbon import CarbonResult
+from budgetclimat.views.weighted import WeightedResult
 
 DEFAULT_PARTITION_LINES = 200_000
 
@@ -198,7 +201,6 @@ class RegisterWriter:
         if self._writer is not None:
             self._writer.close()
         if self._handle is None and self._writer is None and ok:  # no partition: an empty register with its columns
-            from budgetclimat.export.register import REGISTER_EXPORT_COLUMNS
 
             self.write(pd.DataFrame({c: pd.Series(dtype="string") for c in REGISTER_EXPORT_COLUMNS}).astype(
                 {"amount_cents": "int64", "amount_share_cents": "int64", "piece": "int64", "share": "float64"}))
@@ -263,8 +265,6 @@ class PartitionedRun:
 
 def view_summaries(views: dict) -> dict:
     """The merged views' summaries (weighted, carbon), as the in-memory run's summary JSON shows them."""
-    from budgetclimat.views.carbon import CarbonResult
-    from budgetclimat.views.weighted import WeightedResult
 
     out = {}
     if "weighted" in views:
@@ -277,7 +277,6 @@ def view_summaries(views: dict) -> dict:
 def build_summary(run: PartitionedRun) -> dict:
     """The summary JSON of a merged run (the keys of :func:`budgetclimat.export.register.summary`, without
     the ranges and the carry-over of answers, which a partitioned run does not compute)."""
-    from budgetclimat.engine.figures import euros
 
     f = run.figures
     out: dict = {
@@ -368,7 +367,6 @@ class Merger:
 
 
 def _empty_register() -> pd.DataFrame:
-    from budgetclimat.engine.classify import REGISTER_COLUMNS, REGISTER_DTYPES
 
     return pd.DataFrame({c: pd.Series(dtype=REGISTER_DTYPES[c]) for c in REGISTER_COLUMNS})
 
@@ -378,7 +376,6 @@ def make_settings(rulebooks=None, answers=None, staff_costs=None, conventions=Tr
     ruleset = resolve_ruleset(rulebooks).with_staff_costs(staff_costs)
     if not conventions:
         ruleset = ruleset.without_conventions()
-    from budgetclimat.views.builtin import DEFAULT_CARBON, DEFAULT_WEIGHTS, _pick
 
     views = {"weights": _pick(ruleset, "weights", DEFAULT_WEIGHTS), "carbon": _pick(ruleset, "carbon", DEFAULT_CARBON)}
     return Settings(ruleset=ruleset, answers=resolve_answers(answers), services=services or load_services(), lang=i18n.language(),

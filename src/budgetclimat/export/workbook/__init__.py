@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from budgetclimat import i18n
+from budgetclimat.limits import WORKBOOK_SHEET_LINES
 from budgetclimat.outputs import atomic_output, not_writable
 
 from . import labels as _labels  # noqa: F401 - registers the texts
@@ -151,8 +152,6 @@ def write_workbook(
     prep = prepare(result)
     if answers is None:
         answers = getattr(result, "answers", None)
-    from budgetclimat.limits import WORKBOOK_SHEET_LINES
-
     limit = min(max_sheet_rows or WORKBOOK_SHEET_LINES, SHEET_ROW_LIMIT - 10)  # (10: the rows above a table)
 
     wb = Workbook(write_only=True)
