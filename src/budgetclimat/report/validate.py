@@ -7,7 +7,6 @@ findings counted by code, then the findings grouped as a person reads them (:cla
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field

@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from budgetclimat.engine.conventions import records
 from budgetclimat.engine.figures import Amount, AxisFigures, Figures
 from budgetclimat.engine.worklist import WORKLIST_COLUMNS, Services, aa_pairs
 from budgetclimat.errors import concat_findings, empty_findings
