@@ -237,6 +237,19 @@ def test_scheduler_only_with_dask():
     assert "--engine dask" in got.stderr
 
 
+def test_partition_lines_only_with_a_partitioned_engine():
+    got = invoke(["classify", MONTPELLIER, "--partition-lines", "5000"], code=2)
+    assert "--partition-lines 5000" in got.stderr and "--engine partitions" in got.stderr
+
+
+def test_partitioned_terminal_says_the_ranges_are_not_computed():
+    memory = invoke(["classify", MONTPELLIER])
+    part = invoke(["classify", MONTPELLIER, "--engine", "partitions"])
+    assert "tant que les questions sont ouvertes : favorable entre" in memory.stdout
+    assert "non calculées avec --engine partitions" not in memory.stdout
+    assert part.stdout.count("non calculées avec --engine partitions") == 2  # once per axis, where memory shows them
+
+
 def test_dask_scheduler_unreachable():
     pytest.importorskip("distributed")
     got = invoke(["classify", MONTPELLIER, "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"], code=2)

@@ -67,9 +67,10 @@ def answers_option(f):
 @click.option("--engine", "engine", type=click.Choice(["memory", "partitions", "dask"]), default="memory", show_default=True,
               help="How the lines are processed: memory (every line at once), partitions (a few hundred thousand lines at a time: "
               "memory bounded by --partition-lines) or dask (the partitions on a Dask cluster; extra budgetclimat[dask]). "
-              "partitions and dask write no workbook (-o, --pack) and show no ranges.")
-@click.option("--partition-lines", "partition_lines", type=click.IntRange(min=1000), default=200_000, show_default=True,
-              help="Lines per partition with --engine partitions or dask.")
+              "partitions and dask write no workbook (-o, --pack), no territory carbon budget (--inventory, --trajectory, --measures) "
+              "and show no ranges.")
+@click.option("--partition-lines", "partition_lines", type=click.IntRange(min=1000), metavar="N",
+              help="Lines per partition with --engine partitions or dask (default: 200000).")
 @click.option("--scheduler", "scheduler", metavar="ADDRESS",
               help="Address of a Dask scheduler (tcp://host:8786) for --engine dask. Default: a local cluster on this machine.")
 @click.option("--summary-by-collectivite", "by_collectivite", type=click.Path(path_type=Path, dir_okay=False),
@@ -100,6 +101,8 @@ def classify(files, rules, answers, output, pack, lines_out, summary_json, inven
                 raise ConfigError("engine-option-unavailable", value=option, column=engine)
     if scheduler is not None and engine != "dask":
         raise ConfigError("scheduler-without-dask", value=scheduler, column=engine)
+    if partition_lines is not None and engine == "memory":
+        raise ConfigError("partition-lines-without-engine", value=str(partition_lines), column=engine)
     for out in (output, pack, lines_out, summary_json, by_collectivite):
         if out is not None:
             check_not_input(out, inputs)
@@ -163,11 +166,12 @@ def _classify_partitioned(files, rules, answers, lines_out, summary_json, servic
     from budgetclimat.export.register import without_paths
     from budgetclimat.outputs import atomic_output
     from budgetclimat.report.classify import partitioned_report
-    from budgetclimat.scale.engine import run_partitioned
+    from budgetclimat.scale.engine import DEFAULT_PARTITION_LINES, run_partitioned
 
     services = load_services(services_file) if services_file is not None else None
     options = dict(rulebooks=list(rules) or None, answers=list(answers) or None, profile=profile, basis=basis, constants=constants,
-                   staff_costs=staff_costs, conventions=not no_conventions, services=services, partition_lines=partition_lines,
+                   staff_costs=staff_costs, conventions=not no_conventions, services=services,
+                   partition_lines=partition_lines or DEFAULT_PARTITION_LINES,
                    lines_out=lines_out, inputs=inputs, by_collectivite=by_collectivite is not None)
     if engine == "dask":
         from budgetclimat.scale.dask_engine import run_dask

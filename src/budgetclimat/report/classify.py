@@ -65,6 +65,8 @@ class ClassifyReport:
             out.append(i18n.t("cli.classify.questions", n=a["questions_open"]))
             if "bounds" in a:  # ranges while questions are open (engine.bounds)
                 out.extend(_ranges(a, lang))
+            elif data.get("engine", {}).get("name") in ("partitions", "dask"):  # said, not silently left out
+                out.append(i18n.t("cli.classify.no-ranges", engine=data["engine"]["name"]))
             used = [c for c in data.get("conventions", []) if c["axis"] == axis and c["lines"]]
             if used:
                 out.append(i18n.t("cli.classify.conventions", amount=format_euros(sum(c["amount_cents"] for c in used), lang),

@@ -13,6 +13,8 @@ Dask is imported here only: ``budgetclimat --help`` and the other engines never 
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -38,10 +40,10 @@ def client_for(scheduler: str | None):
     exit 2), else on a new local cluster (closed with the client)."""
     distributed = _import_distributed()
     if scheduler is None:
-        import os
-
-        cluster = distributed.LocalCluster(n_workers=max(1, min(os.cpu_count() or 1, 8)), threads_per_worker=1, dashboard_address=None,
-                                           processes=True)
+        with warnings.catch_warnings():  # e.g. « Port 8787 is already in use »: Dask's own notices are not the user's business
+            warnings.simplefilter("ignore")
+            cluster = distributed.LocalCluster(n_workers=max(1, min(os.cpu_count() or 1, 8)), threads_per_worker=1, dashboard_address=None,
+                                               processes=True)
         client = distributed.Client(cluster)
         client._budgetclimat_cluster = cluster  # closed by close_client
         return client
