@@ -546,7 +546,8 @@ def plan_commands(rec: dict, options: dict, out: Path, partition_lines: int | No
     elif not huge:
         classify("classify → register", [], False)
     if kind == "csv" and n > 100_000:
-        engine_runs = [("partitions", not huge)] + ([("dask", True)] if not huge else [])
+        # The partitioned engines write no workbook (-o exits 2, engine-option-unavailable): register and summaries only.
+        engine_runs = [("partitions", False)] + ([("dask", False)] if not huge else [])
         for engine, workbook in engine_runs:
             label = f"classify --engine {engine} → register" + (" + workbook" if workbook else "")
             if engine not in options["engines"] and "(unlisted)" not in options["engines"]:
