@@ -26,6 +26,7 @@ from budgetclimat.errors import ERROR, WARNING, BudgetclimatError, FindingsError
 from budgetclimat.export.workbook.annex import annex_year_finding
 from budgetclimat.export.workbook.roundtrip import is_budgetclimat_workbook, read_workbook_answers
 from budgetclimat.read import read_budgets
+from budgetclimat.reconcile import all_reconciled
 from budgetclimat.rulebook import default_rulebooks, load_rulebook, load_rulebooks
 from budgetclimat.rulebook.model import RuleSet
 from budgetclimat.validate import validate_document
@@ -97,10 +98,7 @@ class RunResult:
     @property
     def reconciliation_ok(self) -> bool | None:
         """True when every document reconciles to the cent, None when no document had raw totals."""
-        available = [r for r in self.reconciliation if r.available]
-        if not available:
-            return None
-        return all(r.ok for r in available)
+        return all_reconciled(self.reconciliation)
 
 
 def resolve_ruleset(rulebooks: RuleSet | Iterable[str | Path] | None) -> RuleSet:

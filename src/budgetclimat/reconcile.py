@@ -58,6 +58,12 @@ ORDRE_PAIRS = [
 ]
 
 
+
+def all_reconciled(reconciliations) -> bool | None:
+    """True when every reconciliation with raw totals is to the cent, None when none had raw totals."""
+    available = [r for r in reconciliations if r.available]
+    return all(r.ok for r in available) if available else None
+
 @dataclass
 class Reconciliation:
     """Totals of the canonical lines against the source's, and the ordre balance of one document.

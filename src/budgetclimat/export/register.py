@@ -14,6 +14,7 @@ from budgetclimat.engine.worklist import attach_worklist
 from budgetclimat.errors import ERROR, WARNING, ConfigError, count_level
 from budgetclimat.money import euros_text
 from budgetclimat.outputs import atomic_output, formula_safe, sha256_of
+from budgetclimat.reconcile import all_reconciled
 from budgetclimat.rulebook.model import CLASSES, class_label
 from budgetclimat.views.series import per_year_views
 
@@ -137,20 +138,7 @@ def summary(result) -> dict:
     debt, other), counts, reconciliation. The figures are :func:`budgetclimat.engine.figures.compute`'s,
     the ones the terminal and the workbook's Synthèse show."""
     figures = compute(result)  # first: the ranges are computed there, a failure is one of the findings counted below
-    out: dict = {
-        "lines": figures.lines,
-        "total_cents": figures.total_cents,
-        "total": _euros(figures.total_cents),
-        "rulebooks": [{"id": rb.id, "kind": rb.kind, "version": rb.version, "axis": rb.axis, "path": str(rb.path)} for rb in result.ruleset.rulebooks],
-        "reconciliation": {
-            "ok": result.reconciliation_ok,
-            "files": [{"file": r.file, "available": r.available, "ok": r.ok if r.available else None, "ordre_balanced": r.ordre_balanced} for r in result.reconciliation],
-        },
-        "findings": {"errors": count_level(result.findings, ERROR), "warnings": count_level(result.findings, WARNING)},
-        "conventions_applied": figures.conventions_applied,
-        "conventions": figures.conventions,
-        "axes": {axis: a.to_json() for axis, a in figures.axes.items()},
-    }
+    out = summary_head(figures, result.ruleset, result.reconciliation, count_level(result.findings, ERROR), count_level(result.findings, WARNING))
     years = exercices(result)
     if len(years) > 1:  # a run over several years: the figures of each (the Synthèse shows the latest)
         out["by_exercice"] = {str(year): compute(result, year).to_json() for year in years}
@@ -158,18 +146,40 @@ def summary(result) -> dict:
     return out
 
 
+def summary_head(figures, ruleset, reconciliation, errors: int, warnings: int) -> dict:
+    """The first keys of the summary JSON, shared by the in-memory run (:func:`summary`) and a merged
+    partitioned run (:func:`budgetclimat.scale.engine.build_summary`)."""
+    return {
+        "lines": figures.lines,
+        "total_cents": figures.total_cents,
+        "total": _euros(figures.total_cents),
+        "rulebooks": [{"id": rb.id, "kind": rb.kind, "version": rb.version, "axis": rb.axis, "path": str(rb.path)} for rb in ruleset.rulebooks],
+        "reconciliation": {
+            "ok": all_reconciled(reconciliation),
+            "files": [{"file": r.file, "available": r.available, "ok": r.ok if r.available else None, "ordre_balanced": r.ordre_balanced} for r in reconciliation],
+        },
+        "findings": {"errors": errors, "warnings": warnings},
+        "conventions_applied": figures.conventions_applied,
+        "conventions": figures.conventions,
+        "axes": {axis: a.to_json() for axis, a in figures.axes.items()},
+    }
+
+
+def worklist_entries(work: pd.DataFrame) -> list[dict]:
+    """The summary JSON's ``worklist``: one entry per question × key, in the worklist's order."""
+    return [
+        {"question_id": str(r.question_id), "key": str(r.key), "axes": str(r.axes).split(","), "lines": int(r.lines),
+         "amount_cents": int(r.amount_cents), "service": str(r.service)}
+        for r in work.itertuples(index=False)  # one dict per row: the JSON itself is per row
+    ]
+
+
 def worklist_summary(result) -> dict:
     """``worklist``: one entry per question × key, largest euros first; ``carry_over`` when answers were given."""
     if getattr(result, "worklist", None) is None:
         attach_worklist(result)
     work = result.worklist
-    out: dict = {
-        "worklist": [
-            {"question_id": str(r.question_id), "key": str(r.key), "axes": str(r.axes).split(","), "lines": int(r.lines),
-             "amount_cents": int(r.amount_cents), "service": str(r.service)}
-            for r in work.itertuples(index=False)  # one dict per row: the JSON itself is per row
-        ]
-    }
+    out: dict = {"worklist": worklist_entries(work)}
     if getattr(result, "carry_over", None) is not None:
         out["carry_over"] = dict(result.carry_over)
     return out

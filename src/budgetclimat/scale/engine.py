@@ -29,11 +29,12 @@ import pandas as pd
 
 from budgetclimat import i18n, model
 from budgetclimat.engine.classify import REGISTER_COLUMNS, REGISTER_DTYPES, classify, staff_totals
-from budgetclimat.engine.figures import Figures, compute, euros
+from budgetclimat.engine.figures import Figures, compute
 from budgetclimat.engine.worklist import Services, coverage, load_services
 from budgetclimat.errors import ERROR, WARNING, concat_findings
 from budgetclimat.export.workbook.annex import annex_year_finding
-from budgetclimat.export.register import CSV_DIALECTS, EURO_TEXT_COLUMNS, REGISTER_EXPORT_COLUMNS, TEXT_COLUMNS, line_register
+from budgetclimat.export.register import CSV_DIALECTS, EURO_TEXT_COLUMNS, REGISTER_EXPORT_COLUMNS, TEXT_COLUMNS, line_register, summary_head, worklist_entries
+from budgetclimat.reconcile import all_reconciled
 from budgetclimat.outputs import atomic_output, formula_safe
 from budgetclimat.pipeline import STAFF_POOL, resolve_answers, resolve_ruleset, run_lines, stop_on_unplaceable
 from budgetclimat.read.partitions import iter_partitions
@@ -256,8 +257,7 @@ class PartitionedRun:
 
     @property
     def reconciliation_ok(self) -> bool | None:
-        available = [r for r in self.reconciliation if r.available]
-        return all(r.ok for r in available) if available else None
+        return all_reconciled(self.reconciliation)
 
     def worklist_counts(self) -> dict:
         return {"questions": len(self.worklist), "n80": coverage(self.worklist, 0.8), "n95": coverage(self.worklist, 0.95)}
@@ -278,29 +278,10 @@ def build_summary(run: PartitionedRun) -> dict:
     """The summary JSON of a merged run (the keys of :func:`budgetclimat.export.register.summary`, without
     the ranges and the carry-over of answers, which a partitioned run does not compute)."""
 
-    f = run.figures
-    out: dict = {
-        "lines": f.lines,
-        "total_cents": f.total_cents,
-        "total": euros(f.total_cents),
-        "rulebooks": [{"id": rb.id, "kind": rb.kind, "version": rb.version, "axis": rb.axis, "path": str(rb.path)} for rb in run.ruleset.rulebooks],
-        "reconciliation": {
-            "ok": run.reconciliation_ok,
-            "files": [{"file": r.file, "available": r.available, "ok": r.ok if r.available else None, "ordre_balanced": r.ordre_balanced}
-                      for r in run.reconciliation],
-        },
-        "findings": {"errors": run.errors, "warnings": run.warnings},
-        "conventions_applied": f.conventions_applied,
-        "conventions": f.conventions,
-        "axes": {axis: a.to_json() for axis, a in f.axes.items()},
-    }
+    out = summary_head(run.figures, run.ruleset, run.reconciliation, run.errors, run.warnings)
     if len(run.by_year) > 1:
         out["by_exercice"] = {str(year): run.by_year[year].to_json() for year in sorted(run.by_year)}
-    out["worklist"] = [
-        {"question_id": str(r.question_id), "key": str(r.key), "axes": str(r.axes).split(","), "lines": int(r.lines),
-         "amount_cents": int(r.amount_cents), "service": str(r.service)}
-        for r in run.worklist.itertuples(index=False)
-    ]
+    out["worklist"] = worklist_entries(run.worklist)
     out.update(view_summaries(run.views))
     out["engine"] = {"name": run.engine, "partitions": run.partitions}
     if len(run.collectivites) and (run.collectivites["level"] == "collectivite").sum() and run.collectivites.loc[run.collectivites["level"] == "collectivite", "siren"].nunique() > 1:
