@@ -80,6 +80,36 @@ def test_ordre_imbalance_is_a_warning_that_mentions_partial_documents():
     assert "partie du document" in render_finding(rec.findings.iloc[0].to_dict())
 
 
+def test_ordre_balances_per_budget_in_a_file_of_several_collectivites():
+    """Two collectivités of a DGFiP balance, each unbalanced, whose imbalances offset each other: the file's
+    sums balance, but each budget is named in its own warning (the pooled check said « balanced »)."""
+    a = dict(siret="213401722", collectivite="VILLE A", budget_code="1")
+    b = dict(siret="210600888", collectivite="VILLE B", budget_code="1")
+    doc = make_doc([
+        {**ORDRE_F, **a, "executed_cents": 500}, {**ORDRE_I, **a, "executed_cents": 400},
+        {**ORDRE_F, **b, "executed_cents": 300}, {**ORDRE_I, **b, "executed_cents": 400},
+    ])
+    doc.raw_totals = raw_from(doc)
+    rec = reconcile(doc)
+    assert (rec.ordre["difference_cents"] == 0).all()  # pooled: 800 against 800
+    assert rec.ok and rec.ordre_balanced is False
+    by_budget = rec.ordre_by_budget.set_index(["siret", "pair"])
+    pair = rec.ordre.iloc[0]["pair"]
+    assert by_budget.loc[("213401722", pair), ["expense_cents", "revenue_cents", "difference_cents"]].tolist() == [500, 400, 100]
+    assert by_budget.loc[("210600888", pair), ["expense_cents", "revenue_cents", "difference_cents"]].tolist() == [300, 400, -100]
+    assert list(rec.findings["code"]) == ["ordre-unbalanced", "ordre-unbalanced"]
+    columns = sorted(rec.findings["column"])
+    assert columns[0].endswith("VILLE A (SIREN 213401722, budget 1)") and columns[1].endswith("VILLE B (SIREN 210600888, budget 1)")
+    assert sorted(rec.findings["value"]) == ["3,00 €", "5,00 €"]
+
+
+def test_one_budget_per_file_keeps_the_file_wide_warning():
+    doc = make_doc([{**ORDRE_F, "executed_cents": 500}, {**ORDRE_I, "executed_cents": 400}])
+    doc.raw_totals = raw_from(doc)
+    rec = reconcile(doc)
+    assert list(rec.findings["column"]) == [rec.ordre.iloc[0]["pair"]]  # no collectivité named: there is one
+
+
 def test_ordre_kind_falls_back_on_the_chapter():
     doc = make_doc([{**ORDRE_F, "ordre_kind": None, "executed_cents": 7}, {**ORDRE_I, "ordre_kind": None, "executed_cents": 7}])
     assert reconcile(doc).ordre.iloc[0][["expense_cents", "revenue_cents"]].tolist() == [7, 7]

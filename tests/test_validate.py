@@ -204,3 +204,18 @@ def test_two_collectivites_of_one_balance_are_not_duplicates(tmp_path):
     path.write_text("\n".join([header, rows[0], rows[0]]) + "\n", encoding="utf-8")
     codes = validate_document(read_budget(path, profile="dgfip")).findings["code"]
     assert (codes == "duplicate-line").sum() == 1
+
+
+def test_a_file_of_several_collectivites_names_them_all_not_the_first():
+    """A DGFiP balance holds many collectivités: the header lists their count and the first ones (it used
+    to name the first collectivité as if the file were hers)."""
+    from budgetclimat.report.validate import to_human
+    from budgetclimat.validate import validate_document
+
+    doc = make_doc([{**GOOD, "collectivite": "VILLE A", "siret": "213401722"}, {**GOOD, "collectivite": "VILLE B", "siret": "210600888"}])
+    report = validate_document(doc)
+    summary = report.summary()
+    assert summary["collectivite"] == ["VILLE A", "VILLE B"] and summary["siret"] == ["213401722", "210600888"]
+    assert summary["exercice"] == 2018  # one value: the value itself
+    text = to_human([report], report.findings)
+    assert "Collectivité : 2 valeurs différentes (VILLE A, VILLE B)" in text

@@ -35,6 +35,7 @@ _PAIR_SECTION_F = "reconcile.ordre-section-f"
 _PAIR_SECTION_I = "reconcile.ordre-section-i"
 _PAIR_INTERIEUR_I = "reconcile.ordre-interieur-i"
 _PAIR_INTERIEUR_F = "reconcile.ordre-interieur-f"
+_BUDGET_PAIR = "reconcile.ordre-budget"
 
 def ordre_kind(lines: pd.DataFrame) -> pd.Series:
     """The line's ordre kind, falling back on its chapter (040/042 between sections, 041/043 within)."""
@@ -49,6 +50,10 @@ def ordre_kind(lines: pd.DataFrame) -> pd.Series:
 GROUP = ["section", "sens", "operation"]
 TOTALS_COLUMNS = [*GROUP, "lines_in", "lines_out", "raw_cents", "lines_cents", "difference_cents"]
 ORDRE_COLUMNS = ["pair", "expense_section", "revenue_section", "kind", "expense_cents", "revenue_cents", "difference_cents"]
+# Ordre operations balance within each budget: a file of several collectivités or budgets (a DGFiP balance) is
+# checked budget by budget, so that one budget's imbalance is named and two cannot offset each other.
+BUDGET_KEYS = ["siret", "budget_code"]
+ORDRE_BUDGET_COLUMNS = [*BUDGET_KEYS, "collectivite", *ORDRE_COLUMNS]
 # (pair label key, expense section, revenue section, ordre kind): the ordre flows that must balance.
 ORDRE_PAIRS = [
     (_PAIR_SECTION_F, "F", "I", "section"),
@@ -81,6 +86,8 @@ class Reconciliation:
     ordre: pd.DataFrame
     findings: pd.DataFrame
     ordre_lines: int = 0  # lines read as ordre; none means the balance cannot be checked
+    # :data:`ORDRE_BUDGET_COLUMNS`: the ordre flows of every budget (siret × budget code) of the file, zeros included.
+    ordre_by_budget: pd.DataFrame | None = None
 
     @property
     def available(self) -> bool:
@@ -102,7 +109,10 @@ class Reconciliation:
         """True/False once ordre lines were read; ``None`` (not checkable) when no line is ordre."""
         if not self.ordre_checkable:
             return None
-        return bool((self.ordre["difference_cents"] == 0).all())
+        balanced = bool((self.ordre["difference_cents"] == 0).all())
+        if self.ordre_by_budget is not None:
+            balanced = balanced and bool((self.ordre_by_budget["difference_cents"] == 0).all())
+        return balanced
 
 
 def _grid(extra: pd.DataFrame) -> pd.DataFrame:
@@ -153,13 +163,15 @@ def reconcile(doc: model.BudgetDocument) -> Reconciliation:
     totals = totals[TOTALS_COLUMNS]
 
     ordre = _ordre_balance(lines)
+    by_budget = ordre_by_budget(lines)
     ordre_lines = int((lines["operation"] == "ordre").fillna(False).sum())
     findings = [_mismatch_findings(totals, file)] if available else [_unavailable(file, basis)]
-    findings.append(_ordre_findings(ordre, file))
+    findings.append(ordre_findings(ordre, by_budget, file))
     if not ordre_lines:
         findings.append(_ordre_missing(lines, file))
     return Reconciliation(
-        file=file, basis=basis, totals=totals, ordre=ordre, findings=concat_findings(findings), ordre_lines=ordre_lines
+        file=file, basis=basis, totals=totals, ordre=ordre, findings=concat_findings(findings), ordre_lines=ordre_lines,
+        ordre_by_budget=by_budget,
     )
 
 
@@ -196,6 +208,30 @@ def _ordre_balance(lines: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def ordre_by_budget(lines: pd.DataFrame) -> pd.DataFrame:
+    """:data:`ORDRE_BUDGET_COLUMNS`: each ordre flow of :data:`ORDRE_PAIRS` summed per budget (siret × budget
+    code, an empty text where the file gives none), for every budget having a line; ``collectivite`` is the
+    budget's first name. Vectorised: one group-by, then a column per flow."""
+    keys = lines[BUDGET_KEYS].astype("string").fillna("")
+    budgets = keys.assign(collectivite=lines["collectivite"].astype("string")).groupby(BUDGET_KEYS, sort=True)["collectivite"].first()
+    is_ordre = (lines["operation"] == "ordre").fillna(False).to_numpy()
+    kind = ordre_kind(lines)
+    flow = (lines["section"].astype("string") + lines["sens"].astype("string") + kind)[is_ordre]
+    sums = keys[is_ordre].assign(_flow=flow, amount_cents=lines.loc[is_ordre, "amount_cents"]).groupby(
+        [*BUDGET_KEYS, "_flow"], dropna=True)["amount_cents"].sum().unstack("_flow").reindex(budgets.index).fillna(0)
+    parts = []
+    for key, dep, rec, kind_ in ORDRE_PAIRS:
+        expense = sums[f"{dep}D{kind_}"] if f"{dep}D{kind_}" in sums.columns else pd.Series(0, index=budgets.index)
+        revenue = sums[f"{rec}R{kind_}"] if f"{rec}R{kind_}" in sums.columns else pd.Series(0, index=budgets.index)
+        parts.append(pd.DataFrame({
+            "collectivite": budgets, "pair": i18n.t(key), "expense_section": dep, "revenue_section": rec, "kind": kind_,
+            "expense_cents": expense.astype("int64"), "revenue_cents": revenue.astype("int64"),
+        }, index=budgets.index).reset_index())
+    frame = pd.concat(parts, ignore_index=True) if len(budgets) else pd.DataFrame(columns=ORDRE_BUDGET_COLUMNS[:-1])
+    frame["difference_cents"] = (frame["expense_cents"] - frame["revenue_cents"]).astype("int64")
+    return frame[ORDRE_BUDGET_COLUMNS].reset_index(drop=True)
+
+
 def _money_text(cents: pd.Series, counts: pd.Series | None = None) -> pd.Series:
     lang = i18n.language()
     amounts = cents.map(lambda c: format_euros(int(c), lang))  # display only, a handful of groups
@@ -230,12 +266,23 @@ def _unavailable(file: str, basis: str) -> pd.DataFrame:
                             "column": None, "value": on_basis, "expected": i18n.t(_EXPECTED_RAW)}])
 
 
-def _ordre_findings(ordre: pd.DataFrame, file: str) -> pd.DataFrame:
-    bad = ordre[ordre["difference_cents"] != 0]
+def ordre_findings(ordre: pd.DataFrame, by_budget: pd.DataFrame | None, file: str) -> pd.DataFrame:
+    """``ordre-unbalanced`` warnings: per flow of the file when it holds one budget, per budget × flow (the
+    collectivité, its SIRET and budget code named) when it holds several."""
+    several = by_budget is not None and len(by_budget[BUDGET_KEYS].drop_duplicates()) > 1
+    bad = by_budget[by_budget["difference_cents"] != 0] if several else ordre[ordre["difference_cents"] != 0]
+    if several:
+        who = [
+            i18n.t(_BUDGET_PAIR, pair=pair, collectivite=name if isinstance(name, str) and name else "—", siret=siret or "—", budget=budget or "—",
+                   id_label="SIREN" if len(siret) == 9 else "SIRET")
+            for pair, name, siret, budget in zip(bad["pair"], bad["collectivite"], bad["siret"], bad["budget_code"])
+        ]  # one text per unbalanced budget × flow, not per line
+    else:
+        who = list(bad["pair"])
     rows = [
-        {"level": WARNING, "code": ORDRE_UNBALANCED, "file": file, "row": None, "column": pair,
-         "value": format_euros(dep, i18n.language()), "expected": format_euros(rec, i18n.language())}
-        for pair, dep, rec in zip(bad["pair"], bad["expense_cents"], bad["revenue_cents"])
+        {"level": WARNING, "code": ORDRE_UNBALANCED, "file": file, "row": None, "column": column,
+         "value": format_euros(int(dep), i18n.language()), "expected": format_euros(int(rec), i18n.language())}
+        for column, dep, rec in zip(who, bad["expense_cents"], bad["revenue_cents"])
     ]
     return findings_frame(rows)
 

@@ -517,12 +517,15 @@ class DocumentReport(FindingCounts):
     findings: pd.DataFrame  # validation and reconciliation findings, the reader's included
 
     def summary(self) -> dict[str, object]:
-        """The document's identity and counts (first non-empty value of each header column)."""
+        """The document's identity and counts. A header column (collectivité, SIRET, exercice…) gives its value,
+        or the list of its distinct values in file order when the file holds several (a DGFiP balance of many
+        collectivités): naming the first would say the file is that collectivité's."""
         lines = self.doc.lines
 
         def first(column: str) -> object:
-            values = lines[column].dropna()
-            return None if values.empty else values.iloc[0].item() if hasattr(values.iloc[0], "item") else values.iloc[0]
+            values = pd.unique(lines[column].dropna())
+            plain = [v.item() if hasattr(v, "item") else v for v in values]
+            return None if not plain else plain[0] if len(plain) == 1 else plain
 
         return {
             "file": self.reconciliation.file,

@@ -32,6 +32,9 @@ def _basis_text(basis: object, lang: str) -> str:
     return str(basis) if labels is None else labels[0 if lang == "fr" else 1]
 
 
+SHOWN_VALUES = 3  # of a header column holding several values (a file of many collectivités)
+
+
 def _t(key: str, **params: object) -> str:
     return i18n.t(f"cli.validate.{key}", **params)
 
@@ -194,7 +197,10 @@ def to_human(reports: list, findings) -> str:
         lines.append(f"== {_t('file')} : {s['file']}" if lang == "fr" else f"== {_t('file')}: {s['file']}")
         colon = " : " if lang == "fr" else ": "
         for key in ("collectivite", "siret", "exercice", "doc_type", "budget", "nomenclature"):
-            if s[key] is not None:
+            if isinstance(s[key], list):  # several values: their count and the first ones
+                shown = ", ".join(str(v) for v in s[key][:SHOWN_VALUES]) + (" …" if len(s[key]) > SHOWN_VALUES else "")
+                lines.append(f"{_t(key)}{colon}{_t('several', n=_count_text(len(s[key]), lang), values=shown)}")
+            elif s[key] is not None:
                 lines.append(f"{_t(key)}{colon}{s[key]}")
         lines.append(f"{_t('plans')}{colon}{', '.join(s['plans']) or _t('no-plan')}")
         lines.append(f"{_t('basis')}{colon}{_basis_text(s['basis'], lang)}")

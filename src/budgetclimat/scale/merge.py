@@ -19,7 +19,9 @@ from budgetclimat.engine.worklist import WORKLIST_COLUMNS, Services, aa_pairs
 from budgetclimat.errors import concat_findings, empty_findings
 from budgetclimat.money import euros_text
 from budgetclimat.reconcile import (
+    BUDGET_KEYS,
     GROUP,
+    ORDRE_BUDGET_COLUMNS,
     ORDRE_MISSING,
     ORDRE_UNBALANCED,
     RECONCILIATION_MISMATCH,
@@ -27,8 +29,8 @@ from budgetclimat.reconcile import (
     TOTALS_COLUMNS,
     Reconciliation,
     _mismatch_findings,
-    _ordre_findings,
     _unavailable,
+    ordre_findings,
 )
 
 # Findings of the reconciliation: said once per file, from the file's merged totals (a partition alone
@@ -265,10 +267,24 @@ def merge_reconciliations(parts: list[Reconciliation], extra_findings: list[pd.D
     ordre = pd.concat([p.ordre for p in parts], ignore_index=True).groupby(keys, sort=False)[["expense_cents", "revenue_cents"]].sum().reset_index()
     ordre["difference_cents"] = (ordre["expense_cents"] - ordre["revenue_cents"]).astype("int64")
     ordre_lines = sum(p.ordre_lines for p in parts)
+    by_budget = _merge_by_budget([p.ordre_by_budget for p in parts])
     bases = sorted({b for p in parts for b in p.basis.split(",") if b})
     basis = ",".join(bases)
-    findings = [_mismatch_findings(totals, first.file) if available else _unavailable(first.file, basis), _ordre_findings(ordre, first.file)]
+    findings = [_mismatch_findings(totals, first.file) if available else _unavailable(first.file, basis), ordre_findings(ordre, by_budget, first.file)]
     if not ordre_lines:
         missing = concat_findings(extra_findings)
         findings.append(missing.head(1) if len(missing) else missing)
-    return Reconciliation(file=first.file, basis=basis, totals=totals, ordre=ordre, findings=concat_findings(findings), ordre_lines=ordre_lines)
+    return Reconciliation(file=first.file, basis=basis, totals=totals, ordre=ordre, findings=concat_findings(findings), ordre_lines=ordre_lines,
+                          ordre_by_budget=by_budget)
+
+
+def _merge_by_budget(frames: list[pd.DataFrame | None]) -> pd.DataFrame | None:
+    """The ordre flows per budget of a file from its partitions' (a budget may straddle partitions)."""
+    frames = [f for f in frames if f is not None]
+    if not frames:
+        return None
+    keys = [*BUDGET_KEYS, "pair", "expense_section", "revenue_section", "kind"]
+    merged = pd.concat(frames, ignore_index=True).groupby(keys, sort=False).agg(
+        collectivite=("collectivite", "first"), expense_cents=("expense_cents", "sum"), revenue_cents=("revenue_cents", "sum")).reset_index()
+    merged["difference_cents"] = (merged["expense_cents"] - merged["revenue_cents"]).astype("int64")
+    return merged.sort_values(BUDGET_KEYS, kind="stable")[ORDRE_BUDGET_COLUMNS].reset_index(drop=True)
