@@ -64,3 +64,11 @@ def test_usage_errors_in_french_and_in_english_after_the_command():
 )
 def test_language_found_anywhere(argv, lang, rest):
     assert language_from_argv(argv) == (lang, rest)
+
+
+def test_a_number_option_given_text_is_refused_in_french_without_clicks_type_name():
+    """click names the expected type in English (« integer range »): the French message does without it."""
+    fr = invoke(["classify", "budget.csv", "--engine", "partitions", "--partition-lines", "abc"], code=2)
+    assert "'abc' n'est pas un nombre valide" in fr.stderr and "integer" not in fr.stderr
+    en = invoke(["--lang", "en", "classify", "budget.csv", "--engine", "partitions", "--partition-lines", "abc"], code=2)
+    assert "'abc' is not a valid integer range" in en.stderr

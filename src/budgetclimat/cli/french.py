@@ -51,7 +51,7 @@ CLICK_FR = {
     "{name} {filename!r} is not writable.": "{name} {filename!r} : écriture impossible (droits).",
     "{name} {filename!r} is not executable.": "{name} {filename!r} n'est pas exécutable.",
     "Could not open file {filename!r}: {message}": "Impossible d'ouvrir le fichier {filename!r} : {message}",
-    "{value!r} is not a valid {number_type}.": "{value!r} n'est pas un {number_type} valide.",
+    "{value!r} is not a valid {number_type}.": "{value!r} n'est pas un nombre valide.",  # click names the type in English (« integer range »)
     "{value} is not in the range {range}.": "{value} n'est pas dans l'intervalle {range}.",
     "Choose from:\n\t{choices}": "Choisir parmi :\n\t{choices}",
     "unknown error": "erreur inconnue",
