@@ -161,7 +161,7 @@ def line_class_summary(register: pd.DataFrame, lang: str | None = None) -> pd.Da
     share = reg["share"].astype("float64") if "share" in reg.columns else pd.Series(1.0, index=reg.index)
     label = reg["key"].astype("string").where(reg["key"] != "out", "")
     whole = share.isna() | (share >= 0.99995)
-    piece_text = label.where(whole, label + " " + share.fillna(1).map(lambda v: format_share(v, lang)).astype("string"))
+    piece_text = label.where(whole, label + " " + _share_texts(share.fillna(1), lang))
     frame = pd.DataFrame({
         "line_id": reg["line_id"].astype("string").to_numpy(), "axis": reg["axis"].astype("string").to_numpy(),
         "class_text": piece_text.to_numpy(), "rule_id": col("rule_id").to_numpy(), "rationale": col("rationale").to_numpy(),
@@ -189,6 +189,22 @@ def line_class_summary(register: pd.DataFrame, lang: str | None = None) -> pd.Da
         columns[name] = pd.Series(texts.reindex(where).to_numpy(dtype=object)).where(lambda v: v.notna(), "").to_numpy(dtype=object)
     columns["is_out"] = joined["is_out"].to_numpy(dtype=bool)
     return pd.concat([single, pd.DataFrame(columns, columns=frame.columns)], ignore_index=True)
+
+
+def line_axis_count(register: pd.DataFrame) -> int:
+    """How many rows :func:`line_class_summary` gives (distinct line × axis of ``register``), from integer codes."""
+    if not len(register):
+        return 0
+    line, _ = pd.factorize(register["line_id"])
+    axis, axes = pd.factorize(register["axis"])
+    return int(pd.unique(line.astype("int64") * (len(axes) + 1) + axis).size)
+
+
+def _share_texts(share: pd.Series, lang: str | None) -> pd.Series:
+    """:func:`format_share` of every share, formatted once per distinct share (a few: 60 %, 40 %…)."""
+    codes, distinct = pd.factorize(share.to_numpy(dtype="float64"))
+    texts = pd.array([format_share(v, lang) for v in distinct], dtype="string")  # a loop over distinct shares
+    return pd.Series(texts.take(codes), index=share.index)
 
 
 def cached_line_class_summary(prep: Prepared) -> pd.DataFrame:

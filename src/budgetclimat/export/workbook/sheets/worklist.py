@@ -9,6 +9,7 @@ with that key — this year and next year.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -16,6 +17,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from budgetclimat.engine.worklist import build_worklist, sentence
 from budgetclimat.money import format_euros
 from budgetclimat.rulebook.model import RuleSet
+from budgetclimat.views.base import isin_mask
 
 from ..grid import EDIT, EDIT_HEAD, HEAD, TITLE, Block, Cell, Grid, Look, add_table
 from ..questions import answer_choices, parse_allowed, question_type
@@ -59,16 +61,24 @@ def worklist(ctx, result=None) -> pd.DataFrame:
         return choices[key]
 
     work["allowed_list"] = [labels_of(codes) if codes else [] for codes in work["allowed_list"]]
-    lines = prep.lines.set_index(prep.lines["line_id"].astype("string"))
+    # The readable key and the example labels of the rows the sheet shows (the first ``max_sheet_rows``, ranked by
+    # euros), read from their first 50 lines: what the sheet shows, not every line of every question.
+    shown = work.iloc[: ctx.max_sheet_rows]
+    ids = shown["line_ids"].astype(object).map(lambda v: str(v).split(";", 50)[:50])  # per shown row
+    wanted = pd.Series([i for row in ids for i in row], dtype="string").drop_duplicates()
+    lines = prep.lines[isin_mask(prep.lines["line_id"], wanted)] if len(wanted) else prep.lines.iloc[:0]
+    lines = lines.set_index(lines["line_id"].astype("string"))
     lines = lines[~lines.index.duplicated(keep="first")]  # a line id names one line (the first, as .loc[…].iloc[0])
-    first = work["line_ids"].str.split(";").str[0]
+    first = pd.Series([row[0] for row in ids], index=shown.index, dtype="string")
     attrs = {c: _attr_texts(lines, c, first) for c in ("nature", "fonction", "account_label", "fonction_label", "ap_label", "label")}
-    work["key_text"] = [_key_text(ctx, key, {c: attrs[c][i] for c in attrs}) for i, key in enumerate(work["key"])]
+    key_text = pd.Series("", index=work.index, dtype=object)
+    key_text.iloc[: len(shown)] = [_key_text(ctx, key, {c: attrs[c][i] for c in attrs}) for i, key in enumerate(shown["key"])]
+    work["key_text"] = key_text
     # Example labels when the key is wider than a line (a line key already shows its label).
-    wide = ~work["key"].astype(str).str.startswith("line:").to_numpy(dtype=bool)
+    wide = ~shown["key"].astype(str).str.startswith("line:").to_numpy(dtype=bool)
     examples = pd.Series("", index=work.index, dtype=object)
     if wide.any():
-        examples[wide] = _examples_of(lines, work.loc[wide, "line_ids"])
+        examples.iloc[np.flatnonzero(wide)] = _examples_of(lines, ids[wide]).to_numpy(dtype=object)
     work["examples"] = examples
     return work
 
@@ -105,11 +115,11 @@ def _key_text(ctx, key: str, line: dict) -> str:
 
 
 def _examples_of(lines: pd.DataFrame, line_ids: pd.Series, n: int = 3) -> pd.Series:
-    """Per row: the distinct labels of its first 50 lines (« a ; b ; c ; … » beyond ``n``), "" without any."""
+    """Per row (``line_ids``: the list of its first line ids): the distinct labels of its first 50 lines (« a ; b ; c ; … » beyond ``n``), "" without any."""
     out = pd.Series("", index=line_ids.index, dtype=object)
     if "label" not in lines.columns:
         return out
-    ids = line_ids.astype(str).str.split(";").explode()
+    ids = line_ids.explode()
     ids = ids[ids.isin(lines.index)]
     ids = ids[(ids.groupby(level=0).cumcount() < 50).to_numpy()]
     labels = ids.map(lines["label"].astype(object)).dropna().map(str)
