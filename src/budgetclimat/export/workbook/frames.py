@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pyarrow.compute as pc
 
 from budgetclimat import i18n
 from budgetclimat.engine.figures import OUT_PARTS, compute
 from budgetclimat.rulebook.model import AXIS_DISPLAY_ORDER, CLASSES, ROLLUP, ROLLUPS
+from budgetclimat.views.base import arrow_of, index_in
 
 # Class keys of the sheets: the classes, ``none`` (in scope without a class, counted as undefined), ``out``.
 IN_SCOPE_KEYS = [*CLASSES, "none"]
@@ -60,9 +62,10 @@ class Prepared:
         reg = self.cache.get("main_register")
         if reg is None:  # filtered once per workbook (several sheets ask, per axis)
             reg = self.register
+            keep = (reg["sens"] == "D").to_numpy(dtype=bool, na_value=False)
             if self.main_exercice is not None:
-                reg = reg[reg["exercice"] == self.main_exercice]
-            reg = self.cache["main_register"] = reg[reg["sens"] == "D"]
+                keep &= (reg["exercice"] == self.main_exercice).to_numpy(dtype=bool, na_value=False)
+            reg = self.cache["main_register"] = reg[keep]  # (one take of the wide frame, not two)
         if axis is not None:
             return reg[reg["axis"] == axis]
         return reg.copy(deep=False)
@@ -72,6 +75,20 @@ class Prepared:
         if self.main_exercice is not None:
             lines = lines[lines["exercice"] == self.main_exercice]
         return lines
+
+
+def _join_lines(register: pd.DataFrame, attrs: pd.DataFrame) -> pd.DataFrame:
+    """``register.merge(attrs, on="line_id", how="left", validate="many_to_one")``: when every register row names
+    one line, by one Arrow hash lookup and a take per column (the same frame, without hashing the text per column)."""
+    ids = attrs["line_id"]
+    if not len(register) or ids.isna().any() or register["line_id"].isna().any() or pc.count_distinct(arrow_of(ids)).as_py() != len(ids):
+        return register.merge(attrs, on="line_id", how="left", validate="many_to_one")
+    at = index_in(register["line_id"], ids)
+    if (at < 0).any():
+        return register.merge(attrs, on="line_id", how="left", validate="many_to_one")
+    reg = register.reset_index(drop=True)
+    columns = {c: pd.Series(attrs[c].array.take(at), name=c) for c in attrs.columns if c != "line_id"}
+    return pd.concat([reg, pd.DataFrame(columns)], axis=1)
 
 
 def prepare(result) -> Prepared:
@@ -87,7 +104,7 @@ def prepare(result) -> Prepared:
         if col not in lines.columns:
             lines[col] = pd.NA
     attrs = lines[["line_id", *_LINE_ATTRS]].rename(columns={"amount_cents": "line_amount_cents"})
-    reg = register.merge(attrs, on="line_id", how="left", validate="many_to_one")
+    reg = _join_lines(register, attrs)
     reg["key"] = class_key(reg)
     reg["amount_share_cents"] = reg["amount_share_cents"].fillna(0).astype("int64")
     present = [a for a in pd.unique(reg["axis"].dropna().astype(str))]
