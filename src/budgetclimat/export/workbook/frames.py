@@ -58,7 +58,9 @@ class Prepared:
     cache: dict = field(default_factory=dict)  # what several sheets derive from the same data (cached_line_class_summary)
 
     # -- scope of the main figures: expenses of the latest exercice ---------------------------------
-    def main_register(self, axis: str | None = None) -> pd.DataFrame:
+    def main_register(self, axis: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+        """The register rows of the main figures (expenses of the latest exercice), of ``axis`` when given;
+        ``columns``: only those (the others are not taken: the register is wide)."""
         reg = self.cache.get("main_register")
         if reg is None:  # filtered once per workbook (several sheets ask, per axis)
             reg = self.register
@@ -66,14 +68,20 @@ class Prepared:
             if self.main_exercice is not None:
                 keep &= (reg["exercice"] == self.main_exercice).to_numpy(dtype=bool, na_value=False)
             reg = self.cache["main_register"] = reg[keep]  # (one take of the wide frame, not two)
+        if columns is not None:
+            reg = reg[list(dict.fromkeys([*columns, "axis"]))] if axis is not None else reg[columns]
         if axis is not None:
-            return reg[reg["axis"] == axis]
+            out = reg[(reg["axis"] == axis).to_numpy(dtype=bool, na_value=False)]
+            return out[columns] if columns is not None else out
         return reg.copy(deep=False)
 
     def main_lines(self) -> pd.DataFrame:
-        lines = self.lines
-        if self.main_exercice is not None:
-            lines = lines[lines["exercice"] == self.main_exercice]
+        lines = self.cache.get("main_lines")
+        if lines is None:  # filtered once per workbook (every sheet's header asks)
+            lines = self.lines
+            if self.main_exercice is not None:
+                lines = lines[lines["exercice"] == self.main_exercice]
+            self.cache["main_lines"] = lines
         return lines
 
 
