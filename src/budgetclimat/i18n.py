@@ -15,7 +15,6 @@ catalogue codes (undotted keys), optionally ``title_fr``/``title_en``, the ``sec
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,7 +101,7 @@ def t(key: str, lang: str | None = None, /, **params: object) -> str:
     if text is None:
         return key
     template = text.en if (lang or _current) == "en" else text.fr
-    return string.Formatter().vformat(template, (), _Lenient(params))
+    return template.format_map(_Lenient(params))  # (str.format's own parser: what string.Formatter does, in C)
 
 
 def title(key: str, lang: str | None = None) -> str:

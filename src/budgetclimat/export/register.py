@@ -6,7 +6,10 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from budgetclimat import i18n
 from budgetclimat.engine.figures import compute, exercices
@@ -16,6 +19,7 @@ from budgetclimat.money import euros_text
 from budgetclimat.outputs import atomic_output, formula_safe, sha256_of
 from budgetclimat.reconcile import all_reconciled
 from budgetclimat.rulebook.model import CLASSES, class_label
+from budgetclimat.views.base import arrow_of, index_in
 from budgetclimat.views.series import per_year_views
 
 LINE_COLUMNS = [
@@ -44,22 +48,73 @@ def line_register(result) -> pd.DataFrame:
     return next(iter_line_register(result, batch_rows=max(len(result.register), 1)))
 
 
-def iter_line_register(result, batch_rows: int | None = None):
+def iter_line_register(result, batch_rows: int | None = None, *, euro_text: bool = True):
     """:func:`line_register` by batches of ``batch_rows`` (default :data:`REGISTER_BATCH_ROWS`) register rows, in
-    order (one empty batch for an empty register)."""
+    order (one empty batch for an empty register).
+
+    What depends on the whole run is computed once, per line, never per register row: the position of each
+    register row's line (one hash lookup), the views' per-line columns (taken by those positions in each batch)
+    and the class labels (per class). A batch then costs what it holds. ``euro_text=False`` leaves ``amount`` and
+    ``amount_share`` as Arrow decimals (for Parquet) instead of exact euro texts."""
     batch_rows = batch_rows or REGISTER_BATCH_ROWS
     lines = result.lines[[c for c in LINE_COLUMNS if c in result.lines.columns] + ["amount_cents"]]
     register = result.register
+    at = _line_positions(lines["line_id"], register["line_id"])
+    per_line = _view_columns_by_line(result, lines) if at is not None else None
+    labels = pd.Series([class_label(c) for c in CLASSES], dtype="string")
     for start in range(0, max(len(register), 1), batch_rows):
         part = register.iloc[start:start + batch_rows]
-        out = part.merge(lines, on="line_id", how="left", validate="many_to_one")
-        out["amount"] = euros_text(out["amount_cents"])
-        out["amount_share"] = euros_text(out["amount_share_cents"])
-        out["class_label"] = out["class"].map({c: class_label(c) for c in CLASSES}).astype("string")
-        yield out[REGISTER_EXPORT_COLUMNS + _view_columns(result, out)]
+        if at is None:  # line ids that do not name one line each: the join as pandas does it
+            out = part.merge(lines, on="line_id", how="left", validate="many_to_one")
+            view_columns = _view_columns(result, out)
+        else:
+            pos = at[start:start + batch_rows]
+            out = part.reset_index(drop=True)
+            for column in lines.columns.drop("line_id"):
+                out[column] = lines[column].array.take(pos)
+            view_columns = list(per_line)
+            for name, values in per_line.items():
+                out[name] = values.array.take(pos)
+        out["amount"] = _euros_of(out["amount_cents"], euro_text)
+        out["amount_share"] = _euros_of(out["amount_share_cents"], euro_text)
+        known = pd.Index(CLASSES).get_indexer(out["class"].astype(object).where(out["class"].notna(), None))
+        out["class_label"] = pd.Series(labels.array.take(known, allow_fill=True), index=out.index)
+        yield out[REGISTER_EXPORT_COLUMNS + view_columns]
+
+
+def _line_positions(line_ids: pd.Series, wanted: pd.Series):
+    """Per register row, the position of its line in ``line_ids`` (int64), by one hash lookup; None when a
+    left join would not be one take (a line id missing, repeated or absent from the lines)."""
+    if line_ids.isna().any() or wanted.isna().any() or pc.count_distinct(arrow_of(line_ids)).as_py() != len(line_ids):
+        return None
+    at = index_in(wanted, line_ids)
+    return None if (at < 0).any() else at
+
+
+def _euros_of(cents: pd.Series, text: bool):
+    """Exact euros of integer cents: the text ``-1234.56`` (:func:`euros_text`), or an Arrow ``decimal128(18, 2)``
+    built from the cents themselves (the 128-bit integer of a decimal is its cents at scale 2)."""
+    if text:
+        return euros_text(cents)
+    values = cents.astype("int64").to_numpy()
+    words = np.empty((len(values), 2), dtype="int64")  # little-endian 128-bit: low word, then the sign
+    words[:, 0] = values
+    words[:, 1] = values >> 63
+    wide = pa.Array.from_buffers(pa.decimal128(38, 2), len(values), [None, pa.py_buffer(words)])
+    return pd.Series(pd.arrays.ArrowExtensionArray(wide.cast(pa.decimal128(18, 2))), index=cents.index)
 
 
 # The views' per-line columns (``register_columns`` of a view: weights, tonnes) repeated on each axis × piece row.
+
+
+def _view_columns_by_line(result, lines: pd.DataFrame) -> dict[str, pd.Series]:
+    """Every view's register columns for each line of ``lines`` (in its order): asked once, taken per batch."""
+    out: dict[str, pd.Series] = {}
+    for view in (getattr(result, "views", None) or {}).values():
+        columns = getattr(view, "register_columns", None)
+        if columns is not None:
+            out.update({name: values.reset_index(drop=True) for name, values in columns(lines["line_id"]).items()})
+    return out
 
 
 def _view_columns(result, out: pd.DataFrame) -> list[str]:
@@ -109,16 +164,12 @@ def write_lines(result, path: str | Path, inputs: Iterable[Path] = (), lang: str
                         frame[column] = formula_safe(frame[column])
                     to_csv(frame, handle, lang, header=i == 0)
         else:
-            import pyarrow as pa
             import pyarrow.parquet as pq
 
             writer = None
             try:
-                for frame in iter_line_register(result):
+                for frame in iter_line_register(result, euro_text=False):  # euros as decimal128(18, 2)
                     table = pa.Table.from_pandas(frame, preserve_index=False)
-                    for column in ("amount", "amount_share"):
-                        index = table.schema.get_field_index(column)
-                        table = table.set_column(index, column, table.column(column).cast(pa.decimal128(18, 2)))
                     table = table.replace_schema_metadata(None)  # else pandas would restore the text dtype
                     if writer is None:
                         writer = pq.ParquetWriter(tmp, table.schema)

@@ -129,10 +129,10 @@ def columns_by_line(frame: pd.DataFrame, line_ids: pd.Series, names: list[str]) 
     """``{name: line_ids.map(frame.set_index("line_id")[name])}`` by one hash lookup (``get_indexer``) and a
     ``take`` per column instead of a string map per column; None where that shortcut does not apply (line
     ids not unique or missing, no lines): the caller maps."""
-    ids = pd.Index(frame["line_id"])
-    if not len(frame) or not ids.is_unique or ids.hasnans or line_ids.isna().any():
+    ids = frame["line_id"]
+    if not len(frame) or ids.isna().any() or line_ids.isna().any() or pc.count_distinct(arrow_of(ids)).as_py() != len(ids):
         return None
-    at = ids.get_indexer(line_ids)
+    at = index_in(line_ids, ids)  # (one Arrow hash lookup, without Python strings)
     missing = at < 0
     safe = np.where(missing, 0, at)
     out = {}

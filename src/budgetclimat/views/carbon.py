@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from budgetclimat.errors import WARNING, ConfigError, empty_findings, findings_frame
 from budgetclimat.paths import rules_dir
 from budgetclimat.rulebook.kinds import UNMAPPED
-from budgetclimat.views.base import arrow_of, isin_mask, per_distinct
+from budgetclimat.views.base import arrow_of, columns_by_line, isin_mask, per_distinct
 from budgetclimat.views.factors import (
     MONETARY_QUANTITY_UNITS,
     Deflator,
@@ -224,6 +224,9 @@ class CarbonResult:
 
     def register_columns(self, line_ids: pd.Series) -> dict[str, pd.Series]:
         """Tonnes (and range), method and factor of the lines ``line_ids``, for the line register."""
+        found = columns_by_line(self.lines, line_ids, REGISTER_COLUMNS)  # one lookup, a take per column
+        if found is not None:
+            return found
         per_line = self.lines.set_index("line_id")
         return {name: line_ids.map(per_line[name]) for name in REGISTER_COLUMNS}
 

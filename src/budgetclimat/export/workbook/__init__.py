@@ -28,7 +28,7 @@ from budgetclimat.outputs import atomic_output, not_writable
 from . import labels as _labels  # noqa: F401 - registers the texts
 from .annex import load_definitions
 from .context import Context
-from .frames import prepare
+from .frames import line_axis_count, prepare
 from .grid import Styles, discard_pending, save_reproducible
 from .hidden import current_classes, declare_lists, write_lists, write_meta
 from .roundtrip import compute_changes, is_budgetclimat_workbook, read_previous_classes, read_workbook_answers
@@ -187,8 +187,8 @@ def write_workbook(
         method.write(ctx)
         write_lists(ctx)
         # The classes of every line, for « what changed » on the next run: as long as they fit in the hidden sheet.
-        classes = current_classes(prep)
-        write_meta(ctx, classes if len(classes) + len(prep.lines) < SHEET_ROW_LIMIT - 10_000 else None)
+        fits = line_axis_count(prep.register) + len(prep.lines) < SHEET_ROW_LIMIT - 10_000  # (one row per line × axis)
+        write_meta(ctx, current_classes(prep) if fits else None)
 
     facts = {"collectivite": _first(prep.main_lines(), "collectivite"), "exercice": prep.main_exercice or ""}
     wb.properties.title = f"{_labels.tr('title', lang, collectivite=facts['collectivite'])} — {facts['exercice']}"

@@ -183,10 +183,11 @@ def _prefix_mask(codes: pd.Series, accounts: tuple[Account, ...]) -> tuple[pd.Se
 def annex_register(prep: Prepared, definition: AnnexDefinition) -> pd.DataFrame:
     """Register rows of the main exercice inside the annex perimeter, with the annex row key ``row``."""
     reg = prep.register
+    keep = ((reg["section"] == definition.section) & (reg["sens"] == definition.sens) & (reg["operation"] == definition.operation)).to_numpy(dtype=bool, na_value=False)
     if prep.main_exercice is not None:
-        reg = reg[reg["exercice"] == prep.main_exercice]
-    reg = reg[(reg["section"] == definition.section) & (reg["sens"] == definition.sens) & (reg["operation"] == definition.operation)]
-    reg = reg[reg["axis"].isin(definition.axes)].copy()
+        keep &= (reg["exercice"] == prep.main_exercice).to_numpy(dtype=bool, na_value=False)
+    keep &= reg["axis"].isin(definition.axes).to_numpy(dtype=bool, na_value=False)
+    reg = reg[keep].copy()  # (one take of the wide register, not four)
     if definition.accounts:
         mask, matched = _prefix_mask(reg["nature"], definition.accounts)
         reg = reg[mask].copy()

@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pyarrow.compute as pc
 
 from budgetclimat import i18n
 from budgetclimat.engine.figures import OUT_PARTS, compute
 from budgetclimat.rulebook.model import AXIS_DISPLAY_ORDER, CLASSES, ROLLUP, ROLLUPS
+from budgetclimat.views.base import arrow_of, index_in
 
 # Class keys of the sheets: the classes, ``none`` (in scope without a class, counted as undefined), ``out``.
 IN_SCOPE_KEYS = [*CLASSES, "none"]
@@ -56,22 +58,45 @@ class Prepared:
     cache: dict = field(default_factory=dict)  # what several sheets derive from the same data (cached_line_class_summary)
 
     # -- scope of the main figures: expenses of the latest exercice ---------------------------------
-    def main_register(self, axis: str | None = None) -> pd.DataFrame:
+    def main_register(self, axis: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+        """The register rows of the main figures (expenses of the latest exercice), of ``axis`` when given;
+        ``columns``: only those (the others are not taken: the register is wide)."""
         reg = self.cache.get("main_register")
         if reg is None:  # filtered once per workbook (several sheets ask, per axis)
             reg = self.register
+            keep = (reg["sens"] == "D").to_numpy(dtype=bool, na_value=False)
             if self.main_exercice is not None:
-                reg = reg[reg["exercice"] == self.main_exercice]
-            reg = self.cache["main_register"] = reg[reg["sens"] == "D"]
+                keep &= (reg["exercice"] == self.main_exercice).to_numpy(dtype=bool, na_value=False)
+            reg = self.cache["main_register"] = reg[keep]  # (one take of the wide frame, not two)
+        if columns is not None:
+            reg = reg[list(dict.fromkeys([*columns, "axis"]))] if axis is not None else reg[columns]
         if axis is not None:
-            return reg[reg["axis"] == axis]
+            out = reg[(reg["axis"] == axis).to_numpy(dtype=bool, na_value=False)]
+            return out[columns] if columns is not None else out
         return reg.copy(deep=False)
 
     def main_lines(self) -> pd.DataFrame:
-        lines = self.lines
-        if self.main_exercice is not None:
-            lines = lines[lines["exercice"] == self.main_exercice]
+        lines = self.cache.get("main_lines")
+        if lines is None:  # filtered once per workbook (every sheet's header asks)
+            lines = self.lines
+            if self.main_exercice is not None:
+                lines = lines[lines["exercice"] == self.main_exercice]
+            self.cache["main_lines"] = lines
         return lines
+
+
+def _join_lines(register: pd.DataFrame, attrs: pd.DataFrame) -> pd.DataFrame:
+    """``register.merge(attrs, on="line_id", how="left", validate="many_to_one")``: when every register row names
+    one line, by one Arrow hash lookup and a take per column (the same frame, without hashing the text per column)."""
+    ids = attrs["line_id"]
+    if not len(register) or ids.isna().any() or register["line_id"].isna().any() or pc.count_distinct(arrow_of(ids)).as_py() != len(ids):
+        return register.merge(attrs, on="line_id", how="left", validate="many_to_one")
+    at = index_in(register["line_id"], ids)
+    if (at < 0).any():
+        return register.merge(attrs, on="line_id", how="left", validate="many_to_one")
+    reg = register.reset_index(drop=True)
+    columns = {c: pd.Series(attrs[c].array.take(at), name=c) for c in attrs.columns if c != "line_id"}
+    return pd.concat([reg, pd.DataFrame(columns)], axis=1)
 
 
 def prepare(result) -> Prepared:
@@ -87,7 +112,7 @@ def prepare(result) -> Prepared:
         if col not in lines.columns:
             lines[col] = pd.NA
     attrs = lines[["line_id", *_LINE_ATTRS]].rename(columns={"amount_cents": "line_amount_cents"})
-    reg = register.merge(attrs, on="line_id", how="left", validate="many_to_one")
+    reg = _join_lines(register, attrs)
     reg["key"] = class_key(reg)
     reg["amount_share_cents"] = reg["amount_share_cents"].fillna(0).astype("int64")
     present = [a for a in pd.unique(reg["axis"].dropna().astype(str))]
@@ -161,7 +186,7 @@ def line_class_summary(register: pd.DataFrame, lang: str | None = None) -> pd.Da
     share = reg["share"].astype("float64") if "share" in reg.columns else pd.Series(1.0, index=reg.index)
     label = reg["key"].astype("string").where(reg["key"] != "out", "")
     whole = share.isna() | (share >= 0.99995)
-    piece_text = label.where(whole, label + " " + share.fillna(1).map(lambda v: format_share(v, lang)).astype("string"))
+    piece_text = label.where(whole, label + " " + _share_texts(share.fillna(1), lang))
     frame = pd.DataFrame({
         "line_id": reg["line_id"].astype("string").to_numpy(), "axis": reg["axis"].astype("string").to_numpy(),
         "class_text": piece_text.to_numpy(), "rule_id": col("rule_id").to_numpy(), "rationale": col("rationale").to_numpy(),
@@ -189,6 +214,22 @@ def line_class_summary(register: pd.DataFrame, lang: str | None = None) -> pd.Da
         columns[name] = pd.Series(texts.reindex(where).to_numpy(dtype=object)).where(lambda v: v.notna(), "").to_numpy(dtype=object)
     columns["is_out"] = joined["is_out"].to_numpy(dtype=bool)
     return pd.concat([single, pd.DataFrame(columns, columns=frame.columns)], ignore_index=True)
+
+
+def line_axis_count(register: pd.DataFrame) -> int:
+    """How many rows :func:`line_class_summary` gives (distinct line × axis of ``register``), from integer codes."""
+    if not len(register):
+        return 0
+    line, _ = pd.factorize(register["line_id"])
+    axis, axes = pd.factorize(register["axis"])
+    return int(pd.unique(line.astype("int64") * (len(axes) + 1) + axis).size)
+
+
+def _share_texts(share: pd.Series, lang: str | None) -> pd.Series:
+    """:func:`format_share` of every share, formatted once per distinct share (a few: 60 %, 40 %…)."""
+    codes, distinct = pd.factorize(share.to_numpy(dtype="float64"))
+    texts = pd.array([format_share(v, lang) for v in distinct], dtype="string")  # a loop over distinct shares
+    return pd.Series(texts.take(codes), index=share.index)
 
 
 def cached_line_class_summary(prep: Prepared) -> pd.DataFrame:

@@ -120,14 +120,16 @@ def write_meta(ctx, classes: pd.DataFrame | None) -> None:
             columns.append([_s(v) for v in classes["decided_by"].tolist()])
         if len(classes):
             g.add_block(Block([(values, None, "text") for values in columns]))
-    keys = line_keys(ctx.prep.lines)
+    with_answers = ctx.answers is not None and len(ctx.answers)
+    # (every line's key, for the hidden sheet or for the answers' line ids: not computed when neither is written)
+    keys = line_keys(ctx.prep.lines) if classes is not None or with_answers else None
     if classes is not None:
         # The line key of each line: answers typed per line in « Lignes » are read back by key, so that
         # they carry over to next year's budget (line ids change with the file).
         g.add("#line-keys")
         if len(keys):
             g.add_block(Block([(_strs(keys.index), None, "text"), (_strs(keys), None, "text")]))
-    if ctx.answers is not None and len(ctx.answers):
+    if with_answers:
         cols = [c for c in ANSWER_COLUMNS if c not in ("source_file", "source_row")]
         g.add("#answers", *cols)
         frame = keyed_answers(ctx.answers.reindex(columns=cols), keys)

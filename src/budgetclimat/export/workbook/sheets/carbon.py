@@ -11,6 +11,7 @@ from openpyxl.chart import AreaChart, BarChart, LineChart, Reference
 from openpyxl.worksheet.pagebreak import Break
 
 from budgetclimat import i18n
+from budgetclimat.views.base import columns_by_line
 
 from ..grid import H2, HEAD, TEXT, TEXT_WRAP, TITLE, TONNES, Cell, Grid
 from ..labels import known
@@ -67,11 +68,15 @@ def _cap_for(ctx, year):
     return None if hit.empty or pd.isna(hit["cap_tco2e"].iloc[0]) else float(hit["cap_tco2e"].iloc[0])
 
 
-def line_tonnes(ctx) -> pd.Series | None:
+def line_tonnes(ctx, line_ids: pd.Series) -> pd.Series | None:
+    """The tCO2e of the lines ``line_ids``, aligned with them (missing where a line has none)."""
     lines = _part(ctx, "lines")
     if not isinstance(lines, pd.DataFrame) or "tco2e" not in lines.columns:
         return None
-    return pd.Series(lines["tco2e"].to_numpy(), index=lines["line_id"].to_numpy())
+    found = columns_by_line(lines, line_ids, ["tco2e"])
+    if found is None:  # line ids not unique or missing: as a map does it
+        return line_ids.map(pd.Series(lines["tco2e"].to_numpy(), index=lines["line_id"].to_numpy()))
+    return found["tco2e"]
 
 
 def write(ctx) -> None:

@@ -142,11 +142,11 @@ def _lines(ctx, g: Grid) -> None:
     g.add(Cell(ctx.t("controles-lines"), H2))
     g.add(Cell(ctx.t("col-what"), HEAD), Cell(ctx.t("col-count"), HEAD), Cell(ctx.t("col-amount"), HEAD))
     lines = prep.main_lines()
-    expense = lines[lines["sens"] == "D"] if "sens" in lines.columns else lines
+    expense = lines[["amount_cents"]][lines["sens"] == "D"] if "sens" in lines.columns else lines
     g.add(Cell(ctx.t("lines-read"), TEXT), Cell(len(lines), NUMBER), *money_row([None]))
     g.add(Cell(ctx.t("lines-expense"), TEXT), Cell(len(expense), NUMBER), *money_row([int(expense["amount_cents"].sum()) if len(expense) else 0]))
     for axis in prep.axes:
-        reg = prep.main_register(axis)
+        reg = prep.main_register(axis, ["line_id", "key", "amount_share_cents"])
         out = reg[reg["key"] == "out"]
         ins = reg[reg["key"] != "out"]
         aa = reg[reg["key"] == "AA"]

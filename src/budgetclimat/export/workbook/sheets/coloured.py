@@ -22,7 +22,7 @@ def write(ctx) -> None:
     labels_f, labels_c = fonction_labels(main), chapter_labels(main)
     breaks = []
     for axis in ctx.prep.axes:
-        reg = ctx.prep.main_register(axis).copy()
+        reg = ctx.prep.main_register(axis, ["line_id", "section", "chapitre", "fonction", "key", "scope_reason", "amount_share_cents"]).copy()
         if g.rows:
             breaks.append(g.next_row - 1)  # each axis starts a printed page
         r = g.add(Cell(ctx.t("colore-title", axis=ctx.axis(axis)), TITLE))

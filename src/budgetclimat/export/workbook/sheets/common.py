@@ -20,7 +20,8 @@ def first(series: pd.Series) -> str:
 
 
 def distinct(series: pd.Series) -> str:
-    return ", ".join(dict.fromkeys(v for v in series.dropna().astype(str) if v))
+    """The distinct non-empty values, in order of first appearance, joined by commas."""
+    return ", ".join(v for v in pd.unique(series.dropna().astype(str)) if v)
 
 
 def failed_view(ctx, *views: str) -> str | None:
@@ -45,7 +46,7 @@ def write_failed_view(ctx, sheet_key: str, title_key: str, reason: str) -> None:
 
 def document_facts(ctx) -> dict:
     lines = ctx.prep.main_lines()
-    docs = [d for d in dict.fromkeys(lines.get("doc_type", pd.Series(dtype="string")).dropna().astype(str))]
+    docs = list(pd.unique(lines.get("doc_type", pd.Series(dtype="string")).dropna().astype(str)))
     doc_text = ", ".join(ctx.t(f"doc-{d}") if d in ("BP", "BS", "DM", "CA", "CFU") else d for d in docs)
     basis = first(lines.get("amount_basis", pd.Series(dtype="string")))
     return {

@@ -15,7 +15,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from budgetclimat.export.register import to_csv
 from budgetclimat.outputs import atomic_output, formula_safe
 
-from ..frames import cached_line_class_summary
+from budgetclimat.views.base import isin_mask
+
+from ..frames import cached_line_class_summary, line_class_summary
 from ..grid import EDIT, EDIT_HEAD, HEAD, NOTE, TITLE, WARN, Block, Cell, Grid, Look, add_table
 from ..trail import build
 from .carbon import line_tonnes
@@ -41,16 +43,26 @@ class Column:
     kind: str = "text"
 
 
-def wide_frame(ctx) -> pd.DataFrame:
-    """One row per line: line attributes, per-axis class/rule/rationale, weights, tCO2e, answers given."""
+def wide_frame(ctx, rows: int | None = None) -> pd.DataFrame:
+    """One row per line: line attributes, per-axis class/rule/rationale, weights, tCO2e, answers given.
+
+    ``rows``: only the first ``rows`` lines (what a capped sheet shows): every column is then built from those
+    lines and their register rows alone, so the frame costs what it shows, not the whole run."""
     prep = ctx.prep
     lines = prep.lines
+    part = rows is not None and rows < len(lines)
+    if part:
+        lines = lines.iloc[:rows]
     base = lines[[c for c in ["line_id", "exercice", "section", "sens", "operation", "chapitre", "nature", "fonction", "label", "amount_cents"] if c in lines.columns]].copy()
-    summary = cached_line_class_summary(prep)
+    reg = prep.register
+    if part:  # the register rows of the lines shown (one Arrow hash lookup)
+        reg = reg[isin_mask(reg["line_id"], base["line_id"])]
+        summary = line_class_summary(reg)
+    else:
+        summary = cached_line_class_summary(prep)
     reasons = summary[summary["is_out"]].groupby("line_id")["scope_reason"].first()
     base["scope_reason"] = base["line_id"].map(reasons)
     trail = build(ctx)
-    reg = prep.register
     overridden = reg[reg["decided_by"] == "override"] if "decided_by" in reg.columns else reg.iloc[:0]
     for axis in prep.axes:
         s = summary[summary["axis"] == axis].set_index("line_id")
@@ -67,25 +79,28 @@ def wide_frame(ctx) -> pd.DataFrame:
     base["trail"] = base["line_id"].astype("string").map(trail.text)
     for key in EDITABLE:
         base[f"edit:{key}"] = base["line_id"].astype("string").map({i: cells.get(key) for i, cells in trail.editable.items()})
-    weights = line_weights(ctx)
+    weights = line_weights(ctx, base["line_id"])
     if weights is not None:
         for objective, series in weights.items():
-            base[f"weight:{objective}"] = base["line_id"].map(series)
-    tonnes = line_tonnes(ctx)
+            base[f"weight:{objective}"] = series.to_numpy()
+    tonnes = line_tonnes(ctx, base["line_id"])
     if tonnes is not None:
-        base["tco2e"] = base["line_id"].map(tonnes)
+        base["tco2e"] = tonnes.to_numpy()
     return base
 
 
 def write(ctx) -> None:
     ws = ctx.sheet("sheet-lignes")
-    frame = wide_frame(ctx)
-    total = len(frame)
+    total = len(ctx.prep.lines)
     cap = max(1, min(ctx.max_sheet_rows, 1_048_576 - HEADER_ROW))
     note = None
     if total > cap:  # the first lines only; the sheet says how many are not shown and where they all are
-        note = ctx.t("lignes-capped", n=total, shown=cap, hidden=total - cap, path=ctx.register_name(frame))
-        frame = frame.iloc[:cap]
+        # (the whole frame only when it is written beside the workbook: no --lines-out register to name)
+        whole = wide_frame(ctx) if ctx.register is None and not ctx.register_written else None
+        note = ctx.t("lignes-capped", n=total, shown=cap, hidden=total - cap, path=ctx.register_name(whole))
+        frame = wide_frame(ctx, rows=cap) if whole is None else whole.iloc[:cap]
+    else:
+        frame = wide_frame(ctx)
     n = len(frame)
 
     columns = _columns(ctx, frame)

@@ -100,7 +100,8 @@ def write(ctx) -> None:
         options[ctx.t("opt-timestamp")] = ctx.t("stamp-format", day=s.day, month=s.month, year=s.year, hour=s.hour, minute=s.minute)
     basis = ctx.prep.main_lines().get("amount_basis")
     if basis is not None:
-        options[ctx.t("opt-basis")] = ", ".join(dict.fromkeys(basis_text(b, ctx.lang) for b in basis.dropna().astype(str)))
+        distinct = pd.unique(basis.dropna().astype(str))  # in order of first appearance, as the lines give them
+        options[ctx.t("opt-basis")] = ", ".join(dict.fromkeys(basis_text(b, ctx.lang) for b in distinct))
     options[ctx.t("opt-answers")] = str(0 if ctx.answers is None else len(ctx.answers))
     if hasattr(ruleset, "conventions_applied"):
         options[ctx.t("opt-conventions")] = ctx.t("opt-conventions-on" if ruleset.conventions_applied else "opt-conventions-off")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from budgetclimat import i18n
+from budgetclimat.views.base import columns_by_line
 
 from ..grid import H2, HEAD, PERCENT, TEXT, TEXT_WRAP, TITLE, Cell, Grid
 from .common import failed_view, money_row, write_failed_view
@@ -25,17 +26,20 @@ def summary(ctx) -> pd.DataFrame | None:
     return out
 
 
-def line_weights(ctx) -> dict[str, pd.Series] | None:
+def line_weights(ctx, line_ids: pd.Series) -> dict[str, pd.Series] | None:
+    """The weight of each objective (by its label) of the lines ``line_ids``, aligned with them (missing where a
+    line has none): one lookup of the ids among the view's lines, a take per objective."""
     view = _view(ctx)
     lines = getattr(view, "lines", None)
     if lines is None:
         return None
-    out = {}
-    for objective in getattr(view, "objectives", []) or []:
-        col = f"weight_{objective}"
-        if col in lines.columns:
-            out[ctx.axis(objective)] = pd.Series(lines[col].to_numpy(), index=lines["line_id"].to_numpy())
-    return out or None
+    names = {ctx.axis(o): f"weight_{o}" for o in getattr(view, "objectives", []) or [] if f"weight_{o}" in lines.columns}
+    if not names:
+        return None
+    found = columns_by_line(lines, line_ids, list(names.values()))
+    if found is None:  # line ids not unique or missing: as a map does it
+        return {label: line_ids.map(pd.Series(lines[col].to_numpy(), index=lines["line_id"].to_numpy())) for label, col in names.items()}
+    return {label: found[col] for label, col in names.items()}
 
 
 def write(ctx) -> None:

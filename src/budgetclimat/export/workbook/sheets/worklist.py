@@ -9,6 +9,7 @@ with that key — this year and next year.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -16,6 +17,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from budgetclimat.engine.worklist import build_worklist, sentence
 from budgetclimat.money import format_euros
 from budgetclimat.rulebook.model import RuleSet
+from budgetclimat.views.base import isin_mask
 
 from ..grid import EDIT, EDIT_HEAD, HEAD, TITLE, Block, Cell, Grid, Look, add_table
 from ..questions import answer_choices, parse_allowed, question_type
@@ -44,11 +46,17 @@ def worklist(ctx, result=None) -> pd.DataFrame:
     texts = reg[reg["question_id"].notna()].drop_duplicates("question_id").set_index("question_id") if "question_id" in reg.columns else pd.DataFrame()
     qtext = texts["question"].astype("string").to_dict() if "question" in texts.columns else {}
     qallowed = texts["allowed_answers"].to_dict() if "allowed_answers" in texts.columns else {}
-    work["question"] = [_s(qtext.get(q)) or str(q) for q in work["question_id"]]  # one per row of the sheet
-    work["qtype"] = [question_type(ruleset, q) for q in work["question_id"]]
+    # Per distinct question (a few dozen), then read back on every row through the question's code.
+    codes, questions = pd.factorize(work["question_id"].astype(object), use_na_sentinel=False)
+    qtypes = [question_type(ruleset, q) for q in questions]
+
+    def per_row(values: list) -> list:
+        return [values[c] for c in codes]
+
+    work["question"] = per_row([_s(qtext.get(q)) or str(q) for q in questions])
+    work["qtype"] = per_row(qtypes)
     # A share question has a number for answer (decimal validation), a text question free text: no list.
-    work["allowed_list"] = [parse_allowed(qallowed.get(q)) if t not in ("share", "text", "number") else []
-                            for q, t in zip(work["question_id"], work["qtype"])]
+    allowed_lists = [parse_allowed(qallowed.get(q)) if t not in ("share", "text", "number") else [] for q, t in zip(questions, qtypes)]
     # The drop-down shows labels (« électrique »); the round trip reads them back as codes (``electrique``).
     choices: dict[tuple, list[str]] = {}  # per distinct list of codes (a question's rows share it)
 
@@ -58,17 +66,25 @@ def worklist(ctx, result=None) -> pd.DataFrame:
             choices[key] = [label for _, label in answer_choices(codes, ctx.lang)]
         return choices[key]
 
-    work["allowed_list"] = [labels_of(codes) if codes else [] for codes in work["allowed_list"]]
-    lines = prep.lines.set_index(prep.lines["line_id"].astype("string"))
+    work["allowed_list"] = per_row([labels_of(allowed) if allowed else [] for allowed in allowed_lists])
+    # The readable key and the example labels of the rows the sheet shows (the first ``max_sheet_rows``, ranked by
+    # euros), read from their first 50 lines: what the sheet shows, not every line of every question.
+    shown = work.iloc[: ctx.max_sheet_rows]
+    ids = shown["line_ids"].astype(object).map(lambda v: str(v).split(";", 50)[:50])  # per shown row
+    wanted = pd.Series([i for row in ids for i in row], dtype="string").drop_duplicates()
+    lines = prep.lines[isin_mask(prep.lines["line_id"], wanted)] if len(wanted) else prep.lines.iloc[:0]
+    lines = lines.set_index(lines["line_id"].astype("string"))
     lines = lines[~lines.index.duplicated(keep="first")]  # a line id names one line (the first, as .loc[…].iloc[0])
-    first = work["line_ids"].str.split(";").str[0]
+    first = pd.Series([row[0] for row in ids], index=shown.index, dtype="string")
     attrs = {c: _attr_texts(lines, c, first) for c in ("nature", "fonction", "account_label", "fonction_label", "ap_label", "label")}
-    work["key_text"] = [_key_text(ctx, key, {c: attrs[c][i] for c in attrs}) for i, key in enumerate(work["key"])]
+    key_text = pd.Series("", index=work.index, dtype=object)
+    key_text.iloc[: len(shown)] = [_key_text(ctx, key, {c: attrs[c][i] for c in attrs}) for i, key in enumerate(shown["key"])]
+    work["key_text"] = key_text
     # Example labels when the key is wider than a line (a line key already shows its label).
-    wide = ~work["key"].astype(str).str.startswith("line:").to_numpy(dtype=bool)
+    wide = ~shown["key"].astype(str).str.startswith("line:").to_numpy(dtype=bool)
     examples = pd.Series("", index=work.index, dtype=object)
     if wide.any():
-        examples[wide] = _examples_of(lines, work.loc[wide, "line_ids"])
+        examples.iloc[np.flatnonzero(wide)] = _examples_of(lines, ids[wide]).to_numpy(dtype=object)
     work["examples"] = examples
     return work
 
@@ -105,15 +121,28 @@ def _key_text(ctx, key: str, line: dict) -> str:
 
 
 def _examples_of(lines: pd.DataFrame, line_ids: pd.Series, n: int = 3) -> pd.Series:
-    """Per row: the distinct labels of its first 50 lines (« a ; b ; c ; … » beyond ``n``), "" without any."""
+    """Per row (``line_ids``: the list of its first line ids): the distinct labels of its first 50 lines (« a ; b ; c ; … »
+    beyond ``n``), "" without any. Read from the first ``n + 1`` lines of each row first: a row whose ``n + 1``
+    first lines already have ``n + 1`` distinct labels (most) says the same as from its 50; only the others read on."""
     out = pd.Series("", index=line_ids.index, dtype=object)
-    if "label" not in lines.columns:
+    if "label" not in lines.columns or not len(line_ids):
         return out
-    ids = line_ids.astype(str).str.split(";").explode()
-    ids = ids[ids.isin(lines.index)]
-    ids = ids[(ids.groupby(level=0).cumcount() < 50).to_numpy()]
-    labels = ids.map(lines["label"].astype(object)).dropna().map(str)
-    frame = pd.DataFrame({"row": labels.index, "label": labels.to_numpy(dtype=object)}).drop_duplicates()
+    labels_of = lines["label"].astype(object)
+
+    def distinct_labels(rows: pd.Series) -> pd.DataFrame:
+        ids = rows.explode()
+        ids = ids[ids.isin(lines.index)]
+        ids = ids[(ids.groupby(level=0).cumcount() < 50).to_numpy()]
+        labels = ids.map(labels_of).dropna().map(str)
+        return pd.DataFrame({"row": labels.index, "label": labels.to_numpy(dtype=object)}).drop_duplicates()
+
+    head = distinct_labels(line_ids.map(lambda ids: ids[: n + 1]))
+    enough = head.groupby("row", sort=False).size().reindex(line_ids.index, fill_value=0) > n
+    longer = line_ids.map(len) > n + 1
+    again = (~enough & longer).to_numpy(dtype=bool)
+    frame = head
+    if again.any():  # the rows that need more of their lines to know their distinct labels
+        frame = pd.concat([head[~head["row"].isin(line_ids.index[again])], distinct_labels(line_ids[again])])  # (per row: the order of rows is free)
     if not len(frame):
         return out
     rank = frame.groupby("row", sort=False).cumcount()
