@@ -42,7 +42,7 @@ from budgetclimat.engine import answers as ans
 from budgetclimat.engine.classify import _axis_pieces, classify, staff_allocation, staff_key_columns, staff_lines, staff_totals
 from budgetclimat.engine.keys import SPECIFICITY, all_keys, with_keys
 from budgetclimat.engine.match import covered, distinct, first_rule, line_facts, match_frame
-from budgetclimat.engine.matcher import FACT_PREFIX, evaluate, fact_column
+from budgetclimat.engine.matcher import FACT_PREFIX, Prepared, fact_column
 from budgetclimat.money import allocate
 from budgetclimat.rulebook.crosswalk import translate
 from budgetclimat.rulebook.model import BOUNDED_ROLLUPS, CLASSES, Outcome, Rulebook, RuleSet, classes_of, conditions
@@ -110,6 +110,12 @@ def percent_text(part: int, whole: int, lang: str) -> str:
 
 def mask_classes(mask: int) -> str:
     return "|".join(c for c in CLASSES if mask & _BIT[c])
+
+
+def _mask_texts(masks: np.ndarray) -> np.ndarray:
+    """:func:`mask_classes` of each mask (computed once per distinct mask)."""
+    distinct_masks, where = np.unique(np.asarray(masks, dtype="int64"), return_inverse=True)
+    return np.array([mask_classes(int(m)) for m in distinct_masks], dtype=object)[where.ravel()]
 
 
 # ---- enumeration ---------------------------------------------------------------------------------
@@ -295,8 +301,24 @@ def _enumerate(start: pd.DataFrame, start_q: np.ndarray, rb: Rulebook, questions
 # ---- bounds --------------------------------------------------------------------------------------
 
 
-def _answers_frame(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=ans.ANSWER_COLUMNS, dtype=object)
+FACT_ROWS = ["key", "fact", "value"]
+CLASS_ROWS = ["line_id", "axis", "class"]
+
+
+@dataclass
+class _Plan:
+    """The extreme answers of one objective on one axis: keyed fact rows (``key, fact, value``), level by
+    level, then the analyst classes of the open lines (``line_id, axis, class``)."""
+
+    facts: pd.DataFrame
+    classes: pd.DataFrame
+
+
+def _answers_frame(plans: list[_Plan]) -> pd.DataFrame:
+    """The answers frame of ``plans``, in order (each plan's fact rows, then its class rows)."""
+    parts = [part for plan in plans for part in (plan.facts, plan.classes) if len(part)]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=ans.ANSWER_COLUMNS)
+    frame = frame.reindex(columns=ans.ANSWER_COLUMNS).astype(object)
     # A row reached at two levels (an entity-keyed follow-up also asked directly) is answered once: the
     # last answer, the one classify would apply (the last given wins), as one answers-file row would.
     keyed = frame["fact"].notna() & frame["key"].notna()
@@ -306,72 +328,153 @@ def _answers_frame(rows: list[dict]) -> pd.DataFrame:
     return frame.astype({c: "string" for c in ans.ANSWER_COLUMNS if c != "source_row"}).astype({"source_row": "Int64"})
 
 
+@dataclass
+class _Keys:
+    """The keys of every line by kind as int codes, unique across kinds (-1: no key), and their texts."""
+
+    codes: dict[str, np.ndarray]
+    text: np.ndarray
+
+    @classmethod
+    def of(cls, lines: pd.DataFrame) -> "_Keys":
+        table = all_keys(lines)
+        codes, texts, offset = {}, [], 0
+        for kind in table.columns:
+            code, uniques = pd.factorize(table[kind].astype("string").to_numpy(dtype=object, na_value=None))
+            codes[kind] = np.where(code >= 0, code + offset, -1).astype("int64")
+            texts.append(np.asarray(uniques, dtype=object))
+            offset += len(uniques)
+        return cls(codes, np.concatenate(texts) if texts else np.array([], dtype=object))
+
+
+@dataclass
+class _Edges:
+    """A tree's edges as arrays, shared by the objectives: by node (stable), each node's first edge and count,
+    answer codes, numeric value (shares) and a lookup of the edge of (node, answer)."""
+
+    order: np.ndarray
+    start: np.ndarray
+    count: np.ndarray
+    answer: np.ndarray  # code into answers
+    answers: np.ndarray
+    value: np.ndarray
+    share: np.ndarray
+    child: np.ndarray
+    open: np.ndarray
+    lookup: pd.Index
+
+    @classmethod
+    def of(cls, tree: _Tree) -> "_Edges":
+        e = tree.edges
+        node = e["_node"].to_numpy(dtype="int64")
+        order = np.argsort(node, kind="stable")
+        n_nodes = int(max(node.max(initial=-1), tree.nodes.index.max() if len(tree.nodes) else -1)) + 1
+        count = np.bincount(node, minlength=n_nodes)
+        start = np.concatenate(([0], np.cumsum(count)[:-1])).astype("int64")
+        answer, answers = pd.factorize(e["_answer"].to_numpy(dtype=object), use_na_sentinel=False)
+        value = e["_value"].to_numpy(dtype=object)
+        where, distinct_values = pd.factorize(value, use_na_sentinel=False)  # a few distinct values: parsed once
+        share = pd.to_numeric(pd.Series(distinct_values, dtype=object), errors="coerce").to_numpy(dtype="float64")[where]
+        lookup = pd.Index(node * max(len(answers), 1) + answer)
+        return cls(order, start, count, answer.astype("int64"), np.asarray(answers, dtype=object), value, share,
+                   e["_child"].to_numpy(dtype="int64"), e["_open"].to_numpy(dtype=bool), lookup)
+
+
 def _greedy(axis: str, objective: tuple[str, str], tree: _Tree, start_pos: np.ndarray, start_node: np.ndarray, amounts: np.ndarray,
-            lines: pd.DataFrame, questions: dict, key_table: dict | None = None) -> list[dict]:
+            lines: pd.DataFrame, questions: dict, keys: _Keys | None = None, edges: _Edges | None = None) -> _Plan:
     """The extreme answers for ``objective`` on ``axis``: row by row (question × key), level by level."""
     g, s = objective
     vc = f"v_{g}_{s}"
-    key_table = key_table if key_table is not None else _key_table(lines)
-    rows: list[dict] = []
-    edges = tree.edges[["_node", "_answer", "_value", vc]].assign(_share=pd.to_numeric(tree.edges["_value"], errors="coerce"))
-    steps = tree.edges[["_node", "_answer", "_child", "_open"]]
+    keys = keys if keys is not None else _Keys.of(lines)
+    edges = edges if edges is not None else _Edges.of(tree)
+    score_of = tree.edges[vc].to_numpy(dtype="float64")
     fact_of = {q: (_facts_of(questions, q) or [None])[0] for q in tree.nodes["_q"].dropna().unique()}  # a few questions
+    node_q = tree.nodes["_q"].to_numpy(dtype=object)
+    node_stuck = tree.nodes["_stuck"].to_numpy(dtype=bool)
+    node_at = pd.Index(tree.nodes.index)
+    q_code, q_names = pd.factorize(pd.Series(node_q, dtype=object), use_na_sentinel=False)
+    n_answers = max(len(edges.answers), 1)
+    fact_parts: list[pd.DataFrame] = []
     pos, node = start_pos.copy(), start_node.copy()
-    open_lines: list[tuple[np.ndarray, np.ndarray]] = []
+    open_lines: list[np.ndarray] = []
+    unique_edges = edges.lookup.is_unique
     for _ in range(MAX_DEPTH + 1):
         if not len(pos):
             break
-        qids = tree.nodes.loc[node, "_q"].to_numpy(dtype=object)
-        stuck = tree.nodes.loc[node, "_stuck"].to_numpy(dtype=bool)  # its own question cannot be enumerated: open
-        open_lines.append((pos[stuck], qids[stuck]))
-        pos, node, qids = pos[~stuck], node[~stuck], qids[~stuck]
+        at = node_at.get_indexer(node)
+        qids = node_q[at]
+        stuck = node_stuck[at]  # its own question cannot be enumerated: open
+        open_lines.append(pos[stuck])
+        pos, node, qids, at = pos[~stuck], node[~stuck], qids[~stuck], at[~stuck]
         if not len(pos):
             break
-        keys = _question_keys(key_table, pos, qids, questions)
-        table = pd.DataFrame({"pos": pos, "_node": node, "q": qids, "key": keys, "amount": amounts[pos]})
-        cand = table.merge(edges, on="_node")
-        cand["score"] = cand[vc].astype("float64") * cand["amount"].astype("float64")
-        per = cand.groupby(["q", "key", "_answer"], sort=False).agg(score=("score", "sum"), value=("_value", "first"), share=("_share", "min")).reset_index()
+        key = _question_keys(keys.codes, pos, qids, questions)
+        # No key: no worklist row (as a groupby drops a missing key), and the line goes no further.
+        has = key >= 0
+        pos, node, key, at = pos[has], node[has], key[has], at[has]
+        # Candidates: each line × each answer of its node, in line order then edge order.
+        n_edges = edges.count[node]
+        row = np.repeat(np.arange(len(pos)), n_edges)
+        within = np.arange(len(row)) - np.repeat(np.cumsum(n_edges) - n_edges, n_edges)
+        edge = edges.order[np.repeat(edges.start[node], n_edges) + within]
+        q_row = q_code[at][row].astype("int64")
+        group, _ = pd.factorize((q_row * (len(keys.text) + 1) + key[row]) * n_answers + edges.answer[edge])  # first appearance order
+        score = score_of[edge] * amounts[pos][row].astype("float64")
+        by = pd.DataFrame({"score": score, "value": edges.value[edge], "share": edges.share[edge]}).groupby(group, sort=True)
+        per_score = by["score"].sum().to_numpy()
+        per_value = by["value"].first().to_numpy(dtype=object)
+        per_share = by["share"].min().to_numpy()
+        _, first_row = np.unique(group, return_index=True)  # each group's first candidate (codes 0…k-1)
+        per_q, per_key, per_answer = q_row[first_row], key[row][first_row], edges.answer[edge][first_row]
         # A share chosen for a key is the smallest largest share of its lines (their splits stay ≤ 1).
-        top = (per["_answer"] == "max").to_numpy()
+        top = edges.answers[per_answer] == "max"
         if top.any():
-            per.loc[top, "value"] = _share_text(per.loc[top, "share"].fillna(0).to_numpy())
-        per["_order"] = np.arange(len(per))
-        best = per.sort_values(["score", "_order"], ascending=[s == "min", True], kind="stable").drop_duplicates(["q", "key"])
+            per_value = per_value.copy()
+            per_value[top] = _share_text(np.nan_to_num(per_share[top], nan=0.0))
+        per = pd.DataFrame({"score": per_score, "_order": np.arange(len(per_score)), "qk": per_q * (len(keys.text) + 1) + per_key})
+        best = per.sort_values(["score", "_order"], ascending=[s == "min", True], kind="stable").drop_duplicates("qk")
+        b = best.index.to_numpy()
         # one answer per worklist row
-        rows.extend(pd.DataFrame({"key": best["key"].to_numpy(dtype=object), "fact": best["q"].map(fact_of).to_numpy(dtype=object),
-                                  "value": best["value"].to_numpy(dtype=object)}).to_dict("records"))
-        chosen = table.merge(best[["q", "key", "_answer"]], on=["q", "key"])
-        step = chosen[["_node", "_answer"]].merge(steps, on=["_node", "_answer"], how="left")
-        child = step["_child"].to_numpy(dtype="int64")
+        fact_parts.append(pd.DataFrame({"key": keys.text[per_key[b]], "fact": pd.Series(q_names[per_q[b]], dtype=object).map(fact_of).to_numpy(dtype=object),
+                                        "value": per_value[b]}, columns=FACT_ROWS))
+        # The chosen answer of each line's row, then the edge of (node, answer) it takes.
+        chosen_answer = pd.Series(per_answer[b], index=best["qk"].to_numpy()).reindex(q_code[at].astype("int64") * (len(keys.text) + 1) + key).to_numpy()
+        ok = ~np.isnan(chosen_answer)
+        if unique_edges:
+            e_at = edges.lookup.get_indexer(node[ok] * n_answers + chosen_answer[ok].astype("int64"))
+        else:
+            e_at = _edge_of(edges, node[ok], chosen_answer[ok].astype("int64"))
+        child = np.where(e_at >= 0, edges.child[np.maximum(e_at, 0)], -1)
         go_on = child >= 0
-        open_leaf = step["_open"].to_numpy(dtype=bool) & ~go_on
-        open_lines.append((chosen["pos"].to_numpy()[open_leaf], np.full(int(open_leaf.sum()), None, dtype=object)))
-        pos, node = chosen["pos"].to_numpy()[go_on], child[go_on]
+        open_leaf = np.where(e_at >= 0, edges.open[np.maximum(e_at, 0)], False) & ~go_on
+        open_lines.append(pos[ok][open_leaf])
+        pos, node = pos[ok][go_on], child[go_on]
     cls = OPEN_CLASS[objective]
-    line_ids = lines["line_id"].astype("string").to_numpy()
-    for p, _q in open_lines:
-        for one in np.unique(p):  # open lines: few (an analyst class each)
-            rows.append({"line_id": line_ids[one], "axis": axis, "class": cls})
-    return rows
+    line_ids = lines["line_id"].astype("string").to_numpy(dtype=object)
+    ids = [line_ids[np.unique(p)] for p in open_lines if len(p)]  # each level's open lines once: an analyst class each
+    ids = np.concatenate(ids) if ids else np.array([], dtype=object)
+    facts = pd.concat(fact_parts, ignore_index=True) if fact_parts else pd.DataFrame(columns=FACT_ROWS, dtype=object)
+    return _Plan(facts=facts, classes=pd.DataFrame({"line_id": ids, "axis": axis, "class": cls}, columns=CLASS_ROWS, dtype=object))
 
 
-def _key_table(lines: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The keys of every line by kind, as arrays (read at each level of each objective)."""
-    table = all_keys(lines)
-    return {kind: table[kind].astype("string").to_numpy(dtype=object, na_value=None) for kind in table.columns}
+def _edge_of(edges: _Edges, node: np.ndarray, answer: np.ndarray) -> np.ndarray:
+    """The first edge of each (node, answer) (a left merge's first match), -1 when none."""
+    first = pd.Series(np.arange(len(edges.lookup)), index=edges.lookup)
+    first = first[~first.index.duplicated()]
+    n_answers = max(len(edges.answers), 1)
+    return first.reindex(node * n_answers + answer).fillna(-1).to_numpy(dtype="int64")
 
 
-def _question_keys(table: dict[str, np.ndarray], positions: np.ndarray, qids: np.ndarray, questions: dict) -> np.ndarray:
-    """As :func:`~budgetclimat.engine.keys.question_keys` on the arrays of :func:`_key_table`: the key of each
+def _question_keys(codes: dict[str, np.ndarray], positions: np.ndarray, qids: np.ndarray, questions: dict) -> np.ndarray:
+    """As :func:`~budgetclimat.engine.keys.question_keys` on the codes of :class:`_Keys`: the key code of each
     (line, question) pair, by the question's key kind (a ``fact:…`` placeholder: by line)."""
     ids = pd.Series(qids, dtype="string").fillna("").to_numpy(dtype=object)
     kind_of = {q: questions[q].key if q in questions else "line" for q in pd.unique(ids)}  # a few questions
     kinds = pd.Series(ids, dtype=object).map(kind_of).to_numpy(dtype=object)
-    out = np.empty(len(positions), dtype=object)
+    out = np.full(len(positions), -1, dtype="int64")
     for kind in pd.unique(kinds):
         sel = kinds == kind
-        out[sel] = table[kind][positions[sel]]
+        out[sel] = codes[kind][positions[sel]]
     return out
 
 
@@ -397,7 +500,7 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
     amounts = lines["amount_cents"].astype("int64").to_numpy()
     reg = register.assign(pos=register["line_id"].map(pos_of).to_numpy())
     recount = _Recount(lines, ruleset, answers, pairs, gid, combos, register, pos_of, staff_basis)
-    key_table = _key_table(lines)
+    keys = _Keys.of(lines)
     # The enumeration starts from one combination per rule class × facts (lines alike for every rule share it).
     gid, combos = recount.x0, recount.frame0
 
@@ -421,7 +524,7 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
         is_open = tree.nodes.loc[start_node, "_open"].to_numpy(dtype=bool)
         real = mask & ALL_MASK  # staying AA (an « à approfondir » answer) does not widen the range
         bound = np.where(is_open | (real == 0), None, np.where((real & ~AT_LEAST_NEUTRAL) == 0, "at_least_neutral", np.where((real & ~AT_MOST_NEUTRAL) == 0, "at_most_neutral", None)))
-        reach = pd.DataFrame({"line_id": first["line_id"].to_numpy(), "axis": rb.axis, "classes": [mask_classes(int(m)) for m in mask], "open": is_open, "bound": bound})
+        reach = pd.DataFrame({"line_id": first["line_id"].to_numpy(), "axis": rb.axis, "classes": _mask_texts(mask), "open": is_open, "bound": bound})
         if len(kept):
             reach = pd.concat([reach, pd.DataFrame({"line_id": kept["line_id"].to_numpy(), "axis": rb.axis, "classes": "AA", "open": False, "bound": None})], ignore_index=True)
         reach_parts.append(reach.astype({"line_id": "string", "axis": "string", "classes": "string", "bound": "string"}))
@@ -435,20 +538,21 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
                              open_cents=int(aa["amount_share_cents"].sum()) - at_least - at_most,
                              at_least_neutral_cents=at_least, at_most_neutral_cents=at_most)
         # Staff allocations follow the other lines: no answer of their own (they move in the classify runs below).
+        edges = _Edges.of(tree)
         for objective in OBJECTIVES:
-            plans[(rb.axis, objective)] = _greedy(rb.axis, objective, tree, pos, start_node, amounts, lines, questions, key_table)
+            plans[(rb.axis, objective)] = _greedy(rb.axis, objective, tree, pos, start_node, amounts, lines, questions, keys, edges)
 
     # One classify run per objective (axes together when their answers do not disagree), else per axis.
     result_answers: dict[tuple[str, str, str], pd.DataFrame] = {}
     totals: dict[tuple[str, tuple[str, str]], int] = {}
     axis_names = [rb.axis for rb in ruleset.classification]
     for objective in OBJECTIVES:
-        combined = [r for a in axis_names for r in plans[(a, objective)]]
-        fact_rows = pd.DataFrame([r for r in combined if "fact" in r], columns=["key", "fact", "value"])
+        fact_rows = [plans[(a, objective)].facts for a in axis_names]
+        fact_rows = pd.concat(fact_rows, ignore_index=True) if fact_rows else pd.DataFrame(columns=FACT_ROWS)
         conflict = len(fact_rows) and fact_rows.drop_duplicates().duplicated(["key", "fact"]).any()
         runs = [[a] for a in axis_names] if conflict else [axis_names]
         for run_axes in runs:
-            extra = _answers_frame([r for a in run_axes for r in plans[(a, objective)]])
+            extra = _answers_frame([plans[(a, objective)] for a in run_axes])
             full = pd.concat([answers, extra], ignore_index=True) if len(answers) else extra
             counted = recount.totals(extra, run_axes) if len(extra) else None
             if counted is None:  # a case the recount does not read: classify the whole budget
@@ -477,21 +581,22 @@ def _signature(combos: pd.DataFrame, ruleset: RuleSet) -> np.ndarray:
     decides them alike (:func:`~budgetclimat.engine.match.first_rule` and the outcomes read nothing else).
     The rules then run on one combination per class × facts instead of one per distinct label."""
     cols = []
-    for rb in ruleset.scope + ruleset.classification:
+    rulebooks = ruleset.scope + ruleset.classification
+    # Each column factorised once and every keyword of every rule found in one automaton pass over the
+    # distinct labels (the engine's Prepared, the same meaning as evaluate), not one regex pass per condition.
+    base = Prepared(combos, [rule for rb in rulebooks for rule in rb.rules])
+    every = np.arange(len(combos))
+    for rb in rulebooks:
         cols.append(covered(rb, combos))
         seen = translate(combos, rb.crosswalks)
+        prepared = base if seen is combos else base.derive(seen)
         masks: dict = {}
-        codes: dict = {}  # column -> (code of each combination, its distinct values): a condition reads one column
         for rule in rb.rules:
             for cond in conditions(rule.when):
                 key = (cond.column, cond.op, cond.values)
                 if cond.fact or key in masks:
                     continue
-                if cond.column not in codes:
-                    code, uniques = pd.factorize(seen[cond.column], use_na_sentinel=False)
-                    codes[cond.column] = (code, pd.DataFrame({cond.column: pd.Series(uniques, dtype=seen[cond.column].dtype)}))
-                code, values = codes[cond.column]
-                masks[key] = evaluate(cond, values)[code]
+                masks[key] = prepared.mask(cond, every)
         cols.extend(masks.values())
     if not cols or not len(combos):
         return np.zeros(len(combos), dtype="int64")
