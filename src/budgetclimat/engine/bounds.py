@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from budgetclimat.engine import answers as ans
 from budgetclimat.engine.classify import _axis_pieces, classify, staff_allocation, staff_key_columns, staff_lines, staff_totals
@@ -499,7 +501,7 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
     pos_of = pd.Series(np.arange(len(lines)), index=lines["line_id"].astype("string").to_numpy())
     amounts = lines["amount_cents"].astype("int64").to_numpy()
     reg = register.assign(pos=register["line_id"].map(pos_of).to_numpy())
-    recount = _Recount(lines, ruleset, answers, pairs, gid, combos, register, pos_of, staff_basis)
+    recount = _Recount(lines, ruleset, answers, pairs, gid, combos, reg, pos_of, staff_basis)
     keys = _Keys.of(lines)
     # The enumeration starts from one combination per rule class × facts (lines alike for every rule share it).
     gid, combos = recount.x0, recount.frame0
@@ -619,6 +621,18 @@ def _scope_of(frame: pd.DataFrame, ruleset: RuleSet) -> tuple[np.ndarray, np.nda
     return rule_ids, out
 
 
+def _distinct_rows(keys: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(gid, first)``: the group of each of the ``n`` rows of the columns ``keys`` (the same groups as
+    :func:`~budgetclimat.engine.match.distinct`, numbered in order of first appearance, a missing value a
+    value of its own) and each group's first row. Each column is factorised, then the codes combined."""
+    gid = np.zeros(n, dtype="int64")
+    for values in keys.values():
+        code = pd.factorize(values, use_na_sentinel=False)[0].astype("int64")
+        gid = pd.factorize(gid * (int(code.max(initial=0)) + 1) + code)[0].astype("int64")  # first appearance order
+    first = np.unique(gid, return_index=True)[1]
+    return gid, first
+
+
 class _Recount:
     """The group totals :func:`classify` would give with the run's answers plus a bounds' answers, computed
     from the run's register: only the lines whose pieces the new facts change are evaluated again (on one
@@ -627,6 +641,7 @@ class _Recount:
     ``usable`` is False where this shortcut does not hold (scope rules reading facts): callers classify then."""
 
     def __init__(self, lines, ruleset, answers, pairs, gid, combos, register, pos_of, staff_basis=None):
+        """``register``: the run's register; with a ``pos`` column (each row's line position) it is not mapped again."""
         self.lines, self.ruleset, self.pos_of = lines, ruleset, pos_of
         # The staff pools (classify's ``staff_basis``): key columns, and a whole budget's totals when given as a frame.
         self.staff_frame = staff_basis if isinstance(staff_basis, pd.DataFrame) else None
@@ -648,7 +663,7 @@ class _Recount:
         self.line_sig, self.line_fid = sig[gid], fid[gid]
         self.columns = list(combos.columns)
         # The run's own classes × facts: start frames of the enumeration and the pieces every line has now.
-        self.x0, self.frame0 = self._frame(pd.DataFrame({"_sig": self.line_sig, "_fid": self.line_fid}))
+        self.x0, self.frame0 = self._frame({"_sig": self.line_sig, "_fid": self.line_fid})
         self.pieces0 = self._pieces(self.frame0)
         self.fp0 = {axis: self._fingerprint(self.pieces0, axis, len(self.frame0)) for axis in ruleset.axes}
         # The best rank of the run's answers per line × fact (an answer of the bounds wins at equal rank: it comes last).
@@ -661,14 +676,14 @@ class _Recount:
             self.rank0[str(f)] = best
         self.keys = all_keys(lines)
         self._key_cache: dict = {}
-        reg = register.assign(pos=register["line_id"].map(pos_of).to_numpy())
+        reg = register if "pos" in register.columns else register.assign(pos=register["line_id"].map(pos_of).to_numpy())
         reg = reg[(reg["scope"] == "in").to_numpy()]
         sens_d = (lines["sens"].astype("string") == "D").fillna(False).to_numpy(dtype=bool)
         self.sens_d = sens_d
         self.fonction = lines["fonction"].astype("string").str.strip().replace("", pd.NA).to_numpy(dtype=object, na_value=None)
-        self.staff_base_totals = {}  # per axis: the run's own basis, taken out of a whole budget's totals (frame basis)
+        self.staff_base_totals = {}  # per axis: the run's own basis (a whole budget's totals hold it: frame basis)
         self.amounts = lines["amount_cents"].astype("int64").to_numpy()
-        self.base, self.base_staff, self.overridden = {}, {}, {}
+        self.base, self.base_staff, self.overridden, self.base_group = {}, {}, {}, {}
         for axis in ruleset.axes:
             r = reg[(reg["axis"] == axis).to_numpy()]
             staff = (r["decided_by"] == "staff").fillna(False).to_numpy(dtype=bool)
@@ -676,19 +691,20 @@ class _Recount:
             keep = r[~staff]
             self.base[axis] = pd.DataFrame({"pos": keep["pos"].to_numpy(dtype="int64"), "class": keep["class"].astype(object).to_numpy(),
                                             "cents": keep["amount_share_cents"].to_numpy(dtype="int64")})
+            klass = keep["class"].astype(object)
+            self.base_group[axis] = {g: klass.isin(list(members)).to_numpy(dtype=bool) for g, members in GROUPS.items()}
             over = np.zeros(self.n, dtype=bool)
             over[keep.loc[(keep["decided_by"] == "override").fillna(False).to_numpy(dtype=bool), "pos"].to_numpy(dtype="int64")] = True
             self.overridden[axis] = over
-            if self.staff_frame is not None:
-                self.staff_base_totals[axis] = self._basis(axis, self.base[axis])
+            self.staff_base_totals[axis] = self._basis(axis, self.base[axis])
 
-    def _frame(self, keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    def _frame(self, keys: dict[str, np.ndarray]) -> tuple[np.ndarray, pd.DataFrame]:
         """(id per line, frame): one match-frame row per distinct class × facts of ``keys`` (``_sig``, ``_fid``, new fact values)."""
-        xid, distinct_keys = distinct(keys)
-        frame = self.rep.loc[distinct_keys["_sig"].to_numpy()].reset_index(drop=True)
-        facts = self.fact_rep.loc[distinct_keys["_fid"].to_numpy()].reset_index(drop=True)
+        xid, first = _distinct_rows(keys, len(keys["_sig"]))
+        frame = self.rep.loc[keys["_sig"][first]].reset_index(drop=True)
+        facts = self.fact_rep.loc[keys["_fid"][first]].reset_index(drop=True)
         for col in self.fact_cols:
-            frame[col] = distinct_keys[col].astype("string").to_numpy() if col in distinct_keys.columns else facts[col].to_numpy()
+            frame[col] = pd.Series(keys[col][first], dtype=object).astype("string").to_numpy() if col in keys else facts[col].to_numpy()
             frame[col] = frame[col].astype("string")
         if "label" in frame.columns:  # many rows per label (one per facts): text conditions run once per distinct label
             frame["label"] = pd.Categorical(frame["label"])
@@ -722,29 +738,35 @@ class _Recount:
         given = extra[extra["fact"].notna()]
         if given["line_id"].notna().any() or given["key"].isna().any():
             return None
-        key = given["key"].astype("string").str.strip().to_numpy(dtype=object)
-        kind = pd.Series(key, dtype="string").str.split(":", n=1).str[0].to_numpy(dtype=object)
+        key_text = given["key"].astype("string").str.strip()
+        key = key_text.to_numpy(dtype=object)
+        # The kind of each key (the text before its first colon), by Arrow's split: no Python call per row.
+        kind = pc.list_element(pc.split_pattern(pa.array(key, type=pa.string()), ":", max_splits=1), 0).to_numpy(zero_copy_only=False)
+        kind = np.asarray(kind, dtype=object)
         if not set(pd.unique(kind)) <= set(SPECIFICITY):
             return None
         read = {c[len(FACT_PREFIX):] for c in self.fact_cols}
-        fact = given["fact"].astype("string").to_numpy(dtype=object)
+        fact_code, facts = pd.factorize(given["fact"].astype("string").to_numpy(dtype=object))  # a few facts and kinds: compared as codes
+        kind_code, kinds = pd.factorize(kind)
         value = given["value"].astype("string").to_numpy(dtype=object, na_value=None)
         out = {}
-        for f in pd.unique(fact):
+        for i, f in enumerate(facts):
             if f not in read:
                 continue
             values = np.full(self.n, None, dtype=object)
             rank = np.full(self.n, -1, dtype="int64")
-            for k in sorted(pd.unique(kind[fact == f]), key=SPECIFICITY.get):  # the more specific kinds last: they win
-                sel = (fact == f) & (kind == k)
+            of_fact = fact_code == i
+            for j in sorted(pd.unique(kind_code[of_fact]), key=lambda j: SPECIFICITY[kinds[j]]):  # the more specific kinds last: they win
+                k = kinds[j]
+                sel = of_fact & (kind_code == j)
                 code, uniques = self._key_index(k)
                 at = uniques.get_indexer(key[sel])
                 by_key = np.full(len(uniques) + 1, None, dtype=object)
                 has_key = np.zeros(len(uniques) + 1, dtype=bool)
                 by_key[at[at >= 0]] = value[sel][at >= 0]  # one row per key × fact (_answers_frame), the last given
                 has_key[at[at >= 0]] = True
-                hit = has_key[code]
-                values[hit] = by_key[code][hit]
+                hit = np.flatnonzero(has_key[code])
+                values[hit] = by_key[code[hit]]
                 rank[hit] = SPECIFICITY[k]
             won = rank >= self.rank0.get(f, np.full(self.n, -1, dtype="int64"))
             won &= rank >= 0
@@ -770,26 +792,38 @@ class _Recount:
         cls_rows = extra[extra["class"].notna()]
         if cls_rows["axis"].isna().any() or cls_rows["share"].notna().any() or cls_rows["line_id"].isna().any():
             return None
-        keys = pd.DataFrame({"_sig": self.line_sig, "_fid": self.line_fid})
+        # Only the lines a new fact reaches can change: the others keep their class × facts, so their pieces.
+        touched = np.unique(np.concatenate([at for at, _ in new.values()])) if new else np.zeros(0, dtype="int64")
+        keys = {"_sig": self.line_sig[touched], "_fid": self.line_fid[touched]}
         for fact, (at, given) in new.items():
             col = fact_column(fact)
-            values = self.fact_rep[col].to_numpy(dtype=object, na_value=None)[self.line_fid]
-            values[at] = given
+            values = self.fact_rep[col].to_numpy(dtype=object, na_value=None)[self.line_fid[touched]]
+            values[np.searchsorted(touched, at)] = given
             keys[col] = values
         xid, frame = self._frame(keys)
-        pieces = self._pieces(frame, axes)
+        pieces = self._pieces(frame, axes) if len(frame) else None  # no line reached: nothing changes
         out = {}
         for rb in self.ruleset.classification:
             axis = rb.axis
             if axes is not None and axis not in axes:
                 continue
+            # Changed: the pieces of a touched line's new class × facts differ from those of its run's (one per row of ``frame``).
+            if pieces is None:
+                pieces = pd.DataFrame({"axis": pd.Series(dtype=object), "gid": pd.Series(dtype="int64"), "piece": pd.Series(dtype="int64"),
+                                       "class": pd.Series(dtype=object), "share": pd.Series(dtype="float64"), "staff": pd.Series(dtype=bool),
+                                       "scope": pd.Series(dtype=object)})
             fp = self._fingerprint(pieces, axis, len(frame))
-            old = self.fp0[axis][self.x0]
-            now = fp[xid]
+            first = np.unique(xid, return_index=True)[1]
+            old = self.fp0[axis][self.x0[touched[first]]]
+            now = fp
             if now.shape[1] != old.shape[1]:  # more pieces than the run's: compare on the wider form
                 width = max(now.shape[1], old.shape[1])
                 now, old = (np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=np.nan) for a in (now, old))
-            changed = ~((now == old) | (np.isnan(now) & np.isnan(old))).all(axis=1)
+            changed_row = ~((now == old) | (np.isnan(now) & np.isnan(old))).all(axis=1)
+            changed = np.zeros(self.n, dtype=bool)
+            changed[touched[changed_row[xid]]] = True
+            line_row = np.full(self.n, -1, dtype="int64")
+            line_row[touched] = xid
             over_new = np.zeros(self.n, dtype=bool)
             cls_of = {}
             mine = cls_rows[cls_rows["axis"] == axis]
@@ -801,12 +835,12 @@ class _Recount:
             redo = changed & ~over_new & ~self.overridden[axis]
             replaced = redo | over_new
             base = self.base[axis]
-            kept = base[~replaced[base["pos"].to_numpy()]]
+            gone = replaced[base["pos"].to_numpy()]  # the run's rows of the lines given new pieces
             staff_pos = self.base_staff[axis][~replaced[self.base_staff[axis]]]
             # The changed lines: their new pieces (in scope as before: scope reads no fact), allocated as classify does.
             p = pieces[(pieces["axis"] == axis).to_numpy() & (pieces["scope"] == "in").to_numpy()]
             lines_redo = pd.DataFrame({"pos": np.flatnonzero(redo)})
-            lines_redo["gid"] = xid[lines_redo["pos"].to_numpy()]
+            lines_redo["gid"] = line_row[lines_redo["pos"].to_numpy()]
             rows = lines_redo.merge(p[["gid", "piece", "class", "share", "staff"]], on="gid").sort_values(["pos", "piece"], kind="stable")
             is_staff = rows["staff"].to_numpy(dtype=bool)
             staff_pos = np.union1d(staff_pos, rows.loc[is_staff, "pos"].to_numpy(dtype="int64"))
@@ -814,34 +848,37 @@ class _Recount:
             cents = allocate(pd.Series(self.amounts[rows["pos"].to_numpy(dtype="int64")]), rows["share"].astype("float64").reset_index(drop=True),
                              pd.Series(rows["pos"].to_numpy())).to_numpy()
             at = np.flatnonzero(over_new)
-            all_rows = pd.concat([
-                kept,
+            added = pd.concat([
                 pd.DataFrame({"pos": rows["pos"].to_numpy(dtype="int64"), "class": rows["class"].to_numpy(dtype=object), "cents": cents}),
                 pd.DataFrame({"pos": at, "class": np.array([cls_of[i] for i in at], dtype=object), "cents": self.amounts[at]}),  # open lines: few
             ], ignore_index=True)
-            staff_rows = self._staff(rb, all_rows, staff_pos)
-            every = pd.concat([all_rows, staff_rows], ignore_index=True)
-            sums = every.groupby("class")["cents"].sum()
-            out[axis] = {g: int(sums.reindex(list(members)).fillna(0).sum()) for g, members in GROUPS.items()}
+            staff_rows = self._staff(rb, base[gone], added, staff_pos)
+            # The run's rows kept, the new ones and the staff lines' (integer cents: the sums are exact in any order).
+            kept_cents = base["cents"].to_numpy()
+            moved = pd.concat([added, staff_rows], ignore_index=True)
+            moved_class = moved["class"].astype(object)
+            out[axis] = {g: int(kept_cents[self.base_group[axis][g] & ~gone].sum())
+                         + int(moved["cents"].to_numpy(dtype="int64")[moved_class.isin(list(members)).to_numpy(dtype=bool)].sum())
+                         for g, members in GROUPS.items()}
         return out
 
     def _basis(self, axis: str, rows: pd.DataFrame) -> pd.DataFrame:
         """The staff-cost basis (:func:`~budgetclimat.engine.classify.staff_totals`) of the rows ``pos, class, cents`` on ``axis``."""
         frame = pd.DataFrame({"pos": rows["pos"].to_numpy(dtype="int64"), "axis": axis, "class": rows["class"].to_numpy(dtype=object),
                               "amount_share_cents": rows["cents"].to_numpy(dtype="int64")})
-        return staff_totals(self.lines, frame, self.staff_cols, self.pools)
+        return staff_totals(self.lines, frame, self.staff_cols, read=self.pools)
 
-    def _staff(self, rb: Rulebook, rows: pd.DataFrame, staff_pos: np.ndarray) -> pd.DataFrame:
-        """The staff lines' pieces (``pos, class, cents``) pro rata the in-scope rows ``rows`` in their pools
-        (:func:`~budgetclimat.engine.classify.staff_allocation`, as ``classify`` does)."""
+    def _staff(self, rb: Rulebook, removed: pd.DataFrame, added: pd.DataFrame, staff_pos: np.ndarray) -> pd.DataFrame:
+        """The staff lines' pieces (``pos, class, cents``) pro rata the in-scope rows in their pools
+        (:func:`~budgetclimat.engine.classify.staff_allocation`, as ``classify`` does): the run's rows, less
+        ``removed``, plus ``added`` (``pos, class, cents``). The basis is a sum: the run's, less the removed
+        rows', plus the added rows' (a zero total left by the difference is no weight, as an absent one)."""
         if not len(staff_pos):
             return pd.DataFrame({"pos": pd.Series(dtype="int64"), "class": pd.Series(dtype=object), "cents": pd.Series(dtype="int64")})
-        totals = self._basis(rb.axis, rows)
-        if self.staff_frame is not None:  # a whole budget's totals: these lines' part replaced by their new rows
-            old = self.staff_base_totals[rb.axis]
-            whole = self.staff_frame[(self.staff_frame["axis"] == rb.axis).to_numpy()]
-            totals = pd.concat([whole, totals, old.assign(amount_share_cents=-old["amount_share_cents"])], ignore_index=True)
-            totals = totals.groupby(self.staff_cols + ["axis", "fonction", "class"], dropna=False, sort=True)["amount_share_cents"].sum().reset_index()
+        gone = self._basis(rb.axis, removed)
+        start = self.staff_frame[(self.staff_frame["axis"] == rb.axis).to_numpy()] if self.staff_frame is not None else self.staff_base_totals[rb.axis]
+        totals = pd.concat([start, self._basis(rb.axis, added), gone.assign(amount_share_cents=-gone["amount_share_cents"])], ignore_index=True)
+        totals = totals.groupby(self.staff_cols + ["axis", "fonction", "class"], dropna=False, sort=True)["amount_share_cents"].sum().reset_index()
         staff = pd.DataFrame({"pos": staff_pos, "fonction": pd.array(self.fonction[staff_pos], dtype="string"),
                               **{k: self.pools[k].to_numpy()[staff_pos] for k in self.staff_cols}})
         new = staff_allocation(staff, totals, self.staff_cols, rb.staff_costs_option, rb.default)
