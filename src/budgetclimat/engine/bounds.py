@@ -701,14 +701,43 @@ class _Recount:
     def _frame(self, keys: dict[str, np.ndarray]) -> tuple[np.ndarray, pd.DataFrame]:
         """(id per line, frame): one match-frame row per distinct class × facts of ``keys`` (``_sig``, ``_fid``, new fact values)."""
         xid, first = _distinct_rows(keys, len(keys["_sig"]))
-        frame = self.rep.loc[keys["_sig"][first]].reset_index(drop=True)
-        facts = self.fact_rep.loc[keys["_fid"][first]].reset_index(drop=True)
+        return xid, self._rows({c: v[first] for c, v in keys.items()})
+
+    def _rows(self, keys: dict[str, np.ndarray]) -> pd.DataFrame:
+        """The match-frame rows of the classes × facts ``keys`` (``_sig``, ``_fid``, and the new values of some facts)."""
+        frame = self.rep.loc[keys["_sig"]].reset_index(drop=True)
+        facts = self.fact_rep.loc[keys["_fid"]].reset_index(drop=True)
         for col in self.fact_cols:
-            frame[col] = pd.Series(keys[col][first], dtype=object).astype("string").to_numpy() if col in keys else facts[col].to_numpy()
+            frame[col] = pd.Series(keys[col], dtype=object).astype("string").to_numpy() if col in keys else facts[col].to_numpy()
             frame[col] = frame[col].astype("string")
         if "label" in frame.columns:  # many rows per label (one per facts): text conditions run once per distinct label
             frame["label"] = pd.Categorical(frame["label"])
-        return xid, frame[self.columns]
+        return frame[self.columns]
+
+    def _new_frame(self, new: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, pd.DataFrame]:
+        """(id per line, frame) with the new facts ``new`` (:meth:`_new_facts`): the run's groups of lines (class ×
+        facts) split by each fact's new value where it is given, on the lines it reaches only; a fact given the same
+        value on every line splits nothing. Lines of one id have the same class and facts (one frame row each)."""
+        gid = self.x0.astype("int64", copy=True)
+        next_id = int(gid.max(initial=-1)) + 1
+        for at, given in new.values():
+            code = pd.factorize(given, use_na_sentinel=False)[0].astype("int64")
+            if len(at) == self.n and not code.any():  # one value on every line
+                continue
+            pair = pd.factorize(gid[at] * (int(code.max(initial=0)) + 1) + code)[0].astype("int64")
+            gid[at] = pair + next_id
+            next_id += int(pair.max(initial=-1)) + 1
+        xid, first = pd.factorize(gid)[0].astype("int64"), None
+        first = np.unique(xid, return_index=True)[1]
+        keys = {"_sig": self.line_sig[first], "_fid": self.line_fid[first]}
+        for fact, (at, given) in new.items():
+            col = fact_column(fact)
+            values = self.fact_rep[col].to_numpy(dtype=object, na_value=None)[keys["_fid"]]
+            where = np.minimum(np.searchsorted(at, first), max(len(at) - 1, 0))
+            hit = (at[where] == first) if len(at) else np.zeros(len(first), dtype=bool)
+            values[hit] = given[where[hit]]
+            keys[col] = values
+        return xid, self._rows(keys)
 
     def _pieces(self, frame: pd.DataFrame, axes=None) -> pd.DataFrame:
         scope_rule, scope_out = _scope_of(frame, self.ruleset)
@@ -792,38 +821,22 @@ class _Recount:
         cls_rows = extra[extra["class"].notna()]
         if cls_rows["axis"].isna().any() or cls_rows["share"].notna().any() or cls_rows["line_id"].isna().any():
             return None
-        # Only the lines a new fact reaches can change: the others keep their class × facts, so their pieces.
-        touched = np.unique(np.concatenate([at for at, _ in new.values()])) if new else np.zeros(0, dtype="int64")
-        keys = {"_sig": self.line_sig[touched], "_fid": self.line_fid[touched]}
-        for fact, (at, given) in new.items():
-            col = fact_column(fact)
-            values = self.fact_rep[col].to_numpy(dtype=object, na_value=None)[self.line_fid[touched]]
-            values[np.searchsorted(touched, at)] = given
-            keys[col] = values
-        xid, frame = self._frame(keys)
-        pieces = self._pieces(frame, axes) if len(frame) else None  # no line reached: nothing changes
+        xid, frame = self._new_frame(new)
+        pieces = self._pieces(frame, axes)
         out = {}
         for rb in self.ruleset.classification:
             axis = rb.axis
             if axes is not None and axis not in axes:
                 continue
-            # Changed: the pieces of a touched line's new class × facts differ from those of its run's (one per row of ``frame``).
-            if pieces is None:
-                pieces = pd.DataFrame({"axis": pd.Series(dtype=object), "gid": pd.Series(dtype="int64"), "piece": pd.Series(dtype="int64"),
-                                       "class": pd.Series(dtype=object), "share": pd.Series(dtype="float64"), "staff": pd.Series(dtype=bool),
-                                       "scope": pd.Series(dtype=object)})
+            # Changed: the pieces of a line's new class × facts differ from those of its run's (compared once per row of ``frame``).
             fp = self._fingerprint(pieces, axis, len(frame))
             first = np.unique(xid, return_index=True)[1]
-            old = self.fp0[axis][self.x0[touched[first]]]
+            old = self.fp0[axis][self.x0[first]]
             now = fp
             if now.shape[1] != old.shape[1]:  # more pieces than the run's: compare on the wider form
                 width = max(now.shape[1], old.shape[1])
                 now, old = (np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=np.nan) for a in (now, old))
-            changed_row = ~((now == old) | (np.isnan(now) & np.isnan(old))).all(axis=1)
-            changed = np.zeros(self.n, dtype=bool)
-            changed[touched[changed_row[xid]]] = True
-            line_row = np.full(self.n, -1, dtype="int64")
-            line_row[touched] = xid
+            changed = ~((now == old) | (np.isnan(now) & np.isnan(old))).all(axis=1)[xid]
             over_new = np.zeros(self.n, dtype=bool)
             cls_of = {}
             mine = cls_rows[cls_rows["axis"] == axis]
@@ -840,7 +853,7 @@ class _Recount:
             # The changed lines: their new pieces (in scope as before: scope reads no fact), allocated as classify does.
             p = pieces[(pieces["axis"] == axis).to_numpy() & (pieces["scope"] == "in").to_numpy()]
             lines_redo = pd.DataFrame({"pos": np.flatnonzero(redo)})
-            lines_redo["gid"] = line_row[lines_redo["pos"].to_numpy()]
+            lines_redo["gid"] = xid[lines_redo["pos"].to_numpy()]
             rows = lines_redo.merge(p[["gid", "piece", "class", "share", "staff"]], on="gid").sort_values(["pos", "piece"], kind="stable")
             is_staff = rows["staff"].to_numpy(dtype=bool)
             staff_pos = np.union1d(staff_pos, rows.loc[is_staff, "pos"].to_numpy(dtype="int64"))
