@@ -647,6 +647,11 @@ class _Recount:
         self.staff_frame = staff_basis if isinstance(staff_basis, pd.DataFrame) else None
         self.staff_cols = staff_key_columns(staff_basis) if self.staff_frame is not None else list(staff_basis or ())
         self.pools = staff_lines(lines, self.staff_cols)
+        # Each line's pool × fonction as a code (the basis of the changed rows is summed on codes, not texts).
+        read = {c: self.pools[c].to_numpy(dtype=object, na_value=None) for c in self.staff_cols + ["fonction"]}
+        self.pool_code, first = _distinct_rows(read, len(lines))
+        self.pool_rows = self.pools[self.staff_cols + ["fonction"]].iloc[first].reset_index(drop=True)
+        self.expense = self.pools["expense"].to_numpy(dtype=bool)
         self.n = len(lines)
         self.usable = not any(rule.facts_used() for rb in ruleset.scope for rule in rb.rules)
         self.fact_cols = [c for c in combos.columns if c.startswith(FACT_PREFIX)]
@@ -782,24 +787,23 @@ class _Recount:
         for i, f in enumerate(facts):
             if f not in read:
                 continue
-            values = np.full(self.n, None, dtype=object)
+            source = np.full(self.n, -1, dtype="int64")  # the answer row giving each line its value
             rank = np.full(self.n, -1, dtype="int64")
             of_fact = fact_code == i
             for j in sorted(pd.unique(kind_code[of_fact]), key=lambda j: SPECIFICITY[kinds[j]]):  # the more specific kinds last: they win
                 k = kinds[j]
-                sel = of_fact & (kind_code == j)
+                sel = np.flatnonzero(of_fact & (kind_code == j))
                 code, uniques = self._key_index(k)
                 at = uniques.get_indexer(key[sel])
-                by_key = np.full(len(uniques) + 1, None, dtype=object)
-                has_key = np.zeros(len(uniques) + 1, dtype=bool)
-                by_key[at[at >= 0]] = value[sel][at >= 0]  # one row per key × fact (_answers_frame), the last given
-                has_key[at[at >= 0]] = True
-                hit = np.flatnonzero(has_key[code])
-                values[hit] = by_key[code[hit]]
+                by_key = np.full(len(uniques) + 1, -1, dtype="int64")
+                by_key[at[at >= 0]] = sel[at >= 0]  # one row per key × fact (_answers_frame), the last given
+                hit = np.flatnonzero(by_key[code] >= 0)
+                source[hit] = by_key[code[hit]]
                 rank[hit] = SPECIFICITY[k]
             won = rank >= self.rank0.get(f, np.full(self.n, -1, dtype="int64"))
             won &= rank >= 0
-            out[f] = (np.flatnonzero(won), values[won])
+            won = np.flatnonzero(won)
+            out[f] = (won, value[source[won]])
         return out
 
     def _key_index(self, kind: str) -> tuple[np.ndarray, pd.Index]:
@@ -881,6 +885,21 @@ class _Recount:
                               "amount_share_cents": rows["cents"].to_numpy(dtype="int64")})
         return staff_totals(self.lines, frame, self.staff_cols, read=self.pools)
 
+    def _basis_delta(self, axis: str, rows: pd.DataFrame) -> pd.DataFrame:
+        """As :meth:`_basis` (the same sums per pool × axis × fonction × class), summed on int codes."""
+        pos = rows["pos"].to_numpy(dtype="int64")
+        klass = rows["class"].to_numpy(dtype=object)
+        keep = self.expense[pos] & pd.notna(klass)
+        code, classes = pd.factorize(klass[keep])
+        width = len(classes) + 1
+        sums = pd.Series(rows["cents"].to_numpy(dtype="int64")[keep]).groupby(self.pool_code[pos[keep]] * width + code, sort=True).sum()
+        at = sums.index.to_numpy(dtype="int64")
+        frame = self.pool_rows.iloc[at // width].reset_index(drop=True)
+        frame.insert(len(self.staff_cols), "axis", pd.array(np.full(len(frame), axis, dtype=object), dtype="string"))
+        frame["class"] = pd.array(np.asarray(classes, dtype=object)[at % width], dtype="string")
+        frame["amount_share_cents"] = sums.to_numpy(dtype="int64")
+        return frame
+
     def _staff(self, rb: Rulebook, removed: pd.DataFrame, added: pd.DataFrame, staff_pos: np.ndarray) -> pd.DataFrame:
         """The staff lines' pieces (``pos, class, cents``) pro rata the in-scope rows in their pools
         (:func:`~budgetclimat.engine.classify.staff_allocation`, as ``classify`` does): the run's rows, less
@@ -888,9 +907,9 @@ class _Recount:
         rows', plus the added rows' (a zero total left by the difference is no weight, as an absent one)."""
         if not len(staff_pos):
             return pd.DataFrame({"pos": pd.Series(dtype="int64"), "class": pd.Series(dtype=object), "cents": pd.Series(dtype="int64")})
-        gone = self._basis(rb.axis, removed)
+        gone = self._basis_delta(rb.axis, removed)
         start = self.staff_frame[(self.staff_frame["axis"] == rb.axis).to_numpy()] if self.staff_frame is not None else self.staff_base_totals[rb.axis]
-        totals = pd.concat([start, self._basis(rb.axis, added), gone.assign(amount_share_cents=-gone["amount_share_cents"])], ignore_index=True)
+        totals = pd.concat([start, self._basis_delta(rb.axis, added), gone.assign(amount_share_cents=-gone["amount_share_cents"])], ignore_index=True)
         totals = totals.groupby(self.staff_cols + ["axis", "fonction", "class"], dropna=False, sort=True)["amount_share_cents"].sum().reset_index()
         staff = pd.DataFrame({"pos": staff_pos, "fonction": pd.array(self.fonction[staff_pos], dtype="string"),
                               **{k: self.pools[k].to_numpy()[staff_pos] for k in self.staff_cols}})
