@@ -364,6 +364,7 @@ class _Edges:
     child: np.ndarray
     open: np.ndarray
     lookup: pd.Index
+    has_values: bool
 
     @classmethod
     def of(cls, tree: _Tree) -> "_Edges":
@@ -379,7 +380,7 @@ class _Edges:
         share = pd.to_numeric(pd.Series(distinct_values, dtype=object), errors="coerce").to_numpy(dtype="float64")[where]
         lookup = pd.Index(node * max(len(answers), 1) + answer)
         return cls(order, start, count, answer.astype("int64"), np.asarray(answers, dtype=object), value, share,
-                   e["_child"].to_numpy(dtype="int64"), e["_open"].to_numpy(dtype=bool), lookup)
+                   e["_child"].to_numpy(dtype="int64"), e["_open"].to_numpy(dtype=bool), lookup, bool(pd.notna(value).all()))
 
 
 def _greedy(axis: str, objective: tuple[str, str], tree: _Tree, start_pos: np.ndarray, start_node: np.ndarray, amounts: np.ndarray,
@@ -395,6 +396,8 @@ def _greedy(axis: str, objective: tuple[str, str], tree: _Tree, start_pos: np.nd
     node_stuck = tree.nodes["_stuck"].to_numpy(dtype=bool)
     node_at = pd.Index(tree.nodes.index)
     q_code, q_names = pd.factorize(pd.Series(node_q, dtype=object), use_na_sentinel=False)
+    fact_by_q = np.array([fact_of.get(q) if q is not None and not pd.isna(q) else None for q in q_names], dtype=object)  # a few questions
+    kind_by_q = np.array([questions[q].key if q is not None and not pd.isna(q) and q in questions else "line" for q in q_names], dtype=object)
     n_answers = max(len(edges.answers), 1)
     fact_parts: list[pd.DataFrame] = []
     pos, node = start_pos.copy(), start_node.copy()
@@ -410,7 +413,7 @@ def _greedy(axis: str, objective: tuple[str, str], tree: _Tree, start_pos: np.nd
         pos, node, qids, at = pos[~stuck], node[~stuck], qids[~stuck], at[~stuck]
         if not len(pos):
             break
-        key = _question_keys(keys.codes, pos, qids, questions)
+        key = _question_keys(keys.codes, pos, kind_by_q[q_code[at]])
         # No key: no worklist row (as a groupby drops a missing key), and the line goes no further.
         has = key >= 0
         pos, node, key, at = pos[has], node[has], key[has], at[has]
@@ -422,11 +425,14 @@ def _greedy(axis: str, objective: tuple[str, str], tree: _Tree, start_pos: np.nd
         q_row = q_code[at][row].astype("int64")
         group, _ = pd.factorize((q_row * (len(keys.text) + 1) + key[row]) * n_answers + edges.answer[edge])  # first appearance order
         score = score_of[edge] * amounts[pos][row].astype("float64")
-        by = pd.DataFrame({"score": score, "value": edges.value[edge], "share": edges.share[edge]}).groupby(group, sort=True)
+        by = pd.DataFrame({"score": score, "share": edges.share[edge]}).groupby(group, sort=True)
         per_score = by["score"].sum().to_numpy()
-        per_value = by["value"].first().to_numpy(dtype=object)
         per_share = by["share"].min().to_numpy()
-        _, first_row = np.unique(group, return_index=True)  # each group's first candidate (codes 0…k-1)
+        first_row = _first_rows(group)  # each group's first candidate (codes 0…k-1 in order of appearance)
+        if edges.has_values:  # every answer has a value: the first is the first candidate's
+            per_value = edges.value[edge[first_row]]
+        else:
+            per_value = pd.Series(edges.value[edge], dtype=object).groupby(group, sort=True).first().to_numpy(dtype=object)
         per_q, per_key, per_answer = q_row[first_row], key[row][first_row], edges.answer[edge][first_row]
         # A share chosen for a key is the smallest largest share of its lines (their splits stay ≤ 1).
         top = edges.answers[per_answer] == "max"
@@ -437,8 +443,7 @@ def _greedy(axis: str, objective: tuple[str, str], tree: _Tree, start_pos: np.nd
         best = per.sort_values(["score", "_order"], ascending=[s == "min", True], kind="stable").drop_duplicates("qk")
         b = best.index.to_numpy()
         # one answer per worklist row
-        fact_parts.append(pd.DataFrame({"key": keys.text[per_key[b]], "fact": pd.Series(q_names[per_q[b]], dtype=object).map(fact_of).to_numpy(dtype=object),
-                                        "value": per_value[b]}, columns=FACT_ROWS))
+        fact_parts.append(pd.DataFrame({"key": keys.text[per_key[b]], "fact": fact_by_q[per_q[b]], "value": per_value[b]}, columns=FACT_ROWS, dtype=object))
         # The chosen answer of each line's row, then the edge of (node, answer) it takes.
         chosen_answer = pd.Series(per_answer[b], index=best["qk"].to_numpy()).reindex(q_code[at].astype("int64") * (len(keys.text) + 1) + key).to_numpy()
         ok = ~np.isnan(chosen_answer)
@@ -467,17 +472,22 @@ def _edge_of(edges: _Edges, node: np.ndarray, answer: np.ndarray) -> np.ndarray:
     return first.reindex(node * n_answers + answer).fillna(-1).to_numpy(dtype="int64")
 
 
-def _question_keys(codes: dict[str, np.ndarray], positions: np.ndarray, qids: np.ndarray, questions: dict) -> np.ndarray:
+def _question_keys(codes: dict[str, np.ndarray], positions: np.ndarray, kinds: np.ndarray) -> np.ndarray:
     """As :func:`~budgetclimat.engine.keys.question_keys` on the codes of :class:`_Keys`: the key code of each
-    (line, question) pair, by the question's key kind (a ``fact:…`` placeholder: by line)."""
-    ids = pd.Series(qids, dtype="string").fillna("").to_numpy(dtype=object)
-    kind_of = {q: questions[q].key if q in questions else "line" for q in pd.unique(ids)}  # a few questions
-    kinds = pd.Series(ids, dtype=object).map(kind_of).to_numpy(dtype=object)
+    (line, question) pair, by the key kind of its question (``kinds``; a ``fact:…`` placeholder: by line)."""
     out = np.full(len(positions), -1, dtype="int64")
     for kind in pd.unique(kinds):
         sel = kinds == kind
         out[sel] = codes[kind][positions[sel]]
     return out
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """The first position of each code, for codes numbered in order of first appearance (0, 1, …)."""
+    if not len(codes):
+        return np.zeros(0, dtype="int64")
+    seen = np.maximum.accumulate(codes)
+    return np.flatnonzero(np.concatenate(([True], codes[1:] > seen[:-1])))
 
 
 def _facts_of(questions: dict, qid) -> list[str]:
@@ -629,8 +639,7 @@ def _distinct_rows(keys: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.
     for values in keys.values():
         code = pd.factorize(values, use_na_sentinel=False)[0].astype("int64")
         gid = pd.factorize(gid * (int(code.max(initial=0)) + 1) + code)[0].astype("int64")  # first appearance order
-    first = np.unique(gid, return_index=True)[1]
-    return gid, first
+    return gid, _first_rows(gid)
 
 
 class _Recount:
@@ -732,8 +741,8 @@ class _Recount:
             pair = pd.factorize(gid[at] * (int(code.max(initial=0)) + 1) + code)[0].astype("int64")
             gid[at] = pair + next_id
             next_id += int(pair.max(initial=-1)) + 1
-        xid, first = pd.factorize(gid)[0].astype("int64"), None
-        first = np.unique(xid, return_index=True)[1]
+        xid = pd.factorize(gid)[0].astype("int64")
+        first = _first_rows(xid)
         keys = {"_sig": self.line_sig[first], "_fid": self.line_fid[first]}
         for fact, (at, given) in new.items():
             col = fact_column(fact)
@@ -834,7 +843,7 @@ class _Recount:
                 continue
             # Changed: the pieces of a line's new class × facts differ from those of its run's (compared once per row of ``frame``).
             fp = self._fingerprint(pieces, axis, len(frame))
-            first = np.unique(xid, return_index=True)[1]
+            first = _first_rows(xid)
             old = self.fp0[axis][self.x0[first]]
             now = fp
             if now.shape[1] != old.shape[1]:  # more pieces than the run's: compare on the wider form
