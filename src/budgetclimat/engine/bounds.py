@@ -781,16 +781,22 @@ class _Recount:
         given = extra[extra["fact"].notna()]
         if given["line_id"].notna().any() or given["key"].isna().any():
             return None
-        key_text = given["key"].astype("string").str.strip()
-        key = key_text.to_numpy(dtype=object)
-        # The kind of each key (the text before its first colon), by Arrow's split: no Python call per row.
-        kind = pc.list_element(pc.split_pattern(pa.array(key, type=pa.string()), ":", max_splits=1), 0).to_numpy(zero_copy_only=False)
-        kind = np.asarray(kind, dtype=object)
-        if not set(pd.unique(kind)) <= set(SPECIFICITY):
+        # Each distinct key once: its kind (the text before its first colon, by Arrow's split) and its code among
+        # the lines' keys of that kind.
+        key_code, distinct_keys = pd.factorize(given["key"].astype("string").str.strip().to_numpy(dtype=object))
+        distinct_keys = np.asarray(distinct_keys, dtype=object)
+        key_kind = pc.list_element(pc.split_pattern(pa.array(distinct_keys, type=pa.string()), ":", max_splits=1), 0).to_numpy(zero_copy_only=False)
+        key_kind = np.asarray(key_kind, dtype=object)
+        if not set(pd.unique(key_kind)) <= set(SPECIFICITY):
             return None
+        kind_code, kinds = pd.factorize(key_kind)
+        line_key = np.full(len(distinct_keys), -1, dtype="int64")  # each distinct key's code among its kind's line keys
+        for j, k in enumerate(kinds):
+            sel = kind_code == j
+            line_key[sel] = self._key_index(k)[1].get_indexer(distinct_keys[sel])
+        row_kind, row_key = kind_code[key_code], line_key[key_code]
         read = {c[len(FACT_PREFIX):] for c in self.fact_cols}
         fact_code, facts = pd.factorize(given["fact"].astype("string").to_numpy(dtype=object))  # a few facts and kinds: compared as codes
-        kind_code, kinds = pd.factorize(kind)
         value = given["value"].astype("string").to_numpy(dtype=object, na_value=None)
         out = {}
         for i, f in enumerate(facts):
@@ -799,11 +805,11 @@ class _Recount:
             source = np.full(self.n, -1, dtype="int64")  # the answer row giving each line its value
             rank = np.full(self.n, -1, dtype="int64")
             of_fact = fact_code == i
-            for j in sorted(pd.unique(kind_code[of_fact]), key=lambda j: SPECIFICITY[kinds[j]]):  # the more specific kinds last: they win
+            for j in sorted(pd.unique(row_kind[of_fact]), key=lambda j: SPECIFICITY[kinds[j]]):  # the more specific kinds last: they win
                 k = kinds[j]
-                sel = np.flatnonzero(of_fact & (kind_code == j))
+                sel = np.flatnonzero(of_fact & (row_kind == j))
                 code, uniques = self._key_index(k)
-                at = uniques.get_indexer(key[sel])
+                at = row_key[sel]
                 by_key = np.full(len(uniques) + 1, -1, dtype="int64")
                 by_key[at[at >= 0]] = sel[at >= 0]  # one row per key × fact (_answers_frame), the last given
                 hit = np.flatnonzero(by_key[code] >= 0)
