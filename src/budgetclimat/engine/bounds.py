@@ -43,7 +43,7 @@ import pyarrow.compute as pc
 from budgetclimat.engine import answers as ans
 from budgetclimat.engine.classify import _axis_pieces, classify, staff_allocation, staff_key_columns, staff_lines, staff_totals
 from budgetclimat.engine.keys import SPECIFICITY, all_keys, with_keys
-from budgetclimat.engine.match import covered, distinct, first_rule, line_facts, match_frame
+from budgetclimat.engine.match import covered, first_rule, line_facts, match_frame
 from budgetclimat.engine.matcher import FACT_PREFIX, Prepared, fact_column
 from budgetclimat.money import allocate
 from budgetclimat.rulebook.crosswalk import translate
@@ -506,7 +506,10 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
     answers = ans.empty_answers() if answers is None else answers.reset_index(drop=True)
     pairs, _ = ans.match(lines, answers)
     facts = line_facts(lines, answers, pairs)
-    gid, combos = distinct(match_frame(lines, facts, ruleset.scope + ruleset.classification))
+    frame = match_frame(lines, facts, ruleset.scope + ruleset.classification)
+    gid, first = _distinct_rows({c: frame[c].array for c in frame.columns}, len(frame))  # as match.distinct, on int codes
+    combos = frame.iloc[first].reset_index(drop=True)
+    del frame
     questions = ruleset.questions()
     pos_of = pd.Series(np.arange(len(lines)), index=lines["line_id"].astype("string").to_numpy())
     amounts = lines["amount_cents"].astype("int64").to_numpy()
@@ -669,7 +672,7 @@ class _Recount:
         nonfact = [c for c in combos.columns if c not in self.fact_cols]
         self.rep = combos.loc[first, nonfact].set_axis(sig[first]).sort_index()  # one combination per class
         if self.fact_cols:
-            fid = combos.groupby(self.fact_cols, dropna=False, sort=False).ngroup().to_numpy()
+            fid = _distinct_rows({c: combos[c].array for c in self.fact_cols}, len(combos))[0]  # as a groupby's ngroup (dropna=False, sort=False)
         else:
             fid = np.zeros(len(combos), dtype="int64")
         firstf = ~pd.Series(fid).duplicated().to_numpy()
