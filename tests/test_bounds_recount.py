@@ -234,3 +234,39 @@ def test_partitions_whole_budget_basis_in_the_ranges(rulesets):
                 bounds = compute_bounds(result.lines, result.ruleset, result.answers, result.register, staff_basis=result.staff_basis)
         assert bounds.axes["attenuation"].favourable_max_cents == 30000 + 7500, recount
         assert bounds.axes["attenuation"].favourable_min_cents == 0, recount
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """A seeded ERP export of the benchmarks (``benchmarks/generate.py``), shipped rulebooks: staff lines
+    (chapter 012), share and choice questions keyed by account × fonction, and facts given to every line."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    import generate
+
+    from budgetclimat.pipeline import run
+
+    frame, _ = generate.draw_lines(3000, seed=7)
+    path = tmp_path_factory.mktemp("generated") / "erp.csv"
+    generate.write_csv(frame, path)
+    return run([path], constants={"budget_kind": "principal"})
+
+
+def test_generated_budget_recount_is_the_whole_budget_classification(generated):
+    """On a generated budget, the recount (the lines' groups split by the new facts, the staff basis as the
+    run's plus deltas) gives the figures of the whole-budget path, and each kept answers frame reproduces its
+    bound through ``classify`` in the run's staff pools."""
+    result = generated
+    staff = result.register[(result.register["decided_by"] == "staff").to_numpy()]
+    assert len(staff) and (result.register["class"] == "AA").any()  # staff costs to allocate, questions open
+    with mock.patch.object(bounds_module, "classify", no_whole_budget_classify):
+        fast = compute_bounds(result.lines, result.ruleset, result.answers, result.register, staff_basis=result.staff_basis)
+    with mock.patch.object(bounds_module._Recount, "totals", lambda self, extra, axes=None: None):
+        whole = compute_bounds(result.lines, result.ruleset, result.answers, result.register, staff_basis=result.staff_basis)
+    assert fast.axes == whole.axes
+    runs: dict[int, pd.DataFrame] = {}
+    for (axis, group, sense), kept in fast.answers.items():
+        if id(kept) not in runs:
+            runs[id(kept)] = classify(result.lines, result.ruleset, kept, staff_basis=result.staff_basis).register
+        assert cents(runs[id(kept)], axis, group) == getattr(fast.axes[axis], f"{group}_{sense}_cents"), (axis, group, sense)

@@ -37,12 +37,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from budgetclimat.engine import answers as ans
 from budgetclimat.engine.classify import _axis_pieces, classify, staff_allocation, staff_key_columns, staff_lines, staff_totals
 from budgetclimat.engine.keys import SPECIFICITY, all_keys, with_keys
-from budgetclimat.engine.match import covered, distinct, first_rule, line_facts, match_frame
-from budgetclimat.engine.matcher import FACT_PREFIX, evaluate, fact_column
+from budgetclimat.engine.match import covered, first_rule, line_facts, match_frame
+from budgetclimat.engine.matcher import FACT_PREFIX, Prepared, fact_column
 from budgetclimat.money import allocate
 from budgetclimat.rulebook.crosswalk import translate
 from budgetclimat.rulebook.model import BOUNDED_ROLLUPS, CLASSES, Outcome, Rulebook, RuleSet, classes_of, conditions
@@ -110,6 +112,12 @@ def percent_text(part: int, whole: int, lang: str) -> str:
 
 def mask_classes(mask: int) -> str:
     return "|".join(c for c in CLASSES if mask & _BIT[c])
+
+
+def _mask_texts(masks: np.ndarray) -> np.ndarray:
+    """:func:`mask_classes` of each mask (computed once per distinct mask)."""
+    distinct_masks, where = np.unique(np.asarray(masks, dtype="int64"), return_inverse=True)
+    return np.array([mask_classes(int(m)) for m in distinct_masks], dtype=object)[where.ravel()]
 
 
 # ---- enumeration ---------------------------------------------------------------------------------
@@ -295,8 +303,24 @@ def _enumerate(start: pd.DataFrame, start_q: np.ndarray, rb: Rulebook, questions
 # ---- bounds --------------------------------------------------------------------------------------
 
 
-def _answers_frame(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=ans.ANSWER_COLUMNS, dtype=object)
+FACT_ROWS = ["key", "fact", "value"]
+CLASS_ROWS = ["line_id", "axis", "class"]
+
+
+@dataclass
+class _Plan:
+    """The extreme answers of one objective on one axis: keyed fact rows (``key, fact, value``), level by
+    level, then the analyst classes of the open lines (``line_id, axis, class``)."""
+
+    facts: pd.DataFrame
+    classes: pd.DataFrame
+
+
+def _answers_frame(plans: list[_Plan]) -> pd.DataFrame:
+    """The answers frame of ``plans``, in order (each plan's fact rows, then its class rows)."""
+    parts = [part for plan in plans for part in (plan.facts, plan.classes) if len(part)]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=ans.ANSWER_COLUMNS)
+    frame = frame.reindex(columns=ans.ANSWER_COLUMNS).astype(object)
     # A row reached at two levels (an entity-keyed follow-up also asked directly) is answered once: the
     # last answer, the one classify would apply (the last given wins), as one answers-file row would.
     keyed = frame["fact"].notna() & frame["key"].notna()
@@ -306,73 +330,164 @@ def _answers_frame(rows: list[dict]) -> pd.DataFrame:
     return frame.astype({c: "string" for c in ans.ANSWER_COLUMNS if c != "source_row"}).astype({"source_row": "Int64"})
 
 
+@dataclass
+class _Keys:
+    """The keys of every line by kind as int codes, unique across kinds (-1: no key), and their texts."""
+
+    codes: dict[str, np.ndarray]
+    text: np.ndarray
+
+    @classmethod
+    def of(cls, lines: pd.DataFrame) -> "_Keys":
+        table = all_keys(lines)
+        codes, texts, offset = {}, [], 0
+        for kind in table.columns:
+            code, uniques = pd.factorize(table[kind].astype("string").to_numpy(dtype=object, na_value=None))
+            codes[kind] = np.where(code >= 0, code + offset, -1).astype("int64")
+            texts.append(np.asarray(uniques, dtype=object))
+            offset += len(uniques)
+        return cls(codes, np.concatenate(texts) if texts else np.array([], dtype=object))
+
+
+@dataclass
+class _Edges:
+    """A tree's edges as arrays, shared by the objectives: by node (stable), each node's first edge and count,
+    answer codes, numeric value (shares) and a lookup of the edge of (node, answer)."""
+
+    order: np.ndarray
+    start: np.ndarray
+    count: np.ndarray
+    answer: np.ndarray  # code into answers
+    answers: np.ndarray
+    value: np.ndarray
+    share: np.ndarray
+    child: np.ndarray
+    open: np.ndarray
+    lookup: pd.Index
+    has_values: bool
+
+    @classmethod
+    def of(cls, tree: _Tree) -> "_Edges":
+        e = tree.edges
+        node = e["_node"].to_numpy(dtype="int64")
+        order = np.argsort(node, kind="stable")
+        n_nodes = int(max(node.max(initial=-1), tree.nodes.index.max() if len(tree.nodes) else -1)) + 1
+        count = np.bincount(node, minlength=n_nodes)
+        start = np.concatenate(([0], np.cumsum(count)[:-1])).astype("int64")
+        answer, answers = pd.factorize(e["_answer"].to_numpy(dtype=object), use_na_sentinel=False)
+        value = e["_value"].to_numpy(dtype=object)
+        where, distinct_values = pd.factorize(value, use_na_sentinel=False)  # a few distinct values: parsed once
+        share = pd.to_numeric(pd.Series(distinct_values, dtype=object), errors="coerce").to_numpy(dtype="float64")[where]
+        lookup = pd.Index(node * max(len(answers), 1) + answer)
+        return cls(order, start, count, answer.astype("int64"), np.asarray(answers, dtype=object), value, share,
+                   e["_child"].to_numpy(dtype="int64"), e["_open"].to_numpy(dtype=bool), lookup, bool(pd.notna(value).all()))
+
+
 def _greedy(axis: str, objective: tuple[str, str], tree: _Tree, start_pos: np.ndarray, start_node: np.ndarray, amounts: np.ndarray,
-            lines: pd.DataFrame, questions: dict, key_table: dict | None = None) -> list[dict]:
+            lines: pd.DataFrame, questions: dict, keys: _Keys | None = None, edges: _Edges | None = None) -> _Plan:
     """The extreme answers for ``objective`` on ``axis``: row by row (question × key), level by level."""
     g, s = objective
     vc = f"v_{g}_{s}"
-    key_table = key_table if key_table is not None else _key_table(lines)
-    rows: list[dict] = []
-    edges = tree.edges[["_node", "_answer", "_value", vc]].assign(_share=pd.to_numeric(tree.edges["_value"], errors="coerce"))
-    steps = tree.edges[["_node", "_answer", "_child", "_open"]]
+    keys = keys if keys is not None else _Keys.of(lines)
+    edges = edges if edges is not None else _Edges.of(tree)
+    score_of = tree.edges[vc].to_numpy(dtype="float64")
     fact_of = {q: (_facts_of(questions, q) or [None])[0] for q in tree.nodes["_q"].dropna().unique()}  # a few questions
+    node_q = tree.nodes["_q"].to_numpy(dtype=object)
+    node_stuck = tree.nodes["_stuck"].to_numpy(dtype=bool)
+    node_at = pd.Index(tree.nodes.index)
+    q_code, q_names = pd.factorize(pd.Series(node_q, dtype=object), use_na_sentinel=False)
+    fact_by_q = np.array([fact_of.get(q) if q is not None and not pd.isna(q) else None for q in q_names], dtype=object)  # a few questions
+    kind_by_q = np.array([questions[q].key if q is not None and not pd.isna(q) and q in questions else "line" for q in q_names], dtype=object)
+    n_answers = max(len(edges.answers), 1)
+    fact_parts: list[pd.DataFrame] = []
     pos, node = start_pos.copy(), start_node.copy()
-    open_lines: list[tuple[np.ndarray, np.ndarray]] = []
+    open_lines: list[np.ndarray] = []
+    unique_edges = edges.lookup.is_unique
     for _ in range(MAX_DEPTH + 1):
         if not len(pos):
             break
-        qids = tree.nodes.loc[node, "_q"].to_numpy(dtype=object)
-        stuck = tree.nodes.loc[node, "_stuck"].to_numpy(dtype=bool)  # its own question cannot be enumerated: open
-        open_lines.append((pos[stuck], qids[stuck]))
-        pos, node, qids = pos[~stuck], node[~stuck], qids[~stuck]
+        at = node_at.get_indexer(node)
+        qids = node_q[at]
+        stuck = node_stuck[at]  # its own question cannot be enumerated: open
+        open_lines.append(pos[stuck])
+        pos, node, qids, at = pos[~stuck], node[~stuck], qids[~stuck], at[~stuck]
         if not len(pos):
             break
-        keys = _question_keys(key_table, pos, qids, questions)
-        table = pd.DataFrame({"pos": pos, "_node": node, "q": qids, "key": keys, "amount": amounts[pos]})
-        cand = table.merge(edges, on="_node")
-        cand["score"] = cand[vc].astype("float64") * cand["amount"].astype("float64")
-        per = cand.groupby(["q", "key", "_answer"], sort=False).agg(score=("score", "sum"), value=("_value", "first"), share=("_share", "min")).reset_index()
+        key = _question_keys(keys.codes, pos, kind_by_q[q_code[at]])
+        # No key: no worklist row (as a groupby drops a missing key), and the line goes no further.
+        has = key >= 0
+        pos, node, key, at = pos[has], node[has], key[has], at[has]
+        # Candidates: each line × each answer of its node, in line order then edge order.
+        n_edges = edges.count[node]
+        row = np.repeat(np.arange(len(pos)), n_edges)
+        within = np.arange(len(row)) - np.repeat(np.cumsum(n_edges) - n_edges, n_edges)
+        edge = edges.order[np.repeat(edges.start[node], n_edges) + within]
+        q_row = q_code[at][row].astype("int64")
+        group, _ = pd.factorize((q_row * (len(keys.text) + 1) + key[row]) * n_answers + edges.answer[edge])  # first appearance order
+        score = score_of[edge] * amounts[pos][row].astype("float64")
+        by = pd.DataFrame({"score": score, "share": edges.share[edge]}).groupby(group, sort=True)
+        per_score = by["score"].sum().to_numpy()
+        per_share = by["share"].min().to_numpy()
+        first_row = _first_rows(group)  # each group's first candidate (codes 0…k-1 in order of appearance)
+        if edges.has_values:  # every answer has a value: the first is the first candidate's
+            per_value = edges.value[edge[first_row]]
+        else:
+            per_value = pd.Series(edges.value[edge], dtype=object).groupby(group, sort=True).first().to_numpy(dtype=object)
+        per_q, per_key, per_answer = q_row[first_row], key[row][first_row], edges.answer[edge][first_row]
         # A share chosen for a key is the smallest largest share of its lines (their splits stay ≤ 1).
-        top = (per["_answer"] == "max").to_numpy()
+        top = edges.answers[per_answer] == "max"
         if top.any():
-            per.loc[top, "value"] = _share_text(per.loc[top, "share"].fillna(0).to_numpy())
-        per["_order"] = np.arange(len(per))
-        best = per.sort_values(["score", "_order"], ascending=[s == "min", True], kind="stable").drop_duplicates(["q", "key"])
+            per_value = per_value.copy()
+            per_value[top] = _share_text(np.nan_to_num(per_share[top], nan=0.0))
+        per = pd.DataFrame({"score": per_score, "_order": np.arange(len(per_score)), "qk": per_q * (len(keys.text) + 1) + per_key})
+        best = per.sort_values(["score", "_order"], ascending=[s == "min", True], kind="stable").drop_duplicates("qk")
+        b = best.index.to_numpy()
         # one answer per worklist row
-        rows.extend(pd.DataFrame({"key": best["key"].to_numpy(dtype=object), "fact": best["q"].map(fact_of).to_numpy(dtype=object),
-                                  "value": best["value"].to_numpy(dtype=object)}).to_dict("records"))
-        chosen = table.merge(best[["q", "key", "_answer"]], on=["q", "key"])
-        step = chosen[["_node", "_answer"]].merge(steps, on=["_node", "_answer"], how="left")
-        child = step["_child"].to_numpy(dtype="int64")
+        fact_parts.append(pd.DataFrame({"key": keys.text[per_key[b]], "fact": fact_by_q[per_q[b]], "value": per_value[b]}, columns=FACT_ROWS, dtype=object))
+        # The chosen answer of each line's row, then the edge of (node, answer) it takes.
+        chosen_answer = pd.Series(per_answer[b], index=best["qk"].to_numpy()).reindex(q_code[at].astype("int64") * (len(keys.text) + 1) + key).to_numpy()
+        ok = ~np.isnan(chosen_answer)
+        if unique_edges:
+            e_at = edges.lookup.get_indexer(node[ok] * n_answers + chosen_answer[ok].astype("int64"))
+        else:
+            e_at = _edge_of(edges, node[ok], chosen_answer[ok].astype("int64"))
+        child = np.where(e_at >= 0, edges.child[np.maximum(e_at, 0)], -1)
         go_on = child >= 0
-        open_leaf = step["_open"].to_numpy(dtype=bool) & ~go_on
-        open_lines.append((chosen["pos"].to_numpy()[open_leaf], np.full(int(open_leaf.sum()), None, dtype=object)))
-        pos, node = chosen["pos"].to_numpy()[go_on], child[go_on]
+        open_leaf = np.where(e_at >= 0, edges.open[np.maximum(e_at, 0)], False) & ~go_on
+        open_lines.append(pos[ok][open_leaf])
+        pos, node = pos[ok][go_on], child[go_on]
     cls = OPEN_CLASS[objective]
-    line_ids = lines["line_id"].astype("string").to_numpy()
-    for p, _q in open_lines:
-        for one in np.unique(p):  # open lines: few (an analyst class each)
-            rows.append({"line_id": line_ids[one], "axis": axis, "class": cls})
-    return rows
+    line_ids = lines["line_id"].astype("string").to_numpy(dtype=object)
+    ids = [line_ids[np.unique(p)] for p in open_lines if len(p)]  # each level's open lines once: an analyst class each
+    ids = np.concatenate(ids) if ids else np.array([], dtype=object)
+    facts = pd.concat(fact_parts, ignore_index=True) if fact_parts else pd.DataFrame(columns=FACT_ROWS, dtype=object)
+    return _Plan(facts=facts, classes=pd.DataFrame({"line_id": ids, "axis": axis, "class": cls}, columns=CLASS_ROWS, dtype=object))
 
 
-def _key_table(lines: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The keys of every line by kind, as arrays (read at each level of each objective)."""
-    table = all_keys(lines)
-    return {kind: table[kind].astype("string").to_numpy(dtype=object, na_value=None) for kind in table.columns}
+def _edge_of(edges: _Edges, node: np.ndarray, answer: np.ndarray) -> np.ndarray:
+    """The first edge of each (node, answer) (a left merge's first match), -1 when none."""
+    first = pd.Series(np.arange(len(edges.lookup)), index=edges.lookup)
+    first = first[~first.index.duplicated()]
+    n_answers = max(len(edges.answers), 1)
+    return first.reindex(node * n_answers + answer).fillna(-1).to_numpy(dtype="int64")
 
 
-def _question_keys(table: dict[str, np.ndarray], positions: np.ndarray, qids: np.ndarray, questions: dict) -> np.ndarray:
-    """As :func:`~budgetclimat.engine.keys.question_keys` on the arrays of :func:`_key_table`: the key of each
-    (line, question) pair, by the question's key kind (a ``fact:…`` placeholder: by line)."""
-    ids = pd.Series(qids, dtype="string").fillna("").to_numpy(dtype=object)
-    kind_of = {q: questions[q].key if q in questions else "line" for q in pd.unique(ids)}  # a few questions
-    kinds = pd.Series(ids, dtype=object).map(kind_of).to_numpy(dtype=object)
-    out = np.empty(len(positions), dtype=object)
+def _question_keys(codes: dict[str, np.ndarray], positions: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """As :func:`~budgetclimat.engine.keys.question_keys` on the codes of :class:`_Keys`: the key code of each
+    (line, question) pair, by the key kind of its question (``kinds``; a ``fact:…`` placeholder: by line)."""
+    out = np.full(len(positions), -1, dtype="int64")
     for kind in pd.unique(kinds):
         sel = kinds == kind
-        out[sel] = table[kind][positions[sel]]
+        out[sel] = codes[kind][positions[sel]]
     return out
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """The first position of each code, for codes numbered in order of first appearance (0, 1, …)."""
+    if not len(codes):
+        return np.zeros(0, dtype="int64")
+    seen = np.maximum.accumulate(codes)
+    return np.flatnonzero(np.concatenate(([True], codes[1:] > seen[:-1])))
 
 
 def _facts_of(questions: dict, qid) -> list[str]:
@@ -391,13 +506,16 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
     answers = ans.empty_answers() if answers is None else answers.reset_index(drop=True)
     pairs, _ = ans.match(lines, answers)
     facts = line_facts(lines, answers, pairs)
-    gid, combos = distinct(match_frame(lines, facts, ruleset.scope + ruleset.classification))
+    frame = match_frame(lines, facts, ruleset.scope + ruleset.classification)
+    gid, first = _distinct_rows({c: frame[c].array for c in frame.columns}, len(frame))  # as match.distinct, on int codes
+    combos = frame.iloc[first].reset_index(drop=True)
+    del frame
     questions = ruleset.questions()
     pos_of = pd.Series(np.arange(len(lines)), index=lines["line_id"].astype("string").to_numpy())
     amounts = lines["amount_cents"].astype("int64").to_numpy()
     reg = register.assign(pos=register["line_id"].map(pos_of).to_numpy())
-    recount = _Recount(lines, ruleset, answers, pairs, gid, combos, register, pos_of, staff_basis)
-    key_table = _key_table(lines)
+    recount = _Recount(lines, ruleset, answers, pairs, gid, combos, reg, pos_of, staff_basis)
+    keys = _Keys.of(lines)
     # The enumeration starts from one combination per rule class × facts (lines alike for every rule share it).
     gid, combos = recount.x0, recount.frame0
 
@@ -421,7 +539,7 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
         is_open = tree.nodes.loc[start_node, "_open"].to_numpy(dtype=bool)
         real = mask & ALL_MASK  # staying AA (an « à approfondir » answer) does not widen the range
         bound = np.where(is_open | (real == 0), None, np.where((real & ~AT_LEAST_NEUTRAL) == 0, "at_least_neutral", np.where((real & ~AT_MOST_NEUTRAL) == 0, "at_most_neutral", None)))
-        reach = pd.DataFrame({"line_id": first["line_id"].to_numpy(), "axis": rb.axis, "classes": [mask_classes(int(m)) for m in mask], "open": is_open, "bound": bound})
+        reach = pd.DataFrame({"line_id": first["line_id"].to_numpy(), "axis": rb.axis, "classes": _mask_texts(mask), "open": is_open, "bound": bound})
         if len(kept):
             reach = pd.concat([reach, pd.DataFrame({"line_id": kept["line_id"].to_numpy(), "axis": rb.axis, "classes": "AA", "open": False, "bound": None})], ignore_index=True)
         reach_parts.append(reach.astype({"line_id": "string", "axis": "string", "classes": "string", "bound": "string"}))
@@ -435,20 +553,21 @@ def compute_bounds(lines: pd.DataFrame, ruleset: RuleSet, answers: pd.DataFrame 
                              open_cents=int(aa["amount_share_cents"].sum()) - at_least - at_most,
                              at_least_neutral_cents=at_least, at_most_neutral_cents=at_most)
         # Staff allocations follow the other lines: no answer of their own (they move in the classify runs below).
+        edges = _Edges.of(tree)
         for objective in OBJECTIVES:
-            plans[(rb.axis, objective)] = _greedy(rb.axis, objective, tree, pos, start_node, amounts, lines, questions, key_table)
+            plans[(rb.axis, objective)] = _greedy(rb.axis, objective, tree, pos, start_node, amounts, lines, questions, keys, edges)
 
     # One classify run per objective (axes together when their answers do not disagree), else per axis.
     result_answers: dict[tuple[str, str, str], pd.DataFrame] = {}
     totals: dict[tuple[str, tuple[str, str]], int] = {}
     axis_names = [rb.axis for rb in ruleset.classification]
     for objective in OBJECTIVES:
-        combined = [r for a in axis_names for r in plans[(a, objective)]]
-        fact_rows = pd.DataFrame([r for r in combined if "fact" in r], columns=["key", "fact", "value"])
+        fact_rows = [plans[(a, objective)].facts for a in axis_names]
+        fact_rows = pd.concat(fact_rows, ignore_index=True) if fact_rows else pd.DataFrame(columns=FACT_ROWS)
         conflict = len(fact_rows) and fact_rows.drop_duplicates().duplicated(["key", "fact"]).any()
         runs = [[a] for a in axis_names] if conflict else [axis_names]
         for run_axes in runs:
-            extra = _answers_frame([r for a in run_axes for r in plans[(a, objective)]])
+            extra = _answers_frame([plans[(a, objective)] for a in run_axes])
             full = pd.concat([answers, extra], ignore_index=True) if len(answers) else extra
             counted = recount.totals(extra, run_axes) if len(extra) else None
             if counted is None:  # a case the recount does not read: classify the whole budget
@@ -477,21 +596,22 @@ def _signature(combos: pd.DataFrame, ruleset: RuleSet) -> np.ndarray:
     decides them alike (:func:`~budgetclimat.engine.match.first_rule` and the outcomes read nothing else).
     The rules then run on one combination per class × facts instead of one per distinct label."""
     cols = []
-    for rb in ruleset.scope + ruleset.classification:
+    rulebooks = ruleset.scope + ruleset.classification
+    # Each column factorised once and every keyword of every rule found in one automaton pass over the
+    # distinct labels (the engine's Prepared, the same meaning as evaluate), not one regex pass per condition.
+    base = Prepared(combos, [rule for rb in rulebooks for rule in rb.rules])
+    every = np.arange(len(combos))
+    for rb in rulebooks:
         cols.append(covered(rb, combos))
         seen = translate(combos, rb.crosswalks)
+        prepared = base if seen is combos else base.derive(seen)
         masks: dict = {}
-        codes: dict = {}  # column -> (code of each combination, its distinct values): a condition reads one column
         for rule in rb.rules:
             for cond in conditions(rule.when):
                 key = (cond.column, cond.op, cond.values)
                 if cond.fact or key in masks:
                     continue
-                if cond.column not in codes:
-                    code, uniques = pd.factorize(seen[cond.column], use_na_sentinel=False)
-                    codes[cond.column] = (code, pd.DataFrame({cond.column: pd.Series(uniques, dtype=seen[cond.column].dtype)}))
-                code, values = codes[cond.column]
-                masks[key] = evaluate(cond, values)[code]
+                masks[key] = prepared.mask(cond, every)
         cols.extend(masks.values())
     if not cols or not len(combos):
         return np.zeros(len(combos), dtype="int64")
@@ -514,6 +634,17 @@ def _scope_of(frame: pd.DataFrame, ruleset: RuleSet) -> tuple[np.ndarray, np.nda
     return rule_ids, out
 
 
+def _distinct_rows(keys: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(gid, first)``: the group of each of the ``n`` rows of the columns ``keys`` (the same groups as
+    :func:`~budgetclimat.engine.match.distinct`, numbered in order of first appearance, a missing value a
+    value of its own) and each group's first row. Each column is factorised, then the codes combined."""
+    gid = np.zeros(n, dtype="int64")
+    for values in keys.values():
+        code = pd.factorize(values, use_na_sentinel=False)[0].astype("int64")
+        gid = pd.factorize(gid * (int(code.max(initial=0)) + 1) + code)[0].astype("int64")  # first appearance order
+    return gid, _first_rows(gid)
+
+
 class _Recount:
     """The group totals :func:`classify` would give with the run's answers plus a bounds' answers, computed
     from the run's register: only the lines whose pieces the new facts change are evaluated again (on one
@@ -522,11 +653,17 @@ class _Recount:
     ``usable`` is False where this shortcut does not hold (scope rules reading facts): callers classify then."""
 
     def __init__(self, lines, ruleset, answers, pairs, gid, combos, register, pos_of, staff_basis=None):
+        """``register``: the run's register; with a ``pos`` column (each row's line position) it is not mapped again."""
         self.lines, self.ruleset, self.pos_of = lines, ruleset, pos_of
         # The staff pools (classify's ``staff_basis``): key columns, and a whole budget's totals when given as a frame.
         self.staff_frame = staff_basis if isinstance(staff_basis, pd.DataFrame) else None
         self.staff_cols = staff_key_columns(staff_basis) if self.staff_frame is not None else list(staff_basis or ())
         self.pools = staff_lines(lines, self.staff_cols)
+        # Each line's pool × fonction as a code (the basis of the changed rows is summed on codes, not texts).
+        read = {c: self.pools[c].to_numpy(dtype=object, na_value=None) for c in self.staff_cols + ["fonction"]}
+        self.pool_code, first = _distinct_rows(read, len(lines))
+        self.pool_rows = self.pools[self.staff_cols + ["fonction"]].iloc[first].reset_index(drop=True)
+        self.expense = self.pools["expense"].to_numpy(dtype=bool)
         self.n = len(lines)
         self.usable = not any(rule.facts_used() for rb in ruleset.scope for rule in rb.rules)
         self.fact_cols = [c for c in combos.columns if c.startswith(FACT_PREFIX)]
@@ -535,7 +672,7 @@ class _Recount:
         nonfact = [c for c in combos.columns if c not in self.fact_cols]
         self.rep = combos.loc[first, nonfact].set_axis(sig[first]).sort_index()  # one combination per class
         if self.fact_cols:
-            fid = combos.groupby(self.fact_cols, dropna=False, sort=False).ngroup().to_numpy()
+            fid = _distinct_rows({c: combos[c].array for c in self.fact_cols}, len(combos))[0]  # as a groupby's ngroup (dropna=False, sort=False)
         else:
             fid = np.zeros(len(combos), dtype="int64")
         firstf = ~pd.Series(fid).duplicated().to_numpy()
@@ -543,7 +680,7 @@ class _Recount:
         self.line_sig, self.line_fid = sig[gid], fid[gid]
         self.columns = list(combos.columns)
         # The run's own classes × facts: start frames of the enumeration and the pieces every line has now.
-        self.x0, self.frame0 = self._frame(pd.DataFrame({"_sig": self.line_sig, "_fid": self.line_fid}))
+        self.x0, self.frame0 = self._frame({"_sig": self.line_sig, "_fid": self.line_fid})
         self.pieces0 = self._pieces(self.frame0)
         self.fp0 = {axis: self._fingerprint(self.pieces0, axis, len(self.frame0)) for axis in ruleset.axes}
         # The best rank of the run's answers per line × fact (an answer of the bounds wins at equal rank: it comes last).
@@ -556,14 +693,14 @@ class _Recount:
             self.rank0[str(f)] = best
         self.keys = all_keys(lines)
         self._key_cache: dict = {}
-        reg = register.assign(pos=register["line_id"].map(pos_of).to_numpy())
+        reg = register if "pos" in register.columns else register.assign(pos=register["line_id"].map(pos_of).to_numpy())
         reg = reg[(reg["scope"] == "in").to_numpy()]
         sens_d = (lines["sens"].astype("string") == "D").fillna(False).to_numpy(dtype=bool)
         self.sens_d = sens_d
         self.fonction = lines["fonction"].astype("string").str.strip().replace("", pd.NA).to_numpy(dtype=object, na_value=None)
-        self.staff_base_totals = {}  # per axis: the run's own basis, taken out of a whole budget's totals (frame basis)
+        self.staff_base_totals = {}  # per axis: the run's own basis (a whole budget's totals hold it: frame basis)
         self.amounts = lines["amount_cents"].astype("int64").to_numpy()
-        self.base, self.base_staff, self.overridden = {}, {}, {}
+        self.base, self.base_staff, self.overridden, self.base_group = {}, {}, {}, {}
         for axis in ruleset.axes:
             r = reg[(reg["axis"] == axis).to_numpy()]
             staff = (r["decided_by"] == "staff").fillna(False).to_numpy(dtype=bool)
@@ -571,23 +708,53 @@ class _Recount:
             keep = r[~staff]
             self.base[axis] = pd.DataFrame({"pos": keep["pos"].to_numpy(dtype="int64"), "class": keep["class"].astype(object).to_numpy(),
                                             "cents": keep["amount_share_cents"].to_numpy(dtype="int64")})
+            klass = keep["class"].astype(object)
+            self.base_group[axis] = {g: klass.isin(list(members)).to_numpy(dtype=bool) for g, members in GROUPS.items()}
             over = np.zeros(self.n, dtype=bool)
             over[keep.loc[(keep["decided_by"] == "override").fillna(False).to_numpy(dtype=bool), "pos"].to_numpy(dtype="int64")] = True
             self.overridden[axis] = over
-            if self.staff_frame is not None:
-                self.staff_base_totals[axis] = self._basis(axis, self.base[axis])
+            self.staff_base_totals[axis] = self._basis(axis, self.base[axis])
 
-    def _frame(self, keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    def _frame(self, keys: dict[str, np.ndarray]) -> tuple[np.ndarray, pd.DataFrame]:
         """(id per line, frame): one match-frame row per distinct class × facts of ``keys`` (``_sig``, ``_fid``, new fact values)."""
-        xid, distinct_keys = distinct(keys)
-        frame = self.rep.loc[distinct_keys["_sig"].to_numpy()].reset_index(drop=True)
-        facts = self.fact_rep.loc[distinct_keys["_fid"].to_numpy()].reset_index(drop=True)
+        xid, first = _distinct_rows(keys, len(keys["_sig"]))
+        return xid, self._rows({c: v[first] for c, v in keys.items()})
+
+    def _rows(self, keys: dict[str, np.ndarray]) -> pd.DataFrame:
+        """The match-frame rows of the classes × facts ``keys`` (``_sig``, ``_fid``, and the new values of some facts)."""
+        frame = self.rep.loc[keys["_sig"]].reset_index(drop=True)
+        facts = self.fact_rep.loc[keys["_fid"]].reset_index(drop=True)
         for col in self.fact_cols:
-            frame[col] = distinct_keys[col].astype("string").to_numpy() if col in distinct_keys.columns else facts[col].to_numpy()
+            frame[col] = pd.Series(keys[col], dtype=object).astype("string").to_numpy() if col in keys else facts[col].to_numpy()
             frame[col] = frame[col].astype("string")
         if "label" in frame.columns:  # many rows per label (one per facts): text conditions run once per distinct label
             frame["label"] = pd.Categorical(frame["label"])
-        return xid, frame[self.columns]
+        return frame[self.columns]
+
+    def _new_frame(self, new: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, pd.DataFrame]:
+        """(id per line, frame) with the new facts ``new`` (:meth:`_new_facts`): the run's groups of lines (class ×
+        facts) split by each fact's new value where it is given, on the lines it reaches only; a fact given the same
+        value on every line splits nothing. Lines of one id have the same class and facts (one frame row each)."""
+        gid = self.x0.astype("int64", copy=True)
+        next_id = int(gid.max(initial=-1)) + 1
+        for at, given in new.values():
+            code = pd.factorize(given, use_na_sentinel=False)[0].astype("int64")
+            if len(at) == self.n and not code.any():  # one value on every line
+                continue
+            pair = pd.factorize(gid[at] * (int(code.max(initial=0)) + 1) + code)[0].astype("int64")
+            gid[at] = pair + next_id
+            next_id += int(pair.max(initial=-1)) + 1
+        xid = pd.factorize(gid)[0].astype("int64")
+        first = _first_rows(xid)
+        keys = {"_sig": self.line_sig[first], "_fid": self.line_fid[first]}
+        for fact, (at, given) in new.items():
+            col = fact_column(fact)
+            values = self.fact_rep[col].to_numpy(dtype=object, na_value=None)[keys["_fid"]]
+            where = np.minimum(np.searchsorted(at, first), max(len(at) - 1, 0))
+            hit = (at[where] == first) if len(at) else np.zeros(len(first), dtype=bool)
+            values[hit] = given[where[hit]]
+            keys[col] = values
+        return xid, self._rows(keys)
 
     def _pieces(self, frame: pd.DataFrame, axes=None) -> pd.DataFrame:
         scope_rule, scope_out = _scope_of(frame, self.ruleset)
@@ -617,33 +784,44 @@ class _Recount:
         given = extra[extra["fact"].notna()]
         if given["line_id"].notna().any() or given["key"].isna().any():
             return None
-        key = given["key"].astype("string").str.strip().to_numpy(dtype=object)
-        kind = pd.Series(key, dtype="string").str.split(":", n=1).str[0].to_numpy(dtype=object)
-        if not set(pd.unique(kind)) <= set(SPECIFICITY):
+        # Each distinct key once: its kind (the text before its first colon, by Arrow's split) and its code among
+        # the lines' keys of that kind.
+        key_code, distinct_keys = pd.factorize(given["key"].astype("string").str.strip().to_numpy(dtype=object))
+        distinct_keys = np.asarray(distinct_keys, dtype=object)
+        key_kind = pc.list_element(pc.split_pattern(pa.array(distinct_keys, type=pa.string()), ":", max_splits=1), 0).to_numpy(zero_copy_only=False)
+        key_kind = np.asarray(key_kind, dtype=object)
+        if not set(pd.unique(key_kind)) <= set(SPECIFICITY):
             return None
+        kind_code, kinds = pd.factorize(key_kind)
+        line_key = np.full(len(distinct_keys), -1, dtype="int64")  # each distinct key's code among its kind's line keys
+        for j, k in enumerate(kinds):
+            sel = kind_code == j
+            line_key[sel] = self._key_index(k)[1].get_indexer(distinct_keys[sel])
+        row_kind, row_key = kind_code[key_code], line_key[key_code]
         read = {c[len(FACT_PREFIX):] for c in self.fact_cols}
-        fact = given["fact"].astype("string").to_numpy(dtype=object)
+        fact_code, facts = pd.factorize(given["fact"].astype("string").to_numpy(dtype=object))  # a few facts and kinds: compared as codes
         value = given["value"].astype("string").to_numpy(dtype=object, na_value=None)
         out = {}
-        for f in pd.unique(fact):
+        for i, f in enumerate(facts):
             if f not in read:
                 continue
-            values = np.full(self.n, None, dtype=object)
+            source = np.full(self.n, -1, dtype="int64")  # the answer row giving each line its value
             rank = np.full(self.n, -1, dtype="int64")
-            for k in sorted(pd.unique(kind[fact == f]), key=SPECIFICITY.get):  # the more specific kinds last: they win
-                sel = (fact == f) & (kind == k)
+            of_fact = fact_code == i
+            for j in sorted(pd.unique(row_kind[of_fact]), key=lambda j: SPECIFICITY[kinds[j]]):  # the more specific kinds last: they win
+                k = kinds[j]
+                sel = np.flatnonzero(of_fact & (row_kind == j))
                 code, uniques = self._key_index(k)
-                at = uniques.get_indexer(key[sel])
-                by_key = np.full(len(uniques) + 1, None, dtype=object)
-                has_key = np.zeros(len(uniques) + 1, dtype=bool)
-                by_key[at[at >= 0]] = value[sel][at >= 0]  # one row per key × fact (_answers_frame), the last given
-                has_key[at[at >= 0]] = True
-                hit = has_key[code]
-                values[hit] = by_key[code][hit]
+                at = row_key[sel]
+                by_key = np.full(len(uniques) + 1, -1, dtype="int64")
+                by_key[at[at >= 0]] = sel[at >= 0]  # one row per key × fact (_answers_frame), the last given
+                hit = np.flatnonzero(by_key[code] >= 0)
+                source[hit] = by_key[code[hit]]
                 rank[hit] = SPECIFICITY[k]
             won = rank >= self.rank0.get(f, np.full(self.n, -1, dtype="int64"))
             won &= rank >= 0
-            out[f] = (np.flatnonzero(won), values[won])
+            won = np.flatnonzero(won)
+            out[f] = (won, value[source[won]])
         return out
 
     def _key_index(self, kind: str) -> tuple[np.ndarray, pd.Index]:
@@ -665,26 +843,22 @@ class _Recount:
         cls_rows = extra[extra["class"].notna()]
         if cls_rows["axis"].isna().any() or cls_rows["share"].notna().any() or cls_rows["line_id"].isna().any():
             return None
-        keys = pd.DataFrame({"_sig": self.line_sig, "_fid": self.line_fid})
-        for fact, (at, given) in new.items():
-            col = fact_column(fact)
-            values = self.fact_rep[col].to_numpy(dtype=object, na_value=None)[self.line_fid]
-            values[at] = given
-            keys[col] = values
-        xid, frame = self._frame(keys)
+        xid, frame = self._new_frame(new)
         pieces = self._pieces(frame, axes)
         out = {}
         for rb in self.ruleset.classification:
             axis = rb.axis
             if axes is not None and axis not in axes:
                 continue
+            # Changed: the pieces of a line's new class × facts differ from those of its run's (compared once per row of ``frame``).
             fp = self._fingerprint(pieces, axis, len(frame))
-            old = self.fp0[axis][self.x0]
-            now = fp[xid]
+            first = _first_rows(xid)
+            old = self.fp0[axis][self.x0[first]]
+            now = fp
             if now.shape[1] != old.shape[1]:  # more pieces than the run's: compare on the wider form
                 width = max(now.shape[1], old.shape[1])
                 now, old = (np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=np.nan) for a in (now, old))
-            changed = ~((now == old) | (np.isnan(now) & np.isnan(old))).all(axis=1)
+            changed = ~((now == old) | (np.isnan(now) & np.isnan(old))).all(axis=1)[xid]
             over_new = np.zeros(self.n, dtype=bool)
             cls_of = {}
             mine = cls_rows[cls_rows["axis"] == axis]
@@ -696,7 +870,7 @@ class _Recount:
             redo = changed & ~over_new & ~self.overridden[axis]
             replaced = redo | over_new
             base = self.base[axis]
-            kept = base[~replaced[base["pos"].to_numpy()]]
+            gone = replaced[base["pos"].to_numpy()]  # the run's rows of the lines given new pieces
             staff_pos = self.base_staff[axis][~replaced[self.base_staff[axis]]]
             # The changed lines: their new pieces (in scope as before: scope reads no fact), allocated as classify does.
             p = pieces[(pieces["axis"] == axis).to_numpy() & (pieces["scope"] == "in").to_numpy()]
@@ -709,34 +883,52 @@ class _Recount:
             cents = allocate(pd.Series(self.amounts[rows["pos"].to_numpy(dtype="int64")]), rows["share"].astype("float64").reset_index(drop=True),
                              pd.Series(rows["pos"].to_numpy())).to_numpy()
             at = np.flatnonzero(over_new)
-            all_rows = pd.concat([
-                kept,
+            added = pd.concat([
                 pd.DataFrame({"pos": rows["pos"].to_numpy(dtype="int64"), "class": rows["class"].to_numpy(dtype=object), "cents": cents}),
                 pd.DataFrame({"pos": at, "class": np.array([cls_of[i] for i in at], dtype=object), "cents": self.amounts[at]}),  # open lines: few
             ], ignore_index=True)
-            staff_rows = self._staff(rb, all_rows, staff_pos)
-            every = pd.concat([all_rows, staff_rows], ignore_index=True)
-            sums = every.groupby("class")["cents"].sum()
-            out[axis] = {g: int(sums.reindex(list(members)).fillna(0).sum()) for g, members in GROUPS.items()}
+            staff_rows = self._staff(rb, base[gone], added, staff_pos)
+            # The run's rows kept, the new ones and the staff lines' (integer cents: the sums are exact in any order).
+            kept_cents = base["cents"].to_numpy()
+            moved = pd.concat([added, staff_rows], ignore_index=True)
+            moved_class = moved["class"].astype(object)
+            out[axis] = {g: int(kept_cents[self.base_group[axis][g] & ~gone].sum())
+                         + int(moved["cents"].to_numpy(dtype="int64")[moved_class.isin(list(members)).to_numpy(dtype=bool)].sum())
+                         for g, members in GROUPS.items()}
         return out
 
     def _basis(self, axis: str, rows: pd.DataFrame) -> pd.DataFrame:
         """The staff-cost basis (:func:`~budgetclimat.engine.classify.staff_totals`) of the rows ``pos, class, cents`` on ``axis``."""
         frame = pd.DataFrame({"pos": rows["pos"].to_numpy(dtype="int64"), "axis": axis, "class": rows["class"].to_numpy(dtype=object),
                               "amount_share_cents": rows["cents"].to_numpy(dtype="int64")})
-        return staff_totals(self.lines, frame, self.staff_cols, self.pools)
+        return staff_totals(self.lines, frame, self.staff_cols, read=self.pools)
 
-    def _staff(self, rb: Rulebook, rows: pd.DataFrame, staff_pos: np.ndarray) -> pd.DataFrame:
-        """The staff lines' pieces (``pos, class, cents``) pro rata the in-scope rows ``rows`` in their pools
-        (:func:`~budgetclimat.engine.classify.staff_allocation`, as ``classify`` does)."""
+    def _basis_delta(self, axis: str, rows: pd.DataFrame) -> pd.DataFrame:
+        """As :meth:`_basis` (the same sums per pool × axis × fonction × class), summed on int codes."""
+        pos = rows["pos"].to_numpy(dtype="int64")
+        klass = rows["class"].to_numpy(dtype=object)
+        keep = self.expense[pos] & pd.notna(klass)
+        code, classes = pd.factorize(klass[keep])
+        width = len(classes) + 1
+        sums = pd.Series(rows["cents"].to_numpy(dtype="int64")[keep]).groupby(self.pool_code[pos[keep]] * width + code, sort=True).sum()
+        at = sums.index.to_numpy(dtype="int64")
+        frame = self.pool_rows.iloc[at // width].reset_index(drop=True)
+        frame.insert(len(self.staff_cols), "axis", pd.array(np.full(len(frame), axis, dtype=object), dtype="string"))
+        frame["class"] = pd.array(np.asarray(classes, dtype=object)[at % width], dtype="string")
+        frame["amount_share_cents"] = sums.to_numpy(dtype="int64")
+        return frame
+
+    def _staff(self, rb: Rulebook, removed: pd.DataFrame, added: pd.DataFrame, staff_pos: np.ndarray) -> pd.DataFrame:
+        """The staff lines' pieces (``pos, class, cents``) pro rata the in-scope rows in their pools
+        (:func:`~budgetclimat.engine.classify.staff_allocation`, as ``classify`` does): the run's rows, less
+        ``removed``, plus ``added`` (``pos, class, cents``). The basis is a sum: the run's, less the removed
+        rows', plus the added rows' (a zero total left by the difference is no weight, as an absent one)."""
         if not len(staff_pos):
             return pd.DataFrame({"pos": pd.Series(dtype="int64"), "class": pd.Series(dtype=object), "cents": pd.Series(dtype="int64")})
-        totals = self._basis(rb.axis, rows)
-        if self.staff_frame is not None:  # a whole budget's totals: these lines' part replaced by their new rows
-            old = self.staff_base_totals[rb.axis]
-            whole = self.staff_frame[(self.staff_frame["axis"] == rb.axis).to_numpy()]
-            totals = pd.concat([whole, totals, old.assign(amount_share_cents=-old["amount_share_cents"])], ignore_index=True)
-            totals = totals.groupby(self.staff_cols + ["axis", "fonction", "class"], dropna=False, sort=True)["amount_share_cents"].sum().reset_index()
+        gone = self._basis_delta(rb.axis, removed)
+        start = self.staff_frame[(self.staff_frame["axis"] == rb.axis).to_numpy()] if self.staff_frame is not None else self.staff_base_totals[rb.axis]
+        totals = pd.concat([start, self._basis_delta(rb.axis, added), gone.assign(amount_share_cents=-gone["amount_share_cents"])], ignore_index=True)
+        totals = totals.groupby(self.staff_cols + ["axis", "fonction", "class"], dropna=False, sort=True)["amount_share_cents"].sum().reset_index()
         staff = pd.DataFrame({"pos": staff_pos, "fonction": pd.array(self.fonction[staff_pos], dtype="string"),
                               **{k: self.pools[k].to_numpy()[staff_pos] for k in self.staff_cols}})
         new = staff_allocation(staff, totals, self.staff_cols, rb.staff_costs_option, rb.default)
