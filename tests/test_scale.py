@@ -319,7 +319,7 @@ def test_folder_and_glob_on_the_command_line_equal_the_single_file(tmp_path):
     expected = _lines_register(tmp_path / "single.csv")
     assert len(expected) > 4_500 and _figures(tmp_path / "single.json")["total_cents"] == cents
     for name, source in (("folder", tmp_path / "exports"), ("glob", str(tmp_path / "exports" / "part-*.csv"))):
-        got = invoke(["classify", source, *run, "--lines-out", tmp_path / f"{name}.csv", "--summary-json", tmp_path / f"{name}.json"])
+        invoke(["classify", source, *run, "--lines-out", tmp_path / f"{name}.csv", "--summary-json", tmp_path / f"{name}.json"])
         pd.testing.assert_frame_equal(_lines_register(tmp_path / f"{name}.csv"), expected)
         assert _figures(tmp_path / f"{name}.json") == _figures(tmp_path / "single.json")
         assert json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))["engine"]["partitions"] == 6  # 2 per file
@@ -348,3 +348,25 @@ def test_folder_or_glob_without_a_budget_file(tmp_path, engine):
     got = invoke(["classify", pattern, "--engine", engine, "--lines-out", tmp_path / "l.csv"], code=2)
     assert f"Le motif {pattern} désigne 1 fichier(s) qui ne sont pas des budgets, dont {tmp_path / 'budget.json'}" in got.stderr
     assert not (tmp_path / "l.csv").exists()
+
+
+def test_merger_holds_the_same_rows_whatever_the_number_of_partitions(tmp_path):
+    """Memory constant in the number of partitions: the merger of 2 and of 9 partitions of the same export
+    holds as many rows (one worklist row per question × key × service, at most 200 line ids each, one
+    reconciliation per file, one row per collectivité × axis), and gives the same worklist. Before, it kept
+    every partition's worklist, reconciliation and sums (a list growing with the partitions)."""
+    from budgetclimat.scale.engine import Merger, make_settings, process_partition
+
+    csv = tmp_path / "erp.csv"
+    _generate_csv(csv, 4_500, seed=7)
+    settings = make_settings(register=False)
+    held, worklists = {}, {}
+    for lines in (2_500, 500):
+        merger = Merger(settings)
+        for doc in iter_partitions([csv], lines=lines, constants={"budget_kind": "principal"}):
+            merger.add(process_partition(doc, settings, STAFF_POOL))
+        held[merger.partitions] = merger.retained()
+        worklists[merger.partitions] = merger.result("partitions").worklist
+    assert sorted(held) == [2, 9]
+    assert held[2] == held[9] and held[9]["worklist_rows"] > 100 and held[9]["collectivites"] > 0
+    pd.testing.assert_frame_equal(worklists[2], worklists[9])

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from budgetclimat import i18n
-from budgetclimat.cli.options import input_files, input_paths, reading_options
+from budgetclimat.cli.options import input_paths, reading_options
 
 
 def rules_option(f):

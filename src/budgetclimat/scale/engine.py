@@ -344,6 +344,24 @@ class Merger:
         if len(outcome.collectivites):
             self.collectivites = coll.fold_sums(self.collectivites, outcome.collectivites)
 
+    def retained(self) -> dict[str, int]:
+        """How many rows the merger holds, by what it holds: a function of the run's distinct keys (questions ×
+        keys × services, collectivités × axes, files, years), never of its number of partitions (the finding
+        rows kept are bounded by :data:`~budgetclimat.scale.merge.FINDINGS_KEPT`)."""
+        worklist = self.worklist
+        sink = self.findings
+        return {
+            "worklist_rows": len(worklist.rows) if worklist is not None else 0,
+            "worklist_line_ids": int(worklist.line_ids["n"].sum()) if worklist is not None and len(worklist.line_ids) else 0,
+            "findings_once": len(sink.once),
+            "findings_stale": len(sink.stale) if sink.stale is not None else 0,
+            "findings_kept": sum(len(f) for f in sink.kept),
+            "reconciliation_rows": sum(len(r.totals) + len(r.ordre) for r in self.reconciliation.values()),
+            "ordre_missing": sum(len(f) for f in self.ordre_missing.values()),
+            "collectivites": len(self.collectivites) if self.collectivites is not None else 0,
+            "years": len(self.by_year),
+        }
+
     def result(self, engine: str) -> PartitionedRun:
         s = self.settings
         reconciliations = [merge_reconciliations([rec], [self.ordre_missing[src]]) for src, rec in self.reconciliation.items()]

@@ -255,7 +255,7 @@ class FindingsSink:
     with the number of partitions: the once-per-run findings are kept without repeats, the stale answers
     as the intersection so far."""
 
-    _STALE_KEYS = ["file", "row", "column", "value"]
+    _STALE_KEYS = ("file", "row", "column", "value")
 
     def __init__(self, keep_all: bool = False) -> None:
         self.keep_all = keep_all
@@ -292,9 +292,9 @@ class FindingsSink:
     def _add_stale(self, stale: pd.DataFrame) -> None:
         """An answer is stale when it matched no line of any partition: stale in every partition."""
         if self.stale is None:
-            self.stale = stale.drop_duplicates(self._STALE_KEYS).reset_index(drop=True)
+            self.stale = stale.drop_duplicates(list(self._STALE_KEYS)).reset_index(drop=True)
         elif len(self.stale):
-            keys = self._STALE_KEYS
+            keys = list(self._STALE_KEYS)
             self.stale = self.stale.merge(stale[keys].drop_duplicates(), on=keys, how="inner").reset_index(drop=True)
 
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
