@@ -272,3 +272,101 @@ def test_unplaceable_line_stops_every_engine(tmp_path, dask_client):
         with pytest.raises(FindingsError) as caught:
             call()
         assert caught.value.code == "lines-unplaceable" and caught.value.params["row"] == 3 and len(caught.value.findings)
+
+
+# ---- a folder or a glob of files on the command line ----------------------------------------------------
+
+RENAMED = ["line_id", "source_file", "source_row"]  # what names a line by its file: the rest is the same line
+
+
+def _split_csv(source: Path, folder: Path, parts: int) -> list[Path]:
+    """``source`` cut into ``parts`` CSV files of consecutive lines, each with the header (names sort in order)."""
+    header, *rows = source.read_bytes().decode("utf-8-sig").splitlines()
+    folder.mkdir()
+    size = -(-len(rows) // parts)
+    paths = []
+    for k in range(parts):
+        path = folder / f"part-{k + 1}.csv"
+        path.write_text("\n".join([header, *rows[k * size:(k + 1) * size]]) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _lines_register(path: Path) -> pd.DataFrame:
+    """A CSV register in line order (files in order, then rows, then axis and piece), without what names a
+    line by its file."""
+    frame = pd.read_csv(path, sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    order = pd.DataFrame({"file": frame["source_file"], "row": frame["source_row"].astype(int), "axis": frame["axis"],
+                          "piece": frame["piece"].astype(int)})
+    return frame.loc[order.sort_values(["file", "row", "axis", "piece"], kind="stable").index].drop(columns=RENAMED).reset_index(drop=True)
+
+
+def _figures(path: Path) -> dict:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {k: data[k] for k in ("lines", "total_cents", "axes", "worklist", "weighted", "carbon")}
+
+
+def test_folder_and_glob_on_the_command_line_equal_the_single_file(tmp_path):
+    """A generated export cut into 3 files: the folder and the quoted glob give, in partitions, the register
+    (line by line, but for the line's file, row and id) and the figures of the single file; the in-memory
+    engine reads the folder too, with the same figures."""
+    single = tmp_path / "erp.csv"
+    cents = _generate_csv(single, 4_500, seed=12)
+    files = _split_csv(single, tmp_path / "exports", 3)
+    (tmp_path / "exports" / "notes.md").write_text("not a budget", encoding="utf-8")  # a folder's other files are left aside
+    run = ["--engine", "partitions", "--partition-lines", "1000", "--set", "budget_kind=principal"]
+    invoke(["classify", single, *run, "--lines-out", tmp_path / "single.csv", "--summary-json", tmp_path / "single.json"])
+    expected = _lines_register(tmp_path / "single.csv")
+    assert len(expected) > 4_500 and _figures(tmp_path / "single.json")["total_cents"] == cents
+    for name, source in (("folder", tmp_path / "exports"), ("glob", str(tmp_path / "exports" / "part-*.csv"))):
+        invoke(["classify", source, *run, "--lines-out", tmp_path / f"{name}.csv", "--summary-json", tmp_path / f"{name}.json"])
+        pd.testing.assert_frame_equal(_lines_register(tmp_path / f"{name}.csv"), expected)
+        assert _figures(tmp_path / f"{name}.json") == _figures(tmp_path / "single.json")
+        assert json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))["engine"]["partitions"] == 6  # 2 per file
+        ids = pd.read_csv(tmp_path / f"{name}.csv", sep=";", dtype=str, encoding="utf-8-sig", usecols=["line_id", "source_file"])
+        assert list(pd.unique(ids["source_file"])) == [f.name for f in files]
+        assert ids.drop_duplicates().groupby("line_id").size().max() == 1  # the files' line ids stay distinct (~1, ~2)
+    invoke(["classify", single, "--set", "budget_kind=principal", "--summary-json", tmp_path / "memory-single.json"])
+    invoke(["classify", tmp_path / "exports", "--set", "budget_kind=principal", "--summary-json", tmp_path / "memory-folder.json"])
+    memory = _figures(tmp_path / "memory-folder.json")
+    assert memory == _figures(tmp_path / "memory-single.json") and memory["total_cents"] == cents
+
+
+@pytest.mark.parametrize("engine", ["memory", "partitions"])
+def test_folder_or_glob_without_a_budget_file(tmp_path, engine):
+    empty = tmp_path / "vide"
+    empty.mkdir()
+    (empty / "lisez-moi.txt.bak").write_text("rien", encoding="utf-8")
+    got = invoke(["classify", empty, "--engine", engine], code=2)
+    assert f"Le dossier {empty} ne contient aucun fichier budgétaire" in got.stderr and "Traceback" not in got.stderr
+    pattern = str(tmp_path / "absent-*.csv")
+    got = invoke(["classify", pattern, "--engine", engine], code=2)
+    assert f"Aucun fichier ne correspond au motif {pattern}" in got.stderr
+    (tmp_path / "budget.csv").write_text("Exercice;Nature\n2022;6411\n", encoding="utf-8")
+    (tmp_path / "budget.json").write_text("{}", encoding="utf-8")
+    pattern = str(tmp_path / "budget.*")
+    got = invoke(["classify", pattern, "--engine", engine, "--lines-out", tmp_path / "l.csv"], code=2)
+    assert f"Le motif {pattern} désigne 1 fichier(s) qui ne sont pas des budgets, dont {tmp_path / 'budget.json'}" in got.stderr
+    assert not (tmp_path / "l.csv").exists()
+
+
+def test_merger_holds_the_same_rows_whatever_the_number_of_partitions(tmp_path):
+    """Memory constant in the number of partitions: the merger of 2 and of 9 partitions of the same export
+    holds as many rows (one worklist row per question × key × service, at most 200 line ids each, one
+    reconciliation per file, one row per collectivité × axis), and gives the same worklist. Before, it kept
+    every partition's worklist, reconciliation and sums (a list growing with the partitions)."""
+    from budgetclimat.scale.engine import Merger, make_settings, process_partition
+
+    csv = tmp_path / "erp.csv"
+    _generate_csv(csv, 4_500, seed=7)
+    settings = make_settings(register=False)
+    held, worklists = {}, {}
+    for lines in (2_500, 500):
+        merger = Merger(settings)
+        for doc in iter_partitions([csv], lines=lines, constants={"budget_kind": "principal"}):
+            merger.add(process_partition(doc, settings, STAFF_POOL))
+        held[merger.partitions] = merger.retained()
+        worklists[merger.partitions] = merger.result("partitions").worklist
+    assert sorted(held) == [2, 9]
+    assert held[2] == held[9] and held[9]["worklist_rows"] > 100 and held[9]["collectivites"] > 0
+    pd.testing.assert_frame_equal(worklists[2], worklists[9])

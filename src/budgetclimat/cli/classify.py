@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from budgetclimat import i18n
-from budgetclimat.cli.options import input_files, reading_options
+from budgetclimat.cli.options import input_paths, reading_options
 
 
 def rules_option(f):
@@ -44,7 +44,7 @@ def answers_option(f):
 
 
 @click.command("classify")
-@input_files
+@input_paths
 @rules_option
 @answers_option
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Workbook to write (.xlsx).")
@@ -70,7 +70,7 @@ def answers_option(f):
               "partitions and dask write no workbook (-o, --pack), no territory carbon budget (--inventory, --trajectory, --measures) "
               "and show no ranges.")
 @click.option("--partition-lines", "partition_lines", type=click.IntRange(min=1000), metavar="N",
-              help="Lines per partition with --engine partitions or dask (default: 200000).")
+              help="Lines per partition with --engine partitions or dask (default: 50000).")
 @click.option("--scheduler", "scheduler", metavar="ADDRESS",
               help="Address of a Dask scheduler (tcp://host:8786) for --engine dask. Default: a local cluster on this machine.")
 @click.option("--summary-by-collectivite", "by_collectivite", type=click.Path(path_type=Path, dir_okay=False),
@@ -82,11 +82,18 @@ def classify(files, rules, answers, output, pack, lines_out, summary_json, inven
              partition_lines, scheduler, by_collectivite, no_conventions, profile, basis, constants) -> int:
     """Classify the lines of budget files by the rulebooks (I4CE 2022 by default).
 
+    FILES are budget files, folders (every CSV, Parquet, XLSX, XML… file in them) or quoted glob
+    patterns ('data/*.csv'); every engine reads them all as one run.
+
     Exit code 0 when the data are valid, 1 when they have errors (outputs are still written), 2 on a
-    usage or configuration error (a rulebook or answers file with a mistake).
+    usage or configuration error (a rulebook or answers file with a mistake, a folder without a budget file,
+    a pattern that matches nothing).
     """
     from budgetclimat.errors import EXIT_INVALID_DATA, EXIT_OK, ConfigError
     from budgetclimat.outputs import check_distinct, check_extension, check_not_input, check_writable
+    from budgetclimat.read.partitions import expand_paths
+
+    files = expand_paths(files)
 
     territory_files = [p for p in (inventory, trajectory, measures) if p is not None]
     for path in territory_files:

@@ -72,11 +72,13 @@ HELP_FR = {
         "Budget vert et budget carbone des collectivités territoriales (méthode I4CE, vues pondérée et carbone).",
     "Show the version and exit.": "Afficher la version et quitter.",
     "Language of messages and workbook labels.": "Langue des messages et du classeur (fr ou en), avant ou après la commande.",
-    "Classify the lines of budget files by the rulebooks (I4CE 2022 by default).\n\n    Exit code 0 when the data are valid, 1 when they have errors (outputs are still written), 2 on a\n    usage or configuration error (a rulebook or answers file with a mistake).\n    ":
+    "Classify the lines of budget files by the rulebooks (I4CE 2022 by default).\n\n    FILES are budget files, folders (every CSV, Parquet, XLSX, XML… file in them) or quoted glob\n    patterns ('data/*.csv'); every engine reads them all as one run.\n\n    Exit code 0 when the data are valid, 1 when they have errors (outputs are still written), 2 on a\n    usage or configuration error (a rulebook or answers file with a mistake, a folder without a budget file,\n    a pattern that matches nothing).\n    ":
         "Classer les lignes de fichiers budgétaires selon les livres de règles (I4CE 2022 par défaut).\n\n"
+        "FILES : des fichiers budgétaires, des dossiers (tous leurs fichiers CSV, Parquet, XLSX, XML…) ou des "
+        "motifs entre guillemets ('donnees/*.csv') ; chaque moteur les lit tous en une seule exécution.\n\n"
         "Code de sortie 0 quand les données sont valides, 1 quand elles ont des erreurs (les sorties sont "
         "tout de même écrites), 2 en cas d'erreur d'utilisation ou de configuration (livre de règles ou "
-        "fichier de réponses erroné).",
+        "fichier de réponses erroné, dossier sans fichier budgétaire, motif qui ne désigne aucun fichier).",
     "Rulebook YAML (repeatable). Default: the shipped scope and I4CE 2022 rulebooks. When given, only these rulebooks are used.":
         "Livre de règles YAML (répétable). Par défaut : les livres fournis (périmètre et I4CE 2022). S'il est donné, seuls ces livres servent.",
     "Answers and overrides (CSV or XLSX; repeatable, applied in order).":
@@ -91,7 +93,7 @@ HELP_FR = {
     "Line register, long format (.csv or .parquet).": "Registre des lignes, format long (.csv ou .parquet).",
     "How the lines are processed: memory (every line at once), partitions (a few hundred thousand lines at a time: memory bounded by --partition-lines) or dask (the partitions on a Dask cluster; extra budgetclimat[dask]). partitions and dask write no workbook (-o, --pack), no territory carbon budget (--inventory, --trajectory, --measures) and show no ranges.":
         "Comment les lignes sont traitées : memory (toutes les lignes à la fois), partitions (quelques centaines de milliers de lignes à la fois : mémoire bornée par --partition-lines) ou dask (les partitions sur une grappe Dask ; extra budgetclimat[dask]). partitions et dask n'écrivent ni classeur (-o, --pack) ni budget carbone du territoire (--inventory, --trajectory, --measures) et n'affichent pas les fourchettes.",
-    "Lines per partition with --engine partitions or dask (default: 200000).": "Lignes par partition avec --engine partitions ou dask (par défaut : 200 000).",
+    "Lines per partition with --engine partitions or dask (default: 50000).": "Lignes par partition avec --engine partitions ou dask (par défaut : 50 000).",
     "Address of a Dask scheduler (tcp://host:8786) for --engine dask. Default: a local cluster on this machine.":
         "Adresse d'un ordonnanceur Dask (tcp://hôte:8786) pour --engine dask. Par défaut : une grappe locale sur cette machine.",
     "Summary per collectivité (SIREN) and national, one row per collectivité and axis (.parquet): for a file of many collectivités such as a DGFiP balance.":

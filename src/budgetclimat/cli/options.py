@@ -45,6 +45,14 @@ def input_files(f: F) -> F:
     )(f)
 
 
+def input_paths(f: F) -> F:
+    """``PATH...``: budget files, folders (their budget files) or quoted glob patterns (``'data/*.csv'``),
+    expanded by :func:`budgetclimat.read.partitions.expand_paths`; ``-`` reads standard input."""
+    return click.argument(
+        "files", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True), callback=_stdin_as_file
+    )(f)
+
+
 def profile_option(f: F) -> F:
     return click.option(
         "--profile",

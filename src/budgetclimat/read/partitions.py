@@ -62,21 +62,33 @@ _HEAD = 1 << 20  # bytes of a CSV in which the header and profile are looked for
 _KEY = ("exercice", "doc_type", "budget_code")
 
 
+def is_pattern(item: str | Path) -> bool:
+    """Whether ``item`` is a glob pattern (``*``, ``?`` or ``[`` in it) rather than an existing path."""
+    return not Path(item).exists() and any(c in str(item) for c in "*?[")
+
+
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files of ``paths``: a file as given; a folder's CSV/Parquet/XLSX/XML… files (:data:`SUFFIXES`),
-    sorted by name; a glob pattern's matching files, sorted. ``file-not-found`` when one gives none."""
+    """Files of ``paths``: a file as given; a folder's budget files (:data:`SUFFIXES`: CSV, Parquet, XLSX,
+    XML…; other files are left aside), sorted by name; a glob pattern's matching files (``**`` goes into
+    sub-folders), sorted, each of which must be a budget file. Errors (:class:`ConfigError`, exit 2):
+    ``input-folder-empty`` for a folder without a budget file, ``input-glob-empty`` for a pattern that matches
+    no file, ``input-kind-unsupported`` for a pattern that matches a file of another kind, ``file-not-found``."""
     files: list[Path] = []
+    expected = ", ".join(SUFFIXES)
     for item in paths:
         p = Path(item)
         if p.is_dir():
             found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in SUFFIXES)
             if not found:
-                raise ConfigError("file-not-found", path=str(p / "*.csv"))
+                raise ConfigError("input-folder-empty", path=str(p), expected=expected)
             files += found
-        elif not p.exists() and any(c in str(item) for c in "*?["):
-            found = sorted(Path(f) for f in glob.glob(str(item)) if Path(f).is_file())
+        elif is_pattern(item):
+            found = sorted(Path(f) for f in glob.glob(str(item), recursive=True) if Path(f).is_file())
             if not found:
-                raise ConfigError("file-not-found", path=str(item))
+                raise ConfigError("input-glob-empty", path=str(item))
+            other = [f for f in found if f.suffix.lower() not in SUFFIXES]
+            if other:
+                raise ConfigError("input-kind-unsupported", path=str(item), file=str(other[0]), value=len(other), expected=expected)
             files += found
         else:
             files.append(p)
@@ -85,7 +97,7 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 
 def iter_partitions(
     paths: Iterable[str | Path] | str | Path,
-    lines: int = 200_000,
+    lines: int = 50_000,
     profile: str | None = None,
     basis: str | None = None,
     constants: dict[str, str] | None = None,
@@ -118,6 +130,7 @@ def iter_partitions(
             document.findings = _once(document.findings, said)
             document.source.header["partition"] = str(number)
             yield document
+            del document, frame  # not held while the next partition is read (memory of one partition, not two)
 
 
 def combine_raw_totals(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
@@ -288,7 +301,9 @@ def _csv_partitions(path: Path, lines: int, profile, basis, constants) -> Iterat
             lines_before += len(document.lines)
             findings = [errors.empty_findings()]
             first = False
+            del table, text, partition_findings  # the parsed block is not held while the document is classified
             yield document
+            del document, block
 
 
 def _codec(head: bytes, forced: str | None, utf8: bool, multibyte: bool) -> str | None:
@@ -409,7 +424,9 @@ def _parquet_partitions(path: Path, lines: int, profile, basis, constants) -> It
             )
             rows_before += arrow.num_rows
             lines_before += len(document.lines)
+            del table, arrow, batch
             yield document
+            del document
     except (pa.ArrowException, OSError) as exc:
         raise InvalidDataError("parquet-unreadable", file=name, value=str(exc).strip()[:200]) from None
 
@@ -431,4 +448,4 @@ def _merge_tail(batches, spare: int):
         yield previous
 
 
-__all__ = ["SUFFIXES", "combine_raw_totals", "expand_paths", "iter_partitions"]
+__all__ = ["SUFFIXES", "combine_raw_totals", "expand_paths", "is_pattern", "iter_partitions"]

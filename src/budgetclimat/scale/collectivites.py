@@ -59,6 +59,14 @@ def collectivite_sums(lines: pd.DataFrame, register: pd.DataFrame) -> pd.DataFra
     return out[["siren", "collectivite", "axis", *SUM_COLUMNS]]
 
 
+def fold_sums(acc: pd.DataFrame | None, part: pd.DataFrame) -> pd.DataFrame:
+    """The sums so far and one more partition's :func:`collectivite_sums`, per SIREN × axis added (first
+    name kept): a partitioned run keeps one frame, as long as its collectivités × axes, whatever its number
+    of partitions; :func:`merge_sums` of it is that of every partition's."""
+    frame = part if acc is None else pd.concat([acc, part], ignore_index=True)
+    return frame.groupby(["siren", "axis"], sort=False).agg(collectivite=("collectivite", "first"), **{c: (c, "sum") for c in SUM_COLUMNS}).reset_index()
+
+
 def merge_sums(parts: list[pd.DataFrame], axes: list[str]) -> pd.DataFrame:
     """The partitions' :func:`collectivite_sums` added, then the national rows: :data:`COLUMNS`, collectivités
     by SIREN, axes in rulebook order, the national rows last."""

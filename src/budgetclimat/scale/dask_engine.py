@@ -97,7 +97,9 @@ def client_mapper(client) -> Callable:
     window = IN_FLIGHT * workers
 
     def mapper(fn: Callable, items: Iterator, args: tuple) -> Iterator:
-        shared = [client.scatter(a, broadcast=True) if a is not None else None for a in args]
+        # hash=False: a key of its own for each pass; with the data's hash as key, the second pass's scatter
+        # of the same settings raced the release of the first pass's (« lost dependencies »)
+        shared = [client.scatter(a, broadcast=True, hash=False) if a is not None else None for a in args]
         pending: deque = deque()
         for item in items:
             pending.append(client.submit(_guarded, fn, item, *shared, pure=False))

@@ -34,18 +34,28 @@ from budgetclimat.engine.worklist import Services, coverage, load_services
 from budgetclimat.errors import ERROR, WARNING, concat_findings
 from budgetclimat.export.workbook.annex import annex_year_finding
 from budgetclimat.export.register import CSV_DIALECTS, EURO_TEXT_COLUMNS, REGISTER_EXPORT_COLUMNS, TEXT_COLUMNS, line_register, summary_head, worklist_entries
-from budgetclimat.reconcile import all_reconciled
+from budgetclimat.reconcile import Reconciliation, all_reconciled
 from budgetclimat.outputs import atomic_output, formula_safe
 from budgetclimat.pipeline import STAFF_POOL, resolve_answers, resolve_ruleset, run_lines, stop_on_unplaceable
 from budgetclimat.read.partitions import iter_partitions
 from budgetclimat.scale import collectivites as coll
-from budgetclimat.scale.merge import RECONCILIATION_CODES, FindingsSink, merge_figures, merge_reconciliations, merge_worklist, worklist_partial
+from budgetclimat.scale.merge import (
+    RECONCILIATION_CODES,
+    FindingsSink,
+    WorklistPartial,
+    fold_reconciliations,
+    fold_worklist,
+    merge_figures,
+    merge_reconciliations,
+    merge_worklist,
+    worklist_partial,
+)
 from budgetclimat.validate import validate_document
-from budgetclimat.views.builtin import DEFAULT_CARBON, DEFAULT_WEIGHTS, _pick
+from budgetclimat.views.builtin import view_rulebooks
 from budgetclimat.views.carbon import CarbonResult
 from budgetclimat.views.weighted import WeightedResult
 
-DEFAULT_PARTITION_LINES = 200_000
+DEFAULT_PARTITION_LINES = 50_000  # measured: docs/scale.md « Memory »
 
 
 @dataclass
@@ -103,11 +113,17 @@ def staff_pass(doc: model.BudgetDocument, settings: Settings) -> pd.DataFrame:
 
 
 def merge_basis(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
-    frames = [p for p in parts if len(p)]
-    if not frames:
-        return staff_totals(model.empty_lines(), pd.DataFrame({"pos": [], "axis": [], "class": [], "amount_share_cents": []}), STAFF_POOL)
+    """The partitions' staff-cost bases added up as they come (one frame, as long as the pools × axes ×
+    fonctions × classes, whatever the number of partitions)."""
     keys = [*STAFF_POOL, "axis", "fonction", "class"]
-    return pd.concat(frames, ignore_index=True).groupby(keys, dropna=False, sort=True)["amount_share_cents"].sum().reset_index()
+    basis = None
+    for part in parts:
+        if len(part):
+            frame = part if basis is None else pd.concat([basis, part], ignore_index=True)
+            basis = frame.groupby(keys, dropna=False, sort=True)["amount_share_cents"].sum().reset_index()
+    if basis is None:
+        return staff_totals(model.empty_lines(), pd.DataFrame({"pos": [], "axis": [], "class": [], "amount_share_cents": []}), STAFF_POOL)
+    return basis
 
 
 def process_partition(doc: model.BudgetDocument, settings: Settings, staff_basis=None) -> PartitionOutcome:
@@ -299,11 +315,11 @@ class Merger:
         self.views: dict = {}
         self.failed_views: set[str] = set()
         self.view_names: list[str] | None = None
-        self.worklist: list[pd.DataFrame] = []
+        self.worklist: WorklistPartial | None = None
         self.findings = FindingsSink(keep_all=keep_findings)
-        self.reconciliation: dict[str, list] = {}
-        self.ordre_missing: dict[str, list] = {}
-        self.collectivites: list[pd.DataFrame] = []
+        self.reconciliation: dict[str, Reconciliation] = {}
+        self.ordre_missing: dict[str, pd.DataFrame] = {}
+        self.collectivites: pd.DataFrame | None = None
         self.partitions = 0
 
     def add(self, outcome: PartitionOutcome) -> None:
@@ -318,16 +334,37 @@ class Merger:
             self.failed_views |= set(self.view_names) ^ names
             for name, sums in outcome.views.items():
                 self.views[name] = self.views[name] + sums if name in self.views else sums
-        self.worklist.append(outcome.worklist)
+        self.worklist = fold_worklist(self.worklist, outcome.worklist, len(self.settings.ruleset.axes))
         self.findings.add(outcome.findings)
-        self.reconciliation.setdefault(outcome.source, []).append(outcome.reconciliation)
-        self.ordre_missing.setdefault(outcome.source, []).append(outcome.ordre_missing)
+        source = outcome.source
+        done = self.reconciliation.get(source)
+        self.reconciliation[source] = outcome.reconciliation if done is None else fold_reconciliations(done, outcome.reconciliation)
+        if not len(self.ordre_missing.get(source, ())):  # the first partition's that has one: all the merge says
+            self.ordre_missing[source] = outcome.ordre_missing.head(1)
         if len(outcome.collectivites):
-            self.collectivites.append(outcome.collectivites)
+            self.collectivites = coll.fold_sums(self.collectivites, outcome.collectivites)
+
+    def retained(self) -> dict[str, int]:
+        """How many rows the merger holds, by what it holds: a function of the run's distinct keys (questions ×
+        keys × services, collectivités × axes, files, years), never of its number of partitions (the finding
+        rows kept are bounded by :data:`~budgetclimat.scale.merge.FINDINGS_KEPT`)."""
+        worklist = self.worklist
+        sink = self.findings
+        return {
+            "worklist_rows": len(worklist.rows) if worklist is not None else 0,
+            "worklist_line_ids": int(worklist.line_ids["n"].sum()) if worklist is not None and len(worklist.line_ids) else 0,
+            "findings_once": len(sink.once),
+            "findings_stale": len(sink.stale) if sink.stale is not None else 0,
+            "findings_kept": sum(len(f) for f in sink.kept),
+            "reconciliation_rows": sum(len(r.totals) + len(r.ordre) for r in self.reconciliation.values()),
+            "ordre_missing": sum(len(f) for f in self.ordre_missing.values()),
+            "collectivites": len(self.collectivites) if self.collectivites is not None else 0,
+            "years": len(self.by_year),
+        }
 
     def result(self, engine: str) -> PartitionedRun:
         s = self.settings
-        reconciliations = [merge_reconciliations(parts, self.ordre_missing[src]) for src, parts in self.reconciliation.items()]
+        reconciliations = [merge_reconciliations([rec], [self.ordre_missing[src]]) for src, rec in self.reconciliation.items()]
         for rec in reconciliations:
             self.findings.add_once(rec.findings)
         years = sorted(self.by_year)
@@ -339,8 +376,9 @@ class Merger:
         views = {k: v for k, v in self.views.items() if k not in self.failed_views}
         run = PartitionedRun(
             ruleset=s.ruleset, figures=figures, by_year=self.by_year, views=views,
-            worklist=merge_worklist(self.worklist, s.ruleset, s.services), findings=findings, finding_counts=counts,
-            reconciliation=reconciliations, collectivites=coll.merge_sums(self.collectivites, list(s.ruleset.axes)) if s.by_collectivite else pd.DataFrame(),
+            worklist=merge_worklist([self.worklist] if self.worklist is not None else [], s.ruleset, s.services), findings=findings, finding_counts=counts,
+            reconciliation=reconciliations,
+            collectivites=coll.merge_sums([self.collectivites] if self.collectivites is not None else [], list(s.ruleset.axes)) if s.by_collectivite else pd.DataFrame(),
             partitions=self.partitions, engine=engine,
         )
         run.summary = build_summary(run)
@@ -357,8 +395,7 @@ def make_settings(rulebooks=None, answers=None, staff_costs=None, conventions=Tr
     ruleset = resolve_ruleset(rulebooks).with_staff_costs(staff_costs)
     if not conventions:
         ruleset = ruleset.without_conventions()
-
-    views = {"weights": _pick(ruleset, "weights", DEFAULT_WEIGHTS), "carbon": _pick(ruleset, "carbon", DEFAULT_CARBON)}
+    views = view_rulebooks(ruleset)
     return Settings(ruleset=ruleset, answers=resolve_answers(answers), services=services or load_services(), lang=i18n.language(),
                     register=register, by_collectivite=by_collectivite, view_options=views)
 
@@ -369,7 +406,16 @@ Mapper = Callable[[Callable, Iterator, tuple], Iterator]
 def serial_map(fn: Callable, items: Iterator, args: tuple) -> Iterator:
     """Apply ``fn(item, *args)`` to each item in turn (the partitioned engine; Dask has its own)."""
     for item in items:
-        yield fn(item, *args)
+        box = [item]
+        del item  # only fn's frame holds the partition: freed before the next one is read
+        yield fn(box.pop(), *args)
+
+
+def _drain(items: list) -> Iterator:
+    """The items of a list, each dropped from it as it is given (the first partitions read ahead are not
+    held for the whole run)."""
+    while items:
+        yield items.pop(0)
 
 
 def run_partitioned(
@@ -402,13 +448,12 @@ def run_partitioned(
     parts = partitions()
     first = list(itertools.islice(parts, 2))
     if len(first) < 2:  # one partition: its own lines are the whole budget, one pass
-        outcomes = mapper(process_partition, iter(first), (settings, STAFF_POOL))
+        outcomes = mapper(process_partition, _drain(first), (settings, STAFF_POOL))
     elif has_staff_rules(settings.ruleset):  # pass 1: the staff-cost basis of every budget; pass 2 reads again
-        staff_basis = merge_basis(mapper(staff_pass, itertools.chain(first, parts), (settings,)))
-        first = None
+        staff_basis = merge_basis(mapper(staff_pass, itertools.chain(_drain(first), parts), (settings,)))
         outcomes = mapper(process_partition, partitions(), (settings, staff_basis))
     else:
-        outcomes = mapper(process_partition, itertools.chain(first, parts), (settings, STAFF_POOL))
+        outcomes = mapper(process_partition, itertools.chain(_drain(first), parts), (settings, STAFF_POOL))
     writer = RegisterWriter(lines_out, inputs, settings.lang) if lines_out is not None else None
     merger = Merger(settings, keep_findings)
     ok = False
@@ -418,6 +463,7 @@ def run_partitioned(
                 writer.write(outcome.register)
             outcome.register = None
             merger.add(outcome)
+            del outcome  # not held while the next partition is classified
         ok = True
     finally:
         if writer is not None:

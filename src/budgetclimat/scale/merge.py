@@ -105,10 +105,53 @@ PARTIAL_COLUMNS = ["question_id", "key", "service_id", "fact", "axes_mask", "lin
 class WorklistPartial:
     """What one partition adds to the worklist (:func:`worklist_partial`): ``rows`` per question × key ×
     service (:data:`PARTIAL_COLUMNS`: the axes asked as a bit mask over the rule set's axes), ``line_ids``
-    the first :data:`LINE_IDS_KEPT` lines of each question × key."""
+    the first :data:`LINE_IDS_KEPT` lines of each question × key (:data:`IDS_COLUMNS`: one row per question ×
+    key, ``n`` ids joined by ``;`` in ``line_ids``: a few bytes per id)."""
 
     rows: pd.DataFrame
-    line_ids: pd.DataFrame  # question_id, key, line_id
+    line_ids: pd.DataFrame  # IDS_COLUMNS
+
+
+IDS_COLUMNS = ["question_id", "key", "n", "line_ids"]
+
+
+def _empty_ids() -> pd.DataFrame:
+    return pd.DataFrame({"question_id": pd.Series(dtype="string"), "key": pd.Series(dtype="string"), "n": pd.Series(dtype="int64"),
+                         "line_ids": pd.Series(dtype="string")})
+
+
+def _joined_ids(pairs: pd.DataFrame) -> pd.DataFrame:
+    """:data:`IDS_COLUMNS` of one partition's pairs: the first :data:`LINE_IDS_KEPT` distinct line ids of each
+    question × key, in line order, joined (one join per question × key)."""
+    ids = pairs[["question_id", "key", "line_id"]].drop_duplicates()
+    ids = ids[ids.groupby(["question_id", "key"], sort=False).cumcount().to_numpy() < LINE_IDS_KEPT]
+    grouped = ids.astype({"line_id": "string"}).groupby(["question_id", "key"], sort=False)["line_id"]
+    out = grouped.agg(";".join).rename("line_ids").reset_index()
+    out.insert(2, "n", grouped.size().to_numpy(dtype="int64"))
+    return out.astype({"question_id": "string", "key": "string", "line_ids": "string"})[IDS_COLUMNS]
+
+
+def _fold_ids(acc: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """The first :data:`LINE_IDS_KEPT` line ids of each question × key of ``acc`` then ``new``: a question ×
+    key already full keeps its ids; one that fills up takes the first ids of ``new`` it has room for
+    (a Python split for those only: each question × key fills up once per run)."""
+    group = ["question_id", "key"]
+    both = acc.merge(new, on=group, how="outer", suffixes=("", "_new"), sort=False)
+    n_old = both["n"].fillna(0).to_numpy(dtype="int64")
+    n_new = both["n_new"].fillna(0).to_numpy(dtype="int64")
+    old_ids = both["line_ids"].astype("string")
+    new_ids = both["line_ids_new"].astype("string")
+    out = old_ids.where(n_new == 0, new_ids.where(n_old == 0, old_ids + ";" + new_ids))
+    room = LINE_IDS_KEPT - n_old
+    crossing = np.flatnonzero((n_old > 0) & (n_new > 0) & (n_new > room))
+    if len(crossing):
+        cut = [";".join(ids.split(";")[:r]) for ids, r in zip(new_ids.to_numpy()[crossing], room[crossing])]
+        joined = pd.Series(cut, dtype="string", index=out.index[crossing])
+        head = old_ids.iloc[crossing]
+        out.iloc[crossing] = head.where(joined == "", head + ";" + joined).to_numpy()
+    both["line_ids"] = out
+    both["n"] = np.minimum(n_old + n_new, LINE_IDS_KEPT)
+    return both[IDS_COLUMNS].reset_index(drop=True)
 
 
 def worklist_partial(lines: pd.DataFrame, register: pd.DataFrame, ruleset, services: Services) -> WorklistPartial:
@@ -119,8 +162,7 @@ def worklist_partial(lines: pd.DataFrame, register: pd.DataFrame, ruleset, servi
     pairs = aa_pairs(lines, register, ruleset)
     pairs = pairs[pairs["amount_cents"] != 0]
     if not len(pairs):
-        return WorklistPartial(pd.DataFrame({c: pd.Series(dtype="object") for c in PARTIAL_COLUMNS}),
-                               pd.DataFrame({c: pd.Series(dtype="string") for c in ("question_id", "key", "line_id")}))
+        return WorklistPartial(pd.DataFrame({c: pd.Series(dtype="object") for c in PARTIAL_COLUMNS}), _empty_ids())
     line_service = services.of_lines(lines)
     pairs = pairs.assign(service_id=line_service.to_numpy()[pairs["pos"].to_numpy(dtype="int64")])
     own = {qid: services.resolve(q.service) for qid, q in ruleset.questions().items() if q.service}
@@ -140,9 +182,31 @@ def worklist_partial(lines: pd.DataFrame, register: pd.DataFrame, ruleset, servi
     spread = [bits.assign(axes_mask=(bits["axes_mask"] & b)) for b in bit.values()]
     union = pd.concat(spread, ignore_index=True).drop_duplicates().groupby(group, sort=False)["axes_mask"].sum()  # distinct bits: sum = or
     rows["axes_mask"] = union.reindex(pd.MultiIndex.from_frame(rows[group])).to_numpy(dtype="int64")
-    ids = pairs[["question_id", "key", "line_id"]].drop_duplicates()
-    ids = ids[ids.groupby(["question_id", "key"], sort=False).cumcount().to_numpy() < LINE_IDS_KEPT]
-    return WorklistPartial(rows[PARTIAL_COLUMNS], ids.reset_index(drop=True))
+    return WorklistPartial(rows[PARTIAL_COLUMNS], _joined_ids(pairs))
+
+
+def _mask_union(frame: pd.DataFrame, group: list[str], bits: int) -> pd.Series:
+    """Per ``group``, the union (bitwise or) of ``axes_mask`` over ``bits`` bits: the distinct bits set, summed."""
+    masks = frame["axes_mask"].to_numpy(dtype="int64")
+    spread = pd.concat([frame[group].assign(_b=masks & (1 << i)) for i in range(bits)], ignore_index=True)
+    return spread.drop_duplicates().groupby(group, sort=False)["_b"].sum()
+
+
+def fold_worklist(acc: WorklistPartial | None, partial: WorklistPartial, axes: int) -> WorklistPartial:
+    """``acc`` and one more partition's partial as one partial, so that a run keeps one partial whatever its
+    number of partitions (:class:`budgetclimat.scale.engine.Merger`): per question × key × service, cents
+    and lines added, the first ``fact``, the axes united; the first :data:`LINE_IDS_KEPT` line ids of each
+    question × key, in partition order. :func:`merge_worklist` gives the same worklist from the folded
+    partial as from every partial (row order of first appearance kept)."""
+    if acc is None or not len(acc.rows):
+        return partial if len(partial.rows) else (acc or partial)
+    if not len(partial.rows):
+        return acc
+    group = ["question_id", "key", "service_id"]
+    pairs = pd.concat([acc.rows, partial.rows], ignore_index=True)
+    rows = pairs.groupby(group, sort=False).agg(fact=("fact", "first"), lines=("lines", "sum"), amount_cents=("amount_cents", "sum")).reset_index()
+    rows["axes_mask"] = _mask_union(pairs, group, axes).reindex(pd.MultiIndex.from_frame(rows[group])).to_numpy(dtype="int64")
+    return WorklistPartial(rows[PARTIAL_COLUMNS], _fold_ids(acc.line_ids, partial.line_ids))
 
 
 def merge_worklist(partials: list[WorklistPartial], ruleset, services: Services, lang: str | None = None) -> pd.DataFrame:
@@ -158,15 +222,15 @@ def merge_worklist(partials: list[WorklistPartial], ruleset, services: Services,
     by_service = by_service.sort_values(group + ["amount_cents", "service_id"], ascending=[True, True, False, True], kind="stable")
     service = by_service.drop_duplicates(group).set_index(group)["service_id"]
     axes = list(ruleset.axes)
-    spread = pd.concat([pairs[group].assign(_b=pairs["axes_mask"].to_numpy(dtype="int64") & (1 << i)) for i in range(len(axes))], ignore_index=True)
-    mask = spread.drop_duplicates().groupby(group, sort=False)["_b"].sum()
+    mask = _mask_union(pairs, group, len(axes))
     names = {m: ",".join(a for i, a in enumerate(axes) if m & (1 << i)) for m in pd.unique(mask)}  # few distinct masks
     rows = pairs.groupby(group, sort=False).agg(fact=("fact", "first"), lines=("lines", "sum"), amount_cents=("amount_cents", "sum")).reset_index()
     rows["axes"] = mask.reindex(pd.MultiIndex.from_frame(rows[group])).map(names).to_numpy()
     rows = rows[rows["amount_cents"] != 0]
-    ids = pd.concat([p.line_ids for p in parts], ignore_index=True)
-    ids = ids[ids.groupby(group, sort=False).cumcount().to_numpy() < LINE_IDS_KEPT]
-    joined = ids.groupby(group, sort=False)["line_id"].agg(";".join)
+    ids = parts[0].line_ids
+    for part in parts[1:]:
+        ids = _fold_ids(ids, part.line_ids)
+    joined = ids.set_index(group)["line_ids"]
     rows["line_ids"] = joined.reindex(pd.MultiIndex.from_frame(rows[group])).to_numpy()
     rows["service_id"] = service.reindex(pd.MultiIndex.from_frame(rows[group])).to_numpy()
     rows["service"] = rows["service_id"].map(lambda s: services.label(str(s), lang))
@@ -189,26 +253,30 @@ def once_findings(findings: pd.DataFrame) -> np.ndarray:
 class FindingsSink:
     """The findings of a partitioned run: exact counts by level and code; every finding said once per run
     (:func:`once_findings`; an ``answer-stale`` answer only when no partition used it); the first
-    :data:`FINDINGS_KEPT` rows of the others (all of them with ``keep_all``)."""
+    :data:`FINDINGS_KEPT` rows of the others (all of them with ``keep_all``). What it holds does not grow
+    with the number of partitions: the once-per-run findings are kept without repeats, the stale answers
+    as the intersection so far."""
+
+    _STALE_KEYS = ("file", "row", "column", "value")
 
     def __init__(self, keep_all: bool = False) -> None:
         self.keep_all = keep_all
         self.counts: dict[tuple[str, str], int] = {}
         self.kept: list[pd.DataFrame] = []
         self.n_kept = 0
-        self.once: list[pd.DataFrame] = []
-        self.stale: list[pd.DataFrame] = []
+        self.once = empty_findings()
+        self.stale: pd.DataFrame | None = None  # answers stale in every partition so far (None: no partition yet)
         self.partitions = 0
 
     def add(self, findings: pd.DataFrame) -> None:
         self.partitions += 1
         if not len(findings):
-            self.stale.append(empty_findings())
+            self.stale = empty_findings()
             return
         once = once_findings(findings)
         stale = (findings["code"] == "answer-stale").fillna(False).to_numpy(dtype=bool)
-        self.stale.append(findings[stale])
-        self.once.append(findings[once & ~stale])
+        self._add_stale(findings[stale])
+        self.add_once(findings[once & ~stale])
         rest = findings[~once & ~stale]
         for (level, code), n in rest.groupby(["level", "code"]).size().items():
             self.counts[(level, code)] = self.counts.get((level, code), 0) + int(n)
@@ -219,13 +287,22 @@ class FindingsSink:
 
     def add_once(self, findings: pd.DataFrame) -> None:
         """Findings of the whole run (a file's reconciliation), said once."""
-        self.once.append(findings)
+        if len(findings):
+            once = concat_findings([self.once, findings])
+            self.once = once.drop_duplicates(ignore_index=True)
+
+    def _add_stale(self, stale: pd.DataFrame) -> None:
+        """An answer is stale when it matched no line of any partition: stale in every partition."""
+        if self.stale is None:
+            self.stale = stale.drop_duplicates(list(self._STALE_KEYS)).reset_index(drop=True)
+        elif len(self.stale):
+            keys = list(self._STALE_KEYS)
+            self.stale = self.stale.merge(stale[keys].drop_duplicates(), on=keys, how="inner").reset_index(drop=True)
 
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """``(findings, counts)``: the rows kept (the once-per-run ones first) and ``level, code, count``."""
-        once = concat_findings(self.once)
-        once = once.drop_duplicates(ignore_index=True) if len(once) else once
-        stale = self._stale()
+        once = self.once
+        stale = self.stale if self.stale is not None and len(self.stale) else empty_findings()
         kept = concat_findings([stale, once] + self.kept)
         counts = dict(self.counts)
         for frame in (stale, once):
@@ -233,16 +310,6 @@ class FindingsSink:
                 counts[(level, code)] = counts.get((level, code), 0) + int(n)
         table = pd.DataFrame([{"level": lv, "code": c, "count": n} for (lv, c), n in sorted(counts.items())], columns=["level", "code", "count"])
         return kept, table
-
-    def _stale(self) -> pd.DataFrame:
-        """An answer is stale when it matched no line of any partition: stale in every partition."""
-        if not self.stale or any(not len(s) for s in self.stale):
-            return empty_findings()
-        keys = ["file", "row", "column", "value"]
-        seen = self.stale[0].drop_duplicates(keys)
-        for other in self.stale[1:]:
-            seen = seen.merge(other[keys].drop_duplicates(), on=keys, how="inner")
-        return seen.reset_index(drop=True)
 
 
 # ---- reconciliation --------------------------------------------------------------------------------
@@ -288,3 +355,10 @@ def _merge_by_budget(frames: list[pd.DataFrame | None]) -> pd.DataFrame | None:
         collectivite=("collectivite", "first"), expense_cents=("expense_cents", "sum"), revenue_cents=("revenue_cents", "sum")).reset_index()
     merged["difference_cents"] = (merged["expense_cents"] - merged["revenue_cents"]).astype("int64")
     return merged.sort_values(BUDGET_KEYS, kind="stable")[ORDRE_BUDGET_COLUMNS].reset_index(drop=True)
+
+
+def fold_reconciliations(acc: Reconciliation, part: Reconciliation) -> Reconciliation:
+    """One file's reconciliation so far and one more partition's, as one (totals and ordre flows added): a
+    run keeps one per file whatever its number of partitions. The findings are said again from the sums
+    by the last :func:`merge_reconciliations`, which is given the ``ordre-missing`` finding."""
+    return merge_reconciliations([acc, part], [])

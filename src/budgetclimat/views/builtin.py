@@ -28,15 +28,26 @@ DEFAULT_WEIGHTS = "weights/i4ce-classes.yaml"
 DEFAULT_CARBON = "carbon/m57-m14-ademe-2023.yaml"
 
 
-def _pick(ruleset: RuleSet, kind: str, default: str):
+DEFAULT_RULEBOOKS = {"weights": DEFAULT_WEIGHTS, "carbon": DEFAULT_CARBON}
+
+
+def view_rulebook(ruleset: RuleSet, kind: str):
+    """The rulebook a view reads (``kind``: ``weights`` or ``carbon``): the rule set's first of that kind, else
+    the shipped default (:data:`DEFAULT_RULEBOOKS`)."""
     books = ruleset.of_kind(kind)
-    return books[0] if books else load_rulebook(rules_dir() / default)
+    return books[0] if books else load_rulebook(rules_dir() / DEFAULT_RULEBOOKS[kind])
+
+
+def view_rulebooks(ruleset: RuleSet) -> dict:
+    """The weights and carbon rulebooks of a run, loaded once: the views' ``options`` (a partitioned run gives
+    them to every partition instead of loading them per partition)."""
+    return {kind: view_rulebook(ruleset, kind) for kind in DEFAULT_RULEBOOKS}
 
 
 def compute_weighted(inputs: ViewInputs) -> WeightedResult:
     """The weighted view: weights on the in-scope real expense lines."""
     lines = inputs.lines
-    weights_rb = inputs.options.get("weights") or _pick(inputs.ruleset, "weights", DEFAULT_WEIGHTS)
+    weights_rb = inputs.options.get("weights") or view_rulebook(inputs.ruleset, "weights")
     facts = inputs.facts
     base = (in_scope_lines(lines, inputs.register).to_numpy(dtype=bool) & (lines["sens"] == "D").fillna(False).to_numpy(dtype=bool)
             & (lines["operation"] == "reel").fillna(False).to_numpy(dtype=bool))
@@ -50,7 +61,7 @@ def compute_weighted(inputs: ViewInputs) -> WeightedResult:
 
 def compute_carbon(inputs: ViewInputs) -> CarbonResult:
     """The carbon view of every line (its findings, e.g. ``deflator-nearest-year``, join the run's)."""
-    carbon_rb = inputs.options.get("carbon") or _pick(inputs.ruleset, "carbon", DEFAULT_CARBON)
+    carbon_rb = inputs.options.get("carbon") or view_rulebook(inputs.ruleset, "carbon")
     return apply_carbon(inputs.lines, carbon_rb, inputs.facts)
 
 
