@@ -82,11 +82,18 @@ def test_montpellier_partitions_and_dask_equal_memory(montpellier, dask_client):
     staff = result.register[result.register["decided_by"] == "staff"]["line_id"].unique()
     positions = result.lines.index[result.lines["line_id"].isin(staff)]
     assert positions.min() < 600 < positions.max()  # staff lines fall in several partitions of 600 lines
+    from distributed import get_task_stream
+
     from budgetclimat.scale.dask_engine import run_dask
 
     part = run_partitioned([MONTPELLIER], partition_lines=600, lines_out=tmp / "partitions.parquet")
-    dask = run_dask([MONTPELLIER], client=dask_client, partition_lines=600, lines_out=tmp / "dask.parquet")
+    with get_task_stream(dask_client) as tasks:
+        dask = run_dask([MONTPELLIER], client=dask_client, partition_lines=600, lines_out=tmp / "dask.parquet")
     assert part.partitions == dask.partitions == -(-n // 600) > 1
+    # One dask.dataframe task per partition and pass (staff basis, then classification): from_map's
+    # load_partition fused with map_partitions' classify_partitions.
+    keys = [str(t["key"]) for t in tasks.data]
+    assert len(keys) == 2 * dask.partitions and all("load_partition-classify_partitions" in k for k in keys)
     for other, name in ((part, "partitions"), (dask, "dask")):
         _same(memory_summary, other.summary)
         assert other.summary["engine"]["name"] == name
