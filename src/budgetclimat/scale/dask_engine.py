@@ -17,9 +17,10 @@ Dask cluster through ``dask.dataframe``:
 This process reads the partitions (:func:`budgetclimat.read.partitions.iter_partitions`) and scatters each
 to the workers: a file's partitions are read in order (the reader carries line numbers, the sums above a
 total row and the decimal mark from one partition to the next), so a worker cannot read partition *k*
-alone; the workers need no access to the files. The collection is built a batch at a time (one partition
-per worker), at most :data:`IN_FLIGHT` partitions per worker out at once: this process holds one document
-being read and one outcome being written, the workers a few partitions each, whatever the input's size.
+alone; the workers need no access to the files. Each document is scattered as soon as it is read, and the
+collection is built a batch at a time (one partition per worker), at most :data:`IN_FLIGHT` partitions per
+worker out at once: this process holds one document being read and one outcome being written, the workers a
+few partitions each, whatever the input's size.
 The register parts come back encoded rather than written by the workers to part files: a worker of a
 remote cluster (``--scheduler``) may not see this machine's disk, and an Arrow table or CSV bytes is the
 smallest form of the rows (no copy of the pandas frame on this side).
@@ -142,17 +143,16 @@ def client_mapper(client) -> Callable:
         pending: deque = deque()  # (outcome future, the scattered document it reads)
         numbers = itertools.count()
 
-        def submit(batch: list) -> None:
-            documents = client.scatter(batch, hash=False)  # sent to the workers now: this process keeps no copy
+        def submit(documents: list) -> None:
             with dask.config.set({"dataframe.convert-string": False}):  # the object columns stay objects
-                parts = dd.from_map(load_partition, [next(numbers) for _ in batch], documents, meta=DOCUMENTS, enforce_metadata=False)
+                parts = dd.from_map(load_partition, [next(numbers) for _ in documents], documents, meta=DOCUMENTS, enforce_metadata=False)
                 outcomes = parts.map_partitions(classify_partitions, fn, *shared, meta=OUTCOMES, enforce_metadata=False, align_dataframes=False)
                 futures = client.compute(outcomes.to_delayed())
             pending.extend(zip(futures, documents))
 
         batch: list = []
         for item in items:
-            batch.append(item)
+            batch.append(client.scatter(item, hash=False))  # sent to a worker as soon as read: this process keeps no copy
             if len(batch) == workers:
                 submit(batch)
                 batch = []
