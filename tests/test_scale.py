@@ -4,8 +4,9 @@ from the whole budget's totals; a DGFiP balance of 50 collectivités gives one s
 equal to classifying that collectivité's rows alone.
 
 Figures are checked against sums computed here from the raw files (Decimal sums of the XML / CSV text, the
-generator's cents), not only against the other engine. One Dask local cluster (2 workers, 1 thread each)
-serves the session."""
+generator's cents), not only against the other engine, on Montpellier and on generated ERP exports of 8,000
+and 200,000 lines (the latter generated and run in memory once per session). One Dask local cluster
+(2 workers, 1 thread each) serves the session."""
 
 from __future__ import annotations
 
@@ -44,12 +45,13 @@ def dask_client():
     cluster.close()
 
 
-def _memory(files, tmp: Path, **options):
-    """The in-memory run: its summary (no ranges: the other engines do not compute them) and Parquet register."""
+def _memory(files, tmp: Path, sort: bool = True, **options):
+    """The in-memory run: its summary (no ranges: the other engines do not compute them) and Parquet register
+    (read back and sorted when ``sort``)."""
     result = run(files, **options)
     result.bounds = None
     path = write_lines(result, tmp / "memory.parquet")
-    return result, summary(result) | views_summary(result), _register(path)
+    return result, summary(result) | views_summary(result), _register(path) if sort else None
 
 
 def _register(path: Path) -> pd.DataFrame:
@@ -80,11 +82,18 @@ def test_montpellier_partitions_and_dask_equal_memory(montpellier, dask_client):
     staff = result.register[result.register["decided_by"] == "staff"]["line_id"].unique()
     positions = result.lines.index[result.lines["line_id"].isin(staff)]
     assert positions.min() < 600 < positions.max()  # staff lines fall in several partitions of 600 lines
+    from distributed import get_task_stream
+
     from budgetclimat.scale.dask_engine import run_dask
 
     part = run_partitioned([MONTPELLIER], partition_lines=600, lines_out=tmp / "partitions.parquet")
-    dask = run_dask([MONTPELLIER], client=dask_client, partition_lines=600, lines_out=tmp / "dask.parquet")
+    with get_task_stream(dask_client) as tasks:
+        dask = run_dask([MONTPELLIER], client=dask_client, partition_lines=600, lines_out=tmp / "dask.parquet")
     assert part.partitions == dask.partitions == -(-n // 600) > 1
+    # One dask.dataframe task per partition and pass (staff basis, then classification): from_map's
+    # load_partition fused with map_partitions' classify_partitions.
+    keys = [str(t["key"]) for t in tasks.data]
+    assert len(keys) == 2 * dask.partitions and all("load_partition-classify_partitions" in k for k in keys)
     for other, name in ((part, "partitions"), (dask, "dask")):
         _same(memory_summary, other.summary)
         assert other.summary["engine"]["name"] == name
@@ -121,8 +130,8 @@ def _generate_csv(path: Path, n: int, seed: int) -> int:
 
 
 def test_generated_csv_partitions_dask_memory(tmp_path, dask_client):
-    """A generated ERP export (the benchmark's generator, 8k lines: a test cannot afford 200k on this
-    suite's budget) in partitions of 3,000 lines: register CSV and figures identical in the three engines."""
+    """A generated ERP export (the benchmark's generator, 8k lines) in partitions of 3,000 lines: register
+    CSV (one BOM, one header) and figures identical in the three engines. The 200k test below writes Parquet."""
     from budgetclimat.scale.dask_engine import run_dask
 
     csv = tmp_path / "erp.csv"
@@ -143,6 +152,57 @@ def test_generated_csv_partitions_dask_memory(tmp_path, dask_client):
         assert text.startswith(b"\xef\xbb\xbf") and text.count(b"\xef\xbb\xbf") == 1  # one BOM, one header
         got = pd.read_csv(tmp_path / f"{name}.csv", sep=";", dtype=str, encoding="utf-8-sig").sort_values(SORT).reset_index(drop=True)
         pd.testing.assert_frame_equal(got, expected)
+
+
+@pytest.fixture(scope="module")
+def erp_200k(tmp_path_factory):
+    """A generated ERP export of 200,000 lines (the benchmark's generator, seed 12), made once, and its
+    in-memory run: summary (no ranges: the partitioned engines do not compute them, and skipping them is
+    most of what a 200k in-memory run would cost) and sorted Parquet register, as an Arrow table. The
+    run itself is dropped: only these are kept while the other engines run."""
+    tmp = tmp_path_factory.mktemp("erp200k")
+    csv = tmp / "erp.csv"
+    cents = _generate_csv(csv, 200_000, seed=12)
+    result, memory_summary, _ = _memory([csv], tmp, constants={"budget_kind": "principal"}, sort=False)
+    staff = result.lines.index[result.lines["line_id"].isin(result.register.loc[result.register["decided_by"] == "staff", "line_id"])]
+    axes = len(result.ruleset.axes)
+    del result
+    return csv, cents, memory_summary, _arrow_register(tmp / "memory.parquet"), staff, axes
+
+
+def _arrow_register(path: Path):
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path).sort_by([(c, "ascending") for c in SORT])
+
+
+def test_generated_200k_memory_partitions_dask(erp_200k, tmp_path, dask_client):
+    """200,000 generated lines (CSV) in partitions of 50,000: the partitioned engine and Dask (2 workers)
+    give the in-memory run's register (Parquet, every column and type: ``Table.equals`` after the same
+    sort) and summary JSON; the total is the generator's, the staff lines fall in several partitions
+    (the two passes of the staff pro rata matter)."""
+    from budgetclimat.scale.dask_engine import run_dask
+
+    csv, cents, memory_summary, memory_register, staff, axes = erp_200k
+    assert memory_summary["total_cents"] == cents and memory_summary["lines"] == 200_000
+    assert _arrow_sum(memory_register, "amount_share_cents") == axes * cents
+    assert len(staff) and staff.min() < 50_000 and staff.max() >= 150_000
+    constants = {"budget_kind": "principal"}
+    part = run_partitioned([csv], constants=constants, partition_lines=50_000, lines_out=tmp_path / "partitions.parquet", by_collectivite=False)
+    dask = run_dask([csv], client=dask_client, constants=constants, partition_lines=50_000, lines_out=tmp_path / "dask.parquet",
+                    by_collectivite=False)
+    assert part.partitions == dask.partitions == 4
+    for other, name in ((part, "partitions"), (dask, "dask")):
+        _same(memory_summary, other.summary)
+        got = _arrow_register(tmp_path / f"{name}.parquet")
+        assert got.schema.equals(memory_register.schema) and got.num_rows == memory_register.num_rows
+        assert got.equals(memory_register), name
+
+
+def _arrow_sum(table, column: str) -> int:
+    import pyarrow.compute as pc
+
+    return int(pc.sum(table.column(column)).as_py())
 
 
 # ---- many collectivités: a DGFiP balance -------------------------------------------------------------

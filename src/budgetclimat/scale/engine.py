@@ -67,6 +67,7 @@ class Settings:
     services: Services
     lang: str
     register: bool = True  # give the register rows (to write --lines-out)
+    register_format: str = ".parquet"  # the --lines-out suffix: the rows come encoded for it (encode_register)
     by_collectivite: bool = True
     view_options: dict = field(default_factory=dict)  # the views' rulebooks, loaded once (not once per partition)
 
@@ -86,7 +87,7 @@ class PartitionOutcome:
     reconciliation: object
     ordre_missing: pd.DataFrame
     collectivites: pd.DataFrame
-    register: pd.DataFrame | None = None
+    register: object = None  # CsvPart or Arrow table (encode_register)
 
 
 def has_staff_rules(ruleset) -> bool:
@@ -157,17 +158,50 @@ def process_partition(doc: model.BudgetDocument, settings: Settings, staff_basis
         reconciliation=report.reconciliation,
         ordre_missing=ordre_missing,
         collectivites=coll.collectivite_sums(result.lines, result.register) if settings.by_collectivite else pd.DataFrame(),
-        register=line_register(result) if settings.register else None,
+        register=encode_register(line_register(result), settings.register_format, settings.lang) if settings.register else None,
     )
 
 
 # ---- the register, written partition by partition ----------------------------------------------------
 
 
+@dataclass
+class CsvPart:
+    """A partition's register as CSV: its header line and its rows, encoded (UTF-8, no BOM)."""
+
+    header: str
+    body: bytes
+
+
+def encode_register(frame: pd.DataFrame, suffix: str, lang: str):
+    """A partition's register rows as :class:`RegisterWriter` writes them: a :class:`CsvPart` for a
+    ``.csv`` file (texts made formula-safe, the language's decimal mark), else the Arrow table of a
+    Parquet row group (euros as decimal128(18, 2), no pandas metadata). Runs where the partition is
+    classified (a Dask worker encodes its own partition; the client only writes the parts in order)."""
+    if suffix == ".csv":
+        dialect = CSV_DIALECTS.get(lang, CSV_DIALECTS["fr"])
+        out = frame.copy()
+        for column in TEXT_COLUMNS:
+            out[column] = formula_safe(out[column])
+        if dialect["decimal"] != ".":
+            for column in EURO_TEXT_COLUMNS:
+                out[column] = out[column].astype("string").str.replace(".", dialect["decimal"], regex=False)
+        options = {"index": False, "lineterminator": "\n", "sep": dialect["sep"], "decimal": dialect["decimal"]}
+        return CsvPart(header=out.iloc[0:0].to_csv(header=True, **options), body=out.to_csv(header=False, **options).encode("utf-8"))
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for column in ("amount", "amount_share"):
+        index = table.schema.get_field_index(column)
+        table = table.set_column(index, column, table.column(column).cast(pa.decimal128(18, 2)))
+    return table.replace_schema_metadata(None)
+
+
 class RegisterWriter:
     """The line register (``--lines-out``), one partition at a time: a Parquet file with one row group per
     partition (pyarrow writer), or a CSV (UTF-8 with BOM, the dialect of the language) written in order.
-    Same columns, types and texts as :func:`budgetclimat.export.register.write_lines`."""
+    Same columns, types and texts as :func:`budgetclimat.export.register.write_lines`. ``write`` takes a
+    partition's register rows, or their :func:`encode_register` part."""
 
     def __init__(self, path: str | Path, inputs: Iterable[Path] = (), lang: str | None = None) -> None:
         self.path = Path(path)
@@ -179,34 +213,23 @@ class RegisterWriter:
         self._handle = None
         self._schema = None
 
-    def write(self, frame: pd.DataFrame) -> None:
-        if self.suffix == ".csv":
-            self._write_csv(frame)
+    def write(self, part) -> None:
+        if isinstance(part, pd.DataFrame):
+            part = encode_register(part, self.suffix, self.lang)
+        if isinstance(part, CsvPart):
+            self._write_csv(part)
         else:
-            self._write_parquet(frame)
+            self._write_parquet(part)
 
-    def _write_csv(self, frame: pd.DataFrame) -> None:
-        dialect = CSV_DIALECTS.get(self.lang, CSV_DIALECTS["fr"])
-        out = frame.copy()
-        for column in TEXT_COLUMNS:
-            out[column] = formula_safe(out[column])
-        if dialect["decimal"] != ".":
-            for column in EURO_TEXT_COLUMNS:
-                out[column] = out[column].astype("string").str.replace(".", dialect["decimal"], regex=False)
-        first = self._handle is None
-        if first:
-            self._handle = self._stack.enter_context(open(self._tmp, "w", encoding="utf-8-sig", newline=""))
-        out.to_csv(self._handle, index=False, header=first, lineterminator="\n", sep=dialect["sep"], decimal=dialect["decimal"])
+    def _write_csv(self, part: CsvPart) -> None:
+        if self._handle is None:
+            self._handle = self._stack.enter_context(open(self._tmp, "wb"))
+            self._handle.write(part.header.encode("utf-8-sig"))
+        self._handle.write(part.body)
 
-    def _write_parquet(self, frame: pd.DataFrame) -> None:
-        import pyarrow as pa
+    def _write_parquet(self, table) -> None:
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        for column in ("amount", "amount_share"):
-            index = table.schema.get_field_index(column)
-            table = table.set_column(index, column, table.column(column).cast(pa.decimal128(18, 2)))
-        table = table.replace_schema_metadata(None)
         if self._writer is None:
             self._schema = table.schema
             self._writer = pq.ParquetWriter(str(self._tmp), self._schema)
@@ -390,14 +413,15 @@ def _empty_register() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=REGISTER_DTYPES[c]) for c in REGISTER_COLUMNS})
 
 
-def make_settings(rulebooks=None, answers=None, staff_costs=None, conventions=True, services=None, register=True, by_collectivite=True) -> Settings:
+def make_settings(rulebooks=None, answers=None, staff_costs=None, conventions=True, services=None, register=True, by_collectivite=True,
+                  register_format: str = ".parquet") -> Settings:
     """The rule set, answers and services of a run, checked before any file is read (exit 2 on a mistake)."""
     ruleset = resolve_ruleset(rulebooks).with_staff_costs(staff_costs)
     if not conventions:
         ruleset = ruleset.without_conventions()
     views = view_rulebooks(ruleset)
     return Settings(ruleset=ruleset, answers=resolve_answers(answers), services=services or load_services(), lang=i18n.language(),
-                    register=register, by_collectivite=by_collectivite, view_options=views)
+                    register=register, register_format=register_format, by_collectivite=by_collectivite, view_options=views)
 
 
 Mapper = Callable[[Callable, Iterator, tuple], Iterator]
@@ -440,7 +464,8 @@ def run_partitioned(
     ``mapper(fn, partitions, args)`` runs the per-partition function (:func:`serial_map` by default, a Dask
     client's in :mod:`budgetclimat.scale.dask_engine`) and yields the outcomes in partition order."""
     mapper = mapper or serial_map
-    settings = make_settings(rulebooks, answers, staff_costs, conventions, services, register=lines_out is not None, by_collectivite=by_collectivite)
+    settings = make_settings(rulebooks, answers, staff_costs, conventions, services, register=lines_out is not None, by_collectivite=by_collectivite,
+                             register_format=Path(lines_out).suffix.lower() if lines_out is not None else ".parquet")
 
     def partitions():
         return iter_partitions(paths, lines=partition_lines, profile=profile, basis=basis, constants=constants)
