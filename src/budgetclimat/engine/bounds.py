@@ -338,7 +338,7 @@ class _Keys:
     text: np.ndarray
 
     @classmethod
-    def of(cls, lines: pd.DataFrame) -> "_Keys":
+    def of(cls, lines: pd.DataFrame) -> _Keys:
         table = all_keys(lines)
         codes, texts, offset = {}, [], 0
         for kind in table.columns:
@@ -367,7 +367,7 @@ class _Edges:
     has_values: bool
 
     @classmethod
-    def of(cls, tree: _Tree) -> "_Edges":
+    def of(cls, tree: _Tree) -> _Edges:
         e = tree.edges
         node = e["_node"].to_numpy(dtype="int64")
         order = np.argsort(node, kind="stable")
