@@ -26,6 +26,13 @@ from the new class totals as ``classify`` does (3a, 3b, :func:`~budgetclimat.eng
 in the run's staff pools: ``compute_bounds``' ``staff_basis``); the whole budget is classified again only where
 the recount does not apply (scope rules reading facts).
 
+What is per line is vectorised and shared (issue 12): texts become int codes once (keys by kind, the lines'
+pool × fonction, the match frame's combinations); the greedy runs on key codes and on the tree's edges as
+arrays; an objective's recount splits the run's groups of lines (class × facts) by each new fact only on the
+lines it reaches (a fact given one value everywhere splits nothing), evaluates the rules once per resulting
+group, compares pieces per group, and sums integer cents as the run's totals less the replaced rows plus the
+new ones (the staff basis likewise: a sum), so no objective regroups every line on every fact.
+
 The greedy choice is exact when rows do not compete through their follow-up questions (each row's lines
 reach follow-up rows of their own); otherwise the bound is still achieved by real answers, and may be
 narrower than the widest conceivable range.
@@ -338,7 +345,7 @@ class _Keys:
     text: np.ndarray
 
     @classmethod
-    def of(cls, lines: pd.DataFrame) -> "_Keys":
+    def of(cls, lines: pd.DataFrame) -> _Keys:
         table = all_keys(lines)
         codes, texts, offset = {}, [], 0
         for kind in table.columns:
@@ -367,7 +374,7 @@ class _Edges:
     has_values: bool
 
     @classmethod
-    def of(cls, tree: _Tree) -> "_Edges":
+    def of(cls, tree: _Tree) -> _Edges:
         e = tree.edges
         node = e["_node"].to_numpy(dtype="int64")
         order = np.argsort(node, kind="stable")
