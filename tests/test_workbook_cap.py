@@ -112,3 +112,15 @@ def test_findings_beyond_the_cap_are_counted_not_listed(tmp_path):
     assert any(r[0] == "25 anomalies : seules les 10 premières sont listées ici, 15 ne le sont pas (le résumé du terminal les compte toutes)." for r in rows)
     listed = [r[3] for r in rows if r[1] == "amount-not-a-number"]
     assert listed == list(range(100, 110))
+
+
+def test_a_capped_sheet_built_from_the_lines_it_shows_has_the_rows_of_the_whole_sheet(tmp_path):
+    """With a --lines-out register to name, « Lignes » builds its rows from the lines it shows (and their register rows)
+    only: each of them is the row the uncapped sheet has for that line, cell for cell."""
+    result = make_result(hand_lines(n_extra=30))
+    capped = write(tmp_path, result, name="capped.xlsx", max_sheet_rows=7, register=tmp_path / "register.parquet")
+    whole = write(tmp_path, result, name="whole.xlsx", max_sheet_rows=40)
+    capped_rows = _data_rows(openpyxl.load_workbook(capped)["Lignes"])
+    whole_rows = _data_rows(openpyxl.load_workbook(whole)["Lignes"])
+    assert len(capped_rows) == 7 and len(whole_rows) == 40
+    assert capped_rows == whole_rows[:7]
