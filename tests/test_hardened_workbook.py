@@ -110,7 +110,9 @@ def _assert_refused_fast(args, words, env=None):
     assert proc.stderr.startswith("Erreur : "), proc.stderr
     for word in words:
         assert word in proc.stderr, proc.stderr
-    assert elapsed < 10, elapsed
+    # Refused before reading: seconds (a read of the declared extent would take many minutes or exhaust memory);
+    # the bound is loose so that a loaded machine does not fail it, the memory bound is the sharp one.
+    assert elapsed < 60, elapsed
     assert peak_mb < 500, peak_mb
     return proc
 
