@@ -269,7 +269,8 @@ def phases(path: Path, workbook: bool, out_dir: Path, constants: dict | None = N
     result.findings = concat_findings([r.findings for r in reports] + [result.findings])
     result.bounds = timed("bounds", lambda: compute_bounds(result.lines, result.ruleset, result.answers, result.register))
     if workbook:
-        timed("workbook", lambda: write_workbook(result, out_dir / "phases.xlsx", inputs=[path]))
+        # As the command with --lines-out: the workbook names the register instead of writing one beside it.
+        timed("workbook", lambda: write_workbook(result, out_dir / "phases.xlsx", inputs=[path], register=out_dir / "phases.parquet"))
     timed("register", lambda: write_lines(result, out_dir / "phases.parquet", [path]))
     return {"lines": len(lines), "timings": timings}
 
