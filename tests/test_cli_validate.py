@@ -251,3 +251,21 @@ def test_cli_reference_is_up_to_date():
     script = Path(__file__).resolve().parents[1] / "scripts" / "gen_cli_reference.py"
     done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
     assert done.returncode == 0, "docs/cli-reference.md is out of date: run python scripts/gen_cli_reference.py"
+
+
+def test_a_folder_and_a_quoted_glob_are_validated_file_by_file(tmp_path):
+    """validate takes what classify takes: a folder's budget files, a quoted pattern's matches (sorted)."""
+    import shutil
+
+    folder = tmp_path / "budgets"
+    folder.mkdir()
+    shutil.copy(GIRONDE, folder / "b.csv")
+    shutil.copy(GIRONDE, folder / "a.csv")
+    (folder / "notes.md").write_text("not a budget")
+    for target in (folder, f"{folder}/*.csv"):
+        out = json.loads(invoke(["validate", str(target), "--format", "json"], 0).stdout)
+        assert [f["file"] for f in out["files"]] == ["a.csv", "b.csv"]
+        assert out["files"][0]["lines_out"] == out["files"][1]["lines_out"] > 0
+    (tmp_path / "empty").mkdir()
+    result = invoke(["validate", str(tmp_path / "empty")], 2)
+    assert "ne contient aucun fichier budgétaire" in result.stderr and "Traceback" not in result.stderr

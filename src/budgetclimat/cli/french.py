@@ -140,8 +140,9 @@ HELP_FR = {
     "Lint rulebooks (default: the shipped ones): unknown accounts, shadowed rules, missing or failing cases…\n\n    Exit code 1 when a problem of level error is found, 2 when a rulebook does not load.\n    ":
         "Contrôler les livres de règles (par défaut : ceux fournis) : comptes inconnus, règles masquées, cas manquants ou en échec…\n\n"
         "Code de sortie 1 quand un problème de niveau erreur est trouvé, 2 quand un livre ne se charge pas.",
-    "Check budget files: codes, accounts against the plan de comptes, totals against the source.\n\n    Exit code 0 when no finding is an error, 1 when the data have errors, 2 on a usage error.\n    ":
+    "Check budget files: codes, accounts against the plan de comptes, totals against the source.\n\n    FILES are budget files, folders or quoted glob patterns ('data/*.csv'), as for classify.\n\n    Exit code 0 when no finding is an error, 1 when the data have errors, 2 on a usage error.\n    ":
         "Contrôler des fichiers budgétaires : codes, comptes face au plan de comptes, totaux face à la source.\n\n"
+        "FILES : des fichiers budgétaires, des dossiers ou des motifs entre guillemets ('donnees/*.csv'), comme pour classify.\n\n"
         "Code de sortie 0 quand aucun constat n'est une erreur, 1 quand les données ont des erreurs, 2 en cas d'erreur d'utilisation.",
     "Output on stdout: human-readable text, JSON, or CSV (findings only).":
         "Sortie à l'écran : texte lisible, JSON, ou CSV (constats seulement).",

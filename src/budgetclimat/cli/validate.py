@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from budgetclimat import i18n
-from budgetclimat.cli.options import input_files, level_option, output_options, reading_options
+from budgetclimat.cli.options import input_paths, level_option, output_options, reading_options
 
 
 @click.command("validate")
-@input_files
+@input_paths
 @reading_options
 @output_options
 @level_option
@@ -20,10 +20,15 @@ def validate(
 ) -> int:
     """Check budget files: codes, accounts against the plan de comptes, totals against the source.
 
+    FILES are budget files, folders or quoted glob patterns ('data/*.csv'), as for classify.
+
     Exit code 0 when no finding is an error, 1 when the data have errors, 2 on a usage error.
     """
     from budgetclimat.errors import EXIT_INVALID_DATA, EXIT_OK
     from budgetclimat.outputs import check_extension, check_not_input, check_writable
+    from budgetclimat.read.partitions import expand_paths
+
+    files = tuple(expand_paths(files))
 
     if report is not None:
         check_not_input(report, files)
