@@ -341,3 +341,30 @@ def test_short_row_and_bad_amount_in_later_partitions_keep_the_file_rows(tmp_pat
     assert_same(whole, parts)
     found = pd.concat([p.findings for p in parts]).set_index("code")["row"]
     assert found["row-fields-missing"] == 12 and found["amount-not-a-number"] == 19
+
+
+@pytest.mark.parametrize("lines", [None, 100, 700])
+def test_a_quote_never_closed_is_named_on_its_line_whole_or_in_partitions(tmp_path, lines):
+    """The file line where the quote opens, the same read whole or in partitions of any size, and the reason in
+    French (it used to be « ligne None », pandas' English, or an internal error from the csv module's field limit
+    when partitions are cut)."""
+    rows, _ = rows_text(2000)
+    rows[1499] = rows[1499].replace("Achat n°", '"Achat n°', 1)  # file line 1501 (the header is line 1)
+    path = tmp_path / "ouvert.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    with pytest.raises(InvalidDataError) as caught:
+        read_budget(path, constants=SET) if lines is None else list(iter_partitions(path, lines=lines, constants=SET))
+    assert (caught.value.code, caught.value.params["row"]) == ("csv-malformed", 1501)
+    assert caught.value.message("fr") == "fichier ouvert.csv, ligne 1501 : structure CSV incorrecte (un guillemet ouvert sur cette ligne n'est jamais refermé)."
+
+
+@pytest.mark.parametrize("lines", [None, 100])
+def test_a_record_with_a_field_too_many_is_named_on_its_line(tmp_path, lines):
+    rows, _ = rows_text(300)
+    rows[249] += ";en trop"  # file line 251
+    path = tmp_path / "champs.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    with pytest.raises(InvalidDataError) as caught:
+        read_budget(path, constants=SET) if lines is None else list(iter_partitions(path, lines=lines, constants=SET))
+    assert caught.value.params["row"] == 251
+    assert "(10 champs attendus, 11 trouvés)" in caught.value.message("fr")

@@ -343,6 +343,7 @@ def _blocks(handle, lines: int, delim: str, codec: str, name: str, offset: int, 
     buffer = b""
     eof = False
     spare = max(1, lines // 10)
+    breaks_before = lines_before  # the file's lines above ``buffer``
     while True:
         while not eof and buffer.count(b"\n") <= lines + spare:
             chunk = handle.read(_CHUNK)
@@ -350,7 +351,7 @@ def _blocks(handle, lines: int, delim: str, codec: str, name: str, offset: int, 
             buffer += chunk
         if not buffer:
             return
-        cut = _record_end(buffer, lines, delim, codec, name) if not eof or buffer.count(b"\n") > lines + spare else None
+        cut = _record_end(buffer, lines, delim, codec, name, breaks_before) if not eof or buffer.count(b"\n") > lines + spare else None
         if cut is None:
             if eof:
                 yield buffer, None
@@ -363,13 +364,16 @@ def _blocks(handle, lines: int, delim: str, codec: str, name: str, offset: int, 
             yield buffer, None
             return
         yield buffer[:cut], lines
+        breaks_before += buffer[:cut].count(b"\n")
         buffer = buffer[cut:]
 
 
-def _record_end(buffer: bytes, n: int, delim: str, codec: str, name: str) -> int | None:
-    """Byte offset after the ``n``-th record of ``buffer`` (which starts at a record), or None if it is
-    not there yet. Without quotes a record is a line; with quotes the csv module reads the records
-    (a quoted field may hold line breaks, as pandas reads it)."""
+def _record_end(buffer: bytes, n: int, delim: str, codec: str, name: str, line_before: int = 0) -> int | None:
+    """Byte offset after the ``n``-th record of ``buffer`` (which starts at a record, below ``line_before``
+    lines of the file), or None if it is not there yet. Without quotes a record is a line; with quotes the
+    csv module reads the records (a quoted field may hold line breaks, as pandas reads it). A record the
+    csv module cannot read (a field past the cell limit) is ``csv-malformed`` when a quote opened there is
+    never closed, else ``cell-too-long``, on its first line."""
     breaks = np.flatnonzero(np.frombuffer(buffer, dtype=np.uint8) == 10)
     if b'"' not in buffer:
         return int(breaks[n - 1]) + 1 if len(breaks) >= n else None
@@ -377,11 +381,21 @@ def _record_end(buffer: bytes, n: int, delim: str, codec: str, name: str) -> int
         return None
     complete = buffer[: int(breaks[-1]) + 1]
     reader = csv.reader(io.StringIO(_decode(complete, codec, name, 0)), delimiter=delim)
-    count = 0
-    for _ in reader:
-        count += 1
-        if count == n:
-            break
+    count = last = 0
+    try:
+        for _ in reader:
+            count += 1
+            last = reader.line_num
+            if count == n:
+                break
+    except csv.Error as exc:
+        start = int(breaks[last - 1]) + 1 if last else 0
+        if complete[start:].count(b'"') % 2:  # the quote that opens the field is never closed
+            raise InvalidDataError("csv-malformed", file=name, row=line_before + last + 1, value=i18n.t("tabular.csv-open-quote")) from None
+        error = tabular._csv_error(exc, _decode(complete[start:], codec, name, line_before + last), name)
+        if isinstance(error.params.get("row"), int):  # counted from the record's first line
+            error.params["row"] += line_before + last
+        raise error from None
     if count < n or reader.line_num >= len(breaks):
         return None  # the n-th record may go on past the buffer
     return int(breaks[reader.line_num - 1]) + 1

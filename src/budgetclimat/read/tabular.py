@@ -305,9 +305,8 @@ def _parse_csv(text: str, name: str, layout: _CsvLayout, row_offset: int = 0) ->
                 na_filter=False, skip_blank_lines=False, engine="c",
             )
         except pd.errors.ParserError as exc:
-            found = re.search(r"line (\d+)", str(exc))
-            row = int(found.group(1)) + start_line if found else None
-            raise InvalidDataError("csv-malformed", file=name, row=row, value=str(exc).strip()) from None
+            row, reason = _parser_error(str(exc), start_line)
+            raise InvalidDataError("csv-malformed", file=name, row=row, value=reason) from None
         except pd.errors.EmptyDataError:
             raise InvalidDataError("empty-file", file=name) from None
         frame.columns = _unique_headers(list(frame.columns))
@@ -316,6 +315,24 @@ def _parse_csv(text: str, name: str, layout: _CsvLayout, row_offset: int = 0) ->
     table.titles = [" ".join(r) for r in records[: hit.index]]
     _check_fields(table, text, delim, start_line, hit.index, name, regular=regular)
     return _finish(table, name)
+
+
+# pandas' C parser errors: « Expected 12 fields in line 7, saw 13 » (line: 1-based, from the header),
+# « EOF inside string starting at row 4 » (row: 0-based, the header being row 0).
+_FIELDS_ERROR = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_QUOTE_ERROR = re.compile(r"EOF inside string starting at row (\d+)")
+
+
+def _parser_error(message: str, start_line: int) -> tuple[int | None, str]:
+    """The file line (1-based) and the reason, in the user's language, of a pandas parser error; its own
+    text when it is none of those it is known to give."""
+    if found := _FIELDS_ERROR.search(message):
+        expected, line, saw = (int(g) for g in found.groups())
+        return line + start_line, i18n.t("tabular.csv-fields", expected=expected, found=saw)
+    if found := _QUOTE_ERROR.search(message):
+        return int(found.group(1)) + 1 + start_line, i18n.t("tabular.csv-open-quote")
+    found = re.search(r"line (\d+)", message)
+    return (int(found.group(1)) + start_line if found else None), message.strip()
 
 
 def _arrow_csv(text: str, delim: str, start_line: int) -> pd.DataFrame | None:
