@@ -368,3 +368,15 @@ def test_a_record_with_a_field_too_many_is_named_on_its_line(tmp_path, lines):
         read_budget(path, constants=SET) if lines is None else list(iter_partitions(path, lines=lines, constants=SET))
     assert caught.value.params["row"] == 251
     assert "(10 champs attendus, 11 trouvés)" in caught.value.message("fr")
+
+
+@pytest.mark.parametrize("body", ["", "\n\n\n"])
+def test_a_header_without_records_is_an_empty_file_whole_or_in_partitions(tmp_path, body):
+    """Read whole, such a file is « vide » (exit 1); in partitions it used to give no partition, so an empty run
+    that exited 0 with an empty register."""
+    path = tmp_path / "entete.csv"
+    path.write_text(HEADER + "\n" + body, encoding="utf-8")
+    for read in (lambda: read_budget(path, constants=SET), lambda: list(iter_partitions(path, lines=100, constants=SET))):
+        with pytest.raises(InvalidDataError) as caught:
+            read()
+        assert caught.value.code == "empty-file"

@@ -304,6 +304,8 @@ def _csv_partitions(path: Path, lines: int, profile, basis, constants) -> Iterat
             del table, text, partition_findings  # the parsed block is not held while the document is classified
             yield document
             del document, block
+    if first:  # a header and no record (or blank rows only): empty, as the file read whole says
+        raise InvalidDataError("empty-file", file=name)
 
 
 def _codec(head: bytes, forced: str | None, utf8: bool, multibyte: bool) -> str | None:
