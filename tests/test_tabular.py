@@ -353,3 +353,20 @@ def test_lines_are_enriched_from_the_plan_of_their_nomenclature():
     # Its own labels win over the plan's.
     assert lines.loc["21312", "label"] == "École"
     assert "plan-nearest-year" in set(doc.findings["code"])
+
+
+def test_a_column_no_profile_gives_is_completed_with_the_option_the_user_types(tmp_path):
+    """An ERP export without a budget-type column: the warning names ``--set budget_kind=…`` (it used to name
+    only a profile's ``constants:``, in French whatever the language)."""
+    path = tmp_path / "erp.csv"
+    path.write_text(
+        "Exercice;Nomenclature;Type de document;Section;Sens;Réel/Ordre;Chapitre;Nature;Fonction;Libellé;Montant réalisé\n"
+        "2022;M57;CA;Fonctionnement;Dépense;Réel;011;6184;420;Électricité;562,83\n",
+        encoding="utf-8",
+    )
+    found = read_tabular(path).findings
+    gap = found[found["code"] == "column-not-provided"].iloc[0]
+    assert gap["expected"] == "--set budget_kind=… sur la ligne de commande (ou constants: dans un profil)"
+    i18n.set_language("en")
+    found = read_tabular(path).findings
+    assert found[found["code"] == "column-not-provided"].iloc[0]["expected"] == "--set budget_kind=… on the command line (or constants: in a profile)"

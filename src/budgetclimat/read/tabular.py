@@ -977,7 +977,7 @@ def _map(
     if not_provided:
         findings.append(errors.findings_frame([{
             "level": errors.WARNING, "code": "column-not-provided", "file": name, "column": ", ".join(not_provided),
-            "value": prof.id, "expected": "constants: dans un profil utilisateur",
+            "value": prof.id, "expected": i18n.t("expected.set-constants", options=" ".join(f"--set {c}=…" for c in not_provided)),
         }]))
 
     if totals is not None:
