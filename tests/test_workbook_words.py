@@ -171,3 +171,22 @@ def test_workbook_has_no_absolute_path(outputs):
             for row in ws.iter_rows():
                 for cell in row:
                     assert not (isinstance(cell.value, str) and (root in cell.value or str(outputs) in cell.value)), (ws.title, cell.coordinate, cell.value)
+
+
+def test_a_workbook_of_many_collectivites_names_none_of_them_as_its_own(tmp_path):
+    """A DGFiP balance of 7 communes (one row each): the title, page header, SIRET and budget lines count them;
+    they used to name the first commune as if the workbook were hers."""
+    header = "EXER;IDENT;NDEPT;LBUDG;INSEE;CBUDG;CTYPE;NOMEN;SIREN;FONCTION;COMPTE;BEDEB;BECRE;OBNETDEB;OBNETCRE;OOBDEB;OOBCRE;SD;SC"
+    rows = [f"2022;2{k:08d};003;COMMUNE {k};710{k:02d};1;201;M57;2{k:08d};411;6064;0.00;0.00;{100 + k}.00;0.00;0.00;0.00;{100 + k}.00;0.00" for k in range(1, 8)]
+    balance = tmp_path / "balance.csv"
+    balance.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    invoke(["classify", balance, "--profile", "dgfip", "-o", tmp_path / "a.xlsx"])
+    wb = load_workbook(tmp_path / "a.xlsx")
+    summary = wb.worksheets[0]
+    cells = {row[0]: row[1] for row in summary.iter_rows(min_row=1, max_row=12, values_only=True) if row[0] and len(row) > 1}
+    assert summary["A1"].value.endswith("7 collectivités") and "COMMUNE 1" not in summary["A1"].value
+    assert summary.oddHeader.left.text == "7 collectivités"
+    assert cells["Collectivité"] == "7 collectivités"
+    assert cells["SIRET"] == "7 numéros différents (200000001, 200000002, 200000003 …)"
+    assert cells["Budget"] == "7 budgets (COMMUNE 1, COMMUNE 2, COMMUNE 3 …)"
+    assert "COMMUNE 1" not in (wb.properties.title or "")

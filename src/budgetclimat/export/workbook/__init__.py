@@ -25,7 +25,7 @@ from budgetclimat import i18n
 from budgetclimat.limits import WORKBOOK_SHEET_LINES
 from budgetclimat.outputs import atomic_output, not_writable
 
-from . import labels as _labels  # noqa: F401 - registers the texts
+from . import labels as _labels
 from .annex import load_definitions
 from .context import Context
 from .frames import line_axis_count, prepare
@@ -190,7 +190,7 @@ def write_workbook(
         fits = line_axis_count(prep.register) + len(prep.lines) < SHEET_ROW_LIMIT - 10_000  # (one row per line × axis)
         write_meta(ctx, current_classes(prep) if fits else None)
 
-    facts = {"collectivite": _first(prep.main_lines(), "collectivite"), "exercice": prep.main_exercice or ""}
+    facts = {"collectivite": _labels.collectivite_text(prep.main_lines(), lang), "exercice": prep.main_exercice or ""}
     wb.properties.title = f"{_labels.tr('title', lang, collectivite=facts['collectivite'])} — {facts['exercice']}"
     wb.properties.subject = _labels.tr("props-subject", lang, **facts)
     wb.properties.creator = "budgetclimat"
@@ -202,9 +202,3 @@ def write_workbook(
         save_reproducible(wb, tmp, stamp)
     return path
 
-
-def _first(frame: pd.DataFrame, column: str) -> str:
-    if column not in frame.columns:
-        return ""
-    values = frame[column].dropna().astype(str)
-    return values.iloc[0] if len(values) else ""

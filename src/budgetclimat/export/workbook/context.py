@@ -79,7 +79,7 @@ class Context:
     def header_footer(self, ws) -> None:
         """Header: collectivité left, document and exercice centre, sheet right; footer: « page N / M »."""
         lines = self.prep.main_lines()
-        name = _first(lines, "collectivite")
+        name = labels.collectivite_text(lines, self.lang)
         doc = _first(lines, "doc_type")
         document = self.t(f"doc-{doc}") if doc and labels.known(f"doc-{doc}") else doc
         exercice = "" if self.prep.main_exercice is None else str(self.prep.main_exercice)

@@ -10,7 +10,7 @@ from openpyxl.drawing.line import LineProperties
 from budgetclimat import __version__
 
 from ..grid import CLASS_COLOURS, MONEY, MONEY_BOLD, TITLE, WARN, Cell, Grid, Look
-from ..labels import basis_text, nomenclature_text
+from ..labels import basis_text, collectivite_text, nomenclature_text, several_text
 
 
 def first(series: pd.Series) -> str:
@@ -50,11 +50,12 @@ def document_facts(ctx) -> dict:
     doc_text = ", ".join(ctx.t(f"doc-{d}") if d in ("BP", "BS", "DM", "CA", "CFU") else d for d in docs)
     basis = first(lines.get("amount_basis", pd.Series(dtype="string")))
     return {
-        "collectivite": first(lines.get("collectivite", pd.Series(dtype="string"))) or "—",
-        "siret": first(lines.get("siret", pd.Series(dtype="string"))),
+        "collectivite": collectivite_text(lines, ctx.lang) or "—",
+        "siret": several_text(lines.get("siret", pd.Series(dtype="string")), ctx.lang, "sirets-several"),
         "exercice": ctx.prep.main_exercice if ctx.prep.main_exercice is not None else "",
         "document": doc_text,
-        "budget": distinct(lines.get("budget_label", pd.Series(dtype="string"))) or distinct(lines.get("budget_code", pd.Series(dtype="string"))),
+        "budget": several_text(lines.get("budget_label", pd.Series(dtype="string")), ctx.lang, "budgets-several")
+        or several_text(lines.get("budget_code", pd.Series(dtype="string")), ctx.lang, "budgets-several"),
         "nomenclature": nomenclature_text(distinct(lines.get("nomenclature_variant", pd.Series(dtype="string"))) or distinct(lines.get("nomenclature", pd.Series(dtype="string"))), ctx.lang),
         "basis": basis_text(basis, ctx.lang),
         "version": __version__,
