@@ -218,4 +218,4 @@ def test_a_file_of_several_collectivites_names_them_all_not_the_first():
     assert summary["collectivite"] == ["VILLE A", "VILLE B"] and summary["siret"] == ["213401722", "210600888"]
     assert summary["exercice"] == 2018  # one value: the value itself
     text = to_human([report], report.findings)
-    assert "Collectivité : 2 valeurs différentes (VILLE A, VILLE B)" in text
+    assert "Collectivité : 2 collectivités\nSIRET : 2 valeurs différentes (213401722, 210600888)" in text

@@ -197,7 +197,9 @@ def to_human(reports: list, findings) -> str:
         lines.append(f"== {_t('file')} : {s['file']}" if lang == "fr" else f"== {_t('file')}: {s['file']}")
         colon = " : " if lang == "fr" else ": "
         for key in ("collectivite", "siret", "exercice", "doc_type", "budget", "nomenclature"):
-            if isinstance(s[key], list):  # several values: their count and the first ones
+            if key == "collectivite" and isinstance(s["siret"], list):  # names of budgets (a balance): count the SIRET/SIREN
+                lines.append(f"{_t(key)}{colon}{_t('collectivites', n=_count_text(len(s['siret']), lang))}")
+            elif isinstance(s[key], list):  # several values: their count and the first ones
                 shown = ", ".join(str(v) for v in s[key][:SHOWN_VALUES]) + (" …" if len(s[key]) > SHOWN_VALUES else "")
                 lines.append(f"{_t(key)}{colon}{_t('several', n=_count_text(len(s[key]), lang), values=shown)}")
             elif s[key] is not None:
