@@ -141,8 +141,8 @@ def test_a_missing_file_stops_before_any_file_is_read(tmp_path, monkeypatch):
     assert result.stderr == f"Erreur : Fichier introuvable : {missing}\n"
     result = invoke(["compare", MONTREUIL, "--trajectory", missing], 2)
     assert result.stderr == f"Erreur : Fichier introuvable : {missing}\n"
-    result = invoke(["--lang", "en", "validate", tmp_path], 2)  # a folder: there, but not a file (click says it)
-    assert "is a directory" in result.stderr
+    result = invoke(["--lang", "en", "validate", tmp_path], 2)  # a folder without a budget file in it
+    assert f"Folder {tmp_path} holds no budget file" in result.stderr
 
 
 def test_errors_finds_a_code_typed_in_capitals():
