@@ -64,7 +64,7 @@ answer_strategy = st.lists(st.sampled_from([
 ]), max_size=3, unique_by=lambda a: tuple(sorted(a.items())))  # fmt: skip
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(rows=st.lists(line_strategy, min_size=1, max_size=8), given_answers=answer_strategy, option=st.sampled_from(["3a", "3b"]))
 def test_random_budgets_bounds_are_classify_with_the_kept_answers(rulesets, rows, given_answers, option):
     """Staff costs (3a / 3b, negative lines too), a choice question keyed by account leading to a follow-up

@@ -4,7 +4,7 @@ from the whole budget's totals; a DGFiP balance of 50 collectivités gives one s
 equal to classifying that collectivité's rows alone.
 
 Figures are checked against sums computed here from the raw files (Decimal sums of the XML / CSV text, the
-generator's cents), not only against the other engine, on Montpellier and on generated ERP exports of 8,000
+generator's cents), not only against the other engine, on Montpellier and on generated ERP exports of 4,500
 and 200,000 lines (the latter generated and run in memory once per session). One Dask local cluster
 (2 workers, 1 thread each) serves the session."""
 
@@ -130,20 +130,20 @@ def _generate_csv(path: Path, n: int, seed: int) -> int:
 
 
 def test_generated_csv_partitions_dask_memory(tmp_path, dask_client):
-    """A generated ERP export (the benchmark's generator, 8k lines) in partitions of 3,000 lines: register
+    """A generated ERP export (the benchmark's generator, 4.5k lines) in partitions of 1,500 lines: register
     CSV (one BOM, one header) and figures identical in the three engines. The 200k test below writes Parquet."""
     from budgetclimat.scale.dask_engine import run_dask
 
     csv = tmp_path / "erp.csv"
-    cents = _generate_csv(csv, 8_000, seed=12)
+    cents = _generate_csv(csv, 4_500, seed=12)
     constants = {"budget_kind": "principal"}
     result = run([csv], constants=constants)
     result.bounds = None
     memory_summary = summary(result) | views_summary(result)
-    assert memory_summary["total_cents"] == cents and memory_summary["lines"] == 8_000
+    assert memory_summary["total_cents"] == cents and memory_summary["lines"] == 4_500
     write_lines(result, tmp_path / "memory.csv")
-    part = run_partitioned([csv], constants=constants, partition_lines=3_000, lines_out=tmp_path / "partitions.csv")
-    dask = run_dask([csv], client=dask_client, constants=constants, partition_lines=3_000, lines_out=tmp_path / "dask.csv")
+    part = run_partitioned([csv], constants=constants, partition_lines=1_500, lines_out=tmp_path / "partitions.csv")
+    dask = run_dask([csv], client=dask_client, constants=constants, partition_lines=1_500, lines_out=tmp_path / "dask.csv")
     assert part.partitions == dask.partitions == 3
     expected = pd.read_csv(tmp_path / "memory.csv", sep=";", dtype=str, encoding="utf-8-sig").sort_values(SORT).reset_index(drop=True)
     for other, name in ((part, "partitions"), (dask, "dask")):
@@ -371,18 +371,18 @@ def test_folder_and_glob_on_the_command_line_equal_the_single_file(tmp_path):
     (line by line, but for the line's file, row and id) and the figures of the single file; the in-memory
     engine reads the folder too, with the same figures."""
     single = tmp_path / "erp.csv"
-    cents = _generate_csv(single, 4_500, seed=12)
+    cents = _generate_csv(single, 3_000, seed=12)
     files = _split_csv(single, tmp_path / "exports", 3)
     (tmp_path / "exports" / "notes.md").write_text("not a budget", encoding="utf-8")  # a folder's other files are left aside
     run = ["--engine", "partitions", "--partition-lines", "1000", "--set", "budget_kind=principal"]
     invoke(["classify", single, *run, "--lines-out", tmp_path / "single.csv", "--summary-json", tmp_path / "single.json"])
     expected = _lines_register(tmp_path / "single.csv")
-    assert len(expected) > 4_500 and _figures(tmp_path / "single.json")["total_cents"] == cents
+    assert len(expected) > 3_000 and _figures(tmp_path / "single.json")["total_cents"] == cents
     for name, source in (("folder", tmp_path / "exports"), ("glob", str(tmp_path / "exports" / "part-*.csv"))):
         invoke(["classify", source, *run, "--lines-out", tmp_path / f"{name}.csv", "--summary-json", tmp_path / f"{name}.json"])
         pd.testing.assert_frame_equal(_lines_register(tmp_path / f"{name}.csv"), expected)
         assert _figures(tmp_path / f"{name}.json") == _figures(tmp_path / "single.json")
-        assert json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))["engine"]["partitions"] == 6  # 2 per file
+        assert json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))["engine"]["partitions"] == 3  # one per file
         ids = pd.read_csv(tmp_path / f"{name}.csv", sep=";", dtype=str, encoding="utf-8-sig", usecols=["line_id", "source_file"])
         assert list(pd.unique(ids["source_file"])) == [f.name for f in files]
         assert ids.drop_duplicates().groupby("line_id").size().max() == 1  # the files' line ids stay distinct (~1, ~2)
