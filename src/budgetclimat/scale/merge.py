@@ -319,6 +319,20 @@ def merge_reconciliations(parts: list[Reconciliation], extra_findings: list[pd.D
     """The reconciliation of one file from its partitions': totals by section × sens × réel/ordre and ordre
     flows added, the findings said again from the sums (``extra_findings``: the partitions' ``ordre-missing``,
     kept when no partition had an ordre line)."""
+    rec = _summed(parts)
+    available = any(p.available for p in parts)
+    findings = [_mismatch_findings(rec.totals, rec.file) if available else _unavailable(rec.file, rec.basis),
+                ordre_findings(rec.ordre, rec.ordre_by_budget, rec.file)]
+    if not rec.ordre_lines:
+        missing = concat_findings(extra_findings)
+        findings.append(missing.head(1) if len(missing) else missing)
+    rec.findings = concat_findings(findings)
+    return rec
+
+
+def _summed(parts: list[Reconciliation]) -> Reconciliation:
+    """The partitions' totals, ordre flows (per file and per budget) and line counts added; no findings (said
+    once, from the sums, by :func:`merge_reconciliations`)."""
     first = parts[0]
     available = any(p.available for p in parts)
     totals = pd.concat([p.totals for p in parts], ignore_index=True)
@@ -335,13 +349,8 @@ def merge_reconciliations(parts: list[Reconciliation], extra_findings: list[pd.D
     ordre["difference_cents"] = (ordre["expense_cents"] - ordre["revenue_cents"]).astype("int64")
     ordre_lines = sum(p.ordre_lines for p in parts)
     by_budget = _merge_by_budget([p.ordre_by_budget for p in parts])
-    bases = sorted({b for p in parts for b in p.basis.split(",") if b})
-    basis = ",".join(bases)
-    findings = [_mismatch_findings(totals, first.file) if available else _unavailable(first.file, basis), ordre_findings(ordre, by_budget, first.file)]
-    if not ordre_lines:
-        missing = concat_findings(extra_findings)
-        findings.append(missing.head(1) if len(missing) else missing)
-    return Reconciliation(file=first.file, basis=basis, totals=totals, ordre=ordre, findings=concat_findings(findings), ordre_lines=ordre_lines,
+    basis = ",".join(sorted({b for p in parts for b in p.basis.split(",") if b}))
+    return Reconciliation(file=first.file, basis=basis, totals=totals, ordre=ordre, findings=empty_findings(), ordre_lines=ordre_lines,
                           ordre_by_budget=by_budget)
 
 
@@ -359,6 +368,6 @@ def _merge_by_budget(frames: list[pd.DataFrame | None]) -> pd.DataFrame | None:
 
 def fold_reconciliations(acc: Reconciliation, part: Reconciliation) -> Reconciliation:
     """One file's reconciliation so far and one more partition's, as one (totals and ordre flows added): a
-    run keeps one per file whatever its number of partitions. The findings are said again from the sums
-    by the last :func:`merge_reconciliations`, which is given the ``ordre-missing`` finding."""
-    return merge_reconciliations([acc, part], [])
+    run keeps one per file whatever its number of partitions. The findings are said from the sums by the
+    last :func:`merge_reconciliations`, which is given the ``ordre-missing`` finding: none is rendered here."""
+    return _summed([acc, part])
